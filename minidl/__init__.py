@@ -1,0 +1,45 @@
+"""minidl: a small, readable deep-learning framework on numpy.
+
+Every layer has an explicit ``forward`` and ``backward`` you can read; ``Network``
+runs them in order. Start with ``Network.from_node_weights`` to rebuild the course's
+networks, or stack ``Dense`` and activation layers yourself.
+"""
+
+from minidl import metrics
+from minidl.layers import (
+    Activation,
+    Dense,
+    Identity,
+    Layer,
+    LeakyReLU,
+    Parameter,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from minidl.losses import Loss, MeanAbsoluteError, MeanSquaredError
+from minidl.network import Network, NodeValues, Trace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "Dense",
+    "Identity",
+    "Layer",
+    "LeakyReLU",
+    "Loss",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "Network",
+    "NodeValues",
+    "Parameter",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "Trace",
+    "__version__",
+    "metrics",
+]

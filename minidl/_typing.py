@@ -1,0 +1,17 @@
+"""Type aliases shared by the package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+#: A floating-point array: inputs, outputs, parameters and gradients.
+Array = npt.NDArray[np.floating[Any]]
+
+#: What the public entry points accept: an array or anything numpy can turn into one.
+ArrayLike = npt.ArrayLike | Array
+
+#: A seed, a numpy Generator, or None for fresh entropy.
+Seed = int | np.random.Generator | None

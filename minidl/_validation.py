@@ -1,0 +1,96 @@
+"""Checks run where data enters minidl, so bad input fails loudly and early.
+
+Layers only compare sizes (cheap, done on every call). The scans that touch every
+element (finiteness, dtype conversion) live here and run at the public entry points.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minidl._typing import Array
+
+_REAL_KINDS = frozenset("fiub")
+
+
+def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
+    """Turn ``value`` into a finite, real floating-point array, or raise.
+
+    Parameters
+    ----------
+    value
+        An array or anything ``numpy.asarray`` accepts.
+    name
+        How the caller calls it, for the error message (e.g. ``"x"``).
+    dtype
+        The floating dtype wanted; ``None`` keeps a floating input's dtype and turns
+        integers and booleans into float64.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric, complex or object data.
+    ValueError
+        For empty data or data holding NaN or infinity.
+    """
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # ragged nested lists end here
+        raise TypeError(f"{name} must be a rectangular array of numbers; got {error}") from None
+    if array.dtype.kind not in _REAL_KINDS:
+        raise TypeError(
+            f"{name} must hold real numbers (int, float or bool); got dtype {array.dtype}"
+        )
+    if dtype is None:
+        dtype = array.dtype if array.dtype.kind == "f" else np.float64
+    if array.dtype != dtype:
+        array = array.astype(dtype)
+    if array.size == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one value")
+    check_finite(array, name)
+    return array
+
+
+def check_finite(array: Array, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` and the first bad position if NaN or inf is present."""
+    # One reduction is cheaper than an elementwise mask; only when it is not finite do we
+    # pay for the mask, which also tells overflow of the sum apart from a real NaN/inf.
+    if math.isfinite(float(np.add.reduce(array, axis=None))):
+        return
+    bad = ~np.isfinite(array)
+    if not bad.any():
+        return
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    where = f" at index {index}" if array.ndim else ""
+    raise ValueError(
+        f"{name} must be finite; got {array[index]}{where} ({int(bad.sum())} non-finite values)"
+    )
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` as an int if it is a positive integer, else raise with its name."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+               low_inclusive: bool = True, high_inclusive: bool = True) -> float:
+    """Return ``value`` as a float if it is a finite real in the given range, else raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite; got {number}")
+    too_low = low is not None and (number < low or (number == low and not low_inclusive))
+    too_high = high is not None and (number > high or (number == high and not high_inclusive))
+    if too_low or too_high:
+        interval = (
+            f"{'[' if low_inclusive else '('}{'-inf' if low is None else low}, "
+            f"{'inf' if high is None else high}{']' if high_inclusive else ')'}"
+        )
+        raise ValueError(f"{name} must be in {interval}; got {number}")
+    return number

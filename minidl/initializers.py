@@ -1,0 +1,124 @@
+"""Weight initializers: how a layer's parameters start.
+
+Each initializer is a function ``(shape, rng, dtype) -> array`` where ``shape`` is
+``(fan_in, fan_out)`` for a weight matrix. The names follow Keras:
+
+========================  =================================================
+name                      distribution
+========================  =================================================
+``"he_normal"``           normal, std ``sqrt(2 / fan_in)`` (good before ReLU)
+``"he_uniform"``          uniform on ``[-l, l]``, ``l = sqrt(6 / fan_in)``
+``"glorot_normal"``       normal, std ``sqrt(2 / (fan_in + fan_out))``
+``"glorot_uniform"``      uniform, ``l = sqrt(6 / (fan_in + fan_out))``
+``"zeros"``, ``"ones"``   constant
+========================  =================================================
+
+Keras truncates its normal initializers at two standard deviations; minidl draws
+from the plain normal distribution, as PyTorch's ``kaiming_normal_`` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from minidl._typing import Array, Seed
+
+Initializer = Callable[[tuple[int, ...], np.random.Generator, npt.DTypeLike], Array]
+
+
+def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    fan_in = shape[0] if len(shape) >= 1 else 1
+    fan_out = shape[1] if len(shape) >= 2 else shape[0]
+    return fan_in, fan_out
+
+
+def he_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
+    """Normal with mean 0 and standard deviation ``sqrt(2 / fan_in)`` (He et al., 2015)."""
+    fan_in, _ = _fans(shape)
+    return rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape).astype(dtype)
+
+
+def he_uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
+    """Uniform on ``[-l, l]`` with ``l = sqrt(6 / fan_in)`` (He et al., 2015)."""
+    fan_in, _ = _fans(shape)
+    limit = math.sqrt(6.0 / fan_in)
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+def glorot_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
+    """Normal with standard deviation ``sqrt(2 / (fan_in + fan_out))`` (Glorot & Bengio, 2010)."""
+    fan_in, fan_out = _fans(shape)
+    return rng.normal(0.0, math.sqrt(2.0 / (fan_in + fan_out)), size=shape).astype(dtype)
+
+
+def glorot_uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
+    """Uniform on ``[-l, l]`` with ``l = sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio, 2010)."""
+    fan_in, fan_out = _fans(shape)
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+def zeros(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
+    """All zeros (the usual start for biases)."""
+    return np.zeros(shape, dtype=dtype)
+
+
+def ones(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
+    """All ones."""
+    return np.ones(shape, dtype=dtype)
+
+
+INITIALIZERS: dict[str, Initializer] = {
+    "he_normal": he_normal,
+    "he_uniform": he_uniform,
+    "glorot_normal": glorot_normal,
+    "glorot_uniform": glorot_uniform,
+    "zeros": zeros,
+    "ones": ones,
+}
+
+
+def make_rng(seed: Seed) -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` from an int seed, a Generator (used as is) or None."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed must be an int, a numpy.random.Generator or None; got {seed!r}")
+
+
+def initialize(
+    init: str | Initializer | npt.ArrayLike,
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+    dtype: npt.DTypeLike,
+    *,
+    name: str,
+) -> Array:
+    """Make an array of ``shape`` from an initializer name, a function, or explicit values.
+
+    Explicit values (a list or array) must have exactly ``shape`` and be finite; they are
+    copied, so the caller's array is never changed by training.
+    """
+    if isinstance(init, str):
+        try:
+            function = INITIALIZERS[init]
+        except KeyError:
+            valid = ", ".join(sorted(INITIALIZERS))
+            raise ValueError(f"{name}: unknown initializer {init!r}; valid names: {valid}") from None
+        return function(shape, rng, dtype)
+    if callable(init):
+        values: Any = init(shape, rng, dtype)
+    else:
+        values = init
+    array = np.array(values, dtype=dtype)  # a copy, never the caller's array
+    if array.shape != shape:
+        raise ValueError(f"{name}: expected an array of shape {shape}; got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name}: initial values must be finite")
+    return array

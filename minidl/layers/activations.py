@@ -1,0 +1,225 @@
+"""Activation functions: element-wise ``Activation`` subclasses, and ``Softmax``."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import numpy as np
+
+from minidl._typing import Array
+from minidl._validation import check_real
+from minidl.layers.base import Layer, backward_before_forward, gradient_shape_error
+
+
+class Activation(Layer):
+    """Base of element-wise activations ``y = f(x)``.
+
+    A subclass defines exactly two methods, ``function(x)`` (``f``) and
+    ``derivative(x)`` (``f'``, evaluated at the *input* ``x``); it inherits
+    ``forward`` and ``backward``::
+
+        class Softplus(Activation):
+            def function(self, x):
+                return np.logaddexp(0.0, x)
+
+            def derivative(self, x):
+                return 1.0 / (1.0 + np.exp(-x))
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+        self._x: Array | None = None
+
+    @abstractmethod
+    def function(self, x: Array) -> Array:
+        """The activation ``f(x)``, element by element."""
+
+    @abstractmethod
+    def derivative(self, x: Array) -> Array:
+        """The slope ``f'(x)`` at the input ``x``, element by element."""
+
+    def forward(self, x: Array) -> Array:
+        """Apply ``f`` to every element: ``y = f(x)``, any shape in, the same shape out."""
+        self._x = x
+        return self.function(x)
+
+    def backward(self, grad_y: Array) -> Array:
+        """Chain rule, element by element: ``dL/dx = dL/dy * f'(x)`` (same shape as ``x``)."""
+        x = self._x
+        if x is None:
+            raise backward_before_forward(self)
+        if grad_y.shape != x.shape:
+            raise gradient_shape_error(self, x.shape, grad_y.shape)
+        grad_x: Array = grad_y * self.derivative(x)
+        return grad_x
+
+    def output_features(self, input_features: int | None) -> int | None:
+        """The same as the input: activations keep the shape."""
+        return input_features
+
+
+class Identity(Activation):
+    """``f(x) = x``, ``f'(x) = 1``: a linear output, as for regression."""
+
+    def function(self, x: Array) -> Array:
+        """Return ``x`` unchanged."""
+        return x
+
+    def derivative(self, x: Array) -> Array:
+        """Ones, shaped like ``x``."""
+        return np.ones_like(x)
+
+    def backward(self, grad_y: Array) -> Array:
+        """``dL/dx = dL/dy * 1``: the gradient passes through unchanged (not copied)."""
+        x = self._x
+        if x is None:
+            raise backward_before_forward(self)
+        if grad_y.shape != x.shape:
+            raise gradient_shape_error(self, x.shape, grad_y.shape)
+        return grad_y
+
+
+class ReLU(Activation):
+    """Rectified linear unit, ``f(x) = max(0, x)``; ``f'(x) = 1`` if ``x > 0`` else ``0``.
+
+    The derivative at exactly 0 is taken as 0, as in PyTorch and Keras.
+
+    Examples
+    --------
+    >>> ReLU().forward(np.array([-3.0, 0.0, 3.0]))
+    array([0., 0., 3.])
+    """
+
+    def function(self, x: Array) -> Array:
+        """``max(0, x)`` element-wise."""
+        return np.maximum(x, 0)
+
+    def derivative(self, x: Array) -> Array:
+        """1 where ``x > 0``, else 0 (the step function, 0 at 0), in ``x``'s dtype."""
+        return np.heaviside(x, 0)
+
+
+class LeakyReLU(Activation):
+    """``f(x) = x`` if ``x > 0`` else ``alpha * x``; ``f'(x) = 1`` or ``alpha`` (``alpha`` at 0).
+
+    Parameters
+    ----------
+    alpha
+        The slope for negative inputs, a finite number ``>= 0`` (default 0.01).
+    """
+
+    def __init__(self, alpha: float = 0.01, name: str | None = None) -> None:
+        super().__init__(name)
+        self.alpha = check_real(alpha, "LeakyReLU alpha", low=0.0)
+
+    def function(self, x: Array) -> Array:
+        """``x`` where positive, ``alpha * x`` elsewhere."""
+        return np.where(x > 0, x, x * self.alpha)
+
+    def derivative(self, x: Array) -> Array:
+        """1 where ``x > 0``, ``alpha`` elsewhere, in ``x``'s dtype."""
+        slope: Array = np.where(x > 0, 1.0, self.alpha).astype(x.dtype, copy=False)
+        return slope
+
+    def config(self) -> dict[str, Any]:
+        """``alpha`` and ``name``."""
+        return {"alpha": self.alpha, "name": self.name}
+
+
+class Sigmoid(Activation):
+    """Logistic function ``f(x) = 1 / (1 + exp(-x))``; ``f'(x) = f(x) * (1 - f(x))``.
+
+    Computed without overflow for large ``|x|``: ``exp`` only ever sees ``-|x|``.
+    """
+
+    def function(self, x: Array) -> Array:
+        """``1 / (1 + exp(-x))``, stable for any finite ``x``."""
+        exp_neg_abs = np.exp(-np.abs(x))
+        result: Array = np.where(x >= 0, 1.0, exp_neg_abs) / (1.0 + exp_neg_abs)
+        return result.astype(x.dtype, copy=False)
+
+    def derivative(self, x: Array) -> Array:
+        """``s * (1 - s)`` with ``s = f(x)``."""
+        s = self.function(x)
+        return s * (1.0 - s)
+
+
+class Tanh(Activation):
+    """Hyperbolic tangent ``f(x) = tanh(x)``; ``f'(x) = 1 - tanh(x)**2``."""
+
+    def function(self, x: Array) -> Array:
+        """``tanh(x)`` element-wise."""
+        return np.tanh(x)
+
+    def derivative(self, x: Array) -> Array:
+        """``1 - tanh(x)**2``."""
+        t = np.tanh(x)
+        return 1.0 - t * t
+
+
+class Softmax(Layer):
+    """Softmax over the last axis: ``p[i] = exp(z[i]) / sum_k exp(z[k])``.
+
+    Each row of the output is a probability distribution (non-negative, summing to 1).
+    Computed as ``exp(z - max(z))``, which gives the same ``p`` without overflow.
+
+    Not element-wise, so it is a ``Layer`` with its own backward. Followed by a
+    cross-entropy loss in ``Network.fit``, the two are fused (see the losses).
+
+    Examples
+    --------
+    >>> Softmax().forward(np.array([0.0, np.log(3.0)]))
+    array([0.25, 0.75])
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+        self._p: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        """``p = exp(z - max z) / sum(exp(z - max z))`` along the last axis; same shape out."""
+        shifted = x - np.max(x, axis=-1, keepdims=True)
+        p: Array = np.exp(shifted)
+        total: Array = np.add.reduce(p, axis=-1, keepdims=True)
+        p /= total
+        self._p = p
+        return p
+
+    def backward(self, grad_y: Array) -> Array:
+        """The Jacobian-vector product, row by row, without building the Jacobian.
+
+        The Jacobian is ``dp[i]/dz[j] = p[i] * (delta_ij - p[j])``, so with ``g = dL/dp``:
+        ``dL/dz[j] = p[j] * (g[j] - sum_i g[i] * p[i])``. Same shape in and out.
+        """
+        p = self._p
+        if p is None:
+            raise backward_before_forward(self)
+        if grad_y.shape != p.shape:
+            raise gradient_shape_error(self, p.shape, grad_y.shape)
+        weighted: Array = np.add.reduce(grad_y * p, axis=-1, keepdims=True)
+        grad_x: Array = p * (grad_y - weighted)
+        return grad_x
+
+    def output_features(self, input_features: int | None) -> int | None:
+        """The same as the input."""
+        return input_features
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    "relu": ReLU,
+    "identity": Identity,
+    "linear": Identity,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "leaky_relu": LeakyReLU,
+}
+
+
+def get_activation(name: str) -> Activation:
+    """A new activation layer from its name (``"relu"``, ``"identity"``, ``"sigmoid"``, ...)."""
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        valid = ", ".join(sorted(ACTIVATIONS))
+        raise ValueError(f"unknown activation {name!r}; valid names: {valid}") from None

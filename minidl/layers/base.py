@@ -1,0 +1,158 @@
+"""The two building blocks every layer is made of: ``Parameter`` and ``Layer``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from minidl._typing import Array
+
+
+class Parameter:
+    """A trainable array ``value`` and its gradient ``grad`` (same shape, same dtype).
+
+    ``grad`` holds ``dL/dvalue`` after the owning layer's ``backward``. Optimizers read
+    ``grad`` and change ``value`` in place, so a Parameter object keeps its identity (and
+    its optimizer state) for its whole life.
+
+    Examples
+    --------
+    >>> p = Parameter(np.array([1.0, 2.0]), name="w")
+    >>> p.grad
+    array([0., 0.])
+    """
+
+    __slots__ = ("grad", "name", "value")
+
+    def __init__(self, value: npt.ArrayLike, name: str = "parameter") -> None:
+        self.value: Array = np.asarray(value)
+        self.grad: Array = np.zeros_like(self.value)
+        self.name = name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of ``value`` (and of ``grad``)."""
+        return self.value.shape
+
+    @property
+    def size(self) -> int:
+        """The number of scalars in ``value``."""
+        return int(self.value.size)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The dtype of ``value`` (and of ``grad``)."""
+        return self.value.dtype
+
+    def zero_grad(self) -> None:
+        """Set every entry of ``grad`` to zero, in place."""
+        self.grad.fill(0)
+
+    def __repr__(self) -> str:
+        return f"Parameter(name={self.name!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+class Layer(ABC):
+    """Base class of every layer: ``forward`` computes, ``backward`` differentiates.
+
+    The contract, for built-in and user layers alike:
+
+    * ``forward(x) -> y`` computes the output and keeps (by reference) whatever
+      ``backward`` will need, typically the input ``x``.
+    * ``backward(grad_y) -> grad_x`` receives ``dL/dy`` (same shape as ``y``), writes
+      ``dL/dparameter`` into every parameter's ``grad`` and returns ``dL/dx`` (same shape
+      as ``x``). It never changes ``value`` (that is the optimizer's job) and never
+      changes ``grad_y`` in place (the caller may still need it).
+    * Parameters are created in ``__init__`` as attributes of type :class:`Parameter`;
+      ``parameters()`` finds them, in the order they were assigned, with no registration.
+
+    **Gradients are overwritten, not accumulated.** Each ``backward`` *sets* ``grad`` to
+    the gradient of the most recent ``forward``; there is nothing to forget to clear
+    between steps. (PyTorch accumulates until ``zero_grad()``; minidl keeps
+    ``zero_grad()`` for clearing, but a training step does not need it.) A layer object
+    may therefore appear only once in a :class:`~minidl.Network`.
+
+    A layer has a mode: ``training`` is True after construction and ``train()``, False
+    after ``eval()``. Only layers that behave differently (Dropout, BatchNorm) look at it.
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name: str = name if name is not None else type(self).__name__.lower()
+        self.training: bool = True
+
+    # -- the computation ------------------------------------------------------------
+    @abstractmethod
+    def forward(self, x: Array) -> Array:
+        """Compute the layer's output ``y`` from its input ``x``."""
+
+    @abstractmethod
+    def backward(self, grad_y: Array) -> Array:
+        """Given ``dL/dy``, fill the parameters' ``grad`` and return ``dL/dx``."""
+
+    def backward_parameters(self, grad_y: Array) -> None:
+        """Fill the parameters' ``grad`` only; ``dL/dx`` is not needed.
+
+        The network calls this on its first layer with parameters during training, where
+        nobody needs the gradient with respect to the data. The default runs ``backward``
+        and drops its result; layers for which ``dL/dx`` is costly (Dense) skip it.
+        """
+        self.backward(grad_y)
+
+    def __call__(self, x: Array) -> Array:
+        """Run ``forward``: ``layer(x)`` is ``layer.forward(x)``."""
+        return self.forward(x)
+
+    # -- parameters and mode --------------------------------------------------------
+    def parameters(self) -> list[Parameter]:
+        """Every :class:`Parameter` attribute of this layer, in assignment order."""
+        return [value for value in vars(self).values() if isinstance(value, Parameter)]
+
+    def zero_grad(self) -> None:
+        """Set the gradient of every parameter to zero."""
+        for parameter in self.parameters():
+            parameter.zero_grad()
+
+    def train(self, mode: bool = True) -> None:
+        """Put the layer in training mode (or evaluation mode with ``mode=False``)."""
+        self.training = bool(mode)
+
+    def eval(self) -> None:
+        """Put the layer in evaluation mode (``train(False)``)."""
+        self.train(False)
+
+    # -- description ----------------------------------------------------------------
+    def output_features(self, input_features: int | None) -> int | None:
+        """The size of the last axis of the output, given that of the input (None: unknown).
+
+        Used by ``Network.summary()``. Layers that keep the shape (activations, Dropout,
+        BatchNorm) return ``input_features``; Dense returns ``out_features``. The default
+        says "unknown", never a guess.
+        """
+        return None
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this layer (parameters excluded)."""
+        return {"name": self.name}
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+def backward_before_forward(layer: Layer) -> RuntimeError:
+    """The error a layer raises when ``backward`` runs with nothing cached from ``forward``."""
+    return RuntimeError(
+        f"{type(layer).__name__} {layer.name!r}: backward() called before forward(); "
+        "run forward on a batch first so the layer has its input to differentiate at"
+    )
+
+
+def gradient_shape_error(layer: Layer, expected: tuple[int, ...], got: tuple[int, ...]) -> ValueError:
+    """The error for an upstream gradient whose shape is not the layer's output shape."""
+    return ValueError(
+        f"{type(layer).__name__} {layer.name!r}: backward expected grad_y of shape {expected} "
+        f"(the shape of the last forward's output); got {got}"
+    )

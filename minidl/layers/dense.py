@@ -1,0 +1,196 @@
+"""The fully connected layer: every input feeds every output node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from minidl._typing import Array, Seed
+from minidl._validation import check_positive_int
+from minidl.initializers import Initializer, initialize, make_rng
+from minidl.layers.base import Layer, Parameter, backward_before_forward, gradient_shape_error
+
+_REAL_KINDS = frozenset("fiub")
+
+
+class Dense(Layer):
+    """A fully connected layer, ``y = x @ W + b``.
+
+    Parameters
+    ----------
+    in_features, out_features
+        Sizes of the input and output (positive integers).
+    use_bias
+        Whether to add a bias ``b``; without it ``bias`` is ``None``.
+    weight_init, bias_init
+        An initializer name (``"glorot_uniform"`` (default for weights), ``"he_normal"``,
+        ``"he_uniform"``, ``"glorot_normal"``, ``"zeros"`` (default for biases),
+        ``"ones"``), a function ``(shape, rng, dtype) -> array``, or explicit values of the
+        right shape (copied).
+    seed
+        An int or a ``numpy.random.Generator``: the same seed gives the same weights.
+    dtype
+        The dtype of the parameters, float64 by default so the course's numbers come out
+        exact; use float32 for speed.
+    name
+        The layer's name in summaries and model files.
+
+    Attributes
+    ----------
+    weight : Parameter
+        Shape ``(in_features, out_features)``. Column ``j`` holds the weights *into*
+        output node ``j``, so the course's ``weights['node_0']`` is ``weight.value[:, 0]``.
+    bias : Parameter or None
+        Shape ``(out_features,)``.
+
+    Examples
+    --------
+    >>> layer = Dense(2, 1, use_bias=False, weight_init=[[1.0], [1.0]])
+    >>> layer.forward(np.array([3.0, 6.0]))
+    array([9.])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        use_bias: bool = True,
+        weight_init: str | Initializer | npt.ArrayLike = "glorot_uniform",
+        bias_init: str | Initializer | npt.ArrayLike = "zeros",
+        seed: Seed = None,
+        dtype: npt.DTypeLike = np.float64,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name)
+        self.in_features = check_positive_int(in_features, "Dense in_features")
+        self.out_features = check_positive_int(out_features, "Dense out_features")
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Dense {self.name!r}: dtype must be a floating dtype; got {dtype}")
+        rng = make_rng(seed)
+        self.weight = Parameter(
+            initialize(weight_init, (self.in_features, self.out_features), rng, dtype,
+                       name=f"Dense {self.name!r} weight_init"),
+            name="weight",
+        )
+        self.bias: Parameter | None = None
+        if use_bias:
+            self.bias = Parameter(
+                initialize(bias_init, (self.out_features,), rng, dtype,
+                           name=f"Dense {self.name!r} bias_init"),
+                name="bias",
+            )
+        self._x: Array | None = None
+
+    @property
+    def use_bias(self) -> bool:
+        """Whether the layer adds a bias."""
+        return self.bias is not None
+
+    def forward(self, x: Array) -> Array:
+        """Weighted sums of the inputs: ``y = x @ W + b``.
+
+        Each output node ``j`` computes ``y[j] = sum_i x[i] * W[i, j] + b[j]``, the
+        course's ``(input_data * weights['node_j']).sum()``.
+
+        Parameters
+        ----------
+        x
+            Shape ``(batch, in_features)``, or ``(in_features,)`` for one sample.
+
+        Returns
+        -------
+        Array
+            Shape ``(batch, out_features)``, or ``(out_features,)`` for one sample.
+        """
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.in_features or x.dtype.kind not in _REAL_KINDS:
+            raise self._input_error(x)
+        self._x = x
+        y: Array = x @ self.weight.value
+        if self.bias is not None:
+            y += self.bias.value  # in place: y is ours, and this saves an allocation
+        return y
+
+    def backward(self, grad_y: Array) -> Array:
+        """Chain rule through ``y = x @ W + b``.
+
+        With ``g = dL/dy``, for a batch (sums over the batch are the matrix products):
+
+        * ``dL/dW = x.T @ g``        shape ``(in_features, out_features)``
+        * ``dL/db = g.sum(axis=0)``  shape ``(out_features,)``
+        * ``dL/dx = g @ W.T``        shape ``(batch, in_features)``, returned
+
+        For one sample (``x`` of shape ``(in_features,)``) ``dL/dW`` is the outer product
+        ``x[:, None] * g[None, :]`` and ``dL/db = g``.
+
+        Parameters
+        ----------
+        grad_y
+            ``dL/dy``, the shape of the last output.
+
+        Returns
+        -------
+        Array
+            ``dL/dx``, the shape of the last input.
+        """
+        self._parameter_gradients(grad_y)
+        grad_x: Array = grad_y @ self.weight.value.T
+        return grad_x
+
+    def backward_parameters(self, grad_y: Array) -> None:
+        """Fill ``weight.grad`` and ``bias.grad`` as ``backward`` does, without ``dL/dx``."""
+        self._parameter_gradients(grad_y)
+
+    def _parameter_gradients(self, grad_y: Array) -> None:
+        x = self._x
+        if x is None:
+            raise backward_before_forward(self)
+        if grad_y.shape[:-1] != x.shape[:-1] or grad_y.shape[-1] != self.out_features:
+            raise gradient_shape_error(self, (*x.shape[:-1], self.out_features), grad_y.shape)
+        weight_grad = self.weight.grad
+        if x.ndim == 1:
+            np.multiply.outer(x, grad_y, out=weight_grad)
+        elif x.shape[0] == 1:
+            # A batch of one: BLAS is slow on a matrix product with a dimension of 1,
+            # and the outer product computes exactly the same numbers.
+            np.multiply.outer(x[0], grad_y[0], out=weight_grad)
+        else:
+            np.matmul(x.T, grad_y, out=weight_grad)
+        if self.bias is not None:
+            if grad_y.ndim == 1:
+                self.bias.grad[...] = grad_y
+            else:
+                np.add.reduce(grad_y, axis=0, out=self.bias.grad)
+
+    def _input_error(self, x: Any) -> Exception:
+        label = f"Dense {self.name!r}"
+        if x.dtype.kind not in _REAL_KINDS:
+            return TypeError(f"{label}: input must hold real numbers; got dtype {x.dtype}")
+        if x.ndim not in (1, 2):
+            return ValueError(
+                f"{label}: expected input of shape (batch, {self.in_features}) or "
+                f"({self.in_features},); got an array of rank {x.ndim} with shape {x.shape}"
+            )
+        return ValueError(
+            f"{label}: expected {self.in_features} input features (last axis); "
+            f"got {x.shape[-1]} (input shape {x.shape})"
+        )
+
+    def output_features(self, input_features: int | None) -> int | None:
+        """``out_features``, whatever the input."""
+        return self.out_features
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments: sizes, bias, dtype and name."""
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "use_bias": self.use_bias,
+            "dtype": self.weight.dtype.name,
+            "name": self.name,
+        }
