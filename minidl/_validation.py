@@ -58,7 +58,9 @@ def check_finite(array: Array, name: str) -> None:
     """Raise ``ValueError`` naming ``name`` and the first bad position if NaN or inf is present."""
     # One reduction is cheaper than an elementwise mask; only when it is not finite do we
     # pay for the mask, which also tells overflow of the sum apart from a real NaN/inf.
-    if math.isfinite(float(np.add.reduce(array, axis=None))):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.add.reduce(array, axis=None))
+    if math.isfinite(total):
         return
     bad = ~np.isfinite(array)
     if not bad.any():

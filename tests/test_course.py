@@ -1,0 +1,53 @@
+"""The course's own numbers, exactly: errors 6 and 0, MSE 37.5 and 49.890625."""
+
+import numpy as np
+
+import minidl
+from minidl.metrics import mean_squared_error
+
+WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
+WEIGHTS_1_CELL_3 = {"node_0": [2, 1], "node_1": [1, 0], "output": [1, 1]}
+WEIGHTS_1_CELL_4 = {"node_0": [2, 1], "node_1": [1.0, 1.5], "output": [1.0, 1.5]}
+INPUT_DATA = np.array([[0, 3], [1, 2], [-1, -2], [4, 0]])
+TARGETS = np.array([1, 3, 5, 7])
+
+
+def predict_with_network(input_data_point, weights):
+    """The course's cell [2], verbatim in spirit: an independent reference."""
+
+    def relu(value):
+        return max(0, value)
+
+    node_0 = relu((input_data_point * np.asarray(weights["node_0"])).sum())
+    node_1 = relu((input_data_point * np.asarray(weights["node_1"])).sum())
+    return relu((np.array([node_0, node_1]) * np.asarray(weights["output"])).sum())
+
+
+def test_error_with_weights_0_is_6():
+    network = minidl.Network.from_node_weights(WEIGHTS_0)
+    assert network.predict(np.array([0, 3]))[0] - 3 == 6
+
+
+def test_error_with_weights_1_is_0():
+    network = minidl.Network.from_node_weights(WEIGHTS_1_CELL_3)
+    assert network.predict(np.array([0, 3]))[0] - 3 == 0
+
+
+def test_mse_with_weights_0_is_37_5():
+    predictions = minidl.Network.from_node_weights(WEIGHTS_0).predict(INPUT_DATA)
+    assert minidl.MeanSquaredError().forward(predictions, TARGETS) == 37.5
+    assert mean_squared_error(TARGETS, predictions) == 37.5
+
+
+def test_mse_with_weights_1_is_49_890625():
+    predictions = minidl.Network.from_node_weights(WEIGHTS_1_CELL_4).predict(INPUT_DATA)
+    assert minidl.MeanSquaredError().forward(predictions, TARGETS) == 49.890625
+    assert mean_squared_error(TARGETS, predictions) == 49.890625
+
+
+def test_predictions_match_the_courses_own_function():
+    for weights in (WEIGHTS_0, WEIGHTS_1_CELL_3, WEIGHTS_1_CELL_4):
+        network = minidl.Network.from_node_weights(weights)
+        expected = [predict_with_network(row, weights) for row in INPUT_DATA]
+        np.testing.assert_array_equal(network.predict(INPUT_DATA)[:, 0], expected)
+

@@ -1,0 +1,165 @@
+import numpy as np
+import pytest
+
+from minidl import Dense, Parameter
+from tests.numeric import assert_layer_gradients
+
+
+def test_weight_column_j_holds_the_weights_into_node_j():
+    layer = Dense(2, 2, use_bias=False, weight_init=[[2, 1], [1, 2]])
+    # Course: node_0 = (x * [2, 1]).sum(), node_1 = (x * [1, 2]).sum()
+    np.testing.assert_array_equal(layer.forward(np.array([0.0, 3.0])), [3.0, 6.0])
+    np.testing.assert_array_equal(layer.weight.value[:, 0], [2, 1])
+
+
+def test_forward_adds_the_bias():
+    layer = Dense(2, 1, weight_init=[[1.0], [2.0]], bias_init=[0.5])
+    np.testing.assert_array_equal(layer.forward(np.array([[1.0, 1.0], [2.0, 0.0]])), [[3.5], [2.5]])
+
+
+def test_parameters_and_shapes():
+    layer = Dense(3, 4, seed=0)
+    assert [p.name for p in layer.parameters()] == ["weight", "bias"]
+    assert layer.weight.shape == (3, 4)
+    assert layer.bias is not None and layer.bias.shape == (4,)
+    assert Dense(3, 4, use_bias=False).bias is None
+    assert len(Dense(3, 4, use_bias=False).parameters()) == 1
+
+
+def test_single_sample_keeps_rank_one():
+    layer = Dense(3, 2, seed=1)
+    assert layer.forward(np.ones(3)).shape == (2,)
+    assert layer.backward(np.ones(2)).shape == (3,)
+    assert layer.forward(np.ones((5, 3))).shape == (5, 2)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize("batch", [1, 4])
+def test_gradients_match_finite_differences(use_bias, batch):
+    rng = np.random.default_rng(batch)
+    layer = Dense(3, 2, use_bias=use_bias, seed=7, bias_init="he_normal" if use_bias else "zeros")
+    assert_layer_gradients(layer, rng.normal(size=(batch, 3)))
+
+
+def test_gradients_for_a_single_sample_match_finite_differences():
+    layer = Dense(4, 3, seed=3, bias_init="glorot_normal")
+    assert_layer_gradients(layer, np.random.default_rng(5).normal(size=4))
+
+
+def test_gradients_are_overwritten_not_accumulated():
+    layer = Dense(2, 1, weight_init=[[1.0], [1.0]])
+    x = np.array([[1.0, 2.0]])
+    layer.forward(x)
+    layer.backward(np.array([[1.0]]))
+    first = layer.weight.grad.copy()
+    layer.forward(x)
+    layer.backward(np.array([[1.0]]))
+    np.testing.assert_array_equal(layer.weight.grad, first)  # not 2 * first
+    layer.zero_grad()
+    assert not layer.weight.grad.any()
+
+
+def test_backward_does_not_change_the_incoming_gradient():
+    layer = Dense(2, 2, seed=0)
+    layer.forward(np.ones((3, 2)))
+    upstream = np.arange(6.0).reshape(3, 2)
+    layer.backward(upstream)
+    np.testing.assert_array_equal(upstream, np.arange(6.0).reshape(3, 2))
+
+
+def test_backward_parameters_fills_the_same_gradients_as_backward():
+    rng = np.random.default_rng(0)
+    x, g = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    a, b = Dense(3, 2, seed=1), Dense(3, 2, seed=1)
+    a.forward(x)
+    a.backward(g)
+    b.forward(x)
+    assert b.backward_parameters(g) is None
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_allclose(pa.grad, pb.grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("init", ["he_normal", "he_uniform", "glorot_normal", "glorot_uniform"])
+def test_initializers_are_reproducible_from_a_seed_or_generator(init):
+    a = Dense(50, 40, weight_init=init, seed=3).weight.value
+    b = Dense(50, 40, weight_init=init, seed=np.random.default_rng(3)).weight.value
+    c = Dense(50, 40, weight_init=init, seed=4).weight.value
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_initializer_scales():
+    fan_in, fan_out = 400, 300
+    he = Dense(fan_in, fan_out, weight_init="he_normal", seed=0).weight.value
+    assert he.std() == pytest.approx(np.sqrt(2 / fan_in), rel=0.02)
+    glorot = Dense(fan_in, fan_out, weight_init="glorot_uniform", seed=0).weight.value
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    assert glorot.max() <= limit and glorot.min() >= -limit
+    assert glorot.max() > 0.99 * limit
+    he_u = Dense(fan_in, fan_out, weight_init="he_uniform", seed=0).weight.value
+    assert np.abs(he_u).max() <= np.sqrt(6 / fan_in)
+    glorot_n = Dense(fan_in, fan_out, weight_init="glorot_normal", seed=0).weight.value
+    assert glorot_n.std() == pytest.approx(np.sqrt(2 / (fan_in + fan_out)), rel=0.02)
+    assert not Dense(3, 2, weight_init="zeros").weight.value.any()
+
+
+def test_explicit_weights_are_copied():
+    weights = np.array([[1.0], [2.0]])
+    layer = Dense(2, 1, weight_init=weights)
+    layer.weight.value[0, 0] = 99.0
+    assert weights[0, 0] == 1.0
+
+
+def test_wrong_number_of_features_names_layer_expected_and_got():
+    with pytest.raises(ValueError, match=r"Dense 'dense'.*expected 2 input features.*got 3"):
+        Dense(2, 3).forward(np.ones((4, 3)))
+
+
+@pytest.mark.parametrize("shape", [(), (2, 3, 2)])
+def test_wrong_rank_is_an_error(shape):
+    with pytest.raises(ValueError, match="rank"):
+        Dense(2, 3).forward(np.ones(shape))
+
+
+@pytest.mark.parametrize("value", [np.array([1 + 2j, 3]), np.array(["a", "b"]), np.array([None, 1])])
+def test_non_real_input_is_a_type_error(value):
+    with pytest.raises(TypeError, match="real numbers"):
+        Dense(2, 3).forward(value)
+
+
+@pytest.mark.parametrize("sizes", [(0, 3), (2, -1), (2.5, 3), (True, 2)])
+def test_non_positive_or_non_integer_sizes_are_errors(sizes):
+    with pytest.raises(ValueError, match="must be a positive integer"):
+        Dense(*sizes)
+
+
+def test_backward_before_forward_is_an_error():
+    with pytest.raises(RuntimeError, match="backward\\(\\) called before forward"):
+        Dense(2, 3).backward(np.ones((1, 3)))
+
+
+def test_gradient_of_wrong_shape_is_an_error():
+    layer = Dense(2, 3)
+    layer.forward(np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"expected grad_y of shape \(4, 3\).*got \(4, 2\)"):
+        layer.backward(np.ones((4, 2)))
+
+
+def test_bad_initializers_are_errors():
+    with pytest.raises(ValueError, match="unknown initializer 'he'.*he_normal"):
+        Dense(2, 2, weight_init="he")
+    with pytest.raises(ValueError, match=r"expected an array of shape \(2, 2\); got shape \(2,\)"):
+        Dense(2, 2, weight_init=[1.0, 2.0])
+    with pytest.raises(ValueError, match="finite"):
+        Dense(2, 1, weight_init=[[np.nan], [1.0]])
+    with pytest.raises(TypeError, match="floating dtype"):
+        Dense(2, 1, dtype=np.int64)
+    with pytest.raises(TypeError, match="seed"):
+        Dense(2, 1, seed="abc")
+
+
+def test_parameter_holds_value_and_same_shape_gradient():
+    parameter = Parameter(np.ones((2, 3), dtype=np.float32), name="w")
+    assert parameter.grad.shape == (2, 3) and parameter.grad.dtype == np.float32
+    assert not parameter.grad.any()
+    assert "w" in repr(parameter)
