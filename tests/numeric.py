@@ -21,7 +21,9 @@ def numerical_gradient(function: Callable[[], float], array: np.ndarray, eps: fl
     return grad
 
 
-def assert_layer_gradients(layer, x: np.ndarray, seed: int = 0, rtol: float = 1e-6, atol: float = 1e-8) -> None:
+def assert_layer_gradients(
+    layer, x: np.ndarray, seed: int = 0, rtol: float = 1e-6, atol: float = 1e-8
+) -> None:
     """Check ``layer.backward`` against finite differences of ``sum(forward(x) * upstream)``.
 
     A random upstream gradient (not all ones) makes sure the backward pass uses it.

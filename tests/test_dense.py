@@ -146,7 +146,7 @@ def test_gradient_of_wrong_shape_is_an_error():
 
 
 def test_bad_initializers_are_errors():
-    with pytest.raises(ValueError, match="unknown initializer 'he'.*he_normal"):
+    with pytest.raises(ValueError, match=r"unknown initializer 'he'.*he_normal"):
         Dense(2, 2, weight_init="he")
     with pytest.raises(ValueError, match=r"expected an array of shape \(2, 2\); got shape \(2,\)"):
         Dense(2, 2, weight_init=[1.0, 2.0])

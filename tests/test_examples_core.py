@@ -9,7 +9,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_example(name: str) -> list[str]:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, str(ROOT / "examples" / name)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return result.stdout.splitlines()
 

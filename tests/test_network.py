@@ -8,7 +8,8 @@ WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
 
 
 def small_network(seed=0):
-    return Network([Dense(3, 4, seed=seed, bias_init="he_normal"), Tanh(), Dense(4, 2, seed=seed + 1), Sigmoid()])
+    layers = [Dense(3, 4, seed=seed, bias_init="he_normal"), Tanh(), Dense(4, 2, seed=seed + 1), Sigmoid()]
+    return Network(layers)
 
 
 def test_forward_runs_layers_in_order():

@@ -74,7 +74,7 @@ def test_malformed_node_weight_dicts_are_errors(weights, message):
 
 
 def test_unknown_activation_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown activation 'rellu'.*relu"):
+    with pytest.raises(ValueError, match=r"unknown activation 'rellu'.*relu"):
         Network.from_node_weights(WEIGHTS_0, activation="rellu")
 
 
