@@ -1,0 +1,589 @@
+"""minidl's speed against the hand-written numpy floor (and PyTorch, when installed).
+
+Run from the repository root::
+
+    python benchmarks/run.py            # the full run (about a minute or two)
+    python benchmarks/run.py --quick    # a few seconds: checks that everything runs
+
+What it times (see README.md beside this file):
+
+* ``tiny``: one training step of the course's 2-2-1 ReLU network (``weights_0``) on one
+  float64 sample: ``zero_grad``, ``forward``, mean squared error, ``backward``, SGD.
+* ``mlp-B``: one training step of a 784-256-128-10 MLP (ReLU, softmax + cross-entropy,
+  SGD) on a float32 batch of ``B`` = 1, 32, 128, through the public API.
+* ``fit``: ``Network.fit`` per batch against the plain training loop.
+* ``memory``: the MLP's peak memory during ``fit`` against the arrays it must hold.
+
+Every case runs its implementations interleaved (the order rotates each round) after a
+warm-up; the reported time is the median over rounds, and the ratio is the median over
+rounds of the ratio to the floor measured in the same round, so a slow phase of the
+machine hits both sides of a ratio alike. Before timing, each implementation is checked
+to compute the same step as the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+
+from floors import MLPFloor, TinyFloor, floor_fit
+
+import minidl
+
+Array = np.ndarray[Any, Any]
+
+WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
+MLP_SIZES = (784, 256, 128, 10)
+TINY_LR = 1e-4
+MLP_LR = 1e-3
+
+#: Targets from issue 6: the largest acceptable ratio to the floor, per case.
+TARGETS = {
+    "tiny": ("minidl", 2.0),
+    "mlp-128": ("minidl", 1.1),  # against floor + the input-gradient matmul
+    "mlp-32": ("minidl", 1.2),
+    "mlp-1": ("minidl", 1.3),
+    "fit-128": ("minidl fit", 1.1),
+}
+
+
+# --------------------------------------------------------------------------------------
+# The machine
+# --------------------------------------------------------------------------------------
+def machine_info() -> dict[str, Any]:
+    """Platform, CPU, numpy and BLAS (through threadpoolctl when installed)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "numpy": np.__version__,
+        "minidl": minidl.__version__,
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
+    }
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        info["blas"] = "unknown (pip install threadpoolctl, or .[bench], to see it)"
+    else:
+        info["blas"] = [
+            {k: pool.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+            for pool in threadpool_info()
+            if pool.get("user_api") == "blas"
+        ]
+    return info
+
+
+# --------------------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------------------
+@dataclass
+class CaseResult:
+    name: str
+    description: str
+    number: int
+    rounds: int
+    times: dict[str, list[float]] = field(default_factory=dict)
+    floor: str = "floor"
+
+    def median(self, impl: str) -> float:
+        return statistics.median(self.times[impl])
+
+    def ratio(self, impl: str, floor: str | None = None) -> float:
+        base = self.times[floor or self.floor]
+        return statistics.median(t / b for t, b in zip(self.times[impl], base, strict=True))
+
+
+def time_interleaved(
+    name: str,
+    description: str,
+    impls: dict[str, Callable[[], object]],
+    *,
+    rounds: int,
+    budget: float,
+    floor: str = "floor",
+) -> CaseResult:
+    """Time each ``impls[k]()`` call, interleaved; ``budget`` seconds per measurement."""
+    # Warm up every implementation, and find how many calls fill the budget.
+    per_call = {}
+    for impl in impls.values():
+        impl()
+    for key, impl in impls.items():
+        start = time.perf_counter()
+        calls = 0
+        while time.perf_counter() - start < max(budget, 0.002):
+            impl()
+            calls += 1
+        per_call[key] = (time.perf_counter() - start) / calls
+    number = max(1, int(budget / max(per_call.values())))
+    result = CaseResult(name, description, number, rounds, {key: [] for key in impls}, floor)
+    keys = list(impls)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for round_index in range(rounds):
+            shift = round_index % len(keys)
+            for key in keys[shift:] + keys[:shift]:
+                impl = impls[key]
+                start = time.perf_counter()
+                for _ in range(number):
+                    impl()
+                result.times[key].append((time.perf_counter() - start) / number)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# minidl steps through the public API
+# --------------------------------------------------------------------------------------
+def sgd_update(lr: float) -> tuple[str, Callable[[list[minidl.Parameter]], None]]:
+    """minidl.SGD's in-place step when it exists, else the plain loop (marked)."""
+    sgd_class = getattr(minidl, "SGD", None)
+    if sgd_class is not None:
+        optimizer = sgd_class(learning_rate=lr)
+        return "minidl.SGD", optimizer.step
+
+    def loop(parameters: list[minidl.Parameter]) -> None:
+        for p in parameters:
+            p.value -= lr * p.grad
+
+    return "update loop p.value -= lr * p.grad (minidl.SGD not there yet)", loop
+
+
+class TinyMinidl:
+    """The 2-2-1 explicit step: zero_grad, forward, loss, backward, optimizer step."""
+
+    def __init__(self, x: Array, y: Array, lr: float) -> None:
+        self.network = minidl.Network.from_node_weights(WEIGHTS_0, activation="relu")
+        self.loss = minidl.MeanSquaredError()
+        self.optimizer_name, self.update = sgd_update(lr)
+        self.parameters = self.network.parameters()
+        self.x, self.y = x, y
+
+    def step(self) -> float:
+        network, loss = self.network, self.loss
+        network.zero_grad()
+        value = loss.forward(network.forward(self.x), self.y)
+        network.backward(loss.backward())
+        self.update(self.parameters)
+        return value
+
+    def weights(self) -> list[Array]:
+        return [p.value for p in self.parameters]
+
+
+def mlp_layers(weights: list[tuple[Array, Array]], dtype: Any) -> list[minidl.Layer]:
+    """Dense-ReLU-Dense-ReLU-Dense with the given weights (copied into the layers)."""
+    layers: list[minidl.Layer] = []
+    for index, (w, b) in enumerate(weights):
+        layers.append(minidl.Dense(w.shape[0], w.shape[1], weight_init=w, bias_init=b, dtype=dtype))
+        if index < len(weights) - 1:
+            layers.append(minidl.ReLU())
+    return layers
+
+
+class _StandInCrossEntropy(minidl.Loss):
+    """Used only until minidl has a cross-entropy loss: mean -log p[label] after Softmax."""
+
+    def forward(self, predicted: Array, actual: Any) -> float:
+        rows = np.arange(predicted.shape[0])
+        self._p, self._rows, self._labels = predicted, rows, actual
+        return -float(np.log(predicted[rows, actual]).sum()) / predicted.shape[0]
+
+    def backward(self) -> Array:
+        grad = np.zeros_like(self._p)
+        grad[self._rows, self._labels] = -1.0 / (self._p[self._rows, self._labels] * self._p.shape[0])
+        return grad
+
+
+def mlp_loss_and_head() -> tuple[str, minidl.Loss, list[minidl.Layer]]:
+    """The cross-entropy loss for integer labels and the layers that end the network."""
+    sparse = getattr(minidl, "SparseCategoricalCrossEntropy", None)
+    if sparse is not None:
+        return "minidl.SparseCategoricalCrossEntropy after Softmax", sparse(), [minidl.Softmax()]
+    return "stand-in cross-entropy after minidl.Softmax (no minidl cross-entropy yet)", \
+        _StandInCrossEntropy(), [minidl.Softmax()]
+
+
+class MLPMinidl:
+    """The MLP explicit step through the public API."""
+
+    def __init__(self, weights: list[tuple[Array, Array]], lr: float) -> None:
+        self.loss_name, self.loss, head = mlp_loss_and_head()
+        self.network = minidl.Network(mlp_layers(weights, np.float32) + head)
+        self.optimizer_name, self.update = sgd_update(lr)
+        self.parameters = self.network.parameters()
+
+    def step(self, x: Array, labels: Array) -> float:
+        network, loss = self.network, self.loss
+        network.zero_grad()
+        value = loss.forward(network.forward(x), labels)
+        network.backward(loss.backward())
+        self.update(self.parameters)
+        return value
+
+    def weights(self) -> list[Array]:
+        return [p.value for p in self.parameters]
+
+
+# --------------------------------------------------------------------------------------
+# PyTorch (optional)
+# --------------------------------------------------------------------------------------
+def torch_or_none(skip: bool) -> Any:
+    if skip:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+class TinyTorch:
+    def __init__(self, torch: Any, x: Array, y: Array, lr: float) -> None:
+        self.torch = torch
+        nn = torch.nn
+        w1 = np.array([WEIGHTS_0["node_0"], WEIGHTS_0["node_1"]], dtype=np.float64)  # (out, in)
+        w2 = np.array([WEIGHTS_0["output"]], dtype=np.float64)
+        first, second = nn.Linear(2, 2, bias=False).double(), nn.Linear(2, 1, bias=False).double()
+        with torch.no_grad():
+            first.weight.copy_(torch.from_numpy(w1))
+            second.weight.copy_(torch.from_numpy(w2))
+        self.model = nn.Sequential(first, nn.ReLU(), second, nn.ReLU())
+        self.loss = nn.MSELoss()
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step(self) -> float:
+        self.optimizer.zero_grad()
+        loss = self.loss(self.model(self.x), self.y)
+        loss.backward()
+        self.optimizer.step()
+        return 0.0
+
+    def weights(self) -> list[Array]:
+        return [p.detach().numpy().T for p in self.model.parameters()]
+
+
+class MLPTorch:
+    def __init__(self, torch: Any, weights: list[tuple[Array, Array]], lr: float) -> None:
+        self.torch = torch
+        nn = torch.nn
+        layers: list[Any] = []
+        for index, (w, b) in enumerate(weights):
+            linear = nn.Linear(w.shape[0], w.shape[1])
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.T)))
+                linear.bias.copy_(torch.from_numpy(b))
+            layers.append(linear)
+            if index < len(weights) - 1:
+                layers.append(nn.ReLU())
+        self.model = nn.Sequential(*layers)
+        self.loss = nn.CrossEntropyLoss()
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
+
+    def step(self, x: Any, labels: Any) -> float:
+        self.optimizer.zero_grad()
+        loss = self.loss(self.model(x), labels)
+        loss.backward()
+        self.optimizer.step()
+        return 0.0
+
+    def weights(self) -> list[Array]:
+        out = []
+        for p in self.model.parameters():
+            a = p.detach().numpy()
+            out.append(a.T if a.ndim == 2 else a)
+        return out
+
+
+# --------------------------------------------------------------------------------------
+# The cases
+# --------------------------------------------------------------------------------------
+def mlp_weights(seed: int = 0) -> list[tuple[Array, Array]]:
+    rng = np.random.default_rng(seed)
+    weights = []
+    for fan_in, fan_out in itertools.pairwise(MLP_SIZES):
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        w = rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32)
+        b = rng.uniform(-0.1, 0.1, size=fan_out).astype(np.float32)
+        weights.append((w, b))
+    return weights
+
+
+def mlp_data(n: int, seed: int = 1) -> tuple[Array, Array]:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, MLP_SIZES[0])).astype(np.float32)
+    labels = rng.integers(0, MLP_SIZES[-1], size=n)
+    return x, labels
+
+
+def check_same(name: str, reference: list[Array], other: list[Array], rtol: float) -> None:
+    """Fail loudly if one step of an implementation does not match the floor's step."""
+    for index, (a, b) in enumerate(zip(reference, other, strict=True)):
+        if not np.allclose(a, b, rtol=rtol, atol=rtol * 1e-2):
+            worst = float(np.max(np.abs(np.asarray(a, dtype=np.float64) - b)))
+            raise AssertionError(f"{name}: parameter {index} differs from the floor after one step "
+                                 f"(max abs difference {worst:g})")
+
+
+def tiny_case(rounds: int, budget: float, torch: Any, notes: list[str]) -> CaseResult:
+    x = np.array([0.0, 3.0])
+    y = np.array([3.0])
+    w1 = np.array([WEIGHTS_0["node_0"], WEIGHTS_0["node_1"]], dtype=np.float64).T
+    w2 = np.array([WEIGHTS_0["output"]], dtype=np.float64).T
+
+    def fresh() -> dict[str, Any]:
+        impls: dict[str, Any] = {
+            "floor": TinyFloor(w1, w2, x, y, TINY_LR),
+            "minidl": TinyMinidl(x, y, TINY_LR),
+        }
+        if torch is not None:
+            impls["torch"] = TinyTorch(torch, x, y, TINY_LR)
+        return impls
+
+    checked = fresh()
+    for impl in checked.values():
+        impl.step()
+    reference = checked["floor"].parameters()
+    check_same("minidl", reference, checked["minidl"].weights(), 1e-12)
+    if torch is not None:
+        check_same("torch", reference, checked["torch"].weights(), 1e-12)
+    notes.append(f"tiny: minidl optimizer = {checked['minidl'].optimizer_name}")
+    impls = fresh()
+    return time_interleaved(
+        "tiny", "2-2-1 ReLU, one float64 sample, explicit step",
+        {key: impl.step for key, impl in impls.items()}, rounds=rounds, budget=budget,
+    )
+
+
+def mlp_case(batch: int, rounds: int, budget: float, torch: Any, notes: list[str]) -> CaseResult:
+    weights = mlp_weights()
+    x, labels = mlp_data(batch)
+    floor, floor_dx = MLPFloor(weights, MLP_LR), MLPFloor(weights, MLP_LR, with_input_grad=True)
+    ours = MLPMinidl(weights, MLP_LR)
+    floor.step(x, labels)
+    ours.step(x, labels)
+    check_same("minidl", floor.parameters(), ours.weights(), 1e-4)
+    if batch == 1:
+        notes.append(f"mlp: minidl loss = {ours.loss_name}; optimizer = {ours.optimizer_name}")
+    impls: dict[str, Callable[[], object]] = {
+        "floor": lambda: floor.step(x, labels),
+        "floor + dx": lambda: floor_dx.step(x, labels),
+        "minidl": lambda: ours.step(x, labels),
+    }
+    if torch is not None:
+        theirs = MLPTorch(torch, weights, MLP_LR)
+        tx, tl = torch.from_numpy(x), torch.from_numpy(labels)
+        check_floor = MLPFloor(weights, MLP_LR)
+        check_floor.step(x, labels)
+        theirs.step(tx, tl)
+        check_same("torch", check_floor.parameters(), theirs.weights(), 1e-4)
+        impls["torch"] = lambda: theirs.step(tx, tl)
+    return time_interleaved(
+        f"mlp-{batch}", f"784-256-128-10 MLP, float32 batch of {batch}, explicit step",
+        impls, rounds=rounds, budget=budget,
+    )
+
+
+def has_fit() -> bool:
+    return hasattr(minidl.Network, "fit") and hasattr(minidl.Network, "compile")
+
+
+def compiled_network(weights: list[tuple[Array, Array]]) -> minidl.Network:
+    _, loss, head = mlp_loss_and_head()
+    network = minidl.Network(mlp_layers(weights, np.float32) + head)
+    network.compile(loss=loss, optimizer=minidl.SGD(learning_rate=MLP_LR))  # type: ignore[attr-defined]
+    return network
+
+
+def fit_case(batch: int, batches: int, rounds: int, budget: float, notes: list[str]) -> CaseResult | None:
+    if not has_fit():
+        notes.append("fit: Network.fit is not there yet; not measured")
+        return None
+    weights = mlp_weights()
+    x, labels = mlp_data(batch * batches)
+    floor = MLPFloor(weights, MLP_LR)
+    network = compiled_network(weights)
+
+    def run_floor() -> None:
+        floor_fit(floor, x, labels, batch_size=batch, epochs=1, seed=0)
+
+    def run_fit() -> None:
+        network.fit(x, labels, epochs=1, batch_size=batch, verbose=0, seed=0)  # type: ignore[attr-defined]
+
+    result = time_interleaved(
+        f"fit-{batch}", f"MLP fit, {batches} batches of {batch} float32 samples, per batch",
+        {"floor": run_floor, "minidl fit": run_fit}, rounds=rounds, budget=budget,
+    )
+    for key in result.times:
+        result.times[key] = [t / batches for t in result.times[key]]
+    return result
+
+
+def memory_case(batch: int, batches: int, notes: list[str]) -> dict[str, Any] | None:
+    """Peak traced memory during one epoch of fit, against what it must hold."""
+    if not has_fit():
+        return None
+    weights = mlp_weights()
+    gc.collect()
+    tracemalloc.start()
+    x, labels = mlp_data(batch * batches)
+    network = compiled_network(weights)
+    network.fit(x[:batch], labels[:batch], epochs=1, batch_size=batch, verbose=0, seed=0)  # type: ignore[attr-defined]
+    gc.collect()
+    before, _ = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    network.fit(x, labels, epochs=1, batch_size=batch, verbose=0, seed=0)  # type: ignore[attr-defined]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    parameters = sum(p.value.nbytes for p in network.parameters())
+    widths = MLP_SIZES[1:]
+    # forward: each Dense output, each ReLU output, the softmax output; backward: the
+    # largest gradient in flight (two at once at a layer boundary).
+    activations = batch * 4 * (2 * sum(widths[:-1]) + 2 * widths[-1] + 2 * max(widths))
+    required = {
+        "data": x.nbytes + labels.nbytes,
+        "parameters": parameters,
+        "gradients": parameters,
+        "optimizer state": 0,
+        "activations": activations,
+    }
+    must_hold = sum(required.values())
+    held = before + (peak - before)
+    return {"batch": batch, "samples": batch * batches, "peak_bytes": held, "must_hold_bytes": must_hold,
+            "ratio": held / must_hold, "breakdown": required, "before_fit_bytes": before}
+
+
+# --------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------
+def format_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:8.1f} us"
+    return f"{seconds * 1e3:8.3f} ms"
+
+
+def print_case(result: CaseResult) -> None:
+    print(f"\n{result.name}: {result.description}")
+    print(f"  ({result.rounds} rounds x {result.number} calls, interleaved; median per call)")
+    for impl in result.times:
+        line = f"  {impl:<12} {format_time(result.median(impl))}   x{result.ratio(impl):5.2f} floor"
+        if "floor + dx" in result.times and impl not in ("floor", "floor + dx"):
+            line += f"   x{result.ratio(impl, 'floor + dx'):5.2f} floor + dx"
+        print(line)
+
+
+def target_lines(results: dict[str, CaseResult]) -> list[str]:
+    lines = []
+    for case, (impl, limit) in TARGETS.items():
+        result = results.get(case)
+        if result is None:
+            lines.append(f"  {case:<8} target <= {limit:.1f}x: not measured")
+            continue
+        base = "floor + dx" if case == "mlp-128" else "floor"
+        ratio = result.ratio(impl, base)
+        verdict = "met" if ratio <= limit else f"NOT met, {(ratio / limit - 1) * 100:.0f}% over"
+        lines.append(f"  {case:<8} {impl} / {base}: x{ratio:.2f} (target <= {limit:.1f}): {verdict}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a few seconds, to check that it runs")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per case (default 31, quick 3)")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
+    parser.add_argument("--only", default=None, help="comma-separated case prefixes: tiny,mlp,fit,memory")
+    parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+
+    rounds = args.rounds or (3 if args.quick else 31)
+    budget = 0.002 if args.quick else 0.02
+    fit_batches = 4 if args.quick else 40
+    only = set(args.only.split(",")) if args.only else {"tiny", "mlp", "fit", "memory"}
+    torch = torch_or_none(args.no_torch)
+    if torch is not None:
+        torch.set_num_threads(os.cpu_count() or 1)
+
+    info = machine_info()
+    print("minidl benchmark: one training step, against the hand-written numpy floor")
+    for key, value in info.items():
+        print(f"  {key}: {value}")
+    print(f"  torch: {torch.__version__ if torch is not None else 'not measured'}")
+    if torch is not None:
+        print(f"  torch threads: {torch.get_num_threads()}")
+
+    notes: list[str] = []
+    results: dict[str, CaseResult] = {}
+    if "tiny" in only:
+        results["tiny"] = tiny_case(rounds, budget, torch, notes)
+        print_case(results["tiny"])
+    if "mlp" in only:
+        for batch in (1, 32, 128):
+            results[f"mlp-{batch}"] = mlp_case(batch, rounds, budget * 2, torch, notes)
+            print_case(results[f"mlp-{batch}"])
+    if "fit" in only:
+        fit = fit_case(128, fit_batches, max(3, rounds // 3), budget * 10, notes)
+        if fit is not None:
+            results["fit-128"] = fit
+            print_case(fit)
+    memory = memory_case(128, fit_batches, notes) if "memory" in only else None
+    if memory is not None:
+        print(f"\nmemory: fit on {memory['samples']} samples, batch {memory['batch']}, traced by tracemalloc")
+        print(f"  peak {memory['peak_bytes'] / 2**20:.2f} MiB; must hold "
+              f"{memory['must_hold_bytes'] / 2**20:.2f} MiB "
+              f"({', '.join(f'{k} {v / 2**20:.2f}' for k, v in memory['breakdown'].items())}): "
+              f"x{memory['ratio']:.2f} (target <= 1.2): {'met' if memory['ratio'] <= 1.2 else 'NOT met'}")
+
+    print("\ntargets (ratios measured in this run):")
+    for line in target_lines(results):
+        print(line)
+    for note in notes:
+        print(f"  note: {note}")
+
+    if args.json:
+        payload = {
+            "machine": info,
+            "torch": getattr(torch, "__version__", None),
+            "cases": {name: {"times": r.times, "number": r.number, "rounds": r.rounds,
+                             "median": {k: r.median(k) for k in r.times},
+                             "ratio": {k: r.ratio(k) for k in r.times}}
+                      for name, r in results.items()},
+            "memory": memory,
+            "notes": notes,
+        }
+        Path(args.json).write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
