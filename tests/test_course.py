@@ -1,6 +1,8 @@
 """The course's own numbers, exactly: errors 6 and 0, MSE 37.5 and 49.890625."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minidl
 from minidl.metrics import mean_squared_error
@@ -51,3 +53,15 @@ def test_predictions_match_the_courses_own_function():
         expected = [predict_with_network(row, weights) for row in INPUT_DATA]
         np.testing.assert_array_equal(network.predict(INPUT_DATA)[:, 0], expected)
 
+
+
+small_ints = st.integers(min_value=-5, max_value=5)
+pairs = st.lists(small_ints, min_size=2, max_size=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(node_0=pairs, node_1=pairs, output=pairs, point=pairs)
+def test_from_node_weights_agrees_with_the_courses_function_for_any_weights(node_0, node_1, output, point):
+    weights = {"node_0": node_0, "node_1": node_1, "output": output}
+    expected = predict_with_network(np.array(point), weights)
+    assert minidl.Network.from_node_weights(weights).predict(np.array(point))[0] == expected
