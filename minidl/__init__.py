@@ -20,11 +20,14 @@ from minidl.layers import (
 )
 from minidl.losses import Loss, MeanAbsoluteError, MeanSquaredError
 from minidl.network import Network, NodeValues, Trace
+from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SGD",
     "Activation",
+    "Adam",
     "Dense",
     "Identity",
     "Layer",
@@ -34,7 +37,9 @@ __all__ = [
     "MeanSquaredError",
     "Network",
     "NodeValues",
+    "Optimizer",
     "Parameter",
+    "RMSprop",
     "ReLU",
     "Sigmoid",
     "Softmax",

@@ -1,0 +1,418 @@
+"""Optimizers: turn each parameter's gradient into a step that lowers the loss.
+
+An optimizer's ``step(parameters)`` reads every ``Parameter.grad`` and changes
+``Parameter.value`` **in place** (the arrays keep their identity, so layers and
+optimizer state stay attached to them). Optimizers that remember something between
+steps (momentum, running averages) keep it per parameter, keyed by the
+:class:`~minidl.Parameter` object itself and created lazily on its first step, so one
+optimizer serves a whole network and two layers can never share state by accident.
+
+The update arithmetic stays in the parameter's dtype: a float32 network is updated in
+float32 (the hyper-parameters are Python floats, which numpy does not let upcast an
+array).
+
+Saving and resuming
+-------------------
+``state_arrays(parameters)`` returns the optimizer's state as named numpy arrays
+(``"iterations"`` plus ``"<i>/<slot>"`` for the ``i``-th parameter of the list, e.g.
+``"0/m"``, ``"0/v"``, ``"0/t"`` for Adam) and ``load_state_arrays(parameters, arrays)``
+puts it back, so a training run can be saved and resumed bit-identically; ``config()``
+gives the constructor arguments (JSON-friendly) that rebuild the optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from minidl._typing import Array
+from minidl._validation import check_real
+from minidl.layers.base import Parameter
+
+
+class Optimizer(ABC):
+    """Base class of optimizers: ``step(parameters)`` updates values from gradients in place.
+
+    Subclasses implement ``_update(parameter, state)`` for one parameter, and list in
+    ``slots`` the names of the per-parameter state arrays they keep (created by
+    ``_new_state``). The base class handles the per-parameter state dictionary, the
+    step counter and saving/loading state.
+
+    Attributes
+    ----------
+    iterations : int
+        How many times ``step`` has been called.
+    """
+
+    #: The name used by ``Network.compile`` and in saved files.
+    name: ClassVar[str] = "optimizer"
+    #: Names of the per-parameter state arrays (besides the step count ``"t"``).
+    slots: tuple[str, ...] = ()
+
+    def __init__(self, learning_rate: float) -> None:
+        self.learning_rate = learning_rate
+        self.iterations = 0
+        # Per-parameter state: the slot arrays, in ``slots`` order, and the number of
+        # steps this parameter has taken (Adam's bias correction needs it).
+        self._state: dict[Parameter, _ParameterState] = {}
+
+    @property
+    def learning_rate(self) -> float:
+        """The step size, a finite number ``>= 0`` (may be changed between steps)."""
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self._learning_rate = check_real(value, f"{type(self).__name__} learning_rate", low=0.0)
+
+    def step(self, parameters: Sequence[Parameter]) -> None:
+        """Update every parameter in place from its current ``grad``.
+
+        Parameters
+        ----------
+        parameters
+            The parameters to update, e.g. ``network.parameters()``; the same objects
+            must be passed on every step for the state (momentum, averages) to follow them.
+        """
+        self.iterations += 1
+        state_of = self._state
+        for parameter in parameters:
+            state = state_of.get(parameter)
+            if state is None:
+                state = state_of[parameter] = _ParameterState(self._new_state(parameter))
+            state.t += 1
+            self._update(parameter, state)
+
+    def _new_state(self, parameter: Parameter) -> list[Array]:
+        """Fresh slot arrays for ``parameter`` (zeros of its shape and dtype, one per slot)."""
+        return [np.zeros_like(parameter.value) for _ in self.slots]
+
+    @abstractmethod
+    def _update(self, parameter: Parameter, state: _ParameterState) -> None:
+        """Apply one step to ``parameter.value`` in place (``state.t`` already counts it)."""
+
+    def reset(self) -> None:
+        """Forget all state (momentum, averages, step counts), as a new optimizer."""
+        self.iterations = 0
+        self._state.clear()
+
+    # -- saving and resuming --------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this optimizer (JSON-friendly values)."""
+        return {"learning_rate": self.learning_rate}
+
+    def state_arrays(self, parameters: Sequence[Parameter]) -> dict[str, np.ndarray[Any, Any]]:
+        """The optimizer's state as named arrays (copies), for saving.
+
+        Keys: ``"iterations"`` (a 0-d int64 array), and for the ``i``-th parameter of
+        ``parameters`` that has state, ``"<i>/t"`` (its step count, 0-d int64) and one
+        ``"<i>/<slot>"`` array per name in ``slots``. Parameters not stepped yet have no
+        entries.
+
+        Examples
+        --------
+        >>> w = Parameter(np.array([1.0, 2.0]))
+        >>> w.grad[...] = [1.0, 1.0]
+        >>> opt = SGD(learning_rate=0.1, momentum=0.9)
+        >>> opt.step([w])
+        >>> sorted(opt.state_arrays([w]))
+        ['0/t', '0/velocity', 'iterations']
+        """
+        arrays: dict[str, np.ndarray[Any, Any]] = {"iterations": np.array(self.iterations, dtype=np.int64)}
+        for index, parameter in enumerate(parameters):
+            state = self._state.get(parameter)
+            if state is None:
+                continue
+            arrays[f"{index}/t"] = np.array(state.t, dtype=np.int64)
+            for slot, array in zip(self.slots, state.arrays, strict=True):
+                arrays[f"{index}/{slot}"] = array.copy()
+        return arrays
+
+    def load_state_arrays(
+        self, parameters: Sequence[Parameter], arrays: Mapping[str, np.ndarray[Any, Any]]
+    ) -> None:
+        """Replace the optimizer's state by ``arrays`` (as made by ``state_arrays``).
+
+        Every array is checked (known key, shape and dtype of its parameter, finite
+        values, non-negative counts) before anything is changed, so a bad file leaves
+        the optimizer as it was. The arrays are copied.
+
+        Raises
+        ------
+        ValueError
+            For a missing ``"iterations"``, an unknown key, an index outside
+            ``parameters``, a wrong shape, a non-finite value or an incomplete
+            parameter entry.
+        """
+        owner = f"{type(self).__name__}.load_state_arrays"
+        if "iterations" not in arrays:
+            raise ValueError(f"{owner}: no 'iterations' entry; got keys {sorted(arrays)}")
+        iterations = _count(arrays["iterations"], f"{owner}: 'iterations'")
+        found: dict[int, dict[str, np.ndarray[Any, Any]]] = {}
+        for key, value in arrays.items():
+            if key == "iterations":
+                continue
+            index_text, _, slot = key.partition("/")
+            if not index_text.isdigit() or slot not in ("t", *self.slots):
+                expected = ", ".join(f"'<i>/{name}'" for name in ("t", *self.slots))
+                raise ValueError(f"{owner}: unexpected key {key!r}; expected 'iterations', {expected}")
+            index = int(index_text)
+            if index >= len(parameters):
+                raise ValueError(
+                    f"{owner}: key {key!r} refers to parameter {index}, but only "
+                    f"{len(parameters)} parameters were given"
+                )
+            found.setdefault(index, {})[slot] = np.asarray(value)
+        new_state: dict[Parameter, _ParameterState] = {}
+        for index, entries in found.items():
+            parameter = parameters[index]
+            missing = [slot for slot in ("t", *self.slots) if slot not in entries]
+            if missing:
+                raise ValueError(f"{owner}: parameter {index} lacks {missing}")
+            t = _count(entries["t"], f"{owner}: '{index}/t'")
+            slot_arrays = []
+            for slot in self.slots:
+                array = entries[slot]
+                label = f"{owner}: '{index}/{slot}'"
+                if array.shape != parameter.shape:
+                    raise ValueError(f"{label} must have shape {parameter.shape}; got {array.shape}")
+                if array.dtype.kind not in "fiu":
+                    raise ValueError(f"{label} must hold real numbers; got dtype {array.dtype}")
+                if not np.all(np.isfinite(array)):
+                    raise ValueError(f"{label} must be finite")
+                slot_arrays.append(array.astype(parameter.dtype, copy=True))
+            state = _ParameterState(slot_arrays)
+            state.t = t
+            new_state[parameter] = state
+        self.iterations = iterations
+        self._state = new_state
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+class _ParameterState:
+    """One parameter's optimizer state: its slot arrays and its step count ``t``."""
+
+    __slots__ = ("arrays", "t")
+
+    def __init__(self, arrays: list[Array]) -> None:
+        self.arrays = arrays
+        self.t = 0
+
+
+def _count(value: Any, label: str) -> int:
+    array = np.asarray(value)
+    if array.shape != () or array.dtype.kind not in "iu" or int(array) < 0:
+        raise ValueError(f"{label} must be a non-negative integer scalar; got {value!r}")
+    return int(array)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum, as Keras defines it.
+
+    With learning rate ``lr``, momentum ``mu`` and gradient ``g``:
+
+    * ``momentum=0``: ``w <- w - lr * g`` (the course's "take a step downhill").
+    * ``momentum>0``: ``v <- mu * v - lr * g``, then ``w <- w + v`` (``v`` starts at 0).
+    * ``nesterov=True``: ``v <- mu * v - lr * g``, then ``w <- w + mu * v - lr * g``.
+
+    Parameters
+    ----------
+    learning_rate
+        ``lr``, a finite number ``>= 0``.
+    momentum
+        ``mu``, in ``[0, 1)``.
+    nesterov
+        Use Nesterov momentum (needs ``momentum > 0`` to make a difference).
+
+    Examples
+    --------
+    >>> w = Parameter(np.array([0.0, 2.0, 1.0]))
+    >>> w.grad[...] = [14.0, 28.0, 42.0]
+    >>> SGD(learning_rate=0.01).step([w])
+    >>> w.value
+    array([-0.14,  1.72,  0.58])
+    """
+
+    name = "sgd"
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
+        super().__init__(learning_rate)
+        self.momentum = check_real(momentum, "SGD momentum", low=0.0, high=1.0, high_inclusive=False)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"SGD nesterov must be True or False; got {nesterov!r}")
+        self.nesterov = bool(nesterov)
+        # Plain SGD keeps no state at all (state_arrays then holds only the counts).
+        self.slots = ("velocity",) if self.momentum > 0.0 else ()
+
+    def _update(self, parameter: Parameter, state: _ParameterState) -> None:
+        """``w -= lr * g``, or the momentum form with velocity ``v``."""
+        lr = self._learning_rate
+        if not state.arrays:
+            parameter.value -= lr * parameter.grad
+            return
+        velocity = state.arrays[0]
+        step = lr * parameter.grad
+        velocity *= self.momentum
+        velocity -= step
+        if self.nesterov:
+            parameter.value += self.momentum * velocity
+            parameter.value -= step
+        else:
+            parameter.value += velocity
+
+    def config(self) -> dict[str, Any]:
+        """``learning_rate``, ``momentum`` and ``nesterov``."""
+        return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide the step by a running root-mean-square of recent gradients.
+
+    With ``v`` starting at 0: ``v <- rho * v + (1 - rho) * g**2``, then
+    ``w <- w - lr * g / (sqrt(v) + epsilon)``.
+
+    Parameters
+    ----------
+    learning_rate
+        ``lr``, a finite number ``>= 0`` (default 0.001, as in Keras).
+    rho
+        Decay of the running average, in ``[0, 1)`` (default 0.9, as in Keras).
+    epsilon
+        Added to the root mean square to avoid dividing by zero, ``> 0`` (default 1e-7).
+    """
+
+    name = "rmsprop"
+    slots = ("v",)
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7) -> None:
+        super().__init__(learning_rate)
+        self.rho = check_real(rho, "RMSprop rho", low=0.0, high=1.0, high_inclusive=False)
+        self.epsilon = check_real(epsilon, "RMSprop epsilon", low=0.0, low_inclusive=False)
+
+    def _update(self, parameter: Parameter, state: _ParameterState) -> None:
+        """``v = rho v + (1 - rho) g**2``; ``w -= lr g / (sqrt(v) + eps)``."""
+        (v,) = state.arrays
+        grad = parameter.grad
+        v *= self.rho
+        v += (1.0 - self.rho) * (grad * grad)
+        denominator = np.sqrt(v)
+        denominator += self.epsilon
+        parameter.value -= self._learning_rate * grad / denominator
+
+    def config(self) -> dict[str, Any]:
+        """``learning_rate``, ``rho`` and ``epsilon``."""
+        return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015), with bias correction.
+
+    For a parameter's ``t``-th step (``t = 1, 2, ...``), with ``m`` and ``v`` starting at 0::
+
+        m <- beta_1 * m + (1 - beta_1) * g
+        v <- beta_2 * v + (1 - beta_2) * g**2
+        m_hat = m / (1 - beta_1**t)
+        v_hat = v / (1 - beta_2**t)
+        w <- w - lr * m_hat / (sqrt(v_hat) + epsilon)
+
+    ``epsilon`` is added to the square root of the corrected second moment (as in the
+    paper and PyTorch).
+
+    Parameters
+    ----------
+    learning_rate
+        ``lr``, a finite number ``>= 0`` (default 0.001).
+    beta_1, beta_2
+        Decay rates of the first and second moment averages, in ``[0, 1)``.
+    epsilon
+        ``> 0``, keeps the division finite (default 1e-8).
+
+    Examples
+    --------
+    The first step moves every weight by about ``lr`` against the gradient's sign:
+
+    >>> w = Parameter(np.array([1.0, 1.0]))
+    >>> w.grad[...] = [3.0, -0.5]
+    >>> Adam(learning_rate=0.1).step([w])
+    >>> np.round(w.value, 6)
+    array([0.9, 1.1])
+    """
+
+    name = "adam"
+    slots = ("m", "v")
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+    ) -> None:
+        super().__init__(learning_rate)
+        self.beta_1 = check_real(beta_1, "Adam beta_1", low=0.0, high=1.0, high_inclusive=False)
+        self.beta_2 = check_real(beta_2, "Adam beta_2", low=0.0, high=1.0, high_inclusive=False)
+        self.epsilon = check_real(epsilon, "Adam epsilon", low=0.0, low_inclusive=False)
+
+    def _update(self, parameter: Parameter, state: _ParameterState) -> None:
+        """One bias-corrected Adam step (formula in the class docstring)."""
+        m, v = state.arrays
+        grad = parameter.grad
+        beta_1, beta_2 = self.beta_1, self.beta_2
+        m *= beta_1
+        m += (1.0 - beta_1) * grad
+        v *= beta_2
+        v += (1.0 - beta_2) * (grad * grad)
+        # m_hat / (sqrt(v_hat) + eps), with the corrections folded into Python scalars:
+        # sqrt(v_hat) = sqrt(v) / sqrt(1 - beta_2**t).
+        correction_1 = 1.0 - beta_1**state.t
+        correction_2 = math.sqrt(1.0 - beta_2**state.t)
+        denominator = np.sqrt(v)
+        denominator *= 1.0 / correction_2
+        denominator += self.epsilon
+        parameter.value -= (self._learning_rate / correction_1) * m / denominator
+
+    def config(self) -> dict[str, Any]:
+        """``learning_rate``, ``beta_1``, ``beta_2`` and ``epsilon``."""
+        return {
+            "learning_rate": self.learning_rate,
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+#: Optimizer names accepted by ``Network.compile`` (and ``get_optimizer``).
+OPTIMIZERS: dict[str, Callable[[], Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
+
+
+def get_optimizer(optimizer: str | Optimizer) -> Optimizer:
+    """An optimizer from its name (``"sgd"``, ``"rmsprop"``, ``"adam"``, default settings).
+
+    An :class:`Optimizer` object is returned as is. Names are case-insensitive.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid ones.
+
+    Examples
+    --------
+    >>> get_optimizer("adam")
+    Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-08)
+    """
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str):
+        cls = OPTIMIZERS.get(optimizer.lower())
+        if cls is not None:
+            return cls()
+        valid = ", ".join(repr(name) for name in OPTIMIZERS)
+        raise ValueError(f"unknown optimizer {optimizer!r}; valid names: {valid}, or an Optimizer object")
+    raise TypeError(f"optimizer must be a name or an Optimizer object; got {type(optimizer).__name__}")

@@ -1,0 +1,191 @@
+"""Optimizers: updates against formulas written out by hand, state, validation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from minidl import Parameter
+from minidl.optimizers import SGD, Adam, Optimizer, RMSprop, get_optimizer
+
+GRADS = [np.array([1.0, -2.0]), np.array([0.5, 0.5]), np.array([-3.0, 1.0])]
+
+
+def run(optimizer: Optimizer, start=(1.0, -1.0), grads=GRADS, dtype=np.float64):
+    p = Parameter(np.array(start, dtype=dtype))
+    values = []
+    for g in grads:
+        p.grad[...] = g
+        optimizer.step([p])
+        values.append(p.value.copy())
+    return p, values
+
+
+def test_course_step_lr_001():
+    # The course: weights [0, 2, 1], slope [14, 28, 42], learning rate 0.01.
+    p = Parameter(np.array([0.0, 2.0, 1.0]))
+    p.grad[...] = [14.0, 28.0, 42.0]
+    SGD(learning_rate=0.01).step([p])
+    np.testing.assert_allclose(p.value, [-0.14, 1.72, 0.58], rtol=0, atol=1e-15)
+
+
+def test_sgd_plain_three_steps():
+    _, values = run(SGD(learning_rate=0.1))
+    w = np.array([1.0, -1.0])
+    for g, got in zip(GRADS, values, strict=True):
+        w = w - 0.1 * g
+        np.testing.assert_allclose(got, w, rtol=1e-15)
+
+
+def test_sgd_momentum_by_hand():
+    _, values = run(SGD(learning_rate=0.1, momentum=0.9))
+    # v1 = -0.1 g1 = [-0.1, 0.2]; w1 = [0.9, -0.8]
+    # v2 = 0.9 v1 - 0.1 g2 = [-0.09 - 0.05, 0.18 - 0.05] = [-0.14, 0.13]; w2 = [0.76, -0.67]
+    # v3 = 0.9 v2 - 0.1 g3 = [-0.126 + 0.3, 0.117 - 0.1] = [0.174, 0.017]; w3 = [0.934, -0.653]
+    expected = [[0.9, -0.8], [0.76, -0.67], [0.934, -0.653]]
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+
+
+def test_sgd_nesterov_by_hand():
+    _, values = run(SGD(learning_rate=0.1, momentum=0.9, nesterov=True))
+    # w += mu * v_new - lr * g
+    # step 1: v1 = [-0.1, 0.2]; w1 = [1, -1] + 0.9 v1 - 0.1 g1 = [1 - 0.09 - 0.1, -1 + 0.18 + 0.2]
+    # step 2: v2 = [-0.14, 0.13]; w2 = w1 + [-0.126, 0.117] - [0.05, 0.05]
+    # step 3: v3 = [0.174, 0.017]; w3 = w2 + [0.1566, 0.0153] - [-0.3, 0.1]
+    w1 = [0.81, -0.62]
+    w2 = [0.81 - 0.176, -0.62 + 0.067]
+    w3 = [w2[0] + 0.4566, w2[1] - 0.0847]
+    np.testing.assert_allclose(values, [w1, w2, w3], rtol=0, atol=1e-12)
+
+
+def test_rmsprop_by_hand():
+    lr, rho, eps = 0.01, 0.9, 1e-7
+    _, values = run(RMSprop(learning_rate=lr, rho=rho, epsilon=eps))
+    w = [1.0, -1.0]
+    v = [0.0, 0.0]
+    for g, got in zip(GRADS, values, strict=True):
+        for i in range(2):
+            v[i] = rho * v[i] + (1 - rho) * g[i] ** 2
+            w[i] = w[i] - lr * g[i] / (math.sqrt(v[i]) + eps)
+        np.testing.assert_allclose(got, w, rtol=1e-13)
+
+
+def test_adam_by_hand_with_bias_correction():
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    _, values = run(Adam(learning_rate=lr, beta_1=b1, beta_2=b2, epsilon=eps))
+    w = [1.0, -1.0]
+    m = [0.0, 0.0]
+    v = [0.0, 0.0]
+    for t, (g, got) in enumerate(zip(GRADS, values, strict=True), start=1):
+        for i in range(2):
+            m[i] = b1 * m[i] + (1 - b1) * g[i]
+            v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2
+            m_hat = m[i] / (1 - b1**t)
+            v_hat = v[i] / (1 - b2**t)
+            w[i] = w[i] - lr * m_hat / (math.sqrt(v_hat) + eps)
+        np.testing.assert_allclose(got, w, rtol=1e-12)
+
+
+def test_adam_first_step_is_learning_rate_times_sign():
+    _, values = run(Adam(learning_rate=0.01), grads=[np.array([1e-3, -50.0])])
+    np.testing.assert_allclose(values[0], [1.0 - 0.01, -1.0 + 0.01], rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SGD(0.1), lambda: SGD(0.1, momentum=0.9, nesterov=True),
+    lambda: RMSprop(0.01), lambda: Adam(0.01),
+])
+def test_float32_stays_float32_and_in_place(make):
+    p = Parameter(np.array([1.0, -1.0], dtype=np.float32))
+    value = p.value
+    p.grad[...] = [0.5, -0.25]
+    opt = make()
+    opt.step([p])
+    opt.step([p])
+    assert p.value is value
+    assert p.value.dtype == np.float32
+    for array in opt.state_arrays([p]).values():
+        assert array.dtype in (np.float32, np.int64)
+
+
+def test_state_is_per_parameter_object():
+    a = Parameter(np.zeros(2))
+    b = Parameter(np.zeros(2))
+    opt = SGD(0.1, momentum=0.5)
+    a.grad[...] = 1.0
+    b.grad[...] = -1.0
+    opt.step([a, b])
+    opt.step([a, b])
+    # v1 = -0.1, v2 = -0.05 - 0.1 = -0.15 -> a = -0.25, b = +0.25
+    np.testing.assert_allclose(a.value, [-0.25, -0.25])
+    np.testing.assert_allclose(b.value, [0.25, 0.25])
+
+
+def test_state_arrays_round_trip_gives_identical_continuation():
+    grads = GRADS * 2
+    _, straight = run(Adam(0.05), grads=grads)
+    first = Adam(0.05)
+    p, _ = run(first, grads=grads[:3])
+    saved = first.state_arrays([p])
+    assert int(saved["iterations"]) == 3 and int(saved["0/t"]) == 3
+    resumed = Adam(**first.config())
+    resumed.load_state_arrays([p], saved)
+    for g in grads[3:]:
+        p.grad[...] = g
+        resumed.step([p])
+    np.testing.assert_array_equal(p.value, straight[-1])
+    assert resumed.iterations == 6
+
+
+def test_load_state_arrays_rejects_bad_input_and_keeps_state():
+    opt = SGD(0.1, momentum=0.9)
+    p, _ = run(opt)
+    good = opt.state_arrays([p])
+    with pytest.raises(ValueError, match="iterations"):
+        opt.load_state_arrays([p], {k: v for k, v in good.items() if k != "iterations"})
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        opt.load_state_arrays([p], {**good, "0/velocity": np.zeros(3)})
+    with pytest.raises(ValueError, match="unexpected key"):
+        opt.load_state_arrays([p], {**good, "0/m": np.zeros(2)})
+    with pytest.raises(ValueError, match="only 1 parameters"):
+        opt.load_state_arrays([p], {**good, "1/t": np.array(1), "1/velocity": np.zeros(2)})
+    with pytest.raises(ValueError, match="finite"):
+        opt.load_state_arrays([p], {**good, "0/velocity": np.array([np.nan, 0.0])})
+    np.testing.assert_array_equal(opt.state_arrays([p])["0/velocity"], good["0/velocity"])
+
+
+def test_config_rebuilds():
+    for opt in (SGD(0.2, 0.5, True), RMSprop(0.3, 0.8, 1e-6), Adam(0.1, 0.8, 0.99, 1e-7)):
+        rebuilt = type(opt)(**opt.config())
+        assert rebuilt.config() == opt.config()
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf")])
+def test_bad_learning_rate_names_the_argument(bad):
+    for cls in (SGD, RMSprop, Adam):
+        with pytest.raises(ValueError, match="learning_rate"):
+            cls(learning_rate=bad)
+
+
+def test_bad_hyper_parameters():
+    with pytest.raises(ValueError, match="momentum"):
+        SGD(momentum=1.0)
+    with pytest.raises(ValueError, match="beta_1"):
+        Adam(beta_1=-0.1)
+    with pytest.raises(ValueError, match="epsilon"):
+        Adam(epsilon=0.0)
+    with pytest.raises(ValueError, match="rho"):
+        RMSprop(rho=1.5)
+    with pytest.raises(TypeError, match="learning_rate"):
+        SGD(learning_rate="fast")
+    opt = SGD()
+    with pytest.raises(ValueError, match="learning_rate"):
+        opt.learning_rate = -1
+
+
+def test_get_optimizer_names():
+    assert isinstance(get_optimizer("SGD"), SGD)
+    assert isinstance(get_optimizer("adam"), Adam)
+    assert isinstance(get_optimizer("rmsprop"), RMSprop)
+    with pytest.raises(ValueError, match="'sgd', 'rmsprop', 'adam'"):
+        get_optimizer("adma")
