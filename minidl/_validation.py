@@ -15,6 +15,9 @@ from minidl._typing import Array
 
 _REAL_KINDS = frozenset("fiub")
 
+#: Arrays up to this size are scanned for NaN/inf with a mask (see ``check_finite``).
+_SMALL = 256
+
 
 def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
     """Turn ``value`` into a finite, real floating-point array, or raise.
@@ -36,18 +39,26 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
     ValueError
         For empty data or data holding NaN or infinity.
     """
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as error:  # ragged nested lists end here
-        raise TypeError(f"{name} must be a rectangular array of numbers; got {error}") from None
-    if array.dtype.kind not in _REAL_KINDS:
-        raise TypeError(
-            f"{name} must hold real numbers (int, float or bool); got dtype {array.dtype}"
-        )
-    if dtype is None:
-        dtype = array.dtype if array.dtype.kind == "f" else np.float64
-    if array.dtype != dtype:
-        array = array.astype(dtype)
+    # Fast path: an ndarray already of the wanted floating dtype is used as it is (no
+    # conversion, no copy); only the size and finiteness checks below remain. This is
+    # what every call of a training loop sees.
+    if type(value) is np.ndarray and (
+        value.dtype == dtype if dtype is not None else value.dtype.kind == "f"
+    ):
+        array: Array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError) as error:  # ragged nested lists end here
+            raise TypeError(f"{name} must be a rectangular array of numbers; got {error}") from None
+        if array.dtype.kind not in _REAL_KINDS:
+            raise TypeError(
+                f"{name} must hold real numbers (int, float or bool); got dtype {array.dtype}"
+            )
+        if dtype is None:
+            dtype = array.dtype if array.dtype.kind == "f" else np.float64
+        if array.dtype != dtype:
+            array = array.astype(dtype)
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one value")
     check_finite(array, name)
@@ -56,12 +67,25 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
 
 def check_finite(array: Array, name: str) -> None:
     """Raise ``ValueError`` naming ``name`` and the first bad position if NaN or inf is present."""
-    # One reduction is cheaper than an elementwise mask; only when it is not finite do we
-    # pay for the mask, which also tells overflow of the sum apart from a real NaN/inf.
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = float(np.add.reduce(array, axis=None))
-    if math.isfinite(total):
-        return
+    # Small arrays: one mask and one ``all`` (no error-state context to enter, which
+    # alone costs more than the scan). Large arrays: one reduction, cheaper than a mask;
+    # a NaN or an infinity anywhere makes it NaN or infinite. For a contiguous float
+    # array that reduction is the sum of squares, ``flat @ flat``, computed by BLAS
+    # without a temporary (about 3x faster than ``np.add.reduce``). Only when the
+    # result is not finite do we pay for the mask, which also tells an overflow of the
+    # reduction apart from a real NaN/inf.
+    if array.size <= _SMALL:
+        if np.isfinite(array).all():
+            return
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if array.dtype.kind == "f" and array.flags.c_contiguous:
+                flat = array.reshape(-1)
+                total = float(np.dot(flat, flat))
+            else:
+                total = float(np.add.reduce(array, axis=None))
+        if math.isfinite(total):
+            return
     bad = ~np.isfinite(array)
     if not bad.any():
         return
