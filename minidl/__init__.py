@@ -21,6 +21,7 @@ from minidl.layers import (
 from minidl.losses import Loss, MeanAbsoluteError, MeanSquaredError
 from minidl.network import Network, NodeValues, Trace
 from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
+from minidl.serialization import ModelFileError, load, register_layer
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ __all__ = [
     "Loss",
     "MeanAbsoluteError",
     "MeanSquaredError",
+    "ModelFileError",
     "Network",
     "NodeValues",
     "Optimizer",
@@ -46,5 +48,7 @@ __all__ = [
     "Tanh",
     "Trace",
     "__version__",
+    "load",
     "metrics",
+    "register_layer",
 ]

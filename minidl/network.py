@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -325,6 +326,20 @@ class Network:
                 lines.append("=" * sum(widths))
         lines += [rule, f"Total params: {total:,}"]
         return "\n".join(lines)
+
+    # -- model files ------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = True) -> None:
+        """Save the network to one ``.npz`` model file at exactly ``path``, atomically.
+
+        Stores every layer's type and ``config()`` as JSON and its parameters (and
+        non-parameter state) as plain arrays; nothing is pickled. ``minidl.load(path)``
+        rebuilds it. With ``include_optimizer`` (the default) a compiled network also
+        stores its loss, metrics and optimizer state, so training can resume exactly.
+        See :mod:`minidl.serialization`.
+        """
+        from minidl.serialization import save
+
+        save(self, path, include_optimizer=include_optimizer)
 
     # -- the course bridge ----------------------------------------------------------
     @classmethod

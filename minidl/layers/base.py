@@ -137,6 +137,26 @@ class Layer(ABC):
         """The constructor arguments that rebuild this layer (parameters excluded)."""
         return {"name": self.name}
 
+    # -- non-parameter state (saved in model files) -------------------------------------
+    def state_arrays(self) -> dict[str, Array]:
+        """Arrays the layer keeps that are not Parameters but must be saved (none by default).
+
+        BatchNorm's running mean and variance are such state: learned during training,
+        never touched by the optimizer. Keys are Python identifiers; model files store
+        the arrays and :meth:`load_state_arrays` puts them back.
+        """
+        return {}
+
+    def load_state_arrays(self, arrays: dict[str, Array]) -> None:
+        """Put back arrays from :meth:`state_arrays` (same keys, shapes and dtypes, checked).
+
+        The default accepts only an empty dict: a layer without state has nothing to load.
+        """
+        if arrays:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} keeps no state arrays; got {sorted(arrays)}"
+            )
+
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
         return f"{type(self).__name__}({arguments})"
