@@ -8,7 +8,9 @@ networks, or stack ``Dense`` and activation layers yourself.
 from minidl import metrics
 from minidl.layers import (
     Activation,
+    BatchNorm,
     Dense,
+    Dropout,
     Identity,
     Layer,
     LeakyReLU,
@@ -18,6 +20,7 @@ from minidl.layers import (
     Softmax,
     Tanh,
 )
+from minidl.gradcheck import GradientCheckError, GradientCheckReport, check_gradients
 from minidl.losses import Loss, MeanAbsoluteError, MeanSquaredError
 from minidl.network import Network, NodeValues, Trace
 from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
@@ -29,7 +32,11 @@ __all__ = [
     "SGD",
     "Activation",
     "Adam",
+    "BatchNorm",
     "Dense",
+    "Dropout",
+    "GradientCheckError",
+    "GradientCheckReport",
     "Identity",
     "Layer",
     "LeakyReLU",
@@ -48,6 +55,7 @@ __all__ = [
     "Tanh",
     "Trace",
     "__version__",
+    "check_gradients",
     "load",
     "metrics",
     "register_layer",

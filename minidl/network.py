@@ -131,6 +131,8 @@ class Network:
         self.layers: list[Layer] = layers
         self._uniquify_names()
         self._parameters: list[Parameter] | None = None
+        # Each layer's input shape in the last forward, for backward's shape check.
+        self._input_shapes: Sequence[tuple[int, ...] | None] | None = None
 
     def _uniquify_names(self) -> None:
         used: dict[str, int] = {}
@@ -211,8 +213,11 @@ class Network:
         Uses the current mode (see ``train``/``eval``).
         """
         output = as_float_array(x, "Network input x", dtype=self.dtype)
+        shapes: list[tuple[int, ...]] = []
         for layer in self.layers:
+            shapes.append(output.shape)
             output = layer.forward(output)
+        self._input_shapes = shapes
         return output
 
     def backward(self, grad: Array) -> Array:
@@ -220,9 +225,29 @@ class Network:
 
         Each layer turns the gradient of its output into the gradient of its input and
         fills its parameters' ``grad`` on the way (the chain rule, one layer at a time).
+
+        Every gradient a layer returns must have the shape of that layer's input in the
+        last ``forward``; a layer that breaks this (or whose backward fails for want of
+        something ``forward`` should have cached) is named in the error.
         """
-        for layer in reversed(self.layers):
-            grad = layer.backward(grad)
+        # Before any forward there are no shapes: the layers report what is missing.
+        shapes = self._input_shapes
+        if shapes is None:
+            shapes = [None] * len(self.layers)
+        upstream = layer = None
+        try:
+            for layer, shape in zip(reversed(self.layers), reversed(shapes), strict=True):
+                upstream = grad
+                grad = layer.backward(grad)
+                if grad.shape != shape and shape is not None:
+                    raise backward_shape_error(layer, shape, grad)
+        except (AttributeError, TypeError) as error:
+            if layer is self.layers[-1] and not isinstance(upstream, np.ndarray):
+                raise TypeError(
+                    f"Network.backward expects dL/doutput as a numpy array; got {type(upstream).__name__}"
+                ) from None
+            assert layer is not None
+            raise backward_failure(layer, grad, error) from error
         return grad
 
     def predict(self, x: ArrayLike, batch_size: int | None = None) -> Array:
@@ -253,8 +278,11 @@ class Network:
                 layer.train(mode)
 
     def _run(self, x: Array) -> Array:
+        shapes: list[tuple[int, ...]] = []
         for layer in self.layers:
+            shapes.append(x.shape)
             x = layer.forward(x)
+        self._input_shapes = shapes
         return x
 
     def __call__(self, x: ArrayLike) -> Array:
@@ -283,6 +311,7 @@ class Network:
             output = layer.forward(values)
             records.append((layer, values, output))
             values = output
+        self._input_shapes = [record[1].shape for record in records]
         dense_positions = [i for i, layer in enumerate(self.layers) if isinstance(layer, Dense)]
         nodes: list[NodeValues] = []
         for depth, position in enumerate(dense_positions):
@@ -415,6 +444,33 @@ class Network:
             for j, name in enumerate(names):
                 result[name] = layer.weight.value[:, j].copy()
         return result
+
+
+def backward_shape_error(layer: Layer, expected: tuple[int, ...], grad: Array) -> ValueError:
+    """The error for a layer whose backward returned ``dL/dx`` of the wrong shape."""
+    return ValueError(
+        f"{type(layer).__name__} {layer.name!r}: backward returned a gradient of shape "
+        f"{grad.shape}, but the layer's input in the last forward had shape {expected}; "
+        "backward must return dL/dx, shaped like x"
+    )
+
+
+def backward_failure(layer: Layer, grad: Any, error: Exception) -> Exception:
+    """A clear error for a backward that returned no array or failed on a missing cache.
+
+    Only built on the error path of ``Network.backward`` (and the training loop).
+    """
+    label = f"{type(layer).__name__} {layer.name!r}"
+    if isinstance(error, AttributeError) and error.name == "shape" and not isinstance(grad, np.ndarray):
+        return TypeError(
+            f"{label}: backward returned {type(grad).__name__}; it must return dL/dx, an array "
+            "shaped like the layer's input (does backward end with `return grad_x`?)"
+        )
+    return RuntimeError(
+        f"{label}: backward failed with {type(error).__name__}: {error}. If backward reads "
+        "something that forward should keep (e.g. `self.x = x` in forward), check that "
+        "forward stores it on every call and that forward ran before backward"
+    )
 
 
 def _node_names(depth: int, dense_count: int, width: int) -> list[str]:

@@ -10,11 +10,15 @@ from minidl.layers.activations import (
     Tanh,
 )
 from minidl.layers.base import Layer, Parameter
+from minidl.layers.batchnorm import BatchNorm
 from minidl.layers.dense import Dense
+from minidl.layers.dropout import Dropout
 
 __all__ = [
     "Activation",
+    "BatchNorm",
     "Dense",
+    "Dropout",
     "Identity",
     "Layer",
     "LeakyReLU",

@@ -1,0 +1,244 @@
+"""Batch normalization: standardise each feature over the batch, then scale and shift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from minidl._typing import Array
+from minidl._validation import check_positive_int, check_real
+from minidl.layers.base import Layer, Parameter, backward_before_forward, gradient_shape_error
+
+
+class BatchNorm(Layer):
+    r"""Batch normalization over the batch axis, for inputs of shape ``(batch, features)``.
+
+    Training mode normalises each feature with the statistics of the current batch and
+    updates running averages of them; evaluation mode normalises with those running
+    averages, so a prediction does not depend on the other samples of its batch::
+
+        x_hat = (x - mean) / sqrt(var + epsilon)        # per feature
+        y     = gamma * x_hat + beta
+
+    In training ``mean`` and ``var`` are the batch mean and the *biased* batch variance
+    (divided by ``N``, as in the original paper, Keras and PyTorch); in evaluation they
+    are ``running_mean`` and ``running_var``.
+
+    Parameters
+    ----------
+    num_features
+        The size of the last axis of the input.
+    momentum
+        How much of the old running value to keep, in ``[0, 1]``. After every
+        training-mode forward::
+
+            running_mean = momentum * running_mean + (1 - momentum) * batch_mean
+            running_var  = momentum * running_var  + (1 - momentum) * batch_var
+
+        with ``batch_var`` the biased variance used for normalising.
+    epsilon
+        Added to the variance before the square root (``> 0``), for stability.
+    dtype
+        The dtype of ``gamma``, ``beta`` and the running statistics (float64 by default).
+    name
+        The layer's name in summaries and model files.
+
+    Attributes
+    ----------
+    gamma : Parameter
+        The learnable scale, shape ``(num_features,)``, starting at 1.
+    beta : Parameter
+        The learnable shift, shape ``(num_features,)``, starting at 0.
+    running_mean : Array
+        Shape ``(num_features,)``, starting at 0. A plain array, **not** a Parameter:
+        optimizers never touch it; it is saved with the model (``state_arrays``).
+    running_var : Array
+        Shape ``(num_features,)``, starting at 1. Same status as ``running_mean``.
+
+    Notes
+    -----
+    **Momentum conventions.** minidl's ``momentum`` means what Keras's
+    ``BatchNormalization(momentum=...)`` means (the weight of the *old* value); Keras's
+    default is 0.99, minidl's 0.9 (the statistics settle in about 10 batches rather
+    than 100, which suits small data sets). PyTorch's ``BatchNorm1d(momentum=...)`` is
+    the weight of the *new* value: ``momentum_torch = 1 - momentum``, so minidl's 0.9
+    is PyTorch's default 0.1.
+
+    **Running variance.** minidl updates ``running_var`` with the *biased* batch
+    variance (divide by ``N``), the one it normalises with, as Keras does. PyTorch
+    updates it with the unbiased variance (divide by ``N - 1``); to reproduce PyTorch
+    exactly, scale the batch variance by ``N / (N - 1)``. With batches of 32 the two
+    differ by about 3%.
+
+    Training mode needs at least 2 samples per batch (one sample has no variance);
+    evaluation mode accepts any batch, and single samples of shape ``(features,)``.
+
+    Examples
+    --------
+    >>> bn = BatchNorm(1)
+    >>> bn.forward(np.array([[1.0], [3.0]]))      # mean 2, variance 1
+    array([[-0.999995],
+           [ 0.999995]])
+    >>> bn.running_mean, bn.running_var          # 0.9 * old + 0.1 * batch
+    (array([0.2]), array([1.]))
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        *,
+        momentum: float = 0.9,
+        epsilon: float = 1e-5,
+        dtype: npt.DTypeLike = np.float64,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name)
+        label = f"BatchNorm {self.name!r}"
+        self.num_features = check_positive_int(num_features, f"{label} num_features")
+        self.momentum = check_real(momentum, f"{label} momentum", low=0.0, high=1.0)
+        self.epsilon = check_real(epsilon, f"{label} epsilon", low=0.0, low_inclusive=False)
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{label}: dtype must be a floating dtype; got {dtype}")
+        self.gamma = Parameter(np.ones(self.num_features, dtype=dtype), name="gamma")
+        self.beta = Parameter(np.zeros(self.num_features, dtype=dtype), name="beta")
+        self.running_mean: Array = np.zeros(self.num_features, dtype=dtype)
+        self.running_var: Array = np.ones(self.num_features, dtype=dtype)
+        # What backward needs from the last forward.
+        self._x_hat: Array | None = None
+        self._inv_std: Array | None = None
+        self._batch_stats = False
+        self._shape: tuple[int, ...] = ()
+
+    def forward(self, x: Array) -> Array:
+        """Normalise each feature, then scale and shift: ``y = gamma * x_hat + beta``.
+
+        Training mode, over the ``N`` samples of the batch::
+
+            mean  = x.mean(axis=0)                       shape (features,)
+            var   = ((x - mean) ** 2).mean(axis=0)       biased, shape (features,)
+            x_hat = (x - mean) / sqrt(var + epsilon)     shape (N, features)
+
+        and the running statistics move towards ``mean`` and ``var`` (see the class).
+        Evaluation mode uses ``running_mean`` and ``running_var`` instead.
+
+        Parameters
+        ----------
+        x
+            Shape ``(batch, num_features)``; in evaluation mode also ``(num_features,)``.
+
+        Returns
+        -------
+        Array
+            The same shape as ``x``.
+        """
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm {self.name!r}: expected input of shape (batch, {self.num_features}) "
+                f"or ({self.num_features},); got shape {x.shape}"
+            )
+        self._shape = x.shape
+        if self.training:
+            batch = 1 if x.ndim == 1 else x.shape[0]
+            if batch < 2:
+                raise ValueError(
+                    f"BatchNorm {self.name!r}: training mode needs at least 2 samples per batch "
+                    f"to compute batch statistics; got a batch of 1 (input shape {x.shape}). "
+                    "Use eval() for single samples, or a batch_size that leaves no batch of 1."
+                )
+            mean: Array = np.add.reduce(x, axis=0) / batch
+            centred = x - mean
+            var: Array = np.add.reduce(centred * centred, axis=0) / batch
+            inv_std: Array = 1.0 / np.sqrt(var + self.epsilon)
+            x_hat: Array = centred * inv_std
+            keep = self.momentum
+            self.running_mean *= keep
+            self.running_mean += (1.0 - keep) * mean
+            self.running_var *= keep
+            self.running_var += (1.0 - keep) * var
+            self._batch_stats = True
+        else:
+            inv_std = 1.0 / np.sqrt(self.running_var + self.epsilon)
+            x_hat = (x - self.running_mean) * inv_std
+            self._batch_stats = False
+        self._x_hat = x_hat
+        self._inv_std = inv_std
+        y: Array = x_hat * self.gamma.value
+        y += self.beta.value
+        return y
+
+    def backward(self, grad_y: Array) -> Array:
+        """The exact gradient, in the standard closed form.
+
+        With ``g = dL/dy`` of shape ``(N, features)`` and sums over the batch::
+
+            dL/dbeta  = sum(g)                    shape (features,)
+            dL/dgamma = sum(g * x_hat)            shape (features,)
+
+        After a training-mode forward ``mean`` and ``var`` depend on every sample, and
+        the chain rule through them collapses to::
+
+            dL/dx = gamma / sqrt(var + epsilon) / N * (N * g - dL/dbeta - x_hat * dL/dgamma)
+
+        After an evaluation-mode forward the statistics are constants and
+        ``dL/dx = g * gamma / sqrt(running_var + epsilon)``. Returns an array of the
+        shape of ``x``.
+        """
+        x_hat, inv_std = self._x_hat, self._inv_std
+        if x_hat is None or inv_std is None:
+            raise backward_before_forward(self)
+        if grad_y.shape != self._shape:
+            raise gradient_shape_error(self, self._shape, grad_y.shape)
+        if grad_y.ndim == 1:
+            self.beta.grad[...] = grad_y
+            np.multiply(grad_y, x_hat, out=self.gamma.grad)
+        else:
+            np.add.reduce(grad_y, axis=0, out=self.beta.grad)
+            np.add.reduce(grad_y * x_hat, axis=0, out=self.gamma.grad)
+        scale = self.gamma.value * inv_std
+        if not self._batch_stats:
+            grad_x: Array = grad_y * scale
+            return grad_x
+        batch = grad_y.shape[0]
+        grad_x = grad_y - (self.beta.grad + x_hat * self.gamma.grad) / batch
+        grad_x *= scale
+        return grad_x
+
+    def output_features(self, input_features: int | None) -> int | None:
+        """``num_features``: the shape is kept."""
+        return self.num_features
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments: ``num_features``, ``momentum``, ``epsilon``, ``dtype``, ``name``."""
+        return {
+            "num_features": self.num_features,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "dtype": self.gamma.dtype.name,
+            "name": self.name,
+        }
+
+    def state_arrays(self) -> dict[str, Array]:
+        """``running_mean`` and ``running_var`` (the arrays themselves, not copies)."""
+        return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    def load_state_arrays(self, arrays: dict[str, Array]) -> None:
+        """Copy saved running statistics in place (keys, shapes and dtypes checked)."""
+        expected = {"running_mean", "running_var"}
+        if set(arrays) != expected:
+            raise ValueError(
+                f"BatchNorm {self.name!r}: expected state arrays {sorted(expected)}; got {sorted(arrays)}"
+            )
+        for key in sorted(expected):
+            target: Array = getattr(self, key)
+            value = np.asarray(arrays[key])
+            if value.shape != target.shape or value.dtype != target.dtype:
+                raise ValueError(
+                    f"BatchNorm {self.name!r}: state array {key!r} must have shape {target.shape} "
+                    f"and dtype {target.dtype}; got shape {value.shape} and dtype {value.dtype}"
+                )
+            target[...] = value
