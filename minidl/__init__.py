@@ -21,7 +21,14 @@ from minidl.layers import (
     Tanh,
 )
 from minidl.gradcheck import GradientCheckError, GradientCheckReport, check_gradients
-from minidl.losses import Loss, MeanAbsoluteError, MeanSquaredError
+from minidl.losses import (
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
+    Loss,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    SparseCategoricalCrossEntropy,
+)
 from minidl.network import Network, NodeValues, Trace
 from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
 from minidl.serialization import ModelFileError, load, register_layer
@@ -33,6 +40,8 @@ __all__ = [
     "Activation",
     "Adam",
     "BatchNorm",
+    "BinaryCrossEntropy",
+    "CategoricalCrossEntropy",
     "Dense",
     "Dropout",
     "GradientCheckError",
@@ -52,6 +61,7 @@ __all__ = [
     "ReLU",
     "Sigmoid",
     "Softmax",
+    "SparseCategoricalCrossEntropy",
     "Tanh",
     "Trace",
     "__version__",

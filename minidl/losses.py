@@ -18,6 +18,9 @@ from typing import Any
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
+from minidl._validation import check_real
+from minidl.layers.activations import Sigmoid, Softmax
+from minidl.layers.base import Layer
 
 
 def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
@@ -140,3 +143,411 @@ class MeanAbsoluteError(Loss):
             raise self._not_ready()
         grad: Array = np.sign(error) * (1.0 / error.size)
         return grad
+
+
+# -- classification: cross-entropy losses -----------------------------------------------
+#
+# Each cross-entropy loss reads either probabilities (the default, what a network ending
+# in Sigmoid/Softmax outputs) or logits (``from_logits=True``, the raw scores before the
+# activation). The logits path is the exact one: it works with log-sigmoid/log-softmax
+# computed stably, so the loss and its gradient ``(p - y) / N`` stay finite and exact even
+# for logits of +-1000. The probabilities path clips ``p`` to ``[epsilon, 1 - epsilon]``,
+# which keeps everything finite but is only approximate for saturated outputs.
+#
+# Fusion: when a network ends in the activation the loss expects (``fuses_with``), the
+# training step (``Network.fit``, ``Network.train_step``, ``Network.loss_and_backward``)
+# calls ``forward_from_logits`` with the input of that last layer, so it gets the exact
+# logits path with ``from_logits=False`` too.
+
+
+class _CrossEntropy(Loss):
+    """Shared machinery of the cross-entropy losses (``from_logits``, ``epsilon``, fusion)."""
+
+    #: The activation whose input are the logits of this loss (Sigmoid or Softmax).
+    _activation: type[Layer] = Softmax
+
+    def __init__(self, from_logits: bool = False, epsilon: float = 1e-7) -> None:
+        if not isinstance(from_logits, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__} from_logits must be True or False; got {from_logits!r}")
+        self.from_logits = bool(from_logits)
+        self.epsilon = check_real(epsilon, f"{type(self).__name__} epsilon", low=0.0, high=0.5,
+                                  low_inclusive=False, high_inclusive=False)
+        # What backward needs: the probabilities p, the target, the divisor N, and whether
+        # the last forward read logits (gradient (p - y) / N) or probabilities.
+        self._p: Array | None = None
+        self._target: np.ndarray[Any, Any] | None = None
+        self._count = 1
+        self._read_logits = False
+
+    def fuses_with(self, layer: Layer) -> bool:
+        """Whether a network ending in ``layer`` should use ``forward_from_logits``.
+
+        True when this loss reads probabilities (``from_logits=False``) and ``layer`` is the
+        activation that makes them (:class:`~minidl.Softmax` for the categorical losses,
+        :class:`~minidl.Sigmoid` for the binary one).
+        """
+        return not self.from_logits and isinstance(layer, self._activation)
+
+    def forward(self, predicted: Array, actual: ArrayLike) -> float:
+        """The loss of probabilities ``predicted`` (or logits, with ``from_logits=True``)."""
+        if self.from_logits:
+            return self.forward_from_logits(predicted, actual)
+        return self._forward_probabilities(predicted, actual)
+
+    @abstractmethod
+    def forward_from_logits(
+        self, logits: Array, actual: ArrayLike, probabilities: Array | None = None
+    ) -> float:
+        """The exact loss from the logits ``z`` (the input of the Sigmoid/Softmax)."""
+
+    @abstractmethod
+    def _forward_probabilities(self, predicted: Array, actual: ArrayLike) -> float:
+        """The loss from clipped probabilities."""
+
+    def config(self) -> dict[str, Any]:
+        """``from_logits`` and ``epsilon``."""
+        return {"from_logits": self.from_logits, "epsilon": self.epsilon}
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+def _samples(predicted: Array) -> int:
+    """``N``, the number of samples: rows of a batch, 1 for a single sample ``(k,)``."""
+    return predicted.size // predicted.shape[-1] if predicted.ndim else 1
+
+
+class BinaryCrossEntropy(_CrossEntropy):
+    """Binary cross-entropy, ``L = mean(-(y log p + (1 - y) log(1 - p)))``.
+
+    For one or several independent yes/no outputs: ``p`` is the predicted probability of
+    a 1 (a network ending in :class:`~minidl.Sigmoid`), ``y`` the target, 0 or 1 (or a
+    probability). The mean runs over every element, as Keras and PyTorch reduce it.
+    Shapes as for :class:`MeanSquaredError` (``(N,)`` targets for ``(N, 1)`` outputs).
+
+    Parameters
+    ----------
+    from_logits
+        False (default): ``predicted`` are probabilities in ``[0, 1]``; they are clipped
+        to ``[epsilon, 1 - epsilon]``, and ``backward`` returns the (finite) gradient
+        ``dL/dp = (p - y) / (p (1 - p)) / n`` at the clipped ``p``. True: ``predicted``
+        are logits ``z`` (``p = sigmoid(z)``), and the loss is computed exactly as
+        ``mean(max(z, 0) - z y + log(1 + exp(-|z|)))`` with
+        ``dL/dz = (sigmoid(z) - y) / n``, finite for any finite ``z``.
+    epsilon
+        The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
+
+    Notes
+    -----
+    When a network ends in ``Sigmoid`` and this loss has ``from_logits=False``, the
+    training step (``Network.fit``, ``train_step``, ``loss_and_backward``) *fuses* them:
+    it computes the loss from the Sigmoid's input with the exact logits formula and starts
+    backpropagation below the Sigmoid with ``(p - y) / n``. The Sigmoid still runs, so
+    predictions and metrics see probabilities.
+
+    Examples
+    --------
+    >>> loss = BinaryCrossEntropy()
+    >>> round(loss.forward(np.array([[0.9], [0.2]]), [1, 0]), 6)  # -(log 0.9 + log 0.8) / 2
+    0.164252
+    >>> BinaryCrossEntropy(from_logits=True).forward(np.array([[1000.0], [-1000.0]]), [1, 0])
+    0.0
+    """
+
+    name = "binary_crossentropy"
+    _activation = Sigmoid
+
+    def forward_from_logits(
+        self, logits: Array, actual: ArrayLike, probabilities: Array | None = None
+    ) -> float:
+        """``mean(max(z, 0) - z y + log(1 + exp(-|z|)))``, stable for any finite ``z``.
+
+        Parameters
+        ----------
+        logits
+            ``z``, any shape ``(N, k)`` or ``(k,)``.
+        actual
+            ``y``, the targets, shaped like ``z`` (or ``(N,)`` for ``(N, 1)``).
+        probabilities
+            ``sigmoid(z)`` if already computed (by the network's Sigmoid), else computed.
+
+        Returns
+        -------
+        float
+            The mean over every element; ``backward()`` then returns ``(p - y) / n``.
+        """
+        target = match_target(logits, actual, "BinaryCrossEntropy")
+        if probabilities is None:
+            exp_neg_abs = np.exp(-np.abs(logits))
+            probabilities = np.where(logits >= 0, 1.0, exp_neg_abs) / (1.0 + exp_neg_abs)
+            probabilities = probabilities.astype(logits.dtype, copy=False)
+            softplus_neg_abs = np.log1p(exp_neg_abs)
+        else:
+            softplus_neg_abs = np.log1p(np.exp(-np.abs(logits)))
+        per_element = np.maximum(logits, 0.0) - logits * target + softplus_neg_abs
+        self._p, self._target, self._count, self._read_logits = probabilities, target, logits.size, True
+        return float(np.add.reduce(per_element, axis=None)) / logits.size
+
+    def _forward_probabilities(self, predicted: Array, actual: ArrayLike) -> float:
+        target = match_target(predicted, actual, "BinaryCrossEntropy")
+        p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
+        per_element = target * np.log(p) + (1.0 - target) * np.log(1.0 - p)
+        self._p, self._target, self._count, self._read_logits = p, target, predicted.size, False
+        return -float(np.add.reduce(per_element, axis=None)) / predicted.size
+
+    def backward(self) -> Array:
+        """``dL/dz = (p - y) / n`` after logits; ``dL/dp = (p - y) / (p (1 - p) n)`` after probabilities."""
+        p, target = self._p, self._target
+        if p is None or target is None:
+            raise self._not_ready()
+        grad: Array = (p - target) * (1.0 / self._count)
+        if not self._read_logits:
+            grad /= p * (1.0 - p)
+        return grad
+
+
+class CategoricalCrossEntropy(_CrossEntropy):
+    """Categorical cross-entropy for one-hot targets, ``L = mean over samples of -sum_c y_c log p_c``.
+
+    ``p`` is a row of class probabilities (a network ending in :class:`~minidl.Softmax`),
+    ``y`` the one-hot target row (or any probability row summing to 1). Shapes: ``(N, k)``
+    predictions and targets (or ``(k,)`` for one sample); ``N`` is the number of samples.
+
+    Parameters
+    ----------
+    from_logits
+        False (default): ``predicted`` are probabilities; they are clipped to
+        ``[epsilon, 1 - epsilon]`` and ``backward`` returns the (finite) gradient
+        ``dL/dp = -y / p / N`` at the clipped ``p``. True: ``predicted`` are logits ``z``
+        and the loss uses the stable log-softmax ``log p = z - max z - log(sum exp(z - max z))``,
+        with ``dL/dz = (softmax(z) - y) / N``, finite for any finite ``z`` (target rows
+        summing to 1 assumed, as for one-hot rows).
+    epsilon
+        The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
+
+    Notes
+    -----
+    When a network ends in ``Softmax`` and this loss has ``from_logits=False``, the
+    training step (``Network.fit``, ``train_step``, ``loss_and_backward``) *fuses* them:
+    the loss is computed from the Softmax's input (the logits) with the exact formula,
+    and backpropagation starts below the Softmax with ``(p - y) / N``. The Softmax still
+    runs, so predictions and metrics see probabilities.
+
+    Examples
+    --------
+    >>> loss = CategoricalCrossEntropy()
+    >>> round(loss.forward(np.array([[0.25, 0.75], [0.5, 0.5]]), [[0, 1], [1, 0]]), 6)
+    0.490415
+    >>> CategoricalCrossEntropy(from_logits=True).forward(np.array([[1000.0, -1000.0]]), [[0, 1]])
+    2000.0
+    """
+
+    name = "categorical_crossentropy"
+    _activation = Softmax
+
+    def forward_from_logits(
+        self, logits: Array, actual: ArrayLike, probabilities: Array | None = None
+    ) -> float:
+        """``-sum(y * log_softmax(z)) / N`` with a stable log-softmax.
+
+        Parameters
+        ----------
+        logits
+            ``z``, shape ``(N, k)`` or ``(k,)``.
+        actual
+            ``y``, one-hot rows of the same shape.
+        probabilities
+            ``softmax(z)`` if already computed (by the network's Softmax), else computed.
+
+        Returns
+        -------
+        float
+            The mean over samples; ``backward()`` then returns ``(p - y) / N``.
+        """
+        target = match_target(logits, actual, "CategoricalCrossEntropy")
+        shifted = logits - np.max(logits, axis=-1, keepdims=True)
+        exp_shifted = np.exp(shifted)
+        total: Array = np.add.reduce(exp_shifted, axis=-1, keepdims=True)
+        log_total = np.log(total)
+        # -sum_c y_c log p_c with log p_c = shifted_c - log_total
+        count = _samples(logits)
+        value = float(np.vdot(target, log_total - shifted)) / count
+        if probabilities is None:
+            probabilities = exp_shifted / total
+        self._p, self._target, self._count, self._read_logits = probabilities, target, count, True
+        return value
+
+    def _forward_probabilities(self, predicted: Array, actual: ArrayLike) -> float:
+        target = match_target(predicted, actual, "CategoricalCrossEntropy")
+        p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
+        count = _samples(predicted)
+        self._p, self._target, self._count, self._read_logits = p, target, count, False
+        return -float(np.vdot(target, np.log(p))) / count
+
+    def backward(self) -> Array:
+        """``dL/dz = (p - y) / N`` after logits; ``dL/dp = -y / (p N)`` after probabilities."""
+        p, target = self._p, self._target
+        if p is None or target is None:
+            raise self._not_ready()
+        if self._read_logits:
+            grad: Array = (p - target) * (1.0 / self._count)
+        else:
+            grad = target / p
+            grad *= -1.0 / self._count
+        return grad
+
+
+class SparseCategoricalCrossEntropy(_CrossEntropy):
+    """Categorical cross-entropy with integer class labels, ``L = mean over samples of -log p[label]``.
+
+    The same loss as :class:`CategoricalCrossEntropy` with the one-hot rows given as
+    their class index. Predictions ``(N, k)`` (or ``(k,)``); labels ``(N,)`` or
+    ``(N, 1)`` (or a scalar for one sample), integers in ``[0, k)`` (integer-valued floats
+    are accepted).
+
+    Parameters
+    ----------
+    from_logits
+        As for :class:`CategoricalCrossEntropy`: False reads clipped probabilities
+        (``dL/dp = -onehot / p / N``); True reads logits exactly
+        (``dL/dz = (softmax(z) - onehot) / N``).
+    epsilon
+        The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
+
+    Notes
+    -----
+    Fused with a final ``Softmax`` in training exactly as :class:`CategoricalCrossEntropy`.
+
+    Examples
+    --------
+    >>> loss = SparseCategoricalCrossEntropy()
+    >>> round(loss.forward(np.array([[0.25, 0.75], [0.5, 0.5]]), [1, 0]), 6)
+    0.490415
+    """
+
+    name = "sparse_categorical_crossentropy"
+    _activation = Softmax
+
+    def _labels(self, predicted: Array, actual: ArrayLike) -> np.ndarray[Any, np.dtype[np.intp]]:
+        """``actual`` as an intp array of shape ``predicted.shape[:-1]``, checked to be in range."""
+        owner = "SparseCategoricalCrossEntropy"
+        if type(predicted) is not np.ndarray:
+            raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
+        if predicted.ndim == 0:
+            raise ValueError(f"{owner}: predicted must have a class axis; got a scalar")
+        labels = np.asarray(actual)
+        expected = predicted.shape[:-1]
+        if labels.shape != expected:
+            if labels.shape == (*expected, 1):
+                labels = labels.reshape(expected)
+            else:
+                raise ValueError(
+                    f"{owner}: labels must have shape {expected} (one integer class per sample) "
+                    f"for predictions of shape {predicted.shape}; got {labels.shape}"
+                )
+        if labels.dtype.kind not in "iu":
+            if labels.dtype.kind not in "fb":
+                raise TypeError(f"{owner}: labels must be integers; got dtype {labels.dtype}")
+            as_int = labels.astype(np.intp)
+            if not np.array_equal(as_int, labels):
+                raise ValueError(f"{owner}: labels must be whole numbers (class indices); got {labels!r}")
+            labels = as_int
+        labels = labels.astype(np.intp, copy=False)
+        classes = predicted.shape[-1]
+        if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+            raise ValueError(
+                f"{owner}: labels must be in [0, {classes}) for {classes} classes; "
+                f"got values from {int(labels.min())} to {int(labels.max())}"
+            )
+        return labels
+
+    def forward_from_logits(
+        self, logits: Array, actual: ArrayLike, probabilities: Array | None = None
+    ) -> float:
+        """``-mean(log_softmax(z)[label])`` with a stable log-softmax.
+
+        Parameters
+        ----------
+        logits
+            ``z``, shape ``(N, k)`` or ``(k,)``.
+        actual
+            Labels, shape ``(N,)`` (or ``(N, 1)``; a scalar for one sample).
+        probabilities
+            ``softmax(z)`` if already computed, else computed.
+
+        Returns
+        -------
+        float
+            The mean over samples; ``backward()`` then returns ``(p - onehot) / N``.
+        """
+        labels = self._labels(logits, actual)
+        shifted = logits - np.max(logits, axis=-1, keepdims=True)
+        exp_shifted = np.exp(shifted)
+        total: Array = np.add.reduce(exp_shifted, axis=-1, keepdims=True)
+        picked = np.take_along_axis(shifted, labels[..., None], axis=-1)
+        count = _samples(logits)
+        value = float(np.add.reduce(np.log(total) - picked, axis=None)) / count
+        if probabilities is None:
+            probabilities = exp_shifted / total
+        self._p, self._target, self._count, self._read_logits = probabilities, labels, count, True
+        return value
+
+    def _forward_probabilities(self, predicted: Array, actual: ArrayLike) -> float:
+        labels = self._labels(predicted, actual)
+        p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
+        picked = np.take_along_axis(p, labels[..., None], axis=-1)
+        count = _samples(predicted)
+        self._p, self._target, self._count, self._read_logits = p, labels, count, False
+        return -float(np.add.reduce(np.log(picked), axis=None)) / count
+
+    def backward(self) -> Array:
+        """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities."""
+        p, labels = self._p, self._target
+        if p is None or labels is None:
+            raise self._not_ready()
+        scale = 1.0 / self._count
+        index = labels[..., None]
+        if self._read_logits:
+            grad: Array = p * scale
+            np.put_along_axis(grad, index, np.take_along_axis(grad, index, axis=-1) - scale, axis=-1)
+        else:
+            grad = np.zeros_like(p)
+            np.put_along_axis(grad, index, -scale / np.take_along_axis(p, index, axis=-1), axis=-1)
+        return grad
+
+
+#: Loss names accepted by ``Network.compile`` (and ``get_loss``), Keras's spellings.
+LOSSES: dict[str, type[Loss]] = {
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossEntropy,
+    "categorical_crossentropy": CategoricalCrossEntropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossEntropy,
+}
+
+
+def get_loss(loss: str | Loss) -> Loss:
+    """A loss from its name (see ``LOSSES``); a :class:`Loss` object is returned as is.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid ones.
+
+    Examples
+    --------
+    >>> get_loss("categorical_crossentropy")
+    CategoricalCrossEntropy(from_logits=False, epsilon=1e-07)
+    """
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str):
+        cls = LOSSES.get(loss.lower())
+        if cls is not None:
+            return cls()
+        valid = ", ".join(repr(name) for name in LOSSES)
+        raise ValueError(f"unknown loss {loss!r}; valid names: {valid}, or a Loss object")
+    raise TypeError(f"loss must be a name or a Loss object; got {type(loss).__name__}")

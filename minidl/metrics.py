@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from minidl._typing import Array, ArrayLike
-from minidl._validation import as_float_array
+from minidl._validation import as_float_array, check_real
 from minidl.losses import match_target
 
 
@@ -42,3 +45,81 @@ def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     predicted, actual = _pair(y_true, y_pred, "mean_absolute_error")
     total = float(np.add.reduce(np.abs(predicted - actual), axis=None))
     return total / predicted.size
+
+
+# -- accuracy ----------------------------------------------------------------------------
+
+
+def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> float:
+    """The fraction of elements where ``y_pred > threshold`` agrees with the 0/1 ``y_true``.
+
+    For yes/no outputs (a network ending in Sigmoid). ``y_true`` is read as 1 where it
+    is ``>= 0.5``. Shapes as for :func:`mean_squared_error`. Use ``threshold=0`` for
+    logits.
+
+    Examples
+    --------
+    >>> binary_accuracy([1, 0, 1, 0], [[0.9], [0.2], [0.4], [0.6]])
+    0.5
+    """
+    threshold = check_real(threshold, "binary_accuracy threshold")
+    predicted, actual = _pair(y_true, y_pred, "binary_accuracy")
+    return _binary_accuracy(predicted, actual, threshold)
+
+
+def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """The fraction of samples whose most probable class is the one-hot target's class.
+
+    ``y_true`` and ``y_pred`` have shape ``(N, k)`` (or ``(k,)`` for one sample); compares
+    ``argmax`` along the last axis.
+
+    Examples
+    --------
+    >>> categorical_accuracy([[0, 1], [1, 0], [0, 1]], [[0.2, 0.8], [0.3, 0.7], [0.4, 0.6]])
+    0.6666666666666666
+    """
+    predicted, actual = _pair(y_true, y_pred, "categorical_accuracy")
+    return _categorical_accuracy(predicted, actual)
+
+
+def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """The fraction of samples whose most probable class equals the integer label.
+
+    ``y_true``: labels of shape ``(N,)`` (or ``(N, 1)``); ``y_pred``: ``(N, k)``.
+
+    Examples
+    --------
+    >>> sparse_categorical_accuracy([1, 0, 1], [[0.2, 0.8], [0.3, 0.7], [0.4, 0.6]])
+    0.6666666666666666
+    """
+    predicted = as_float_array(y_pred, "sparse_categorical_accuracy y_pred")
+    labels = as_float_array(y_true, "sparse_categorical_accuracy y_true", dtype=predicted.dtype)
+    if predicted.ndim == 0:
+        raise ValueError("sparse_categorical_accuracy: y_pred must have a class axis; got a scalar")
+    expected = predicted.shape[:-1]
+    if labels.shape == (*expected, 1):
+        labels = labels.reshape(expected)
+    if labels.shape != expected:
+        raise ValueError(
+            f"sparse_categorical_accuracy: y_true must have shape {expected} (one label per "
+            f"sample) for y_pred of shape {predicted.shape}; got {labels.shape}"
+        )
+    return _sparse_categorical_accuracy(predicted, labels)
+
+
+# Array versions without checks, for the training loop (its data is checked once, up front).
+
+
+def _binary_accuracy(predicted: Array, actual: Array, threshold: float = 0.5) -> float:
+    hits = int(np.count_nonzero((predicted > threshold) == (actual >= 0.5)))
+    return hits / predicted.size
+
+
+def _categorical_accuracy(predicted: Array, actual: Array) -> float:
+    hits = int(np.count_nonzero(np.argmax(predicted, axis=-1) == np.argmax(actual, axis=-1)))
+    return hits / max(int(predicted.size // predicted.shape[-1]), 1)
+
+
+def _sparse_categorical_accuracy(predicted: Array, labels: npt.NDArray[Any]) -> float:
+    hits = int(np.count_nonzero(np.argmax(predicted, axis=-1) == labels))
+    return hits / max(int(predicted.size // predicted.shape[-1]), 1)
