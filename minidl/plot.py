@@ -1,0 +1,499 @@
+"""Pictures drawn from the model itself: network diagrams, training curves, loss landscapes.
+
+Every picture is computed from a minidl object (its weights, its ``trace``, its
+``backward``), so it can never disagree with the code. The functions return matplotlib
+objects, to style, show or save as usual::
+
+    import minidl.plot
+
+    ax = minidl.plot.draw_network(network, x=[0, 3])
+    ax.figure.savefig("network.png")
+
+matplotlib is an optional dependency: ``pip install "minidl[plot]"``. It is imported
+when a function here is called, never by ``import minidl`` (nor by ``import minidl.plot``);
+calling one without matplotlib raises ``ModuleNotFoundError`` saying how to install it.
+
+Texts and lines carry a ``gid`` naming what they show (``"weight:dense:0:1"``,
+``"value:node_0"``, ``"history:val_loss"``, ``"tangent"``, ...), so they can be found and
+restyled with ``artist.get_gid()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minidl._typing import Array, ArrayLike
+from minidl._validation import as_float_array, check_positive_int, check_real
+from minidl.layers.base import Layer, Parameter
+from minidl.layers.dense import Dense
+from minidl.losses import Loss
+from minidl.network import Network, _node_names
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["draw_network", "plot_history", "plot_loss_landscape"]
+
+#: The widest layer ``draw_network`` draws (more nodes make an unreadable picture).
+MAX_DRAWN_NODES = 12
+
+_INSTALL_HINT = 'minidl.plot needs matplotlib, an optional extra: pip install "minidl[plot]"'
+
+
+def _pyplot() -> ModuleType:
+    """Import ``matplotlib.pyplot`` on first use, or explain how to install it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(f"{_INSTALL_HINT} (import failed: {error})") from error
+    return plt
+
+
+def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    if ax is not None:
+        return ax
+    plt = _pyplot()
+    _, new_ax = plt.subplots(figsize=size)
+    axes: Axes = new_ax
+    return axes
+
+
+def _number(value: float, precision: int) -> str:
+    """A short label for a number: ``2``, ``-5``, ``1.5``, ``0.123``."""
+    text = f"{value:.{precision}g}"
+    return "0" if text == "-0" else text
+
+
+# -- draw_network ---------------------------------------------------------------------
+def draw_network(
+    network: Network,
+    x: ArrayLike | None = None,
+    *,
+    ax: Axes | None = None,
+    precision: int = 3,
+) -> Axes:
+    """Draw a small network as nodes and edges, each edge labelled with its weight.
+
+    The course's forward-propagation diagram, drawn from the model: the input nodes on
+    the left, one column per ``Dense`` layer, an edge from every node to every node of
+    the next column labelled with the weight ``W[i, j]`` it multiplies by. Given a
+    sample ``x``, every node shows its value, computed by :meth:`Network.trace`: inside
+    the circle the node's output (after its activation), below it the node's input (the
+    weighted sum, plus the bias if the layer has one).
+
+    Parameters
+    ----------
+    network
+        A network whose layers are ``Dense`` layers, each optionally followed by other
+        layers (activations, ...); the columns are the ``Dense`` layers. At most
+        ``MAX_DRAWN_NODES`` (12) nodes per column.
+        Column headers name the layers between one ``Dense`` and the next.
+    x
+        One sample, shape ``(in_features,)`` or ``(1, in_features)``; ``None`` draws the
+        weights only.
+    ax
+        The matplotlib Axes to draw into; ``None`` makes a new figure.
+    precision
+        Significant digits of the numbers shown (``2``, ``-5``, ``1.5``, ``0.123``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn into (its figure is ``ax.figure``). Weight labels have the gid
+        ``"weight:<layer name>:<i>:<j>"``, node values ``"value:<node>"``, node inputs
+        ``"input:<node>"``, biases ``"bias:<node>"``, node names ``"name:<node>"``.
+
+    Raises
+    ------
+    ValueError
+        If the network has no ``Dense`` layer or a layer too wide to draw, or ``x`` is
+        not a single sample of the right size.
+    ModuleNotFoundError
+        If matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import minidl.plot
+    >>> net = Network.from_node_weights({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]})
+    >>> ax = minidl.plot.draw_network(net, x=[0, 3])
+    >>> sorted(t.get_text() for t in ax.texts if t.get_gid().startswith("weight:"))
+    ['1', '1', '1', '1', '2', '2']
+    >>> [t.get_text() for t in ax.texts if t.get_gid() == "value:output"]
+    ['9']
+    """
+    if not isinstance(network, Network):
+        raise TypeError(f"draw_network expects a minidl Network; got {type(network).__name__}")
+    precision = check_positive_int(precision, "draw_network precision")
+    positions = [i for i, layer in enumerate(network.layers) if isinstance(layer, Dense)]
+    if not positions:
+        raise ValueError("draw_network needs a network with at least one Dense layer; it has none")
+    dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)]
+    widths = [dense_layers[0].in_features] + [layer.out_features for layer in dense_layers]
+    for layer_index, width in enumerate(widths):
+        if width > MAX_DRAWN_NODES:
+            what = "inputs" if layer_index == 0 else "nodes"
+            name = dense_layers[max(layer_index - 1, 0)].name
+            raise ValueError(
+                f"draw_network draws networks of at most {MAX_DRAWN_NODES} nodes per layer; "
+                f"Dense {name!r} has {width} {what}"
+            )
+
+    sample: Array | None = None
+    # node name -> (input, output): the Dense layer's weighted sum, and the value after
+    # the layers that follow it up to the next Dense layer (its activation).
+    values: dict[str, tuple[float, float]] = {}
+    columns: list[list[str]] = [[f"x_{i}" for i in range(widths[0])]]
+    columns += [_node_names(depth, len(dense_layers), layer.out_features)
+                for depth, layer in enumerate(dense_layers)]
+    if x is not None:
+        sample = as_float_array(x, "draw_network x", dtype=network.dtype)
+        if sample.ndim == 2 and sample.shape[0] == 1:
+            sample = sample[0]
+        if sample.ndim != 1 or sample.shape[0] != widths[0]:
+            raise ValueError(
+                f"draw_network x must be one sample of shape ({widths[0]},) or (1, {widths[0]}); "
+                f"got shape {np.shape(x)}"
+            )
+        modes = [layer.training for layer in network.layers]
+        network.eval()
+        try:
+            records = network.trace(sample).layers
+        finally:
+            for layer, mode in zip(network.layers, modes, strict=True):
+                layer.train(mode)
+        for depth, position in enumerate(positions):
+            end = positions[depth + 1] if depth + 1 < len(positions) else len(records)
+            node_in, node_out = records[position][2], records[end - 1][2]
+            if node_out.shape != node_in.shape:  # a layer that changes the width: show the sums
+                node_out = node_in
+            for j, name in enumerate(columns[depth + 1]):
+                values[name] = (float(node_in[j]), float(node_out[j]))
+
+    headers = ["input"]
+    for k, position in enumerate(positions):
+        end = positions[k + 1] if k + 1 < len(positions) else len(network.layers)
+        after = [network.layers[i] for i in range(position + 1, end)]
+        headers.append(" + ".join([f"{network.layers[position].name}"] + [_short(a) for a in after]))
+
+    lines_below = (1 if sample is not None else 0) + (1 if any(d.use_bias for d in dense_layers) else 0)
+    radius = 0.27
+    spacing = 1.0 + 0.2 * lines_below
+    ax = _new_axes(ax, (2.6 * len(columns) + 1.0, 1.35 * spacing * max(widths) + 1.6))
+    xy: list[list[tuple[float, float]]] = []
+    for c, column in enumerate(columns):
+        top = (len(column) - 1) * spacing / 2
+        xy.append([(2.2 * c, top - k * spacing) for k in range(len(column))])
+
+    from matplotlib.patches import Circle
+
+    # Edges first, so nodes and labels sit on top of them.
+    for depth, dense in enumerate(dense_layers):
+        weights = dense.weight.value
+        for i, (x0, y0) in enumerate(xy[depth]):
+            for j, (x1, y1) in enumerate(xy[depth + 1]):
+                ax.plot([x0, x1], [y0, y1], color="0.55", linewidth=1.0, zorder=1,
+                        gid=f"edge:{dense.name}:{i}:{j}")
+                # Labels of edges from different source nodes sit at different distances
+                # along their edges, so labels of crossing edges stay apart; each label is
+                # turned to follow its edge.
+                sources = len(xy[depth])
+                t = 0.3 if sources == 1 else 0.22 + 0.5 * i / (sources - 1)
+                lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+                angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+                ax.text(lx, ly, _number(float(weights[i, j]), precision), ha="center", va="center",
+                        rotation=angle, rotation_mode="anchor", fontsize=11, color="tab:blue",
+                        zorder=4, gid=f"weight:{dense.name}:{i}:{j}",
+                        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"})
+
+    for c, column in enumerate(columns):
+        owner = dense_layers[c - 1] if c > 0 else None
+        for k, name in enumerate(column):
+            cx, cy = xy[c][k]
+            face = "#dbe9f6" if c == 0 else ("#fde2c8" if c == len(columns) - 1 else "#e2f0d9")
+            ax.add_patch(Circle((cx, cy), radius, facecolor=face, edgecolor="0.25", zorder=2))
+            ax.text(cx, cy + radius + 0.06, name, ha="center", va="bottom", fontsize=8,
+                    color="0.3", zorder=5, gid=f"name:{name}")
+            if sample is not None:
+                text = _number(float(sample[k]) if c == 0 else values[name][1], precision)
+                size = 12 if len(text) <= 3 else (9 if len(text) <= 5 else 7)
+                ax.text(cx, cy, text, ha="center", va="center", fontsize=size, fontweight="bold",
+                        zorder=5, gid=f"value:{name}")
+            below: list[tuple[str, str]] = []
+            if c > 0 and sample is not None:
+                below.append((f"in {_number(values[name][0], precision)}",
+                              f"input:{name}"))
+            if owner is not None and owner.bias is not None:
+                below.append((f"b {_number(float(owner.bias.value[k]), precision)}", f"bias:{name}"))
+            for line, (text, gid) in enumerate(below):
+                ax.text(cx, cy - radius - 0.05 - 0.17 * line, text, ha="center", va="top",
+                        fontsize=8, color="0.3", zorder=5, gid=gid)
+
+    top = max(y for column in xy for _, y in column)
+    for c, header in enumerate(headers):
+        ax.text(xy[c][0][0], top + radius + 0.45, header, ha="center", va="bottom", fontsize=9,
+                fontstyle="italic", gid=f"header:{c}")
+    bottom = min(y for column in xy for _, y in column)
+    ax.set_xlim(-0.6, 2.2 * (len(columns) - 1) + 0.6)
+    ax.set_ylim(bottom - radius - 0.55, top + radius + 0.8)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+def _short(layer: Layer) -> str:
+    return type(layer).__name__
+
+
+# -- plot_history ----------------------------------------------------------------------
+def plot_history(
+    history: Any,
+    keys: Sequence[str] | None = None,
+    *,
+    axes: Axes | Sequence[Axes] | None = None,
+    label: str | None = None,
+) -> Figure:
+    """Draw the loss and each metric per epoch, training and validation, one panel each.
+
+    Parameters
+    ----------
+    history
+        What ``Network.fit`` returns (an object with a ``history`` dict), or a plain dict
+        of per-epoch lists such as ``{"loss": [...], "val_loss": [...]}``. A key
+        ``"val_<name>"`` is drawn in the panel of ``"<name>"`` as a dashed line.
+    keys
+        The quantities to draw, without ``"val_"`` (default: all, ``"loss"`` first).
+    axes
+        Axes to draw into, one per key (to overlay several histories, pass
+        ``figure.axes`` of an earlier call); ``None`` makes a new figure.
+    label
+        A prefix for the legend entries (``"small: loss"``), to tell overlaid runs apart.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; its ``axes`` hold one panel per key. Each line has the gid
+        ``"history:<key>"`` (``"history:val_loss"``, ...), and its y data are the
+        values of that key, for epochs 1, 2, ...
+
+    Raises
+    ------
+    ValueError
+        If the history is empty, holds no ``keys[i]``, or ``axes`` has the wrong length.
+
+    Examples
+    --------
+    >>> import minidl.plot
+    >>> figure = minidl.plot.plot_history({"loss": [4.0, 2.0, 1.0], "val_loss": [5.0, 3.0, 2.5]})
+    >>> [line.get_gid() for line in figure.axes[0].get_lines()]
+    ['history:loss', 'history:val_loss']
+    """
+    record = getattr(history, "history", history)
+    if not isinstance(record, Mapping):
+        raise TypeError(
+            "plot_history expects a History (with a .history dict) or a dict of per-epoch "
+            f"lists; got {type(history).__name__}"
+        )
+    series: dict[str, Array] = {}
+    for key, values in record.items():
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            array = np.empty((0, 0))
+        if array.ndim != 1:
+            raise ValueError(f"plot_history history[{key!r}] must be a list of numbers, one per epoch")
+        series[str(key)] = array
+    bases = [key for key in series if not key.startswith("val_")]
+    bases += [key[4:] for key in series if key.startswith("val_") and key[4:] not in series]
+    bases = sorted(bases, key=lambda name: name != "loss")  # stable: loss first, then as given
+    if not bases:
+        raise ValueError("plot_history got an empty history; train for at least one epoch")
+    if keys is None:
+        keys = bases
+    else:
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        missing = [key for key in keys if key not in bases]
+        if missing:
+            raise ValueError(f"plot_history: no {missing} in the history; it has {bases}")
+
+    if axes is None:
+        plt = _pyplot()
+        figure, grid = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
+        panels: list[Axes] = list(grid[0])
+    else:
+        panels = [axes] if not isinstance(axes, Sequence) else list(axes)
+        if len(panels) != len(keys):
+            raise ValueError(
+                f"plot_history: got {len(panels)} axes for {len(keys)} keys {list(keys)}; "
+                "pass one Axes per key"
+            )
+        parent = panels[0].get_figure()
+        if parent is None:
+            raise ValueError("plot_history: the axes given belong to no figure")
+        figure = parent.get_figure(root=True)
+    from matplotlib.ticker import MaxNLocator
+
+    prefix = f"{label}: " if label else ""
+    for panel, key in zip(panels, keys, strict=True):
+        for name, style in ((key, "-"), (f"val_{key}", "--")):
+            if name in series and series[name].size:
+                values = series[name]
+                panel.plot(np.arange(1, values.size + 1), values, style, marker="o", markersize=3,
+                           label=f"{prefix}{'validation' if name != key else 'training'}",
+                           gid=f"history:{name}")
+        panel.set_xlabel("epoch")
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+        panel.set_ylabel(key)
+        panel.set_title(key.replace("_", " "))
+        panel.grid(True, alpha=0.3)
+        panel.legend()
+    figure.tight_layout()
+    result: Figure = figure
+    return result
+
+
+# -- plot_loss_landscape ---------------------------------------------------------------
+def plot_loss_landscape(
+    network: Network,
+    loss: Loss,
+    x: ArrayLike,
+    y: ArrayLike,
+    parameter: Parameter | int,
+    index: int | tuple[int, ...],
+    *,
+    span: float | None = None,
+    num: int = 101,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the loss as one weight varies, the current point, and the gradient's tangent.
+
+    The course's "optimizing a model with a single weight": every other parameter is
+    held fixed and one entry ``w = parameter.value[index]`` is swept over
+    ``[w0 - span, w0 + span]``; the curve is ``L(w) = loss(network(x), y)``. At the
+    current value ``w0`` the tangent ``L(w0) + g * (w - w0)`` is drawn, with the slope
+    ``g = dL/dw`` taken from the network's own ``backward`` (the number gradient descent
+    uses), so the picture shows whether backward is right: the tangent touches the curve.
+
+    The network runs in evaluation mode (Dropout off, BatchNorm on running statistics),
+    then its mode, the weight and every parameter's ``grad`` are put back as they were.
+
+    Parameters
+    ----------
+    network
+        The model.
+    loss
+        A :class:`~minidl.Loss` object, such as ``MeanSquaredError()``.
+    x, y
+        The data: inputs ``(batch, features)`` (or one sample) and targets.
+    parameter
+        One of ``network.parameters()``, or its position in that list.
+    index
+        Which entry of ``parameter.value``: an int for a 1-D parameter or a tuple
+        (``(i, j)`` for ``W[i, j]`` of a Dense layer).
+    span
+        Half the width of the swept interval (default ``max(1, |w0|)``).
+    num
+        How many points of the curve to compute (each one forward pass).
+    ax
+        The Axes to draw into; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes. Lines have the gids ``"landscape"`` (the curve), ``"tangent"`` and
+        ``"current"`` (the point ``(w0, L(w0))``).
+
+    Examples
+    --------
+    >>> import minidl.plot
+    >>> net = Network([Dense(3, 1, use_bias=False, weight_init=[[0.0], [2.0], [1.0]]), Identity()])
+    >>> ax = minidl.plot.plot_loss_landscape(net, MeanSquaredError(), [[1, 2, 3]], [[0]],
+    ...                                      parameter=0, index=(0, 0))
+    >>> tangent = next(line for line in ax.get_lines() if line.get_gid() == "tangent")
+    >>> xs, ys = tangent.get_data()
+    >>> float((ys[-1] - ys[0]) / (xs[-1] - xs[0]))  # dL/dw = 2 * 7 * 1
+    14.0
+    """
+    if not isinstance(network, Network):
+        raise TypeError(f"plot_loss_landscape expects a minidl Network; got {type(network).__name__}")
+    if not isinstance(loss, Loss):
+        raise TypeError(
+            f"plot_loss_landscape loss must be a minidl Loss object such as MeanSquaredError(); "
+            f"got {type(loss).__name__}"
+        )
+    parameters = network.parameters()
+    if isinstance(parameter, Parameter):
+        if not any(parameter is p for p in parameters):
+            raise ValueError(f"plot_loss_landscape: {parameter!r} is not a parameter of this network")
+        target = parameter
+    elif isinstance(parameter, (int, np.integer)) and not isinstance(parameter, bool):
+        if not -len(parameters) <= parameter < len(parameters):
+            raise ValueError(
+                f"plot_loss_landscape parameter index must be in [0, {len(parameters)}) (the "
+                f"network has {len(parameters)} parameters); got {parameter}"
+            )
+        target = parameters[int(parameter)]
+    else:
+        raise TypeError(
+            "plot_loss_landscape parameter must be a Parameter of the network or its position "
+            f"in network.parameters(); got {type(parameter).__name__}"
+        )
+    position = (index,) if isinstance(index, (int, np.integer)) else tuple(index)
+    if len(position) != target.value.ndim or not all(
+        -n <= int(i) < n for i, n in zip(position, target.shape, strict=False)
+    ):
+        raise ValueError(
+            f"plot_loss_landscape index must pick one entry of a parameter of shape "
+            f"{target.shape}; got {index!r}"
+        )
+    num = check_positive_int(num, "plot_loss_landscape num")
+    if num < 3:
+        raise ValueError(f"plot_loss_landscape num must be at least 3; got {num}")
+    data = as_float_array(x, "plot_loss_landscape x", dtype=network.dtype)
+    w0 = float(target.value[position])
+    if span is None:
+        span = max(1.0, abs(w0))
+    span = check_real(span, "plot_loss_landscape span", low=0.0, low_inclusive=False)
+
+    saved_grads = [p.grad.copy() for p in parameters]
+    modes = [layer.training for layer in network.layers]
+    network.eval()
+    try:
+        loss_0 = loss.forward(network.forward(data), y)
+        network.backward(loss.backward())
+        slope = float(target.grad[position])
+        grid = np.linspace(w0 - span, w0 + span, num)
+        curve = np.empty(num)
+        for k, w in enumerate(grid):
+            target.value[position] = w
+            curve[k] = loss.forward(network.forward(data), y)
+    finally:
+        target.value[position] = w0
+        for p, grad in zip(parameters, saved_grads, strict=True):
+            p.grad[...] = grad
+        for layer, mode in zip(network.layers, modes, strict=True):
+            layer.train(mode)
+
+    ax = _new_axes(ax, (6.0, 4.0))
+    owner = next((layer.name for layer in network.layers
+                  if any(p is target for p in layer.parameters())), "?")
+    where = ", ".join(str(int(i)) for i in position)
+    weight_name = f"{owner}.{target.name}[{where}]"
+    ax.plot(grid, curve, color="tab:blue", linewidth=2, label=f"{loss.name}", gid="landscape")
+    half = span / 2
+    tangent_x = np.array([w0 - half, w0 + half])
+    ax.plot(tangent_x, loss_0 + slope * (tangent_x - w0), "--", color="tab:red",
+            label=f"tangent, slope dL/dw = {slope:.4g}", gid="tangent")
+    ax.plot([w0], [loss_0], "o", color="tab:red", markersize=7,
+            label=f"current: w = {w0:.4g}, loss = {loss_0:.4g}", gid="current")
+    ax.set_xlabel(f"weight {weight_name}")
+    ax.set_ylabel("loss")
+    ax.set_title(f"Loss as {weight_name} varies (other weights fixed)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax

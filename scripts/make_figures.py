@@ -1,0 +1,151 @@
+"""Draw every figure of the documentation from minidl itself, into docs/images/.
+
+Run it from the repository root after changing anything a figure shows::
+
+    python scripts/make_figures.py            # writes docs/images/*.png
+    python scripts/make_figures.py --out DIR  # somewhere else (the tests do this)
+
+Every picture is computed by minidl (its networks, ``trace``, ``backward``, optimizers
+and ``fit``) and drawn by ``minidl.plot``; nothing is typed in by hand, so a figure can
+never disagree with the code. Needs the ``plot`` extra (matplotlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np
+
+import minidl
+import minidl.plot
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The course's networks (the-need-for-optimization, cells [3] and [4]).
+WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
+WEIGHTS_1 = {"node_0": [2, 1], "node_1": [1, 0], "output": [1, 1]}
+COURSE_X = np.array([[0, 3], [1, 2], [-1, -2], [4, 0]])
+COURSE_Y = np.array([1, 3, 5, 7])
+
+
+def figure_forward_propagation():
+    """The first forward-propagation diagram: inputs 2 and 3, hidden 5 and 1, output 9."""
+    weights = {"node_0": [1, 1], "node_1": [-1, 1], "output": [2, -1]}
+    network = minidl.Network.from_node_weights(weights, activation="identity")
+    ax = minidl.plot.draw_network(network, x=[2, 3])
+    ax.set_title("Forward propagation: 2·1 + 3·1 = 5, 2·(-1) + 3·1 = 1, 5·2 + 1·(-1) = 9")
+    return ax.figure
+
+
+def figure_network(weights, label):
+    """The course's 2-2-1 ReLU network on the sample [0, 3] (target 3)."""
+
+    def draw():
+        network = minidl.Network.from_node_weights(weights, activation="relu")
+        ax = minidl.plot.draw_network(network, x=[0, 3])
+        prediction = network.predict(np.array([0, 3]))[0]
+        ax.set_title(f"{label}: prediction {prediction:g}, target 3, error {prediction - 3:g}")
+        return ax.figure
+
+    return draw
+
+
+def figure_deeper_network():
+    """The course's network with two hidden layers on the sample [3, 5]."""
+    weights = {"node_0_0": [2, 4], "node_0_1": [4, -5], "node_1_0": [-1, 2], "node_1_1": [1, 2],
+               "output": [2, 7]}
+    network = minidl.Network.from_node_weights(weights, activation="relu")
+    ax = minidl.plot.draw_network(network, x=[3, 5])
+    ax.set_title("Two hidden layers, ReLU after every node")
+    return ax.figure
+
+
+def figure_loss_landscape():
+    """MSE of weights_0 on the four points as weights_0['node_0'][1] varies."""
+    network = minidl.Network.from_node_weights(WEIGHTS_0)
+    ax = minidl.plot.plot_loss_landscape(network, minidl.MeanSquaredError(), COURSE_X, COURSE_Y,
+                                         parameter=network[0].weight, index=(1, 0), span=2.0)
+    return ax.figure
+
+
+def gradient_descent_network():
+    """The course's gradient-descent model: three inputs, weights [0, 2, 1], no activation."""
+    return minidl.Network([
+        minidl.Dense(3, 1, use_bias=False, weight_init=[[0.0], [2.0], [1.0]]),
+        minidl.Identity(),
+    ])
+
+
+def figure_single_weight():
+    """'Optimizing a model with a single weight': the loss over weight 0, slope 14."""
+    network = gradient_descent_network()
+    ax = minidl.plot.plot_loss_landscape(network, minidl.MeanSquaredError(), [[1, 2, 3]], [[0]],
+                                         parameter=0, index=(0, 0), span=9.0)
+    ax.set_title("Loss as one weight varies: at w = 0 the slope is 14, the minimum is at w = -7")
+    return ax.figure
+
+
+def figure_gradient_descent_history():
+    """The MSE after each of 20 SGD updates (learning rate 0.01) of the course's model."""
+    network = gradient_descent_network()
+    loss = minidl.MeanSquaredError()
+    optimizer = minidl.SGD(learning_rate=0.01)
+    x, y = np.array([[1.0, 2.0, 3.0]]), np.array([[0.0]])
+    history = []
+    for _ in range(20):
+        loss.forward(network.forward(x), y)
+        network.backward(loss.backward())
+        optimizer.step(network.parameters())
+        history.append(loss.forward(network.forward(x), y))
+    figure = minidl.plot.plot_history({"loss": history})
+    figure.axes[0].set_title("Gradient descent: mean squared error after each update")
+    figure.axes[0].set_ylabel("mean squared error")
+    figure.axes[0].set_xlabel("update")
+    return figure
+
+
+FIGURES: dict[str, Callable[[], object]] = {
+    "forward_propagation.png": figure_forward_propagation,
+    "network_weights_0.png": figure_network(WEIGHTS_0, "weights_0"),
+    "network_weights_1.png": figure_network(WEIGHTS_1, "weights_1"),
+    "deeper_network.png": figure_deeper_network,
+    "loss_landscape.png": figure_loss_landscape,
+    "single_weight.png": figure_single_weight,
+    "gradient_descent_history.png": figure_gradient_descent_history,
+}
+
+
+def main(argv: list[str] | None = None) -> list[Path]:
+    """Write every figure; return the paths written."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images",
+                        help="folder for the PNG files (default: docs/images)")
+    parser.add_argument("names", nargs="*", help="only these figures (file names)")
+    args = parser.parse_args(argv)
+    import matplotlib.pyplot as plt
+
+    unknown = sorted(set(args.names) - set(FIGURES))
+    if unknown:
+        parser.error(f"unknown figures {unknown}; known: {sorted(FIGURES)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, make in FIGURES.items():
+        if args.names and name not in args.names:
+            continue
+        figure = make()
+        path = args.out / name
+        # metadata without a date, so an unchanged figure gives an unchanged file
+        figure.savefig(path, dpi=100, bbox_inches="tight", metadata={"Software": None})
+        plt.close(figure)
+        written.append(path)
+        print(path)
+    return written
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""minidl.plot: the pictures show the model's own numbers (structure checked, not pixels)."""
+
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np
+import pytest
+
+import minidl
+import minidl.plot as mplot
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+COURSE_WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
+COURSE_X = np.array([[0, 3], [1, 2], [-1, -2], [4, 0]])
+COURSE_Y = np.array([1, 3, 5, 7])
+
+
+def texts_by_gid(ax, prefix):
+    return {t.get_gid(): t.get_text() for t in ax.texts if (t.get_gid() or "").startswith(prefix)}
+
+
+def line_by_gid(ax, gid):
+    (line,) = [line for line in ax.get_lines() if line.get_gid() == gid]
+    return line
+
+
+# -- matplotlib stays optional -----------------------------------------------------------
+def test_importing_minidl_and_minidl_plot_does_not_import_matplotlib():
+    code = "import sys, minidl, minidl.plot; print('matplotlib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
+    for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.patches", "matplotlib.ticker"):
+        monkeypatch.setitem(sys.modules, name, None)
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
+        mplot.draw_network(network)
+    with pytest.raises(ImportError, match=r'pip install "minidl\[plot\]"'):
+        mplot.plot_history({"loss": [1.0]})
+
+
+# -- draw_network ------------------------------------------------------------------------
+def test_draw_network_labels_every_edge_with_its_weight():
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    ax = mplot.draw_network(network)
+    labels = texts_by_gid(ax, "weight:")
+    # 2 inputs x 2 hidden nodes + 2 hidden nodes x 1 output = 6 edges
+    assert len(labels) == 6
+    expected = {
+        "weight:dense:0:0": "2", "weight:dense:1:0": "1",  # into node_0: [2, 1]
+        "weight:dense:0:1": "1", "weight:dense:1:1": "2",  # into node_1: [1, 2]
+        "weight:dense_1:0:0": "1", "weight:dense_1:1:0": "1",  # into output: [1, 1]
+    }
+    assert labels == expected
+    assert len([line for line in ax.get_lines() if line.get_gid().startswith("edge:")]) == 6
+
+
+def test_draw_network_edge_labels_match_random_weights_to_the_shown_precision():
+    network = minidl.Network([minidl.Dense(3, 4, seed=1), minidl.Tanh(), minidl.Dense(4, 2, seed=2)])
+    ax = mplot.draw_network(network, precision=4)
+    labels = texts_by_gid(ax, "weight:")
+    assert len(labels) == 3 * 4 + 4 * 2
+    for layer in (network[0], network[2]):
+        for (i, j), weight in np.ndenumerate(layer.weight.value):
+            shown = float(labels[f"weight:{layer.name}:{i}:{j}"])
+            assert shown == pytest.approx(weight, rel=1e-3, abs=1e-12)
+    biases = texts_by_gid(ax, "bias:")
+    assert len(biases) == 4 + 2  # Dense layers have biases by default (zeros)
+    assert set(biases.values()) == {"b 0"}
+
+
+def test_draw_network_shows_the_course_node_values_for_the_sample_0_3():
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    ax = mplot.draw_network(network, x=np.array([0, 3]))
+    # By hand: node_0 = 0*2 + 3*1 = 3, node_1 = 0*1 + 3*2 = 6, output = 3*1 + 6*1 = 9.
+    assert texts_by_gid(ax, "value:") == {
+        "value:x_0": "0", "value:x_1": "3", "value:node_0": "3", "value:node_1": "6", "value:output": "9",
+    }
+    assert texts_by_gid(ax, "input:") == {
+        "input:node_0": "in 3", "input:node_1": "in 6", "input:output": "in 9",
+    }
+
+
+def test_draw_network_shows_relu_clipping_input_and_output_apart():
+    weights = {"node_0_0": [2, 4], "node_0_1": [4, -5], "node_1_0": [-1, 2], "node_1_1": [1, 2],
+               "output": [2, 7]}
+    ax = mplot.draw_network(minidl.Network.from_node_weights(weights), x=[3, 5])
+    values, inputs = texts_by_gid(ax, "value:"), texts_by_gid(ax, "input:")
+    # node_0_1 = 3*4 + 5*(-5) = -13 -> relu 0; node_0_0 = 3*2 + 5*4 = 26
+    assert (inputs["input:node_0_1"], values["value:node_0_1"]) == ("in -13", "0")
+    # node_1_0 = -26 -> 0; node_1_1 = 26; output = 0*2 + 26*7 = 182
+    assert (inputs["input:node_1_0"], values["value:node_1_0"]) == ("in -26", "0")
+    assert values["value:output"] == "182"
+
+
+def test_draw_network_shows_softmax_probabilities_as_output_values():
+    network = minidl.Network([minidl.Dense(2, 3, seed=0), minidl.Softmax()])
+    ax = mplot.draw_network(network, x=[0.5, -1.0], precision=6)
+    shown = [float(text) for gid, text in texts_by_gid(ax, "value:output").items()]
+    assert len(shown) == 3
+    assert sum(shown) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_draw_network_keeps_the_network_mode_and_draws_into_a_given_axes():
+    import matplotlib.pyplot as plt
+
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    _, ax = plt.subplots()
+    assert mplot.draw_network(network, x=[0, 3], ax=ax) is ax
+    assert network.training
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [([1, 2, 3], r"shape \(2,\)"), ([[0, 3], [1, 2]], r"one sample"), ([0, np.nan], "finite")],
+)
+def test_draw_network_rejects_a_bad_sample(x, message):
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    with pytest.raises(ValueError, match=message):
+        mplot.draw_network(network, x=x)
+
+
+def test_draw_network_refuses_networks_too_wide_to_read():
+    network = minidl.Network([minidl.Dense(64, 3)])
+    with pytest.raises(ValueError, match=r"at most 12 nodes.*'dense' has 64 inputs"):
+        mplot.draw_network(network)
+    with pytest.raises(ValueError, match="at least one Dense layer"):
+        mplot.draw_network(minidl.Network([minidl.ReLU()]))
+    with pytest.raises(TypeError, match="Network"):
+        mplot.draw_network([minidl.Dense(2, 1)])
+
+
+# -- plot_history ------------------------------------------------------------------------
+def test_plot_history_draws_each_key_per_epoch_with_validation_in_the_same_panel():
+    record = {"accuracy": [0.5, 0.75, 1.0], "loss": [3.0, 2.0, 1.5], "val_loss": [4.0, 3.5, 3.25],
+              "val_accuracy": [0.25, 0.5, 0.5]}
+    figure = mplot.plot_history(record)
+    loss_panel, accuracy_panel = figure.axes  # loss first, whatever the dict order
+    assert loss_panel.get_ylabel() == "loss" and accuracy_panel.get_ylabel() == "accuracy"
+    for panel, key in ((loss_panel, "loss"), (accuracy_panel, "accuracy")):
+        for name in (key, f"val_{key}"):
+            xs, ys = line_by_gid(panel, f"history:{name}").get_data()
+            assert list(xs) == [1, 2, 3]
+            assert list(ys) == record[name]
+    assert line_by_gid(loss_panel, "history:val_loss").get_linestyle() == "--"
+
+
+def test_plot_history_accepts_an_object_with_a_history_dict_and_overlays_runs():
+    class History:
+        def __init__(self, history):
+            self.history = history
+
+    first = mplot.plot_history(History({"loss": [2.0, 1.0]}), label="small")
+    second = mplot.plot_history(History({"loss": [3.0, 0.5, 0.25]}), axes=first.axes, label="large")
+    assert second is first
+    (panel,) = first.axes
+    assert [len(line.get_ydata()) for line in panel.get_lines()] == [2, 3]
+    legend = [text.get_text() for text in panel.get_legend().get_texts()]
+    assert legend == ["small: training", "large: training"]
+
+
+def test_plot_history_errors_are_clear():
+    with pytest.raises(ValueError, match="empty history"):
+        mplot.plot_history({})
+    with pytest.raises(ValueError, match=r"no \['accuracy'\]"):
+        mplot.plot_history({"loss": [1.0]}, keys=["accuracy"])
+    with pytest.raises(TypeError, match="History"):
+        mplot.plot_history([1.0, 2.0])
+    with pytest.raises(ValueError, match="one Axes per key"):
+        figure = mplot.plot_history({"loss": [1.0], "mae": [1.0]})
+        mplot.plot_history({"loss": [1.0], "mae": [1.0]}, axes=figure.axes[:1])
+
+
+# -- plot_loss_landscape -----------------------------------------------------------------
+def course_mse_with(weight_value, index):
+    """The course network's MSE on cell [4]'s data with one weight of node_0/1 replaced."""
+    weights = {key: np.array(value, dtype=float) for key, value in COURSE_WEIGHTS_0.items()}
+    row, node = index
+    weights[f"node_{node}"][row] = weight_value
+    predicted = minidl.Network.from_node_weights(weights).predict(COURSE_X)
+    return minidl.metrics.mean_squared_error(COURSE_Y, predicted)
+
+
+def test_loss_landscape_curve_point_and_tangent_agree_with_finite_differences():
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    weight = network[0].weight
+    ax = mplot.plot_loss_landscape(network, minidl.MeanSquaredError(), COURSE_X, COURSE_Y,
+                                   parameter=weight, index=(1, 0), span=2.0, num=41)
+    w0 = 1.0  # weights['node_0'][1]
+    (px,), (py,) = line_by_gid(ax, "current").get_data()
+    assert (px, py) == (w0, 37.5)  # the course's MSE with weights_0
+    xs, ys = line_by_gid(ax, "landscape").get_data()
+    assert len(xs) == 41 and xs[0] == pytest.approx(-1.0) and xs[-1] == pytest.approx(3.0)
+    for w, loss in zip(xs[::8], ys[::8], strict=True):
+        assert loss == pytest.approx(course_mse_with(w, (1, 0)), rel=1e-12)
+    tx, ty = line_by_gid(ax, "tangent").get_data()
+    slope = (ty[-1] - ty[0]) / (tx[-1] - tx[0])
+    h = 1e-5
+    finite = (course_mse_with(w0 + h, (1, 0)) - course_mse_with(w0 - h, (1, 0))) / (2 * h)
+    assert slope == pytest.approx(finite, rel=1e-6)
+    assert ty[0] + slope * (w0 - tx[0]) == pytest.approx(37.5)  # the tangent touches the curve
+
+
+def test_loss_landscape_slope_is_the_course_gradient_14():
+    network = minidl.Network(
+        [minidl.Dense(3, 1, use_bias=False, weight_init=[[0.0], [2.0], [1.0]]), minidl.Identity()]
+    )
+    ax = mplot.plot_loss_landscape(network, minidl.MeanSquaredError(), [[1, 2, 3]], [[0]],
+                                   parameter=0, index=(0, 0))
+    tx, ty = line_by_gid(ax, "tangent").get_data()
+    # error = 1*0 + 2*2 + 3*1 - 0 = 7; dMSE/dw_0 = 2 * error * x_0 = 14
+    assert (ty[-1] - ty[0]) / (tx[-1] - tx[0]) == pytest.approx(14.0, rel=1e-12)
+
+
+def test_loss_landscape_leaves_weights_gradients_and_mode_as_they_were():
+    network = minidl.Network([minidl.Dense(2, 3, seed=0), minidl.Tanh(), minidl.Dense(3, 1, seed=1)])
+    before = [p.value.copy() for p in network.parameters()]
+    for p in network.parameters():
+        p.grad[...] = 7.0
+    mplot.plot_loss_landscape(network, minidl.MeanSquaredError(), COURSE_X, COURSE_Y, parameter=2,
+                              index=(1, 0), num=11)
+    for p, value in zip(network.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p.value, value)
+        assert np.all(p.grad == 7.0)
+    assert network.training
+
+
+def test_loss_landscape_rejects_bad_arguments():
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    loss = minidl.MeanSquaredError()
+    with pytest.raises(ValueError, match=r"parameter index must be in \[0, 2\)"):
+        mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=5, index=(0, 0))
+    with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
+        mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=0, index=(2, 0))
+    with pytest.raises(ValueError, match="not a parameter of this network"):
+        mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y,
+                                  parameter=minidl.Parameter(np.zeros(2)), index=0)
+    with pytest.raises(TypeError, match="Loss object"):
+        mplot.plot_loss_landscape(network, "mse", COURSE_X, COURSE_Y, parameter=0, index=(0, 0))
+    with pytest.raises(ValueError, match="span"):
+        mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=0, index=(0, 0),
+                                  span=-1.0)
