@@ -81,8 +81,16 @@ class Optimizer(ABC):
         self.iterations += 1
         state_of = self._state
         for parameter in parameters:
-            state = state_of.get(parameter)
+            try:
+                state = state_of.get(parameter)
+            except TypeError:  # unhashable, e.g. a bare numpy array: reported just below
+                state = None
             if state is None:
+                if not isinstance(parameter, Parameter):
+                    raise TypeError(
+                        f"{type(self).__name__}.step expects a list of minidl Parameters (e.g. "
+                        f"network.parameters()); got an element of type {type(parameter).__name__}"
+                    )
                 state = state_of[parameter] = _ParameterState(self._new_state(parameter))
             state.t += 1
             self._update(parameter, state)

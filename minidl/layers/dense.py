@@ -70,6 +70,8 @@ class Dense(Layer):
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Dense {self.name!r}: dtype must be a floating dtype; got {dtype}")
+        if not isinstance(use_bias, (bool, np.bool_)):
+            raise TypeError(f"Dense {self.name!r}: use_bias must be True or False; got {use_bias!r}")
         rng = make_rng(seed)
         self.weight = Parameter(
             initialize(weight_init, (self.in_features, self.out_features), rng, dtype,
