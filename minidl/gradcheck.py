@@ -319,6 +319,8 @@ def check_gradients(
     atol = check_real(atol, "check_gradients atol", low=0.0)
     if max_entries is not None:
         max_entries = check_positive_int(max_entries, "check_gradients max_entries")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"check_gradients seed must be a non-negative int or None; got {seed!r}")
     if not isinstance(obj, (Layer, Network, Loss)):
         raise TypeError(
             "check_gradients expects a minidl Layer, Network or Loss; "
@@ -332,7 +334,10 @@ def check_gradients(
             f"check_gradients: target is only used for a Loss; got a target for a {type(obj).__name__}"
         )
     point = np.array(as_float_array(x, "check_gradients x", dtype=np.float64), order="C", copy=True)
-    rng = np.random.default_rng(seed)
+    # Entropy (seed, tag) rather than seed alone: an x drawn by the user from
+    # default_rng(seed) must not coincide with the upstream gradient (x.T @ G symmetric
+    # would hide a transposed weight gradient).
+    rng = np.random.default_rng(None if seed is None else [seed, 0x6D696E69])
 
     try:
         clone = copy.deepcopy(obj)
