@@ -46,7 +46,9 @@ from minidl._typing import Array
 from minidl._validation import check_positive_int
 from minidl.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from minidl.layers.base import Layer
+from minidl.layers.batchnorm import BatchNorm
 from minidl.layers.dense import Dense
+from minidl.layers.dropout import Dropout
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -94,6 +96,8 @@ def builtin_layers() -> dict[str, type[Layer]]:
         "Sigmoid": Sigmoid,
         "Tanh": Tanh,
         "Softmax": Softmax,
+        "Dropout": Dropout,
+        "BatchNorm": BatchNorm,
     }
     return layers
 
@@ -783,6 +787,18 @@ BUILTIN_CONFIGS: dict[str, dict[str, tuple[_CheckValue, str]]] = {
     "Tanh": _NAME_ONLY,
     "Softmax": _NAME_ONLY,
     "LeakyReLU": {"alpha": (_is_real, "a finite number"), "name": (_is_str, "a string")},
+    "Dropout": {
+        "rate": (_is_real, "a finite number"),
+        "seed": (_is_optional_int, "an integer or null"),
+        "name": (_is_str, "a string"),
+    },
+    "BatchNorm": {
+        "num_features": (_is_int, "an integer"),
+        "momentum": (_is_real, "a finite number"),
+        "epsilon": (_is_real, "a finite number"),
+        "dtype": (_is_float_dtype, f"one of {sorted(_FLOAT_DTYPES)}"),
+        "name": (_is_str, "a string"),
+    },
 }
 
 
@@ -860,7 +876,7 @@ def _check_sizes_between(layers: list[Layer]) -> None:
     """Each layer that declares its input size must get it from the layer before."""
     features: int | None = None
     for index, layer in enumerate(layers):
-        wanted = getattr(layer, "in_features", None)
+        wanted = layer.num_features if isinstance(layer, BatchNorm) else getattr(layer, "in_features", None)
         if _is_int(wanted) and features is not None and wanted != features:
             raise ModelFileError(
                 f"layer {index} ({type(layer).__name__} {layer.name!r}) expects {wanted} input "

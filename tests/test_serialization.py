@@ -15,7 +15,9 @@ import pytest
 
 import minidl
 from minidl import (
+    BatchNorm,
     Dense,
+    Dropout,
     Identity,
     Layer,
     LeakyReLU,
@@ -92,6 +94,60 @@ def test_every_simple_builtin_layer_round_trips(tmp_path: Path) -> None:
     assert [type(layer) for layer in loaded] == [type(layer) for layer in network]
     assert loaded[3].alpha == 0.3
     np.testing.assert_array_equal(loaded.predict(X), network.predict(X))
+
+
+def test_batchnorm_running_statistics_and_dropout_round_trip(tmp_path: Path) -> None:
+    network = Network([Dense(3, 4, seed=0), BatchNorm(4, momentum=0.8, epsilon=1e-3), ReLU(),
+                       Dropout(0.25, seed=11), Dense(4, 1, seed=1)])
+    rng = np.random.default_rng(1)
+    for _ in range(3):  # move the running statistics away from their start (0 and 1)
+        network.forward(rng.normal(2.0, 3.0, size=(8, 3)))
+    batchnorm = network[1]
+    assert isinstance(batchnorm, BatchNorm)
+    batchnorm.gamma.value[...] = [1.5, 0.5, 2.0, 1.0]
+    path = tmp_path / "bn.npz"
+    network.save(path)
+    loaded = minidl.load(path)
+    loaded_bn = loaded[1]
+    assert isinstance(loaded_bn, BatchNorm) and isinstance(loaded[3], Dropout)
+    np.testing.assert_array_equal(loaded_bn.running_mean, batchnorm.running_mean)
+    np.testing.assert_array_equal(loaded_bn.running_var, batchnorm.running_var)
+    assert not np.allclose(loaded_bn.running_var, 1.0)
+    assert (loaded_bn.momentum, loaded_bn.epsilon, loaded[3].rate) == (0.8, 1e-3, 0.25)
+    np.testing.assert_array_equal(loaded.predict(X), network.predict(X))  # eval mode: running stats
+    header, arrays = read_parts(path)
+    assert [item["name"] for item in header["layers"][1]["state"]] == ["running_mean", "running_var"]
+    np.testing.assert_array_equal(arrays["layer1.state.running_mean"], batchnorm.running_mean)
+
+
+def test_batchnorm_state_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "bn.npz"
+    Network([Dense(3, 2, seed=0), BatchNorm(2)]).save(path)
+    header, arrays = read_parts(path)
+    arrays["layer1.state.running_var"][0] = np.inf
+    write_parts(path, header, arrays)
+    with pytest.raises(ModelFileError, match=r"'layer1.state.running_var': holds NaN or infinity"):
+        minidl.load(path)
+    arrays["layer1.state.running_var"][0] = 1.0
+    del arrays["layer1.state.running_mean"]
+    header["layers"][1]["state"] = header["layers"][1]["state"][1:]
+    write_parts(path, header, arrays)
+    with pytest.raises(ModelFileError, match=r"the file has state arrays \['running_var'\]; the layer keeps "
+                                             r"\['running_mean', 'running_var'\]"):
+        minidl.load(path)
+
+
+def test_batchnorm_size_must_match_the_layer_before(tmp_path: Path) -> None:
+    path = tmp_path / "bn.npz"
+    Network([Dense(3, 2, seed=0), BatchNorm(5)]).save(path)
+    with pytest.raises(ModelFileError, match=r"layer 1 \(BatchNorm 'batchnorm'\) expects 5 input features"):
+        minidl.load(path)
+
+
+def test_a_layer_without_state_refuses_state_arrays() -> None:
+    with pytest.raises(ValueError, match=r"ReLU 'relu' keeps no state arrays; got \['x'\]"):
+        ReLU().load_state_arrays({"x": np.zeros(2)})
+    assert ReLU().state_arrays() == {}
 
 
 def test_file_is_written_at_exactly_the_given_path(tmp_path: Path) -> None:
@@ -383,7 +439,8 @@ def test_a_type_naming_a_module_is_refused_without_importing(saved: Path) -> Non
         minidl.load(saved)
     header["layers"][1]["type"] = "Popen"
     write_parts(saved, header, arrays)
-    with pytest.raises(ModelFileError, match=r"layer 1 has the unknown type 'Popen'; known types: Dense"):
+    with pytest.raises(ModelFileError, match=r"layer 1 has the unknown type 'Popen'; "
+                                             r"known types: BatchNorm, Dense"):
         minidl.load(saved)
 
 
