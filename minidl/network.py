@@ -188,6 +188,38 @@ class Network:
         parameters = self.parameters()
         return parameters[0].dtype if parameters else np.dtype(np.float64)
 
+    def astype(self, dtype: npt.DTypeLike) -> Network:
+        """Convert the whole network to the floating ``dtype`` (e.g. float32), in place; returns self.
+
+        Every layer's parameters (values and gradients) and state arrays are converted
+        (:meth:`Layer.astype`); the :class:`Parameter` objects stay the same, so
+        ``parameters()`` and anything keyed by them stay valid. From then on ``forward``,
+        ``predict`` and ``fit`` convert their input to ``dtype`` once, at the entry.
+
+        **Optimizer state.** The optimizer given to ``compile`` (``self.optimizer``)
+        keeps its per-parameter state (momentum, running averages, step counts): it is
+        converted to ``dtype`` too, so training resumes where it was, in the new dtype.
+        An optimizer you drive yourself is not known to the network: call ``astype``
+        before its first step, or it keeps arrays of the old dtype.
+
+        Examples
+        --------
+        >>> net = Network([Dense(3, 2), ReLU(), Dense(2, 1)]).astype(np.float32)
+        >>> net.dtype, net.forward(np.ones((4, 3))).dtype
+        (dtype('float32'), dtype('float32'))
+        """
+        target = np.dtype(dtype)
+        if target.kind != "f":
+            raise TypeError(f"Network.astype needs a floating dtype (float32, float64); got {target}")
+        for layer in self.layers:
+            layer.astype(target)
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and hasattr(optimizer, "state_arrays"):
+            # load_state_arrays casts every state array to its parameter's (new) dtype.
+            parameters = self.parameters()
+            optimizer.load_state_arrays(parameters, optimizer.state_arrays(parameters))
+        return self
+
     @property
     def training(self) -> bool:
         """True in training mode (the start, and after ``train()``), False after ``eval()``."""

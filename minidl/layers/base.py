@@ -123,6 +123,35 @@ class Layer(ABC):
         """Put the layer in evaluation mode (``train(False)``)."""
         self.train(False)
 
+    def astype(self, dtype: npt.DTypeLike) -> Layer:
+        """Convert the layer's arrays to the floating ``dtype``, in place; returns self.
+
+        Every :class:`Parameter` keeps its identity (so optimizer state keyed by it stays
+        attached); its ``value`` and ``grad`` become new arrays of ``dtype``. State
+        arrays (:meth:`state_arrays`, e.g. BatchNorm's running statistics) stored under
+        attributes of the same name are converted too. A layer that keeps other
+        dtype-bearing arrays overrides this and calls ``super().astype(dtype)``.
+
+        Examples
+        --------
+        >>> layer = Dense(2, 1).astype(np.float32)
+        >>> layer.weight.value.dtype, layer.weight.grad.dtype
+        (dtype('float32'), dtype('float32'))
+        """
+        target = np.dtype(dtype)
+        if target.kind != "f":
+            raise TypeError(
+                f"{type(self).__name__} {self.name!r}: astype needs a floating dtype; got {target}"
+            )
+        for parameter in self.parameters():
+            if parameter.value.dtype != target:
+                parameter.value = parameter.value.astype(target)
+                parameter.grad = parameter.grad.astype(target)
+        for key, array in self.state_arrays().items():
+            if getattr(self, key, None) is array and array.dtype != target:
+                setattr(self, key, array.astype(target))
+        return self
+
     # -- description ----------------------------------------------------------------
     def output_features(self, input_features: int | None) -> int | None:
         """The size of the last axis of the output, given that of the input (None: unknown).
