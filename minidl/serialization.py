@@ -115,7 +115,9 @@ def register_layer(cls: LayerClass | None = None, *, name: str | None = None) ->
         A subclass of :class:`~minidl.Layer`.
     name
         The type name written in files (default: the class name). It may not be the
-        name of a built-in layer.
+        name of a built-in layer, nor that of another registered class (a class defined
+        again under the same module and name, as when a notebook cell runs twice,
+        replaces its earlier version).
 
     Examples
     --------
@@ -138,7 +140,9 @@ def register_layer(cls: LayerClass | None = None, *, name: str | None = None) ->
         type_name = layer_class.__name__ if name is None else name
         _check_type_name(type_name, "register_layer name")
         existing = _REGISTRY.get(type_name)
-        if existing is not None and existing is not layer_class:
+        redefined = existing is not None and (existing.__module__, existing.__qualname__) == (
+            layer_class.__module__, layer_class.__qualname__)  # e.g. a notebook cell run again
+        if existing is not None and existing is not layer_class and not redefined:
             raise ValueError(
                 f"register_layer: the name {type_name!r} is already registered for "
                 f"{existing.__module__}.{existing.__qualname__}; pass name=... to choose another"
