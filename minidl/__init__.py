@@ -6,6 +6,8 @@ networks, or stack ``Dense`` and activation layers yourself.
 """
 
 from minidl import metrics
+from minidl.callbacks import Callback, EarlyStopping, History
+from minidl.gradcheck import GradientCheckError, GradientCheckReport, check_gradients
 from minidl.layers import (
     Activation,
     BatchNorm,
@@ -20,7 +22,6 @@ from minidl.layers import (
     Softmax,
     Tanh,
 )
-from minidl.gradcheck import GradientCheckError, GradientCheckReport, check_gradients
 from minidl.losses import (
     BinaryCrossEntropy,
     CategoricalCrossEntropy,
@@ -41,11 +42,14 @@ __all__ = [
     "Adam",
     "BatchNorm",
     "BinaryCrossEntropy",
+    "Callback",
     "CategoricalCrossEntropy",
     "Dense",
     "Dropout",
+    "EarlyStopping",
     "GradientCheckError",
     "GradientCheckReport",
+    "History",
     "Identity",
     "Layer",
     "LeakyReLU",
