@@ -37,7 +37,7 @@ from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
 from minidl.layers.base import Layer, Parameter
 from minidl.losses import Loss
-from minidl.network import Network
+from minidl.network import Network, backward_failure, not_initialised
 
 __all__ = ["GradientCheckError", "GradientCheckReport", "GradientCheckRow", "check_gradients"]
 
@@ -326,6 +326,8 @@ def check_gradients(
             "check_gradients expects a minidl Layer, Network or Loss; "
             f"got {type(obj).__name__}"
         )
+    if isinstance(obj, Layer) and not (hasattr(obj, "training") and hasattr(obj, "name")):
+        raise TypeError(not_initialised(obj, "check_gradients obj"))
     is_loss = isinstance(obj, Loss)
     if is_loss and target is None:
         raise TypeError(f"check_gradients of the loss {type(obj).__name__} needs a target")
@@ -427,7 +429,12 @@ def _check(
         sent = upstream.copy()
         for _, parameter in named:
             parameter.grad = np.full(parameter.shape, np.nan)
-        returned = clone.backward(sent)
+        try:
+            returned = clone.backward(sent)
+        except (AttributeError, TypeError) as error:
+            if isinstance(clone, Network):
+                raise  # Network.backward already named the layer
+            raise backward_failure(clone, sent, error) from error
         if not np.array_equal(sent, upstream):
             problems.append("backward changed grad_y in place; it must leave its argument as it is")
 
