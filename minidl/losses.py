@@ -455,7 +455,10 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             labels = as_int
         labels = labels.astype(np.intp, copy=False)
         classes = predicted.shape[-1]
-        if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+        if labels.size and (
+            int(np.minimum.reduce(labels, axis=None)) < 0
+            or int(np.maximum.reduce(labels, axis=None)) >= classes
+        ):
             raise ValueError(
                 f"{owner}: labels must be in [0, {classes}) for {classes} classes; "
                 f"got values from {int(labels.min())} to {int(labels.max())}"
@@ -482,24 +485,27 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             The mean over samples; ``backward()`` then returns ``(p - onehot) / N``.
         """
         labels = self._labels(logits, actual)
-        shifted = logits - np.max(logits, axis=-1, keepdims=True)
+        shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
         exp_shifted = np.exp(shifted)
         total: Array = np.add.reduce(exp_shifted, axis=-1, keepdims=True)
-        picked = np.take_along_axis(shifted, labels[..., None], axis=-1)
         count = _samples(logits)
-        value = float(np.add.reduce(np.log(total) - picked, axis=None)) / count
+        # sum over samples of -log p[label] = log(total) - shifted[label]
+        value = (
+            float(np.add.reduce(np.log(total), axis=None))
+            - float(np.add.reduce(_pick(shifted, labels), axis=None))
+        ) / count
         if probabilities is None:
-            probabilities = exp_shifted / total
+            exp_shifted /= total  # exp_shifted is ours: it becomes p, with no new array
+            probabilities = exp_shifted
         self._p, self._target, self._count, self._read_logits = probabilities, labels, count, True
         return value
 
     def _forward_probabilities(self, predicted: Array, actual: ArrayLike) -> float:
         labels = self._labels(predicted, actual)
         p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
-        picked = np.take_along_axis(p, labels[..., None], axis=-1)
         count = _samples(predicted)
         self._p, self._target, self._count, self._read_logits = p, labels, count, False
-        return -float(np.add.reduce(np.log(picked), axis=None)) / count
+        return -float(np.add.reduce(np.log(_pick(p, labels)), axis=None)) / count
 
     def backward(self) -> Array:
         """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities."""
@@ -507,14 +513,36 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         if p is None or labels is None:
             raise self._not_ready()
         scale = 1.0 / self._count
-        index = labels[..., None]
         if self._read_logits:
             grad: Array = p * scale
-            np.put_along_axis(grad, index, np.take_along_axis(grad, index, axis=-1) - scale, axis=-1)
+            _add_at_labels(grad, labels, -scale)
         else:
             grad = np.zeros_like(p)
-            np.put_along_axis(grad, index, -scale / np.take_along_axis(p, index, axis=-1), axis=-1)
+            _add_at_labels(grad, labels, -scale / _pick(p, labels))
         return grad
+
+
+def _pick(values: Array, labels: np.ndarray[Any, np.dtype[np.intp]]) -> Array:
+    """``values[..., label]`` for each sample: shape ``values.shape[:-1]``.
+
+    A batch ``(N, k)`` uses plain integer indexing with a row index (several times
+    faster than ``np.take_along_axis`` on small batches); other ranks use the latter.
+    """
+    if values.ndim == 2:
+        picked: Array = values[np.arange(values.shape[0]), labels]
+        return picked
+    along: Array = np.take_along_axis(values, labels[..., None], axis=-1)[..., 0]
+    return along
+
+
+def _add_at_labels(values: Array, labels: np.ndarray[Any, np.dtype[np.intp]], amount: Any) -> None:
+    """``values[..., label] += amount`` for each sample, in place (labels are unique per row)."""
+    if values.ndim == 2:
+        values[np.arange(values.shape[0]), labels] += amount
+    else:
+        index = labels[..., None]
+        shifted = np.take_along_axis(values, index, axis=-1) + np.expand_dims(amount, -1)
+        np.put_along_axis(values, index, shifted, axis=-1)
 
 
 #: Loss names accepted by ``Network.compile`` (and ``get_loss``), Keras's spellings.
