@@ -1,0 +1,227 @@
+"""Cross-entropy losses: values, gradients by finite differences, extreme logits, fusion."""
+
+import math
+
+import numpy as np
+import pytest
+
+from minidl import Dense, Network, Sigmoid, Softmax
+from minidl.losses import (
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
+    MeanSquaredError,
+    SparseCategoricalCrossEntropy,
+    get_loss,
+)
+
+
+def numeric_gradient(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + eps
+        up = f(x)
+        x[index] = old - eps
+        down = f(x)
+        x[index] = old
+        grad[index] = (up - down) / (2 * eps)
+    return grad
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# -- values by hand ---------------------------------------------------------------------
+
+
+def test_bce_value_by_hand():
+    p = np.array([[0.9], [0.2], [0.6]])
+    y = np.array([1, 0, 0])
+    expected = -(math.log(0.9) + math.log(0.8) + math.log(0.4)) / 3
+    assert BinaryCrossEntropy().forward(p, y) == pytest.approx(expected, rel=1e-12)
+
+
+def test_cce_value_by_hand_is_mean_over_samples_of_sum_over_classes():
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    y = np.array([[1, 0, 0], [0, 0, 1]])
+    expected = -(math.log(0.7) + math.log(0.8)) / 2
+    assert CategoricalCrossEntropy().forward(p, y) == pytest.approx(expected, rel=1e-12)
+    assert SparseCategoricalCrossEntropy().forward(p, [0, 2]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_logits_paths_agree_with_probabilities_paths_for_moderate_values():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(5, 4))
+    labels = rng.integers(0, 4, size=5)
+    onehot = np.eye(4)[labels]
+    p = softmax(z)
+    assert CategoricalCrossEntropy(from_logits=True).forward(z, onehot) == pytest.approx(
+        CategoricalCrossEntropy().forward(p, onehot), rel=1e-12)
+    assert SparseCategoricalCrossEntropy(from_logits=True).forward(z, labels) == pytest.approx(
+        CategoricalCrossEntropy().forward(p, onehot), rel=1e-12)
+    y = rng.integers(0, 2, size=(5, 4)).astype(float)
+    s = 1 / (1 + np.exp(-z))
+    assert BinaryCrossEntropy(from_logits=True).forward(z, y) == pytest.approx(
+        BinaryCrossEntropy().forward(s, y), rel=1e-12)
+
+
+def test_single_sample_rank_1():
+    p = np.array([0.25, 0.75])
+    assert CategoricalCrossEntropy().forward(p, [0, 1]) == pytest.approx(-math.log(0.75))
+    sparse = SparseCategoricalCrossEntropy()
+    assert sparse.forward(p, 1) == pytest.approx(-math.log(0.75))
+    np.testing.assert_allclose(sparse.backward(), [0.0, -1 / 0.75])
+
+
+# -- gradients by finite differences ------------------------------------------------------
+
+CASES = [
+    (BinaryCrossEntropy, "binary"),
+    (CategoricalCrossEntropy, "onehot"),
+    (SparseCategoricalCrossEntropy, "labels"),
+]
+
+
+def make_target(kind, rng, shape):
+    if kind == "binary":
+        return rng.integers(0, 2, size=shape).astype(float)
+    labels = rng.integers(0, shape[-1], size=shape[0])
+    return labels if kind == "labels" else np.eye(shape[-1])[labels]
+
+
+@pytest.mark.parametrize(("cls", "kind"), CASES)
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_gradient_matches_finite_differences(cls, kind, from_logits):
+    rng = np.random.default_rng(1)
+    shape = (4, 3)
+    y = make_target(kind, rng, shape)
+    if from_logits:
+        x = rng.normal(size=shape)
+    elif kind == "binary":
+        x = rng.uniform(0.1, 0.9, size=shape)
+    else:
+        x = softmax(rng.normal(size=shape))
+    loss = cls(from_logits=from_logits)
+    loss.forward(x, y)
+    analytic = loss.backward()
+    numeric = numeric_gradient(lambda v: cls(from_logits=from_logits).forward(v, y), x.copy())
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+# -- extreme logits -------------------------------------------------------------------------
+
+
+def test_extreme_logits_loss_and_gradient_finite_and_exact():
+    z = np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]])
+    onehot = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    p = np.array([[1.0, 0.0, 0.0], [0.0, 1 / (1 + math.exp(-1)), 1 / (1 + math.e)]])
+    for loss, target in ((CategoricalCrossEntropy(from_logits=True), onehot),
+                         (SparseCategoricalCrossEntropy(from_logits=True), [1, 2])):
+        value = loss.forward(z, target)
+        # sample 0: log-softmax of class 1 = -2000; sample 1: -log(1 + e^-1) + ... = log(1 + e)
+        assert value == pytest.approx((2000.0 + math.log1p(math.e)) / 2, rel=1e-12)
+        grad = loss.backward()
+        assert np.all(np.isfinite(grad))
+        np.testing.assert_allclose(grad, (p - onehot) / 2, rtol=1e-12, atol=1e-300)
+    bce = BinaryCrossEntropy(from_logits=True)
+    zb = np.array([[1000.0], [-1000.0], [1000.0], [-1000.0]])
+    yb = np.array([1.0, 0.0, 0.0, 1.0])
+    assert bce.forward(zb, yb) == pytest.approx(500.0, rel=1e-12)  # (0 + 0 + 1000 + 1000) / 4
+    np.testing.assert_array_equal(bce.backward(), (np.array([[1.0], [0.0], [1.0], [0.0]]) - yb[:, None]) / 4)
+
+
+@pytest.mark.parametrize("cls", [CategoricalCrossEntropy, SparseCategoricalCrossEntropy, BinaryCrossEntropy])
+def test_probabilities_path_is_finite_at_zero_and_one(cls):
+    if cls is BinaryCrossEntropy:
+        p, y = np.array([[0.0], [1.0]]), np.array([1.0, 0.0])
+    else:
+        p = np.array([[1.0, 0.0], [0.0, 1.0]])
+        y = [1, 0] if cls is SparseCategoricalCrossEntropy else np.array([[0.0, 1.0], [1.0, 0.0]])
+    loss = cls()
+    value = loss.forward(p, y)
+    assert math.isfinite(value) and value > 10  # -log(1e-7) = 16.1
+    assert np.all(np.isfinite(loss.backward()))
+
+
+@pytest.mark.parametrize(("last", "loss", "y", "analytic_p"), [
+    (Softmax, CategoricalCrossEntropy(), np.array([[0.0, 1.0], [1.0, 0.0]]), None),
+    (Softmax, SparseCategoricalCrossEntropy(), np.array([1, 0]), None),
+    (Sigmoid, BinaryCrossEntropy(), np.array([[0.0, 1.0], [1.0, 1.0]]), None),
+])
+def test_fused_network_with_logits_1000(last, loss, y, analytic_p):
+    # Dense with identity weights passes the logits +-1000 straight to the last activation.
+    x = np.array([[1000.0, -1000.0], [1000.0, -1000.0]])
+    dense = Dense(2, 2, weight_init=np.eye(2), bias_init="zeros")
+    net = Network([dense, last()])
+    value = net.loss_and_backward(x, y, loss)
+    assert math.isfinite(value)
+    probabilities = net.predict(x)
+    if last is Softmax:
+        onehot = y if y.ndim == 2 else np.eye(2)[y]
+        expected_loss = -np.sum(onehot * np.array([[0.0, -2000.0]])) / 2
+        grad_logits = (probabilities - onehot) / 2
+    else:
+        # elementwise: z=1000,y=0 -> 1000; z=-1000,y=1 -> 1000; z=1000,y=1 -> 0; z=-1000,y=1 -> 1000
+        expected_loss = (1000.0 + 1000.0 + 0.0 + 1000.0) / 4
+        grad_logits = (probabilities - y) / 4
+    assert value == pytest.approx(expected_loss, rel=1e-12)
+    # dL/dW = x.T @ dL/dz, dL/db = sum of dL/dz
+    np.testing.assert_allclose(dense.weight.grad, x.T @ grad_logits, rtol=1e-12)
+    np.testing.assert_allclose(dense.bias.grad, grad_logits.sum(axis=0), rtol=1e-12)
+    assert np.all(np.isfinite(dense.weight.grad))
+
+
+def test_float32_stays_float32():
+    z = np.array([[2.0, -1.0, 0.5]], dtype=np.float32)
+    for loss, y in ((CategoricalCrossEntropy(from_logits=True), np.array([[0, 1, 0]])),
+                    (CategoricalCrossEntropy(), np.array([[0, 1, 0]])),
+                    (SparseCategoricalCrossEntropy(from_logits=True), np.array([1])),
+                    (SparseCategoricalCrossEntropy(), np.array([1])),
+                    (BinaryCrossEntropy(from_logits=True), np.array([[0, 1, 1]])),
+                    (BinaryCrossEntropy(), np.array([[0, 1, 1]]))):
+        pred = z if loss.from_logits else np.abs(z) / 3
+        loss.forward(pred, y)
+        assert loss.backward().dtype == np.float32, loss
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+def test_sparse_labels_checked():
+    p = np.full((2, 3), 1 / 3)
+    loss = SparseCategoricalCrossEntropy()
+    with pytest.raises(ValueError, match=r"in \[0, 3\)"):
+        loss.forward(p, [0, 3])
+    with pytest.raises(ValueError, match=r"in \[0, 3\)"):
+        loss.forward(p, [-1, 0])
+    with pytest.raises(ValueError, match="whole numbers"):
+        loss.forward(p, [0.5, 1])
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        loss.forward(p, [[0, 1, 0], [1, 0, 0]])
+    assert loss.forward(p, [[0], [2]]) == pytest.approx(math.log(3))
+
+
+def test_cce_shape_mismatch_is_an_error():
+    with pytest.raises(ValueError, match="shape"):
+        CategoricalCrossEntropy().forward(np.full((2, 3), 1 / 3), [0, 1])
+
+
+def test_bad_options():
+    with pytest.raises(TypeError, match="from_logits"):
+        BinaryCrossEntropy(from_logits="yes")
+    with pytest.raises(ValueError, match="epsilon"):
+        CategoricalCrossEntropy(epsilon=0.0)
+
+
+def test_backward_before_forward():
+    with pytest.raises(RuntimeError, match="before forward"):
+        BinaryCrossEntropy().backward()
+
+
+def test_get_loss_names():
+    assert isinstance(get_loss("mse"), MeanSquaredError)
+    assert isinstance(get_loss("sparse_categorical_crossentropy"), SparseCategoricalCrossEntropy)
+    with pytest.raises(ValueError, match="valid names: 'mean_squared_error'"):
+        get_loss("categorical_cross_entropy")
