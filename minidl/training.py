@@ -258,6 +258,8 @@ class StepPlan:
         self.head: list[Layer] = layers[:end]
         self.last: Layer | None = layers[-1] if self.fused else None
         self.back: list[Layer] = layers[first_index + 1 : end][::-1]
+        # (layer, its position): backward checks the gradient against the input shape.
+        self.back_steps: list[tuple[Layer, int]] = [(layers[i], i) for i in range(end - 1, first_index, -1)]
         self.first: Layer = layers[first_index]
         self.loss = loss
         self.parameters: list[Parameter] = network.parameters()
@@ -269,7 +271,9 @@ def forward_loss_backward(plan: StepPlan, x: Array, target: Any) -> tuple[float,
     The parameters' ``grad`` are filled only when the loss is finite.
     """
     output = x
+    shapes: list[tuple[int, ...]] = []
     for layer in plan.head:
+        shapes.append(output.shape)
         output = layer.forward(output)
     loss = plan.loss
     if plan.last is not None:
@@ -281,9 +285,20 @@ def forward_loss_backward(plan: StepPlan, x: Array, target: Any) -> tuple[float,
         value = loss.forward(output, target)
     if math.isfinite(value):
         grad = loss.backward()
-        for layer in plan.back:
-            grad = layer.backward(grad)
-        plan.first.backward_parameters(grad)
+        layer = plan.first
+        try:
+            for layer, position in plan.back_steps:
+                grad = layer.backward(grad)
+                if grad.shape != shapes[position]:
+                    from minidl.network import backward_shape_error
+
+                    raise backward_shape_error(layer, shapes[position], grad)
+            layer = plan.first
+            plan.first.backward_parameters(grad)
+        except (AttributeError, TypeError) as error:
+            from minidl.network import backward_failure  # error path only
+
+            raise backward_failure(layer, grad, error) from error
     return value, output
 
 

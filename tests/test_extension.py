@@ -178,6 +178,21 @@ def test_wrong_shape_is_caught_even_when_broadcasting_would_hide_it():
         net.backward(np.ones((5, 2)))
 
 
+@pytest.mark.parametrize(
+    ("layer", "error", "match"),
+    [
+        (WrongShape(3, name="scaler"), ValueError, r"WrongShape 'scaler'.*shape \(3,\).*had shape \(4, 3\)"),
+        (ForgetsToCache(3), RuntimeError, r"ForgetsToCache 'forgetstocache': backward failed"),
+    ],
+    ids=["wrong shape", "forgotten cache"],
+)
+def test_fit_names_the_faulty_layer_too(layer, error, match):
+    net = Network([Dense(3, 3, seed=0), layer, Tanh(), Dense(3, 1, seed=1)])
+    net.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(error, match=match):
+        net.fit(X[:4], np.zeros(4), epochs=1, batch_size=4, verbose=0)
+
+
 def test_backward_returning_nothing_is_named():
     class NoReturn(Scale):
         def backward(self, grad_y):
