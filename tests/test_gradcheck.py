@@ -14,6 +14,8 @@ import minidl
 from minidl import (
     Activation,
     BatchNorm,
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
     Dense,
     Dropout,
     GradientCheckError,
@@ -28,6 +30,7 @@ from minidl import (
     ReLU,
     Sigmoid,
     Softmax,
+    SparseCategoricalCrossEntropy,
     Tanh,
     check_gradients,
 )
@@ -505,6 +508,32 @@ def test_mean_absolute_error_passes_away_from_zero_error(shape, seed):
 
 
 @FAST
+@given(shape=shapes, seed=seeds)
+def test_binary_cross_entropy_passes_on_probabilities_and_on_logits(shape, seed):
+    rng = np.random.default_rng(seed)
+    target = rng.integers(0, 2, size=shape).astype(float)
+    probabilities = rng.uniform(0.05, 0.95, size=shape)  # away from the clipping at epsilon
+    check_gradients(BinaryCrossEntropy(), probabilities, target, seed=seed).raise_if_failed()
+    logits = rng.normal(0.0, 4.0, size=shape)
+    check_gradients(BinaryCrossEntropy(from_logits=True), logits, target, seed=seed).raise_if_failed()
+
+
+@FAST
+@given(shape=st.tuples(st.integers(1, 5), st.integers(2, 5)), seed=seeds)
+def test_categorical_cross_entropies_pass_on_probabilities_and_on_logits(shape, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, shape[1], size=shape[0])
+    one_hot = np.eye(shape[1])[labels]
+    probabilities = Softmax().forward(rng.normal(size=shape))
+    logits = rng.normal(0.0, 4.0, size=shape)
+    for loss, target in [(CategoricalCrossEntropy(), one_hot), (SparseCategoricalCrossEntropy(), labels)]:
+        check_gradients(loss, probabilities, target, seed=seed).raise_if_failed()
+    for loss, target in [(CategoricalCrossEntropy(from_logits=True), one_hot),
+                         (SparseCategoricalCrossEntropy(from_logits=True), labels)]:
+        check_gradients(loss, logits, target, seed=seed).raise_if_failed()
+
+
+@FAST
 @given(batch=st.integers(2, 5), sizes=st.lists(st.integers(1, 4), min_size=2, max_size=4), seed=seeds)
 def test_networks_of_built_ins_pass(batch, sizes, seed):
     layers: list[Layer] = []
@@ -524,3 +553,13 @@ def test_every_public_layer_class_is_covered_here():
         if isinstance(value, type) and issubclass(value, Layer) and value not in (Layer, Activation)
     }
     assert public_layers <= covered, f"add a gradient check for {public_layers - covered}"
+
+
+def test_every_public_loss_class_is_covered_here():
+    covered = {MeanSquaredError, MeanAbsoluteError, BinaryCrossEntropy, CategoricalCrossEntropy,
+               SparseCategoricalCrossEntropy}
+    public_losses = {
+        value for value in vars(minidl).values()
+        if isinstance(value, type) and issubclass(value, minidl.Loss) and value is not minidl.Loss
+    }
+    assert public_losses <= covered, f"add a gradient check for {public_losses - covered}"
