@@ -115,11 +115,20 @@ class MLPFloor:
         return loss
 
 
-def floor_fit(floor: MLPFloor, x: Array, labels: Array, *, batch_size: int, epochs: int, seed: int) -> None:
-    """The plain training loop: one permutation per epoch, batches as slices of it."""
+def floor_fit(
+    floor: MLPFloor, x: Array, labels: Array, *, batch_size: int, epochs: int, seed: int, shuffle: bool = True
+) -> None:
+    """The plain training loop: one permutation per epoch; each batch gathered from it.
+
+    ``x[index]`` copies one batch (no shuffled copy of the whole data set is kept).
+    """
     rng = np.random.default_rng(seed)
     n = x.shape[0]
     for _ in range(epochs):
+        if not shuffle:
+            for start in range(0, n, batch_size):
+                floor.step(x[start : start + batch_size], labels[start : start + batch_size])
+            continue
         order = rng.permutation(n)
         for start in range(0, n, batch_size):
             index = order[start : start + batch_size]
