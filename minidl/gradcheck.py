@@ -50,8 +50,14 @@ DEFAULT_EPS = 1e-6
 #: a missing sum over the batch) are off by 10% to 100% or more.
 DEFAULT_RTOL = 1e-5
 #: Default absolute tolerance, for entries whose true gradient is (nearly) zero, where
-#: a relative error means nothing: differences below it always pass.
-DEFAULT_ATOL = 1e-8
+#: a relative error means nothing: differences below it always pass. Rounding inside a
+#: deep forward pass (a BatchNorm subtracting its mean, say) leaves finite differences of
+#: true zeros at around 1e-8; the mistakes to catch are many orders larger.
+DEFAULT_ATOL = 1e-6
+#: The absolute tolerance is raised to ``NOISE_FACTOR * machine epsilon * sum(|G * y|) /
+#: eps`` when that is larger: the rounding noise of a finite difference grows with the
+#: size of the outputs (``y`` of order 1000 would otherwise fail correct code).
+NOISE_FACTOR = 100.0
 #: Default number of entries checked per gradient (sampled at random above it).
 DEFAULT_MAX_ENTRIES = 1000
 
@@ -120,7 +126,10 @@ class GradientCheckReport:
         Contract violations found outside the numbers (an input or ``grad_y`` changed
         in place, an output that is not float64); any of them fails the check.
     eps, rtol, atol
-        The settings used.
+        The settings used (``atol`` after any raise for rounding noise, see
+        ``NOISE_FACTOR``).
+    requested_atol
+        The ``atol`` asked for.
     """
 
     def __init__(
@@ -132,8 +141,10 @@ class GradientCheckReport:
         eps: float,
         rtol: float,
         atol: float,
+        requested_atol: float | None = None,
     ) -> None:
         self.subject = subject
+        self.requested_atol = atol if requested_atol is None else requested_atol
         self.rows = rows
         self.problems = problems
         self.eps = eps
@@ -192,7 +203,9 @@ class GradientCheckReport:
         header = (
             f"Gradient check of {self.subject}: {verdict}\n"
             f"  float64, eps={self.eps:g}; an entry is ok when |backward - numerical| <= "
-            f"max({self.rtol:g} * max(|backward|, |numerical|), {self.atol:g})"
+            f"max({self.rtol:g} * max(|backward|, |numerical|), {self.atol:.3g})"
+            + (f" (atol raised from {self.requested_atol:g} to the rounding noise of large outputs)"
+               if self.atol > self.requested_atol else "")
         )
         table = [("gradient", "shape", "checked", "max abs err", "max rel err", "worst at",
                   "backward", "numerical", "result")]
@@ -274,8 +287,10 @@ def check_gradients(
         for the backward value ``a`` and the numerical value ``n``; the report's relative
         error is ``|a - n| / max(|a|, |n|, atol / rtol)``, so the check passes when it is
         at most ``rtol``. Defaults ``rtol=1e-5`` (correct code agrees to about ``1e-8``;
-        real mistakes are off by ``1e-1`` or more) and ``atol=1e-8`` (for gradients that
-        are zero, where a relative error means nothing).
+        real mistakes are off by ``1e-1`` or more) and ``atol=1e-6`` (for gradients that
+        are zero, where a relative error means nothing and rounding leaves ~1e-8). When
+        the outputs are large, ``atol`` is raised to the rounding noise of the finite
+        differences, ``100 * 2.2e-16 * sum(|G * y|) / eps`` (the report says so).
     seed
         Seed of the random upstream gradient (and of the sampled entries): the same seed
         gives the same report.
@@ -437,6 +452,10 @@ def _check(
             raise backward_failure(clone, sent, error) from error
         if not np.array_equal(sent, upstream):
             problems.append("backward changed grad_y in place; it must leave its argument as it is")
+    # How big the differenced quantity is sets the rounding noise of finite differences.
+    magnitude = abs(float(output)) if upstream is None else float(np.vdot(np.abs(upstream), np.abs(output)))
+    requested_atol = atol
+    atol = max(atol, NOISE_FACTOR * float(np.finfo(np.float64).eps) * magnitude / eps)
 
     def directional(plus: Any, minus: Any) -> float:
         if upstream is None:
@@ -518,7 +537,8 @@ def _check(
         grad = parameter.grad
         rows.append(measure(parameter.value, grad.copy() if isinstance(grad, np.ndarray) else grad,
                             name, ""))
-    report = GradientCheckReport(subject, rows, problems, eps=eps, rtol=rtol, atol=atol)
+    report = GradientCheckReport(subject, rows, problems, eps=eps, rtol=rtol, atol=atol,
+                                 requested_atol=requested_atol)
     if raise_on_failure:
         report.raise_if_failed()
     return report
