@@ -268,3 +268,13 @@ def test_custom_layer_example_runs_and_reports_what_it_claims():
     before = float(re.search(r"before training: ([\d.]+)", out).group(1))
     after = float(re.search(r"after training:\s+([\d.]+)", out).group(1))
     assert after < 0.05 * before
+
+
+def test_readme_section_code_runs_and_both_layers_pass():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Writing your own layer", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)\n```", section, flags=re.DOTALL)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True True"
