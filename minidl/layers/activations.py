@@ -25,6 +25,10 @@ class Activation(Layer):
 
             def derivative(self, x):
                 return 1.0 / (1.0 + np.exp(-x))
+
+    ``derivative`` takes the *input* ``x``, not the output: writing the sigmoid's slope
+    as ``x * (1 - x)`` (its formula in terms of the output) is a classic mistake that
+    ``minidl.check_gradients(activation, x)`` reports as a wrong ``input`` gradient.
     """
 
     def __init__(self, name: str | None = None) -> None:

@@ -77,6 +77,29 @@ class Layer(ABC):
 
     A layer has a mode: ``training`` is True after construction and ``train()``, False
     after ``eval()``. Only layers that behave differently (Dropout, BatchNorm) look at it.
+    ``Network.fit`` trains in training mode; ``predict`` and ``evaluate`` compute in
+    evaluation mode.
+
+    **Writing your own layer.** Subclass ``Layer``; in ``__init__`` call
+    ``super().__init__(name)`` first (it sets ``name`` and ``training``), then create the
+    parameters; implement ``forward`` and ``backward`` as above. Optionally override
+    ``output_features`` (for ``Network.summary()``), ``config()`` (the constructor
+    arguments, for model files with ``minidl.register_layer``) and
+    ``backward_parameters``. For an element-wise function subclass :class:`Activation`
+    instead. Then check it: ``minidl.check_gradients(layer, x)`` compares ``backward``
+    with finite differences and names any wrong gradient. ``Network.backward`` and
+    ``fit`` name a layer whose ``backward`` returns a gradient not shaped like its input,
+    returns nothing, or fails on something ``forward`` did not store.
+
+    Examples
+    --------
+    >>> class Double(Layer):
+    ...     def forward(self, x):
+    ...         return 2.0 * x
+    ...     def backward(self, grad_y):
+    ...         return 2.0 * grad_y
+    >>> check_gradients(Double(), np.array([[1.0, -2.0]])).passed
+    True
     """
 
     def __init__(self, name: str | None = None) -> None:
