@@ -560,6 +560,35 @@ def target_lines(results: dict[str, CaseResult]) -> list[str]:
     return lines
 
 
+def markdown_table(results: dict[str, CaseResult], memory: dict[str, Any] | None) -> str:
+    """The README's table: time per step and ratios, one row per case."""
+    lines = [
+        "| case | floor | minidl | minidl / floor | minidl / (floor + dx) | minidl without zero_grad "
+        "/ (floor + dx) | PyTorch / floor |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, result in results.items():
+        ours = "minidl fit" if "minidl fit" in result.times else "minidl"
+        has_dx = "floor + dx" in result.times
+        cells = [
+            name,
+            format_time(result.median("floor")).strip(),
+            format_time(result.median(ours)).strip(),
+            f"{result.ratio(ours):.2f}",
+            f"{result.ratio(ours, 'floor + dx'):.2f}" if has_dx else "",
+            f"{result.ratio('minidl -zg', 'floor + dx' if has_dx else 'floor'):.2f}"
+            if "minidl -zg" in result.times else "",
+            f"{result.ratio('torch'):.2f}" if "torch" in result.times else "",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    if memory is not None:
+        lines.append(
+            f"| memory (fit) | {memory['must_hold_bytes'] / 2**20:.1f} MiB must be held | "
+            f"{memory['peak_bytes'] / 2**20:.1f} MiB peak | {memory['ratio']:.2f} | | | |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds, to check that it runs")
@@ -569,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="PyTorch's intra-op threads (default 1: see benchmarks/README.md)")
     parser.add_argument("--only", default=None, help="comma-separated case prefixes: tiny,mlp,fit,memory")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    parser.add_argument("--markdown", action="store_true", help="also print the results as a Markdown table")
     args = parser.parse_args(argv)
 
     rounds = args.rounds or (3 if args.quick else 31)
@@ -614,6 +644,9 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     for note in notes:
         print(f"  note: {note}")
+    if args.markdown:
+        print()
+        print(markdown_table(results, memory))
 
     if args.json:
         payload = {
