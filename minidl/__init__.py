@@ -32,6 +32,7 @@ from minidl.losses import (
 )
 from minidl.network import Network, NodeValues, Trace
 from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
+from minidl.checkpoints import ModelCheckpoint
 from minidl.serialization import ModelFileError, load, register_layer
 
 __version__ = "0.1.0"
@@ -56,6 +57,7 @@ __all__ = [
     "Loss",
     "MeanAbsoluteError",
     "MeanSquaredError",
+    "ModelCheckpoint",
     "ModelFileError",
     "Network",
     "NodeValues",

@@ -340,6 +340,10 @@ class Network:
     #: Why the latest ``fit`` stopped before its last epoch (early stopping, a NaN/inf
     #: loss), or None.
     stop_reason: str | None = None
+    #: The random generator the latest ``fit`` shuffled with (advanced by it), restored by
+    #: ``minidl.load`` from files saved with the optimizer: ``fit(..., seed=network.fit_rng)``
+    #: continues the same run exactly (see :mod:`minidl.checkpoints`).
+    fit_rng: np.random.Generator | None = None
 
     @property
     def loss(self) -> Loss | None:
@@ -445,7 +449,9 @@ class Network:
             2 one line per epoch.
         seed
             An int or a ``numpy.random.Generator`` for the shuffling: the same seed (and
-            the same starting network) gives bit-identical results.
+            the same starting network) gives bit-identical results. The generator is kept
+            as ``network.fit_rng``; pass ``seed=network.fit_rng`` to continue a run, e.g.
+            after ``minidl.load`` of a checkpoint, exactly as if it had not stopped.
 
         Returns
         -------
@@ -468,6 +474,10 @@ class Network:
         parameters themselves had already turned non-finite, those of the start of the
         epoch are restored and the optimizer's state is reset. The History holds the
         completed epochs only.
+
+        **Ctrl-C (KeyboardInterrupt)** is held until the current batch's update is
+        complete, then raised: the parameters are never half-updated, checkpoint files
+        are whole (saves are atomic), and ``network.history`` holds the completed epochs.
 
         Examples
         --------

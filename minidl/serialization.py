@@ -66,6 +66,9 @@ _HEADER_MAX_BYTES = 16 << 20
 _MAX_LAYERS = 100_000
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
 _FLOAT_DTYPES = frozenset({"float16", "float32", "float64"})
+_OPTIMIZER_DTYPES = _FLOAT_DTYPES | {"int64"}
+_BIT_GENERATORS = frozenset({"PCG64", "PCG64DXSM"})
+_OPTIMIZER_KEY = re.compile(r"(iterations|[0-9]{1,9}/[A-Za-z_][A-Za-z0-9_]{0,40})\Z")
 
 PathLike = str | os.PathLike[str]
 LayerClass = TypeVar("LayerClass", bound=type[Layer])
@@ -270,14 +273,17 @@ def save(network: Network, path: PathLike, *, include_optimizer: bool = True) ->
         If a layer's ``config()`` is not made of JSON values, or a parameter holds NaN
         or infinity (such a file could not be loaded back).
     """
-    header, arrays = describe_network(network)
+    header, arrays = describe_network(network, include_optimizer=include_optimizer)
     write_model_file(path, header, arrays)
 
 
-def describe_network(network: Network) -> tuple[dict[str, Any], dict[str, Array]]:
+def describe_network(network: Network, *, include_optimizer: bool = True) -> tuple[
+        dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
     """The JSON header and the named arrays that :func:`save` writes for ``network``."""
+    if not isinstance(include_optimizer, (bool, np.bool_)):
+        raise TypeError(f"save include_optimizer must be True or False; got {include_optimizer!r}")
     layers: list[dict[str, Any]] = []
-    arrays: dict[str, Array] = {}
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
     for index, layer in enumerate(network.layers):
         label = f"layer {index} ({type(layer).__name__} {layer.name!r})"
         config = layer.config()
@@ -297,12 +303,16 @@ def describe_network(network: Network) -> tuple[dict[str, Any], dict[str, Array]
                                  f"identifiers; got {name!r}")
             arrays[f"layer{index}.state.{name}"] = _savable(value, f"{label} state {name!r}")
             state.append(_array_entry(name, value))
-        layers.append({
+        entry: dict[str, Any] = {
             "type": _type_name_of(layer),
             "config": config,
             "parameters": parameters,
             "state": state,
-        })
+        }
+        generators = _generators_of(layer)
+        if generators:
+            entry["rng"] = [_generator_state(g, f"{label} random generator") for g in generators]
+        layers.append(entry)
     from minidl import __version__
 
     header: dict[str, Any] = {
@@ -311,7 +321,65 @@ def describe_network(network: Network) -> tuple[dict[str, Any], dict[str, Array]
         "minidl_version": __version__,
         "layers": layers,
     }
+    if include_optimizer and getattr(network, "_compiled", None) is not None:
+        header["training"] = _describe_training(network, arrays)
     return header, arrays
+
+
+def _generators_of(layer: Layer) -> list[np.random.Generator]:
+    """The random generators a layer keeps (Dropout's), in attribute order."""
+    return [value for value in vars(layer).values() if isinstance(value, np.random.Generator)]
+
+
+def _generator_state(generator: np.random.Generator, label: str) -> dict[str, Any]:
+    state = generator.bit_generator.state
+    if state.get("bit_generator") not in _BIT_GENERATORS:
+        raise ValueError(
+            f"cannot save {label}: its bit generator {state.get('bit_generator')!r} is not one of "
+            f"{sorted(_BIT_GENERATORS)} (numpy.random.default_rng uses PCG64)"
+        )
+    _check_json(state, label)
+    return dict(state)
+
+
+def _describe_training(network: Network, arrays: dict[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
+    """The compile settings, the optimizer's state and the shuffling generator of ``fit``."""
+    from minidl.losses import LOSSES
+    from minidl.optimizers import OPTIMIZERS
+
+    loss, optimizer = network.loss, network.optimizer
+    assert loss is not None and optimizer is not None
+    if LOSSES.get(loss.name) is not type(loss):
+        raise ValueError(
+            f"cannot save the training settings: the loss {type(loss).__name__} is not a built-in "
+            "loss; save with include_optimizer=False and compile again after loading"
+        )
+    if OPTIMIZERS.get(optimizer.name) is not type(optimizer):
+        raise ValueError(
+            f"cannot save the training settings: the optimizer {type(optimizer).__name__} is not a "
+            "built-in optimizer; save with include_optimizer=False and compile again after loading"
+        )
+    loss_config, optimizer_config = loss.config(), optimizer.config()
+    _check_json(loss_config, f"loss {loss.name} config()")
+    _check_json(optimizer_config, f"optimizer {optimizer.name} config()")
+    state = []
+    for position, (key, value) in enumerate(optimizer.state_arrays(network.parameters()).items()):
+        array = np.asarray(value)
+        if array.dtype.name not in _OPTIMIZER_DTYPES or (array.dtype.kind == "f" and not np.all(
+                np.isfinite(array))):
+            raise ValueError(f"cannot save optimizer state {key!r}: expected finite floats or int64 "
+                             f"counts; got dtype {array.dtype}")
+        arrays[f"optimizer.{position}"] = array
+        state.append({"key": key, "shape": list(array.shape), "dtype": array.dtype.name})
+    compiled = network._compiled
+    assert compiled is not None
+    fit_rng = getattr(network, "fit_rng", None)
+    return {
+        "loss": {"type": loss.name, "config": loss_config},
+        "optimizer": {"type": optimizer.name, "config": optimizer_config, "state": state},
+        "metrics": [kind for _, kind in compiled.metrics if isinstance(kind, str)],
+        "fit_rng": None if fit_rng is None else _generator_state(fit_rng, "the fit random generator"),
+    }
 
 
 def write_model_file(path: PathLike, header: Mapping[str, Any], arrays: Mapping[str, Array]) -> None:
@@ -330,7 +398,9 @@ def write_model_file(path: PathLike, header: Mapping[str, Any], arrays: Mapping[
 
 def _write_member(archive: zipfile.ZipFile, member: str, value: np.ndarray[Any, Any]) -> None:
     with archive.open(member, mode="w", force_zip64=True) as stream:
-        np.lib.format.write_array(stream, np.ascontiguousarray(value), allow_pickle=False)
+        # (np.ascontiguousarray would turn a 0-d array into shape (1,).)
+        contiguous = value if value.flags.c_contiguous else value.copy(order="C")
+        np.lib.format.write_array(stream, contiguous, allow_pickle=False)
 
 
 def _array_entry(name: str, value: Array) -> dict[str, Any]:
@@ -543,8 +613,68 @@ def _read_unchecked(
                if "name" in b["config"] and a.name != b["config"]["name"]]
     if renamed:
         raise ModelFileError(f"layer names must be unique; got duplicates {renamed}")
+    for index, (layer, entry) in enumerate(zip(layers, header["layers"], strict=True)):
+        _restore_generators(layer, entry.get("rng", []), f"layer {index} ({entry['type']})")
+    if "training" in header:
+        _restore_training(network, header["training"], values)
     others = {key: value for key, value in values.items() if not key.startswith("layer")}
     return ModelFileContents(network, header, others)
+
+
+def _new_generator(state: dict[str, Any], label: str) -> np.random.Generator:
+    """A generator in exactly the saved ``state`` (PCG64 or PCG64DXSM only)."""
+    name = state.get("bit_generator")
+    _need(name in _BIT_GENERATORS, f"{label}: bit generator must be one of {sorted(_BIT_GENERATORS)}; "
+          f"got {name!r:.80}")
+    bit_generator = np.random.PCG64() if name == "PCG64" else np.random.PCG64DXSM()
+    try:
+        bit_generator.state = state  # type: ignore[assignment]  # checked by numpy
+    except Exception as error:
+        raise ModelFileError(f"{label}: invalid generator state ({error})") from error
+    return np.random.Generator(bit_generator)
+
+
+def _restore_generators(layer: Layer, states: list[dict[str, Any]], where: str) -> None:
+    generators = _generators_of(layer)
+    _need(len(states) == len(generators), f"{where}: the file has {len(states)} random generator "
+          f"states; the layer keeps {len(generators)}")
+    for generator, state in zip(generators, states, strict=True):
+        generator.bit_generator.state = _new_generator(state, f"{where} rng").bit_generator.state
+
+
+def _restore_training(network: Network, training: dict[str, Any], values: dict[str, Array]) -> None:
+    """Compile ``network`` as saved and put back the optimizer's state and fit's generator."""
+    from minidl.losses import LOSSES, Loss
+    from minidl.optimizers import OPTIMIZERS, Optimizer
+
+    where = "training section"
+    parts: dict[str, Any] = {}
+    for part, known in (("loss", LOSSES), ("optimizer", OPTIMIZERS)):
+        item = training[part]
+        cls = known.get(item["type"])
+        _need(isinstance(cls, type), f"{where}: unknown {part} {item['type']!r:.80}; known: "
+              f"{', '.join(sorted(known))}")
+        assert isinstance(cls, type)
+        _check_config(cls, "", item["config"], f"{where} {part} {item['type']!r}")
+        try:
+            parts[part] = cls(**item["config"])
+        except Exception as error:
+            raise ModelFileError(f"{where}: could not rebuild the {part} {item['type']!r} from its "
+                                 f"config {item['config']!r:.200} ({error})") from error
+    loss, optimizer = parts["loss"], parts["optimizer"]
+    assert isinstance(loss, Loss) and isinstance(optimizer, Optimizer)
+    try:
+        network.compile(optimizer=optimizer, loss=loss, metrics=list(training["metrics"]))
+    except Exception as error:
+        raise ModelFileError(f"{where}: could not compile with the saved settings ({error})") from error
+    state = {item["key"]: values[f"optimizer.{position}"]
+             for position, item in enumerate(training["optimizer"]["state"])}
+    try:
+        optimizer.load_state_arrays(network.parameters(), state)
+    except Exception as error:
+        raise ModelFileError(f"{where}: invalid optimizer state ({error})") from error
+    if training["fit_rng"] is not None:
+        network.fit_rng = _new_generator(training["fit_rng"], f"{where} fit_rng")
 
 
 def _check_members(archive: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile.ZipInfo]:
@@ -629,9 +759,11 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str,
                 entry: dict[str, Any]) -> Array:
     label = f"array {key!r}"
     stream, shape, fortran, dtype = _open_npy(archive, info, label)
+    kinds = "fi" if entry["dtype"] == "int64" else "f"
     with stream:
-        if dtype.kind != "f" or dtype.fields is not None or dtype.subdtype is not None:
-            raise ModelFileError(f"{label}: expected floating-point values; got dtype {dtype}")
+        if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None:
+            expected = "floating-point values" if kinds == "f" else "int64 values"
+            raise ModelFileError(f"{label}: expected {expected}; got dtype {dtype}")
         native = dtype.newbyteorder("=")
         if native.name != entry["dtype"]:
             raise ModelFileError(
@@ -643,7 +775,7 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str,
             )
         raw = _read_payload(stream, shape, dtype, fortran, info, label)
     array: Array = np.array(raw, dtype=native, order="C")  # a writable, native-endian copy
-    if not np.all(np.isfinite(array)):
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise ModelFileError(f"{label}: holds NaN or infinity; parameters must be finite")
     return array
 
@@ -696,7 +828,10 @@ def _parse_header(payload: bytes) -> dict[str, Any]:
     for index, entry in enumerate(layers):
         where = f"layer {index}"
         _need(isinstance(entry, dict), f"{where} must be a JSON object; got {entry!r:.80}")
-        _check_keys(entry, {"type", "config", "parameters", "state"}, set(), where)
+        _check_keys(entry, {"type", "config", "parameters", "state"}, {"rng"}, where)
+        if "rng" in entry:
+            _need(isinstance(entry["rng"], list) and all(isinstance(g, dict) for g in entry["rng"]),
+                  f"{where}: rng must be a list of generator states; got {entry['rng']!r:.80}")
         _need(isinstance(entry["type"], str) and bool(_NAME.match(entry["type"])),
               f"{where}: type must be a layer class name; got {entry['type']!r:.80}")
         _need(isinstance(entry["config"], dict), f"{where}: config must be a JSON object; got "
@@ -706,10 +841,43 @@ def _parse_header(payload: bytes) -> dict[str, Any]:
             _need(isinstance(items, list), f"{where}: {kind} must be a list; got {items!r:.80}")
             for item in items:
                 check_array_entry(item, f"{where} {kind}")
+    if "training" in header:
+        _parse_training(header["training"])
     return header
 
 
-def check_array_entry(item: Any, where: str) -> None:
+def _parse_training(training: Any) -> None:
+    where = "the header's training section"
+    _need(isinstance(training, dict), f"{where} must be a JSON object; got {training!r:.80}")
+    _check_keys(training, {"loss", "optimizer", "metrics", "fit_rng"}, set(), where)
+    for part in ("loss", "optimizer"):
+        item = training[part]
+        _need(isinstance(item, dict), f"{where}: {part} must be a JSON object; got {item!r:.80}")
+        _check_keys(item, {"type", "config"} | ({"state"} if part == "optimizer" else set()), set(),
+                    f"{where} {part}")
+        _need(isinstance(item["type"], str), f"{where}: {part} type must be a name; got {item['type']!r:.80}")
+        _need(isinstance(item["config"], dict), f"{where}: {part} config must be a JSON object")
+    state = training["optimizer"]["state"]
+    _need(isinstance(state, list), f"{where}: optimizer state must be a list; got {state!r:.80}")
+    keys = []
+    for item in state:
+        _need(isinstance(item, dict), f"{where}: optimizer state entries must be JSON objects")
+        _check_keys(item, {"key", "shape", "dtype"}, set(), f"{where} optimizer state entry")
+        _need(isinstance(item["key"], str) and bool(_OPTIMIZER_KEY.match(item["key"])),
+              f"{where}: optimizer state key must look like 'iterations' or '<i>/<slot>'; "
+              f"got {item['key']!r:.80}")
+        check_array_entry({"name": "state", "shape": item["shape"], "dtype": item["dtype"]},
+                          f"{where} optimizer state {item['key']!r}", _OPTIMIZER_DTYPES)
+        keys.append(item["key"])
+    _need(len(set(keys)) == len(keys), f"{where}: optimizer state keys repeat")
+    metrics = training["metrics"]
+    _need(isinstance(metrics, list) and all(isinstance(m, str) for m in metrics),
+          f"{where}: metrics must be a list of names; got {metrics!r:.80}")
+    _need(training["fit_rng"] is None or isinstance(training["fit_rng"], dict),
+          f"{where}: fit_rng must be a generator state or null; got {training['fit_rng']!r:.80}")
+
+
+def check_array_entry(item: Any, where: str, dtypes: frozenset[str] = _FLOAT_DTYPES) -> None:
     """Check one ``{"name", "shape", "dtype"}`` description from a header, or raise."""
     _need(isinstance(item, dict), f"{where}: each entry must be a JSON object; got {item!r:.80}")
     _check_keys(item, {"name", "shape", "dtype"}, set(), f"{where} entry")
@@ -718,8 +886,8 @@ def check_array_entry(item: Any, where: str) -> None:
     shape = item["shape"]
     _need(isinstance(shape, list) and len(shape) <= 32 and all(_is_int(n) and n >= 0 for n in shape),
           f"{where} {item['name']!r}: shape must be a list of non-negative integers; got {shape!r:.80}")
-    _need(item["dtype"] in _FLOAT_DTYPES,
-          f"{where} {item['name']!r}: dtype must be one of {sorted(_FLOAT_DTYPES)}; "
+    _need(item["dtype"] in dtypes,
+          f"{where} {item['name']!r}: dtype must be one of {sorted(dtypes)}; "
           f"got {item['dtype']!r:.80}")
 
 
@@ -732,6 +900,9 @@ def _expected_arrays(header: dict[str, Any]) -> dict[str, dict[str, Any]]:
         _need(len(set(names)) == len(names), f"layer {index}: state names repeat: {names}")
         for item in entry["state"]:
             expected[f"layer{index}.state.{item['name']}"] = item
+    if "training" in header:
+        for position, item in enumerate(header["training"]["optimizer"]["state"]):
+            expected[f"optimizer.{position}"] = item
     return expected
 
 
@@ -806,7 +977,7 @@ BUILTIN_CONFIGS: dict[str, dict[str, tuple[_CheckValue, str]]] = {
 }
 
 
-def _check_config(cls: type[Layer], type_name: str, config: dict[str, Any], where: str) -> None:
+def _check_config(cls: type[Any], type_name: str, config: dict[str, Any], where: str) -> None:
     schema = BUILTIN_CONFIGS.get(type_name) if builtin_layers().get(type_name) is cls else None
     if schema is not None:
         _check_keys(config, set(schema), set(), f"{where} config")

@@ -36,6 +36,7 @@ from minidl import metrics as _metrics
 from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_float_array, check_positive_int, check_real
 from minidl.callbacks import Callback, History
+from minidl.checkpoints import InterruptGuard
 from minidl.initializers import make_rng
 from minidl.layers.base import Layer, Parameter
 from minidl.losses import (
@@ -538,6 +539,7 @@ def fit(
     network.history = history
     network.stop_training = False
     network.stop_reason = None
+    network.fit_rng = rng  # saved with the optimizer: fit(seed=network.fit_rng) resumes exactly
     all_callbacks: list[Callback] = [history, *callbacks]
     params = {"epochs": epochs, "batch_size": batch_size, "steps": steps, "samples": samples,
               "verbose": verbose}
@@ -561,7 +563,10 @@ def fit(
     modes = [layer.training for layer in network.layers]
     logs: dict[str, float] = {}
     network.train()
+    # Ctrl-C is held until the current batch's update is complete (see InterruptGuard).
+    guard = InterruptGuard()
     try:
+        guard.install()
         for callback in all_callbacks:
             callback.on_train_begin({})
         for epoch in range(epochs):
@@ -586,7 +591,11 @@ def fit(
                 if not math.isfinite(value):
                     bad_value = value
                     break
+                guard.protected = True
                 optimizer.step(parameters)
+                guard.protected = False
+                if guard.pending:
+                    guard.check()
                 count = len(xb)
                 seen += count
                 loss_total += value * count
@@ -631,13 +640,23 @@ def fit(
                 progress.epoch_end(logs)
             for callback in all_callbacks:
                 callback.on_epoch_end(epoch, logs)
+            if guard.pending:
+                guard.check()
             if network.stop_training:
                 break
         for callback in all_callbacks:
             callback.on_train_end(logs)
         if progress is not None and network.stop_reason is not None:
             progress.message(network.stop_reason)
+        guard.check()
+    except KeyboardInterrupt:
+        network.stop_reason = history.stop_reason = (
+            f"interrupted (KeyboardInterrupt) after {len(history.epoch)} complete epochs; the "
+            "parameters are those after the last complete batch, network.history holds the epochs"
+        )
+        raise
     finally:
+        guard.restore()
         for layer, mode in zip(network.layers, modes, strict=True):
             layer.train(mode)
     return history
