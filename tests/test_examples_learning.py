@@ -100,3 +100,18 @@ def test_regression_diabetes_compares_with_least_squares(tmp_path):
     coefficients, *_ = np.linalg.lstsq(design[:split], y[:split], rcond=None)
     assert linear == pytest.approx(np.mean((design[split:] @ coefficients - y[split:]) ** 2), abs=0.06)
     assert mlp < constant and mlp < 1.3 * linear
+
+
+def test_readme_training_snippet_runs(tmp_path):
+    pytest.importorskip("sklearn")
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    section = readme[readme.index("## Training"):]
+    code = section[section.index("```python") + len("```python"):]
+    code = code[: code.index("```")]
+    script = tmp_path / "snippet.py"
+    script.write_text(code)
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert result.returncode == 0, result.stderr
+    evaluated = ast.literal_eval(re.search(r"^\{'loss'.*\}$", result.stdout, re.M).group(0))
+    assert evaluated["accuracy"] >= 0.95
