@@ -272,7 +272,8 @@ def plot_history(
         Axes to draw into, one per key (to overlay several histories, pass
         ``figure.axes`` of an earlier call); ``None`` makes a new figure.
     label
-        A prefix for the legend entries (``"small: loss"``), to tell overlaid runs apart.
+        A prefix for the legend entries (``"small: training"``), to tell overlaid runs
+        apart; a labelled run draws its training and validation lines in one colour.
 
     Returns
     -------
@@ -340,12 +341,16 @@ def plot_history(
 
     prefix = f"{label}: " if label else ""
     for panel, key in zip(panels, keys, strict=True):
+        color = None
         for name, style in ((key, "-"), (f"val_{key}", "--")):
             if name in series and series[name].size:
                 values = series[name]
-                panel.plot(np.arange(1, values.size + 1), values, style, marker="o", markersize=3,
-                           label=f"{prefix}{'validation' if name != key else 'training'}",
-                           gid=f"history:{name}")
+                (line,) = panel.plot(np.arange(1, values.size + 1), values, style, marker="o",
+                                     markersize=3, color=color,
+                                     label=f"{prefix}{'validation' if name != key else 'training'}",
+                                     gid=f"history:{name}")
+                if label:  # a labelled run keeps one colour: solid training, dashed validation
+                    color = line.get_color()
         panel.set_xlabel("epoch")
         panel.xaxis.set_major_locator(MaxNLocator(integer=True))
         panel.set_ylabel(key)

@@ -109,6 +109,66 @@ def figure_gradient_descent_history():
     return figure
 
 
+def diabetes_data():
+    """scikit-learn's diabetes data as tutorial 5 prepares it (shuffled, standardised)."""
+    from sklearn.datasets import load_diabetes
+
+    data = load_diabetes()
+    order = np.random.default_rng(0).permutation(len(data.target))
+    x, y = data.data[order], data.target[order]
+    n_train = int(len(x) * 0.7)
+    x = (x - x[:n_train].mean(axis=0)) / x[:n_train].std(axis=0)
+    y = (y - y[:n_train].mean()) / y[:n_train].std()
+    return x, y
+
+
+def regression_model(hidden_sizes, seed=0):
+    """Tutorial 5's make_model: ReLU hidden layers of the given sizes, one linear output."""
+    layers, width = [], 10
+    for k, size in enumerate(hidden_sizes):
+        layers += [minidl.Dense(width, size, seed=seed + k), minidl.ReLU()]
+        width = size
+    layers.append(minidl.Dense(width, 1, seed=seed + 99))
+    return minidl.Network(layers)
+
+
+def figure_model_capacity():
+    """Tutorial 5: a small and a large network on the same data, training and validation."""
+    x, y = diabetes_data()
+    figure = None
+    for label, hidden in (("small [2]", [2]), ("large [100, 100]", [100, 100])):
+        network = regression_model(hidden)
+        network.compile(optimizer=minidl.Adam(learning_rate=0.01), loss="mean_squared_error")
+        history = network.fit(x, y, epochs=60, validation_split=0.3, seed=0, verbose=0)
+        figure = minidl.plot.plot_history(history, keys=["loss"], label=label,
+                                          axes=None if figure is None else figure.axes)
+    figure.set_size_inches(7.0, 4.2)
+    figure.axes[0].set_title("Model capacity: mean squared error per epoch (diabetes data)")
+    figure.tight_layout()
+    return figure
+
+
+def figure_digits_history():
+    """Tutorial 6: the digits classifier's loss and accuracy per epoch."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    order = np.random.default_rng(0).permutation(len(digits.target))
+    images, labels = digits.data[order] / 16.0, digits.target[order]
+    model = minidl.Network([
+        minidl.Dense(64, 32, seed=0), minidl.ReLU(),
+        minidl.Dense(32, 10, seed=1), minidl.Softmax(),
+    ])
+    model.compile(optimizer=minidl.Adam(learning_rate=0.01),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(
+        images[:-300], labels[:-300], epochs=50, batch_size=32, validation_split=0.2, seed=0,
+        verbose=0,
+        callbacks=[minidl.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)],
+    )
+    return minidl.plot.plot_history(history)
+
+
 FIGURES: dict[str, Callable[[], object]] = {
     "forward_propagation.png": figure_forward_propagation,
     "network_weights_0.png": figure_network(WEIGHTS_0, "weights_0"),
@@ -117,6 +177,8 @@ FIGURES: dict[str, Callable[[], object]] = {
     "loss_landscape.png": figure_loss_landscape,
     "single_weight.png": figure_single_weight,
     "gradient_descent_history.png": figure_gradient_descent_history,
+    "model_capacity.png": figure_model_capacity,
+    "digits_history.png": figure_digits_history,
 }
 
 
