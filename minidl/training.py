@@ -526,7 +526,9 @@ def fit(
         target, y_val = target[:split_at], target[split_at:]
     elif validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("fit validation_data must be a pair (x_val, y_val)")
+            got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
+                   if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
+            raise TypeError(f"fit validation_data must be a pair (x_val, y_val); got {got}")
         x_val, y_val, _ = prepare_data(network, loss, validation_data[0], validation_data[1],
                                        "fit validation_data")
 

@@ -307,3 +307,214 @@ def test_optimizer_step_accepts_float32_parameters_and_keeps_them_float32() -> N
         optimizer.step([parameter])
         assert parameter.value.dtype == np.float32
     assert np.all(np.isfinite(parameter.value))
+
+
+# -- compile, fit, evaluate, train_step -------------------------------------------------------
+X_TRAIN = np.random.default_rng(1).normal(size=(20, 3))
+Y_TRAIN = X_TRAIN @ np.array([1.0, -2.0, 0.5])
+
+
+def compiled_network(dtype: str = "float64", learning_rate: float = 0.05) -> Network:
+    net = network(dtype)
+    net.compile(optimizer=SGD(learning_rate), loss="mse", metrics=["mae"])
+    return net
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate", "train_step"])
+def test_training_before_compile_says_to_compile(method: str) -> None:
+    call = {"fit": lambda net: net.fit(X_TRAIN, Y_TRAIN, verbose=0),
+            "evaluate": lambda net: net.evaluate(X_TRAIN, Y_TRAIN),
+            "train_step": lambda net: net.train_step(X_TRAIN, Y_TRAIN)}[method]
+    raises(RuntimeError, lambda: call(network()), f"{method}() needs a compiled network",
+           "network.compile(optimizer=..., loss=...)")
+
+
+@pytest.mark.parametrize(("kwargs", "error", "fragments"), [
+    ({"optimizer": "adamw", "loss": "mse"}, ValueError,
+     ["unknown optimizer 'adamw'", "'sgd', 'rmsprop', 'adam'"]),
+    ({"optimizer": 3, "loss": "mse"}, TypeError,
+     ["optimizer must be a name or an Optimizer object", "got int"]),
+    ({"optimizer": "sgd", "loss": "mse2"}, ValueError, ["unknown loss 'mse2'", "'mean_squared_error'"]),
+    ({"optimizer": "sgd", "loss": 3}, TypeError, ["loss must be a name or a Loss object", "got int"]),
+    ({"optimizer": "sgd"}, ValueError, ["compile needs a loss", "loss='mse'"]),
+    ({"optimizer": "sgd", "loss": "mse", "metrics": ["acc2"]}, ValueError,
+     ["unknown metric 'acc2'", "'accuracy'"]),
+    ({"optimizer": "sgd", "loss": "mse", "metrics": "mae"}, TypeError,
+     ["compile metrics must be a list of names or functions", "got 'mae'"]),
+    ({"optimizer": "sgd", "loss": "mse", "metrics": ["mae", "mae"]}, ValueError,
+     ["names must be unique", "got ['mae', 'mae']"]),
+])
+def test_compile_refuses_unknown_names_and_types(kwargs: dict, error: type[Exception],
+                                                 fragments: list[str]) -> None:
+    raises(error, lambda: network().compile(**kwargs), *fragments)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "fragments"), [
+    ({"epochs": 0}, ValueError, ["fit epochs", "positive integer", "got 0"]),
+    ({"epochs": 2.5}, ValueError, ["fit epochs", "positive integer", "got 2.5"]),
+    ({"epochs": "10"}, ValueError, ["fit epochs", "positive integer", "got '10'"]),
+    ({"batch_size": 0}, ValueError, ["fit batch_size", "positive integer", "got 0"]),
+    ({"batch_size": -32}, ValueError, ["fit batch_size", "positive integer", "got -32"]),
+    ({"validation_split": 1.0}, ValueError, ["fit validation_split", "[0.0, 1.0)", "got 1.0"]),
+    ({"validation_split": -0.1}, ValueError, ["fit validation_split", "[0.0, 1.0)", "got -0.1"]),
+    ({"validation_split": np.nan}, ValueError, ["fit validation_split", "finite", "got nan"]),
+    ({"validation_split": 0.99}, ValueError, ["validation_split=0.99 of 20 samples", "0 for training"]),
+    ({"verbose": 3}, ValueError, ["fit verbose", "0 (silent), 1", "got 3"]),
+    ({"shuffle": "yes"}, TypeError, ["fit shuffle", "True or False", "got 'yes'"]),
+    ({"seed": "x"}, TypeError, ["seed", "int, a numpy.random.Generator or None", "got 'x'"]),
+    ({"callbacks": [3]}, TypeError, ["fit callbacks", "minidl Callback objects", "got int"]),
+    ({"validation_data": (X_TRAIN,)}, TypeError, ["fit validation_data", "pair (x_val, y_val)",
+                                                   "got a tuple of 1"]),
+    ({"validation_data": (X_TRAIN, Y_TRAIN), "validation_split": 0.2}, ValueError,
+     ["validation_split or validation_data, not both"]),
+    ({"validation_data": (X_TRAIN[:, :2], Y_TRAIN)}, ValueError,
+     ["Dense 'dense'", "expected 3 input features", "got 2"]),
+])
+def test_fit_hyper_parameters_are_checked(kwargs: dict, error: type[Exception], fragments: list[str]) -> None:
+    net = compiled_network()
+    before = [p.value.copy() for p in net.parameters()]
+    raises(error, lambda: net.fit(X_TRAIN, Y_TRAIN, **{"verbose": 0, **kwargs}), *fragments)
+    for value, old in zip([p.value for p in net.parameters()], before, strict=True):
+        np.testing.assert_array_equal(value, old)  # nothing trained before the error
+
+
+def _with(array: np.ndarray, index: tuple, value: float) -> np.ndarray:
+    changed = array.astype(np.float64).copy()
+    changed[index] = value
+    return changed
+
+
+@pytest.mark.parametrize(("x", "y", "error", "fragments"), [
+    (X_TRAIN, Y_TRAIN[:10], ValueError, ["fit: x has 20 samples (shape (20, 3))", "y has 10 samples"]),
+    (X_TRAIN, np.ones((20, 2)), ValueError, ["fit y", "predicted has shape (20, 1)",
+     "actual has shape (20, 2)"]),
+    (X_TRAIN, np.float64(1.0), ValueError, ["fit: x has 20 samples", "y has a scalar"]),
+    (X_TRAIN, _with(Y_TRAIN, (3,), np.nan), ValueError, ["fit y must be finite", "got nan at index (3,)"]),
+    (_with(X_TRAIN, (4, 1), np.inf), Y_TRAIN, ValueError, ["fit x must be finite",
+     "got inf at index (4, 1)"]),
+    (np.ones((0, 3)), np.ones(0), ValueError, ["fit x is empty", "shape (0, 3)", "at least one value"]),
+    (np.ones(3), np.ones(3), ValueError, ["fit x must have a batch axis", "(samples, features)",
+                                          "got shape (3,)"]),
+    ([["a", "b", "c"]] * 2, [1.0, 2.0], TypeError, ["fit x", "real numbers", "got dtype <U1"]),
+    (X_TRAIN, ["a"] * 20, TypeError, ["fit y", "real numbers", "got dtype <U1"]),
+    (X_TRAIN * 1j, Y_TRAIN, TypeError, ["fit x", "real numbers", "got dtype complex128"]),
+    (X_TRAIN.astype(object), Y_TRAIN, TypeError, ["fit x", "real numbers", "got dtype object"]),
+    (X_TRAIN[:, :2], Y_TRAIN, ValueError, ["Dense 'dense'", "expected 3 input features", "got 2"]),
+])
+def test_fit_refuses_bad_data(x: object, y: object, error: type[Exception], fragments: list[str]) -> None:
+    raises(error, lambda: compiled_network().fit(x, y, verbose=0), *fragments)
+
+
+@pytest.mark.parametrize("method", ["evaluate", "train_step"])
+def test_evaluate_and_train_step_refuse_nan_targets(method: str) -> None:
+    net = compiled_network()
+    bad_y = _with(Y_TRAIN, (0,), np.nan)
+    raises(ValueError, lambda: getattr(net, method)(X_TRAIN, bad_y), f"{method} y",
+     "must be finite", "got nan")
+
+
+def test_flat_and_column_targets_train_identically() -> None:
+    flat, column = compiled_network(), compiled_network()
+    flat.fit(X_TRAIN, Y_TRAIN, epochs=3, batch_size=8, seed=0, verbose=0)
+    column.fit(X_TRAIN, Y_TRAIN[:, None], epochs=3, batch_size=8, seed=0, verbose=0)
+    for a, b in zip(flat.parameters(), column.parameters(), strict=True):
+        np.testing.assert_array_equal(a.value, b.value)
+
+
+def test_integer_data_trains_exactly_as_its_float_version() -> None:
+    x_int = np.rint(X_TRAIN * 3).astype(np.int32)
+    y_int = np.rint(Y_TRAIN).astype(np.int64)
+    from_int, from_float = compiled_network(), compiled_network()
+    from_int.fit(x_int, y_int, epochs=2, batch_size=8, seed=0, verbose=0)
+    from_float.fit(x_int.astype(np.float64), y_int.astype(np.float64), epochs=2, batch_size=8, seed=0,
+                   verbose=0)
+    for a, b in zip(from_int.parameters(), from_float.parameters(), strict=True):
+        np.testing.assert_array_equal(a.value, b.value)
+
+
+def test_float32_training_stays_float32_and_tracks_float64() -> None:
+    net32, net64 = compiled_network("float32"), compiled_network("float64")
+    history32 = net32.fit(X_TRAIN.astype(np.float32), Y_TRAIN.astype(np.float32), epochs=3, batch_size=8,
+                          seed=0, verbose=0)
+    history64 = net64.fit(X_TRAIN, Y_TRAIN, epochs=3, batch_size=8, seed=0, verbose=0)
+    assert all(p.value.dtype == np.float32 for p in net32.parameters())
+    np.testing.assert_allclose(history32.history["loss"], history64.history["loss"], rtol=1e-4)
+
+
+def test_a_diverging_run_stops_itself_and_keeps_finite_weights() -> None:
+    net = compiled_network(learning_rate=10.0)
+    with pytest.warns(RuntimeWarning, match="stopped: the training loss became"), \
+            np.errstate(over="ignore", invalid="ignore"):
+        history = net.fit(X_TRAIN * 100, Y_TRAIN * 100, epochs=50, batch_size=8, seed=0, verbose=0)
+    assert len(history.epoch) < 50
+    assert net.stop_reason is not None and "try a smaller learning rate" in net.stop_reason
+    assert history.stop_reason == net.stop_reason
+    assert all(np.all(np.isfinite(p.value)) for p in net.parameters())
+
+
+@pytest.mark.parametrize(("kwargs", "error", "fragments"), [
+    ({"patience": -1}, ValueError, ["EarlyStopping patience", "integer >= 0", "got -1"]),
+    ({"patience": 1.5}, ValueError, ["EarlyStopping patience", "integer >= 0", "got 1.5"]),
+    ({"min_delta": -1}, ValueError, ["EarlyStopping min_delta", "[0.0, inf]", "got -1.0"]),
+    ({"mode": "best"}, ValueError, ["EarlyStopping mode", "'auto', 'min' or 'max'", "got 'best'"]),
+    ({"monitor": 3}, TypeError, ["EarlyStopping monitor", "a name such as 'val_loss'", "got 3"]),
+])
+def test_early_stopping_arguments_are_checked(kwargs: dict, error: type[Exception],
+                                              fragments: list[str]) -> None:
+    raises(error, lambda: minidl.callbacks.EarlyStopping(**kwargs), *fragments)
+
+
+def test_early_stopping_on_a_missing_monitor_names_it() -> None:
+    stop = minidl.callbacks.EarlyStopping(monitor="val_loss")
+    raises(ValueError, lambda: compiled_network().fit(X_TRAIN, Y_TRAIN, verbose=0, callbacks=[stop]),
+           "EarlyStopping monitor 'val_loss' is not in the epoch logs", "available: loss, mae")
+
+
+# -- Dropout and BatchNorm ------------------------------------------------------------------------
+@pytest.mark.parametrize(("rate", "error", "fragments"), [
+    (1.0, ValueError, ["[0.0, 1.0)", "got 1.0"]),
+    (-0.1, ValueError, ["[0.0, 1.0)", "got -0.1"]),
+    (np.nan, ValueError, ["finite", "got nan"]),
+    ("0.5", TypeError, ["real number", "got '0.5'"]),
+])
+def test_dropout_rate_is_checked(rate: object, error: type[Exception], fragments: list[str]) -> None:
+    raises(error, lambda: minidl.Dropout(rate), "Dropout rate", *fragments)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "fragments"), [
+    ({"num_features": 0}, ValueError, ["num_features", "positive integer", "got 0"]),
+    ({"num_features": 3, "momentum": 2}, ValueError, ["momentum", "[0.0, 1.0]", "got 2.0"]),
+    ({"num_features": 3, "epsilon": 0}, ValueError, ["epsilon", "(0.0, inf]", "got 0.0"]),
+    ({"num_features": 3, "dtype": int}, TypeError, ["dtype must be a floating dtype", "got int64"]),
+])
+def test_batchnorm_arguments_are_checked(kwargs: dict, error: type[Exception], fragments: list[str]) -> None:
+    raises(error, lambda: minidl.BatchNorm(**kwargs), "BatchNorm 'batchnorm'", *fragments)
+
+
+def test_batchnorm_wrong_features_and_batch_of_one() -> None:
+    layer = minidl.BatchNorm(3)
+    raises(ValueError, lambda: layer.forward(np.ones((4, 2))), "BatchNorm 'batchnorm'",
+           "expected input of shape (batch, 3) or (3,)", "got shape (4, 2)")
+    raises(ValueError, lambda: layer.forward(np.ones((1, 3))), "at least 2 samples per batch",
+           "got a batch of 1")
+
+
+@pytest.mark.parametrize("layer", [minidl.Dropout(0.5), minidl.BatchNorm(2)], ids=["dropout", "batchnorm"])
+def test_dropout_and_batchnorm_backward_before_forward(layer: minidl.Layer) -> None:
+    raises(RuntimeError, lambda: layer.backward(np.ones((2, 2))), f"'{layer.name}'",
+           "backward() called before forward()")
+
+
+# -- model files ------------------------------------------------------------------------------------
+def test_load_bad_arguments(tmp_path) -> None:
+    raises(FileNotFoundError, lambda: minidl.load(tmp_path / "missing.npz"))
+    raises(ValueError, lambda: minidl.load(tmp_path, max_bytes=-1), "load max_bytes", "positive integer",
+           "got -1")
+    (tmp_path / "text.npz").write_text("hello")
+    raises(minidl.ModelFileError, lambda: minidl.load(tmp_path / "text.npz"), "not a minidl model file")
+
+
+def test_save_bad_arguments(tmp_path) -> None:
+    raises(TypeError, lambda: network().save(tmp_path / "m.npz", include_optimizer="no"),
+           "save include_optimizer", "True or False", "got 'no'")
+    raises(FileNotFoundError, lambda: network().save(tmp_path / "missing" / "m.npz"))
