@@ -137,8 +137,8 @@ class Network:
         self.layers: list[Layer] = layers
         self._uniquify_names()
         self._parameters: list[Parameter] | None = None
-        # Each layer's input shape in the last forward, for backward's shape check.
-        self._input_shapes: Sequence[tuple[int, ...] | None] | None = None
+        # (layer, its input's shape) in the last forward, for backward's shape check.
+        self._steps: list[tuple[Layer, tuple[int, ...]]] | None = None
 
     def _uniquify_names(self) -> None:
         used: dict[str, int] = {}
@@ -251,11 +251,11 @@ class Network:
         Uses the current mode (see ``train``/``eval``).
         """
         output = as_float_array(x, "Network input x", dtype=self.dtype)
-        shapes: list[tuple[int, ...]] = []
+        steps: list[tuple[Layer, tuple[int, ...]]] = []
         for layer in self.layers:
-            shapes.append(output.shape)
+            steps.append((layer, output.shape))
             output = layer.forward(output)
-        self._input_shapes = shapes
+        self._steps = steps
         return output
 
     def backward(self, grad: Array) -> Array:
@@ -268,23 +268,21 @@ class Network:
         last ``forward``; a layer that breaks this (or whose backward fails for want of
         something ``forward`` should have cached) is named in the error.
         """
-        # Before any forward there are no shapes: the layers report what is missing.
-        shapes = self._input_shapes
-        if shapes is None:
-            shapes = [None] * len(self.layers)
-        upstream = layer = None
+        steps = self._steps
+        if steps is None:  # no forward yet: no shapes to check; the layers say what is missing
+            steps = [(layer, ()) for layer in self.layers]
+        upstream = grad
+        layer = self.layers[-1]
         try:
-            for layer, shape in zip(reversed(self.layers), reversed(shapes), strict=True):
-                upstream = grad
+            for layer, shape in reversed(steps):
                 grad = layer.backward(grad)
-                if grad.shape != shape and shape is not None:
+                if grad.shape != shape and self._steps is not None:
                     raise backward_shape_error(layer, shape, grad)
         except (AttributeError, TypeError) as error:
-            if layer is self.layers[-1] and not isinstance(upstream, np.ndarray):
+            if grad is upstream and not isinstance(upstream, np.ndarray):
                 raise TypeError(
                     f"Network.backward expects dL/doutput as a numpy array; got {type(upstream).__name__}"
                 ) from None
-            assert layer is not None
             raise backward_failure(layer, grad, error) from error
         return grad
 
@@ -316,11 +314,11 @@ class Network:
                 layer.train(mode)
 
     def _run(self, x: Array) -> Array:
-        shapes: list[tuple[int, ...]] = []
+        steps: list[tuple[Layer, tuple[int, ...]]] = []
         for layer in self.layers:
-            shapes.append(x.shape)
+            steps.append((layer, x.shape))
             x = layer.forward(x)
-        self._input_shapes = shapes
+        self._steps = steps
         return x
 
     def __call__(self, x: ArrayLike) -> Array:
@@ -575,7 +573,7 @@ class Network:
             output = layer.forward(values)
             records.append((layer, values, output))
             values = output
-        self._input_shapes = [record[1].shape for record in records]
+        self._steps = [(record[0], record[1].shape) for record in records]
         dense_positions = [i for i, layer in enumerate(self.layers) if isinstance(layer, Dense)]
         nodes: list[NodeValues] = []
         for depth, position in enumerate(dense_positions):
