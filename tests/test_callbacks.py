@@ -148,3 +148,22 @@ def test_parameters_turned_non_finite_are_restored_to_the_epoch_start():
     for saved, parameter in zip(starts[2], net.parameters(), strict=True):
         np.testing.assert_array_equal(parameter.value, saved)
     assert net.optimizer.iterations == 0  # state reset with the restore
+
+
+def test_restore_best_weights_also_when_all_epochs_ran():
+    net = one_weight_network()
+    stop = EarlyStopping(patience=10, restore_best_weights=True)
+    history = net.fit(
+        X_TRAIN, Y_TRAIN, epochs=3, batch_size=1, shuffle=False, validation_data=(X_VAL, Y_VAL), verbose=0,
+        callbacks=[stop])
+    assert history.stop_reason is None and stop.stopped_epoch is None
+    assert net[0].weight.value[0, 0] == pytest.approx(weights_by_epoch(1)[0], rel=1e-15)
+
+
+def test_train_step_skips_the_update_on_a_non_finite_loss():
+    net = Network([Dense(1, 1, weight_init=[[1e200]], bias_init="zeros")])
+    net.compile(optimizer=SGD(0.1), loss="mse")
+    with np.errstate(over="ignore"):
+        value = net.train_step(np.array([[1e200]]), np.array([0.0]))
+    assert value == math.inf
+    assert net[0].weight.value[0, 0] == 1e200
