@@ -363,3 +363,37 @@ def test_callbacks_see_the_network_and_logs():
         ("epoch_end", 1, ["loss", "mae"]),
         ("train_end",),
     ]
+
+
+# -- metrics ----------------------------------------------------------------------------------------
+
+
+def test_accuracy_functions_by_hand():
+    from minidl import metrics
+
+    assert metrics.binary_accuracy([1, 0, 1, 0], [[0.9], [0.2], [0.4], [0.6]]) == 0.5
+    assert metrics.binary_accuracy([1, 0], [[0.3], [-0.1]], threshold=0.0) == 1.0
+    probabilities = [[0.2, 0.8], [0.3, 0.7], [0.4, 0.6]]
+    assert metrics.categorical_accuracy([[0, 1], [1, 0], [0, 1]], probabilities) == 2 / 3
+    assert metrics.sparse_categorical_accuracy([1, 0, 1], probabilities) == 2 / 3
+    assert metrics.sparse_categorical_accuracy([[1], [0]], [[0.2, 0.8], [0.9, 0.1]]) == 1.0
+    with pytest.raises(ValueError, match="shape"):
+        metrics.sparse_categorical_accuracy([1, 0, 1], [[0.2, 0.8], [0.3, 0.7]])
+
+
+def test_accuracy_by_name_follows_the_loss():
+    x = np.array([[2.0], [-1.0], [0.5], [-3.0]])
+    y = np.array([1.0, 0.0, 0.0, 0.0])
+    # Logits out (no Sigmoid), from_logits=True: a positive logit means class 1.
+    net = Network([Dense(1, 1, weight_init=[[1.0]], bias_init="zeros")])
+    from minidl import BinaryCrossEntropy
+
+    net.compile(optimizer="sgd", loss=BinaryCrossEntropy(from_logits=True), metrics=["accuracy"])
+    assert net.evaluate(x, y)["accuracy"] == 0.75  # 0.5 -> class 1, wrong
+    net2 = Network([Dense(1, 1, weight_init=[[1.0]], bias_init="zeros"), Sigmoid()])
+    net2.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy", "mse"])
+    result = net2.evaluate(x, y)
+    assert result["accuracy"] == 0.75
+    p = 1 / (1 + np.exp(-x[:, 0]))
+    assert result["mse"] == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
+    assert result["loss"] == pytest.approx(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rel=1e-12)
