@@ -83,9 +83,12 @@ def draw_network(
     The course's forward-propagation diagram, drawn from the model: the input nodes on
     the left, one column per ``Dense`` layer, an edge from every node to every node of
     the next column labelled with the weight ``W[i, j]`` it multiplies by. Given a
-    sample ``x``, every node shows its value, computed by :meth:`Network.trace`: inside
-    the circle the node's output (after its activation), below it the node's input (the
-    weighted sum, plus the bias if the layer has one).
+    sample ``x``, every node shows its value, computed by :meth:`Network.trace` in
+    evaluation mode (as ``predict`` computes): inside the circle the node's output (after
+    the layers that follow its Dense layer, such as the activation), below it the node's
+    input (the weighted sum, plus the bias if the layer has one). The input nodes show
+    what the first Dense layer receives (``x`` itself, or ``x`` after the layers before
+    it, which the column header names).
 
     Parameters
     ----------
@@ -167,6 +170,9 @@ def draw_network(
         finally:
             for layer, mode in zip(network.layers, modes, strict=True):
                 layer.train(mode)
+        # What the first Dense layer multiplies (the sample, after any layers before it).
+        for i, value in enumerate(records[positions[0]][1]):
+            values[columns[0][i]] = (float(value), float(value))
         for depth, position in enumerate(positions):
             end = positions[depth + 1] if depth + 1 < len(positions) else len(records)
             node_in, node_out = records[position][2], records[end - 1][2]
@@ -175,7 +181,7 @@ def draw_network(
             for j, name in enumerate(columns[depth + 1]):
                 values[name] = (float(node_in[j]), float(node_out[j]))
 
-    headers = ["input"]
+    headers = [" + ".join(["input"] + [_short(a) for a in network.layers[: positions[0]]])]
     for k, position in enumerate(positions):
         end = positions[k + 1] if k + 1 < len(positions) else len(network.layers)
         after = [network.layers[i] for i in range(position + 1, end)]
@@ -220,7 +226,7 @@ def draw_network(
             ax.text(cx, cy + radius + 0.06, name, ha="center", va="bottom", fontsize=8,
                     color="0.3", zorder=5, gid=f"name:{name}")
             if sample is not None:
-                text = _number(float(sample[k]) if c == 0 else values[name][1], precision)
+                text = _number(values[name][1], precision)
                 size = 12 if len(text) <= 3 else (9 if len(text) <= 5 else 7)
                 ax.text(cx, cy, text, ha="center", va="center", fontsize=size, fontweight="bold",
                         zorder=5, gid=f"value:{name}")

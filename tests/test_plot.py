@@ -123,6 +123,17 @@ def test_draw_network_keeps_the_network_mode_and_draws_into_a_given_axes():
     assert network.training
 
 
+def test_draw_network_names_layers_before_the_first_dense_and_shows_what_it_receives():
+    network = minidl.Network([minidl.Dropout(0.5, seed=0), minidl.Dense(2, 1, use_bias=False,
+                                                                         weight_init=[[2.0], [1.0]])])
+    ax = mplot.draw_network(network, x=[1.5, -1.0])
+    headers = texts_by_gid(ax, "header:")
+    assert headers["header:0"] == "input + Dropout"
+    # evaluation mode: Dropout passes the sample through, output = 1.5*2 + (-1)*1 = 2
+    assert texts_by_gid(ax, "value:") == {"value:x_0": "1.5", "value:x_1": "-1", "value:output": "2"}
+    assert network.training  # the mode is put back
+
+
 @pytest.mark.parametrize(
     ("x", "message"),
     [([1, 2, 3], r"shape \(2,\)"), ([[0, 3], [1, 2]], r"one sample"), ([0, np.nan], "finite")],
