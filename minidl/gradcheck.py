@@ -462,16 +462,16 @@ def _check(
             return float(plus) - float(minus)
         return float(np.vdot(upstream, plus - np.asarray(minus)))
 
-    def measure(values: Array, analytic: Any, name: str, problem: str) -> GradientCheckRow:
+    def measure(values: Array, analytic: Any, name: str) -> GradientCheckRow:
         shape = values.shape
-        if not problem:
-            if not isinstance(analytic, np.ndarray):
-                problem = (
-                    f"backward gave {type(analytic).__name__}, not an array "
-                    + ("(does backward end with `return grad_x`?)" if name == "input" else "")
-                ).rstrip()
-            elif analytic.shape != shape:
-                problem = f"backward gave shape {analytic.shape}; expected {shape} (the shape of {name})"
+        problem = ""
+        if not isinstance(analytic, np.ndarray):
+            problem = (
+                f"backward gave {type(analytic).__name__}, not an array "
+                + ("(does backward end with `return grad_x`?)" if name == "input" else "")
+            ).rstrip()
+        elif analytic.shape != shape:
+            problem = f"backward gave shape {analytic.shape}; expected {shape} (the shape of {name})"
         if problem:
             nan = float("nan")
             return GradientCheckRow(name, shape, 0, nan, nan, None, nan, nan, False, problem)
@@ -530,13 +530,15 @@ def _check(
             problem=problem,
         )
 
-    if isinstance(returned, np.ndarray):
-        returned = returned.copy()  # later forwards must not change it (shared buffers)
-    rows = [measure(point, returned, "input", "")]
-    for name, parameter in named:
-        grad = parameter.grad
-        rows.append(measure(parameter.value, grad.copy() if isinstance(grad, np.ndarray) else grad,
-                            name, ""))
+    # Copies of what backward produced, taken before the perturbed forwards run (a layer
+    # may reuse its buffers).
+    analytic: list[Any] = [returned, *(parameter.grad for _, parameter in named)]
+    analytic = [value.copy() if isinstance(value, np.ndarray) else value for value in analytic]
+    rows = [measure(point, analytic[0], "input")]
+    rows += [
+        measure(parameter.value, gradient, name)
+        for (name, parameter), gradient in zip(named, analytic[1:], strict=True)
+    ]
     report = GradientCheckReport(subject, rows, problems, eps=eps, rtol=rtol, atol=atol,
                                  requested_atol=requested_atol)
     if raise_on_failure:

@@ -305,6 +305,35 @@ def test_float32_layer_is_checked_in_float64_and_left_float32():
     np.testing.assert_array_equal(layer.weight.value, weight_before)
 
 
+def test_float32_network_is_checked_in_float64_and_stays_float32():
+    net = Network([Dense(3, 4, seed=0, dtype=np.float32), BatchNorm(4, dtype=np.float32), Tanh(),
+                   Dense(4, 2, seed=1, dtype=np.float32)])
+    report = check_gradients(net, X)
+    assert report.passed and report.max_relative_error < 1e-6
+    assert {p.dtype for p in net.parameters()} == {np.dtype(np.float32)}
+    assert net[1].running_mean.dtype == np.float32
+    assert net.forward(X).dtype == np.float32
+
+
+def test_network_on_a_single_sample():
+    net = Network([Dense(3, 4, seed=0), Sigmoid(), Dense(4, 2, seed=1)])
+    report = check_gradients(net, X[0])
+    assert report.passed and report["input"].shape == (3,)
+
+
+def test_user_layer_that_zeroes_its_grads_in_forward_is_still_judged_on_its_backward():
+    class ClearsInForward(ForgottenBiasGradient):
+        def forward(self, x):
+            self.zero_grad()
+            return super().forward(x)
+
+        def backward(self, grad_y):
+            self.bias.grad[...] = grad_y.sum(axis=0)
+            return super().backward(grad_y)
+
+    assert check_gradients(ClearsInForward(), X).passed
+
+
 def test_object_is_unchanged_parameters_grads_caches_state_and_rng():
     net = Network([Dense(3, 4, seed=0), BatchNorm(4), Dropout(0.5, seed=2), Dense(4, 2, seed=1)])
     net.forward(normal(9, (5, 3)))
