@@ -556,10 +556,14 @@ def fit(
     live = progress is not None and progress.live
     want_batch_logs = live or bool(batch_callbacks)
 
-    # Buffers allocated once: the shuffled copies of the data, and the snapshot of the
-    # parameters taken at each epoch's start (restored if they turn non-finite).
-    x_order = np.empty_like(data) if shuffle else data
-    y_order = np.empty_like(target) if shuffle else target
+    # Buffers allocated once: one batch of shuffled samples, and the snapshot of the
+    # parameters taken at each epoch's start (restored if they turn non-finite). Each
+    # epoch draws one permutation; each batch is gathered through its slice of it into
+    # the batch buffer, so no shuffled copy of the whole data set is ever made (it
+    # would double fit's memory). Unshuffled batches are views of the data.
+    if shuffle:
+        x_batch = np.empty((min(batch_size, samples), *data.shape[1:]), dtype=data.dtype)
+        y_batch = np.empty((min(batch_size, samples), *target.shape[1:]), dtype=target.dtype)
     snapshot = [p.value.copy() for p in parameters]
     metric_count = len(functions)
     modes = [layer.training for layer in network.layers]
@@ -580,15 +584,20 @@ def fit(
                 np.copyto(saved, parameter.value)
             if shuffle:
                 order = rng.permutation(samples)
-                np.take(data, order, axis=0, out=x_order)
-                np.take(target, order, axis=0, out=y_order)
             loss_total = 0.0
             metric_totals = [0.0] * metric_count
             seen = 0
             bad_value: float | None = None
             for batch, start in enumerate(range(0, samples, batch_size)):
-                xb = x_order[start : start + batch_size]
-                yb = y_order[start : start + batch_size]
+                if shuffle:
+                    index = order[start : start + batch_size]
+                    # mode="clip" (the indices are valid) lets take write straight into
+                    # out; the default mode="raise" would go through a temporary copy.
+                    xb = np.take(data, index, axis=0, out=x_batch[: len(index)], mode="clip")
+                    yb = np.take(target, index, axis=0, out=y_batch[: len(index)], mode="clip")
+                else:
+                    xb = data[start : start + batch_size]
+                    yb = target[start : start + batch_size]
                 value, output = forward_loss_backward(plan, xb, yb)
                 if not math.isfinite(value):
                     bad_value = value
