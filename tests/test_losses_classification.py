@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from minidl import Dense, Network, Sigmoid, Softmax
+from minidl import SGD, Dense, Network, Sigmoid, Softmax
 from minidl.losses import (
     BinaryCrossEntropy,
     CategoricalCrossEntropy,
@@ -225,3 +225,28 @@ def test_get_loss_names():
     assert isinstance(get_loss("sparse_categorical_crossentropy"), SparseCategoricalCrossEntropy)
     with pytest.raises(ValueError, match="valid names: 'mean_squared_error'"):
         get_loss("categorical_cross_entropy")
+
+
+class StrictSoftmax(Softmax):
+    def backward(self, grad_y):
+        raise AssertionError("the fused path must start backpropagation below the Softmax")
+
+
+class StrictSigmoid(Sigmoid):
+    def backward(self, grad_y):
+        raise AssertionError("the fused path must start backpropagation below the Sigmoid")
+
+
+def test_fit_uses_the_fused_path_and_stays_finite_with_huge_logits():
+    x = np.array([[1.0, -1.0], [-1.0, 1.0]]) * 500.0
+    labels = np.array([1, 0])  # the wrong class for the huge logits: loss about 1000
+    net = Network([Dense(2, 2, weight_init=np.eye(2), bias_init="zeros"), StrictSoftmax()])
+    net.compile(optimizer=SGD(1e-4), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = net.fit(x, labels, epochs=3, batch_size=2, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(1000.0, rel=1e-12)
+    assert all(math.isfinite(v) for v in history.history["loss"])
+    assert all(np.all(np.isfinite(p.value)) for p in net.parameters())
+    binary = Network([Dense(2, 1, weight_init=[[1000.0], [0.0]], bias_init="zeros"), StrictSigmoid()])
+    binary.compile(optimizer=SGD(1e-4), loss="binary_crossentropy")
+    history = binary.fit(np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([0.0, 1.0]), epochs=2, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(1000.0, rel=1e-12)
