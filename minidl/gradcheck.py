@@ -130,6 +130,9 @@ class GradientCheckReport:
         ``NOISE_FACTOR``).
     requested_atol
         The ``atol`` asked for.
+
+    ``bool(report)`` is ``report.passed``, so ``assert check_gradients(layer, x)`` works;
+    ``report.raise_if_failed()`` gives the better message (the whole table).
     """
 
     def __init__(

@@ -35,7 +35,7 @@ from minidl import (
     check_gradients,
 )
 
-FAST = settings(max_examples=15, deadline=None)
+FAST = settings(max_examples=25, deadline=None)
 
 
 def normal(seed: int, shape: tuple[int, ...], scale: float = 1.0) -> np.ndarray:
