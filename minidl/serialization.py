@@ -785,6 +785,13 @@ def _reject_constant(name: str) -> None:
     raise ModelFileError(f"the header holds the non-finite number {name}; expected finite numbers")
 
 
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # e.g. 1e400, which float() reads as infinity
+        raise ModelFileError(f"the header holds the number {text:.40}, too large for a float")
+    return number
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
@@ -800,7 +807,8 @@ def _parse_header(payload: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ModelFileError("the header is not UTF-8 text") from None
     try:
-        header = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        header = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                            object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:
         raise ModelFileError(f"the header is not valid JSON ({error})") from None
     except RecursionError:

@@ -475,6 +475,7 @@ def test_a_foreign_npz_is_refused(tmp_path: Path) -> None:
     (b"{\"format\": \"minidl-model\", \"version\": 1}", r"missing the keys \['layers'\]"),
     (b"{\"format\": \"minidl-model\", \"version\": 1, \"layers\": []}", "non-empty list"),
     (b"[" * 100_000, "nested too deeply|not valid JSON"),
+    (b'{"format": "minidl-model", "version": 1, "layers": [1e400]}', "1e400, too large for a float"),
 ])
 def test_malformed_headers_are_refused(tmp_path: Path, raw: bytes, message: str) -> None:
     path = tmp_path / "bad.npz"
