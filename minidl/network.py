@@ -219,8 +219,8 @@ class Network:
             raise TypeError(f"Network.astype needs a floating dtype (float32, float64); got {target}")
         for layer in self.layers:
             layer.astype(target)
-        optimizer = getattr(self, "optimizer", None)
-        if optimizer is not None and hasattr(optimizer, "state_arrays"):
+        optimizer = self.optimizer
+        if optimizer is not None:
             # load_state_arrays casts every state array to its parameter's (new) dtype.
             parameters = self.parameters()
             optimizer.load_state_arrays(parameters, optimizer.state_arrays(parameters))

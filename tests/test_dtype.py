@@ -161,3 +161,83 @@ def test_explicit_float32_training_step_keeps_float32_end_to_end() -> None:
         optimizer.step(net.parameters())
     assert all(p.value.dtype == F32 and p.grad.dtype == F32 for p in net.parameters())
     assert value < first  # it did learn
+
+
+class _Recorder(minidl.Layer):
+    """A pass-through layer that keeps every input it sees (by reference)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: list[np.ndarray] = []
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.inputs.append(x)
+        return x
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        return grad_y
+
+
+def _classifier(recorder: _Recorder) -> Network:
+    net = Network([recorder, Dense(4, 8, seed=0), ReLU(), Dense(8, 3, seed=1), Softmax()])
+    net.astype(np.float32)
+    net.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(0.01), metrics=["accuracy"])
+    return net
+
+
+def _classification_data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((60, 4))  # float64 on purpose
+    labels = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
+    return x, labels
+
+
+def test_fit_keeps_a_float32_network_float32_end_to_end() -> None:
+    recorder = _Recorder()
+    net = _classifier(recorder)
+    x, labels = _classification_data()
+    parameters = net.parameters()
+    values = [p.value for p in parameters]
+    history = net.fit(x, labels, epochs=5, batch_size=16, verbose=0, seed=0, validation_split=0.2)
+    assert all(batch.dtype == F32 for batch in recorder.inputs)
+    for parameter, original in zip(net.parameters(), values, strict=True):
+        assert parameter.value.dtype == F32 and parameter.grad.dtype == F32
+        assert parameter.value is original  # updated in place all along
+    state = net.optimizer.state_arrays(parameters)
+    assert all(array.dtype == F32 for array in state.values() if array.ndim)
+    assert net.predict(x).dtype == F32
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_fit_casts_the_data_once_up_front_and_batches_are_views_of_it() -> None:
+    recorder = _Recorder()
+    net = _classifier(recorder)
+    x, labels = _classification_data()
+    net.fit(x, labels, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    batches = recorder.inputs[1:]  # the first input is fit's shape probe
+    assert len(batches) >= 8
+    roots = {id(batch.base) for batch in batches}
+    assert len(roots) == 1  # every batch is a slice of one array...
+    root = batches[0].base
+    assert root is not None and root.dtype == F32 and root.shape == x.shape  # ...the one float32 copy
+    np.testing.assert_array_equal(root, x.astype(np.float32))
+
+
+def test_network_astype_converts_a_compiled_optimizers_state_too() -> None:
+    net = Network([Dense(3, 2, seed=0), ReLU(), Dense(2, 1, seed=1)])
+    net.compile(loss="mse", optimizer=SGD(0.01, momentum=0.9))
+    x = np.random.default_rng(1).standard_normal((8, 3))
+    y = x.sum(axis=1)
+    net.fit(x, y, epochs=2, batch_size=4, verbose=0, seed=0)
+    before = net.optimizer.state_arrays(net.parameters())
+    net.astype(np.float32)
+    after = net.optimizer.state_arrays(net.parameters())
+    assert sorted(before) == sorted(after)
+    for key, array in after.items():
+        if array.ndim:
+            assert array.dtype == F32
+            np.testing.assert_array_equal(array, before[key].astype(np.float32))
+        else:
+            assert array == before[key]  # step counts kept
+    net.fit(x.astype(np.float32), y, epochs=1, batch_size=4, verbose=0, seed=0)
+    assert all(p.value.dtype == F32 for p in net.parameters())
