@@ -264,6 +264,9 @@ class StepPlan:
         self.first: Layer = layers[first_index]
         self.loss = loss
         self.parameters: list[Parameter] = network.parameters()
+        # The layers are about to cache this call's batches: the shapes Network.forward
+        # recorded for Network.backward's check no longer describe them.
+        network._steps = None
 
 
 def forward_loss_backward(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:

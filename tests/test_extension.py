@@ -278,3 +278,13 @@ def test_readme_section_code_runs_and_both_layers_pass():
                             check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True True"
+
+
+def test_network_backward_after_a_training_call_does_not_use_stale_shapes():
+    # forward on 5 samples, then a train_step on 2 (the layers now hold the 2-sample
+    # batch): a backward for that batch must not be judged against the 5-sample shapes.
+    net = Network([Dense(3, 3, seed=0), Scale(3), Dense(3, 1, seed=1)])
+    net.compile(optimizer="sgd", loss="mse")
+    net.forward(X)
+    net.train_step(X[:2], np.zeros(2))
+    assert net.backward(np.ones((2, 1))).shape == (2, 3)
