@@ -590,6 +590,8 @@ def _to_float64(root: Any) -> list[tuple[Any, Any]]:
             return np.float64(value)
         if isinstance(value, np.dtype) and value.kind == "f":
             return np.dtype(np.float64)
+        if isinstance(value, type) and issubclass(value, np.floating):  # e.g. self.dtype = np.float32
+            return np.float64
         if id(value) in seen:
             return value
         if isinstance(value, Parameter):

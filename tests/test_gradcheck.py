@@ -315,6 +315,25 @@ def test_float32_network_is_checked_in_float64_and_stays_float32():
     assert net.forward(X).dtype == np.float32
 
 
+def test_user_layer_that_casts_to_its_own_dtype_is_checked_in_float64():
+    class Cubic(Activation):
+        def __init__(self, dtype):
+            super().__init__()
+            self.dtype = dtype  # a type or a dtype, as users write it
+
+        def function(self, x):
+            return (x**3).astype(self.dtype)
+
+        def derivative(self, x):
+            return (3 * x**2).astype(self.dtype)
+
+    for dtype in (np.float32, np.dtype(np.float32)):
+        layer = Cubic(dtype)
+        report = check_gradients(layer, X)
+        assert report.passed and report.max_relative_error < 1e-7
+        assert layer.dtype is dtype
+
+
 def test_network_on_a_single_sample():
     net = Network([Dense(3, 4, seed=0), Sigmoid(), Dense(4, 2, seed=1)])
     report = check_gradients(net, X[0])
