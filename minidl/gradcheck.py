@@ -455,6 +455,19 @@ def _check(
             raise backward_failure(clone, sent, error) from error
         if not np.array_equal(sent, upstream):
             problems.append("backward changed grad_y in place; it must leave its argument as it is")
+    # Copies of what backward produced, taken before any other forward runs (a layer may
+    # reuse its buffers, or clear its gradients in forward).
+    analytic: list[Any] = [returned, *(parameter.grad for _, parameter in named)]
+    analytic = [value.copy() if isinstance(value, np.ndarray) else value for value in analytic]
+    # Finite differences need a forward that is a function of its input: run it again.
+    first = float(output) if upstream is None else np.array(output, dtype=np.float64, copy=True)
+    reset_randomness()
+    again = forward(point)
+    if not np.array_equal(first, again):
+        problems.append(
+            "forward gave different outputs for the same input; keep any randomness in a "
+            "numpy.random.Generator attribute (the check restores its state before each forward)"
+        )
     # How big the differenced quantity is sets the rounding noise of finite differences.
     magnitude = abs(float(output)) if upstream is None else float(np.vdot(np.abs(upstream), np.abs(output)))
     requested_atol = atol
@@ -533,10 +546,6 @@ def _check(
             problem=problem,
         )
 
-    # Copies of what backward produced, taken before the perturbed forwards run (a layer
-    # may reuse its buffers).
-    analytic: list[Any] = [returned, *(parameter.grad for _, parameter in named)]
-    analytic = [value.copy() if isinstance(value, np.ndarray) else value for value in analytic]
     rows = [measure(point, analytic[0], "input")]
     rows += [
         measure(parameter.value, gradient, name)

@@ -390,6 +390,19 @@ def test_global_numpy_random_state_is_restored():
     np.testing.assert_array_equal(np.random.rand(2), expected)  # noqa: NPY002
 
 
+def test_randomness_the_check_cannot_repeat_is_reported():
+    class FreshNoise(Layer):
+        def forward(self, x):
+            return x + np.random.default_rng().normal(size=x.shape)  # a new generator every call
+
+        def backward(self, grad_y):
+            return grad_y
+
+    report = check_gradients(FreshNoise(), X)
+    assert not report.passed
+    assert any("different outputs for the same input" in problem for problem in report.problems)
+
+
 def test_integer_input_is_differentiated_as_float():
     # DLFS#51: perturbing an integer array by 1e-6 changes nothing; the check converts it.
     report = check_gradients(Dense(2, 2, seed=0), np.array([[1, 2], [3, 4]]))
