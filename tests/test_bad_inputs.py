@@ -518,3 +518,32 @@ def test_save_bad_arguments(tmp_path) -> None:
     raises(TypeError, lambda: network().save(tmp_path / "m.npz", include_optimizer="no"),
            "save include_optimizer", "True or False", "got 'no'")
     raises(FileNotFoundError, lambda: network().save(tmp_path / "missing" / "m.npz"))
+
+
+def test_evaluate_and_train_step_check_sizes_and_batch_size() -> None:
+    net = compiled_network()
+    raises(ValueError, lambda: net.evaluate(X_TRAIN, Y_TRAIN, batch_size=0), "evaluate batch_size",
+           "positive integer", "got 0")
+    raises(ValueError, lambda: net.evaluate(X_TRAIN, Y_TRAIN[:5]), "evaluate: x has 20 samples",
+           "y has 5 samples")
+    raises(ValueError, lambda: net.train_step(X_TRAIN, np.ones((20, 2))), "predicted has shape (20, 1)",
+           "actual has shape (20, 2)")
+    raises(ValueError, lambda: net.train_step(X_TRAIN[:, :2], Y_TRAIN), "Dense 'dense'",
+           "expected 3 input features", "got 2")
+
+
+@pytest.mark.parametrize(("loss", "last", "y", "fragments"), [
+    ("sparse_categorical_crossentropy", Softmax, np.arange(20) % 5,
+     ["fit y", "labels must be in [0, 3) for a network with 3 outputs", "got values from 0 to 4"]),
+    ("sparse_categorical_crossentropy", Softmax, np.full(20, 0.5),
+     ["fit y", "class labels must be whole numbers", "got e.g. 0.5"]),
+    ("categorical_crossentropy", Softmax, np.ones((20, 3)),
+     ["fit y", "one-hot rows (summing to 1)", "row 0 sums to 3"]),
+    ("binary_crossentropy", Sigmoid, np.full((20, 3), 2.0),
+     ["fit y", "binary_crossentropy targets must be in [0, 1]", "got values from 2 to 2"]),
+])
+def test_classification_targets_are_checked(loss: str, last: type, y: np.ndarray,
+                                            fragments: list[str]) -> None:
+    net = Network([Dense(3, 3, seed=0), last()])
+    net.compile(optimizer="sgd", loss=loss)
+    raises(ValueError, lambda: net.fit(X_TRAIN, y, verbose=0), *fragments)
