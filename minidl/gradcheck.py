@@ -218,11 +218,11 @@ class GradientCheckReport:
                 row.name,
                 str(row.shape),
                 f"{row.checked}/{size}",
-                _number(row.max_abs_error),
-                _number(row.max_rel_error),
+                _number(row.max_abs_error, row.checked > 0),
+                _number(row.max_rel_error, row.checked > 0),
                 "-" if row.worst_index is None else str(row.worst_index),
-                _number(row.backward),
-                _number(row.numerical),
+                _number(row.backward, row.checked > 0),
+                _number(row.numerical, row.checked > 0),
                 "ok" if row.passed else "WRONG",
             ))
         widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
@@ -248,9 +248,9 @@ class GradientCheckReport:
         )
 
 
-def _number(value: float) -> str:
+def _number(value: float, compared: bool = True) -> str:
     if np.isnan(value):
-        return "-"
+        return "NaN" if compared else "-"
     return f"{value:.3g}" if value == 0.0 or 1e-3 <= abs(value) < 1e4 else f"{value:.2e}"
 
 
