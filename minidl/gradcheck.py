@@ -318,7 +318,9 @@ def check_gradients(
     randomness are made repeatable: the state of every ``numpy.random.Generator`` (and
     ``RandomState``) the object holds, and numpy's global random state, is restored
     before each forward, so Dropout draws the same mask in every forward of the check.
-    Keep a user layer's randomness in such a generator attribute for the same effect.
+    Keep a user layer's randomness in such a generator attribute for the same effect; a
+    forward that still gives two different outputs for the same input fails the check
+    with that explanation.
 
     Before ``backward`` runs, every parameter's ``grad`` is filled with NaN, so a
     gradient that ``backward`` forgets to write (or adds to instead of assigning, which
