@@ -29,7 +29,7 @@ from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
 from minidl.layers.base import Layer, Parameter
 from minidl.layers.dense import Dense
-from minidl.losses import Loss
+from minidl.losses import Loss, get_loss
 from minidl.network import Network, _node_names
 
 if TYPE_CHECKING:
@@ -371,7 +371,7 @@ def plot_history(
 # -- plot_loss_landscape ---------------------------------------------------------------
 def plot_loss_landscape(
     network: Network,
-    loss: Loss,
+    loss: Loss | str,
     x: ArrayLike,
     y: ArrayLike,
     parameter: Parameter | int,
@@ -398,7 +398,8 @@ def plot_loss_landscape(
     network
         The model.
     loss
-        A :class:`~minidl.Loss` object, such as ``MeanSquaredError()``.
+        A :class:`~minidl.Loss` object, such as ``MeanSquaredError()``, or its name as
+        ``compile`` takes it (``"mse"``, ``"categorical_crossentropy"``, ...).
     x, y
         The data: inputs ``(batch, features)`` (or one sample) and targets.
     parameter
@@ -432,11 +433,15 @@ def plot_loss_landscape(
     """
     if not isinstance(network, Network):
         raise TypeError(f"plot_loss_landscape expects a minidl Network; got {type(network).__name__}")
-    if not isinstance(loss, Loss):
+    if not isinstance(loss, (Loss, str)):
         raise TypeError(
-            f"plot_loss_landscape loss must be a minidl Loss object such as MeanSquaredError(); "
-            f"got {type(loss).__name__}"
+            "plot_loss_landscape loss must be a minidl Loss object such as MeanSquaredError() "
+            f"or a loss name such as 'mse'; got {type(loss).__name__}"
         )
+    try:
+        loss = get_loss(loss)
+    except ValueError as error:
+        raise ValueError(f"plot_loss_landscape: {error}") from None
     parameters = network.parameters()
     if isinstance(parameter, Parameter):
         if not any(parameter is p for p in parameters):

@@ -236,6 +236,13 @@ def test_loss_landscape_slope_is_the_course_gradient_14():
     assert (ty[-1] - ty[0]) / (tx[-1] - tx[0]) == pytest.approx(14.0, rel=1e-12)
 
 
+def test_loss_landscape_takes_a_loss_name():
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    ax = mplot.plot_loss_landscape(network, "mse", COURSE_X, COURSE_Y, parameter=0, index=(1, 0))
+    (_,), (loss_at_w0,) = line_by_gid(ax, "current").get_data()
+    assert loss_at_w0 == 37.5
+
+
 def test_loss_landscape_leaves_weights_gradients_and_mode_as_they_were():
     network = minidl.Network([minidl.Dense(2, 3, seed=0), minidl.Tanh(), minidl.Dense(3, 1, seed=1)])
     before = [p.value.copy() for p in network.parameters()]
@@ -260,7 +267,9 @@ def test_loss_landscape_rejects_bad_arguments():
         mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y,
                                   parameter=minidl.Parameter(np.zeros(2)), index=0)
     with pytest.raises(TypeError, match="Loss object"):
-        mplot.plot_loss_landscape(network, "mse", COURSE_X, COURSE_Y, parameter=0, index=(0, 0))
+        mplot.plot_loss_landscape(network, len, COURSE_X, COURSE_Y, parameter=0, index=(0, 0))
+    with pytest.raises(ValueError, match=r"unknown loss 'msq'.*'mean_squared_error'"):
+        mplot.plot_loss_landscape(network, "msq", COURSE_X, COURSE_Y, parameter=0, index=(0, 0))
     with pytest.raises(ValueError, match="span"):
         mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=0, index=(0, 0),
                                   span=-1.0)
