@@ -10,7 +10,12 @@ added):
 * ``layer<i>.param<j>.npy``: the ``j``-th :class:`~minidl.Parameter` of layer ``i``.
 * ``layer<i>.state.<key>.npy``: non-parameter state (``Layer.state_arrays()``), such
   as BatchNorm's running statistics.
-* ``optimizer.<k>.npy``: the optimizer's state, when saved with the network.
+* ``optimizer.<k>.npy``: the optimizer's state (momentum, moments, step counts) when a
+  compiled network is saved with ``include_optimizer=True`` (the default); the header's
+  ``training`` section then names the loss, the metrics and the optimizer with its
+  configuration, and holds the state of the random generator ``fit`` shuffles with, so
+  training resumes exactly (see :mod:`minidl.checkpoints`). Layers' own random
+  generators (Dropout's) are stored in their header entries.
 
 **Why loading is safe.** Nothing in a file is ever executed. Arrays are read by a small
 reader that never unpickles, accepts only real floating-point dtypes and checks every
@@ -515,20 +520,18 @@ def read_model_file(
     *,
     custom_layers: Mapping[str, type[Layer]] | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
-    extra_arrays: Callable[[dict[str, Any]], dict[str, dict[str, Any]]] | None = None,
 ) -> ModelFileContents:
-    """Read and check a model file; the work behind :func:`load`.
+    """Read and check a model file; the work behind :func:`load` (same arguments).
 
-    ``extra_arrays(header)`` returns the description (``{"shape": [...], "dtype":
-    ...}``) of the arrays outside the layers that the header announces (used for the
-    optimizer state); they are read and checked like the parameters.
+    Returns the rebuilt network together with the parsed header and the optimizer's
+    arrays, for tools that want to look inside a file.
     """
     max_bytes = check_positive_int(max_bytes, "load max_bytes")
     types = _layer_types(custom_layers)
     if isinstance(path, (str, os.PathLike)):
         with open(path, "rb") as file:
-            return _read(file, types, max_bytes, extra_arrays)
-    return _read(path, types, max_bytes, extra_arrays)
+            return _read(file, types, max_bytes)
+    return _read(path, types, max_bytes)
 
 
 def _layer_types(custom_layers: Mapping[str, type[Layer]] | None) -> dict[str, type[Layer]]:
@@ -555,10 +558,9 @@ def _read(
     file: IO[bytes],
     types: dict[str, type[Layer]],
     max_bytes: int,
-    extra_arrays: Callable[[dict[str, Any]], dict[str, dict[str, Any]]] | None,
 ) -> ModelFileContents:
     try:
-        return _read_unchecked(file, types, max_bytes, extra_arrays)
+        return _read_unchecked(file, types, max_bytes)
     except ModelFileError:
         raise
     except Exception as error:  # anything else a malformed file provokes
@@ -571,7 +573,6 @@ def _read_unchecked(
     file: IO[bytes],
     types: dict[str, type[Layer]],
     max_bytes: int,
-    extra_arrays: Callable[[dict[str, Any]], dict[str, dict[str, Any]]] | None,
 ) -> ModelFileContents:
     try:
         archive = zipfile.ZipFile(file, mode="r")
@@ -588,9 +589,6 @@ def _read_unchecked(
             )
         header = _parse_header(_read_header_bytes(archive, members[HEADER_MEMBER]))
         expected = _expected_arrays(header)
-        if extra_arrays is not None:
-            for key, entry in extra_arrays(header).items():
-                expected[key] = entry
         wanted = {f"{key}.npy" for key in expected} | {HEADER_MEMBER}
         missing = sorted(wanted - set(members))
         extra = sorted(set(members) - wanted)
@@ -848,7 +846,7 @@ def _parse_header(payload: bytes) -> dict[str, Any]:
             items = entry[kind]
             _need(isinstance(items, list), f"{where}: {kind} must be a list; got {items!r:.80}")
             for item in items:
-                check_array_entry(item, f"{where} {kind}")
+                _check_array_entry(item, f"{where} {kind}")
     if "training" in header:
         _parse_training(header["training"])
     return header
@@ -874,7 +872,7 @@ def _parse_training(training: Any) -> None:
         _need(isinstance(item["key"], str) and bool(_OPTIMIZER_KEY.match(item["key"])),
               f"{where}: optimizer state key must look like 'iterations' or '<i>/<slot>'; "
               f"got {item['key']!r:.80}")
-        check_array_entry({"name": "state", "shape": item["shape"], "dtype": item["dtype"]},
+        _check_array_entry({"name": "state", "shape": item["shape"], "dtype": item["dtype"]},
                           f"{where} optimizer state {item['key']!r}", _OPTIMIZER_DTYPES)
         keys.append(item["key"])
     _need(len(set(keys)) == len(keys), f"{where}: optimizer state keys repeat")
@@ -885,7 +883,7 @@ def _parse_training(training: Any) -> None:
           f"{where}: fit_rng must be a generator state or null; got {training['fit_rng']!r:.80}")
 
 
-def check_array_entry(item: Any, where: str, dtypes: frozenset[str] = _FLOAT_DTYPES) -> None:
+def _check_array_entry(item: Any, where: str, dtypes: frozenset[str] = _FLOAT_DTYPES) -> None:
     """Check one ``{"name", "shape", "dtype"}`` description from a header, or raise."""
     _need(isinstance(item, dict), f"{where}: each entry must be a JSON object; got {item!r:.80}")
     _check_keys(item, {"name", "shape", "dtype"}, set(), f"{where} entry")
