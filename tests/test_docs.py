@@ -48,6 +48,9 @@ def test_mkdocs_build_strict_is_clean(tmp_path):
     assert "draw_network" in plot_page and "plot_loss_landscape" in plot_page
     network_page = (site / "api" / "network" / "index.html").read_text(encoding="utf8")
     assert "from_node_weights" in network_page
+    # Sphinx roles in docstrings (:class:`~minidl.Layer`) are shown as plain code.
+    for page in (site / "api").rglob("index.html"):
+        assert not re.search(r":(class|meth|func|mod|attr):<code>", page.read_text(encoding="utf8")), page
     for tutorial in TUTORIALS:
         assert (site / "tutorials" / tutorial.removesuffix(".md") / "index.html").is_file()
 
