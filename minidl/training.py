@@ -592,6 +592,8 @@ def fit(
             seen = 0
             bad_value: float | None = None
             for batch, start in enumerate(range(0, samples, batch_size)):
+                if guard.pending:  # a Ctrl-C held during the last batch: stop before this one
+                    guard.check()
                 if shuffle:
                     index = order[start : start + batch_size]
                     # mode="clip" (the indices are valid) lets take write straight into
@@ -608,8 +610,6 @@ def fit(
                 guard.protected = True
                 optimizer.step(parameters)
                 guard.protected = False
-                if guard.pending:
-                    guard.check()
                 count = len(xb)
                 seen += count
                 loss_total += value * count

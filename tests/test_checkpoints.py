@@ -431,3 +431,49 @@ def test_fit_in_a_thread_still_trains() -> None:
     thread.start()
     thread.join()
     assert len(network.history.epoch) == 2
+
+
+def test_ctrl_c_between_batches_stops_before_the_next_batch(default_sigint) -> None:
+    class CtrlCAfterBatch(Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches_seen = 0
+
+        def on_batch_end(self, batch, logs):
+            self.batches_seen += 1
+            if self.batches_seen == 5:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    recorder = Snapshots()
+    reference = compiled(SGD(0.01))
+    reference.fit(X, Y, epochs=1, batch_size=8, seed=2, verbose=0, callbacks=[recorder])
+    network, callback = compiled(SGD(0.01)), CtrlCAfterBatch()
+    with pytest.raises(KeyboardInterrupt):
+        network.fit(X, Y, epochs=1, batch_size=8, seed=2, verbose=0, callbacks=[callback])
+    assert callback.batches_seen == 5 and network.optimizer.iterations == 5
+    values = [p.value for p in network.parameters()]
+    for value, expected in zip(values, recorder.after_batch[4], strict=True):
+        np.testing.assert_array_equal(value, expected)
+    assert network.history.epoch == []
+    assert "after 0 complete epochs" in network.stop_reason
+
+
+def test_a_full_disk_during_a_checkpoint_keeps_the_previous_checkpoint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ckpt.npz"
+
+    class FillDiskAfterFirstEpoch(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 0:
+                def full(archive, member, value):
+                    raise OSError(28, "No space left on device")
+                monkeypatch.setattr(serialization, "_write_member", full)
+
+    network = compiled(SGD(0.01))
+    with pytest.raises(OSError, match="No space left on device"):
+        network.fit(X, Y, epochs=3, batch_size=8, seed=0, verbose=0,
+                    callbacks=[ModelCheckpoint(path, save_best_only=False), FillDiskAfterFirstEpoch()])
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+    assert minidl.load(path).optimizer.iterations == 8  # epoch 1's checkpoint, whole
+    assert network.history.epoch == [0, 1]  # epoch 2 completed; only its checkpoint failed
