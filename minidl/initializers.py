@@ -3,15 +3,13 @@
 Each initializer is a function ``(shape, rng, dtype) -> array`` where ``shape`` is
 ``(fan_in, fan_out)`` for a weight matrix. The names follow Keras:
 
-========================  =================================================
-name                      distribution
-========================  =================================================
-``"he_normal"``           normal, std ``sqrt(2 / fan_in)`` (good before ReLU)
-``"he_uniform"``          uniform on ``[-l, l]``, ``l = sqrt(6 / fan_in)``
-``"glorot_normal"``       normal, std ``sqrt(2 / (fan_in + fan_out))``
-``"glorot_uniform"``      uniform, ``l = sqrt(6 / (fan_in + fan_out))``
-``"zeros"``, ``"ones"``   constant
-========================  =================================================
+| name                      | distribution                                        |
+|---------------------------|-----------------------------------------------------|
+| ``"he_normal"``           | normal, std ``sqrt(2 / fan_in)`` (good before ReLU) |
+| ``"he_uniform"``          | uniform on ``[-l, l]``, ``l = sqrt(6 / fan_in)``    |
+| ``"glorot_normal"``       | normal, std ``sqrt(2 / (fan_in + fan_out))``        |
+| ``"glorot_uniform"``      | uniform, ``l = sqrt(6 / (fan_in + fan_out))``       |
+| ``"zeros"``, ``"ones"``   | constant                                            |
 
 Keras truncates its normal initializers at two standard deviations; minidl draws
 from the plain normal distribution, as PyTorch's ``kaiming_normal_`` does.

@@ -2,7 +2,8 @@
 
 The docstrings use Sphinx cross-reference roles (``:class:`~minidl.Layer```), which
 mkdocstrings does not interpret: it renders them as the role's name followed by code.
-This hook turns them into plain code, shortened as Sphinx's ``~`` asks (``Layer``).
+This hook turns them into plain code, shortened as Sphinx's ``~`` asks (``Layer``), and
+drops the second colon of reStructuredText's ``text::`` that introduces a code block.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ def _shorten(match: re.Match[str]) -> str:
 
 
 def strip_roles(html: str) -> str:
-    """Replace every rendered Sphinx role by plain code."""
-    return _ROLE.sub(_shorten, html)
+    """Replace every rendered Sphinx role by plain code; ``text::`` before code by ``text:``."""
+    html = _ROLE.sub(_shorten, html)
+    return html.replace("::</p>\n<div", ":</p>\n<div").replace("::</p>\n<pre", ":</p>\n<pre")
 
 
 def on_page_content(html: str, **kwargs: Any) -> str:
