@@ -199,8 +199,8 @@ class Softmax(Layer):
 
     def forward(self, x: Array) -> Array:
         """``p = exp(z - max z) / sum(exp(z - max z))`` along the last axis; same shape out."""
-        shifted = x - np.max(x, axis=-1, keepdims=True)
-        p: Array = np.exp(shifted)
+        shifted = x - np.maximum.reduce(x, axis=-1, keepdims=True)
+        p: Array = np.exp(shifted, out=shifted)  # in place: shifted is ours and not needed after
         total: Array = np.add.reduce(p, axis=-1, keepdims=True)
         p /= total
         self._p = p
