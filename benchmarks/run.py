@@ -521,9 +521,9 @@ def memory_case(batch: int, batches: int, notes: list[str]) -> dict[str, Any] | 
         "activations": activations,
     }
     must_hold = sum(required.values())
-    held = before + (peak - before)
-    return {"batch": batch, "samples": batch * batches, "peak_bytes": held, "must_hold_bytes": must_hold,
-            "ratio": held / must_hold, "breakdown": required, "before_fit_bytes": before}
+    # Tracing started before the data and the network were made, so the peak counts them.
+    return {"batch": batch, "samples": batch * batches, "peak_bytes": peak, "must_hold_bytes": must_hold,
+            "ratio": peak / must_hold, "breakdown": required, "before_fit_bytes": before}
 
 
 # --------------------------------------------------------------------------------------
