@@ -134,12 +134,22 @@ class LeakyReLU(Activation):
         self.alpha = check_real(alpha, "LeakyReLU alpha", low=0.0)
 
     def function(self, x: Array) -> Array:
-        """``x`` where positive, ``alpha * x`` elsewhere."""
-        return np.where(x > 0, x, x * self.alpha)
+        """``x`` where positive, ``alpha * x`` elsewhere: ``max(x, alpha x)`` (``min`` if ``alpha > 1``).
+
+        Two fast element-wise calls (``np.where`` took 10x longer on a float32 batch).
+        """
+        scaled: Array = x * self.alpha
+        if self.alpha <= 1.0:
+            np.maximum(x, scaled, out=scaled)
+        else:
+            np.minimum(x, scaled, out=scaled)
+        return scaled
 
     def derivative(self, x: Array) -> Array:
-        """1 where ``x > 0``, ``alpha`` elsewhere, in ``x``'s dtype."""
-        slope: Array = np.where(x > 0, 1.0, self.alpha).astype(x.dtype, copy=False)
+        """1 where ``x > 0``, ``alpha`` elsewhere, in ``x``'s dtype: ``alpha + (1 - alpha) [x > 0]``."""
+        slope: Array = (x > 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+        slope *= 1.0 - self.alpha
+        slope += self.alpha
         return slope
 
     def config(self) -> dict[str, Any]:
@@ -150,19 +160,46 @@ class LeakyReLU(Activation):
 class Sigmoid(Activation):
     """Logistic function ``f(x) = 1 / (1 + exp(-x))``; ``f'(x) = f(x) * (1 - f(x))``.
 
-    Computed without overflow for large ``|x|``: ``exp`` only ever sees ``-|x|``.
+    Computed without overflow for large ``|x|``: ``exp`` only ever sees ``-|x|`` and
+    ``min(x, 0)``. ``forward`` keeps its output ``s``, so ``backward`` is
+    ``dL/dy * s * (1 - s)`` with no second ``exp``.
     """
 
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+        self._y: Array | None = None
+
     def function(self, x: Array) -> Array:
-        """``1 / (1 + exp(-x))``, stable for any finite ``x``."""
-        exp_neg_abs = np.exp(-np.abs(x))
-        result: Array = np.where(x >= 0, 1.0, exp_neg_abs) / (1.0 + exp_neg_abs)
-        return result.astype(x.dtype, copy=False)
+        """``1 / (1 + exp(-x))`` as ``exp(min(x, 0)) / (1 + exp(-|x|))``: exact, stable for any finite ``x``.
+
+        For ``x >= 0`` that is ``1 / (1 + exp(-x))``; for ``x < 0``, ``exp(x) / (1 + exp(x))``.
+        """
+        denominator = np.exp(-np.abs(x))
+        denominator += 1.0
+        result: Array = np.exp(np.minimum(x, 0.0))
+        result /= denominator
+        return result
 
     def derivative(self, x: Array) -> Array:
         """``s * (1 - s)`` with ``s = f(x)``."""
         s = self.function(x)
         return s * (1.0 - s)
+
+    def forward(self, x: Array) -> Array:
+        """``s = f(x)`` element-wise; keeps ``x`` and ``s`` (by reference) for ``backward``."""
+        self._x = x
+        self._y = y = self.function(x)
+        return y
+
+    def backward(self, grad_y: Array) -> Array:
+        """``dL/dx = dL/dy * s * (1 - s)`` with the ``s`` of the last forward (same shape)."""
+        x, s = self._x, self._y
+        if x is None or s is None:
+            raise backward_before_forward(self)
+        if grad_y.shape != s.shape:
+            raise gradient_shape_error(self, s.shape, grad_y.shape)
+        grad_x: Array = grad_y * (s * (1.0 - s))
+        return grad_x
 
 
 class Tanh(Activation):
@@ -172,10 +209,30 @@ class Tanh(Activation):
         """``tanh(x)`` element-wise."""
         return np.tanh(x)
 
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+        self._y: Array | None = None
+
     def derivative(self, x: Array) -> Array:
         """``1 - tanh(x)**2``."""
         t = np.tanh(x)
         return 1.0 - t * t
+
+    def forward(self, x: Array) -> Array:
+        """``t = tanh(x)`` element-wise; keeps ``x`` and ``t`` (by reference) for ``backward``."""
+        self._x = x
+        self._y = y = np.tanh(x)
+        return y
+
+    def backward(self, grad_y: Array) -> Array:
+        """``dL/dx = dL/dy * (1 - t**2)`` with the ``t`` of the last forward (no second ``tanh``)."""
+        x, t = self._x, self._y
+        if x is None or t is None:
+            raise backward_before_forward(self)
+        if grad_y.shape != t.shape:
+            raise gradient_shape_error(self, t.shape, grad_y.shape)
+        grad_x: Array = grad_y * (1.0 - t * t)
+        return grad_x
 
 
 class Softmax(Layer):
