@@ -116,3 +116,23 @@ def test_float32_stays_float32(layer):
     y = layer.forward(x)
     assert y.dtype == np.float32
     assert layer.backward(np.ones_like(y)).dtype == np.float32
+
+
+ALL_ELEMENTWISE = [ReLU(), Identity(), LeakyReLU(0.2), LeakyReLU(1.5), Sigmoid(), Tanh()]
+
+
+@pytest.mark.parametrize("activation", ALL_ELEMENTWISE)
+def test_derivative_method_matches_finite_differences_of_function(activation):
+    # Built-ins may override backward for speed; their derivative() must stay right on its own.
+    x = AWAY_FROM_ZERO.copy()
+    h = 1e-6
+    numeric = (activation.function(x + h) - activation.function(x - h)) / (2 * h)
+    np.testing.assert_allclose(activation.derivative(x), numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("activation", [ReLU(), LeakyReLU(0.2), Sigmoid(), Tanh()])
+def test_backward_equals_upstream_times_derivative(activation):
+    x = AWAY_FROM_ZERO.copy()
+    upstream = np.random.default_rng(3).normal(size=x.shape)
+    activation.forward(x)
+    np.testing.assert_allclose(activation.backward(upstream), upstream * activation.derivative(x), rtol=1e-12)

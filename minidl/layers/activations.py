@@ -205,13 +205,13 @@ class Sigmoid(Activation):
 class Tanh(Activation):
     """Hyperbolic tangent ``f(x) = tanh(x)``; ``f'(x) = 1 - tanh(x)**2``."""
 
-    def function(self, x: Array) -> Array:
-        """``tanh(x)`` element-wise."""
-        return np.tanh(x)
-
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
         self._y: Array | None = None
+
+    def function(self, x: Array) -> Array:
+        """``tanh(x)`` element-wise."""
+        return np.tanh(x)
 
     def derivative(self, x: Array) -> Array:
         """``1 - tanh(x)**2``."""
