@@ -429,7 +429,9 @@ class Network:
         epochs
             Number of passes over the training data (positive integer).
         batch_size
-            Samples per step (positive integer).
+            Samples per step (positive integer). The last batch holds the rest; with a
+            ``BatchNorm`` (which needs 2 samples in training) a last batch of 1 sample
+            joins the batch before it.
         shuffle
             Shuffle the training samples at every epoch (one permutation per epoch).
         validation_split

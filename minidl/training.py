@@ -544,7 +544,17 @@ def fit(
     functions = [(name, _metric_function(kind, loss, width)) for name, kind in compiled.metrics]
     parameters = plan.parameters
     samples = len(data)
-    steps = -(-samples // batch_size)
+    # Batch boundaries. A layer may need more than one sample per training batch
+    # (BatchNorm: ``min_training_batch = 2``, a single sample has no variance); a last
+    # batch smaller than that joins the batch before it (33 samples in batches of 32
+    # train as one batch of 33) rather than failing in the middle of an epoch.
+    starts = list(range(0, samples, batch_size))
+    min_batch = max((getattr(layer, "min_training_batch", 1) for layer in network.layers), default=1)
+    if len(starts) > 1 and samples - starts[-1] < min_batch:
+        starts.pop()
+    bounds = list(zip(starts, [*starts[1:], samples], strict=True))
+    largest = max(end - start for start, end in bounds)
+    steps = len(bounds)
     history = History()
     network.history = history
     network.stop_training = False
@@ -570,8 +580,8 @@ def fit(
     # the batch buffer, so no shuffled copy of the whole data set is ever made (it
     # would double fit's memory). Unshuffled batches are views of the data.
     if shuffle:
-        x_batch = np.empty((min(batch_size, samples), *data.shape[1:]), dtype=data.dtype)
-        y_batch = np.empty((min(batch_size, samples), *target.shape[1:]), dtype=target.dtype)
+        x_batch = np.empty((largest, *data.shape[1:]), dtype=data.dtype)
+        y_batch = np.empty((largest, *target.shape[1:]), dtype=target.dtype)
     snapshot = [p.value.copy() for p in parameters]
     metric_count = len(functions)
     modes = [layer.training for layer in network.layers]
@@ -596,18 +606,18 @@ def fit(
             metric_totals = [0.0] * metric_count
             seen = 0
             bad_value: float | None = None
-            for batch, start in enumerate(range(0, samples, batch_size)):
+            for batch, (start, end) in enumerate(bounds):
                 if guard.pending:  # a Ctrl-C held during the last batch: stop before this one
                     guard.check()
                 if shuffle:
-                    index = order[start : start + batch_size]
+                    index = order[start:end]
                     # mode="clip" (the indices are valid) lets take write straight into
                     # out; the default mode="raise" would go through a temporary copy.
                     xb = np.take(data, index, axis=0, out=x_batch[: len(index)], mode="clip")
                     yb = np.take(target, index, axis=0, out=y_batch[: len(index)], mode="clip")
                 else:
-                    xb = data[start : start + batch_size]
-                    yb = target[start : start + batch_size]
+                    xb = data[start:end]
+                    yb = target[start:end]
                 value, output = forward_loss_backward(plan, xb, yb)
                 if not math.isfinite(value):
                     bad_value = value

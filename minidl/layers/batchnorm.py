@@ -72,8 +72,12 @@ class BatchNorm(Layer):
     exactly, scale the batch variance by ``N / (N - 1)``. With batches of 32 the two
     differ by about 3%.
 
-    Training mode needs at least 2 samples per batch (one sample has no variance);
-    evaluation mode accepts any batch, and single samples of shape ``(features,)``.
+    Training mode needs at least 2 samples per batch (one sample has no variance:
+    ``x_hat`` would be 0 and no gradient would reach ``x``), and raises for a batch of 1,
+    as PyTorch does. ``Network.fit`` never produces one: the class attribute
+    ``min_training_batch = 2`` tells it to merge a last batch of 1 sample into the
+    batch before it. Evaluation mode accepts any batch, and single samples of shape
+    ``(features,)``.
 
     Examples
     --------
@@ -84,6 +88,9 @@ class BatchNorm(Layer):
     >>> bn.running_mean, bn.running_var          # 0.9 * old + 0.1 * batch
     (array([0.2]), array([1.]))
     """
+
+    #: ``Network.fit`` merges a smaller last batch into the one before it.
+    min_training_batch = 2
 
     def __init__(
         self,

@@ -1,0 +1,62 @@
+"""Regression tests for defects found in the review of issues 4 and 7."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minidl
+
+
+def _batchnorm_network() -> minidl.Network:
+    network = minidl.Network([minidl.Dense(3, 4, seed=0), minidl.BatchNorm(4), minidl.ReLU(),
+                              minidl.Dense(4, 1, seed=1)])
+    network.compile(optimizer="sgd", loss="mse")
+    return network
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_fit_with_batchnorm_never_trains_on_a_batch_of_one(shuffle: bool) -> None:
+    # 33 samples in batches of 32 would leave a last batch of 1, on which BatchNorm has no
+    # variance: the lone sample joins the batch before it instead of failing mid-epoch.
+    x = np.random.default_rng(0).normal(size=(33, 3))
+    y = x.sum(axis=1)
+    network = _batchnorm_network()
+    sizes: list[float] = []
+
+    class Sizes(minidl.Callback):
+        def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+            assert logs is not None
+            sizes.append(logs["size"])
+
+    history = network.fit(x, y, epochs=2, batch_size=32, shuffle=shuffle, verbose=0, callbacks=[Sizes()])
+    assert sizes == [33.0, 33.0]
+    assert len(history.history["loss"]) == 2
+    assert all(np.isfinite(p.value).all() for p in network.parameters())
+
+
+def test_fit_batchnorm_one_sample_merge_is_plain_gradient_descent() -> None:
+    # The merged batch is one step on the mean loss of its 33 samples (shuffle off).
+    x = np.random.default_rng(1).normal(size=(33, 3))
+    y = x.sum(axis=1)
+    merged = _batchnorm_network()
+    merged.fit(x, y, epochs=1, batch_size=32, shuffle=False, verbose=0)
+    full = _batchnorm_network()
+    full.fit(x, y, epochs=1, batch_size=33, shuffle=False, verbose=0)
+    for a, b in zip(merged.parameters(), full.parameters(), strict=True):
+        assert np.array_equal(a.value, b.value)
+
+
+def test_fit_without_batchnorm_keeps_a_last_batch_of_one() -> None:
+    x = np.random.default_rng(0).normal(size=(33, 3))
+    network = minidl.Network([minidl.Dense(3, 1, seed=0)])
+    network.compile(optimizer="sgd", loss="mse")
+    sizes: list[float] = []
+
+    class Sizes(minidl.Callback):
+        def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+            assert logs is not None
+            sizes.append(logs["size"])
+
+    network.fit(x, x.sum(axis=1), epochs=1, batch_size=32, verbose=0, callbacks=[Sizes()])
+    assert sizes == [32.0, 1.0]
