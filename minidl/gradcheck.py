@@ -324,7 +324,9 @@ def check_gradients(
 
     Before ``backward`` runs, every parameter's ``grad`` is filled with NaN, so a
     gradient that ``backward`` forgets to write (or adds to instead of assigning, which
-    breaks minidl's overwrite contract) shows up as such.
+    breaks minidl's overwrite contract) shows up as such. A Parameter that
+    ``parameters()`` does not list (created in ``forward``, or kept in a list or dict)
+    fails the check too: the optimizers would never update it.
 
     Examples
     --------
@@ -461,6 +463,8 @@ def _check(
     # reuse its buffers, or clear its gradients in forward).
     analytic: list[Any] = [returned, *(parameter.grad for _, parameter in named)]
     analytic = [value.copy() if isinstance(value, np.ndarray) else value for value in analytic]
+    if not isinstance(clone, Loss):
+        problems.extend(_unseen_parameters(clone, named))
     # Finite differences need a forward that is a function of its input: run it again.
     first = float(output) if upstream is None else np.array(output, dtype=np.float64, copy=True)
     reset_randomness()
@@ -581,6 +585,36 @@ def _named_parameters(module: Layer | Network) -> list[tuple[str, Parameter]]:
         used.add(name)
         named.append((name, parameter))
     return named
+
+
+def _unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter]]) -> list[str]:
+    """Parameters that ``parameters()`` did not list before the forward pass, one message each.
+
+    Two learner mistakes leave a parameter that optimizers never update (and that the
+    check cannot compare): creating it in ``forward`` rather than ``__init__``, and
+    keeping it inside a list, tuple or dict, where the attribute scan does not look.
+    """
+    known = {id(parameter) for _, parameter in named}
+    messages: list[str] = []
+    for layer in module.layers if isinstance(module, Network) else [module]:
+        label = f"{type(layer).__name__} {layer.name!r}"
+        for key, value in vars(layer).items():
+            if isinstance(value, Parameter) and id(value) not in known:
+                messages.append(
+                    f"{label}: the Parameter {key!r} was not among parameters() before forward ran "
+                    "(created in forward?); create every Parameter in __init__, after "
+                    "super().__init__(), or the optimizers never see it (it was not checked)"
+                )
+            elif isinstance(value, (list, tuple, dict)):
+                items = value.values() if isinstance(value, dict) else value
+                if any(isinstance(item, Parameter) and id(item) not in known for item in items):
+                    messages.append(
+                        f"{label}: attribute {key!r} holds Parameters inside a "
+                        f"{type(value).__name__}; parameters() finds only Parameter attributes "
+                        "(self.w = Parameter(...)), so the optimizers would never update them "
+                        "(they were not checked)"
+                    )
+    return messages
 
 
 def _to_float64(root: Any) -> list[tuple[Any, Any]]:

@@ -60,3 +60,54 @@ def test_fit_without_batchnorm_keeps_a_last_batch_of_one() -> None:
 
     network.fit(x, x.sum(axis=1), epochs=1, batch_size=32, verbose=0, callbacks=[Sizes()])
     assert sizes == [32.0, 1.0]
+
+
+class _LazyScale(minidl.Layer):
+    """A learner's mistake: the parameter is created in the first forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w: minidl.Parameter | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if self.w is None:
+            self.w = minidl.Parameter(np.ones(x.shape[-1]), name="w")
+        self.x = x
+        return x * self.w.value
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        assert self.w is not None
+        self.w.grad[...] = (grad_y * self.x).sum(axis=0)
+        return grad_y * self.w.value
+
+
+class _ListScale(minidl.Layer):
+    """A learner's mistake: the parameters are kept in a list, which parameters() does not see."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights = [minidl.Parameter(np.ones(3), name="w")]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return x * self.weights[0].value
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        self.weights[0].grad[...] = (grad_y * self.x).sum(axis=0)
+        return grad_y * self.weights[0].value
+
+
+def test_check_gradients_fails_a_parameter_created_in_forward() -> None:
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    report = minidl.check_gradients(_LazyScale(), x)
+    assert not report.passed
+    assert any("'w'" in problem and "__init__" in problem for problem in report.problems)
+
+
+def test_check_gradients_fails_parameters_hidden_in_a_container() -> None:
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    report = minidl.check_gradients(_ListScale(), x)
+    assert not report.passed
+    assert any("'weights'" in problem and "list" in problem for problem in report.problems)
+    network_report = minidl.check_gradients(minidl.Network([minidl.Dense(3, 3, seed=0), _ListScale()]), x)
+    assert not network_report.passed
