@@ -559,8 +559,10 @@ class Network:
 
         Dense nodes are named ``node_j`` (one hidden layer) or ``node_l_j`` (several), and
         the last Dense layer's nodes ``output`` (one node) or ``output_j``. A node's
-        *input* is its weighted sum; its *output* is that sum after the element-wise
-        activations that follow the Dense layer. Runs in the current mode.
+        *input* is its weighted sum; its *output* is that sum after the layers that
+        follow the Dense layer up to the next one and keep its shape (activations,
+        Softmax, Dropout, ...): what the next Dense layer receives, or, for the last, the
+        network's output. Runs in the current mode.
 
         Examples
         --------
@@ -580,8 +582,9 @@ class Network:
         nodes: list[NodeValues] = []
         for depth, position in enumerate(dense_positions):
             dense_out = records[position][2]
-            after = position
-            while after + 1 < len(records) and isinstance(self.layers[after + 1], Activation):
+            after = position  # fold the shape-keeping layers up to the next Dense (ReLU, Softmax, ...)
+            while (after + 1 < len(records) and not isinstance(self.layers[after + 1], Dense)
+                   and records[after + 1][2].shape == dense_out.shape):
                 after += 1
             activated = records[after][2]
             layer = self.layers[position]

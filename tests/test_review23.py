@@ -1,0 +1,29 @@
+"""Defects found reviewing issues 2 and 3; each test failed before its fix."""
+
+import numpy as np
+import pytest
+
+import minidl
+from minidl import Dense, Network, Sigmoid, Softmax
+
+
+def test_trace_output_column_is_the_network_output_after_softmax():
+    # Softmax is not an element-wise Activation; the node outputs must still be what the
+    # network outputs, not the weighted sums.
+    net = Network([Dense(2, 2, weight_init=[[1.0, 0.0], [0.0, 1.0]], use_bias=False), Softmax()])
+    trace = net.trace(np.array([0.0, np.log(3.0)]))
+    assert trace["output_0_input"] == 0.0
+    assert trace["output_0_output"] == pytest.approx(0.25)
+    assert trace["output_1_output"] == pytest.approx(0.75)
+    np.testing.assert_allclose([trace["output_0_output"], trace["output_1_output"]],
+                               net.predict(np.array([0.0, np.log(3.0)])))
+
+
+def test_trace_folds_every_shape_keeping_layer_up_to_the_next_dense():
+    net = Network([Dense(1, 2, weight_init=[[1.0, -1.0]], use_bias=False), minidl.ReLU(),
+                   minidl.Dropout(0.5), Dense(2, 1, weight_init=[[2.0], [3.0]], use_bias=False), Sigmoid()])
+    trace = net.eval().trace(np.array([2.0]))  # Dropout passes values unchanged in evaluation mode
+    assert trace["node_0_output"] == 2.0 and trace["node_1_output"] == 0.0
+    assert trace["output_input"] == 4.0
+    assert trace["output_output"] == pytest.approx(1.0 / (1.0 + np.exp(-4.0)))
+
