@@ -511,6 +511,9 @@ def fit(
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"fit shuffle must be True or False; got {shuffle!r}")
     rng = make_rng(seed)
+    if isinstance(callbacks, Callback):
+        raise TypeError(f"fit callbacks must be a list of Callback objects; got a single "
+                        f"{type(callbacks).__name__} (write callbacks=[...])")
     callbacks = list(callbacks) if callbacks is not None else []
     for callback in callbacks:
         if not isinstance(callback, Callback):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import Dense, Network, Sigmoid, Softmax
+from minidl import Dense, EarlyStopping, Network, Sigmoid, Softmax
 
 
 def test_trace_output_column_is_the_network_output_after_softmax():
@@ -26,4 +26,12 @@ def test_trace_folds_every_shape_keeping_layer_up_to_the_next_dense():
     assert trace["node_0_output"] == 2.0 and trace["node_1_output"] == 0.0
     assert trace["output_input"] == 4.0
     assert trace["output_output"] == pytest.approx(1.0 / (1.0 + np.exp(-4.0)))
+
+
+
+def test_fit_callbacks_given_a_single_callback_names_the_fix():
+    net = Network([Dense(1, 1, seed=0)])
+    net.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(TypeError, match=r"fit callbacks must be a list.*got a single EarlyStopping"):
+        net.fit(np.ones((4, 1)), np.ones(4), verbose=0, callbacks=EarlyStopping(monitor="loss"))
 
