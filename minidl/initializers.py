@@ -86,6 +86,10 @@ def make_rng(seed: Seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        if seed is not None and seed < 0:
+            raise ValueError(
+                f"seed must be a non-negative int, a numpy.random.Generator or None; got {seed!r}"
+            )
         return np.random.default_rng(seed)
     raise TypeError(f"seed must be an int, a numpy.random.Generator or None; got {seed!r}")
 

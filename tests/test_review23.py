@@ -35,3 +35,9 @@ def test_fit_callbacks_given_a_single_callback_names_the_fix():
     with pytest.raises(TypeError, match=r"fit callbacks must be a list.*got a single EarlyStopping"):
         net.fit(np.ones((4, 1)), np.ones(4), verbose=0, callbacks=EarlyStopping(monitor="loss"))
 
+
+
+def test_negative_seed_names_the_argument():
+    with pytest.raises(ValueError, match=r"seed must be .*non-negative.*got -1"):
+        Dense(2, 2, seed=-1)
+
