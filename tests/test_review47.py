@@ -111,3 +111,17 @@ def test_check_gradients_fails_parameters_hidden_in_a_container() -> None:
     assert any("'weights'" in problem and "list" in problem for problem in report.problems)
     network_report = minidl.check_gradients(minidl.Network([minidl.Dense(3, 3, seed=0), _ListScale()]), x)
     assert not network_report.passed
+
+
+def test_parameter_from_integers_is_float64_and_trains() -> None:
+    parameter = minidl.Parameter([1, 2, 3], name="w")
+    assert parameter.value.dtype == np.float64 and parameter.grad.dtype == np.float64
+    parameter.grad[...] = [1.0, 1.0, 1.0]
+    minidl.SGD(learning_rate=0.5).step([parameter])
+    assert parameter.value.tolist() == [0.5, 1.5, 2.5]
+
+
+@pytest.mark.parametrize("value", [np.array([1j]), np.array(["a"]), np.array([None], dtype=object)])
+def test_parameter_refuses_non_real_values(value: np.ndarray) -> None:
+    with pytest.raises(TypeError, match=r"Parameter 'w'.*dtype"):
+        minidl.Parameter(value, name="w")

@@ -18,17 +18,31 @@ class Parameter:
     ``grad`` and change ``value`` in place, so a Parameter object keeps its identity (and
     its optimizer state) for its whole life.
 
+    A floating array is used as given (not copied); integers and booleans become float64
+    (a gradient step cannot be stored in an integer array); any other dtype (complex,
+    strings, objects) raises ``TypeError``.
+
     Examples
     --------
     >>> p = Parameter(np.array([1.0, 2.0]), name="w")
     >>> p.grad
     array([0., 0.])
+    >>> Parameter([1, 2]).value
+    array([1., 2.])
     """
 
     __slots__ = ("grad", "name", "value")
 
     def __init__(self, value: npt.ArrayLike, name: str = "parameter") -> None:
-        self.value: Array = np.asarray(value)
+        array = np.asarray(value)
+        if array.dtype.kind in "biu":
+            array = array.astype(np.float64)
+        elif array.dtype.kind != "f":
+            raise TypeError(
+                f"Parameter {name!r}: value must hold real numbers (a floating array); "
+                f"got dtype {array.dtype}"
+            )
+        self.value: Array = array
         self.grad: Array = np.zeros_like(self.value)
         self.name = name
 
