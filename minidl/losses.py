@@ -27,10 +27,15 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
     """Return ``actual`` as an array of ``predicted``'s shape and dtype, or raise.
 
     Accepts equal shapes; ``(N,)`` targets for ``(N, 1)`` predictions (and ``(N, 1)``
-    targets for ``(N,)`` predictions); a scalar target for a one-value prediction.
+    targets for ``(N,)`` predictions); a scalar target for a one-value prediction. An
+    empty ``predicted`` is an error (a mean over no elements is undefined).
     """
     if type(predicted) is not np.ndarray:
         raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
+    if predicted.size == 0:
+        raise ValueError(
+            f"{owner}: predicted is empty (shape {predicted.shape}); expected at least one value"
+        )
     target = np.asarray(actual)
     if target.dtype.kind not in "fiub":
         raise TypeError(f"{owner}: actual must hold real numbers; got dtype {target.dtype}")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import Dense, EarlyStopping, Network, Sigmoid, Softmax
+from minidl import Dense, EarlyStopping, MeanAbsoluteError, MeanSquaredError, Network, Sigmoid, Softmax
 
 
 def test_trace_output_column_is_the_network_output_after_softmax():
@@ -40,4 +40,11 @@ def test_fit_callbacks_given_a_single_callback_names_the_fix():
 def test_negative_seed_names_the_argument():
     with pytest.raises(ValueError, match=r"seed must be .*non-negative.*got -1"):
         Dense(2, 2, seed=-1)
+
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()])
+def test_empty_arrays_in_a_loss_are_a_clear_error(loss):
+    with pytest.raises(ValueError, match=r"predicted is empty"):
+        loss.forward(np.zeros((0, 1)), np.zeros(0))
 
