@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -125,3 +127,26 @@ def test_parameter_from_integers_is_float64_and_trains() -> None:
 def test_parameter_refuses_non_real_values(value: np.ndarray) -> None:
     with pytest.raises(TypeError, match=r"Parameter 'w'.*dtype"):
         minidl.Parameter(value, name="w")
+
+
+def test_load_refuses_a_negative_batchnorm_running_variance(tmp_path: Path) -> None:
+    # A crafted file with running_var < 0 used to load and then predict NaN.
+    import io
+    import zipfile
+
+    network = minidl.Network([minidl.Dense(2, 3, seed=0), minidl.BatchNorm(3)])
+    path = str(tmp_path / "model.npz")
+    network.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([1.0, -1.0, 1.0]), allow_pickle=False)
+    members["layer1.state.running_var.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(minidl.ModelFileError, match="running_var"):
+        minidl.load(path)
+    layer = minidl.BatchNorm(3)
+    with pytest.raises(ValueError, match=r"running_var.*negative"):
+        layer.load_state_arrays({"running_mean": np.zeros(3), "running_var": np.array([1.0, -1.0, 1.0])})

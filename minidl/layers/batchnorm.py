@@ -234,7 +234,7 @@ class BatchNorm(Layer):
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
     def load_state_arrays(self, arrays: dict[str, Array]) -> None:
-        """Copy saved running statistics in place (keys, shapes and dtypes checked)."""
+        """Copy saved running statistics in place (keys, shapes, dtypes and a variance >= 0 checked)."""
         expected = {"running_mean", "running_var"}
         if set(arrays) != expected:
             raise ValueError(
@@ -247,5 +247,10 @@ class BatchNorm(Layer):
                 raise ValueError(
                     f"BatchNorm {self.name!r}: state array {key!r} must have shape {target.shape} "
                     f"and dtype {target.dtype}; got shape {value.shape} and dtype {value.dtype}"
+                )
+            if key == "running_var" and not bool((value >= 0).all()):
+                raise ValueError(
+                    f"BatchNorm {self.name!r}: state array 'running_var' has negative entries "
+                    f"(min {float(value.min())}); a variance is never negative"
                 )
             target[...] = value
