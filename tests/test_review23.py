@@ -48,3 +48,8 @@ def test_empty_arrays_in_a_loss_are_a_clear_error(loss):
     with pytest.raises(ValueError, match=r"predicted is empty"):
         loss.forward(np.zeros((0, 1)), np.zeros(0))
 
+
+
+def test_softmax_accepts_integer_input():
+    np.testing.assert_allclose(Softmax().forward(np.array([0, 0])), [0.5, 0.5])
+    np.testing.assert_allclose(Softmax().forward(np.array([True, True])), [0.5, 0.5])

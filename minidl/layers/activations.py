@@ -256,6 +256,8 @@ class Softmax(Layer):
 
     def forward(self, x: Array) -> Array:
         """``p = exp(z - max z) / sum(exp(z - max z))`` along the last axis; same shape out."""
+        if x.dtype.kind != "f":  # integer or boolean input: exp below writes into a float array
+            x = x.astype(np.float64)
         shifted = x - np.maximum.reduce(x, axis=-1, keepdims=True)
         p: Array = np.exp(shifted, out=shifted)  # in place: shifted is ours and not needed after
         total: Array = np.add.reduce(p, axis=-1, keepdims=True)
