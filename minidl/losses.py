@@ -26,6 +26,9 @@ from minidl.layers.base import Layer
 def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
     """Return ``actual`` as an array of ``predicted``'s shape and dtype, or raise.
 
+    The dtype is ``predicted``'s when it is a float dtype, float64 otherwise (an integer
+    prediction never truncates a float target).
+
     Accepts equal shapes; ``(N,)`` targets for ``(N, 1)`` predictions (and ``(N, 1)``
     targets for ``(N,)`` predictions); a scalar target for a one-value prediction. An
     empty ``predicted`` is an error (a mean over no elements is undefined).
@@ -53,8 +56,11 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
                 "prediction of shape (N, 1))"
             )
         target = target.reshape(p_shape)
-    if target.dtype != predicted.dtype:
-        target = target.astype(predicted.dtype)
+    # The target takes the prediction's float dtype (float32 stays float32); never an
+    # integer dtype, which would truncate a float target (1.5 -> 1) into a wrong loss.
+    dtype = predicted.dtype if predicted.dtype.kind == "f" else np.dtype(np.float64)
+    if target.dtype != dtype:
+        target = target.astype(dtype)
     return target
 
 

@@ -53,3 +53,11 @@ def test_empty_arrays_in_a_loss_are_a_clear_error(loss):
 def test_softmax_accepts_integer_input():
     np.testing.assert_allclose(Softmax().forward(np.array([0, 0])), [0.5, 0.5])
     np.testing.assert_allclose(Softmax().forward(np.array([True, True])), [0.5, 0.5])
+
+
+def test_integer_predictions_do_not_truncate_float_targets():
+    # By hand: errors 0.5 and 0.5, so MSE 0.25 and MAE 0.5 (the target was cast to int: 0).
+    mse = MeanSquaredError()
+    assert mse.forward(np.array([1, 2]), np.array([1.5, 2.5])) == 0.25
+    np.testing.assert_array_equal(mse.backward(), [-0.5, -0.5])
+    assert MeanAbsoluteError().forward(np.array([[1], [2]]), [1.5, 2.5]) == 0.5
