@@ -78,6 +78,9 @@ class Optimizer(ABC):
             The parameters to update, e.g. ``network.parameters()``; the same objects
             must be passed on every step for the state (momentum, averages) to follow them.
         """
+        if isinstance(parameters, Parameter):
+            raise TypeError(f"{type(self).__name__}.step expects a list of Parameters; got a single "
+                            f"Parameter {parameters.name!r} (write step([parameter]))")
         self.iterations += 1
         state_of = self._state
         for parameter in parameters:

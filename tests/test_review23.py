@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import Dense, EarlyStopping, MeanAbsoluteError, MeanSquaredError, Network, Sigmoid, Softmax
+from minidl import SGD, Dense, EarlyStopping, MeanAbsoluteError, MeanSquaredError, Network, Sigmoid, Softmax
 
 
 def test_trace_output_column_is_the_network_output_after_softmax():
@@ -61,3 +61,11 @@ def test_integer_predictions_do_not_truncate_float_targets():
     assert mse.forward(np.array([1, 2]), np.array([1.5, 2.5])) == 0.25
     np.testing.assert_array_equal(mse.backward(), [-0.5, -0.5])
     assert MeanAbsoluteError().forward(np.array([[1], [2]]), [1.5, 2.5]) == 0.5
+
+
+def test_optimizer_step_given_one_parameter_names_the_fix():
+    parameter = minidl.Parameter(np.zeros(2), name="w")
+    optimizer = SGD()
+    with pytest.raises(TypeError, match=r"expects a list of Parameters; got a single Parameter 'w'"):
+        optimizer.step(parameter)  # type: ignore[arg-type]
+    assert optimizer.iterations == 0
