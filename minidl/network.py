@@ -562,7 +562,9 @@ class Network:
         *input* is its weighted sum; its *output* is that sum after the layers that
         follow the Dense layer up to the next one and keep its shape (activations,
         Softmax, Dropout, ...): what the next Dense layer receives, or, for the last, the
-        network's output. Runs in the current mode.
+        network's output. Runs in evaluation mode, as ``predict`` (so the values are
+        ``predict``'s and nothing changes: no Dropout draws, no BatchNorm statistics
+        updated); the layers' modes are restored afterwards.
 
         Examples
         --------
@@ -573,10 +575,16 @@ class Network:
         """
         values = as_float_array(x, "trace x", dtype=self.dtype)
         records: list[tuple[Layer, Array, Array]] = []
-        for layer in self.layers:
-            output = layer.forward(values)
-            records.append((layer, values, output))
-            values = output
+        was_training = [layer.training for layer in self.layers]
+        self.eval()  # as predict: no Dropout draws, no BatchNorm statistics updated
+        try:
+            for layer in self.layers:
+                output = layer.forward(values)
+                records.append((layer, values, output))
+                values = output
+        finally:
+            for layer, mode in zip(self.layers, was_training, strict=True):
+                layer.train(mode)
         self._steps = [(record[0], record[1].shape) for record in records]
         dense_positions = [i for i, layer in enumerate(self.layers) if isinstance(layer, Dense)]
         nodes: list[NodeValues] = []

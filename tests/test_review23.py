@@ -22,7 +22,7 @@ def test_trace_output_column_is_the_network_output_after_softmax():
 def test_trace_folds_every_shape_keeping_layer_up_to_the_next_dense():
     net = Network([Dense(1, 2, weight_init=[[1.0, -1.0]], use_bias=False), minidl.ReLU(),
                    minidl.Dropout(0.5), Dense(2, 1, weight_init=[[2.0], [3.0]], use_bias=False), Sigmoid()])
-    trace = net.eval().trace(np.array([2.0]))  # Dropout passes values unchanged in evaluation mode
+    trace = net.trace(np.array([2.0]))
     assert trace["node_0_output"] == 2.0 and trace["node_1_output"] == 0.0
     assert trace["output_input"] == 4.0
     assert trace["output_output"] == pytest.approx(1.0 / (1.0 + np.exp(-4.0)))
@@ -69,3 +69,15 @@ def test_optimizer_step_given_one_parameter_names_the_fix():
     with pytest.raises(TypeError, match=r"expects a list of Parameters; got a single Parameter 'w'"):
         optimizer.step(parameter)  # type: ignore[arg-type]
     assert optimizer.iterations == 0
+
+
+def test_trace_computes_what_predict_computes_and_changes_nothing():
+    net = Network([Dense(2, 4, seed=0), minidl.BatchNorm(4), minidl.ReLU(), minidl.Dropout(0.5, seed=0),
+                   Dense(4, 1, seed=1)])
+    running = [array.copy() for array in net[1].state_arrays().values()]
+    x = np.array([1.0, 2.0])
+    first, second = net.trace(x), net.trace(x)  # a fresh network is in training mode
+    assert first["output_output"] == second["output_output"] == net.predict(x)[0]
+    for before, after in zip(running, net[1].state_arrays().values(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert all(layer.training for layer in net)
