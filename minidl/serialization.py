@@ -19,12 +19,13 @@ added):
 
 **Why loading is safe.** Nothing in a file is ever executed. Arrays are read by a small
 reader that never unpickles, accepts only real floating-point dtypes and checks every
-size against a budget *before* reading; the JSON is parsed by :mod:`json` (no
-``eval``); layer types are looked up in an explicit allow-list, the built-in layers plus
-the ones *you* register with :func:`register_layer` or pass as ``custom_layers``, and
-never imported from a module named by the file. Everything is checked (format version,
-types, configs, shapes, dtypes, finite values, sizes between layers, no missing or extra
-arrays); any problem raises :class:`ModelFileError` saying what is wrong.
+size against a budget *before* reading (and a built-in layer's config against those
+sizes before building the layer); the JSON is parsed by :mod:`json` (no ``eval``); layer
+types are looked up in an explicit allow-list, the built-in layers plus the ones *you*
+register with :func:`register_layer` or pass as ``custom_layers``, and never imported
+from a module named by the file. Everything is checked (format version, types, configs,
+shapes, dtypes, finite values, sizes between layers, no missing or extra arrays); any
+problem raises :class:`ModelFileError` saying what is wrong.
 
 **Why saving is safe.** :func:`atomic_write` writes a temporary file in the same folder,
 flushes and ``fsync``-s it, then renames it over the target in one step
@@ -1004,6 +1005,16 @@ def _check_config(cls: type[Any], type_name: str, config: dict[str, Any], where:
           f"not accept; expected some of {sorted(accepted)}")
 
 
+def _builtin_parameter_shapes(type_name: str, config: dict[str, Any]) -> list[list[int]] | None:
+    """The parameter shapes the (already checked) config of a built-in layer implies."""
+    if type_name == "Dense":
+        weight = [config["in_features"], config["out_features"]]
+        return [weight, [config["out_features"]]] if config["use_bias"] else [weight]
+    if type_name == "BatchNorm":
+        return [[config["num_features"]], [config["num_features"]]]
+    return []  # the activations and Dropout have none
+
+
 def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]],
                  values: dict[str, Array]) -> Layer:
     type_name = entry["type"]
@@ -1017,6 +1028,13 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
         )
     config = entry["config"]
     _check_config(cls, type_name, config, where)
+    shapes = _builtin_parameter_shapes(type_name, config) if builtin_layers().get(type_name) is cls else None
+    declared_shapes = [item["shape"] for item in entry["parameters"]]
+    # Before building: a crafted config (Dense(15000, 15000) over 3 x 4 arrays) must not
+    # allocate gigabytes that max_bytes never saw. (Sizes below 1 are left to the
+    # constructor, which refuses them, with its own message, before allocating.)
+    _need(shapes is None or shapes == declared_shapes or min(min(shape) for shape in shapes) < 1,
+          f"{where}: its config implies parameter shapes {shapes}; the file declares {declared_shapes}")
     try:
         layer = cls(**config)
     except Exception as error:
