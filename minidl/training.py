@@ -485,6 +485,31 @@ def _all_finite(parameters: list[Parameter]) -> bool:
     return True
 
 
+def _check_parameters_after_backward(network: Network, parameters: list[Parameter]) -> None:
+    """After the first backward of ``fit``: every gradient fits its parameter, none was missed.
+
+    Catches two mistakes of a user's layer that would otherwise end in a numpy error
+    inside the optimizer or in a parameter that is silently never trained: a ``grad``
+    rebound to an array of another shape, and a Parameter created in ``forward``.
+    """
+    known = {id(parameter) for parameter in parameters}
+    for layer in network.layers:
+        label = f"{type(layer).__name__} {layer.name!r}"
+        for parameter in layer.parameters():
+            if id(parameter) not in known:
+                raise ValueError(
+                    f"{label}: the Parameter {parameter.name!r} did not exist when training started "
+                    "(created in forward?), so the optimizer would never update it; create every "
+                    "Parameter in __init__, after super().__init__()"
+                )
+            if parameter.grad.shape != parameter.value.shape:
+                raise ValueError(
+                    f"{label}: backward set the gradient of parameter {parameter.name!r} to shape "
+                    f"{parameter.grad.shape}; expected {parameter.value.shape}, the shape of the "
+                    "parameter (sum over the batch axis, and assign in place: `p.grad[...] = ...`)"
+                )
+
+
 def fit(
     network: Network,
     x: ArrayLike,
@@ -592,6 +617,7 @@ def fit(
     network.train()
     # Ctrl-C is held until the current batch's update is complete (see InterruptGuard).
     guard = InterruptGuard()
+    first_step = True
     try:
         guard.install()
         for callback in all_callbacks:
@@ -622,6 +648,9 @@ def fit(
                     xb = data[start:end]
                     yb = target[start:end]
                 value, output = forward_loss_backward(plan, xb, yb)
+                if first_step:
+                    first_step = False
+                    _check_parameters_after_backward(network, parameters)
                 if not math.isfinite(value):
                     bad_value = value
                     break

@@ -180,3 +180,35 @@ def test_load_refuses_a_config_that_implies_huge_parameters_before_allocating(tm
     finally:
         tracemalloc.stop()
     assert peak < 50 * 2**20
+
+
+class _RebindsGrad(minidl.Layer):
+    """A learner's mistake: the bias gradient is not summed over the batch and rebinds grad."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.b = minidl.Parameter(np.zeros(3), name="b")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x + self.b.value
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        self.b.grad = grad_y.copy()  # shape (batch, 3), should be grad_y.sum(axis=0)
+        return grad_y
+
+
+def test_fit_names_a_parameter_gradient_of_the_wrong_shape() -> None:
+    x = np.random.default_rng(0).normal(size=(8, 3))
+    network = minidl.Network([minidl.Dense(3, 3, seed=0), _RebindsGrad()])
+    network.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match=r"_RebindsGrad '_rebindsgrad'.*'b'.*\(8, 3\).*\(3,\)"):
+        network.fit(x, x, epochs=1, batch_size=8, verbose=0)
+
+
+def test_fit_refuses_a_parameter_created_in_forward() -> None:
+    # It would never be trained: the optimizer's list of parameters was made before it existed.
+    x = np.random.default_rng(0).normal(size=(8, 3))
+    network = minidl.Network([minidl.Dense(3, 3, seed=0), _LazyScale()])
+    network.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match=r"_LazyScale '_lazyscale'.*'w'.*__init__"):
+        network.fit(x, x, epochs=1, verbose=0)
