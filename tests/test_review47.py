@@ -212,3 +212,9 @@ def test_fit_refuses_a_parameter_created_in_forward() -> None:
     network.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError, match=r"_LazyScale '_lazyscale'.*'w'.*__init__"):
         network.fit(x, x, epochs=1, verbose=0)
+
+
+def test_dropout_keeps_float16_input_float16() -> None:
+    y = minidl.Dropout(0.5, seed=0).forward(np.ones((4, 5), dtype=np.float16))
+    assert y.dtype == np.float16
+    assert set(y.ravel().tolist()) <= {0.0, 2.0}

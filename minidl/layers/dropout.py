@@ -88,8 +88,11 @@ class Dropout(Layer):
         if not self.training or self.rate == 0.0:
             self.mask = None
             return x
-        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-        keep = self._rng.random(x.shape, dtype=dtype) >= self.rate
+        # Generator.random draws float32 or float64 only; the mask takes the input's
+        # floating dtype (float16 too), and float64 for integer input.
+        draw = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+        keep = self._rng.random(x.shape, dtype=draw) >= self.rate
         mask: Array = keep * dtype.type(1.0 / (1.0 - self.rate))
         self.mask = mask
         y: Array = x * mask
