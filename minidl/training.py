@@ -495,16 +495,18 @@ def _check_parameters_after_backward(network: Network, parameters: list[Paramete
     known = {id(parameter) for parameter in parameters}
     for layer in network.layers:
         label = f"{type(layer).__name__} {layer.name!r}"
+        attributes = {id(value): key for key, value in vars(layer).items() if isinstance(value, Parameter)}
         for parameter in layer.parameters():
+            name = attributes.get(id(parameter), parameter.name)
             if id(parameter) not in known:
                 raise ValueError(
-                    f"{label}: the Parameter {parameter.name!r} did not exist when training started "
+                    f"{label}: the Parameter {name!r} did not exist when training started "
                     "(created in forward?), so the optimizer would never update it; create every "
                     "Parameter in __init__, after super().__init__()"
                 )
             if parameter.grad.shape != parameter.value.shape:
                 raise ValueError(
-                    f"{label}: backward set the gradient of parameter {parameter.name!r} to shape "
+                    f"{label}: backward set the gradient of parameter {name!r} to shape "
                     f"{parameter.grad.shape}; expected {parameter.value.shape}, the shape of the "
                     "parameter (sum over the batch axis, and assign in place: `p.grad[...] = ...`)"
                 )

@@ -187,7 +187,7 @@ class _RebindsGrad(minidl.Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.b = minidl.Parameter(np.zeros(3), name="b")
+        self.b = minidl.Parameter(np.zeros(3))  # no name: the error uses the attribute's
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x + self.b.value
