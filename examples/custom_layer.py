@@ -12,7 +12,6 @@ Run with ``python examples/custom_layer.py`` (numpy only). It
 
 import numpy as np
 
-import minidl
 from minidl import Activation, Adam, Dense, Layer, Network, Parameter, check_gradients
 
 
@@ -95,7 +94,6 @@ def main():
     print(f"mean squared error before training: {before:.4f}")
     print(f"mean squared error after training:  {after:.4f}")
     print("the Scale layer learned a =", np.round(network[1].a.value[:4], 3), "...")
-    print("minidl", minidl.__version__)
 
 
 if __name__ == "__main__":

@@ -579,7 +579,7 @@ def fit(
     # batch smaller than that joins the batch before it (33 samples in batches of 32
     # train as one batch of 33) rather than failing in the middle of an epoch.
     starts = list(range(0, samples, batch_size))
-    min_batch = max((getattr(layer, "min_training_batch", 1) for layer in network.layers), default=1)
+    min_batch = max((layer.min_training_batch for layer in network.layers), default=1)
     if len(starts) > 1 and samples - starts[-1] < min_batch:
         starts.pop()
     bounds = list(zip(starts, [*starts[1:], samples], strict=True))

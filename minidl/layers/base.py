@@ -98,8 +98,9 @@ class Layer(ABC):
     ``super().__init__(name)`` first (it sets ``name`` and ``training``), then create the
     parameters; implement ``forward`` and ``backward`` as above. Optionally override
     ``output_features`` (for ``Network.summary()``), ``config()`` (the constructor
-    arguments, for model files with ``minidl.register_layer``) and
-    ``backward_parameters``. For an element-wise function subclass :class:`Activation`
+    arguments, for model files with ``minidl.register_layer``; the constructor should
+    validate them, since a model file supplies them), ``backward_parameters`` and
+    ``min_training_batch``. For an element-wise function subclass :class:`Activation`
     instead. Then check it: ``minidl.check_gradients(layer, x)`` compares ``backward``
     with finite differences and names any wrong gradient. ``Network.backward`` and
     ``fit`` name a layer whose ``backward`` returns a gradient not shaped like its input,
@@ -115,6 +116,11 @@ class Layer(ABC):
     >>> check_gradients(Double(), np.array([[1.0, -2.0]])).passed
     True
     """
+
+    #: The fewest samples a training batch may have for this layer. ``fit`` merges a
+    #: smaller last batch into the one before it (BatchNorm sets 2: one sample has no
+    #: variance). A user layer with the same need sets this class attribute.
+    min_training_batch: int = 1
 
     def __init__(self, name: str | None = None) -> None:
         self.name: str = name if name is not None else type(self).__name__.lower()
