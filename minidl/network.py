@@ -284,6 +284,9 @@ class Network:
                     f"Network.backward expects dL/doutput as a numpy array; got {type(upstream).__name__}"
                 ) from None
             raise backward_failure(layer, grad, error) from error
+        except ValueError as error:
+            note_failing_layer(layer, error)
+            raise
         return grad
 
     def predict(self, x: ArrayLike, batch_size: int | None = None) -> Array:
@@ -754,6 +757,18 @@ def backward_failure(layer: Layer, grad: Any, error: Exception) -> Exception:
         "something that forward should keep (e.g. `self.x = x` in forward), check that "
         "forward stores it on every call and that forward ran before backward"
     )
+
+
+def note_failing_layer(layer: Layer, error: BaseException) -> None:
+    """Add "in the backward of <layer>" to an error that does not name the layer already.
+
+    numpy's own errors (say, a shape mismatch in a user layer's matrix product) do not say
+    which layer raised them; the note appears under the traceback (Python 3.11+).
+    """
+    label = f"{type(layer).__name__} {layer.name!r}"
+    add_note = getattr(error, "add_note", None)
+    if label not in str(error) and add_note is not None:
+        add_note(f"raised in the backward of layer {label}")
 
 
 def _node_names(depth: int, dense_count: int, width: int) -> list[str]:

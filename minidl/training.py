@@ -305,6 +305,11 @@ def forward_loss_backward(plan: StepPlan, x: Array, target: Any) -> tuple[float,
             from minidl.network import backward_failure  # error path only
 
             raise backward_failure(layer, grad, error) from error
+        except ValueError as error:
+            from minidl.network import note_failing_layer  # error path only
+
+            note_failing_layer(layer, error)
+            raise
     return value, output
 
 

@@ -288,3 +288,24 @@ def test_network_backward_after_a_training_call_does_not_use_stale_shapes():
     net.forward(X)
     net.train_step(X[:2], np.zeros(2))
     assert net.backward(np.ones((2, 1))).shape == (2, 3)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes need Python 3.11")
+def test_a_numpy_error_inside_a_user_backward_is_noted_with_the_layer():
+    class WrongMatmul(Layer):
+        def forward(self, x):
+            self.x = x
+            return x
+
+        def backward(self, grad_y):
+            return grad_y @ np.ones((5, 5))  # wrong size: numpy's message names no layer
+
+    network = Network([Dense(3, 3, seed=0), WrongMatmul(name="mine")])
+    network.forward(np.ones((2, 3)))
+    with pytest.raises(ValueError) as caught:
+        network.backward(np.ones((2, 3)))
+    assert "raised in the backward of layer WrongMatmul 'mine'" in getattr(caught.value, "__notes__", [])
+    network.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError) as caught:
+        network.fit(np.ones((4, 3)), np.ones((4, 3)), verbose=0)
+    assert "raised in the backward of layer WrongMatmul 'mine'" in getattr(caught.value, "__notes__", [])
