@@ -224,6 +224,21 @@ class _CrossEntropy(Loss):
         return f"{type(self).__name__}({arguments})"
 
 
+_PROBABILITIES = "predicted probabilities (from_logits=False)"
+
+
+def _check_unit_interval(values: Array, what: str, owner: str) -> None:
+    """Raise unless every value lies in ``[0, 1]`` (probabilities, or cross-entropy targets).
+
+    Two reductions, cheap next to the loss itself; without them a probability of 1.5 or
+    a target of 2 would be clipped or used silently into a wrong loss.
+    """
+    low = float(np.minimum.reduce(values, axis=None))
+    high = float(np.maximum.reduce(values, axis=None))
+    if not (low >= 0.0 and high <= 1.0):  # written so that NaN fails too
+        raise ValueError(f"{owner}: {what} must be in [0, 1]; got values from {low:g} to {high:g}")
+
+
 def _samples(predicted: Array) -> int:
     """``N``, the number of samples: rows of a batch, 1 for a single sample ``(k,)``."""
     return predicted.size // predicted.shape[-1] if predicted.ndim else 1
@@ -289,6 +304,7 @@ class BinaryCrossEntropy(_CrossEntropy):
             The mean over every element; ``backward()`` then returns ``(p - y) / n``.
         """
         target = match_target(logits, actual, "BinaryCrossEntropy")
+        _check_unit_interval(target, "targets", "BinaryCrossEntropy")
         if probabilities is None:
             exp_neg_abs = np.exp(-np.abs(logits))
             probabilities = np.where(logits >= 0, 1.0, exp_neg_abs) / (1.0 + exp_neg_abs)
@@ -302,6 +318,8 @@ class BinaryCrossEntropy(_CrossEntropy):
 
     def _forward_probabilities(self, predicted: Array, actual: ArrayLike) -> float:
         target = match_target(predicted, actual, "BinaryCrossEntropy")
+        _check_unit_interval(target, "targets", "BinaryCrossEntropy")
+        _check_unit_interval(predicted, _PROBABILITIES, "BinaryCrossEntropy")
         p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
         per_element = target * np.log(p) + (1.0 - target) * np.log(1.0 - p)
         self._p, self._target, self._count, self._read_logits = p, target, predicted.size, False
@@ -377,6 +395,7 @@ class CategoricalCrossEntropy(_CrossEntropy):
             The mean over samples; ``backward()`` then returns ``(p - y) / N``.
         """
         target = match_target(logits, actual, "CategoricalCrossEntropy")
+        _check_unit_interval(target, "targets", "CategoricalCrossEntropy")
         shifted = logits - np.max(logits, axis=-1, keepdims=True)
         exp_shifted = np.exp(shifted)
         total: Array = np.add.reduce(exp_shifted, axis=-1, keepdims=True)
@@ -391,6 +410,8 @@ class CategoricalCrossEntropy(_CrossEntropy):
 
     def _forward_probabilities(self, predicted: Array, actual: ArrayLike) -> float:
         target = match_target(predicted, actual, "CategoricalCrossEntropy")
+        _check_unit_interval(target, "targets", "CategoricalCrossEntropy")
+        _check_unit_interval(predicted, _PROBABILITIES, "CategoricalCrossEntropy")
         p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
         count = _samples(predicted)
         self._p, self._target, self._count, self._read_logits = p, target, count, False
@@ -522,6 +543,7 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
 
     def _forward_probabilities(self, predicted: Array, actual: ArrayLike) -> float:
         labels = self._labels(predicted, actual)
+        _check_unit_interval(predicted, _PROBABILITIES, "SparseCategoricalCrossEntropy")
         p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
         count = _samples(predicted)
         self._p, self._target, self._count, self._read_logits = p, labels, count, False

@@ -250,3 +250,27 @@ def test_fit_uses_the_fused_path_and_stays_finite_with_huge_logits():
     binary.compile(optimizer=SGD(1e-4), loss="binary_crossentropy")
     history = binary.fit(np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([0.0, 1.0]), epochs=2, verbose=0)
     assert history.history["loss"][0] == pytest.approx(1000.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("loss", "predicted", "actual"),
+    [
+        (BinaryCrossEntropy(), np.array([[1.5], [-0.2]]), [1, 0]),
+        (CategoricalCrossEntropy(), np.array([[1.2, -0.2]]), [[1, 0]]),
+        (SparseCategoricalCrossEntropy(), np.array([[1.2, -0.2]]), [0]),
+        (BinaryCrossEntropy(), np.array([[np.nan], [0.5]]), [1, 0]),
+    ],
+)
+def test_probabilities_outside_zero_one_are_an_error_not_clipped(loss, predicted, actual):
+    expected = r"predicted probabilities \(from_logits=False\) must be in \[0, 1\]"
+    with pytest.raises(ValueError, match=expected):
+        loss.forward(predicted, actual)
+
+
+@pytest.mark.parametrize(
+    "loss", [BinaryCrossEntropy(), BinaryCrossEntropy(from_logits=True), CategoricalCrossEntropy(),
+             CategoricalCrossEntropy(from_logits=True)]
+)
+def test_targets_outside_zero_one_are_an_error(loss):
+    with pytest.raises(ValueError, match=r"targets must be in \[0, 1\]; got values from 0 to 2"):
+        loss.forward(np.array([[0.5, 0.5]]), [[2, 0]])
