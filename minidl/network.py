@@ -21,7 +21,7 @@ from minidl.layers.dense import Dense
 from minidl.losses import Loss
 from minidl.optimizers import Optimizer
 
-_NODE_KEY = re.compile(r"node_(\d+)(?:_(\d+))?\Z")
+_NODE_KEY = re.compile(r"node_(0|[1-9]\d*)(?:_(0|[1-9]\d*))?\Z")  # no leading zeros: node_00 is not node_0
 
 
 @dataclass(frozen=True)
@@ -307,7 +307,9 @@ class Network:
         self.eval()
         try:
             if batch_size is None or data.ndim == 1 or len(data) <= batch_size:
-                return self._run(data)
+                output = self._run(data)
+                # A network of pass-through layers would hand back the caller's own array.
+                return output.copy() if output is x else output
             return np.concatenate(
                 [self._run(data[start : start + batch_size])
                  for start in range(0, len(data), batch_size)]
@@ -830,7 +832,10 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
 
 def _node_vector(key: str, value: npt.ArrayLike) -> Array:
     try:
-        vector = np.asarray(value, dtype=np.float64)
+        vector = np.asarray(value)
+        if vector.dtype.kind not in "iufb":  # strings such as "1" are not weights
+            raise TypeError
+        vector = vector.astype(np.float64)
     except (ValueError, TypeError):
         raise ValueError(
             f"node weights[{key!r}] must be a flat list of numbers; got {value!r}"

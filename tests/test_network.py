@@ -149,3 +149,11 @@ def test_predict_runs_in_evaluation_mode_and_restores_the_mode():
     network.predict(np.ones((1, 2)))
     assert seen == [False]
     assert network.training
+
+
+def test_predict_never_hands_back_the_callers_array():
+    x = np.ones((2, 3))
+    output = Network([Identity()]).predict(x)
+    assert output is not x
+    output[0, 0] = 5.0
+    assert x[0, 0] == 1.0

@@ -81,3 +81,16 @@ def test_unknown_activation_lists_the_valid_ones():
 def test_not_a_dict_is_a_type_error():
     with pytest.raises(TypeError, match="must be a dict"):
         Network.from_node_weights([[2, 1], [1, 2]])
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        {"node_0": ["2", "1"], "output": [1]},
+        {"node_0": [2, 1], "node_00": [1, 1], "output": [1, 1]},
+        {"node_01": [2, 1], "output": [1]},
+    ],
+)
+def test_string_weights_and_zero_padded_keys_are_refused(weights):
+    with pytest.raises(ValueError, match=r"flat list of numbers|unexpected key"):
+        Network.from_node_weights(weights)
