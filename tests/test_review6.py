@@ -1,0 +1,88 @@
+"""Regression tests for what the review of issue 6 (speed, float32, fit's memory) found."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minidl
+
+F32 = np.dtype(np.float32)
+
+
+class _Recorder(minidl.Layer):
+    """A pass-through layer noting what it sees: (mode, shape, dtype) forward, dtypes backward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forward_seen: list[tuple[bool, tuple[int, ...], np.dtype]] = []
+        self.backward_dtypes: set[np.dtype] = set()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.forward_seen.append((self.training, x.shape, x.dtype))
+        return x
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        self.backward_dtypes.add(grad_y.dtype)
+        return grad_y
+
+
+@pytest.mark.parametrize(
+    ("loss", "head", "outputs", "kind"),
+    [
+        ("sparse_categorical_crossentropy", minidl.Softmax, 3, "labels"),  # fused with Softmax
+        (minidl.SparseCategoricalCrossEntropy(from_logits=True), None, 3, "labels"),
+        ("categorical_crossentropy", minidl.Softmax, 3, "onehot"),  # fused with Softmax
+        ("binary_crossentropy", minidl.Sigmoid, 1, "binary"),  # fused with Sigmoid
+        ("mse", None, 1, "real"),
+    ],
+    ids=["sparse-fused", "sparse-logits", "categorical-fused", "binary-fused", "mse"],
+)
+def test_fit_of_a_float32_network_keeps_float32_through_every_forward_and_backward(
+    loss: str | minidl.Loss, head: type[minidl.Layer] | None, outputs: int, kind: str
+) -> None:
+    # A recorder between the layers (not only before the first one, whose backward fit
+    # never calls) sees the activations and the gradients flowing back. A float64
+    # gradient here would be silently cast back by Dense's out= buffers, so checking
+    # the parameters' dtypes alone could not notice it.
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((40, 4))  # float64 on purpose: fit casts it once
+    classes = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
+    y = {"labels": classes, "onehot": np.eye(3)[classes], "binary": (x[:, 0] > 0).astype(float),
+         "real": x[:, 0] * 2.0}[kind]
+    early, late = _Recorder(), _Recorder()
+    layers: list[minidl.Layer] = [minidl.Dense(4, 8, seed=0), early, minidl.ReLU(),
+                                  minidl.Dense(8, outputs, seed=1), late]
+    if head is not None:
+        layers.append(head())
+    network = minidl.Network(layers).astype(np.float32)
+    network.compile(optimizer=minidl.Adam(0.01), loss=loss)
+    network.fit(x, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0, seed=0)
+    for recorder in (early, late):
+        assert {dtype for _, _, dtype in recorder.forward_seen} == {F32}
+        assert recorder.backward_dtypes == {F32}
+
+
+def test_fit_shuffles_with_one_permutation_per_epoch_of_its_seed() -> None:
+    # Each epoch draws one permutation from the seed's generator and trains on its
+    # consecutive slices: the same steps as this hand-written loop of train_step calls.
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((24, 3))
+    y = x @ np.array([0.5, -1.0, 2.0])
+
+    def network() -> minidl.Network:
+        net = minidl.Network([minidl.Dense(3, 5, seed=0), minidl.Tanh(), minidl.Dense(5, 1, seed=1)])
+        net.compile(optimizer=minidl.SGD(0.05), loss="mse")
+        return net
+
+    fitted = network()
+    fitted.fit(x, y, epochs=3, batch_size=8, verbose=0, seed=7)
+    by_hand = network()
+    generator = np.random.default_rng(7)
+    for _ in range(3):
+        order = generator.permutation(len(x))
+        for start in range(0, len(x), 8):
+            batch = order[start : start + 8]
+            by_hand.train_step(x[batch], y[batch])
+    for a, b in zip(fitted.parameters(), by_hand.parameters(), strict=True):
+        np.testing.assert_array_equal(a.value, b.value)
