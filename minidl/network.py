@@ -465,7 +465,7 @@ class Network:
             ``"val_<metric>"`` (with validation data) to one value per epoch. The training
             values are means over the epoch's batches (weighted by batch size) as the
             weights changed; the validation values are computed after the epoch, in
-            evaluation mode. Also kept as ``network.history``.
+            evaluation mode, in batches of ``batch_size``. Also kept as ``network.history``.
 
         Notes
         -----

@@ -701,7 +701,9 @@ def fit(
             for i in range(metric_count):
                 logs[functions[i][0]] = metric_totals[i] / seen
             if x_val is not None:
-                validation = _evaluate_arrays(network, plan, functions, x_val, y_val, None)
+                # In batches of batch_size, as Keras: one pass over all of x_val at once would
+                # hold the activations of every validation sample (fit's memory grew with it).
+                validation = _evaluate_arrays(network, plan, functions, x_val, y_val, batch_size)
                 for key, number in validation.items():
                     logs[f"val_{key}"] = number
             if progress is not None:
