@@ -28,7 +28,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, 
 
 def test_quick_run_prints_machine_and_every_step_case(quick_run: tuple[str, dict[str, object]]) -> None:
     stdout, _ = quick_run
-    for text in ("cpu_count", "numpy", "blas", "tiny:", "mlp-1:", "mlp-32:", "mlp-128:", "targets"):
+    for text in ("cpu_count", "numpy", "blas", "tiny:", "mlp-1:", "mlp-32:", "mlp-128:", "fit-128:",
+                 "memory:", "targets"):
         assert text in stdout
 
 
@@ -38,7 +39,9 @@ def test_quick_run_reports_a_positive_ratio_for_every_implementation(
     _, payload = quick_run
     cases = payload["cases"]
     assert isinstance(cases, dict)
-    assert {"tiny", "mlp-1", "mlp-32", "mlp-128"} <= set(cases)
+    assert {"tiny", "mlp-1", "mlp-32", "mlp-128", "fit-128"} <= set(cases)
+    memory = payload["memory"]
+    assert isinstance(memory, dict) and memory["peak_bytes"] > 0 and memory["ratio"] > 0.0
     for case in cases.values():
         assert case["ratio"]["floor"] == 1.0
         for key in ("minidl", "minidl fit"):
