@@ -145,7 +145,7 @@ class MeanAbsoluteError(Loss):
         """``mean(|predicted - actual|)``: shapes ``(N, k)`` (or ``(k,)``) in, a float out."""
         error = predicted - match_target(predicted, actual, "MeanAbsoluteError")
         self._error = error
-        return float(np.add.reduce(np.abs(error), axis=None)) / error.size
+        return float(np.abs(error).sum()) / error.size
 
     def backward(self) -> Array:
         """``sign(predicted - actual) / n``, shaped like ``predicted``."""
@@ -233,8 +233,8 @@ def _check_unit_interval(values: Array, what: str, owner: str) -> None:
     Two reductions, cheap next to the loss itself; without them a probability of 1.5 or
     a target of 2 would be clipped or used silently into a wrong loss.
     """
-    low = float(np.minimum.reduce(values, axis=None))
-    high = float(np.maximum.reduce(values, axis=None))
+    low = float(values.min())
+    high = float(values.max())
     if not (low >= 0.0 and high <= 1.0):  # written so that NaN fails too
         raise ValueError(f"{owner}: {what} must be in [0, 1]; got values from {low:g} to {high:g}")
 
@@ -314,7 +314,7 @@ class BinaryCrossEntropy(_CrossEntropy):
             softplus_neg_abs = np.log1p(np.exp(-np.abs(logits)))
         per_element = np.maximum(logits, 0.0) - logits * target + softplus_neg_abs
         self._p, self._target, self._count, self._read_logits = probabilities, target, logits.size, True
-        return float(np.add.reduce(per_element, axis=None)) / logits.size
+        return float(per_element.sum()) / logits.size
 
     def _forward_probabilities(self, predicted: Array, actual: ArrayLike) -> float:
         target = match_target(predicted, actual, "BinaryCrossEntropy")
@@ -323,7 +323,7 @@ class BinaryCrossEntropy(_CrossEntropy):
         p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
         per_element = target * np.log(p) + (1.0 - target) * np.log(1.0 - p)
         self._p, self._target, self._count, self._read_logits = p, target, predicted.size, False
-        return -float(np.add.reduce(per_element, axis=None)) / predicted.size
+        return -float(per_element.sum()) / predicted.size
 
     def backward(self) -> Array:
         """``dL/dz = (p - y) / n`` after logits; ``dL/dp = (p - y) / (p (1 - p) n)`` after probabilities."""
@@ -398,7 +398,7 @@ class CategoricalCrossEntropy(_CrossEntropy):
         _check_unit_interval(target, "targets", "CategoricalCrossEntropy")
         shifted = logits - np.max(logits, axis=-1, keepdims=True)
         exp_shifted = np.exp(shifted)
-        total: Array = np.add.reduce(exp_shifted, axis=-1, keepdims=True)
+        total: Array = exp_shifted.sum(axis=-1, keepdims=True)
         log_total = np.log(total)
         # -sum_c y_c log p_c with log p_c = shifted_c - log_total
         count = _samples(logits)
@@ -488,8 +488,8 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         labels = labels.astype(np.intp, copy=False)
         classes = predicted.shape[-1]
         if labels.size and (
-            int(np.minimum.reduce(labels, axis=None)) < 0
-            or int(np.maximum.reduce(labels, axis=None)) >= classes
+            int(labels.min()) < 0
+            or int(labels.max()) >= classes
         ):
             raise ValueError(
                 f"{owner}: labels must be in [0, {classes}) for {classes} classes; "
@@ -524,16 +524,16 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             # ~87 in float32, ~708 in float64), and costs three small calls instead of a
             # second softmax. Saturated logits fall through to the log-softmax below.
             picked = _pick(probabilities, labels)
-            if float(np.minimum.reduce(picked, axis=None)) >= np.finfo(picked.dtype).tiny:
+            if float(picked.min()) >= np.finfo(picked.dtype).tiny:
                 self._p, self._target, self._count, self._read_logits = probabilities, labels, count, True
-                return -float(np.add.reduce(np.log(picked), axis=None)) / count
-        shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
+                return -float(np.log(picked).sum()) / count
+        shifted = logits - logits.max(axis=-1, keepdims=True)
         exp_shifted = np.exp(shifted)
-        total: Array = np.add.reduce(exp_shifted, axis=-1, keepdims=True)
+        total: Array = exp_shifted.sum(axis=-1, keepdims=True)
         # sum over samples of -log p[label] = log(total) - shifted[label]
         value = (
-            float(np.add.reduce(np.log(total), axis=None))
-            - float(np.add.reduce(_pick(shifted, labels), axis=None))
+            float(np.log(total).sum())
+            - float(_pick(shifted, labels).sum())
         ) / count
         if probabilities is None:
             exp_shifted /= total  # exp_shifted is ours: it becomes p, with no new array
@@ -547,7 +547,7 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
         count = _samples(predicted)
         self._p, self._target, self._count, self._read_logits = p, labels, count, False
-        return -float(np.add.reduce(np.log(_pick(p, labels)), axis=None)) / count
+        return -float(np.log(_pick(p, labels)).sum()) / count
 
     def backward(self) -> Array:
         """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities."""

@@ -43,7 +43,7 @@ def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     1.5
     """
     predicted, actual = _pair(y_true, y_pred, "mean_absolute_error")
-    total = float(np.add.reduce(np.abs(predicted - actual), axis=None))
+    total = float(np.abs(predicted - actual).sum())
     return total / predicted.size
 
 

@@ -167,7 +167,7 @@ def _mse(predicted: Array, target: Array) -> float:
 
 
 def _mae(predicted: Array, target: Array) -> float:
-    return float(np.add.reduce(np.abs(predicted - target), axis=None)) / predicted.size
+    return float(np.abs(predicted - target).sum()) / predicted.size
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def prepare_data(
             raise ValueError(f"{owner} y: {loss.name} targets must be in [0, 1]; got values from "
                              f"{float(target.min()):g} to {float(target.max()):g}")
     if isinstance(loss, CategoricalCrossEntropy) and target.ndim >= 1:
-        sums = np.add.reduce(target, axis=-1)
+        sums = target.sum(axis=-1)
         bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-3)
         if bad.size:
             raise ValueError(
@@ -485,7 +485,7 @@ def _is_terminal(stream: TextIO) -> bool:
 def _all_finite(parameters: list[Parameter]) -> bool:
     for parameter in parameters:
         value = parameter.value
-        if not math.isfinite(float(np.add.reduce(value, axis=None))) and not np.isfinite(value).all():
+        if not math.isfinite(float(value.sum())) and not np.isfinite(value).all():
             return False
     return True
 

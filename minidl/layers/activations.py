@@ -258,9 +258,9 @@ class Softmax(Layer):
         """``p = exp(z - max z) / sum(exp(z - max z))`` along the last axis; same shape out."""
         if x.dtype.kind != "f":  # integer or boolean input: exp below writes into a float array
             x = x.astype(np.float64)
-        shifted = x - np.maximum.reduce(x, axis=-1, keepdims=True)
+        shifted = x - x.max(axis=-1, keepdims=True)
         p: Array = np.exp(shifted, out=shifted)  # in place: shifted is ours and not needed after
-        total: Array = np.add.reduce(p, axis=-1, keepdims=True)
+        total: Array = p.sum(axis=-1, keepdims=True)
         p /= total
         self._p = p
         return p
@@ -276,7 +276,7 @@ class Softmax(Layer):
             raise backward_before_forward(self)
         if grad_y.shape != p.shape:
             raise gradient_shape_error(self, p.shape, grad_y.shape)
-        weighted: Array = np.add.reduce(grad_y * p, axis=-1, keepdims=True)
+        weighted: Array = (grad_y * p).sum(axis=-1, keepdims=True)
         grad_x: Array = p * (grad_y - weighted)
         return grad_x
 

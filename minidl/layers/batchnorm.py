@@ -157,9 +157,9 @@ class BatchNorm(Layer):
                     f"to compute batch statistics; got a batch of 1 (input shape {x.shape}). "
                     "Use eval() for single samples, or a batch_size that leaves no batch of 1."
                 )
-            mean: Array = np.add.reduce(x, axis=0) / batch
+            mean: Array = x.sum(axis=0) / batch
             centred = x - mean
-            var: Array = np.add.reduce(centred * centred, axis=0) / batch
+            var: Array = (centred * centred).sum(axis=0) / batch
             inv_std: Array = 1.0 / np.sqrt(var + self.epsilon)
             x_hat: Array = centred * inv_std
             keep = self.momentum
@@ -204,8 +204,8 @@ class BatchNorm(Layer):
             self.beta.grad[...] = grad_y
             np.multiply(grad_y, x_hat, out=self.gamma.grad)
         else:
-            np.add.reduce(grad_y, axis=0, out=self.beta.grad)
-            np.add.reduce(grad_y * x_hat, axis=0, out=self.gamma.grad)
+            grad_y.sum(axis=0, out=self.beta.grad)
+            (grad_y * x_hat).sum(axis=0, out=self.gamma.grad)
         scale = self.gamma.value * inv_std
         if not self._batch_stats:
             grad_x: Array = grad_y * scale

@@ -167,7 +167,7 @@ class Dense(Layer):
             if grad_y.ndim == 1:
                 self.bias.grad[...] = grad_y
             else:
-                np.add.reduce(grad_y, axis=0, out=self.bias.grad)
+                grad_y.sum(axis=0, out=self.bias.grad)
 
     def _input_error(self, x: Any) -> Exception:
         label = f"Dense {self.name!r}"
