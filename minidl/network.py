@@ -498,12 +498,14 @@ class Network:
             callbacks=callbacks, verbose=verbose, seed=seed,
         )
 
-    def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = None) -> dict[str, float]:
+    def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = 32) -> dict[str, float]:
         """The compiled loss and metrics on ``(x, y)``, computed in evaluation mode.
 
         Returns a dict ``{"loss": ..., "<metric>": ...}`` (always a dict, unlike Keras's
-        list). ``batch_size`` runs the data in slices (the result is the same, up to
-        rounding); None runs it at once. The layers' modes are restored afterwards.
+        list). ``batch_size`` runs the data in slices of that many samples, 32 by default
+        as in Keras and as ``fit`` computes ``val_loss``, so the two agree to the last bit;
+        None runs it at once (the same up to rounding). The layers' modes are restored
+        afterwards.
 
         Examples
         --------

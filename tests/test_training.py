@@ -397,3 +397,12 @@ def test_accuracy_by_name_follows_the_loss():
     p = 1 / (1 + np.exp(-x[:, 0]))
     assert result["mse"] == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
     assert result["loss"] == pytest.approx(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rel=1e-12)
+
+
+def test_evaluate_by_default_agrees_exactly_with_fits_val_loss():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 3)), rng.normal(size=(200, 1))
+    network = Network([Dense(3, 4, seed=0), ReLU(), Dense(4, 1, seed=1)])
+    network.compile(optimizer="sgd", loss="mse")
+    history = network.fit(x, y, epochs=1, batch_size=32, validation_split=0.25, verbose=0, seed=0)
+    assert network.evaluate(x[150:], y[150:])["loss"] == history.history["val_loss"][-1]
