@@ -7,11 +7,14 @@ element (finiteness, dtype conversion) live here and run at the public entry poi
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 
 from minidl._typing import Array
+
+T = TypeVar("T")
 
 _REAL_KINDS = frozenset("fiub")
 
@@ -121,3 +124,22 @@ def check_real(value: Any, name: str, *, low: float | None = None, high: float |
         )
         raise ValueError(f"{name} must be in {interval}; got {number}")
     return number
+
+
+def class_by_name(
+    table: Mapping[str, Callable[[], T]], name: object, kind: str, object_kind: str | None = None
+) -> T:
+    """A new object of the class ``table`` names ``name`` (case-insensitive), or a clear error.
+
+    Shared by ``get_activation``, ``get_loss`` and ``get_optimizer``, so a misspelt name
+    gets the same message everywhere: the valid names. ``object_kind`` says what else the
+    caller accepts besides a name (e.g. "an Optimizer object"), if anything.
+    """
+    if not isinstance(name, str):
+        alternative = f" or {object_kind}" if object_kind else ""
+        raise TypeError(f"{kind} must be a name{alternative}; got {type(name).__name__}")
+    make = table.get(name.lower())
+    if make is None:
+        valid = ", ".join(repr(key) for key in table) + (f", or {object_kind}" if object_kind else "")
+        raise ValueError(f"unknown {kind} {name!r}; valid names: {valid}")
+    return make()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
-from minidl._validation import check_real
+from minidl._validation import check_real, class_by_name
 from minidl.layers.activations import Sigmoid, Softmax
 from minidl.layers.base import Layer
 
@@ -614,10 +614,4 @@ def get_loss(loss: str | Loss) -> Loss:
     """
     if isinstance(loss, Loss):
         return loss
-    if isinstance(loss, str):
-        cls = LOSSES.get(loss.lower())
-        if cls is not None:
-            return cls()
-        valid = ", ".join(repr(name) for name in LOSSES)
-        raise ValueError(f"unknown loss {loss!r}; valid names: {valid}, or a Loss object")
-    raise TypeError(f"loss must be a name or a Loss object; got {type(loss).__name__}")
+    return class_by_name(LOSSES, loss, "loss", "a Loss object")

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from minidl._typing import Array
-from minidl._validation import check_real
+from minidl._validation import check_real, class_by_name
 from minidl.layers.base import Parameter
 
 
@@ -420,10 +420,4 @@ def get_optimizer(optimizer: str | Optimizer) -> Optimizer:
     """
     if isinstance(optimizer, Optimizer):
         return optimizer
-    if isinstance(optimizer, str):
-        cls = OPTIMIZERS.get(optimizer.lower())
-        if cls is not None:
-            return cls()
-        valid = ", ".join(repr(name) for name in OPTIMIZERS)
-        raise ValueError(f"unknown optimizer {optimizer!r}; valid names: {valid}, or an Optimizer object")
-    raise TypeError(f"optimizer must be a name or an Optimizer object; got {type(optimizer).__name__}")
+    return class_by_name(OPTIMIZERS, optimizer, "optimizer", "an Optimizer object")

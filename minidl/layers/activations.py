@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from minidl._typing import Array
-from minidl._validation import check_real
+from minidl._validation import check_real, class_by_name
 from minidl.layers.base import Layer, backward_before_forward, gradient_shape_error
 
 
@@ -297,8 +297,4 @@ ACTIVATIONS: dict[str, type[Activation]] = {
 
 def get_activation(name: str) -> Activation:
     """A new activation layer from its name (``"relu"``, ``"identity"``, ``"sigmoid"``, ...)."""
-    try:
-        return ACTIVATIONS[name]()
-    except KeyError:
-        valid = ", ".join(sorted(ACTIVATIONS))
-        raise ValueError(f"unknown activation {name!r}; valid names: {valid}") from None
+    return class_by_name(ACTIVATIONS, name, "activation")
