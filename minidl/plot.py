@@ -433,6 +433,8 @@ def plot_loss_landscape(
     """
     if not isinstance(network, Network):
         raise TypeError(f"plot_loss_landscape expects a minidl Network; got {type(network).__name__}")
+    if ax is None:
+        _pyplot()  # without matplotlib, say so before sweeping the loss (num forward passes)
     if not isinstance(loss, (Loss, str)):
         raise TypeError(
             "plot_loss_landscape loss must be a minidl Loss object such as MeanSquaredError() "

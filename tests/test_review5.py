@@ -59,6 +59,17 @@ def test_the_seven_tutorials_chain_by_next_links_from_the_landing_page(site):
         assert re.search(rf'<strong>Next:</strong> <a href="\.\./{following}/">', page), current
 
 
+def test_plot_loss_landscape_without_matplotlib_says_how_to_install_before_any_forward(monkeypatch):
+    for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.patches", "matplotlib.ticker"):
+        monkeypatch.setitem(sys.modules, name, None)
+    network = minidl.Network.from_node_weights({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]})
+    calls = []
+    monkeypatch.setattr(network, "forward", lambda x: calls.append(x))
+    with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
+        mplot.plot_loss_landscape(network, "mse", [[0, 3]], [3], parameter=0, index=(1, 0))
+    assert calls == []  # it did not sweep the loss only to fail at drawing
+
+
 def test_tutorial_4_numbers_match_an_independent_finite_difference_of_plain_numpy():
     # The course's 2-2-1 ReLU network, written here without minidl.
     w1, w2 = np.array([[2.0, 1.0], [1.0, 2.0]]), np.array([[1.0], [1.0]])
