@@ -261,7 +261,7 @@ def plot_history(
     history: Any,
     keys: Sequence[str] | None = None,
     *,
-    axes: Axes | Sequence[Axes] | None = None,
+    axes: Axes | Sequence[Axes] | np.ndarray[Any, Any] | None = None,
     label: str | None = None,
 ) -> Figure:
     """Draw the loss and each metric per epoch, training and validation, one panel each.
@@ -275,8 +275,9 @@ def plot_history(
     keys
         The quantities to draw, without ``"val_"`` (default: all, ``"loss"`` first).
     axes
-        Axes to draw into, one per key (to overlay several histories, pass
-        ``figure.axes`` of an earlier call); ``None`` makes a new figure.
+        Axes to draw into, one per key: an Axes, a list of them, or the array that
+        ``plt.subplots`` returns (to overlay several histories, pass ``figure.axes`` of
+        an earlier call); ``None`` makes a new figure.
     label
         A prefix for the legend entries (``"small: training"``), to tell overlaid runs
         apart; a labelled run draws its training and validation lines in one colour.
@@ -333,7 +334,10 @@ def plot_history(
         figure, grid = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
         panels: list[Axes] = list(grid[0])
     else:
-        panels = [axes] if not isinstance(axes, Sequence) else list(axes)
+        if isinstance(axes, np.ndarray):  # plt.subplots(...)'s array of Axes, any shape
+            panels = list(axes.ravel())
+        else:
+            panels = [axes] if not isinstance(axes, Sequence) else list(axes)
         if len(panels) != len(keys):
             raise ValueError(
                 f"plot_history: got {len(panels)} axes for {len(keys)} keys {list(keys)}; "

@@ -103,3 +103,18 @@ def test_tutorial_4_numbers_match_an_independent_finite_difference_of_plain_nump
         np.testing.assert_allclose(g2, stated_w2, atol=1e-5)
         # and the tutorial really states (and asserts) those numbers
         assert str([[float(v) for v in row] for row in stated_w1]) in text
+
+
+def test_plot_history_draws_into_the_axes_array_that_plt_subplots_returns():
+    import matplotlib.pyplot as plt
+
+    record = {"loss": [2.0, 1.0], "accuracy": [0.5, 0.75]}
+    figure, grid = plt.subplots(1, 2)  # a numpy array of two Axes
+    assert mplot.plot_history(record, axes=grid) is figure
+    for panel, key in zip(grid, ["loss", "accuracy"], strict=True):
+        (line,) = panel.get_lines()
+        assert line.get_gid() == f"history:{key}" and list(line.get_ydata()) == record[key]
+    figure, grid = plt.subplots(1, 1, squeeze=False)  # shape (1, 1)
+    assert mplot.plot_history({"loss": [3.0]}, axes=grid) is figure
+    assert list(grid[0, 0].get_lines()[0].get_ydata()) == [3.0]
+    plt.close("all")
