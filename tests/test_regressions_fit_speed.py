@@ -1,4 +1,4 @@
-"""Regression tests for what the review of issue 6 (speed, float32, fit's memory) found."""
+"""Regression tests for fit: validation in batches, float32 end to end, one permutation per epoch."""
 
 from __future__ import annotations
 

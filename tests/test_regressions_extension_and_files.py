@@ -1,4 +1,4 @@
-"""Regression tests for defects found in the review of issues 4 and 7."""
+"""Regression tests for layer extension, BatchNorm in fit and model files: each failed before its fix."""
 
 from __future__ import annotations
 

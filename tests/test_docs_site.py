@@ -1,4 +1,4 @@
-"""Review of issue 5 (docs, tutorials, pictures): checks the review added."""
+"""The built documentation site: API pages, tutorial navigation, plot edge cases, tutorial 4 numbers."""
 
 import itertools
 import os

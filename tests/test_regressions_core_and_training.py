@@ -1,4 +1,4 @@
-"""Defects found reviewing issues 2 and 3; each test failed before its fix."""
+"""Regression tests for the core and training: each failed before its fix."""
 
 import numpy as np
 import pytest
