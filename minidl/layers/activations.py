@@ -64,7 +64,13 @@ class Activation(Layer):
 
 
 class Identity(Activation):
-    """``f(x) = x``, ``f'(x) = 1``: a linear output, as for regression."""
+    """``f(x) = x``, ``f'(x) = 1``: a linear output, as for regression.
+
+    Examples
+    --------
+    >>> Identity().forward(np.array([-2.0, 3.0]))
+    array([-2.,  3.])
+    """
 
     def function(self, x: Array) -> Array:
         """Return ``x`` unchanged."""
@@ -127,6 +133,11 @@ class LeakyReLU(Activation):
     ----------
     alpha
         The slope for negative inputs, a finite number ``>= 0`` (default 0.01).
+
+    Examples
+    --------
+    >>> LeakyReLU(alpha=0.1).forward(np.array([-2.0, 3.0]))
+    array([-0.2,  3. ])
     """
 
     def __init__(self, alpha: float = 0.01, name: str | None = None) -> None:
@@ -163,6 +174,11 @@ class Sigmoid(Activation):
     Computed without overflow for large ``|x|``: ``exp`` only ever sees ``-|x|`` and
     ``min(x, 0)``. ``forward`` keeps its output ``s``, so ``backward`` is
     ``dL/dy * s * (1 - s)`` with no second ``exp``.
+
+    Examples
+    --------
+    >>> Sigmoid().forward(np.array([-np.log(3.0), 0.0]))  # 1 / (1 + 3), 1 / (1 + 1)
+    array([0.25, 0.5 ])
     """
 
     def __init__(self, name: str | None = None) -> None:
@@ -203,7 +219,13 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
-    """Hyperbolic tangent ``f(x) = tanh(x)``; ``f'(x) = 1 - tanh(x)**2``."""
+    """Hyperbolic tangent ``f(x) = tanh(x)``; ``f'(x) = 1 - tanh(x)**2``.
+
+    Examples
+    --------
+    >>> Tanh().forward(np.array([0.0, 1.0])).round(4)
+    array([0.    , 0.7616])
+    """
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
