@@ -52,6 +52,15 @@ class Trace(Mapping[str, Any]):
     ``trace.model_output``); ``trace.nodes`` lists :class:`NodeValues` in order;
     ``print(trace)`` shows them as a table. ``trace.layers`` holds every layer's input
     and output arrays, for networks of any shape.
+
+    Examples
+    --------
+    >>> net = Network.from_node_weights({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]})
+    >>> print(net.trace([0, 3]))
+    node    input  output
+    node_0      3       3
+    node_1      6       6
+    output      9       9
     """
 
     def __init__(self, nodes: list[NodeValues], layers: list[tuple[Layer, Array, Array]]) -> None:

@@ -297,6 +297,16 @@ class RMSprop(Optimizer):
         Decay of the running average, in ``[0, 1)`` (default 0.9, as in Keras).
     epsilon
         Added to the root mean square to avoid dividing by zero, ``> 0`` (default 1e-7).
+
+    Examples
+    --------
+    One step from ``v = 0``: ``v = 0.1 * 2**2 = 0.4`` and ``w = 1 - 0.1 * 2 / sqrt(0.4)``.
+
+    >>> w = Parameter(np.array([1.0]))
+    >>> w.grad[...] = [2.0]
+    >>> RMSprop(learning_rate=0.1, rho=0.9).step([w])
+    >>> w.value.round(6)
+    array([0.683772])
     """
 
     name = "rmsprop"
