@@ -67,6 +67,19 @@ class GradientCheckError(AssertionError):
 
     An ``AssertionError``, so a failed check reads as a failed test. ``report`` holds
     the :class:`GradientCheckReport`.
+
+    Examples
+    --------
+    >>> class SignError(Activation):                # f(x) = x**2 with a wrong slope
+    ...     def function(self, x):
+    ...         return x * x
+    ...     def derivative(self, x):
+    ...         return -2.0 * x
+    >>> try:
+    ...     check_gradients(SignError(), np.array([[1.0, 2.0]]), raise_on_failure=True)
+    ... except GradientCheckError as error:
+    ...     print(error.report.passed, [row.name for row in error.report.rows])
+    False ['input']
     """
 
     def __init__(self, report: GradientCheckReport) -> None:
@@ -133,6 +146,14 @@ class GradientCheckReport:
 
     ``bool(report)`` is ``report.passed``, so ``assert check_gradients(layer, x)`` works;
     ``report.raise_if_failed()`` gives the better message (the whole table).
+
+    Examples
+    --------
+    >>> report = check_gradients(Dense(3, 2, seed=0), np.ones((4, 3)))
+    >>> report.passed, [row.name for row in report.rows]
+    (True, ['input', 'weight', 'bias'])
+    >>> report.max_relative_error < 1e-6
+    True
     """
 
     def __init__(

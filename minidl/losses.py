@@ -69,6 +69,20 @@ class Loss(ABC):
 
     ``forward`` keeps what ``backward`` needs; ``backward`` takes no argument and returns
     an array shaped like the last ``predicted``. Calling a loss runs ``forward``.
+
+    Examples
+    --------
+    A loss of your own, the sum of squared errors ``L = sum((p - y)**2)``:
+
+    >>> class SumSquaredError(Loss):
+    ...     def forward(self, predicted, actual):
+    ...         self.error = predicted - np.asarray(actual, dtype=float)
+    ...         return float((self.error**2).sum())
+    ...     def backward(self):
+    ...         return 2.0 * self.error          # dL/dp, shaped like predicted
+    >>> loss = SumSquaredError()
+    >>> loss(np.array([9.0, 3.0]), [3.0, 3.0]), loss.backward()
+    (36.0, array([12.,  0.]))
     """
 
     #: The name used by ``Network.compile`` and in model files.
@@ -333,7 +347,11 @@ class BinaryCrossEntropy(_CrossEntropy):
         return -float(per_element.sum()) / predicted.size
 
     def backward(self) -> Array:
-        """``dL/dz = (p - y) / n`` after logits; ``dL/dp = (p - y) / (p (1 - p) n)`` after probabilities."""
+        """``dL/dz = (p - y) / n`` after logits; ``dL/dp = (p - y) / (p (1 - p) n)`` after probabilities.
+
+        ``n`` counts every element; the result has the shape of the last ``predicted``
+        (``(N, k)`` or ``(k,)``).
+        """
         p, target = self._p, self._target
         if p is None or target is None:
             raise self._not_ready()
@@ -425,7 +443,11 @@ class CategoricalCrossEntropy(_CrossEntropy):
         return -float(np.vdot(target, np.log(p))) / count
 
     def backward(self) -> Array:
-        """``dL/dz = (p - y) / N`` after logits; ``dL/dp = -y / (p N)`` after probabilities."""
+        """``dL/dz = (p - y) / N`` after logits; ``dL/dp = -y / (p N)`` after probabilities.
+
+        ``N`` counts samples; the result has the shape of the last ``predicted``, ``(N, k)``
+        (or ``(k,)`` for one sample).
+        """
         p, target = self._p, self._target
         if p is None or target is None:
             raise self._not_ready()
@@ -557,7 +579,11 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         return -float(np.log(_pick(p, labels)).sum()) / count
 
     def backward(self) -> Array:
-        """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities."""
+        """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities.
+
+        ``onehot`` is the label as a one-hot row; the result has the shape of the last
+        ``predicted``, ``(N, k)`` (or ``(k,)`` for one sample).
+        """
         p, labels = self._p, self._target
         if p is None or labels is None:
             raise self._not_ready()

@@ -1,4 +1,11 @@
-"""Metrics as plain functions, with scikit-learn's argument order ``(y_true, y_pred)``."""
+"""Metrics as plain functions, with scikit-learn's argument order ``(y_true, y_pred)``.
+
+Examples
+--------
+>>> from minidl import metrics
+>>> metrics.mean_squared_error([1, 3, 5, 7], [[9], [9], [0], [12]])  # the course's 37.5
+37.5
+"""
 
 from __future__ import annotations
 

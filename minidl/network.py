@@ -37,6 +37,12 @@ class NodeValues:
         an array of shape ``(batch,)`` for a batch.
     output
         The node's value after its activation (equal to ``input`` when the node has none).
+
+    Examples
+    --------
+    >>> net = Network.from_node_weights({'node_0': [2, 4], 'node_1': [4, -5], 'output': [2, 7]})
+    >>> net.trace([3, 5]).nodes[1]                  # 3*4 + 5*(-5) = -13, then relu
+    NodeValues(name='node_1', input=-13.0, output=0.0)
     """
 
     name: str

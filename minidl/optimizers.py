@@ -46,6 +46,17 @@ class Optimizer(ABC):
     ----------
     iterations : int
         How many times ``step`` has been called.
+
+    Examples
+    --------
+    Every optimizer is used the same way, after ``backward`` filled the gradients:
+
+    >>> weight = Parameter(np.array([0.0, 2.0, 1.0]), name="w")
+    >>> weight.grad[...] = [14.0, 28.0, 42.0]      # the course's slopes
+    >>> optimizer = SGD(learning_rate=0.01)
+    >>> optimizer.step([weight])                   # w -= 0.01 * grad, in place
+    >>> weight.value, optimizer.iterations
+    (array([-0.14,  1.72,  0.58]), 1)
     """
 
     #: The name used by ``Network.compile`` and in saved files.

@@ -88,6 +88,18 @@ class ModelFileError(ValueError):
     a configuration, shape or dtype that does not fit, non-finite values, missing or
     extra arrays, or sizes beyond the ``max_bytes`` budget. A subclass of
     ``ValueError``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "not-a-model.npz")
+    >>> with open(path, "wb") as file:
+    ...     _ = file.write(b"import os; os.system('echo hello')")
+    >>> try:
+    ...     minidl.load(path)
+    ... except ModelFileError as error:
+    ...     print("refused")
+    refused
     """
 
 

@@ -29,6 +29,17 @@ class Activation(Layer):
     ``derivative`` takes the *input* ``x``, not the output: writing the sigmoid's slope
     as ``x * (1 - x)`` (its formula in terms of the output) is a classic mistake that
     ``minidl.check_gradients(activation, x)`` reports as a wrong ``input`` gradient.
+
+    Examples
+    --------
+    >>> class Square(Activation):
+    ...     def function(self, x):
+    ...         return x * x
+    ...     def derivative(self, x):
+    ...         return 2.0 * x
+    >>> square = Square()
+    >>> square.forward(np.array([3.0])), square.backward(np.array([1.0]))  # f(3), 1 * f'(3)
+    (array([9.]), array([6.]))
     """
 
     def __init__(self, name: str | None = None) -> None:
@@ -81,7 +92,7 @@ class Identity(Activation):
         return np.ones_like(x)
 
     def backward(self, grad_y: Array) -> Array:
-        """``dL/dx = dL/dy * 1``: the gradient passes through unchanged (not copied)."""
+        """``dL/dx = dL/dy * 1``: the gradient passes through unchanged (not copied); any shape."""
         x = self._x
         if x is None:
             raise backward_before_forward(self)
@@ -202,13 +213,13 @@ class Sigmoid(Activation):
         return s * (1.0 - s)
 
     def forward(self, x: Array) -> Array:
-        """``s = f(x)`` element-wise; keeps ``x`` and ``s`` (by reference) for ``backward``."""
+        """``s = f(x)`` element-wise, any shape in, the same shape out; keeps ``x`` and ``s``."""
         self._x = x
         self._y = y = self.function(x)
         return y
 
     def backward(self, grad_y: Array) -> Array:
-        """``dL/dx = dL/dy * s * (1 - s)`` with the ``s`` of the last forward (same shape)."""
+        """``dL/dx = dL/dy * s * (1 - s)`` with the ``s`` of the last forward; shape of ``x``."""
         x, s = self._x, self._y
         if x is None or s is None:
             raise backward_before_forward(self)
@@ -241,13 +252,13 @@ class Tanh(Activation):
         return 1.0 - t * t
 
     def forward(self, x: Array) -> Array:
-        """``t = tanh(x)`` element-wise; keeps ``x`` and ``t`` (by reference) for ``backward``."""
+        """``t = tanh(x)`` element-wise, any shape in, the same shape out; keeps ``x`` and ``t``."""
         self._x = x
         self._y = y = np.tanh(x)
         return y
 
     def backward(self, grad_y: Array) -> Array:
-        """``dL/dx = dL/dy * (1 - t**2)`` with the ``t`` of the last forward (no second ``tanh``)."""
+        """``dL/dx = dL/dy * (1 - t**2)`` with the ``t`` of the last forward; shape of ``x``."""
         x, t = self._x, self._y
         if x is None or t is None:
             raise backward_before_forward(self)
