@@ -56,6 +56,14 @@ class Callback:
         self.network: Network | None = None
         self.params: dict[str, Any] = {}
 
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (none for the base class)."""
+        return {}
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
+        return f"{type(self).__name__}({arguments})"
+
     def set_network(self, network: Network, params: dict[str, Any]) -> None:
         """Attach the callback to ``network`` for one ``fit`` (called by ``fit``)."""
         self.network = network
@@ -282,7 +290,3 @@ class EarlyStopping(Callback):
             "mode": self.mode,
             "verbose": self.verbose,
         }
-
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
-        return f"EarlyStopping({arguments})"

@@ -221,7 +221,3 @@ class ModelCheckpoint(Callback):
             "include_optimizer": self.include_optimizer,
             "verbose": self.verbose,
         }
-
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
-        return f"ModelCheckpoint({arguments})"

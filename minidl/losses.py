@@ -105,7 +105,8 @@ class Loss(ABC):
         return {}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
+        return f"{type(self).__name__}({arguments})"
 
     def _not_ready(self) -> RuntimeError:
         return RuntimeError(f"{type(self).__name__}.backward() called before forward()")
@@ -239,10 +240,6 @@ class _CrossEntropy(Loss):
     def config(self) -> dict[str, Any]:
         """``from_logits`` and ``epsilon``."""
         return {"from_logits": self.from_logits, "epsilon": self.epsilon}
-
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
-        return f"{type(self).__name__}({arguments})"
 
 
 _PROBABILITIES = "predicted probabilities (from_logits=False)"
