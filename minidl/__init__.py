@@ -6,6 +6,7 @@ networks, or stack ``Dense`` and activation layers yourself.
 """
 
 from minidl import metrics
+from minidl._version import __version__
 from minidl.callbacks import Callback, EarlyStopping, History
 from minidl.checkpoints import ModelCheckpoint
 from minidl.gradcheck import GradientCheckError, GradientCheckReport, check_gradients
@@ -34,8 +35,6 @@ from minidl.losses import (
 from minidl.network import Network, NodeValues, Trace
 from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
 from minidl.serialization import ModelFileError, load, register_layer
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SGD",

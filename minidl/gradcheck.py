@@ -35,9 +35,10 @@ import numpy as np
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
+from minidl.errors import backward_failure, not_initialised
 from minidl.layers.base import Layer, Parameter
 from minidl.losses import Loss
-from minidl.network import Network, backward_failure, not_initialised
+from minidl.network import Network
 
 __all__ = ["GradientCheckError", "GradientCheckReport", "GradientCheckRow", "check_gradients"]
 

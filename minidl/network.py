@@ -15,6 +15,7 @@ from minidl import training as _training
 from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_float_array, check_positive_int
 from minidl.callbacks import Callback, History
+from minidl.errors import backward_failure, backward_shape_error, not_initialised, note_failing_layer
 from minidl.layers.activations import Activation, get_activation
 from minidl.layers.base import Layer, Parameter
 from minidl.layers.dense import Dense
@@ -741,53 +742,6 @@ class Network:
             for j, name in enumerate(names):
                 result[name] = layer.weight.value[:, j].copy()
         return result
-
-
-def not_initialised(layer: Layer, label: str) -> str:
-    """The message for a layer whose ``__init__`` did not call ``super().__init__()``."""
-    return (
-        f"{label} ({type(layer).__name__}) was not initialised as a Layer: its __init__ must "
-        "call super().__init__() (or super().__init__(name)) first, which gives it a name and a mode"
-    )
-
-
-def backward_shape_error(layer: Layer, expected: tuple[int, ...], grad: Array) -> ValueError:
-    """The error for a layer whose backward returned ``dL/dx`` of the wrong shape."""
-    return ValueError(
-        f"{type(layer).__name__} {layer.name!r}: backward returned a gradient of shape "
-        f"{grad.shape}, but the layer's input in the last forward had shape {expected}; "
-        "backward must return dL/dx, shaped like x"
-    )
-
-
-def backward_failure(layer: Layer, grad: Any, error: Exception) -> Exception:
-    """A clear error for a backward that returned no array or failed on a missing cache.
-
-    Only built on the error path of ``Network.backward`` (and the training loop).
-    """
-    label = f"{type(layer).__name__} {layer.name!r}"
-    if isinstance(error, AttributeError) and error.name == "shape" and not isinstance(grad, np.ndarray):
-        return TypeError(
-            f"{label}: backward returned {type(grad).__name__}; it must return dL/dx, an array "
-            "shaped like the layer's input (does backward end with `return grad_x`?)"
-        )
-    return RuntimeError(
-        f"{label}: backward failed with {type(error).__name__}: {error}. If backward reads "
-        "something that forward should keep (e.g. `self.x = x` in forward), check that "
-        "forward stores it on every call and that forward ran before backward"
-    )
-
-
-def note_failing_layer(layer: Layer, error: BaseException) -> None:
-    """Add "in the backward of <layer>" to an error that does not name the layer already.
-
-    numpy's own errors (say, a shape mismatch in a user layer's matrix product) do not say
-    which layer raised them; the note appears under the traceback (Python 3.11+).
-    """
-    label = f"{type(layer).__name__} {layer.name!r}"
-    add_note = getattr(error, "add_note", None)
-    if label not in str(error) and add_note is not None:
-        add_note(f"raised in the backward of layer {label}")
 
 
 def _node_names(depth: int, dense_count: int, width: int) -> list[str]:

@@ -331,7 +331,7 @@ def describe_network(network: Network, *, include_optimizer: bool = True) -> tup
         if generators:
             entry["rng"] = [_generator_state(g, f"{label} random generator") for g in generators]
         layers.append(entry)
-    from minidl import __version__
+    from minidl._version import __version__
 
     header: dict[str, Any] = {
         "format": FORMAT_NAME,

@@ -37,6 +37,7 @@ from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_float_array, check_positive_int, check_real
 from minidl.callbacks import Callback, History
 from minidl.checkpoints import InterruptGuard
+from minidl.errors import backward_failure, backward_shape_error, note_failing_layer
 from minidl.initializers import make_rng
 from minidl.layers.base import Layer, Parameter
 from minidl.losses import (
@@ -296,18 +297,12 @@ def forward_loss_backward(plan: StepPlan, x: Array, target: Any) -> tuple[float,
             for layer, position in plan.back_steps:
                 grad = layer.backward(grad)
                 if grad.shape != shapes[position]:
-                    from minidl.network import backward_shape_error
-
                     raise backward_shape_error(layer, shapes[position], grad)
             layer = plan.first
             plan.first.backward_parameters(grad)
         except (AttributeError, TypeError) as error:
-            from minidl.network import backward_failure  # error path only
-
             raise backward_failure(layer, grad, error) from error
         except ValueError as error:
-            from minidl.network import note_failing_layer  # error path only
-
             note_failing_layer(layer, error)
             raise
     return value, output

@@ -9,7 +9,8 @@ import numpy as np
 
 from minidl._typing import Array
 from minidl._validation import check_real, class_by_name
-from minidl.layers.base import Layer, backward_before_forward, gradient_shape_error
+from minidl.errors import backward_before_forward, gradient_shape_error
+from minidl.layers.base import Layer
 
 
 class Activation(Layer):

@@ -233,18 +233,3 @@ class Layer(ABC):
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
         return f"{type(self).__name__}({arguments})"
 
-
-def backward_before_forward(layer: Layer) -> RuntimeError:
-    """The error a layer raises when ``backward`` runs with nothing cached from ``forward``."""
-    return RuntimeError(
-        f"{type(layer).__name__} {layer.name!r}: backward() called before forward(); "
-        "run forward on a batch first so the layer has its input to differentiate at"
-    )
-
-
-def gradient_shape_error(layer: Layer, expected: tuple[int, ...], got: tuple[int, ...]) -> ValueError:
-    """The error for an upstream gradient whose shape is not the layer's output shape."""
-    return ValueError(
-        f"{type(layer).__name__} {layer.name!r}: backward expected grad_y of shape {expected} "
-        f"(the shape of the last forward's output); got {got}"
-    )

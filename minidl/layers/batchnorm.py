@@ -9,7 +9,8 @@ import numpy.typing as npt
 
 from minidl._typing import Array
 from minidl._validation import check_positive_int, check_real
-from minidl.layers.base import Layer, Parameter, backward_before_forward, gradient_shape_error
+from minidl.errors import backward_before_forward, gradient_shape_error
+from minidl.layers.base import Layer, Parameter
 
 
 class BatchNorm(Layer):

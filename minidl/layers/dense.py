@@ -9,8 +9,9 @@ import numpy.typing as npt
 
 from minidl._typing import Array, Seed
 from minidl._validation import check_positive_int
+from minidl.errors import backward_before_forward, gradient_shape_error
 from minidl.initializers import Initializer, initialize, make_rng
-from minidl.layers.base import Layer, Parameter, backward_before_forward, gradient_shape_error
+from minidl.layers.base import Layer, Parameter
 
 _REAL_KINDS = frozenset("fiub")
 

@@ -8,8 +8,9 @@ import numpy as np
 
 from minidl._typing import Array, Seed
 from minidl._validation import check_real
+from minidl.errors import backward_before_forward, gradient_shape_error
 from minidl.initializers import make_rng
-from minidl.layers.base import Layer, backward_before_forward, gradient_shape_error
+from minidl.layers.base import Layer
 
 
 class Dropout(Layer):
