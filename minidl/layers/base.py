@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -122,6 +124,12 @@ class Layer(ABC):
     #: variance). A user layer with the same need sets this class attribute.
     min_training_batch: int = 1
 
+    #: True when ``backward`` *assigns* every parameter's ``grad`` (all built-in layers).
+    #: Otherwise (the default, for user layers) the network clears the gradients before
+    #: calling ``backward``, so a layer may assign (``p.grad[...] = g``) or add
+    #: (``p.grad += g``, PyTorch's habit) and both train right.
+    overwrites_gradients: bool = False
+
     def __init__(self, name: str | None = None) -> None:
         self.name: str = name if name is not None else type(self).__name__.lower()
         self.training: bool = True
@@ -233,3 +241,21 @@ class Layer(ABC):
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
         return f"{type(self).__name__}({arguments})"
 
+
+
+@contextmanager
+def mode(layers: Iterable[Layer], training: bool) -> Iterator[None]:
+    """Run the ``with`` block with every layer in training (or evaluation) mode, then restore their modes.
+
+    ``predict``, ``trace`` and ``evaluate`` run in ``mode(layers, training=False)``;
+    ``fit`` in ``mode(layers, training=True)``.
+    """
+    layers = list(layers)
+    modes = [layer.training for layer in layers]
+    for layer in layers:
+        layer.train(training)
+    try:
+        yield
+    finally:
+        for layer, was_training in zip(layers, modes, strict=True):
+            layer.train(was_training)
