@@ -204,6 +204,7 @@ def _node_values(
 
 def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[list[tuple[float, float]]],
                 precision: int) -> None:
+    """Every edge between two columns, labelled with the weight it multiplies by."""
     for depth, dense in enumerate(dense_layers):
         weights, sources = dense.weight.value, len(xy[depth])
         for i, (x0, y0) in enumerate(xy[depth]):
@@ -223,6 +224,7 @@ def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[list[tuple[float, 
 
 def _draw_nodes(ax: Axes, columns: list[list[str]], xy: list[list[tuple[float, float]]],
                 dense_layers: list[Dense], values: dict[str, tuple[float, float]], precision: int) -> None:
+    """Every node: its circle and name; its value (given a sample); its input and bias below it."""
     from matplotlib.patches import Circle
 
     for c, column in enumerate(columns):
