@@ -27,7 +27,7 @@ import numpy as np
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
-from minidl.layers.base import Layer, Parameter
+from minidl.layers.base import Parameter, mode
 from minidl.layers.dense import Dense
 from minidl.losses import Loss, get_loss
 from minidl.network import Network, _node_names
@@ -44,6 +44,7 @@ __all__ = ["draw_network", "plot_history", "plot_loss_landscape"]
 MAX_DRAWN_NODES = 12
 
 _INSTALL_HINT = 'minidl.plot needs matplotlib, an optional extra: pip install "minidl[plot]"'
+_RADIUS = 0.27  # of a node's circle in draw_network
 
 
 def _pyplot() -> ModuleType:
@@ -58,9 +59,7 @@ def _pyplot() -> ModuleType:
 def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is not None:
         return ax
-    plt = _pyplot()
-    _, new_ax = plt.subplots(figsize=size)
-    axes: Axes = new_ax
+    axes: Axes = _pyplot().subplots(figsize=size)[1]
     return axes
 
 
@@ -71,13 +70,8 @@ def _number(value: float, precision: int) -> str:
 
 
 # -- draw_network ---------------------------------------------------------------------
-def draw_network(
-    network: Network,
-    x: ArrayLike | None = None,
-    *,
-    ax: Axes | None = None,
-    precision: int = 3,
-) -> Axes:
+def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | None = None,
+                 precision: int = 3) -> Axes:
     """Draw a small network as nodes and edges, each edge labelled with its weight.
 
     The course's forward-propagation diagram, drawn from the model: the input nodes on
@@ -133,74 +127,86 @@ def draw_network(
     if not isinstance(network, Network):
         raise TypeError(f"draw_network expects a minidl Network; got {type(network).__name__}")
     precision = check_positive_int(precision, "draw_network precision")
-    positions = [i for i, layer in enumerate(network.layers) if isinstance(layer, Dense)]
-    if not positions:
-        raise ValueError("draw_network needs a network with at least one Dense layer; it has none")
-    dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)]
-    widths = [dense_layers[0].in_features] + [layer.out_features for layer in dense_layers]
-    for layer_index, width in enumerate(widths):
-        if width > MAX_DRAWN_NODES:
-            what = "inputs" if layer_index == 0 else "nodes"
-            name = dense_layers[max(layer_index - 1, 0)].name
-            raise ValueError(
-                f"draw_network draws networks of at most {MAX_DRAWN_NODES} nodes per layer; "
-                f"Dense {name!r} has {width} {what}"
-            )
-
-    sample: Array | None = None
-    # node name -> (input, output): the Dense layer's weighted sum, and the value after
-    # the layers that follow it up to the next Dense layer (its activation).
-    values: dict[str, tuple[float, float]] = {}
-    columns: list[list[str]] = [[f"x_{i}" for i in range(widths[0])]]
+    positions, dense_layers, widths = _dense_columns(network)
+    columns = [[f"x_{i}" for i in range(widths[0])]]
     columns += [_node_names(depth, len(dense_layers), layer.out_features)
                 for depth, layer in enumerate(dense_layers)]
-    if x is not None:
-        sample = as_float_array(x, "draw_network x", dtype=network.dtype)
-        if sample.ndim == 2 and sample.shape[0] == 1:
-            sample = sample[0]
-        if sample.ndim != 1 or sample.shape[0] != widths[0]:
-            raise ValueError(
-                f"draw_network x must be one sample of shape ({widths[0]},) or (1, {widths[0]}); "
-                f"got shape {np.shape(x)}"
-            )
-        modes = [layer.training for layer in network.layers]
-        network.eval()
-        try:
-            records = network.trace(sample).layers
-        finally:
-            for layer, mode in zip(network.layers, modes, strict=True):
-                layer.train(mode)
-        # What the first Dense layer multiplies (the sample, after any layers before it).
-        for i, value in enumerate(records[positions[0]][1]):
-            values[columns[0][i]] = (float(value), float(value))
-        for depth, position in enumerate(positions):
-            end = positions[depth + 1] if depth + 1 < len(positions) else len(records)
-            node_in, node_out = records[position][2], records[end - 1][2]
-            if node_out.shape != node_in.shape:  # a layer that changes the width: show the sums
-                node_out = node_in
-            for j, name in enumerate(columns[depth + 1]):
-                values[name] = (float(node_in[j]), float(node_out[j]))
+    values = {} if x is None else _node_values(network, x, positions, columns)
 
-    headers = [" + ".join(["input"] + [_short(a) for a in network.layers[: positions[0]]])]
-    for k, position in enumerate(positions):
-        end = positions[k + 1] if k + 1 < len(positions) else len(network.layers)
-        after = [network.layers[i] for i in range(position + 1, end)]
-        headers.append(" + ".join([f"{network.layers[position].name}"] + [_short(a) for a in after]))
+    layers, ends = network.layers, [*positions[1:], len(network.layers)]
+    headers = [" + ".join(["input"] + [type(a).__name__ for a in layers[: positions[0]]])]
+    headers += [" + ".join([layers[p].name] + [type(a).__name__ for a in layers[p + 1 : end]])
+                for p, end in zip(positions, ends, strict=True)]
 
-    lines_below = (1 if sample is not None else 0) + (1 if any(d.use_bias for d in dense_layers) else 0)
-    radius = 0.27
+    lines_below = int(x is not None) + int(any(d.use_bias for d in dense_layers))
     spacing = 1.0 + 0.2 * lines_below
     ax = _new_axes(ax, (2.6 * len(columns) + 1.0, 1.35 * spacing * max(widths) + 1.6))
-    xy: list[list[tuple[float, float]]] = []
-    for c, column in enumerate(columns):
-        top = (len(column) - 1) * spacing / 2
-        xy.append([(2.2 * c, top - k * spacing) for k in range(len(column))])
+    xy = [[(2.2 * c, (len(column) - 1) * spacing / 2 - k * spacing) for k in range(len(column))]
+          for c, column in enumerate(columns)]
+    _draw_edges(ax, dense_layers, xy, precision)  # first, so nodes and labels sit on top
+    _draw_nodes(ax, columns, xy, dense_layers, values, precision)
 
-    from matplotlib.patches import Circle
+    top = (max(widths) - 1) * spacing / 2  # the tallest column's first node; its last at -top
+    for c, header in enumerate(headers):
+        ax.text(xy[c][0][0], top + _RADIUS + 0.45, header, ha="center", va="bottom", fontsize=9,
+                fontstyle="italic", gid=f"header:{c}")
+    ax.set_xlim(-0.6, 2.2 * (len(columns) - 1) + 0.6)
+    ax.set_ylim(-top - _RADIUS - 0.55, top + _RADIUS + 0.8)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
 
-    # Edges first, so nodes and labels sit on top of them.
+
+def _dense_columns(network: Network) -> tuple[list[int], list[Dense], list[int]]:
+    """The Dense layers' positions, the layers, and every column's width (the inputs first)."""
+    positions = [i for i, layer in enumerate(network.layers) if isinstance(layer, Dense)]
+    dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)]
+    if not dense_layers:
+        raise ValueError("draw_network needs a network with at least one Dense layer; it has none")
+    widths = [dense_layers[0].in_features] + [layer.out_features for layer in dense_layers]
+    for column, width in enumerate(widths):
+        if width > MAX_DRAWN_NODES:
+            what = "inputs" if column == 0 else "nodes"
+            raise ValueError(
+                f"draw_network draws networks of at most {MAX_DRAWN_NODES} nodes per layer; "
+                f"Dense {dense_layers[max(column - 1, 0)].name!r} has {width} {what}"
+            )
+    return positions, dense_layers, widths
+
+
+def _node_values(
+    network: Network, x: ArrayLike, positions: list[int], columns: list[list[str]]
+) -> dict[str, tuple[float, float]]:
+    """Node name -> (input, output) for the sample ``x``, computed in evaluation mode.
+
+    A node's input is its Dense layer's weighted sum; its output the value after the layers
+    that follow, up to the next Dense layer (its activation).
+    """
+    sample = as_float_array(x, "draw_network x", dtype=network.dtype)
+    if sample.ndim == 2 and sample.shape[0] == 1:
+        sample = sample[0]
+    n = len(columns[0])
+    if sample.ndim != 1 or sample.shape[0] != n:
+        raise ValueError(f"draw_network x must be one sample of shape ({n},) or (1, {n}); "
+                         f"got shape {np.shape(x)}")
+    with mode(network.layers, training=False):
+        records = network.trace(sample).layers
+    # What the first Dense layer multiplies (the sample, after any layers before it).
+    first = records[positions[0]][1]
+    values = {name: (float(value), float(value)) for name, value in zip(columns[0], first, strict=True)}
+    for column, position, end in zip(columns[1:], positions, [*positions[1:], len(records)], strict=True):
+        node_in, node_out = records[position][2], records[end - 1][2]
+        if node_out.shape != node_in.shape:  # a layer that changes the width: show the sums
+            node_out = node_in
+        values.update({name: (float(node_in[j]), float(node_out[j])) for j, name in enumerate(column)})
+    return values
+
+
+def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[list[tuple[float, float]]],
+                precision: int) -> None:
+    """Every edge between two columns, labelled with the weight it multiplies by."""
     for depth, dense in enumerate(dense_layers):
-        weights = dense.weight.value
+        weights, sources = dense.weight.value, len(xy[depth])
         for i, (x0, y0) in enumerate(xy[depth]):
             for j, (x1, y1) in enumerate(xy[depth + 1]):
                 ax.plot([x0, x1], [y0, y1], color="0.55", linewidth=1.0, zorder=1,
@@ -208,62 +214,46 @@ def draw_network(
                 # Labels of edges from different source nodes sit at different distances
                 # along their edges, so labels of crossing edges stay apart; each label is
                 # turned to follow its edge.
-                sources = len(xy[depth])
                 t = 0.3 if sources == 1 else 0.22 + 0.5 * i / (sources - 1)
-                lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
                 angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
-                ax.text(lx, ly, _number(float(weights[i, j]), precision), ha="center", va="center",
-                        rotation=angle, rotation_mode="anchor", fontsize=11, color="tab:blue",
-                        zorder=4, gid=f"weight:{dense.name}:{i}:{j}",
+                ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), _number(float(weights[i, j]), precision),
+                        ha="center", va="center", rotation=angle, rotation_mode="anchor", fontsize=11,
+                        color="tab:blue", zorder=4, gid=f"weight:{dense.name}:{i}:{j}",
                         bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"})
+
+
+def _draw_nodes(ax: Axes, columns: list[list[str]], xy: list[list[tuple[float, float]]],
+                dense_layers: list[Dense], values: dict[str, tuple[float, float]], precision: int) -> None:
+    """Every node: its circle and name; its value (given a sample); its input and bias below it."""
+    from matplotlib.patches import Circle
 
     for c, column in enumerate(columns):
         owner = dense_layers[c - 1] if c > 0 else None
+        face = "#dbe9f6" if c == 0 else ("#fde2c8" if c == len(columns) - 1 else "#e2f0d9")
         for k, name in enumerate(column):
             cx, cy = xy[c][k]
-            face = "#dbe9f6" if c == 0 else ("#fde2c8" if c == len(columns) - 1 else "#e2f0d9")
-            ax.add_patch(Circle((cx, cy), radius, facecolor=face, edgecolor="0.25", zorder=2))
-            ax.text(cx, cy + radius + 0.06, name, ha="center", va="bottom", fontsize=8,
+            ax.add_patch(Circle((cx, cy), _RADIUS, facecolor=face, edgecolor="0.25", zorder=2))
+            ax.text(cx, cy + _RADIUS + 0.06, name, ha="center", va="bottom", fontsize=8,
                     color="0.3", zorder=5, gid=f"name:{name}")
-            if sample is not None:
+            below: list[tuple[str, str]] = []
+            if values:
                 text = _number(values[name][1], precision)
                 size = 12 if len(text) <= 3 else (9 if len(text) <= 5 else 7)
                 ax.text(cx, cy, text, ha="center", va="center", fontsize=size, fontweight="bold",
                         zorder=5, gid=f"value:{name}")
-            below: list[tuple[str, str]] = []
-            if c > 0 and sample is not None:
-                below.append((f"in {_number(values[name][0], precision)}",
-                              f"input:{name}"))
+                if c > 0:
+                    below.append((f"in {_number(values[name][0], precision)}", f"input:{name}"))
             if owner is not None and owner.bias is not None:
                 below.append((f"b {_number(float(owner.bias.value[k]), precision)}", f"bias:{name}"))
             for line, (text, gid) in enumerate(below):
-                ax.text(cx, cy - radius - 0.05 - 0.17 * line, text, ha="center", va="top",
+                ax.text(cx, cy - _RADIUS - 0.05 - 0.17 * line, text, ha="center", va="top",
                         fontsize=8, color="0.3", zorder=5, gid=gid)
-
-    top = max(y for column in xy for _, y in column)
-    for c, header in enumerate(headers):
-        ax.text(xy[c][0][0], top + radius + 0.45, header, ha="center", va="bottom", fontsize=9,
-                fontstyle="italic", gid=f"header:{c}")
-    bottom = min(y for column in xy for _, y in column)
-    ax.set_xlim(-0.6, 2.2 * (len(columns) - 1) + 0.6)
-    ax.set_ylim(bottom - radius - 0.55, top + radius + 0.8)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    return ax
-
-
-def _short(layer: Layer) -> str:
-    return type(layer).__name__
 
 
 # -- plot_history ----------------------------------------------------------------------
-def plot_history(
-    history: Any,
-    keys: Sequence[str] | None = None,
-    *,
-    axes: Axes | Sequence[Axes] | np.ndarray[Any, Any] | None = None,
-    label: str | None = None,
-) -> Figure:
+def plot_history(history: Any, keys: Sequence[str] | None = None, *,
+                 axes: Axes | Sequence[Axes] | np.ndarray[Any, Any] | None = None,
+                 label: str | None = None) -> Figure:
     """Draw the loss and each metric per epoch, training and validation, one panel each.
 
     Parameters
@@ -301,52 +291,17 @@ def plot_history(
     >>> [line.get_gid() for line in figure.axes[0].get_lines()]
     ['history:loss', 'history:val_loss']
     """
-    record = getattr(history, "history", history)
-    if not isinstance(record, Mapping):
-        raise TypeError(
-            "plot_history expects a History (with a .history dict) or a dict of per-epoch "
-            f"lists; got {type(history).__name__}"
-        )
-    series: dict[str, Array] = {}
-    for key, values in record.items():
-        try:
-            array = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            array = np.empty((0, 0))
-        if array.ndim != 1:
-            raise ValueError(f"plot_history history[{key!r}] must be a list of numbers, one per epoch")
-        series[str(key)] = array
+    series = _series(history)
     bases = [key for key in series if not key.startswith("val_")]
     bases += [key[4:] for key in series if key.startswith("val_") and key[4:] not in series]
     bases = sorted(bases, key=lambda name: name != "loss")  # stable: loss first, then as given
     if not bases:
         raise ValueError("plot_history got an empty history; train for at least one epoch")
-    if keys is None:
-        keys = bases
-    else:
-        keys = [keys] if isinstance(keys, str) else list(keys)
-        missing = [key for key in keys if key not in bases]
-        if missing:
-            raise ValueError(f"plot_history: no {missing} in the history; it has {bases}")
-
-    if axes is None:
-        plt = _pyplot()
-        figure, grid = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
-        panels: list[Axes] = list(grid[0])
-    else:
-        if isinstance(axes, np.ndarray):  # plt.subplots(...)'s array of Axes, any shape
-            panels = list(axes.ravel())
-        else:
-            panels = [axes] if not isinstance(axes, Sequence) else list(axes)
-        if len(panels) != len(keys):
-            raise ValueError(
-                f"plot_history: got {len(panels)} axes for {len(keys)} keys {list(keys)}; "
-                "pass one Axes per key"
-            )
-        parent = panels[0].get_figure()
-        if parent is None:
-            raise ValueError("plot_history: the axes given belong to no figure")
-        figure = parent.get_figure(root=True)
+    keys = bases if keys is None else ([keys] if isinstance(keys, str) else list(keys))
+    missing = [key for key in keys if key not in bases]
+    if missing:
+        raise ValueError(f"plot_history: no {missing} in the history; it has {bases}")
+    figure, panels = _panels(axes, keys)
     from matplotlib.ticker import MaxNLocator
 
     prefix = f"{label}: " if label else ""
@@ -368,23 +323,52 @@ def plot_history(
         panel.grid(True, alpha=0.3)
         panel.legend()
     figure.tight_layout()
-    result: Figure = figure
-    return result
+    return figure
+
+
+def _series(history: Any) -> dict[str, Array]:
+    """The per-epoch values of a History or dict, each key's as a 1-D float64 array."""
+    record = getattr(history, "history", history)
+    if not isinstance(record, Mapping):
+        raise TypeError(
+            "plot_history expects a History (with a .history dict) or a dict of per-epoch "
+            f"lists; got {type(history).__name__}"
+        )
+    series: dict[str, Array] = {}
+    for key, values in record.items():
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            array = np.empty((0, 0))
+        if array.ndim != 1:
+            raise ValueError(f"plot_history history[{key!r}] must be a list of numbers, one per epoch")
+        series[str(key)] = array
+    return series
+
+
+def _panels(axes: Axes | Sequence[Axes] | np.ndarray[Any, Any] | None,
+            keys: list[str]) -> tuple[Figure, list[Axes]]:
+    """The figure and one Axes per key: new ones, or those given (checked)."""
+    if axes is None:
+        figure, grid = _pyplot().subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
+        return figure, list(grid[0])
+    if isinstance(axes, np.ndarray):  # plt.subplots(...)'s array of Axes, any shape
+        panels = list(axes.ravel())
+    else:
+        panels = [axes] if not isinstance(axes, Sequence) else list(axes)
+    if len(panels) != len(keys):
+        raise ValueError(f"plot_history: got {len(panels)} axes for {len(keys)} keys {list(keys)}; "
+                         "pass one Axes per key")
+    parent = panels[0].get_figure()
+    if parent is None:
+        raise ValueError("plot_history: the axes given belong to no figure")
+    return parent.get_figure(root=True), panels
 
 
 # -- plot_loss_landscape ---------------------------------------------------------------
-def plot_loss_landscape(
-    network: Network,
-    loss: Loss | str,
-    x: ArrayLike,
-    y: ArrayLike,
-    parameter: Parameter | int,
-    index: int | tuple[int, ...],
-    *,
-    span: float | None = None,
-    num: int = 101,
-    ax: Axes | None = None,
-) -> Axes:
+def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: ArrayLike,
+                        parameter: Parameter | int, index: int | tuple[int, ...], *,
+                        span: float | None = None, num: int = 101, ax: Axes | None = None) -> Axes:
     """Draw the loss as one weight varies, the current point, and the gradient's tangent.
 
     The course's "optimizing a model with a single weight": every other parameter is
@@ -448,7 +432,63 @@ def plot_loss_landscape(
         loss = get_loss(loss)
     except ValueError as error:
         raise ValueError(f"plot_loss_landscape: {error}") from None
-    parameters = network.parameters()
+    target, position = _entry(network.parameters(), parameter, index)
+    num = check_positive_int(num, "plot_loss_landscape num")
+    if num < 3:
+        raise ValueError(f"plot_loss_landscape num must be at least 3; got {num}")
+    data = as_float_array(x, "plot_loss_landscape x", dtype=network.dtype)
+    w0 = float(target.value[position])
+    span = check_real(max(1.0, abs(w0)) if span is None else span, "plot_loss_landscape span",
+                      low=0.0, low_inclusive=False)
+
+    grid = np.linspace(w0 - span, w0 + span, num)
+    loss_0, slope, curve = _sweep(network, loss, data, y, target, position, grid)
+
+    ax = _new_axes(ax, (6.0, 4.0))
+    owner = next((layer.name for layer in network.layers
+                  if any(p is target for p in layer.parameters())), "?")
+    weight_name = f"{owner}.{target.name}[{', '.join(str(int(i)) for i in position)}]"
+    ax.plot(grid, curve, color="tab:blue", linewidth=2, label=f"{loss.name}", gid="landscape")
+    tangent_x = np.array([w0 - span / 2, w0 + span / 2])
+    ax.plot(tangent_x, loss_0 + slope * (tangent_x - w0), "--", color="tab:red",
+            label=f"tangent, slope dL/dw = {slope:.4g}", gid="tangent")
+    ax.plot([w0], [loss_0], "o", color="tab:red", markersize=7,
+            label=f"current: w = {w0:.4g}, loss = {loss_0:.4g}", gid="current")
+    ax.set_xlabel(f"weight {weight_name}")
+    ax.set_ylabel("loss")
+    ax.set_title(f"Loss as {weight_name} varies (other weights fixed)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def _sweep(network: Network, loss: Loss, x: Array, y: ArrayLike, target: Parameter,
+           position: tuple[int, ...], grid: Array) -> tuple[float, float, Array]:
+    """``L(w0)``, ``dL/dw`` at ``w0`` (from backward) and ``L(w)`` for each ``w`` of ``grid``.
+
+    Runs in evaluation mode; the mode, the weight and every parameter's ``grad`` are put back.
+    """
+    w0 = float(target.value[position])
+    saved_grads = [p.grad.copy() for p in network.parameters()]
+    try:
+        with mode(network.layers, training=False):
+            loss_0 = loss.forward(network.forward(x), y)
+            network.backward(loss.backward())
+            slope = float(target.grad[position])
+            curve = np.empty(grid.size)
+            for k, w in enumerate(grid):
+                target.value[position] = w
+                curve[k] = loss.forward(network.forward(x), y)
+    finally:
+        target.value[position] = w0
+        for p, grad in zip(network.parameters(), saved_grads, strict=True):
+            p.grad[...] = grad
+    return loss_0, slope, curve
+
+
+def _entry(parameters: list[Parameter], parameter: Parameter | int,
+           index: int | tuple[int, ...]) -> tuple[Parameter, tuple[int, ...]]:
+    """The parameter (given, or by its position) and the checked index of its swept entry."""
     if isinstance(parameter, Parameter):
         if not any(parameter is p for p in parameters):
             raise ValueError(f"plot_loss_landscape: {parameter!r} is not a parameter of this network")
@@ -469,53 +509,6 @@ def plot_loss_landscape(
     if len(position) != target.value.ndim or not all(
         -n <= int(i) < n for i, n in zip(position, target.shape, strict=False)
     ):
-        raise ValueError(
-            f"plot_loss_landscape index must pick one entry of a parameter of shape "
-            f"{target.shape}; got {index!r}"
-        )
-    num = check_positive_int(num, "plot_loss_landscape num")
-    if num < 3:
-        raise ValueError(f"plot_loss_landscape num must be at least 3; got {num}")
-    data = as_float_array(x, "plot_loss_landscape x", dtype=network.dtype)
-    w0 = float(target.value[position])
-    if span is None:
-        span = max(1.0, abs(w0))
-    span = check_real(span, "plot_loss_landscape span", low=0.0, low_inclusive=False)
-
-    saved_grads = [p.grad.copy() for p in parameters]
-    modes = [layer.training for layer in network.layers]
-    network.eval()
-    try:
-        loss_0 = loss.forward(network.forward(data), y)
-        network.backward(loss.backward())
-        slope = float(target.grad[position])
-        grid = np.linspace(w0 - span, w0 + span, num)
-        curve = np.empty(num)
-        for k, w in enumerate(grid):
-            target.value[position] = w
-            curve[k] = loss.forward(network.forward(data), y)
-    finally:
-        target.value[position] = w0
-        for p, grad in zip(parameters, saved_grads, strict=True):
-            p.grad[...] = grad
-        for layer, mode in zip(network.layers, modes, strict=True):
-            layer.train(mode)
-
-    ax = _new_axes(ax, (6.0, 4.0))
-    owner = next((layer.name for layer in network.layers
-                  if any(p is target for p in layer.parameters())), "?")
-    where = ", ".join(str(int(i)) for i in position)
-    weight_name = f"{owner}.{target.name}[{where}]"
-    ax.plot(grid, curve, color="tab:blue", linewidth=2, label=f"{loss.name}", gid="landscape")
-    half = span / 2
-    tangent_x = np.array([w0 - half, w0 + half])
-    ax.plot(tangent_x, loss_0 + slope * (tangent_x - w0), "--", color="tab:red",
-            label=f"tangent, slope dL/dw = {slope:.4g}", gid="tangent")
-    ax.plot([w0], [loss_0], "o", color="tab:red", markersize=7,
-            label=f"current: w = {w0:.4g}, loss = {loss_0:.4g}", gid="current")
-    ax.set_xlabel(f"weight {weight_name}")
-    ax.set_ylabel("loss")
-    ax.set_title(f"Loss as {weight_name} varies (other weights fixed)")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    return ax
+        raise ValueError(f"plot_loss_landscape index must pick one entry of a parameter of shape "
+                         f"{target.shape}; got {index!r}")
+    return target, position

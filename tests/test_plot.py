@@ -13,12 +13,17 @@ import minidl
 import minidl.plot as mplot
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    import matplotlib.pyplot as plt
-
+@pytest.fixture
+def pyplot():
+    """matplotlib.pyplot, closing the figures a test drew; without matplotlib the test is skipped."""
+    plt = pytest.importorskip("matplotlib.pyplot", reason='needs matplotlib: pip install "minidl[plot]"')
+    yield plt
     plt.close("all")
+
+
+# The tests that draw need matplotlib; those about matplotlib being optional, and the argument
+# checks that run before anything is drawn, pass without it.
+needs_matplotlib = pytest.mark.usefixtures("pyplot")
 
 
 COURSE_WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
@@ -53,6 +58,7 @@ def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
 
 
 # -- draw_network ------------------------------------------------------------------------
+@needs_matplotlib
 def test_draw_network_labels_every_edge_with_its_weight():
     network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
     ax = mplot.draw_network(network)
@@ -68,6 +74,7 @@ def test_draw_network_labels_every_edge_with_its_weight():
     assert len([line for line in ax.get_lines() if line.get_gid().startswith("edge:")]) == 6
 
 
+@needs_matplotlib
 def test_draw_network_edge_labels_match_random_weights_to_the_shown_precision():
     network = minidl.Network([minidl.Dense(3, 4, seed=1), minidl.Tanh(), minidl.Dense(4, 2, seed=2)])
     ax = mplot.draw_network(network, precision=4)
@@ -82,6 +89,7 @@ def test_draw_network_edge_labels_match_random_weights_to_the_shown_precision():
     assert set(biases.values()) == {"b 0"}
 
 
+@needs_matplotlib
 def test_draw_network_shows_the_course_node_values_for_the_sample_0_3():
     network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
     ax = mplot.draw_network(network, x=np.array([0, 3]))
@@ -94,6 +102,7 @@ def test_draw_network_shows_the_course_node_values_for_the_sample_0_3():
     }
 
 
+@needs_matplotlib
 def test_draw_network_shows_relu_clipping_input_and_output_apart():
     weights = {"node_0_0": [2, 4], "node_0_1": [4, -5], "node_1_0": [-1, 2], "node_1_1": [1, 2],
                "output": [2, 7]}
@@ -106,6 +115,7 @@ def test_draw_network_shows_relu_clipping_input_and_output_apart():
     assert values["value:output"] == "182"
 
 
+@needs_matplotlib
 def test_draw_network_shows_softmax_probabilities_as_output_values():
     network = minidl.Network([minidl.Dense(2, 3, seed=0), minidl.Softmax()])
     ax = mplot.draw_network(network, x=[0.5, -1.0], precision=6)
@@ -114,15 +124,14 @@ def test_draw_network_shows_softmax_probabilities_as_output_values():
     assert sum(shown) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_draw_network_keeps_the_network_mode_and_draws_into_a_given_axes():
-    import matplotlib.pyplot as plt
-
+def test_draw_network_keeps_the_network_mode_and_draws_into_a_given_axes(pyplot):
     network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
-    _, ax = plt.subplots()
+    _, ax = pyplot.subplots()
     assert mplot.draw_network(network, x=[0, 3], ax=ax) is ax
     assert network.training
 
 
+@needs_matplotlib
 def test_draw_network_names_layers_before_the_first_dense_and_shows_what_it_receives():
     network = minidl.Network([minidl.Dropout(0.5, seed=0), minidl.Dense(2, 1, use_bias=False,
                                                                          weight_init=[[2.0], [1.0]])])
@@ -155,6 +164,7 @@ def test_draw_network_refuses_networks_too_wide_to_read():
 
 
 # -- plot_history ------------------------------------------------------------------------
+@needs_matplotlib
 def test_plot_history_draws_each_key_per_epoch_with_validation_in_the_same_panel():
     record = {"accuracy": [0.5, 0.75, 1.0], "loss": [3.0, 2.0, 1.5], "val_loss": [4.0, 3.5, 3.25],
               "val_accuracy": [0.25, 0.5, 0.5]}
@@ -169,6 +179,7 @@ def test_plot_history_draws_each_key_per_epoch_with_validation_in_the_same_panel
     assert line_by_gid(loss_panel, "history:val_loss").get_linestyle() == "--"
 
 
+@needs_matplotlib
 def test_plot_history_accepts_an_object_with_a_history_dict_and_overlays_runs():
     class History:
         def __init__(self, history):
@@ -183,6 +194,7 @@ def test_plot_history_accepts_an_object_with_a_history_dict_and_overlays_runs():
     assert legend == ["small: training", "large: training"]
 
 
+@needs_matplotlib
 def test_plot_history_errors_are_clear():
     with pytest.raises(ValueError, match="empty history"):
         mplot.plot_history({})
@@ -205,6 +217,7 @@ def course_mse_with(weight_value, index):
     return minidl.metrics.mean_squared_error(COURSE_Y, predicted)
 
 
+@needs_matplotlib
 def test_loss_landscape_curve_point_and_tangent_agree_with_finite_differences():
     network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
     weight = network[0].weight
@@ -225,6 +238,7 @@ def test_loss_landscape_curve_point_and_tangent_agree_with_finite_differences():
     assert ty[0] + slope * (w0 - tx[0]) == pytest.approx(37.5)  # the tangent touches the curve
 
 
+@needs_matplotlib
 def test_loss_landscape_slope_is_the_course_gradient_14():
     network = minidl.Network(
         [minidl.Dense(3, 1, use_bias=False, weight_init=[[0.0], [2.0], [1.0]]), minidl.Identity()]
@@ -236,6 +250,7 @@ def test_loss_landscape_slope_is_the_course_gradient_14():
     assert (ty[-1] - ty[0]) / (tx[-1] - tx[0]) == pytest.approx(14.0, rel=1e-12)
 
 
+@needs_matplotlib
 def test_loss_landscape_takes_a_loss_name():
     network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
     ax = mplot.plot_loss_landscape(network, "mse", COURSE_X, COURSE_Y, parameter=0, index=(1, 0))
@@ -243,6 +258,7 @@ def test_loss_landscape_takes_a_loss_name():
     assert loss_at_w0 == 37.5
 
 
+@needs_matplotlib
 def test_loss_landscape_leaves_weights_gradients_and_mode_as_they_were():
     network = minidl.Network([minidl.Dense(2, 3, seed=0), minidl.Tanh(), minidl.Dense(3, 1, seed=1)])
     before = [p.value.copy() for p in network.parameters()]
@@ -256,6 +272,7 @@ def test_loss_landscape_leaves_weights_gradients_and_mode_as_they_were():
     assert network.training
 
 
+@needs_matplotlib
 def test_loss_landscape_rejects_bad_arguments():
     network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
     loss = minidl.MeanSquaredError()
