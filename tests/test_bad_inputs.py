@@ -127,7 +127,8 @@ def test_predict_in_batches_gives_the_same_answer() -> None:
     data = np.random.default_rng(0).normal(size=(7, 3))
     # Equal up to the last bit or two: BLAS may sum a one-row batch (the last slice of 7 in 3s) in
     # another order than a full matrix product.
-    np.testing.assert_allclose(network().predict(data, batch_size=3), network().predict(data), rtol=1e-14, atol=0)
+    batched, whole = network().predict(data, batch_size=3), network().predict(data)
+    np.testing.assert_allclose(batched, whole, rtol=1e-14, atol=0)
 
 
 # -- building layers and networks ---------------------------------------------------------
