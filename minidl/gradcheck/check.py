@@ -242,13 +242,13 @@ class _Check:
         if not np.array_equal(self.point, before):
             self.problems.append("forward changed its input x in place; it must leave x as it is")
             self.point[...] = before
-        if not isinstance(output, (float, np.floating) if isinstance(clone, Loss) else np.ndarray):
-            kind = "a float" if isinstance(clone, Loss) else "a numpy array"
-            raise TypeError(f"{self.label}: forward must return {kind}; got {type(output).__name__}")
         if isinstance(clone, Loss):
+            if not isinstance(output, (float, np.floating)):
+                raise TypeError(f"{self.label}: forward must return a float; got {type(output).__name__}")
             returned = clone.backward()
+        elif not isinstance(output, np.ndarray):
+            raise TypeError(f"{self.label}: forward must return a numpy array; got {type(output).__name__}")
         else:
-            assert isinstance(output, np.ndarray)  # for mypy: checked just above
             if output.dtype != np.float64:
                 self.problems.append(f"forward returned dtype {output.dtype} for a float64 input; the "
                                      "check needs float64 (forward should compute in its input's dtype)")
