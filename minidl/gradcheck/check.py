@@ -68,12 +68,11 @@ def check_gradients(obj: Layer | Network | Loss, x: ArrayLike, target: ArrayLike
                     raise_on_failure: bool = False) -> GradientCheckReport:
     """Check a backward pass against central finite differences, in float64.
 
-    Compares ``dL/dx`` and every parameter's gradient, as computed by ``backward``, with
-    ``(f(x + eps) - f(x - eps)) / (2 eps)``, entry by entry, for ``f = sum(G * y)`` and a
-    seeded random upstream gradient ``G`` (the loss itself for a loss; the module
-    docstring has the details). An entry passes when its relative error
-    ``|a - n| / max(|a|, |n|, atol / rtol)`` is at most ``rtol``. The check runs on a
-    float64 deep copy: ``obj`` itself is left exactly as it was.
+    Compares ``dL/dx`` and every parameter's gradient, as computed by ``backward`` (``a``),
+    with ``n = (f(x + eps) - f(x - eps)) / (2 eps)``, entry by entry, for ``f = sum(G * y)``
+    and a seeded random upstream gradient ``G`` (``f`` is the loss itself for a loss). An
+    entry passes when its relative error ``|a - n| / max(|a|, |n|, atol / rtol)`` is at
+    most ``rtol``. The check runs on a float64 deep copy: ``obj`` is left as it was.
 
     **The gradient contract** is the network's (``Layer.overwrites_gradients``). Before
     ``backward``, a layer with ``overwrites_gradients = False`` (a user layer, by
@@ -98,13 +97,11 @@ def check_gradients(obj: Layer | Network | Loss, x: ArrayLike, target: ArrayLike
     eps
         The finite-difference step (default ``1e-6``, see ``DEFAULT_EPS``).
     rtol, atol
-        Tolerances: an entry passes when ``|a - n| <= max(rtol * max(|a|, |n|), atol)``
-        for the backward value ``a`` and the numerical value ``n``. Defaults
-        ``rtol=1e-5`` (correct code agrees to about ``1e-8``; real mistakes are off by
-        ``1e-1`` or more) and ``atol=1e-6`` (for gradients that are zero, where a
-        relative error means nothing and rounding leaves ~1e-8). When the outputs are
-        large, ``atol`` is raised to the rounding noise of the finite differences,
-        ``100 * 2.2e-16 * sum(|G * y|) / eps`` (the report says so).
+        Tolerances: an entry passes when ``|a - n| <= max(rtol * max(|a|, |n|), atol)``.
+        Defaults ``rtol=1e-5`` (correct code agrees to about ``1e-8``; real mistakes are
+        off by ``1e-1`` or more) and ``atol=1e-6`` (for zero gradients, where rounding
+        leaves ~1e-8). For large outputs ``atol`` is raised to the rounding noise of the
+        finite differences, ``100 * 2.2e-16 * sum(|G * y|) / eps`` (the report says so).
     seed
         Seed of the random upstream gradient (and of the sampled entries): the same seed
         gives the same report.
