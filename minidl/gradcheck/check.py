@@ -1,0 +1,332 @@
+"""``check_gradients``: is a backward pass right? Compare it with central finite differences.
+
+For a layer with output ``y = f(x; params)`` the check draws a random upstream gradient
+``G`` (shape of ``y``, seeded) and looks at the scalar ``s = sum(G * y)``. Its exact
+gradients are what ``backward(G)`` returns (``ds/dx``) and writes into every
+parameter's ``grad``. The numerical estimate of each entry ``v[i]`` (of ``x`` or of a
+parameter) is the central difference::
+
+    ds/dv[i] ~ (s(v[i] + eps) - s(v[i] - eps)) / (2 * eps)
+
+computed as ``sum(G * (y_plus - y_minus)) / (2 * eps)`` (subtracting the outputs first
+keeps the rounding error small). A random ``G`` rather than all ones means a backward
+that is only right for ``G = 1`` (a forgotten factor of ``grad_y``, a sum in the wrong
+place) is caught. For a loss ``s`` is the loss itself (``G = 1``).
+
+The two values ``a`` (backward) and ``n`` (numerical) of an entry are compared by the
+relative error ``|a - n| / max(|a|, |n|, atol / rtol)``: an entry passes when it is at
+most ``rtol``, i.e. when ``|a - n| <= max(rtol * max(|a|, |n|), atol)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from minidl._typing import Array, ArrayLike
+from minidl._validation import as_float_array, check_positive_int, check_real
+from minidl.errors import backward_failure, not_initialised
+from minidl.gradcheck.clone import Rewind, float64_clone, named_parameters, unseen_parameters
+from minidl.gradcheck.report import GradientCheckReport, GradientCheckRow
+from minidl.layers.base import Layer, Parameter
+from minidl.losses import Loss
+from minidl.network import Network
+
+#: Default finite-difference step. Central differences have a truncation error of
+#: about ``eps**2 * f''' / 6`` and a rounding error of about ``1e-16 * |y| / eps``;
+#: in float64 ``eps = 1e-6`` keeps both near 1e-10 for values of order 1..100.
+DEFAULT_EPS = 1e-6
+#: Default relative tolerance: a correct float64 backward typically agrees to 1e-8 or
+#: better, while the mistakes the check exists for (a missing transpose, a sign error,
+#: a missing sum over the batch) are off by 10% to 100% or more.
+DEFAULT_RTOL = 1e-5
+#: Default absolute tolerance, for entries whose true gradient is (nearly) zero, where
+#: a relative error means nothing: differences below it always pass. Rounding inside a
+#: deep forward pass (a BatchNorm subtracting its mean, say) leaves finite differences of
+#: true zeros at around 1e-8; the mistakes to catch are many orders larger.
+DEFAULT_ATOL = 1e-6
+#: The absolute tolerance is raised to ``NOISE_FACTOR * machine epsilon * sum(|G * y|) /
+#: eps`` when that is larger: the rounding noise of a finite difference grows with the
+#: size of the outputs (``y`` of order 1000 would otherwise fail correct code).
+NOISE_FACTOR = 100.0
+#: Default number of entries checked per gradient (sampled at random above it).
+DEFAULT_MAX_ENTRIES = 1000
+
+NEVER_WRITTEN_NAN = ("backward never wrote this gradient, or added to it: it is still the NaN the check puts "
+                     "in for a layer with overwrites_gradients = True, which must assign every entry, e.g. "
+                     "`self.b.grad[...] = grad_y.sum(axis=0)`, never `+=`")
+ALL_ZERO = ("backward left this gradient all 0 (the check, like a network, clears it first when the layer "
+            "has overwrites_gradients = False): backward never wrote it, or wrote zeros")
+
+
+def check_gradients(obj: Layer | Network | Loss, x: ArrayLike, target: ArrayLike | None = None, *,
+                    eps: float = DEFAULT_EPS, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
+                    seed: int | None = 0, max_entries: int | None = DEFAULT_MAX_ENTRIES,
+                    raise_on_failure: bool = False) -> GradientCheckReport:
+    """Check a backward pass against central finite differences, in float64.
+
+    Compares ``dL/dx`` and every parameter's gradient, as computed by ``backward`` (``a``),
+    with ``n = (f(x + eps) - f(x - eps)) / (2 eps)``, entry by entry, for ``f = sum(G * y)``
+    and a seeded random upstream gradient ``G`` (``f`` is the loss itself for a loss). An
+    entry passes when its relative error ``|a - n| / max(|a|, |n|, atol / rtol)`` is at
+    most ``rtol``. The check runs on a float64 deep copy: ``obj`` is left as it was.
+
+    **The gradient contract** is the network's (``Layer.overwrites_gradients``). Before
+    ``backward``, a layer with ``overwrites_gradients = False`` (a user layer, by
+    default) gets ``zero_grad()``, as ``Network.backward`` and ``fit`` do, so it may
+    assign (``p.grad[...] = g``) or add (``p.grad += g``). A layer that declares
+    ``overwrites_gradients = True`` (the built-ins) finds its gradients filled with NaN,
+    so one it never writes, or adds to, stays NaN and fails. A gradient a clearing
+    layer never writes stays 0: it fails unless the true gradient is 0 too (then the
+    parameter does not affect the output, and 0 is right).
+
+    Parameters
+    ----------
+    obj
+        A :class:`~minidl.Layer` (built-in or your own), a :class:`~minidl.Network`, or a
+        :class:`~minidl.Loss` (then ``target`` is required and ``x`` is the prediction).
+    x
+        The input to differentiate at, e.g. shape ``(batch, features)``. Integers are
+        converted to float64. Avoid points where the function has a kink (ReLU at 0,
+        an absolute error of exactly 0): no derivative exists there.
+    target
+        The target for a loss; must be None for a layer or a network.
+    eps
+        The finite-difference step (default ``1e-6``, see ``DEFAULT_EPS``).
+    rtol, atol
+        Tolerances: an entry passes when ``|a - n| <= max(rtol * max(|a|, |n|), atol)``.
+        Defaults ``rtol=1e-5`` (correct code agrees to about ``1e-8``; real mistakes are
+        off by ``1e-1`` or more) and ``atol=1e-6`` (for zero gradients, where rounding
+        leaves ~1e-8). For large outputs ``atol`` is raised to the rounding noise of the
+        finite differences, ``100 * 2.2e-16 * sum(|G * y|) / eps`` (the report says so).
+    seed
+        Seed of the random upstream gradient (and of the sampled entries): the same seed
+        gives the same report.
+    max_entries
+        At most this many entries are checked per gradient (a random sample of them,
+        shown in the report's ``checked`` column); ``None`` checks every entry. Each
+        checked entry costs two forward passes.
+    raise_on_failure
+        Raise :class:`GradientCheckError`, its message the report's table, when the
+        check fails (same as calling ``raise_if_failed()`` on the report).
+
+    Returns
+    -------
+    GradientCheckReport
+        ``passed``, ``max_relative_error``, ``rows`` (one per gradient); ``print`` it
+        for a table.
+
+    Notes
+    -----
+    The check runs in the object's current mode. In training mode, BatchNorm uses the
+    batch statistics, which the finite differences then see too. Layers with
+    randomness are made repeatable: the state of every ``numpy.random.Generator`` (and
+    ``RandomState``) the object holds, and numpy's global random state, is restored
+    before each forward, so Dropout draws the same mask in every forward of the check.
+    Keep a user layer's randomness in such a generator attribute for the same effect; a
+    forward that still gives two different outputs for the same input fails the check
+    with that explanation. A Parameter that ``parameters()`` does not list (created in
+    ``forward``, or kept in a list or dict) fails the check too: the optimizers would
+    never update it.
+
+    Examples
+    --------
+    >>> report = check_gradients(Dense(3, 2, seed=0), np.arange(12.0).reshape(4, 3))
+    >>> report.passed, [row.name for row in report.rows]
+    (True, ['input', 'weight', 'bias'])
+    >>> check_gradients(MeanSquaredError(), np.array([[1.0], [2.0]]), [0.5, 3.0]).passed
+    True
+    """
+    eps = check_real(eps, "check_gradients eps", low=0.0, low_inclusive=False)
+    rtol = check_real(rtol, "check_gradients rtol", low=0.0, low_inclusive=False)
+    atol = check_real(atol, "check_gradients atol", low=0.0)
+    if max_entries is not None:
+        max_entries = check_positive_int(max_entries, "check_gradients max_entries")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"check_gradients seed must be a non-negative int or None; got {seed!r}")
+    _check_subject(obj, target)
+    point = np.array(as_float_array(x, "check_gradients x", dtype=np.float64), order="C", copy=True)
+    # Entropy (seed, tag) rather than seed alone: an x drawn by the user from
+    # default_rng(seed) must not coincide with the upstream gradient (x.T @ G symmetric
+    # would hide a transposed weight gradient).
+    rng = np.random.default_rng(None if seed is None else [seed, 0x6D696E69])
+    clone, rewind = float64_clone(obj)
+    try:
+        report = _Check(clone, target, point, rng, rewind, (eps, rtol, atol, max_entries)).run()
+    finally:
+        rewind()  # numpy's global random state, as it was
+    return report.raise_if_failed() if raise_on_failure else report
+
+
+def _check_subject(obj: object, target: ArrayLike | None) -> None:
+    """Refuse what cannot be checked: not a Layer/Network/Loss, a Layer never initialised, a wrong target."""
+    if not isinstance(obj, (Layer, Network, Loss)):
+        raise TypeError(f"check_gradients expects a minidl Layer, Network or Loss; got {type(obj).__name__}")
+    if isinstance(obj, Layer) and not (hasattr(obj, "training") and hasattr(obj, "name")):
+        raise TypeError(not_initialised(obj, "check_gradients obj"))
+    if isinstance(obj, Loss) and target is None:
+        raise TypeError(f"check_gradients of the loss {type(obj).__name__} needs a target")
+    if not isinstance(obj, Loss) and target is not None:
+        raise TypeError(f"check_gradients: target is only used for a Loss, not a {type(obj).__name__}")
+
+
+def prepare_gradients(named: list[tuple[str, Parameter, Layer]]) -> None:
+    """Set the gradients up as a backward through a network finds them (``Layer.overwrites_gradients``).
+
+    A layer with ``overwrites_gradients`` False gets ``zero_grad()``, as in a network;
+    the gradients of one that declares True are filled with NaN, so that a gradient it
+    never writes (or adds to) shows.
+    """
+    for _, parameter, layer in named:
+        if layer.overwrites_gradients:
+            parameter.grad = np.full(parameter.shape, np.nan)
+    for layer in {id(layer): layer for _, _, layer in named if not layer.overwrites_gradients}.values():
+        layer.zero_grad()
+
+
+class _Check:
+    """One gradient check under way: the float64 clone, the point ``x``, the upstream gradient ``G``."""
+
+    def __init__(self, clone: Layer | Network | Loss, target: ArrayLike | None, point: Array,
+                 rng: np.random.Generator, rewind: Rewind, settings: tuple[float, float, float, int | None]):
+        self.clone, self.point, self.rng, self.rewind = clone, point, rng, rewind
+        self.eps, self.rtol, self.atol, self.max_entries = settings
+        self.problems: list[str] = []
+        self.upstream: Array = np.ones(())  # G; for a loss, the loss itself is differentiated (G = 1)
+        if isinstance(clone, Loss):
+            actual = np.asarray(target)
+            actual = actual.astype(np.float64) if actual.dtype.kind == "f" else actual  # labels stay integers
+            self.label, self.named = type(clone).__name__, []
+            self.forward: Callable[[Array], Any] = lambda value: clone.forward(value, actual)
+        else:
+            self.label = (f"Network of {len(clone)} layers" if isinstance(clone, Network)
+                          else f"{type(clone).__name__} {clone.name!r}")
+            self.named, self.forward = named_parameters(clone), clone.forward
+
+    def run(self) -> GradientCheckReport:
+        """Backward once, then each entry's central difference: a row per gradient."""
+        output, analytic = self.backward_pass()
+        if not np.array_equal(output, self.output()):  # finite differences need a function of x
+            self.problems.append("forward gave different outputs for the same input; keep any randomness in "
+                                 "a numpy.random.Generator attribute (the check rewinds it before a forward)")
+        # How big the differenced quantity is sets the rounding noise of finite differences.
+        magnitude = float(np.vdot(np.abs(self.upstream), np.abs(output)))
+        atol = max(self.atol, NOISE_FACTOR * float(np.finfo(np.float64).eps) * magnitude / self.eps)
+        values = [("input", self.point), *((name, parameter.value) for name, parameter, _ in self.named)]
+        rows = [self.row(name, value, grad, atol)
+                for (name, value), grad in zip(values, analytic, strict=True)]
+        return GradientCheckReport(self.label, rows, self.problems, eps=self.eps, rtol=self.rtol, atol=atol,
+                                   requested_atol=self.atol)
+
+    def output(self) -> Array:
+        """The forward pass at ``point``, randomness rewound first, as a float64 copy."""
+        self.rewind()
+        return np.array(self.forward(self.point), dtype=np.float64, copy=True)
+
+    def backward_pass(self) -> tuple[Array, list[Any]]:
+        """Forward, then backward under the gradient contract: the output and what backward gave.
+
+        What backward gave is ``dL/dx`` first, then each parameter's ``grad``, all copied
+        before any other forward runs (a layer may reuse its buffers, or clear its
+        gradients in forward).
+        """
+        clone, before = self.clone, self.point.copy()
+        self.rewind()
+        output = self.forward(self.point)
+        if not np.array_equal(self.point, before):
+            self.problems.append("forward changed its input x in place; it must leave x as it is")
+            self.point[...] = before
+        if isinstance(clone, Loss):
+            if not isinstance(output, (float, np.floating)):
+                raise TypeError(f"{self.label}: forward must return a float; got {type(output).__name__}")
+            returned = clone.backward()
+        elif not isinstance(output, np.ndarray):
+            raise TypeError(f"{self.label}: forward must return a numpy array; got {type(output).__name__}")
+        else:
+            if output.dtype != np.float64:
+                self.problems.append(f"forward returned dtype {output.dtype} for a float64 input; the "
+                                     "check needs float64 (forward should compute in its input's dtype)")
+            self.upstream = np.asarray(self.rng.standard_normal(output.shape))
+            sent = self.upstream.copy()
+            prepare_gradients(self.named)
+            try:
+                returned = clone.backward(sent)
+            except (AttributeError, TypeError) as error:
+                if isinstance(clone, Network):
+                    raise  # Network.backward already named the layer
+                raise backward_failure(clone, sent, error) from error
+            if not np.array_equal(sent, self.upstream):
+                self.problems.append("backward changed grad_y in place; it must leave its argument as it is")
+            self.problems.extend(unseen_parameters(clone, self.named))
+        analytic = [returned, *(parameter.grad for _, parameter, _ in self.named)]
+        copies = [value.copy() if isinstance(value, np.ndarray) else value for value in analytic]
+        return np.array(output, dtype=np.float64), copies
+
+    def row(self, name: str, values: Array, analytic: Any, atol: float) -> GradientCheckRow:
+        """Compare one gradient with its central differences (at most ``max_entries`` of them)."""
+        problem = _returned_problem(name, values.shape, analytic)
+        if problem:
+            nan = float("nan")
+            return GradientCheckRow(name, values.shape, 0, nan, nan, None, nan, nan, False, problem)
+        flat = values.reshape(-1)  # a view: x and every parameter's value are C-contiguous
+        indices = np.arange(flat.size)
+        if self.max_entries is not None and flat.size > self.max_entries:
+            indices = np.sort(self.rng.choice(flat.size, size=self.max_entries, replace=False))
+        gradient = np.asarray(analytic, dtype=np.float64).reshape(-1)
+        numerical = self.central_differences(flat, indices)
+        return _compare(name, values.shape, gradient, indices, numerical, self.rtol, atol)
+
+    def central_differences(self, flat: Array, indices: npt.NDArray[np.intp]) -> Array:
+        """``(s(v + eps) - s(v - eps)) / (2 eps)`` for ``s = sum(G * y)``, at each index of ``flat``.
+
+        ``flat`` is a view of ``x`` or of a parameter's value: each entry is moved and put
+        back. The step divided by is ``(v + eps) - (v - eps)`` as represented in float64.
+        """
+        numerical = np.empty(len(indices))
+        for k, i in enumerate(indices):
+            original = flat[i]
+            high, low = original + self.eps, original - self.eps
+            flat[i] = high
+            plus = self.output()
+            flat[i] = low
+            minus = self.output()
+            flat[i] = original
+            numerical[k] = float(np.vdot(self.upstream, plus - minus)) / (high - low)
+        return numerical
+
+
+def _returned_problem(name: str, shape: tuple[int, ...], analytic: Any) -> str:
+    """What is wrong with what backward gave before any number is compared, or ""."""
+    if not isinstance(analytic, np.ndarray):
+        hint = " (does backward end with `return grad_x`?)" if name == "input" else ""
+        return f"backward gave {type(analytic).__name__}, not an array{hint}"
+    if analytic.shape != shape:
+        return f"backward gave shape {analytic.shape}; expected {shape} (the shape of {name})"
+    return ""
+
+
+def _compare(name: str, shape: tuple[int, ...], gradient: Array, indices: npt.NDArray[np.intp],
+             numerical: Array, rtol: float, atol: float) -> GradientCheckRow:
+    """The row for one gradient: backward's values at ``indices`` against the numerical ones."""
+    backward, problem, nan = gradient[indices], "", float("nan")
+    if np.isnan(backward).any():
+        never_written = name != "input" and np.isnan(gradient).all()
+        problem = NEVER_WRITTEN_NAN if never_written else "backward gave NaN values"
+    elif not np.isfinite(numerical).all():
+        problem = "forward gave NaN or infinity near this point; choose another x"
+    if len(indices) == 0:
+        return GradientCheckRow(name, shape, 0, 0.0, 0.0, None, nan, nan, not problem, problem)
+    abs_error = np.abs(backward - numerical)
+    scale = np.maximum(np.maximum(np.abs(backward), np.abs(numerical)), atol / rtol)
+    rel_error = np.where(np.isnan(abs_error / scale), np.inf, abs_error / scale)
+    worst = int(np.argmax(rel_error))
+    max_rel = float(rel_error[worst])
+    if not problem and max_rel > rtol and name != "input" and not gradient.any():
+        problem = ALL_ZERO
+    max_abs = nan if np.isnan(abs_error).all() else float(np.nanmax(abs_error))
+    where = tuple(int(v) for v in np.unravel_index(int(indices[worst]), shape))
+    return GradientCheckRow(name, shape, len(indices), max_abs, max_rel, where, float(backward[worst]),
+                            float(numerical[worst]), not problem and max_rel <= rtol, problem)
