@@ -176,25 +176,29 @@ def check_members(archive: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile
     return members
 
 
-def array_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> tuple[
-        tuple[int, ...], np.dtype[Any]]:
-    """The shape and dtype a ``.npy`` member declares, checked against the member's size."""
+def check_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, dtype: str, shape: list[int] | None) -> None:
+    """The member's ``.npy`` header must declare ``dtype`` and ``shape`` (None: any 1-D), data filling the member."""
     with archive.open(info) as stream:
         version = np.lib.format.read_magic(stream)
         need(version in ((1, 0), (2, 0)), f"{label}: unsupported .npy format version {version}")
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read(stream)
+        found_shape, _, found = read(stream)
         offset = stream.tell()
-    need(dtype.kind != "O" and not dtype.hasobject, f"{label}: expected floating-point values; got dtype {dtype}")
-    nbytes = math.prod(shape) * dtype.itemsize
+    kinds = {"int64": "fi", "uint8": "u"}.get(dtype, "f")
+    need(found.kind in kinds and found.fields is None and found.subdtype is None,
+         f"{label}: expected {'floating-point' if kinds == 'f' else dtype} values; got dtype {found}")
+    native = found.newbyteorder("=").name
+    need(native == dtype, f"{label}: the header says dtype {dtype}; the array has dtype {native}")
+    need(list(found_shape) == shape if shape is not None else len(found_shape) == 1,
+         f"{label}: the header says shape {tuple(shape or ['n'])}; the array has shape {found_shape}")
+    nbytes = math.prod(found_shape) * found.itemsize
     need(offset + nbytes <= info.file_size, f"{label}: its header claims {nbytes} bytes of data but the "
          f"member holds at most {info.file_size - offset}; the file is truncated or crafted")
     need(offset + nbytes == info.file_size, f"{label}: unexpected bytes after the array data")
-    return shape, dtype
 
 
 def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Array:
-    """The array of a member whose header :func:`array_header` accepted, native byte order.
+    """The array of a member whose header :func:`check_npy` accepted, in native byte order.
 
     numpy reads it in chunks into one new array (no second copy); the zip checks its CRC.
     """
