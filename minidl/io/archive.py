@@ -144,18 +144,17 @@ def open_regular_file(path: PathLike, max_bytes: int) -> IO[bytes]:
         descriptor = os.open(path, flags)
     except IsADirectoryError:
         raise ModelFileError("it is a folder, not a model file") from None
-    file = os.fdopen(descriptor, "rb")
-    info = os.fstat(descriptor)
     try:
+        info = os.fstat(descriptor)
         need(not stat.S_ISDIR(info.st_mode), "it is a folder, not a model file")
         need(stat.S_ISREG(info.st_mode), "it is not a regular file (a device, FIFO or socket); "
              "a model file is a regular file")
         need(info.st_size <= max_bytes + _OVERHEAD, f"the file is {info.st_size} bytes, more than "
              f"max_bytes={max_bytes} allows; pass a larger max_bytes to load if you trust this file")
-    except ModelFileError:
-        file.close()
+    except BaseException:
+        os.close(descriptor)
         raise
-    return file
+    return os.fdopen(descriptor, "rb")
 
 
 def check_members(archive: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile.ZipInfo]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -144,25 +143,20 @@ def _array_entry(name: str, value: Array) -> dict[str, Any]:
 
 def _savable(value: Any, label: str) -> Array:
     array = np.asarray(value)
-    if array.dtype.name not in FLOAT_DTYPES:
-        raise ValueError(f"cannot save {label}: expected float16, float32 or float64 values; got dtype {array.dtype}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"cannot save {label}: it holds NaN or infinity, and a model file must hold finite values")
+    if array.dtype.name not in FLOAT_DTYPES or not np.all(np.isfinite(array)):
+        raise ValueError(f"cannot save {label}: a model file holds finite float16, float32 or float64 values; "
+                         f"got dtype {array.dtype}{'' if array.dtype.kind != 'f' else ' with NaN or infinity'}")
     return array
 
 
-def check_json(value: Any, label: str, depth: int = 0) -> None:
+def _not_json(value: Any) -> Any:
+    raise ValueError(f"got {type(value).__name__} {value!r:.80}")
+
+
+def check_json(value: Any, label: str) -> None:
     """Accept only JSON values (None, bool, int, finite float, str, lists, str-keyed dicts)."""
-    if depth > 16:
-        raise ValueError(f"cannot save {label}: nested more than 16 levels deep")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"cannot save {label}: holds the non-finite number {value}")
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        value = list(value.values())
-    if not isinstance(value, (list, tuple)):
+    try:
+        json.dumps(value, allow_nan=False, default=_not_json)
+    except (ValueError, TypeError, RecursionError) as error:
         raise ValueError(f"cannot save {label}: expected JSON values (numbers, strings, booleans, None, "
-                         f"lists); got {type(value).__name__} {value!r}")
-    for item in value:
-        check_json(item, label, depth + 1)
+                         f"lists); {error}") from None
