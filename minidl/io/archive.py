@@ -72,20 +72,19 @@ def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
     processes saving to one path at the same moment are not supported.
     """
     target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    name = os.path.basename(target)
+    folder, name = os.path.split(os.path.abspath(target))
     stale = re.compile(re.escape(f".{name}.") + r"[0-9a-f]{8}\.tmp")
     with contextlib.suppress(OSError):
-        for entry in os.listdir(folder):
-            if stale.fullmatch(entry):
-                os.unlink(os.path.join(folder, entry))
+        for entry in filter(stale.fullmatch, os.listdir(folder)):
+            os.unlink(os.path.join(folder, entry))
     temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(temporary, "xb") as file:
+        with open(temporary, "xb") as file:  # mode 0o666 & ~umask, as for any new file
             write(file)
             file.flush()
             os.fsync(file.fileno())
-        _copy_permissions(target, temporary)
+        with contextlib.suppress(OSError):
+            os.chmod(temporary, os.stat(target).st_mode & 0o777)  # keep the old file's mode
         os.replace(temporary, target)
     except BaseException as error:
         with contextlib.suppress(OSError):
@@ -101,24 +100,11 @@ def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
             os.close(descriptor)
 
 
-def _copy_permissions(target: str, temporary: str) -> None:
-    """Give the new file the old file's mode, or the usual mode for new files."""
-    try:
-        mode = os.stat(target).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    with contextlib.suppress(OSError):
-        os.chmod(temporary, mode)
-
-
 def write_member(archive: zipfile.ZipFile, member: str, value: np.ndarray[Any, Any]) -> None:
-    """Write one array as the ``.npy`` member ``member`` (never pickled)."""
+    """Write one array, in C order, as the ``.npy`` member ``member`` (never pickled)."""
     with archive.open(member, mode="w", force_zip64=True) as stream:
-        # (np.ascontiguousarray would turn a 0-d array into shape (1,).)
-        contiguous = value if value.flags.c_contiguous else value.copy(order="C")
-        np.lib.format.write_array(stream, contiguous, allow_pickle=False)
+        np.lib.format.write_array(stream, value if value.flags.c_contiguous else value.copy(order="C"),
+                                  allow_pickle=False)  # (ascontiguousarray would make a 0-d array 1-d)
 
 
 def write_archive(path: PathLike, members: Mapping[str, np.ndarray[Any, Any]]) -> None:
@@ -175,25 +161,27 @@ def check_members(archive: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile
     return members
 
 
-def check_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, dtype: str, shape: list[int] | None) -> None:
-    """The member's ``.npy`` header must declare ``dtype`` and ``shape`` (None: any 1-D), data filling the member."""
+def check_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, dtype: str,
+              shape: list[int] | None) -> None:
+    """The member's ``.npy`` header must declare ``dtype`` and ``shape`` (None: any 1-D),
+    and its data (shape x itemsize) must fill the member exactly."""
     with archive.open(info) as stream:
         version = np.lib.format.read_magic(stream)
         need(version in ((1, 0), (2, 0)), f"{label}: unsupported .npy format version {version}")
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         found_shape, _, found = read(stream)
-        offset = stream.tell()
+        left = info.file_size - stream.tell()
     kinds = {"int64": "fi", "uint8": "u"}.get(dtype, "f")
     need(found.kind in kinds and found.fields is None and found.subdtype is None,
          f"{label}: expected {'floating-point' if kinds == 'f' else dtype} values; got dtype {found}")
     native = found.newbyteorder("=").name
     need(native == dtype, f"{label}: the header says dtype {dtype}; the array has dtype {native}")
+    expected = "(n,)" if shape is None else tuple(shape)
     need(list(found_shape) == shape if shape is not None else len(found_shape) == 1,
-         f"{label}: the header says shape {tuple(shape or ['n'])}; the array has shape {found_shape}")
+         f"{label}: the header says shape {expected}; the array has shape {found_shape}")
     nbytes = math.prod(found_shape) * found.itemsize
-    need(offset + nbytes <= info.file_size, f"{label}: its header claims {nbytes} bytes of data but the "
-         f"member holds at most {info.file_size - offset}; the file is truncated or crafted")
-    need(offset + nbytes == info.file_size, f"{label}: unexpected bytes after the array data")
+    need(nbytes <= left, f"{label}: its header claims {nbytes} bytes of data but the member holds at most {left}")
+    need(nbytes == left, f"{label}: unexpected bytes after the array data")
 
 
 def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Array:

@@ -48,9 +48,8 @@ def save(network: Network, path: PathLike, *, include_optimizer: bool = True) ->
 def write_model_file(path: PathLike, header: dict[str, Any], arrays: dict[str, Array]) -> None:
     """Write ``header`` (as UTF-8 JSON bytes) and ``arrays`` as a model file, atomically."""
     payload = json.dumps(header, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    members = {HEADER_MEMBER: np.frombuffer(payload, dtype=np.uint8)}
-    members.update({f"{key}.npy": value for key, value in arrays.items()})
-    write_archive(path, members)
+    write_archive(path, {HEADER_MEMBER: np.frombuffer(payload, dtype=np.uint8),
+                         **{f"{key}.npy": value for key, value in arrays.items()}})
 
 
 def describe_network(network: Network, *, include_optimizer: bool = True) -> tuple[
@@ -74,18 +73,15 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
         raise ValueError(f"cannot save {label}: config() must return a dict with str keys; got {config!r}")
     check_json(config, f"{label} config()")
     entry: dict[str, Any] = {"type": type_name_of(layer), "config": config, "parameters": [], "state": []}
-    for position, parameter in enumerate(layer.parameters()):
-        value = _savable(parameter.value, f"{label} parameter {parameter.name!r}")
-        arrays[f"layer{index}.param{position}"] = value
-        entry["parameters"].append(_array_entry(parameter.name, value))
-    for name, state in layer.state_arrays().items():
+    named = [(f"param{j}", "parameters", p.name, p.value) for j, p in enumerate(layer.parameters())]
+    named += [(f"state.{name}", "state", name, value) for name, value in layer.state_arrays().items()]
+    for key, kind, name, value in named:
         if not NAME.match(name):
-            raise ValueError(f"cannot save {label}: state_arrays() keys must be Python identifiers; got {name!r}")
-        arrays[f"layer{index}.state.{name}"] = _savable(state, f"{label} state {name!r}")
-        entry["state"].append(_array_entry(name, state))
-    generators = generators_of(layer)
-    if generators:
-        entry["rng"] = [generator_state(g, f"{label} random generator") for g in generators]
+            raise ValueError(f"cannot save {label}: array names must be Python identifiers; got {name!r}")
+        arrays[f"layer{index}.{key}"] = _savable(value, f"{label} {kind.rstrip('s')} {name!r}")
+        entry[kind].append({"name": name, "shape": list(np.shape(value)), "dtype": np.asarray(value).dtype.name})
+    if generators_of(layer):
+        entry["rng"] = [generator_state(g, f"{label} random generator") for g in generators_of(layer)]
     return entry
 
 
@@ -135,10 +131,6 @@ def _describe_training(network: Network, arrays: dict[str, Array]) -> dict[str, 
         "metrics": compiled_metric_kinds(network),
         "fit_rng": None if fit_rng is None else generator_state(fit_rng, "the fit random generator"),
     }
-
-
-def _array_entry(name: str, value: Array) -> dict[str, Any]:
-    return {"name": name, "shape": list(value.shape), "dtype": value.dtype.name}
 
 
 def _savable(value: Any, label: str) -> Array:
