@@ -887,7 +887,7 @@ def load(
         try:
             network.compile(optimizer=training.optimizer, loss=training.loss, metrics=training.metrics)
         except (TypeError, ValueError) as error:
-            raise _io.refusal(path, f"training section: could not compile with the saved settings ({error})") from error
+            raise _io.refusal(path, f"training section: could not compile ({error})") from error
         try:
             training.optimizer.load_state_arrays(network.parameters(), training.optimizer_state)
         except ValueError as error:  # e.g. a negative second moment

@@ -163,13 +163,16 @@ def check_members(archive: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile
 
 def check_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, dtype: str,
               shape: list[int] | None) -> None:
-    """The member's ``.npy`` header must declare ``dtype`` and ``shape`` (None: any 1-D),
-    and its data (shape x itemsize) must fill the member exactly."""
+    """Check that a member's ``.npy`` header declares ``dtype`` and ``shape`` (None: 1-D).
+
+    Its data (shape x itemsize) must fill the member exactly.
+    """
     with archive.open(info) as stream:
         version = np.lib.format.read_magic(stream)
         need(version in ((1, 0), (2, 0)), f"{label}: unsupported .npy format version {version}")
-        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        found_shape, _, found = read(stream)
+        npy = np.lib.format
+        header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        found_shape, _, found = header(stream)
         left = info.file_size - stream.tell()
     kinds = {"int64": "fi", "uint8": "u"}.get(dtype, "f")
     need(found.kind in kinds and found.fields is None and found.subdtype is None,
@@ -180,7 +183,8 @@ def check_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, dtype
     need(list(found_shape) == shape if shape is not None else len(found_shape) == 1,
          f"{label}: the header says shape {expected}; the array has shape {found_shape}")
     nbytes = math.prod(found_shape) * found.itemsize
-    need(nbytes <= left, f"{label}: its header claims {nbytes} bytes of data but the member holds at most {left}")
+    need(nbytes <= left, f"{label}: its header claims {nbytes} bytes of data but the member holds at most "
+         f"{left}")
     need(nbytes == left, f"{label}: unexpected bytes after the array data")
 
 

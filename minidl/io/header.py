@@ -19,7 +19,8 @@ FORM: dict[str, Any] = {
     "format": str, "version": int, "minidl_version?": str,
     "layers": [{"type": str, "config": dict, "parameters": [_ARRAY], "state": [_ARRAY], "rng?": [dict]}],
     "training?": {"loss": {"type": str, "config": dict}, "metrics": [str], "fit_rng": (dict, type(None)),
-                  "optimizer": {"type": str, "config": dict, "state": [{"key": str, "shape": [int], "dtype": str}]}},
+                  "optimizer": {"type": str, "config": dict, "state": [{"key": str, "shape": [int],
+                                                                          "dtype": str}]}},
 }
 _KINDS = {str: "a string", int: "an integer", dict: "a JSON object", list: "a list"}
 
@@ -40,7 +41,8 @@ def conform(value: Any, form: Any, where: str) -> None:
     elif isinstance(form, list):
         need(isinstance(value, list), f"{where} must be a list; got {value!r:.80}")
         for index, item in enumerate(value):
-            conform(item, form[0], f"layer {index}" if where == "the header's layers" else f"{where}[{index}]")
+            name = f"layer {index}" if where == "the header's layers" else f"{where}[{index}]"
+            conform(item, form[0], name)
     else:
         kinds = form if isinstance(form, tuple) else (form,)
         need(isinstance(value, kinds) and not isinstance(value, bool),
@@ -59,12 +61,13 @@ def parse_header(payload: bytes) -> dict[str, Any]:
     except RecursionError:
         raise ModelFileError("the header is nested too deeply") from None
     conform(header, FORM, "the header")
-    need(header["format"] == FORMAT_NAME, f"the header's format is {header['format']!r}; expected {FORMAT_NAME!r}")
+    need(header["format"] == FORMAT_NAME, f"the header's format is {header['format']!r}; expected "
+         f"{FORMAT_NAME!r}")
     version = header["version"]
     need(version <= FORMAT_VERSION, f"the file has format version {version}, written by a newer minidl; "
          f"this minidl reads versions up to {FORMAT_VERSION} (upgrade minidl to load it)")
     need(version == FORMAT_VERSION, f"unsupported format version {version}; this minidl reads version 1")
-    need(0 < len(header["layers"]) <= 100_000, "the header's layers must be a non-empty list of at most 100000")
+    need(0 < len(header["layers"]) <= 100_000, "the header's layers must be a non-empty list (<= 100000)")
     for index, entry in enumerate(header["layers"]):
         need(bool(NAME.match(entry["type"])), f"layer {index}: type must be a layer class name; got "
              f"{entry['type']!r:.80}")
@@ -72,12 +75,12 @@ def parse_header(payload: bytes) -> dict[str, Any]:
         need(len(set(names)) == len(names), f"layer {index}: state names repeat: {names}")
     state = header.get("training", {}).get("optimizer", {}).get("state", [])
     for item in state:
-        need(bool(_OPTIMIZER_KEY.match(item["key"])), "the training section: optimizer state key must look like "
-             f"'iterations' or '<i>/<slot>'; got {item['key']!r:.80}")
-    need(len({item["key"] for item in state}) == len(state), "the training section: optimizer state keys repeat")
+        need(bool(_OPTIMIZER_KEY.match(item["key"])), "the training section: optimizer state key must look "
+             f"like 'iterations' or '<i>/<slot>'; got {item['key']!r:.80}")
+    need(len({item["key"] for item in state}) == len(state), "the training section: optimizer keys repeat")
     for key, item in expected_arrays(header).items():
-        need(len(item["shape"]) <= 32 and min(item["shape"], default=0) >= 0, f"{key}: the header's shape must "
-             f"list at most 32 non-negative sizes; got {item['shape']!r:.80}")
+        need(len(item["shape"]) <= 32 and min(item["shape"], default=0) >= 0,
+             f"{key}: the header's shape must list at most 32 sizes >= 0; got {item['shape']!r:.80}")
         need(item["dtype"] in FLOAT_DTYPES | ({"int64"} if key.startswith("optimizer") else set()),
              f"{key}: the header's dtype must be float16, float32 or float64; got {item['dtype']!r:.80}")
     return dict(header)
@@ -99,7 +102,7 @@ def _reject_constant(name: str) -> None:
 
 
 def _finite_float(text: str) -> float:
-    need(math.isfinite(float(text)), f"the header holds the number {text:.40}, too large for a float")  # 1e400
+    need(math.isfinite(float(text)), f"the header holds the number {text:.40}, too large for a float")
     return float(text)
 
 

@@ -32,7 +32,7 @@ from minidl.layers.base import Layer
 from minidl.losses import LOSSES, Loss
 from minidl.optimizers import OPTIMIZERS, Optimizer
 
-_HEADER_MAX_BYTES = 16 << 20
+_HEADER_MAX = 16 << 20
 
 
 @dataclass
@@ -100,14 +100,13 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> Mod
         members = archive.check_members(zipped, max_bytes)
         need(HEADER_MEMBER in members, f"not a minidl model file: it has no {HEADER_MEMBER} member")
         info = members[HEADER_MEMBER]
-        need(info.file_size <= _HEADER_MAX_BYTES, f"the header is {info.file_size} bytes; at most {_HEADER_MAX_BYTES}")
+        need(info.file_size <= _HEADER_MAX, f"the header is {info.file_size} bytes; at most {_HEADER_MAX}")
         archive.check_npy(zipped, info, f"member {HEADER_MEMBER}", "uint8", None)
         header = parse_header(archive.read_array(zipped, info).tobytes())
         expected = {f"{key}.npy": item for key, item in expected_arrays(header).items()}
-        need(not expected.keys() - members.keys() - {HEADER_MEMBER}, "the file is missing arrays "
-             f"{sorted(expected.keys() - members.keys())} that its header describes")
-        need(not members.keys() - expected.keys() - {HEADER_MEMBER}, "the file holds arrays "
-             f"{sorted(members.keys() - expected.keys() - {HEADER_MEMBER})} that its header does not describe")
+        missing, extra = expected.keys() - members.keys(), members.keys() - expected.keys() - {HEADER_MEMBER}
+        need(not missing, f"the file is missing arrays {sorted(missing)} that its header describes")
+        need(not extra, f"the file holds arrays {sorted(extra)} that its header does not describe")
         for member, item in expected.items():
             archive.check_npy(zipped, members[member], f"array {member[:-4]!r}", item["dtype"], item["shape"])
         layers = [_build_layer(index, entry, types) for index, entry in enumerate(header["layers"])]
@@ -146,7 +145,7 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
              f"file declares {declared}")
         return np.zeros(shape, dtype=dtype)  # pages untouched: the file's array replaces it
 
-    layer = _construct(cls, config, where, from_file)
+    layer: Layer = _construct(cls, config, where, from_file)
     parameters, state = layer.parameters(), layer.state_arrays()
     need(isinstance(layer.name, str), f"{where}: its name must be a string; got {layer.name!r:.80}")
     need(not layer.config().keys() - config.keys(), f"{where} config is missing the keys "
@@ -155,14 +154,15 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
     need(found == [p.name for p in parameters], f"{where}: the file has parameters {found}; the layer built "
          f"from its config has {[p.name for p in parameters]}")
     implied = [list(p.shape) for p in parameters]
-    need(implied == declared, f"{where}: its config implies parameter shapes {implied}; the file declares {declared}")
+    need(implied == declared, f"{where}: its config implies parameter shapes {implied}; the file declares "
+         f"{declared}")
     stored = {item["name"]: item for item in entry["state"]}
-    need(state.keys() == stored.keys(), f"{where}: the file has state arrays {sorted(stored)}; the layer keeps "
-         f"{sorted(state)}")
+    need(state.keys() == stored.keys(), f"{where}: the file has state arrays {sorted(stored)}; the layer "
+         f"keeps {sorted(state)}")
     for name, value in [(p.name, p.value) for p in parameters] + list(state.items()):
         item = stored.get(name) or entry["parameters"][found.index(name)]
         need([*value.shape, value.dtype.name] == [*item["shape"], item["dtype"]], f"{where} {name!r}: the "
-             f"layer has shape {value.shape} and dtype {value.dtype}; the file declares {item['shape']} {item['dtype']}")
+             f"layer has shape {value.shape}, dtype {value.dtype}; the file says {item['shape']}, {item['dtype']}")
     need(len(entry.get("rng", [])) == len(generators_of(layer)), f"{where}: the file has "
          f"{len(entry.get('rng', []))} random generator states; the layer keeps {len(generators_of(layer))}")
     return layer
@@ -193,7 +193,7 @@ def _fill_layer(layer: Layer, index: int, entry: dict[str, Any], values: dict[st
     try:
         layer.load_state_arrays(stored) if stored else None
     except ValueError as error:
-        raise ModelFileError(f"layer {index} ({entry['type']}): could not load its state ({error})") from error
+        raise ModelFileError(f"layer {index} ({entry['type']}): could not load its state ({error})") from None
     for generator, state in zip(generators_of(layer), entry.get("rng", []), strict=True):
         generator.bit_generator.state = new_generator(state, f"layer {index} rng").bit_generator.state
 
@@ -216,7 +216,8 @@ def _check_sizes_between(layers: list[Layer]) -> None:
 def new_generator(state: dict[str, Any], label: str) -> np.random.Generator:
     """A generator in exactly the saved ``state`` (PCG64 or PCG64DXSM only)."""
     name = state.get("bit_generator")
-    need(name in BIT_GENERATORS, f"{label}: bit generator must be one of {sorted(BIT_GENERATORS)}; got {name!r:.80}")
+    need(name in BIT_GENERATORS, f"{label}: bit generator must be one of {sorted(BIT_GENERATORS)}; got "
+         f"{name!r:.80}")
     bit_generator = np.random.PCG64() if name == "PCG64" else np.random.PCG64DXSM()
     try:
         bit_generator.state = state  # type: ignore[assignment]  # checked by numpy
@@ -230,8 +231,9 @@ def _read_training(training: dict[str, Any], values: dict[str, Array]) -> Traini
     parts = {}
     for part, known in (("loss", LOSSES), ("optimizer", OPTIMIZERS)):
         name, config = training[part]["type"], training[part]["config"]
-        need(name in known, f"training section: unknown {part} {name!r:.80}; known: {', '.join(sorted(known))}")
+        need(name in known, f"training section: unknown {part} {name!r}; known: {', '.join(sorted(known))}")
         parts[part] = _construct(known[name], config, f"the {part} {name!r}", None)
     state = {item["key"]: values[f"optimizer.{j}"] for j, item in enumerate(training["optimizer"]["state"])}
-    fit_rng = None if training["fit_rng"] is None else new_generator(training["fit_rng"], "training section fit_rng")
+    rng = training["fit_rng"]
+    fit_rng = None if rng is None else new_generator(rng, "training section fit_rng")
     return TrainingState(parts["loss"], parts["optimizer"], list(training["metrics"]), state, fit_rng)

@@ -120,6 +120,7 @@ def layer_types(custom_layers: Mapping[str, type[Layer]] | None) -> dict[str, ty
     for type_name, cls in custom_layers.items():
         check_type_name(type_name, f"load custom_layers key {type_name!r}")
         if not (isinstance(cls, type) and issubclass(cls, Layer)):
-            raise TypeError(f"load custom_layers[{type_name!r}] must be a subclass of minidl.Layer; got {cls!r}")
+            raise TypeError(f"load custom_layers[{type_name!r}] must be a subclass of minidl.Layer; "
+                            f"got {cls!r}")
         types[type_name] = cls
     return types

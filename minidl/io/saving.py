@@ -78,8 +78,8 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
     for key, kind, name, value in named:
         if not NAME.match(name):
             raise ValueError(f"cannot save {label}: array names must be Python identifiers; got {name!r}")
-        arrays[f"layer{index}.{key}"] = _savable(value, f"{label} {kind.rstrip('s')} {name!r}")
-        entry[kind].append({"name": name, "shape": list(np.shape(value)), "dtype": np.asarray(value).dtype.name})
+        array = arrays[f"layer{index}.{key}"] = _savable(value, f"{label} {kind.rstrip('s')} {name!r}")
+        entry[kind].append({"name": name, "shape": list(array.shape), "dtype": array.dtype.name})
     if generators_of(layer):
         entry["rng"] = [generator_state(g, f"{label} random generator") for g in generators_of(layer)]
     return entry
@@ -114,7 +114,8 @@ def _describe_training(network: Network, arrays: dict[str, Array]) -> dict[str, 
     for part, item, known in (("loss", loss, LOSSES), ("optimizer", optimizer, OPTIMIZERS)):
         if known.get(item.name) is not type(item):
             raise ValueError(f"cannot save the training settings: the {part} {type(item).__name__} is not a "
-                             f"built-in {part}; save with include_optimizer=False and compile again after loading")
+                             f"built-in {part}; save with include_optimizer=False and compile again after "
+                             "loading")
         check_json(item.config(), f"{part} {item.name} config()")
     state = []
     for position, (key, value) in enumerate(optimizer.state_arrays(network.parameters()).items()):
@@ -136,8 +137,9 @@ def _describe_training(network: Network, arrays: dict[str, Array]) -> dict[str, 
 def _savable(value: Any, label: str) -> Array:
     array = np.asarray(value)
     if array.dtype.name not in FLOAT_DTYPES or not np.all(np.isfinite(array)):
-        raise ValueError(f"cannot save {label}: a model file holds finite float16, float32 or float64 values; "
-                         f"got dtype {array.dtype}{'' if array.dtype.kind != 'f' else ' with NaN or infinity'}")
+        problem = " with NaN or infinity" if array.dtype.kind == "f" else ""
+        raise ValueError(f"cannot save {label}: a model file holds finite float16, float32 or float64 "
+                         f"values; got dtype {array.dtype}{problem}")
     return array
 
 
