@@ -162,7 +162,7 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
     for name, value in [(p.name, p.value) for p in parameters] + list(state.items()):
         item = stored.get(name) or entry["parameters"][found.index(name)]
         need([*value.shape, value.dtype.name] == [*item["shape"], item["dtype"]], f"{where} {name!r}: the "
-             f"layer has shape {value.shape}, dtype {value.dtype}; the file says {item['shape']}, {item['dtype']}")
+             f"layer has {value.dtype} of shape {value.shape}; the file {item['dtype']} of {item['shape']}")
     need(len(entry.get("rng", [])) == len(generators_of(layer)), f"{where}: the file has "
          f"{len(entry.get('rng', []))} random generator states; the layer keeps {len(generators_of(layer))}")
     return layer
