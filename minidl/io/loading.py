@@ -137,11 +137,12 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
          f"{', '.join(sorted(types))}. For a layer of your own, decorate its class with "
          "@minidl.register_layer or pass custom_layers={'Name': Class} to minidl.load")
     declared = [item["shape"] for item in entry["parameters"]]
-    budget = [sum(math.prod(item["shape"]) for item in entry["parameters"] + entry["state"])]
+    budget = sum(math.prod(item["shape"]) for item in entry["parameters"] + entry["state"])
 
     def from_file(shape: tuple[int, ...], rng: np.random.Generator, dtype: Any) -> Array:
-        budget[0] -= math.prod(shape)  # refused before allocating more than the file declares
-        need(budget[0] >= 0, f"{where}: its config implies parameter shapes including {list(shape)}; the "
+        nonlocal budget  # values the file declares for this layer and not yet asked for
+        budget -= math.prod(shape)  # refused before allocating more than the file holds
+        need(budget >= 0, f"{where}: its config implies parameter shapes including {list(shape)}; the "
              f"file declares {declared}")
         return np.zeros(shape, dtype=dtype)  # pages untouched: the file's array replaces it
 
@@ -159,8 +160,8 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
     stored = {item["name"]: item for item in entry["state"]}
     need(state.keys() == stored.keys(), f"{where}: the file has state arrays {sorted(stored)}; the layer "
          f"keeps {sorted(state)}")
-    for name, value in [(p.name, p.value) for p in parameters] + list(state.items()):
-        item = stored.get(name) or entry["parameters"][found.index(name)]
+    arrays = [(p.name, p.value, item) for p, item in zip(parameters, entry["parameters"], strict=True)]
+    for name, value, item in arrays + [(name, value, stored[name]) for name, value in state.items()]:
         need([*value.shape, value.dtype.name] == [*item["shape"], item["dtype"]], f"{where} {name!r}: the "
              f"layer has {value.dtype} of shape {value.shape}; the file {item['dtype']} of {item['shape']}")
     need(len(entry.get("rng", [])) == len(generators_of(layer)), f"{where}: the file has "

@@ -39,8 +39,14 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "model.npz"
     os.mkfifo(fifo)
     errors: list[BaseException] = []
-    thread = threading.Thread(target=lambda: errors.append(pytest.raises(ModelFileError, minidl.load, fifo).value),
-                              daemon=True)
+
+    def load() -> None:
+        try:
+            minidl.load(fifo)
+        except ModelFileError as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=load, daemon=True)
     thread.start()
     thread.join(timeout=5)
     assert not thread.is_alive(), "minidl.load blocked on a FIFO"
@@ -48,7 +54,8 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 
 
 def test_a_folder_is_a_model_file_error_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(ModelFileError, match=rf"cannot load {re.escape(repr(str(tmp_path)))}: it is a folder"):
+    with pytest.raises(ModelFileError,
+                       match=rf"cannot load {re.escape(repr(str(tmp_path)))}: it is a folder"):
         minidl.load(tmp_path)
 
 
@@ -112,7 +119,8 @@ def test_a_temporary_file_left_by_a_killed_save_is_removed_by_the_next_save(tmp_
         (tmp_path / name).write_bytes(b"keep")
     small_network().save(path)
     assert sorted(os.listdir(tmp_path)) == sorted(["model.npz", *unrelated])
-    np.testing.assert_array_equal(minidl.load(path).predict(np.ones((1, 3))), small_network().predict(np.ones((1, 3))))
+    x = np.ones((1, 3))
+    np.testing.assert_array_equal(minidl.load(path).predict(x), small_network().predict(x))
 
 
 def test_a_failed_replace_names_the_target_not_the_temporary_file(tmp_path: Path) -> None:

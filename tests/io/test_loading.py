@@ -1,4 +1,4 @@
-"""How layers come back: through their constructors, without random draws, within the memory of their arrays."""
+"""How layers come back: through their constructors, with no random draws, in the memory of their arrays."""
 
 from __future__ import annotations
 
@@ -139,5 +139,23 @@ def test_peak_memory_while_loading_is_at_most_one_and_a_half_times_the_arrays(tm
                             cwd=Path(__file__).parents[2], check=True)
     extra, seconds, array_bytes = (float(value) for value in result.stdout.split())
     assert array_bytes == 2 * (3000 * 3000 + 3000) * 8
-    assert extra <= 1.5 * array_bytes, f"peak {extra / 2**20:.0f} MiB for {array_bytes / 2**20:.0f} MiB of arrays"
+    assert extra <= 1.5 * array_bytes, f"peak +{extra / 2**20:.0f} MiB for {array_bytes / 2**20:.0f} MiB"
     assert seconds < 5.0
+
+
+def test_a_config_dtype_that_differs_from_the_arrays_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    minidl.Network([minidl.Dense(3, 2, seed=0)]).save(path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    header = json.loads(arrays.pop("__minidl__").tobytes())
+    header["layers"][0]["config"]["dtype"] = "float32"  # the arrays (and their header entries) stay float64
+    minidl.io.write_model_file(path, header, arrays)
+    with pytest.raises(minidl.ModelFileError, match=r"layer 0 \(Dense\) 'weight': the layer has float32 of "
+                                                    r"shape \(3, 2\); the file float64 of \[3, 2\]"):
+        minidl.load(path)
+
+
+def test_a_refused_file_object_is_named_as_such() -> None:
+    with pytest.raises(minidl.ModelFileError, match=r"^cannot load a file object: not a minidl model file"):
+        minidl.load(io.BytesIO(b"not a zip"))
