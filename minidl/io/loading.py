@@ -33,6 +33,7 @@ from minidl.losses import LOSSES, Loss
 from minidl.optimizers import OPTIMIZERS, Optimizer
 
 _HEADER_MAX = 16 << 20
+_SLACK = 1 << 20  # values
 
 
 @dataclass
@@ -137,13 +138,15 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
          f"{', '.join(sorted(types))}. For a layer of your own, decorate its class with "
          "@minidl.register_layer or pass custom_layers={'Name': Class} to minidl.load")
     declared = [item["shape"] for item in entry["parameters"]]
-    budget = sum(math.prod(item["shape"]) for item in entry["parameters"] + entry["state"])
+    # What the constructor may ask of initialize: the values the file declares for this layer,
+    # plus room for small differences, which the exact checks below then name.
+    budget = sum(math.prod(item["shape"]) for item in entry["parameters"] + entry["state"]) + _SLACK
 
     def from_file(shape: tuple[int, ...], rng: np.random.Generator, dtype: Any) -> Array:
-        nonlocal budget  # values the file declares for this layer and not yet asked for
-        budget -= math.prod(shape)  # refused before allocating more than the file holds
-        need(budget >= 0, f"{where}: its config implies parameter shapes including {list(shape)}; the "
-             f"file declares {declared}")
+        nonlocal budget
+        budget -= math.prod(shape)  # refused before allocating far more than the file holds
+        need(budget >= 0, f"{where}: its config implies parameter shapes including {list(shape)}, far more "
+             f"values than the file declares ({declared})")
         return np.zeros(shape, dtype=dtype)  # pages untouched: the file's array replaces it
 
     layer: Layer = _construct(cls, config, where, from_file)
