@@ -10,6 +10,7 @@ from minidl._version import __version__
 from minidl.callbacks import Callback, EarlyStopping, History
 from minidl.checkpoints import ModelCheckpoint
 from minidl.gradcheck import GradientCheckError, GradientCheckReport, check_gradients
+from minidl.io import ModelFileError, register_layer
 from minidl.layers import (
     Activation,
     BatchNorm,
@@ -32,9 +33,8 @@ from minidl.losses import (
     MeanSquaredError,
     SparseCategoricalCrossEntropy,
 )
-from minidl.network import Network, NodeValues, Trace
+from minidl.network import Network, NodeValues, Trace, load
 from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
-from minidl.serialization import ModelFileError, load, register_layer
 
 __all__ = [
     "SGD",

@@ -28,7 +28,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from minidl.callbacks import Callback
-from minidl.serialization import PathLike
+from minidl.io.archive import PathLike
 
 
 class InterruptGuard:
@@ -102,7 +102,7 @@ class ModelCheckpoint(Callback):
     """Save the network during ``fit``: after every epoch, or only after the best ones.
 
     Every save is atomic (a temporary file, fsync, rename; see
-    :func:`minidl.serialization.atomic_write`): if training crashes or is interrupted
+    :func:`minidl.io.atomic_write`): if training crashes or is interrupted
     during a save, the previous checkpoint stays whole.
 
     Parameters

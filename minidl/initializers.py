@@ -18,7 +18,9 @@ from the plain normal distribution, as PyTorch's ``kaiming_normal_`` does.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -81,6 +83,22 @@ INITIALIZERS: dict[str, Initializer] = {
 }
 
 
+_OVERRIDE: ContextVar[Initializer | None] = ContextVar("initializer_override", default=None)
+
+
+@contextmanager
+def initialize_with(initializer: Initializer) -> Iterator[None]:
+    """Within the block, every :func:`initialize` call is answered by ``initializer``.
+
+    Model files use it: their arrays replace the values, so none is drawn at random.
+    """
+    token = _OVERRIDE.set(initializer)
+    try:
+        yield
+    finally:
+        _OVERRIDE.reset(token)
+
+
 def make_rng(seed: Seed) -> np.random.Generator:
     """Return a ``numpy.random.Generator`` from an int seed, a Generator (used as is) or None."""
     if isinstance(seed, np.random.Generator):
@@ -107,6 +125,9 @@ def initialize(
     Explicit values (a list or array) must have exactly ``shape`` and be finite; they are
     copied, so the caller's array is never changed by training.
     """
+    override = _OVERRIDE.get()
+    if override is not None:
+        return override(shape, rng, dtype)
     if isinstance(init, str):
         try:
             function = INITIALIZERS[init]

@@ -6,11 +6,12 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import IO, Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
+from minidl import io as _io
 from minidl import training as _training
 from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_float_array, check_positive_int
@@ -662,11 +663,9 @@ class Network:
         non-parameter state) as plain arrays; nothing is pickled. ``minidl.load(path)``
         rebuilds it. With ``include_optimizer`` (the default) a compiled network also
         stores its loss, metrics and optimizer state, so training can resume exactly.
-        See :mod:`minidl.serialization`.
+        See :mod:`minidl.io`.
         """
-        from minidl.serialization import save
-
-        save(self, path, include_optimizer=include_optimizer)
+        _io.save(self, path, include_optimizer=include_optimizer)
 
     # -- the course bridge ----------------------------------------------------------
     @classmethod
@@ -831,3 +830,67 @@ def _stack_layer(nodes: dict[int, Array], previous_width: int | None, label: str
             f"of the layer before); got {length}"
         )
     return np.stack([nodes[j] for j in range(len(nodes))], axis=1)
+
+
+# -- model files: load
+def load(
+    path: _io.PathLike | IO[bytes],
+    *,
+    custom_layers: Mapping[str, type[Layer]] | None = None,
+    max_bytes: int = _io.DEFAULT_MAX_BYTES,
+) -> Network:
+    """Load a network saved with ``network.save(path)``; no code from the file runs.
+
+    :mod:`minidl.io` reads and checks the file and rebuilds the layers; here they become
+    a ``Network``, compiled as saved, with the optimizer's state and ``fit``'s random
+    generator put back (so ``fit(..., seed=network.fit_rng)`` resumes exactly).
+
+    Parameters
+    ----------
+    path
+        The model file (a regular file), or a binary file object open on it.
+    custom_layers
+        ``{type name: class}`` for layers of your own, in addition to those registered
+        with :func:`minidl.register_layer`.
+    max_bytes
+        The most bytes the file and its arrays may unpack to (1 GiB by default); a file
+        claiming more is refused before its arrays are read.
+
+    Returns
+    -------
+    Network
+        A new network, in training mode, whose predictions equal the saved network's.
+
+    Raises
+    ------
+    ModelFileError
+        For a corrupted, truncated, wrong-version, foreign or crafted file, or a path
+        that is not a regular file; the message names the file and says what is wrong.
+    OSError
+        If the file cannot be opened (e.g. ``FileNotFoundError``).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> net = Network([Dense(2, 3, seed=0), ReLU(), Dense(3, 1, seed=1)])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "model.npz")
+    ...     net.save(path)
+    ...     again = minidl.load(path)
+    >>> bool(np.array_equal(again.predict([[1.0, 2.0]]), net.predict([[1.0, 2.0]])))
+    True
+    """
+    contents = _io.read_model_file(path, custom_layers=custom_layers, max_bytes=max_bytes)
+    network = Network(contents.layers)
+    training = contents.training
+    if training is not None:
+        try:
+            network.compile(optimizer=training.optimizer, loss=training.loss, metrics=training.metrics)
+        except (TypeError, ValueError) as error:
+            raise _io.refusal(path, f"training section: could not compile ({error})") from error
+        try:
+            training.optimizer.load_state_arrays(network.parameters(), training.optimizer_state)
+        except ValueError as error:  # e.g. a negative second moment
+            raise _io.refusal(path, f"training section: invalid optimizer state ({error})") from error
+        network.fit_rng = training.fit_rng
+    return network

@@ -24,10 +24,10 @@ from minidl import (
     ReLU,
     RMSprop,
     Softmax,
-    serialization,
 )
 from minidl.callbacks import Callback
 from minidl.checkpoints import InterruptGuard
+from minidl.io import archive, saving
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 4))
@@ -180,7 +180,7 @@ def _parts(path: Path):
 
 
 def _write(path: Path, header, arrays) -> None:
-    serialization.write_model_file(path, header, arrays)
+    saving.write_model_file(path, header, arrays)
 
 
 @pytest.fixture
@@ -381,7 +381,7 @@ def test_a_second_ctrl_c_outside_the_step_raises_at_once(default_sigint) -> None
 def test_ctrl_c_during_a_checkpoint_save_finishes_the_save(default_sigint, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "ckpt.npz"
-    real_write = serialization._write_member
+    real_write = archive.write_member
     calls = {"n": 0}
 
     def write_with_ctrl_c(archive, member, value):
@@ -390,7 +390,7 @@ def test_ctrl_c_during_a_checkpoint_save_finishes_the_save(default_sigint, tmp_p
             os.kill(os.getpid(), signal.SIGINT)
         real_write(archive, member, value)
 
-    monkeypatch.setattr(serialization, "_write_member", write_with_ctrl_c)
+    monkeypatch.setattr(archive, "write_member", write_with_ctrl_c)
     network = compiled(SGD(0.01))
     with pytest.raises(KeyboardInterrupt):
         network.fit(X, Y, epochs=3, batch_size=8, seed=0, verbose=0,
@@ -467,7 +467,7 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_previous_checkpoint(
             if epoch == 0:
                 def full(archive, member, value):
                     raise OSError(28, "No space left on device")
-                monkeypatch.setattr(serialization, "_write_member", full)
+                monkeypatch.setattr(archive, "write_member", full)
 
     network = compiled(SGD(0.01))
     with pytest.raises(OSError, match="No space left on device"):

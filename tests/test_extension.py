@@ -122,7 +122,7 @@ def test_new_layer_saves_and_loads_through_the_registry(tmp_path):
         assert isinstance(loaded[1], Scale)
         np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
     finally:
-        minidl.serialization.unregister_layer("Scale")
+        minidl.io.unregister_layer("Scale")
 
 
 # -- mistakes get clear errors ------------------------------------------------------------------

@@ -30,7 +30,7 @@ from minidl import (
     Softmax,
     Tanh,
 )
-from minidl.serialization import describe_network
+from minidl.io import describe_network
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -66,7 +66,7 @@ class Scale(Layer):
 def _registered_scale():
     minidl.register_layer(Scale, name="PropertyScale")
     yield
-    minidl.serialization.unregister_layer("PropertyScale")
+    minidl.io.unregister_layer("PropertyScale")
 
 
 ACTIVATIONS = [ReLU, Tanh, Sigmoid, Identity, lambda: LeakyReLU(0.1)]

@@ -45,7 +45,7 @@ class Parameter:
                 f"got dtype {array.dtype}"
             )
         self.value: Array = array
-        self.grad: Array = np.zeros_like(self.value)
+        self.grad: Array = np.zeros(array.shape, dtype=array.dtype)  # pages from the OS when written
         self.name = name
 
     @property
