@@ -26,8 +26,8 @@ from minidl import (
     Softmax,
     serialization,
 )
-from minidl.callbacks import Callback
-from minidl.checkpoints import InterruptGuard
+from minidl.training import Callback
+from minidl.training.interrupts import InterruptGuard
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 4))
