@@ -34,10 +34,9 @@ def prepare_data(plan: StepPlan, layers: Any, dtype: Any, x: ArrayLike, y: Array
     """
     data = as_float_array(x, f"{owner} x", dtype=dtype)
     if data.ndim < 2:
-        raise ValueError(
-            f"{owner} x must have a batch axis, shape (samples, features); got shape {data.shape} "
-            "(for one feature per sample use x.reshape(-1, 1); for one sample, x[None, :])"
-        )
+        raise ValueError(f"{owner} x must have a batch axis, shape (samples, features); got shape "
+                         f"{data.shape} (for one feature per sample use x.reshape(-1, 1); for one "
+                         "sample, x[None, :])")
     target = as_float_array(y, f"{owner} y", dtype=dtype)
     if target.ndim == 0 or len(target) != len(data):
         got = "a scalar" if target.ndim == 0 else f"{len(target)} samples (shape {target.shape})"
@@ -57,11 +56,9 @@ def prepare_data(plan: StepPlan, layers: Any, dtype: Any, x: ArrayLike, y: Array
         sums = target.sum(axis=-1)
         bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-3)
         if bad.size:
-            raise ValueError(
-                f"{owner} y: categorical_crossentropy needs one-hot rows (summing to 1); row "
-                f"{int(bad[0])} sums to {float(sums.flat[bad[0]]):g} (for integer labels use "
-                "sparse_categorical_crossentropy)"
-            )
+            raise ValueError(f"{owner} y: categorical_crossentropy needs one-hot rows (summing to 1); row "
+                             f"{int(bad[0])} sums to {float(sums.flat[bad[0]]):g} (for integer labels use "
+                             "sparse_categorical_crossentropy)")
     return data, target, width
 
 
@@ -87,10 +84,8 @@ def split_validation(data: Array, target: Any, fraction: float) -> tuple[Array, 
     """``(x, y, x_val, y_val)``: as Keras, the last ``fraction`` of the samples, before any shuffling."""
     split_at = int(len(data) * (1.0 - fraction))
     if split_at == 0 or split_at == len(data):
-        raise ValueError(
-            f"fit validation_split={fraction} of {len(data)} samples leaves "
-            f"{split_at} for training and {len(data) - split_at} for validation; both need at least one"
-        )
+        raise ValueError(f"fit validation_split={fraction} of {len(data)} samples leaves {split_at} for "
+                         f"training and {len(data) - split_at} for validation; both need at least one")
     return data[:split_at], target[:split_at], data[split_at:], target[split_at:]
 
 

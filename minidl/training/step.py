@@ -146,14 +146,11 @@ def check_parameters_after_backward(network: Network, parameters: list[Parameter
         for parameter in layer.parameters():
             name = attributes.get(id(parameter), parameter.name)
             if id(parameter) not in known:
-                raise ValueError(
-                    f"{label}: the Parameter {name!r} did not exist when training started "
-                    "(created in forward?), so the optimizer would never update it; create every "
-                    "Parameter in __init__, after super().__init__()"
-                )
+                raise ValueError(f"{label}: the Parameter {name!r} did not exist when training started "
+                                 "(created in forward?), so the optimizer would never update it; create "
+                                 "every Parameter in __init__, after super().__init__()")
             if parameter.grad.shape != parameter.value.shape:
-                raise ValueError(
-                    f"{label}: backward set the gradient of parameter {name!r} to shape "
-                    f"{parameter.grad.shape}; expected {parameter.value.shape}, the shape of the "
-                    "parameter (sum over the batch axis, and assign in place: `p.grad[...] = ...`)"
-                )
+                raise ValueError(f"{label}: backward set the gradient of parameter {name!r} to shape "
+                                 f"{parameter.grad.shape}; expected {parameter.value.shape}, the shape of "
+                                 "the parameter (sum over the batch axis, and assign in place: "
+                                 "`p.grad[...] = ...`)")
