@@ -8,7 +8,7 @@ directly.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,8 +23,11 @@ from minidl.losses import (
 )
 from minidl.training.step import StepPlan, forward
 
+if TYPE_CHECKING:
+    from minidl.network import Network
 
-def prepare_data(plan: StepPlan, layers: Any, dtype: Any, x: ArrayLike, y: ArrayLike,
+
+def prepare_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike,
                  owner: str) -> tuple[Array, Any, int]:
     """Check and convert ``x`` and ``y`` once: returns ``(x, target, output_width)``.
 
@@ -32,6 +35,7 @@ def prepare_data(plan: StepPlan, layers: Any, dtype: Any, x: ArrayLike, y: Array
     target in the form the loss reads during the loop (the output's shape and dtype,
     or integer labels for ``SparseCategoricalCrossEntropy``).
     """
+    dtype = network.dtype
     data = as_float_array(x, f"{owner} x", dtype=dtype)
     if data.ndim < 2:
         raise ValueError(f"{owner} x must have a batch axis, shape (samples, features); got shape "
@@ -41,7 +45,7 @@ def prepare_data(plan: StepPlan, layers: Any, dtype: Any, x: ArrayLike, y: Array
     if target.ndim == 0 or len(target) != len(data):
         got = "a scalar" if target.ndim == 0 else f"{len(target)} samples (shape {target.shape})"
         raise ValueError(f"{owner}: x has {len(data)} samples (shape {data.shape}) but y has {got}")
-    with mode(layers, training=False):
+    with mode(network.layers, training=False):
         output_shape = forward(plan, data[:1], [])[1].shape[1:]
     width = int(output_shape[-1]) if output_shape else 1
     if isinstance(plan.loss, SparseCategoricalCrossEntropy):
@@ -103,9 +107,9 @@ class Batches:
     batches are views of the data.
     """
 
-    def __init__(self, data: Array, target: Any, batch_size: int, min_batch: int,
+    def __init__(self, network: Network, data: Array, target: Any, batch_size: int,
                  rng: np.random.Generator | None) -> None:
-        samples = len(data)
+        samples, min_batch = len(data), max(layer.min_training_batch for layer in network.layers)
         starts = list(range(0, samples, batch_size))
         if len(starts) > 1 and samples - starts[-1] < min_batch:
             starts.pop()

@@ -166,9 +166,9 @@ class Trainer:
         rng, history = make_rng(seed), History()
         callback_list = CallbackList(callbacks, history, progress_for(verbose))
         plan = StepPlan(self.network, self.loss)
-        data, target, width = self._prepare(plan, x, y, "fit")
+        data, target, width = prepare_data(self.network, plan, x, y, "fit")
         data, target, validation = self._validation(plan, data, target, validation_split, validation_data)
-        batches = Batches(data, target, batch_size, self._min_batch(), rng if shuffle else None)
+        batches = Batches(self.network, data, target, batch_size, rng if shuffle else None)
         self.history, self.stop_training, self.stop_reason, self.fit_rng = history, False, None, rng
         params = {"epochs": epochs, "batch_size": batch_size, "steps": len(batches), "samples": len(data),
                   "verbose": verbose}
@@ -258,7 +258,7 @@ class Trainer:
         if batch_size is not None:
             batch_size = check_positive_int(batch_size, "evaluate batch_size")
         plan = StepPlan(self.network, self.loss)
-        data, target, width = self._prepare(plan, x, y, "evaluate")
+        data, target, width = prepare_data(self.network, plan, x, y, "evaluate")
         return self._evaluate(plan, self._metric_functions(width), data, target, batch_size)
 
     def _evaluate(self, plan: StepPlan, functions: list[tuple[str, MetricFunction]], x: Array, target: Any,
@@ -296,14 +296,8 @@ class Trainer:
             return data, target, (x_val, y_val)
         if validation_data is None:
             return data, target, None
-        x_val, y_val, _ = self._prepare(plan, *_pair(validation_data), "fit validation_data")
+        x_val, y_val, _ = prepare_data(self.network, plan, *_pair(validation_data), "fit validation_data")
         return data, target, (x_val, y_val)
-
-    def _prepare(self, plan: StepPlan, x: ArrayLike, y: ArrayLike, owner: str) -> tuple[Array, Any, int]:
-        return prepare_data(plan, self.network.layers, self.network.dtype, x, y, owner)
-
-    def _min_batch(self) -> int:
-        return max((layer.min_training_batch for layer in self.network.layers), default=1)
 
     def _metric_functions(self, width: int) -> list[tuple[str, MetricFunction]]:
         return [(name, _metric_function(kind, self.loss, width)) for name, kind in self.metrics]
