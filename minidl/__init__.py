@@ -7,8 +7,6 @@ networks, or stack ``Dense`` and activation layers yourself.
 
 from minidl import metrics
 from minidl._version import __version__
-from minidl.callbacks import Callback, EarlyStopping, History
-from minidl.checkpoints import ModelCheckpoint
 from minidl.gradcheck import GradientCheckError, GradientCheckReport, check_gradients
 from minidl.io import ModelFileError, register_layer
 from minidl.layers import (
@@ -35,6 +33,7 @@ from minidl.losses import (
 )
 from minidl.network import Network, NodeValues, Trace, load
 from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
+from minidl.training import Callback, EarlyStopping, History, ModelCheckpoint
 
 __all__ = [
     "SGD",

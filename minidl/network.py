@@ -12,16 +12,15 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl import io as _io
-from minidl import training as _training
 from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_float_array, check_positive_int
-from minidl.callbacks import Callback, History
 from minidl.errors import backward_failure, backward_shape_error, not_initialised, note_failing_layer
 from minidl.layers.activations import Activation, get_activation
 from minidl.layers.base import Layer, Parameter
 from minidl.layers.dense import Dense
 from minidl.losses import Loss
 from minidl.optimizers import Optimizer
+from minidl.training import Callback, History, Trainer, loss_and_backward, require_trainer
 
 _NODE_KEY = re.compile(r"node_(0|[1-9]\d*)(?:_(0|[1-9]\d*))?\Z")  # no leading zeros: node_00 is not node_0
 
@@ -347,233 +346,68 @@ class Network:
         """Run ``forward``."""
         return self.forward(x)
 
-    # -- training: compile, fit, evaluate (minidl.training) ---------------------------
-    # Keras-style training. The loop itself lives in minidl/training.py; these methods
-    # check their arguments' names and delegate.
+    # -- training: compile, fit, evaluate (minidl.training) -----------------------------
+    #: The training state (:class:`~minidl.training.Trainer`) made by ``compile``; None before.
+    trainer: Trainer | None = None
 
-    #: What ``compile`` chose (loss, optimizer, metrics); None before ``compile``.
-    _compiled: _training.Compiled | None = None
-    #: The :class:`~minidl.callbacks.History` of the latest ``fit``.
-    history: History | None = None
-    #: Set True (by ``Callback.request_stop``) to end ``fit`` after the current epoch.
-    stop_training: bool = False
-    #: Why the latest ``fit`` stopped before its last epoch (early stopping, a NaN/inf
-    #: loss), or None.
-    stop_reason: str | None = None
-    #: The random generator the latest ``fit`` shuffled with (advanced by it), restored by
-    #: ``minidl.load`` from files saved with the optimizer: ``fit(..., seed=network.fit_rng)``
-    #: continues the same run exactly (see :mod:`minidl.checkpoints`).
-    fit_rng: np.random.Generator | None = None
+    def compile(self, optimizer: str | Optimizer = "rmsprop", loss: str | Loss | None = None,
+                metrics: Sequence[str | Callable[..., float]] | None = None) -> None:
+        """Choose how ``fit`` trains: optimizer, loss, metrics (see :class:`~minidl.training.Trainer`)."""
+        self.trainer = Trainer(self, optimizer, loss, metrics)
 
-    @property
-    def loss(self) -> Loss | None:
-        """The loss chosen by ``compile`` (None before)."""
-        return None if self._compiled is None else self._compiled.loss
-
-    @property
-    def optimizer(self) -> Optimizer | None:
-        """The optimizer chosen by ``compile`` (None before); it keeps its state across ``fit`` calls."""
-        return None if self._compiled is None else self._compiled.optimizer
-
-    @property
-    def metrics_names(self) -> list[str]:
-        """The names ``fit`` logs: ``"loss"`` then each compiled metric (as given)."""
-        return ["loss"] + ([] if self._compiled is None else [name for name, _ in self._compiled.metrics])
-
-    def compile(
-        self,
-        optimizer: str | Optimizer = "rmsprop",
-        loss: str | Loss | None = None,
-        metrics: Sequence[str | Callable[..., float]] | None = None,
-    ) -> None:
-        """Choose how ``fit`` trains: the optimizer, the loss and the metrics to report.
-
-        Parameters
-        ----------
-        optimizer
-            An :class:`~minidl.Optimizer` or a name: ``"sgd"``, ``"rmsprop"`` (default, as
-            Keras), ``"adam"`` (default settings).
-        loss
-            A :class:`~minidl.Loss` or a name: ``"mean_squared_error"``/``"mse"``,
-            ``"mean_absolute_error"``/``"mae"``, ``"binary_crossentropy"``,
-            ``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"``.
-        metrics
-            Names (``"accuracy"``, ``"binary_accuracy"``, ``"categorical_accuracy"``,
-            ``"sparse_categorical_accuracy"``, ``"mse"``, ``"mae"``, ...) or functions
-            ``f(y_true, y_pred) -> float``. ``"accuracy"`` picks the kind from the loss
-            (binary for binary cross-entropy or a single output, sparse for integer
-            labels, else categorical), as Keras does. History keys are the names as given.
-
-        Raises
-        ------
-        ValueError
-            For an unknown name (the message lists the valid ones) or a missing loss.
-
-        Examples
-        --------
-        >>> net = Network([Dense(4, 3), Softmax()])
-        >>> net.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-        >>> net.optimizer, net.metrics_names
-        (Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-08), ['loss', 'accuracy'])
-        """
-        self._compiled = _training.compile_network(optimizer, loss, metrics)
-
-    def fit(
-        self,
-        x: ArrayLike,
-        y: ArrayLike,
-        epochs: int = 1,
-        batch_size: int = 32,
-        shuffle: bool = True,
-        validation_split: float = 0.0,
-        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-        callbacks: Sequence[Callback] | None = None,
-        verbose: int = 1,
-        seed: Seed = None,
-    ) -> History:
-        """Train the network on ``(x, y)`` by mini-batch gradient descent; returns a History.
-
-        Each epoch visits the training samples once, in batches of ``batch_size`` (the
-        last one smaller if needed), doing one step per batch: forward, loss, backward
-        (fused with a final Softmax/Sigmoid for cross-entropy, see
-        :mod:`minidl.training`), optimizer step. With ``shuffle=False`` and
-        ``batch_size >= len(x)``, every epoch is one full-batch gradient step on the
-        mean loss.
-
-        Parameters
-        ----------
-        x
-            Inputs, shape ``(samples, features)``.
-        y
-            Targets: shaped like the output (``(samples,)`` for one output is read as a
-            column), or integer labels ``(samples,)`` for
-            ``sparse_categorical_crossentropy``.
-        epochs
-            Number of passes over the training data (positive integer).
-        batch_size
-            Samples per step (positive integer). The last batch holds the rest; with a
-            ``BatchNorm`` (which needs 2 samples in training) a last batch of 1 sample
-            joins the batch before it.
-        shuffle
-            Shuffle the training samples at every epoch (one permutation per epoch).
-        validation_split
-            A fraction in ``[0, 1)`` of the samples held out for validation: **the last
-            ones, taken before any shuffling**, as Keras does.
-        validation_data
-            ``(x_val, y_val)`` to validate on instead (not together with
-            ``validation_split``).
-        callbacks
-            :class:`~minidl.callbacks.Callback` objects, such as
-            :class:`~minidl.callbacks.EarlyStopping`.
-        verbose
-            0 silent; 1 a live progress bar per epoch on a terminal (batches done, ETA,
-            running loss and metrics) and one line per epoch otherwise (logs, files);
-            2 one line per epoch.
-        seed
-            An int or a ``numpy.random.Generator`` for the shuffling: the same seed (and
-            the same starting network) gives bit-identical results. The generator is kept
-            as ``network.fit_rng``; pass ``seed=network.fit_rng`` to continue a run, e.g.
-            after ``minidl.load`` of a checkpoint, exactly as if it had not stopped.
-
-        Returns
-        -------
-        History
-            ``history.history`` maps ``"loss"``, each metric, and ``"val_loss"`` /
-            ``"val_<metric>"`` (with validation data) to one value per epoch. The training
-            values are means over the epoch's batches (weighted by batch size) as the
-            weights changed; the validation values are computed after the epoch, in
-            evaluation mode, in batches of ``batch_size``. Also kept as ``network.history``.
-
-        Notes
-        -----
-        ``x`` and ``y`` are checked and cast to the network's dtype once, up front.
-        ``fit`` runs in training mode, validation in evaluation mode, and the layers'
-        previous modes are restored at the end.
-
-        **A NaN or infinite loss stops training** with a ``RuntimeWarning`` (also printed
-        when ``verbose > 0``), and the reason is kept in ``History.stop_reason`` and
-        ``network.stop_reason``. The step of that batch is not applied; if the
-        parameters themselves had already turned non-finite, those of the start of the
-        epoch are restored and the optimizer's state is reset. The History holds the
-        completed epochs only.
-
-        **Ctrl-C (KeyboardInterrupt)** is held until the current batch's update is
-        complete, then raised: the parameters are never half-updated, checkpoint files
-        are whole (saves are atomic), and ``network.history`` holds the completed epochs.
-
-        Examples
-        --------
-        >>> net = Network([Dense(1, 1, weight_init="zeros", bias_init="zeros")])
-        >>> net.compile(optimizer=SGD(learning_rate=0.1), loss="mse")
-        >>> history = net.fit([[0.0], [1.0]], [1.0, 3.0], epochs=500, batch_size=2, verbose=0)
-        >>> np.round(net.predict([[2.0]]), 3)
-        array([[5.]])
-        """
-        return _training.fit(
-            self, x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
-            validation_split=validation_split, validation_data=validation_data,
-            callbacks=callbacks, verbose=verbose, seed=seed,
-        )
+    def fit(self, x: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
+            validation_split: float = 0.0, validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+            callbacks: Sequence[Callback] | None = None, verbose: int = 1, seed: Seed = None) -> History:
+        """Train on ``(x, y)``; returns a History (see :meth:`Trainer.fit <minidl.training.Trainer.fit>`)."""
+        return self._trainer("fit").fit(x, y, epochs, batch_size, shuffle, validation_split, validation_data,
+                                        callbacks, verbose, seed)
 
     def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = 32) -> dict[str, float]:
-        """The compiled loss and metrics on ``(x, y)``, computed in evaluation mode.
-
-        Returns a dict ``{"loss": ..., "<metric>": ...}`` (always a dict, unlike Keras's
-        list). ``batch_size`` runs the data in slices of that many samples, 32 by default
-        as in Keras and as ``fit`` computes ``val_loss``, so the two agree to the last bit;
-        None runs it at once (the same up to rounding). The layers' modes are restored
-        afterwards.
-
-        Examples
-        --------
-        >>> net = Network([Dense(1, 1, weight_init=[[2.0]], bias_init="zeros")])
-        >>> net.compile(loss="mse", metrics=["mae"])
-        >>> net.evaluate([[1.0], [2.0]], [2.0, 5.0])
-        {'loss': 0.5, 'mae': 0.5}
-        """
-        return _training.evaluate(self, x, y, batch_size)
+        """The compiled loss and metrics on ``(x, y)`` (see :meth:`~minidl.training.Trainer.evaluate`)."""
+        return self._trainer("evaluate").evaluate(x, y, batch_size)
 
     def train_step(self, x: ArrayLike, y: ArrayLike) -> float:
-        """One training step on one batch with the compiled loss and optimizer; returns the loss.
-
-        Forward (current mode), loss (fused with a final Softmax/Sigmoid as in ``fit``),
-        backward, optimizer step. The data is checked on every call. When the loss is
-        NaN or infinite, no gradient is computed and no step is applied.
-        """
-        return _training.train_step(self, x, y)
+        """One step on one batch; returns the loss (see :meth:`~minidl.training.Trainer.train_step`)."""
+        return self._trainer("train_step").train_step(x, y)
 
     def loss_and_backward(self, x: ArrayLike, y: ArrayLike, loss: Loss | str | None = None) -> float:
-        """Forward, loss and backward on ``(x, y)``, filling every parameter's ``grad``; returns the loss.
+        """Fill every ``grad``; returns the loss (see :func:`minidl.training.loss_and_backward`)."""
+        self._steps = None  # the step runs the layers itself: forward's recorded shapes go stale
+        return loss_and_backward(self, x, y, loss)
 
-        The explicit training step without the update: follow it with
-        ``optimizer.step(network.parameters())``. Runs in the current mode.
+    def _trainer(self, caller: str) -> Trainer:
+        self._steps = None  # the trainer runs the layers itself: forward's recorded shapes go stale
+        return require_trainer(self, caller)
 
-        When the network ends in ``Softmax`` (with a categorical cross-entropy) or
-        ``Sigmoid`` (with binary cross-entropy) and the loss reads probabilities, the
-        loss is computed from the last layer's input, the logits, exactly, and
-        backpropagation starts below that layer with ``(p - y) / N`` (finite for any
-        logits). Backpropagation stops at the first layer with parameters (its
-        ``backward_parameters``): no gradient with respect to ``x`` is computed.
-        When the loss is NaN or infinite the gradients are left as they were.
+    loss = property(lambda self: None if self.trainer is None else self.trainer.loss,
+                    doc="The compiled loss (None before ``compile``).")
+    optimizer = property(lambda self: None if self.trainer is None else self.trainer.optimizer,
+                         doc="The compiled optimizer (None before); it keeps its state across ``fit`` calls.")
+    history = property(lambda self: None if self.trainer is None else self.trainer.history,
+                       doc="The :class:`~minidl.History` of the latest ``fit`` (None before).")
+    stop_reason = property(lambda self: None if self.trainer is None else self.trainer.stop_reason,
+                           doc="Why the latest ``fit`` stopped early (early stopping, NaN, Ctrl-C), or None.")
 
-        Parameters
-        ----------
-        x, y
-            A batch and its targets (checked and cast to the network's dtype).
-        loss
-            A loss object or name; None uses the compiled loss.
+    metrics_names = property(lambda self: ["loss"] + [n for n, _ in getattr(self.trainer, "metrics", ())],
+                             doc="The names ``fit`` logs: ``\"loss\"`` then each compiled metric (as given).")
 
-        Examples
-        --------
-        The course's slope: input ``[1, 2, 3]``, weights ``[0, 2, 1]``, target 0.
+    @property
+    def stop_training(self) -> bool:
+        """Set True (``Callback.request_stop`` does) to end ``fit`` after the current epoch."""
+        return False if self.trainer is None else self.trainer.stop_training
 
-        >>> net = Network([Dense(3, 1, use_bias=False, weight_init=[[0], [2], [1]]), Identity()])
-        >>> net.loss_and_backward([1, 2, 3], [0], MeanSquaredError())
-        49.0
-        >>> net[0].weight.grad.ravel()
-        array([14., 28., 42.])
-        """
-        return _training.loss_and_backward(self, x, y, loss)
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        require_trainer(self, "stop_training").stop_training = value
+
+    @property
+    def fit_rng(self) -> np.random.Generator | None:
+        """The generator the latest ``fit`` shuffled with: ``fit(seed=network.fit_rng)`` resumes exactly."""
+        return None if self.trainer is None else self.trainer.fit_rng
+
+    @fit_rng.setter
+    def fit_rng(self, generator: np.random.Generator | None) -> None:
+        require_trainer(self, "fit_rng").fit_rng = generator
 
     # -- end of training ------------------------------------------------------------------
 

@@ -464,11 +464,11 @@ def test_a_diverging_run_stops_itself_and_keeps_finite_weights() -> None:
 ])
 def test_early_stopping_arguments_are_checked(kwargs: dict, error: type[Exception],
                                               fragments: list[str]) -> None:
-    raises(error, lambda: minidl.callbacks.EarlyStopping(**kwargs), *fragments)
+    raises(error, lambda: minidl.EarlyStopping(**kwargs), *fragments)
 
 
 def test_early_stopping_on_a_missing_monitor_names_it() -> None:
-    stop = minidl.callbacks.EarlyStopping(monitor="val_loss")
+    stop = minidl.EarlyStopping(monitor="val_loss")
     raises(ValueError, lambda: compiled_network().fit(X_TRAIN, Y_TRAIN, verbose=0, callbacks=[stop]),
            "EarlyStopping monitor 'val_loss' is not in the epoch logs", "available: loss, mae")
 

@@ -25,9 +25,9 @@ from minidl import (
     RMSprop,
     Softmax,
 )
-from minidl.callbacks import Callback
-from minidl.checkpoints import InterruptGuard
 from minidl.io import archive, saving
+from minidl.training import Callback
+from minidl.training.interrupts import InterruptGuard
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 4))

@@ -102,9 +102,9 @@ def generator_state(generator: np.random.Generator, label: str) -> dict[str, Any
 
 def compiled_metric_kinds(network: Network) -> list[str]:
     """The metrics ``compile`` was given by name (functions cannot be stored)."""
-    compiled = network._compiled  # becomes network.trainer.metrics with the trainer object
-    assert compiled is not None
-    return [kind for _, kind in compiled.metrics if isinstance(kind, str)]
+    trainer = network.trainer
+    assert trainer is not None
+    return [kind for _, kind in trainer.metrics if isinstance(kind, str)]
 
 
 def _describe_training(network: Network, arrays: dict[str, Array]) -> dict[str, Any]:

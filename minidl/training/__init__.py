@@ -1,0 +1,23 @@
+"""Keras-style training: what ``Network.compile``, ``fit``, ``evaluate``, ``train_step`` run.
+
+One concept a module, read in this order:
+
+* :mod:`~minidl.training.step`: one training step (forward, the loss fused with a final
+  Softmax/Sigmoid, backward);
+* :mod:`~minidl.training.data`: the data checked once, the validation split, the batches;
+* :mod:`~minidl.training.trainer`: the :class:`Trainer` that ``compile`` makes, holding the
+  training state, and ``fit`` in named parts;
+* :mod:`~minidl.training.callbacks`: :class:`Callback`, :class:`History`, the shared
+  :class:`Monitor`, :class:`EarlyStopping`, :class:`ModelCheckpoint`;
+* :mod:`~minidl.training.progress`: the progress output, as a callback;
+* :mod:`~minidl.training.interrupts`: :class:`InterruptGuard` (Ctrl-C held until a safe point).
+
+This package never imports :mod:`minidl.network`: the network hands itself over.
+"""
+
+from minidl.training.callbacks import Callback, CallbackList, EarlyStopping, History, ModelCheckpoint, Monitor
+from minidl.training.interrupts import InterruptGuard
+from minidl.training.trainer import Trainer, loss_and_backward, require_trainer
+
+__all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "InterruptGuard", "ModelCheckpoint",
+           "Monitor", "Trainer", "loss_and_backward", "require_trainer"]

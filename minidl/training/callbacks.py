@@ -1,0 +1,430 @@
+"""Callbacks: code that ``Network.fit`` runs at fixed points of training.
+
+A callback subclasses :class:`Callback` and overrides any of ``on_train_begin``,
+``on_epoch_begin``, ``on_batch_end``, ``on_epoch_end``, ``on_train_end``. During ``fit``
+its ``network`` attribute is the network being trained, and ``logs`` is a dict of the
+numbers known at that point:
+
+* ``on_epoch_end``: the epoch's ``loss`` (the mean over the epoch's batches, weighted by
+  batch size), each metric, and ``val_loss`` / ``val_<metric>`` when there is
+  validation data (computed after the epoch, in evaluation mode);
+* ``on_batch_end``: the running ``loss`` and metrics of the epoch so far, and ``size``,
+  the batch's sample count;
+* ``on_train_begin`` / ``on_train_end`` / ``on_epoch_begin``: an empty dict (the last
+  epoch's logs at ``on_train_end``).
+
+A callback stops training with ``self.request_stop(reason)``: ``fit`` finishes the
+current epoch's bookkeeping, then stops, and the reason appears in
+``History.stop_reason`` (and is printed when ``verbose > 0``).
+
+``fit`` only calls ``on_batch_end`` on callbacks that override it, so callbacks that
+work per epoch cost nothing per batch.
+
+:class:`EarlyStopping` and :class:`ModelCheckpoint` watch one number of the epoch logs
+through their shared base, :class:`Monitor` (its name, which way is better, the best so
+far, "improved?").
+
+**Resuming exactly.** ``fit`` keeps its random generator (the one that shuffles) as
+``network.fit_rng``; a model file saved with the optimizer stores the optimizer's state,
+that generator's state and every layer's own generator (Dropout's). So after
+``network = minidl.load(path)``, ``network.fit(x, y, epochs=k, seed=network.fit_rng)``
+continues the same run: its weights are bit-identical to those of one uninterrupted
+``fit`` with the same data, batch size and initial seed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minidl._validation import check_real
+
+if TYPE_CHECKING:
+    from minidl.network import Network
+
+
+class Callback:
+    """Base class of callbacks: every hook does nothing until overridden.
+
+    Attributes
+    ----------
+    network : Network or None
+        The network being trained (set by ``fit`` before ``on_train_begin``).
+    params : dict
+        What ``fit`` was asked to do: ``epochs``, ``batch_size``, ``steps`` (batches per
+        epoch), ``samples`` (training samples) and ``verbose``.
+
+    Examples
+    --------
+    >>> class PrintLoss(Callback):
+    ...     def on_epoch_end(self, epoch, logs):
+    ...         print(f"epoch {epoch}: loss {logs['loss']:.3f}")
+    """
+
+    def __init__(self) -> None:
+        self.network: Network | None = None
+        self.params: dict[str, Any] = {}
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (none for the base class)."""
+        return {}
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
+        return f"{type(self).__name__}({arguments})"
+
+    def set_network(self, network: Network, params: dict[str, Any]) -> None:
+        """Attach the callback to ``network`` for one ``fit`` (called by ``fit``)."""
+        self.network = network
+        self.params = params
+
+    def request_stop(self, reason: str) -> None:
+        """Ask ``fit`` to stop after the current epoch, saying why (kept in ``History.stop_reason``)."""
+        if self.network is None:
+            raise RuntimeError(f"{type(self).__name__}.request_stop() called outside fit()")
+        self.network.stop_training = True
+        trainer = self.network.trainer
+        if trainer is not None and trainer.stop_reason is None:
+            trainer.stop_reason = reason
+
+    def on_train_begin(self, logs: dict[str, float]) -> None:
+        """Called once, before the first epoch."""
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        """Called once, after the last epoch (also after an early or NaN stop)."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float]) -> None:
+        """Called at the start of epoch ``epoch`` (counted from 0)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Called after epoch ``epoch`` with its ``loss``, metrics and validation numbers."""
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        """Called after each training batch (``batch`` counted from 0 in each epoch)."""
+
+
+class CallbackList:
+    """The callbacks of one ``fit``, in calling order: the History, the progress printer, the user's.
+
+    ``call(hook, ...)`` runs that hook of each in order; ``batch_end`` reaches only the
+    callbacks that override ``on_batch_end`` (``per_batch``), so callbacks that work per
+    epoch cost nothing per batch.
+    """
+
+    def __init__(self, callbacks: Sequence[Callback] | None, *built_in: Callback | None) -> None:
+        if isinstance(callbacks, Callback):
+            raise TypeError(f"fit callbacks must be a list of Callback objects; got a single "
+                            f"{type(callbacks).__name__} (write callbacks=[...])")
+        for callback in callbacks or []:
+            if not isinstance(callback, Callback):
+                kind = type(callback).__name__
+                raise TypeError(f"fit callbacks must be minidl Callback objects; got {kind}")
+        self.callbacks = [c for c in built_in if c is not None] + list(callbacks or [])
+        self.per_batch = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+
+    def set_network(self, network: Network, params: dict[str, Any]) -> None:
+        """Attach every callback to ``network``."""
+        for callback in self.callbacks:
+            callback.set_network(network, params)
+
+    def call(self, hook: str, *arguments: Any) -> None:
+        """Run ``hook`` (``"on_train_begin"``, ``"on_epoch_end"``, ...) of every callback, in order."""
+        for callback in self.callbacks:
+            getattr(callback, hook)(*arguments)
+
+    def batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        """Run the ``on_batch_end`` of the callbacks that have one."""
+        for callback in self.per_batch:
+            callback.on_batch_end(batch, logs)
+
+
+class History(Callback):
+    """The per-epoch record of a ``fit``, returned by it (as Keras's ``History``).
+
+    Attributes
+    ----------
+    history : dict[str, list[float]]
+        One list per logged quantity, one entry per completed epoch: ``loss``, each
+        metric, and ``val_loss`` and ``val_<metric>`` when there is validation data.
+    epoch : list[int]
+        The completed epochs, counted from 0.
+    stop_reason : str or None
+        Why training stopped before ``epochs`` epochs (early stopping, a NaN/inf loss),
+        or None when it ran them all.
+
+    Examples
+    --------
+    >>> net = Network([Dense(1, 1, weight_init="zeros")])
+    >>> net.compile(optimizer=SGD(0.1), loss="mse")
+    >>> history = net.fit(np.array([[1.0], [2.0]]), np.array([2.0, 4.0]), epochs=3, verbose=0)
+    >>> sorted(history.history), len(history.history["loss"])
+    (['loss'], 3)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_train_begin({})
+
+    def on_train_begin(self, logs: dict[str, float]) -> None:
+        """Start an empty record."""
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.stop_reason: str | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Append every number in ``logs`` to its list."""
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        """Copy the network's ``stop_reason``."""
+        if self.network is not None:
+            self.stop_reason = self.network.stop_reason
+
+    def __repr__(self) -> str:
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+class Monitor(Callback):
+    """The base of callbacks that watch one number of the epoch logs (as Keras's MonitorCallback).
+
+    Parameters
+    ----------
+    monitor
+        A key of the epoch logs: ``"val_loss"``, ``"loss"``, ``"val_accuracy"``... A name
+        that is not in the logs is an error at the end of the first epoch (e.g.
+        ``"val_loss"`` without validation data).
+    mode
+        ``"min"``, ``"max"``, or ``"auto"``: ``"max"`` when the name contains ``"acc"``,
+        else ``"min"``.
+    min_delta
+        The smallest change that counts as an improvement (``>= 0``).
+
+    Attributes
+    ----------
+    best : float
+        The best value seen (``inf`` for ``"min"``, ``-inf`` for ``"max"`` before any).
+    """
+
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        if not isinstance(monitor, str) or not monitor:
+            raise TypeError(f"{owner} monitor must be a name such as 'val_loss'; got {monitor!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{owner} mode must be 'auto', 'min' or 'max'; got {mode!r}")
+        self.monitor = monitor
+        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+        self.min_delta = check_real(min_delta, f"{owner} min_delta", low=0.0)
+        self.reset_best()
+
+    def reset_best(self) -> None:
+        """Forget the best value."""
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def monitored(self, logs: dict[str, float]) -> float:
+        """The watched number in ``logs``, or an error naming what the logs hold."""
+        if self.monitor not in logs:
+            hint = " (give fit validation_split or validation_data)" if self.monitor[:4] == "val_" else ""
+            raise ValueError(f"{type(self).__name__} monitor {self.monitor!r} is not in the epoch "
+                             f"logs{hint}; available: {', '.join(sorted(logs))}")
+        return float(logs[self.monitor])
+
+    def improved(self, value: float) -> bool:
+        """Whether ``value`` beats ``best`` by more than ``min_delta`` (NaN and inf never do)."""
+        if not math.isfinite(value):
+            return False
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(Monitor):
+    """Stop training when a monitored number has stopped improving.
+
+    After each epoch, the value of ``monitor`` is compared with the best so far; an
+    improvement means lower by more than ``min_delta`` (higher, for accuracies). After
+    ``patience`` epochs in a row without improvement (at least one), training stops, as
+    Keras's ``EarlyStopping`` does.
+
+    Parameters
+    ----------
+    monitor, mode, min_delta
+        What to watch, as in :class:`Monitor` (``"val_loss"``, ``"auto"`` and 0 by default).
+    patience
+        How many epochs without improvement to accept before stopping (an integer
+        ``>= 0``; 0 and 1 both stop at the first epoch that does not improve).
+    restore_best_weights
+        At the end of training, put back the parameters of the best epoch (when it was
+        not the last one). Otherwise the network keeps the last epoch's parameters.
+    verbose
+        1 prints a line when training stops and when weights are restored.
+
+    Attributes
+    ----------
+    best : float
+        The best value seen.
+    best_epoch : int or None
+        The epoch (from 0) where it was seen.
+    stopped_epoch : int or None
+        The epoch after which training stopped, or None.
+
+    Examples
+    --------
+    >>> stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
+                 restore_best_weights: bool = False, mode: str = "auto", verbose: int = 0) -> None:
+        super().__init__(monitor, mode, min_delta)
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+            raise ValueError(f"EarlyStopping patience must be an integer >= 0; got {patience!r}")
+        if verbose not in (0, 1):
+            raise ValueError(f"EarlyStopping verbose must be 0 or 1; got {verbose!r}")
+        self.patience = int(patience)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.verbose = verbose
+        self.on_train_begin({})
+
+    def on_train_begin(self, logs: dict[str, float]) -> None:
+        """Forget any previous run."""
+        self.reset_best()
+        self.best_epoch: int | None = None
+        self.stopped_epoch: int | None = None
+        self.wait = 0
+        self._last_epoch: int | None = None
+        self._best_weights: list[Any] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Compare ``logs[monitor]`` with the best so far; stop after ``patience`` misses."""
+        value = self.monitored(logs)
+        self._last_epoch = epoch
+        if self.improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights and self.network is not None:
+                parameters = self.network.parameters()
+                if self._best_weights is None:
+                    self._best_weights = [p.value.copy() for p in parameters]
+                else:
+                    for saved, parameter in zip(self._best_weights, parameters, strict=True):
+                        np.copyto(saved, parameter.value)
+            return
+        self.wait += 1
+        if self.wait >= max(self.patience, 1):
+            self.stopped_epoch = epoch
+            best = "none finite"
+            if self.best_epoch is not None:
+                best = f"best {self.best:.6g} at epoch {self.best_epoch + 1}"
+            epochs = "epoch" if self.wait == 1 else "epochs"
+            self.request_stop(f"early stopping: {self.monitor} did not improve by more than "
+                              f"{self.min_delta:g} for {self.wait} {epochs} ({best})")
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        """Restore the best epoch's parameters, if asked and if they are not the current ones."""
+        if self.verbose and self.stopped_epoch is not None:
+            print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
+        if (self._best_weights is not None and self.network is not None and self.best_epoch is not None
+                and self.best_epoch != self._last_epoch):
+            for saved, parameter in zip(self._best_weights, self.network.parameters(), strict=True):
+                np.copyto(parameter.value, saved)
+            if self.verbose:
+                print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
+                      f"({self.monitor} {self.best:.6g})")
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments."""
+        return {"monitor": self.monitor, "patience": self.patience, "min_delta": self.min_delta,
+                "restore_best_weights": self.restore_best_weights, "mode": self.mode, "verbose": self.verbose}
+
+
+class ModelCheckpoint(Monitor):
+    """Save the network during ``fit``: after every epoch, or only after the best ones.
+
+    Every save is atomic (``Network.save`` writes a temporary file, then renames it): if
+    training crashes or is interrupted during a save, the previous checkpoint stays whole.
+
+    Parameters
+    ----------
+    path
+        The file to write. It may hold ``str.format`` fields: ``{epoch}`` (counted from
+        1, as Keras) and any key of the epoch logs, e.g.
+        ``"checkpoints/model-{epoch:03d}-{val_loss:.4f}.npz"``; the folder must exist.
+    monitor
+        The key of the epoch logs to compare (``"val_loss"`` by default; ``"loss"``,
+        ``"val_accuracy"``, ...). Only used when ``save_best_only``.
+    save_best_only
+        Save only when ``monitor`` improves on the best value so far (a NaN or
+        infinite value never does); otherwise save after every epoch.
+    mode
+        ``"min"``, ``"max"``, or ``"auto"`` (default): ``"max"`` when the name contains
+        ``"acc"``, else ``"min"``.
+    include_optimizer
+        Also store the compile settings, the optimizer's state and ``fit``'s random
+        generator, so that training can resume exactly from the file (default True).
+    verbose
+        1 prints a line for each save.
+
+    Attributes
+    ----------
+    best : float
+        The best value of ``monitor`` so far (kept across ``fit`` calls with the same
+        callback; set it yourself when resuming with a new callback).
+    best_epoch : int or None
+        The epoch (from 0, in the latest ``fit``) of the best value.
+    saved : list[str]
+        The paths written, in order.
+
+    Examples
+    --------
+    >>> checkpoint = ModelCheckpoint("best.npz", monitor="val_loss", save_best_only=True)
+    >>> checkpoint.mode
+    'min'
+    """
+
+    def __init__(self, path: str | os.PathLike[str], monitor: str = "val_loss", save_best_only: bool = True,
+                 mode: str = "auto", include_optimizer: bool = True, verbose: int = 0) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"ModelCheckpoint path must be a str or os.PathLike; got {type(path).__name__}")
+        super().__init__(monitor, mode)
+        for name, flag in (("save_best_only", save_best_only), ("include_optimizer", include_optimizer)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"ModelCheckpoint {name} must be True or False; got {flag!r}")
+        if verbose not in (0, 1) or isinstance(verbose, bool):
+            raise ValueError(f"ModelCheckpoint verbose must be 0 or 1; got {verbose!r}")
+        self.path = os.fspath(path)
+        self.save_best_only = save_best_only
+        self.include_optimizer = include_optimizer
+        self.verbose = verbose
+        self.best_epoch: int | None = None
+        self.saved: list[str] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Save the network if it should be saved after this epoch."""
+        if self.network is None:
+            raise RuntimeError("ModelCheckpoint.on_epoch_end called outside fit()")
+        if self.save_best_only:
+            value = self.monitored(logs)
+            if not self.improved(value):
+                return
+            self.best, self.best_epoch = value, epoch
+        try:
+            path = self.path.format(epoch=epoch + 1, **logs)
+        except (KeyError, IndexError, ValueError) as error:
+            logged = ", ".join(sorted(logs))
+            raise ValueError(f"ModelCheckpoint path {self.path!r}: cannot fill its fields with epoch and the "
+                             f"epoch logs ({logged}): {type(error).__name__}: {error}") from None
+        self.network.save(path, include_optimizer=self.include_optimizer)
+        self.saved.append(path)
+        if self.verbose:
+            detail = f" ({self.monitor} {self.best:.6g})" if self.save_best_only else ""
+            print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}{detail}")
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments."""
+        return {"path": self.path, "monitor": self.monitor, "save_best_only": self.save_best_only,
+                "mode": self.mode, "include_optimizer": self.include_optimizer, "verbose": self.verbose}

@@ -1,0 +1,136 @@
+"""The data of ``fit`` and ``evaluate``: checked once, split for validation, cut into batches.
+
+``x`` and ``y`` are checked and converted once, up front (numeric, finite, non-empty,
+cast to the network's dtype, target shapes); the per-batch loop then calls the layers
+directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minidl._typing import Array, ArrayLike
+from minidl._validation import as_float_array
+from minidl.layers.base import mode
+from minidl.losses import (
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
+    SparseCategoricalCrossEntropy,
+    match_target,
+)
+from minidl.training.step import StepPlan, forward
+
+if TYPE_CHECKING:
+    from minidl.network import Network
+
+
+def prepare_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike,
+                 owner: str) -> tuple[Array, Any, int]:
+    """Check and convert ``x`` and ``y`` once: returns ``(x, target, output_width)``.
+
+    ``x`` becomes a finite array of the network's dtype with a batch axis; ``y`` the
+    target in the form the loss reads during the loop (the output's shape and dtype,
+    or integer labels for ``SparseCategoricalCrossEntropy``).
+    """
+    dtype = network.dtype
+    data = as_float_array(x, f"{owner} x", dtype=dtype)
+    if data.ndim < 2:
+        raise ValueError(f"{owner} x must have a batch axis, shape (samples, features); got shape "
+                         f"{data.shape} (for one feature per sample use x.reshape(-1, 1); for one "
+                         "sample, x[None, :])")
+    target = as_float_array(y, f"{owner} y", dtype=dtype)
+    if target.ndim == 0 or len(target) != len(data):
+        got = "a scalar" if target.ndim == 0 else f"{len(target)} samples (shape {target.shape})"
+        raise ValueError(f"{owner}: x has {len(data)} samples (shape {data.shape}) but y has {got}")
+    with mode(network.layers, training=False):
+        output_shape = forward(plan, data[:1], [])[1].shape[1:]
+    width = int(output_shape[-1]) if output_shape else 1
+    if isinstance(plan.loss, SparseCategoricalCrossEntropy):
+        return data, _labels(target, output_shape, width, owner), width
+    template = np.broadcast_to(np.zeros((), dtype=dtype), (len(data), *output_shape))
+    target = match_target(template, target, f"{owner} y")
+    if isinstance(plan.loss, (BinaryCrossEntropy, CategoricalCrossEntropy)):
+        if float(target.min()) < 0.0 or float(target.max()) > 1.0:
+            raise ValueError(f"{owner} y: {plan.loss.name} targets must be in [0, 1]; got values from "
+                             f"{float(target.min()):g} to {float(target.max()):g}")
+    if isinstance(plan.loss, CategoricalCrossEntropy) and target.ndim >= 1:
+        sums = target.sum(axis=-1)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-3)
+        if bad.size:
+            raise ValueError(f"{owner} y: categorical_crossentropy needs one-hot rows (summing to 1); row "
+                             f"{int(bad[0])} sums to {float(sums.flat[bad[0]]):g} (for integer labels use "
+                             "sparse_categorical_crossentropy)")
+    return data, target, width
+
+
+def _labels(target: Array, output_shape: tuple[int, ...], classes: int, owner: str) -> Any:
+    """Integer class labels, one per sample, each in ``[0, classes)``."""
+    samples = len(target)
+    if target.shape == (samples, 1):
+        target = target.reshape(samples)
+    if target.shape != (samples, *output_shape[:-1]):
+        raise ValueError(f"{owner} y: sparse_categorical_crossentropy needs one integer label per sample, "
+                         f"shape ({samples},); got shape {target.shape}")
+    labels = target.astype(np.intp)
+    if not np.array_equal(labels, target):
+        example = target[labels != target][0]
+        raise ValueError(f"{owner} y: class labels must be whole numbers; got e.g. {example}")
+    if int(labels.min()) < 0 or int(labels.max()) >= classes:
+        raise ValueError(f"{owner} y: labels must be in [0, {classes}) for a network with {classes} outputs; "
+                         f"got values from {int(labels.min())} to {int(labels.max())}")
+    return labels
+
+
+def split_validation(data: Array, target: Any, fraction: float) -> tuple[Array, Any, Array, Any]:
+    """``(x, y, x_val, y_val)``: as Keras, the last ``fraction`` of the samples, before any shuffling."""
+    split_at = int(len(data) * (1.0 - fraction))
+    if split_at == 0 or split_at == len(data):
+        raise ValueError(f"fit validation_split={fraction} of {len(data)} samples leaves {split_at} for "
+                         f"training and {len(data) - split_at} for validation; both need at least one")
+    return data[:split_at], target[:split_at], data[split_at:], target[split_at:]
+
+
+class Batches:
+    """The training batches of one ``fit``: iterate once per epoch for ``(xb, yb)`` pairs.
+
+    A layer may need more than one sample per training batch (BatchNorm:
+    ``min_training_batch = 2``, a single sample has no variance); a last batch smaller
+    than that joins the batch before it (33 samples in batches of 32 train as one batch
+    of 33) rather than failing in the middle of an epoch.
+
+    With ``shuffle`` each epoch draws one permutation from ``rng``, and each batch is
+    gathered through its slice of it into a buffer allocated once, so no shuffled copy
+    of the whole data set is ever made (it would double fit's memory). Unshuffled
+    batches are views of the data.
+    """
+
+    def __init__(self, network: Network, data: Array, target: Any, batch_size: int,
+                 rng: np.random.Generator | None) -> None:
+        samples, min_batch = len(data), max(layer.min_training_batch for layer in network.layers)
+        starts = list(range(0, samples, batch_size))
+        if len(starts) > 1 and samples - starts[-1] < min_batch:
+            starts.pop()
+        self.bounds = list(zip(starts, [*starts[1:], samples], strict=True))
+        self.data, self.target, self.rng = data, target, rng
+        largest = max(end - start for start, end in self.bounds)
+        self.x_buffer = np.empty((largest, *data.shape[1:]), dtype=data.dtype) if rng else None
+        self.y_buffer = np.empty((largest, *target.shape[1:]), dtype=target.dtype) if rng else None
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    def __iter__(self) -> Iterator[tuple[Array, Any]]:
+        if self.rng is None or self.x_buffer is None or self.y_buffer is None:
+            for start, end in self.bounds:
+                yield self.data[start:end], self.target[start:end]
+            return
+        order = self.rng.permutation(len(self.data))
+        for start, end in self.bounds:
+            index = order[start:end]
+            # mode="clip" (the indices are valid) lets take write straight into out; the
+            # default mode="raise" would go through a temporary copy.
+            yield (np.take(self.data, index, axis=0, out=self.x_buffer[: len(index)], mode="clip"),
+                   np.take(self.target, index, axis=0, out=self.y_buffer[: len(index)], mode="clip"))

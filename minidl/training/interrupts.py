@@ -1,0 +1,82 @@
+"""Ctrl-C made safe: :class:`InterruptGuard` holds SIGINT until the batch's update is complete.
+
+``fit`` runs its loop inside the guard: the first Ctrl-C is held until the current
+batch's update is complete, then raises ``KeyboardInterrupt`` between batches. The
+parameters are never left half-updated, and ``network.history`` holds the epochs
+completed so far. A second Ctrl-C raises at once (an escape hatch for a very long
+batch), except during the optimizer's step.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType, TracebackType
+from typing import Any
+
+
+class InterruptGuard:
+    """Hold Ctrl-C (SIGINT) until a safe point; used by ``fit`` around its loop.
+
+    Between ``install()`` and ``restore()`` (or inside ``with InterruptGuard() as
+    guard:``) the first SIGINT only sets
+    ``guard.pending``; the code raises ``KeyboardInterrupt`` itself at its next safe
+    point (``guard.check()``), and at the latest when the block ends. A second SIGINT
+    raises ``KeyboardInterrupt`` at once, unless ``guard.protected`` is True (set while
+    parameters are being updated), in which case it waits for the next safe point too.
+
+    The guard only acts in the main thread and when SIGINT has Python's default
+    handler; otherwise (another thread, a custom handler) it does nothing and
+    ``KeyboardInterrupt`` arrives as usual.
+
+    Attributes
+    ----------
+    pending : bool
+        A SIGINT arrived and has not been raised yet.
+    protected : bool
+        Set by the caller around code that must not be interrupted at all.
+    active : bool
+        Whether the guard installed its handler.
+    """
+
+    def __init__(self) -> None:
+        self.pending = False
+        self.protected = False
+        self.active = False
+        self._previous: Any = None
+
+    def install(self) -> None:
+        """Start holding SIGINT (if in the main thread with Python's default handler)."""
+        self.pending = False
+        self.protected = False
+        if (not self.active and threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self.active = True
+
+    def restore(self) -> None:
+        """Put back the previous SIGINT handler (a no-op if none was installed)."""
+        if self.active:
+            signal.signal(signal.SIGINT, self._previous)
+            self.active = False
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.pending and not self.protected:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def check(self) -> None:
+        """A safe point: raise ``KeyboardInterrupt`` if a SIGINT is pending."""
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> InterruptGuard:
+        self.install()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.restore()
+        if kind is None:
+            self.check()  # a SIGINT during the last moments is not lost

@@ -1,0 +1,478 @@
+"""The :class:`Trainer`: what ``network.compile`` sets up and ``fit``, ``evaluate``, ``train_step`` run.
+
+``network.compile(...)`` makes ``network.trainer``, which holds the training state: the
+loss, the optimizer, the metrics, the History of the latest ``fit``, the stop flags and
+``fit``'s random generator. The :class:`~minidl.Network` methods hand over to it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minidl import metrics as _metrics
+from minidl._typing import Array, ArrayLike, Seed
+from minidl._validation import as_float_array, check_positive_int, check_real
+from minidl.initializers import make_rng
+from minidl.layers.base import Parameter, mode
+from minidl.losses import (
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
+    Loss,
+    SparseCategoricalCrossEntropy,
+    get_loss,
+)
+from minidl.optimizers import Optimizer, get_optimizer
+from minidl.training.callbacks import Callback, CallbackList, History
+from minidl.training.data import Batches, prepare_data, split_validation
+from minidl.training.interrupts import InterruptGuard
+from minidl.training.progress import progress_for
+from minidl.training.step import StepPlan, as_batch, check_parameters_after_backward, forward_loss, step
+
+if TYPE_CHECKING:
+    from minidl.network import Network
+
+#: A metric computed in the loop: ``(predicted, target) -> float`` on checked arrays.
+MetricFunction = Callable[[Array, Any], float]
+#: A compiled metric: ``(name as given, kind)``, the kind a lower-case name or the function.
+Metric = tuple[str, str | Callable[..., float]]
+
+#: Metric names accepted by ``Network.compile``.
+METRIC_NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+                "mean_squared_error", "mse", "mean_absolute_error", "mae")
+
+
+class Trainer:
+    """The training state of one network: compiled loss, optimizer and metrics, history, stop flags.
+
+    Made by ``network.compile(optimizer, loss, metrics)`` as ``network.trainer``; the
+    network's ``fit``, ``evaluate``, ``train_step`` and ``loss_and_backward`` hand over
+    to it, and its attributes are the network's ``loss``, ``optimizer``, ``history``,
+    ``stop_training``, ``stop_reason`` and ``fit_rng``.
+
+    Parameters
+    ----------
+    network
+        The network to train.
+    optimizer
+        An :class:`~minidl.Optimizer` or a name: ``"sgd"``, ``"rmsprop"`` (default, as
+        Keras), ``"adam"`` (default settings).
+    loss
+        A :class:`~minidl.Loss` or a name: ``"mean_squared_error"``/``"mse"``,
+        ``"mean_absolute_error"``/``"mae"``, ``"binary_crossentropy"``,
+        ``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"``.
+    metrics
+        Names (``"accuracy"``, ``"binary_accuracy"``, ``"categorical_accuracy"``,
+        ``"sparse_categorical_accuracy"``, ``"mse"``, ``"mae"``, ...) or functions
+        ``f(y_true, y_pred) -> float``. ``"accuracy"`` picks the kind from the loss
+        (binary for binary cross-entropy or a single output, sparse for integer
+        labels, else categorical), as Keras does. History keys are the names as given.
+
+    Attributes
+    ----------
+    metrics : list[tuple[str, str | Callable]]
+        ``(name as given, kind)``: the kind is the lower-case name, or the function.
+    history : History or None
+        The History of the latest ``fit`` (kept when ``compile`` is called again).
+    stop_training : bool
+        Set True (by ``Callback.request_stop``) to end ``fit`` after the current epoch.
+    stop_reason : str or None
+        Why the latest ``fit`` stopped before its last epoch (early stopping, a NaN/inf
+        loss, Ctrl-C), or None.
+    fit_rng : numpy.random.Generator or None
+        The random generator the latest ``fit`` shuffled with (advanced by it; kept when
+        ``compile`` is called again), restored by ``minidl.load`` from files saved with
+        the optimizer: ``fit(..., seed=network.fit_rng)`` continues the same run exactly.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the valid ones) or a missing loss.
+
+    Examples
+    --------
+    >>> net = Network([Dense(4, 3), Softmax()])
+    >>> net.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    >>> net.optimizer, net.metrics_names
+    (Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-08), ['loss', 'accuracy'])
+    """
+
+    def __init__(self, network: Network, optimizer: str | Optimizer = "rmsprop",
+                 loss: str | Loss | None = None, metrics: Sequence[str | Callable[..., float]] | None = None,
+                 ) -> None:
+        if loss is None:
+            raise ValueError("compile needs a loss, e.g. loss='mse' or loss='categorical_crossentropy'")
+        self.network, self.metrics = network, _resolve_metrics(metrics)
+        self.loss, self.optimizer = get_loss(loss), get_optimizer(optimizer)
+        previous = network.trainer
+        self.history: History | None = previous.history if previous else None
+        self.fit_rng: np.random.Generator | None = previous.fit_rng if previous else None
+        self.stop_training = False
+        self.stop_reason: str | None = None
+        self._step_plan: StepPlan | None = None  # train_step's, worked out on its first call
+
+    def fit(self, x: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
+            validation_split: float = 0.0, validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+            callbacks: Sequence[Callback] | None = None, verbose: int = 1, seed: Seed = None) -> History:
+        """Train by mini-batch gradient descent; returns a History (what ``network.fit`` runs).
+
+        Each epoch visits the samples once, in batches of ``batch_size``: one step
+        (:mod:`~minidl.training.step`) and one update per batch, in training mode
+        (validation in evaluation mode); the layers' modes are restored at the end.
+
+        Parameters
+        ----------
+        x, y
+            Inputs ``(samples, features)``; targets shaped like the output (``(samples,)``
+            is read as a column), or integer labels for ``sparse_categorical_crossentropy``.
+            Checked and cast to the network's dtype once (:mod:`~minidl.training.data`).
+        epochs, batch_size
+            Passes over the data; samples per step (the last batch holds the rest).
+        shuffle
+            Shuffle the training samples at every epoch (one permutation per epoch).
+        validation_split, validation_data
+            A fraction in ``[0, 1)`` held out, **the last samples, before any shuffling**
+            (as Keras); or ``(x_val, y_val)``. Not both.
+        callbacks
+            :class:`~minidl.Callback` objects, such as :class:`~minidl.EarlyStopping`.
+        verbose
+            0 silent; 1 a live bar on a terminal, else one line per epoch; 2 one line per epoch.
+        seed
+            An int or a ``numpy.random.Generator`` for the shuffling (the same seed, the same
+            bits), kept as ``fit_rng``: ``seed=network.fit_rng`` continues a run exactly.
+
+        Returns
+        -------
+        History
+            One value per epoch of ``"loss"``, each metric, ``"val_loss"``, ``"val_<metric>"``
+            (training values: means over the epoch's batches; validation: after the epoch).
+            A NaN or infinite loss stops training (:class:`NonFiniteRecovery`); Ctrl-C
+            waits for the batch's update (:class:`~minidl.training.InterruptGuard`).
+
+        Examples
+        --------
+        >>> net = Network([Dense(1, 1, weight_init="zeros", bias_init="zeros")])
+        >>> net.compile(optimizer=SGD(learning_rate=0.1), loss="mse")
+        >>> history = net.fit([[0.0], [1.0]], [1.0, 3.0], epochs=500, batch_size=2, verbose=0)
+        >>> np.round(net.predict([[2.0]]), 3)
+        array([[5.]])
+        """
+        epochs, batch_size, validation_split = _check_fit_arguments(epochs, batch_size, validation_split,
+                                                                    validation_data, verbose, shuffle)
+        rng, history = make_rng(seed), History()
+        callback_list = CallbackList(callbacks, history, progress_for(verbose))
+        plan = StepPlan(self.network, self.loss)
+        data, target, width = prepare_data(self.network, plan, x, y, "fit")
+        data, target, validation = self._validation(plan, data, target, validation_split, validation_data)
+        batches = Batches(self.network, data, target, batch_size, rng if shuffle else None)
+        self.history, self.stop_training, self.stop_reason, self.fit_rng = history, False, None, rng
+        params = {"epochs": epochs, "batch_size": batch_size, "steps": len(batches), "samples": len(data),
+                  "verbose": verbose}
+        callback_list.set_network(self.network, params)
+        self._train(plan, batches, validation, self._metric_functions(width), callback_list, params)
+        return history
+
+    def _train(self, plan: StepPlan, batches: Batches, validation: tuple[Array, Any] | None,
+               functions: list[tuple[str, MetricFunction]], callback_list: CallbackList,
+               params: dict[str, Any]) -> None:
+        """The epochs of ``fit``, in training mode, with Ctrl-C held until each batch's update is complete."""
+        recovery, logs = NonFiniteRecovery(self, plan.parameters), {}
+        epochs, batch_size = params["epochs"], params["batch_size"]
+        try:
+            with InterruptGuard() as guard, mode(self.network.layers, training=True):
+                callback_list.call("on_train_begin", {})
+                for epoch in range(epochs):
+                    callback_list.call("on_epoch_begin", epoch, {})
+                    recovery.epoch_begin()
+                    epoch_logs = self._epoch(plan, batches, functions, callback_list, guard, recovery, epoch)
+                    if epoch_logs is None:
+                        break
+                    logs = epoch_logs
+                    if validation is not None:
+                        # In batches of batch_size, as Keras: all of x_val at once would hold
+                        # the activations of every validation sample (fit's memory grew with it).
+                        validated = self._evaluate(plan, functions, *validation, batch_size)
+                        logs.update({f"val_{key}": value for key, value in validated.items()})
+                    callback_list.call("on_epoch_end", epoch, logs)
+                    guard.check()
+                    if self.stop_training:
+                        break
+                callback_list.call("on_train_end", logs)
+        except KeyboardInterrupt:
+            assert self.history is not None
+            self.stop_reason = self.history.stop_reason = (
+                f"interrupted (KeyboardInterrupt) after {len(self.history.epoch)} complete epochs; the "
+                "parameters are those after the last complete batch, network.history holds the epochs")
+            raise
+
+    def _epoch(self, plan: StepPlan, batches: Batches, functions: list[tuple[str, MetricFunction]],
+               callback_list: CallbackList, guard: InterruptGuard, recovery: NonFiniteRecovery,
+               epoch: int) -> dict[str, float] | None:
+        """One pass over the batches: the epoch's logs, or None when it stopped on a non-finite number."""
+        optimizer, parameters, per_batch = self.optimizer, plan.parameters, bool(callback_list.per_batch)
+        totals, seen = [0.0] * (1 + len(functions)), 0
+        for batch, (xb, yb) in enumerate(batches):
+            guard.check()  # a Ctrl-C held during the last batch: stop before this one
+            value, output = step(plan, xb, yb)
+            if not plan.checked:
+                plan.checked = True
+                check_parameters_after_backward(self.network, parameters)
+            if not math.isfinite(value):
+                recovery.stop(f"the training loss became {value} at epoch {epoch + 1}, batch {batch + 1}")
+                return None
+            guard.protected = True
+            optimizer.step(parameters)
+            guard.protected = False
+            count = len(xb)
+            seen += count
+            totals[0] += value * count
+            for i, (_, function) in enumerate(functions, start=1):
+                totals[i] += function(output, yb) * count
+            if per_batch:
+                callback_list.batch_end(batch, {**_logs(functions, totals, seen), "size": float(count)})
+        if not recovery.parameters_finite():
+            recovery.stop(f"the parameters became non-finite during epoch {epoch + 1}")
+            return None
+        return _logs(functions, totals, seen)
+
+    def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = 32) -> dict[str, float]:
+        """The compiled loss and metrics on ``(x, y)``, computed in evaluation mode.
+
+        Returns a dict ``{"loss": ..., "<metric>": ...}`` (always a dict, unlike Keras's
+        list). ``batch_size`` runs the data in slices of that many samples, 32 by default
+        as in Keras and as ``fit`` computes ``val_loss``, so the two agree to the last bit;
+        None runs it at once (the same up to rounding). The layers' modes are restored
+        afterwards.
+
+        Examples
+        --------
+        >>> net = Network([Dense(1, 1, weight_init=[[2.0]], bias_init="zeros")])
+        >>> net.compile(loss="mse", metrics=["mae"])
+        >>> net.evaluate([[1.0], [2.0]], [2.0, 5.0])
+        {'loss': 0.5, 'mae': 0.5}
+        """
+        if batch_size is not None:
+            batch_size = check_positive_int(batch_size, "evaluate batch_size")
+        plan = StepPlan(self.network, self.loss)
+        data, target, width = prepare_data(self.network, plan, x, y, "evaluate")
+        return self._evaluate(plan, self._metric_functions(width), data, target, batch_size)
+
+    def _evaluate(self, plan: StepPlan, functions: list[tuple[str, MetricFunction]], x: Array, target: Any,
+                  batch_size: int | None) -> dict[str, float]:
+        """Loss and metrics on checked data, in evaluation mode, in batches of ``batch_size``."""
+        size, totals = len(x) if batch_size is None else batch_size, [0.0] * (1 + len(functions))
+        with mode(self.network.layers, training=False):
+            for start in range(0, len(x), size):
+                xb, yb = x[start : start + size], target[start : start + size]
+                value, output, _ = forward_loss(plan, xb, yb)
+                totals[0] += value * len(xb)
+                for i, (_, function) in enumerate(functions, start=1):
+                    totals[i] += function(output, yb) * len(xb)
+        return _logs(functions, totals, len(x))
+
+    def train_step(self, x: ArrayLike, y: ArrayLike) -> float:
+        """One training step on one batch with the compiled loss and optimizer; returns the loss.
+
+        Forward (current mode), loss (fused with a final Softmax/Sigmoid as in ``fit``),
+        backward, optimizer step. The data is checked on every call. When the loss is
+        NaN or infinite, no gradient is computed and no step is applied.
+        """
+        if self._step_plan is None:
+            self._step_plan = StepPlan(self.network, self.loss)
+        value, _ = step(self._step_plan, *_checked(self.network, x, y, "train_step"))
+        if math.isfinite(value):
+            self.optimizer.step(self._step_plan.parameters)
+        return value
+
+    def _validation(self, plan: StepPlan, data: Array, target: Any, split: float,
+                    validation_data: Any) -> tuple[Array, Any, tuple[Array, Any] | None]:
+        """``(x, y, (x_val, y_val) or None)``: the training data and the validation data, checked."""
+        if split > 0.0:
+            data, target, x_val, y_val = split_validation(data, target, split)
+            return data, target, (x_val, y_val)
+        if validation_data is None:
+            return data, target, None
+        x_val, y_val, _ = prepare_data(self.network, plan, *_pair(validation_data), "fit validation_data")
+        return data, target, (x_val, y_val)
+
+    def _metric_functions(self, width: int) -> list[tuple[str, MetricFunction]]:
+        return [(name, _metric_function(kind, self.loss, width)) for name, kind in self.metrics]
+
+
+def loss_and_backward(network: Network, x: ArrayLike, y: ArrayLike, loss: Loss | str | None = None) -> float:
+    """Forward, loss and backward on ``(x, y)``, filling every parameter's ``grad``; returns the loss.
+
+    The explicit training step without the update: follow it with
+    ``optimizer.step(network.parameters())``. Runs in the current mode.
+
+    When the network ends in ``Softmax`` (with a categorical cross-entropy) or
+    ``Sigmoid`` (with binary cross-entropy) and the loss reads probabilities, the
+    loss is computed from the last layer's input, the logits, exactly, and
+    backpropagation starts below that layer with ``(p - y) / N`` (finite for any
+    logits). Backpropagation stops at the first layer with parameters (its
+    ``backward_parameters``): no gradient with respect to ``x`` is computed.
+    When the loss is NaN or infinite the gradients are left as they were.
+
+    Parameters
+    ----------
+    x, y
+        A batch and its targets (checked and cast to the network's dtype).
+    loss
+        A loss object or name; None uses the compiled loss.
+
+    Examples
+    --------
+    The course's slope: input ``[1, 2, 3]``, weights ``[0, 2, 1]``, target 0.
+
+    >>> net = Network([Dense(3, 1, use_bias=False, weight_init=[[0], [2], [1]]), Identity()])
+    >>> net.loss_and_backward([1, 2, 3], [0], MeanSquaredError())
+    49.0
+    >>> net[0].weight.grad.ravel()
+    array([14., 28., 42.])
+    """
+    loss = require_trainer(network, "loss_and_backward").loss if loss is None else loss
+    return step(StepPlan(network, get_loss(loss)), *_checked(network, x, y, "loss_and_backward"))[0]
+
+
+def require_trainer(network: Network, caller: str) -> Trainer:
+    """The network's trainer, or a clear error if ``compile`` was not called."""
+    if network.trainer is None:
+        raise RuntimeError(f"{caller}() needs a compiled network: call network.compile(optimizer=..., "
+                           "loss=...) first, e.g. network.compile(optimizer='adam', loss='mse')")
+    return network.trainer
+
+
+class NonFiniteRecovery:
+    """A NaN or infinite loss stops ``fit``; parameters that turned non-finite are put back.
+
+    The step of the batch with a non-finite loss is not applied. The parameters are
+    copied at each epoch's start into buffers allocated once; when they themselves
+    turn non-finite, those copies are restored and the optimizer's state is reset.
+    The reason is kept in ``stop_reason`` and ``History.stop_reason``, warned as a
+    ``RuntimeWarning`` and printed when ``verbose > 0``; the History holds the
+    completed epochs only.
+    """
+
+    def __init__(self, trainer: Trainer, parameters: list[Parameter]) -> None:
+        self.trainer, self.parameters = trainer, parameters
+        self.snapshot = [parameter.value.copy() for parameter in parameters]
+
+    def epoch_begin(self) -> None:
+        """Copy the parameters of the epoch's start."""
+        for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
+            np.copyto(saved, parameter.value)
+
+    def parameters_finite(self) -> bool:
+        """Whether every parameter is finite (a cheap sum first, the element-wise test if it is not)."""
+        return all(math.isfinite(float(p.value.sum())) or np.isfinite(p.value).all() for p in self.parameters)
+
+    def stop(self, where: str) -> None:
+        """Stop training, saying ``where`` it went wrong; restore the epoch's start if needed."""
+        restored = not self.parameters_finite()
+        if restored:
+            for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
+                np.copyto(parameter.value, saved)
+            self.trainer.optimizer.reset()
+        kept = ("the parameters had turned non-finite, so those of the start of the epoch were restored and "
+                "the optimizer's state was reset" if restored else
+                "the parameters are those before that batch (its update was not applied)")
+        reason = f"stopped: {where}; {kept} (try a smaller learning rate)"
+        self.trainer.stop_training, self.trainer.stop_reason = True, reason
+        warnings.warn(reason, RuntimeWarning, stacklevel=6)  # the caller of network.fit
+
+
+def _check_fit_arguments(epochs: int, batch_size: int, validation_split: float, validation_data: Any,
+                         verbose: int, shuffle: bool) -> tuple[int, int, float]:
+    """``fit``'s options checked: ``(epochs, batch_size, validation_split)``."""
+    epochs = check_positive_int(epochs, "fit epochs")
+    batch_size = check_positive_int(batch_size, "fit batch_size")
+    split = check_real(validation_split, "fit validation_split", low=0.0, high=1.0, high_inclusive=False)
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"fit verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch); "
+                         f"got {verbose!r}")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"fit shuffle must be True or False; got {shuffle!r}")
+    if validation_data is not None and split > 0.0:
+        raise ValueError("fit: give validation_split or validation_data, not both")
+    return epochs, batch_size, split
+
+
+def _checked(network: Network, x: ArrayLike, y: ArrayLike, owner: str) -> tuple[Array, Array]:
+    """``(x, y)`` checked and cast to the network's dtype; one sample ``(features,)`` as a batch of one."""
+    dtype = network.dtype
+    data, target = as_float_array(x, f"{owner} x", dtype=dtype), as_float_array(y, f"{owner} y", dtype=dtype)
+    return as_batch(data, target)
+
+
+def _pair(validation_data: Any) -> tuple[ArrayLike, ArrayLike]:
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
+               if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
+        raise TypeError(f"fit validation_data must be a pair (x_val, y_val); got {got}")
+    return validation_data[0], validation_data[1]
+
+
+def _logs(functions: list[tuple[str, MetricFunction]], totals: list[float], seen: int) -> dict[str, float]:
+    """``{"loss": ..., "<metric>": ...}``: the sums over the batches divided by the samples seen."""
+    names = ["loss", *(name for name, _ in functions)]
+    return {name: total / seen for name, total in zip(names, totals, strict=True)}
+
+
+def _resolve_metrics(metrics: Sequence[str | Callable[..., float]] | None) -> list[Metric]:
+    """``(name, kind)`` for each compiled metric, checked (see ``Trainer``)."""
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence | None):
+        raise TypeError(f"compile metrics must be a list of names or functions; got {metrics!r}")
+    resolved: list[Metric] = []
+    for metric in metrics or []:
+        if isinstance(metric, str) and metric.lower() not in METRIC_NAMES:
+            valid = ", ".join(repr(name) for name in METRIC_NAMES)
+            raise ValueError(f"unknown metric {metric!r}; valid names: {valid}, or a function "
+                             "(y_true, y_pred) -> float")
+        if isinstance(metric, str):
+            resolved.append((metric, metric.lower()))
+        elif callable(metric):
+            resolved.append((getattr(metric, "__name__", type(metric).__name__), metric))
+        else:
+            raise TypeError(f"compile metrics: each metric must be a name or a function; got {metric!r}")
+    names = [name for name, _ in resolved]
+    if len(set(names)) < len(names) or "loss" in names:
+        raise ValueError(f"compile metrics: names must be unique and not 'loss'; got {names}")
+    return resolved
+
+
+def _metric_function(kind: str | Callable[..., float], loss: Loss, output_width: int) -> MetricFunction:
+    """The fast ``(predicted, target) -> float`` for a compiled metric."""
+    if not isinstance(kind, str):
+        user = kind
+        return lambda predicted, target: float(user(target, predicted))
+    sparse = isinstance(loss, SparseCategoricalCrossEntropy)
+    if kind in ("accuracy", "acc"):
+        one_output = output_width == 1 and not isinstance(loss, CategoricalCrossEntropy)
+        binary = isinstance(loss, BinaryCrossEntropy) or one_output
+        kind = "binary_accuracy" if binary and not sparse else "categorical_accuracy"
+    if kind == "binary_accuracy":
+        # Logits are positive exactly where the probability is above 0.5.
+        threshold = 0.0 if isinstance(loss, BinaryCrossEntropy) and loss.from_logits else 0.5
+        return lambda predicted, target: _metrics._binary_accuracy(predicted, target, threshold)
+    if kind == "sparse_categorical_accuracy" and not sparse:
+        raise ValueError("the sparse_categorical_accuracy metric needs integer labels: use it with "
+                         "loss='sparse_categorical_crossentropy' (or 'categorical_accuracy' for one-hot)")
+    if kind in ("categorical_accuracy", "sparse_categorical_accuracy"):
+        return _metrics._sparse_categorical_accuracy if sparse else _metrics._categorical_accuracy
+    if sparse:
+        raise ValueError(f"the {kind} metric needs targets shaped like the output; with integer labels "
+                         "(sparse_categorical_crossentropy) use 'accuracy'")
+    return _mse if kind in ("mean_squared_error", "mse") else _mae
+
+
+def _mse(predicted: Array, target: Array) -> float:
+    error = predicted - target
+    return float(np.vdot(error, error)) / error.size
+
+
+def _mae(predicted: Array, target: Array) -> float:
+    return float(np.abs(predicted - target).sum()) / predicted.size
