@@ -9,6 +9,7 @@ from minidl import metrics
 from minidl._version import __version__
 from minidl.callbacks import Callback, EarlyStopping, History
 from minidl.checkpoints import ModelCheckpoint
+from minidl.course import NodeValues, Trace
 from minidl.gradcheck import GradientCheckError, GradientCheckReport, check_gradients
 from minidl.layers import (
     Activation,
@@ -32,7 +33,7 @@ from minidl.losses import (
     MeanSquaredError,
     SparseCategoricalCrossEntropy,
 )
-from minidl.network import Network, NodeValues, Trace
+from minidl.network import Network
 from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
 from minidl.serialization import ModelFileError, load, register_layer
 

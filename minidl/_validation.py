@@ -69,6 +69,18 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
     return array
 
 
+def as_batch(x: Array) -> tuple[Array, bool]:
+    """``x`` with a batch axis first, and whether one was added: ``(batch, was_single)``.
+
+    Layers take batches. A single sample of shape ``(features,)`` becomes a batch of one,
+    ``x[None]`` (a view, no copy); any other rank is returned as it is. Take the axis off
+    the result with ``y[0]`` when ``was_single``.
+    """
+    if x.ndim == 1:
+        return x[None], True
+    return x, False
+
+
 def check_finite(array: Array, name: str) -> None:
     """Raise ``ValueError`` naming ``name`` and the first bad position if NaN or inf is present."""
     # Small arrays: one mask and one ``all`` (no error-state context to enter, which

@@ -32,6 +32,51 @@ def gradient_shape_error(layer: Layer, expected: tuple[int, ...], got: tuple[int
     )
 
 
+def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...]) -> Exception:
+    """The error for an input that does not fit the layer's declared ``input_shape``.
+
+    ``expected`` has one entry per axis: a size, or None for any (the batch axis).
+    """
+    label = f"{type(layer).__name__} {layer.name!r}"
+    if x.dtype.kind not in "fiub":
+        return TypeError(f"{label}: input must hold real numbers; got dtype {x.dtype}")
+    wanted = "(" + ", ".join("batch" if i == 0 else "*" if n is None else str(n)
+                             for i, n in enumerate(expected)) + ")"
+    sizes = ["*" if n is None else str(n) for n in expected[1:]]
+    sample = f"({', '.join(sizes)}{',' if len(sizes) == 1 else ''})"
+    if x.ndim == len(expected) - 1:  # one sample given straight to a layer
+        return ValueError(
+            f"{label}: expected a batch, input of shape {wanted}; got one sample of shape "
+            f"{x.shape}: layers take batches (x[None] is a batch of one); Network.forward, "
+            "predict and trace accept one sample"
+        )
+    if x.ndim != len(expected):
+        return ValueError(
+            f"{label}: expected input of shape {wanted} or {sample} for one sample into a "
+            f"Network; got an array of rank {x.ndim} with shape {x.shape}"
+        )
+    features = expected[-1]
+    if features is not None and x.shape[-1] != features:
+        return ValueError(
+            f"{label}: expected {features} input features (last axis); got {x.shape[-1]}: "
+            f"expected input of shape {wanted} or {sample} for one sample into a Network; "
+            f"got shape {x.shape}"
+        )
+    return ValueError(f"{label}: expected input of shape {wanted}; got shape {x.shape}")
+
+
+def tied_parameter(parameter_name: str, first: tuple[int, str], second: tuple[int, str]) -> ValueError:
+    """The error for one Parameter object held by two layers of a network (or twice by one)."""
+    where = (f"layer {first[0]} ({first[1]!r}) holds it twice" if first == second else
+             f"layers {first[0]} ({first[1]!r}) and {second[0]} ({second[1]!r}) both hold it")
+    return ValueError(
+        f"Network: the Parameter {parameter_name!r} is shared (tied weights): {where}. "
+        "minidl does not support tied weights: each backward overwrites the gradient, so only "
+        "one use would count, and the optimizer would step it twice; give each layer its own "
+        "Parameter"
+    )
+
+
 def not_initialised(layer: Layer, label: str) -> str:
     """The message for a layer whose ``__init__`` did not call ``super().__init__()``."""
     return (

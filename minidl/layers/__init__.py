@@ -6,13 +6,13 @@ from minidl.layers.activations import (
     LeakyReLU,
     ReLU,
     Sigmoid,
-    Softmax,
     Tanh,
 )
 from minidl.layers.base import Layer, Parameter
 from minidl.layers.batchnorm import BatchNorm
 from minidl.layers.dense import Dense
 from minidl.layers.dropout import Dropout
+from minidl.layers.softmax import Softmax
 
 __all__ = [
     "Activation",

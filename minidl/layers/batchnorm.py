@@ -9,7 +9,6 @@ import numpy.typing as npt
 
 from minidl._typing import Array
 from minidl._validation import check_positive_int, check_real
-from minidl.errors import backward_before_forward, gradient_shape_error
 from minidl.layers.base import Layer, Parameter
 
 
@@ -77,8 +76,8 @@ class BatchNorm(Layer):
     ``x_hat`` would be 0 and no gradient would reach ``x``), and raises for a batch of 1,
     as PyTorch does. ``Network.fit`` never produces one: the class attribute
     ``min_training_batch = 2`` tells it to merge a last batch of 1 sample into the
-    batch before it. Evaluation mode accepts any batch, and single samples of shape
-    ``(features,)``.
+    batch before it. Evaluation mode accepts any batch (a single sample of shape
+    ``(features,)`` through ``Network.forward``/``predict``).
 
     Examples
     --------
@@ -92,6 +91,7 @@ class BatchNorm(Layer):
 
     #: ``Network.fit`` merges a smaller last batch into the one before it.
     min_training_batch = 2
+    overwrites_gradients = True
 
     def __init__(
         self,
@@ -114,11 +114,11 @@ class BatchNorm(Layer):
         self.beta = Parameter(np.zeros(self.num_features, dtype=dtype), name="beta")
         self.running_mean: Array = np.zeros(self.num_features, dtype=dtype)
         self.running_var: Array = np.ones(self.num_features, dtype=dtype)
+        self.input_shape = (None, self.num_features)
         # What backward needs from the last forward.
-        self._x_hat: Array | None = None
-        self._inv_std: Array | None = None
+        self._x_hat: Array
+        self._inv_std: Array
         self._batch_stats = False
-        self._shape: tuple[int, ...] = ()
 
     def forward(self, x: Array) -> Array:
         """Normalise each feature, then scale and shift: ``y = gamma * x_hat + beta``.
@@ -135,23 +135,15 @@ class BatchNorm(Layer):
         Parameters
         ----------
         x
-            Shape ``(batch, num_features)``; in evaluation mode also ``(num_features,)``.
+            Shape ``(batch, num_features)``.
 
         Returns
         -------
         Array
             The same shape as ``x``.
         """
-        if type(x) is not np.ndarray:
-            x = np.asarray(x)
-        if x.ndim not in (1, 2) or x.shape[-1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm {self.name!r}: expected input of shape (batch, {self.num_features}) "
-                f"or ({self.num_features},); got shape {x.shape}"
-            )
-        self._shape = x.shape
         if self.training:
-            batch = 1 if x.ndim == 1 else x.shape[0]
+            batch = x.shape[0]
             if batch < 2:
                 raise ValueError(
                     f"BatchNorm {self.name!r}: training mode needs at least 2 samples per batch "
@@ -197,16 +189,8 @@ class BatchNorm(Layer):
         shape of ``x``.
         """
         x_hat, inv_std = self._x_hat, self._inv_std
-        if x_hat is None or inv_std is None:
-            raise backward_before_forward(self)
-        if grad_y.shape != self._shape:
-            raise gradient_shape_error(self, self._shape, grad_y.shape)
-        if grad_y.ndim == 1:
-            self.beta.grad[...] = grad_y
-            np.multiply(grad_y, x_hat, out=self.gamma.grad)
-        else:
-            grad_y.sum(axis=0, out=self.beta.grad)
-            (grad_y * x_hat).sum(axis=0, out=self.gamma.grad)
+        grad_y.sum(axis=0, out=self.beta.grad)
+        (grad_y * x_hat).sum(axis=0, out=self.gamma.grad)
         scale = self.gamma.value * inv_std
         if not self._batch_stats:
             grad_x: Array = grad_y * scale
