@@ -116,8 +116,21 @@ class Trace(Mapping[str, Any]):
 def trace(layers: Sequence[Layer], x: Array) -> Trace:
     """Every node's input and output for ``x`` (checked, of the network's dtype): see ``Network.trace``.
 
-    Runs in evaluation mode, as ``predict``: no Dropout draws, no BatchNorm statistics
-    updated; the layers' modes are restored afterwards.
+    Dense nodes are named ``node_j`` (one hidden layer) or ``node_l_j`` (several), and
+    the last Dense layer's nodes ``output`` (one node) or ``output_j``. A node's
+    *input* is its weighted sum; its *output* is that sum after the layers that
+    follow the Dense layer up to the next one and keep its shape (activations,
+    Softmax, Dropout, ...): what the next Dense layer receives, or, for the last, the
+    network's output. Runs in evaluation mode, as ``predict`` (so the values are
+    ``predict``'s and nothing changes: no Dropout draws, no BatchNorm statistics
+    updated); the layers' modes are restored afterwards.
+
+    Examples
+    --------
+    >>> net = Network.from_node_weights({'node_0': [2, 1], 'node_1': [1, 2], 'output': [1, 1]})
+    >>> t = net.trace([3, 5])
+    >>> t["node_0_input"], t["node_1_output"], t["output_output"]
+    (11.0, 13.0, 24.0)
     """
     values, single = as_batch(x)
     records: list[tuple[Layer, Array, Array]] = []
@@ -210,6 +223,12 @@ def layers_from_node_weights(
     list[Layer]
         ``[Dense, activation] * (hidden layers + 1)``, every Dense without bias, with
         ``weight.value[:, j]`` equal to the weights of node ``j``.
+
+    Examples
+    --------
+    >>> net = Network.from_node_weights({'node_0': [2, 1], 'node_1': [1, 2], 'output': [1, 1]})
+    >>> net.forward([0, 3])
+    array([9.])
     """
     matrices = _matrices_from_node_weights(weights)
     get_activation(activation)  # fail on a bad name before building anything

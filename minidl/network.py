@@ -34,12 +34,8 @@ _node_names = course.node_names  # for plot.py, until it imports minidl.course.n
 class Network:
     """A stack of layers run in order: ``forward`` from first to last, ``backward`` back.
 
-    Parameters
-    ----------
-    layers
-        The layers, in the order data flows through them. Each layer object may appear
-        only once, and each Parameter belongs to one layer (no tied weights). Layers
-        whose names collide are renamed ``name_1``, ``name_2``, ... (as Keras does).
+    ``layers`` in the order data flows through them: each layer object once, each
+    Parameter in one layer (no tied weights); colliding names become ``name_1``, ... (Keras).
 
     Examples
     --------
@@ -50,51 +46,14 @@ class Network:
     """
 
     def __init__(self, layers: Sequence[Layer]) -> None:
-        if isinstance(layers, Layer) or not isinstance(layers, Sequence):
-            raise TypeError(f"Network expects a list of layers; got {type(layers).__name__}")
-        self.layers: list[Layer] = list(layers)
-        if not self.layers:
-            raise ValueError("Network expects at least one layer; got an empty list")
-        seen: set[int] = set()
-        owners: dict[int, int] = {}  # id of a Parameter -> index of the layer holding it
-        for index, layer in enumerate(self.layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(f"Network layer {index} must be a minidl Layer; got {type(layer).__name__}")
-            if not hasattr(layer, "training") or not hasattr(layer, "name"):
-                raise TypeError(not_initialised(layer, f"Network layer {index}"))
-            if id(layer) in seen:
-                raise ValueError(
-                    f"Network layer {index} ({layer.name!r}) appears twice; create a new layer "
-                    "object for each position (a layer's gradients belong to one position)"
-                )
-            seen.add(id(layer))
-            for parameter in layer.parameters():
-                if id(parameter) in owners:
-                    first = owners[id(parameter)]
-                    raise tied_parameter(parameter.name, (first, self.layers[first].name),
-                                         (index, layer.name))
-                owners[id(parameter)] = index
-        self._uniquify_names()
+        self.layers: list[Layer] = _checked_layers(layers)
         self._parameters: list[Parameter] | None = None
 
-    def _uniquify_names(self) -> None:
-        used: dict[str, int] = {}
-        for layer in self.layers:
-            base = layer.name
-            if base in used:
-                used[base] += 1
-                candidate = f"{base}_{used[base]}"
-                while candidate in used:
-                    used[base] += 1
-                    candidate = f"{base}_{used[base]}"
-                layer.name = candidate
-                used[candidate] = 0
-            else:
-                used[base] = 0
-
-    # -- containers ---------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.layers)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
 
     @overload
     def __getitem__(self, index: int) -> Layer: ...
@@ -103,16 +62,12 @@ class Network:
     def __getitem__(self, index: int | slice) -> Layer | list[Layer]:
         return self.layers[index]
 
-    def __iter__(self) -> Iterator[Layer]:
-        return iter(self.layers)
-
     def __repr__(self) -> str:
-        inner = ",\n    ".join(repr(layer) for layer in self.layers)
-        return f"Network([\n    {inner},\n])"
+        return "Network([\n" + "".join(f"    {layer!r},\n" for layer in self.layers) + "])"
 
     # -- parameters, dtype and mode ---------------------------------------------------
     def parameters(self) -> list[Parameter]:
-        """Every layer's parameters, first layer first (built once: layers create them in ``__init__``)."""
+        """Every layer's parameters, first layer first (listed once: layers make them in ``__init__``)."""
         if self._parameters is None:
             self._parameters = [p for layer in self.layers for p in layer.parameters()]
         return self._parameters
@@ -120,7 +75,7 @@ class Network:
     def zero_grad(self) -> None:
         """Set every parameter's gradient to zero."""
         for parameter in self.parameters():
-            parameter.grad.fill(0)
+            parameter.zero_grad()
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -131,10 +86,9 @@ class Network:
     def astype(self, dtype: npt.DTypeLike) -> Network:
         """Convert every layer to the floating ``dtype`` (e.g. float32), in place; returns self.
 
-        The :class:`Parameter` objects stay the same (see :meth:`Layer.astype`); from then
-        on ``forward``, ``predict`` and ``fit`` convert their input to ``dtype`` once, at
-        the entry. The compiled optimizer's state is converted too, so training resumes
-        where it was; an optimizer you drive yourself: call ``astype`` before its first step.
+        Parameters stay the same objects (:meth:`Layer.astype`); inputs are converted at
+        the entry from then on. The compiled optimizer's state is converted too (one you
+        drive yourself: call ``astype`` before its first step).
 
         Examples
         --------
@@ -147,9 +101,9 @@ class Network:
             raise TypeError(f"Network.astype needs a floating dtype (float32, float64); got {target}")
         for layer in self.layers:
             layer.astype(target)
-        optimizer = self.optimizer
-        if optimizer is not None:  # load_state_arrays casts each state array to its parameter's dtype
-            optimizer.load_state_arrays(self.parameters(), optimizer.state_arrays(self.parameters()))
+        if self.optimizer is not None:  # load_state_arrays casts each array to its parameter's dtype
+            parameters = self.parameters()
+            self.optimizer.load_state_arrays(parameters, self.optimizer.state_arrays(parameters))
         return self
 
     @property
@@ -169,11 +123,10 @@ class Network:
 
     # -- the computation ------------------------------------------------------------
     def forward(self, x: ArrayLike) -> Array:
-        """Run ``x`` through every layer in order: ``y = layer_n(... layer_1(x))``, in the current mode.
+        """``y = layer_n(... layer_1(x))`` in the current mode, ``x`` of shape ``(batch, features)``.
 
-        ``x`` has shape ``(batch, features)``, or ``(features,)`` for one sample (the
-        output then has no batch axis either). It is checked once here (numeric, finite,
-        non-empty) and converted to the network's dtype; the layers check their shapes.
+        One sample ``(features,)`` gets a batch axis for the layers (and loses it after); ``x``
+        is checked (numeric, finite, non-empty) and cast to the network's dtype here, once.
         """
         batch, single = as_batch(as_float_array(x, "Network input x", dtype=self.dtype))
         output = self._run(batch)
@@ -185,24 +138,18 @@ class Network:
         return x
 
     def backward(self, grad: Array) -> Array:
-        """Backpropagate ``dL/doutput`` through the layers in reverse; return ``dL/dx``.
+        """The chain rule, last layer first: turn ``dL/doutput`` into ``dL/dx``, filling every ``grad``.
 
-        The chain rule, one layer at a time: each layer turns the gradient of its output
-        into that of its input and fills its parameters' ``grad`` on the way (a layer
-        that does not overwrite them has them cleared first, so it may add). A gradient
-        without the batch axis (after a one-sample forward) gets it for the layers.
-        Every returned gradient must have the shape of that layer's input; a layer that
-        breaks this, or whose backward fails for want of something ``forward`` should
-        have kept, is named in the error.
+        A layer that does not overwrite its gradients is cleared first (so it may add); a
+        one-sample gradient gets a batch axis. A layer whose backward returns no array or
+        one not shaped like its input, or fails on a missing cache, is named in the error.
         """
         if not isinstance(grad, np.ndarray):
-            raise TypeError(
-                f"Network.backward expects dL/doutput as a numpy array; got {type(grad).__name__}"
-            )
+            raise TypeError("Network.backward expects dL/doutput as a numpy array; "
+                            f"got {type(grad).__name__}")
         output_shape = self.layers[-1].last_output_shape
         single = output_shape is not None and grad.ndim == len(output_shape) - 1
-        if single:
-            grad = grad[None]
+        grad = grad[None] if single else grad
         layer = self.layers[-1]
         try:
             for layer in reversed(self.layers):
@@ -219,23 +166,18 @@ class Network:
         return grad[0] if single else grad
 
     def predict(self, x: ArrayLike, batch_size: int | None = None) -> Array:
-        """The network's output for ``x`` (``(batch, features)`` or ``(features,)``), in evaluation mode.
-
-        ``batch_size`` runs the data in slices of that many samples (saves memory on big
-        data); ``None`` runs it all at once. The layers' modes are restored afterwards.
-        """
+        """The output for ``x`` in evaluation mode; ``batch_size``: in slices of that many samples."""
         data = as_float_array(x, "predict x", dtype=self.dtype)
         if batch_size is not None:
             batch_size = check_positive_int(batch_size, "predict batch_size")
         batch, single = as_batch(data)
         with mode(self.layers, training=False):
-            if batch_size is None or len(batch) <= batch_size:
+            if batch_size is None or batch.ndim == 0 or len(batch) <= batch_size:
                 output = self._run(batch)
             else:
-                output = np.concatenate([self._run(batch[start : start + batch_size])
-                                         for start in range(0, len(batch), batch_size)])
-        if single:
-            output = output[0]
+                starts = range(0, len(batch), batch_size)
+                output = np.concatenate([self._run(batch[i : i + batch_size]) for i in starts])
+        output = output[0] if single else output
         # A network of pass-through layers would hand back (a view of) the caller's array.
         return output.copy() if np.may_share_memory(output, data) else output
 
@@ -473,84 +415,76 @@ class Network:
 
     # -- end of training ------------------------------------------------------------------
 
-    # -- seeing inside ---------------------------------------------------------------
+    # -- seeing inside, files, the course -------------------------------------------
     def trace(self, x: ArrayLike) -> Trace:
-        """Every node's input and output for ``x``, named as in the course (see :func:`minidl.course.trace`).
-
-        Dense nodes are named ``node_j`` (one hidden layer) or ``node_l_j`` (several), and
-        the last Dense layer's nodes ``output`` (one node) or ``output_j``. A node's
-        *input* is its weighted sum; its *output* is that sum after the shape-keeping
-        layers that follow (activations, Softmax, Dropout, ...). Runs in evaluation mode,
-        as ``predict``; the layers' modes are restored afterwards.
-
-        Examples
-        --------
-        >>> net = Network.from_node_weights({'node_0': [2, 1], 'node_1': [1, 2], 'output': [1, 1]})
-        >>> t = net.trace([3, 5])
-        >>> t["node_0_input"], t["node_1_output"], t["output_output"]
-        (11.0, 13.0, 24.0)
-        """
+        """Every node's input and output for ``x`` in the course's names (:func:`minidl.course.trace`)."""
         return course.trace(self.layers, as_float_array(x, "trace x", dtype=self.dtype))
 
     def summary(self) -> str:
-        """A table of every layer: name and type, output shape, parameter count (as Keras).
-
-        ``None`` in a shape stands for the batch size; ``?`` for a size the layer does not
-        declare (see ``Layer.output_features``).
-        """
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        features: int | None = None
-        total = 0
-        for layer in self.layers:
-            features = layer.output_features(features)
-            count = sum(p.size for p in layer.parameters())
-            total += count
-            width = "?" if features is None else str(features)
-            rows.append((f"{layer.name} ({type(layer).__name__})", f"(None, {width})", f"{count:,}"))
-        widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
-        rule = "-" * sum(widths)
-        lines = [rule]
-        for index, (label, shape, params) in enumerate(rows):
-            lines.append(f"{label:<{widths[0]}}{shape:<{widths[1]}}{params:>{widths[2] - 2}}")
-            if index == 0:
-                lines.append("=" * sum(widths))
-        lines += [rule, f"Total params: {total:,}"]
-        return "\n".join(lines)
+        """A table of the layers: name and type, output shape (``None``: the batch), parameter count."""
+        return _summary(self.layers)
 
     def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = True) -> None:
-        """Save the network to one ``.npz`` model file at ``path``, atomically.
-
-        See :mod:`minidl.serialization`: ``minidl.load(path)`` rebuilds it.
-        """
+        """Save to one ``.npz`` model file at ``path``, atomically (:mod:`minidl.serialization`)."""
         from minidl.serialization import save
 
         save(self, path, include_optimizer=include_optimizer)
 
-    # -- the course bridge (minidl.course) ----------------------------------------------
     @classmethod
-    def from_node_weights(
-        cls,
-        weights: Mapping[str, npt.ArrayLike],
-        activation: str = "relu",
-        *,
-        dtype: npt.DTypeLike = np.float64,
-    ) -> Network:
-        """The course's bias-free network from its dict of node weights.
-
-        ``{'node_0': [...], 'node_1': [...], 'output': [...]}``, the weights into each node;
-        ``activation`` after every layer. See :func:`minidl.course.layers_from_node_weights`.
-
-        Examples
-        --------
-        >>> net = Network.from_node_weights({'node_0': [2, 1], 'node_1': [1, 2], 'output': [1, 1]})
-        >>> net.forward([0, 3])
-        array([9.])
-        """
+    def from_node_weights(cls, weights: Mapping[str, npt.ArrayLike], activation: str = "relu", *,
+                          dtype: npt.DTypeLike = np.float64) -> Network:
+        """The course's network from its node-weights dict: :func:`minidl.course.layers_from_node_weights`."""
         return cls(course.layers_from_node_weights(weights, activation, dtype=dtype))
 
     def node_weights(self) -> dict[str, Array]:
-        """The weights in the course's dict form, the inverse of ``from_node_weights``.
-
-        See :func:`minidl.course.node_weights`.
-        """
+        """The course's node-weights dict (copies), the inverse of ``from_node_weights``."""
         return course.node_weights(self.layers)
+
+
+def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
+    """``layers`` as a list, checked (Layer objects, each once, no shared Parameter), names made unique."""
+    if isinstance(layers, Layer) or not isinstance(layers, Sequence):
+        raise TypeError(f"Network expects a list of layers; got {type(layers).__name__}")
+    if not layers:
+        raise ValueError("Network expects at least one layer; got an empty list")
+    seen: set[int] = set()
+    owners: dict[int, int] = {}  # id of a Parameter -> index of the layer holding it
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Network layer {index} must be a minidl Layer; got {type(layer).__name__}")
+        if not hasattr(layer, "training") or not hasattr(layer, "name"):
+            raise TypeError(not_initialised(layer, f"Network layer {index}"))
+        if id(layer) in seen:
+            raise ValueError(f"Network layer {index} ({layer.name!r}) appears twice; create a new layer "
+                             "object for each position (a layer's gradients belong to one position)")
+        seen.add(id(layer))
+        for parameter in layer.parameters():
+            if id(parameter) in owners:
+                first = owners[id(parameter)]
+                raise tied_parameter(parameter.name, (first, layers[first].name), (index, layer.name))
+            owners[id(parameter)] = index
+    used: dict[str, int] = {}  # name -> how many times it was taken, as base of name_1, name_2, ...
+    for layer in layers:
+        if layer.name in used:
+            base = layer.name
+            while layer.name in used:
+                used[base] += 1
+                layer.name = f"{base}_{used[base]}"
+        used[layer.name] = 0
+    return list(layers)
+
+
+def _summary(layers: list[Layer]) -> str:
+    """Keras's summary table; ``?`` for a size a layer does not declare (``Layer.output_features``)."""
+    rows = [("Layer (type)", "Output Shape", "Param #")]
+    features: int | None = None
+    for layer in layers:
+        features = layer.output_features(features)
+        count = sum(p.size for p in layer.parameters())
+        width = "?" if features is None else str(features)
+        rows.append((f"{layer.name} ({type(layer).__name__})", f"(None, {width})", f"{count:,}"))
+    widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
+    lines = [f"{a:<{widths[0]}}{b:<{widths[1]}}{c:>{widths[2] - 2}}" for a, b, c in rows]
+    rule = "-" * sum(widths)
+    total = sum(p.size for layer in layers for p in layer.parameters())
+    return "\n".join([rule, lines[0], "=" * sum(widths), *lines[1:], rule, f"Total params: {total:,}"])
