@@ -245,10 +245,8 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
     if not isinstance(weights, Mapping):
         raise TypeError(f"node weights must be a dict; got {type(weights).__name__}")
     if "output" not in weights:
-        raise ValueError(
-            "node weights have no 'output' key; expected keys like 'node_0', 'node_1', "
-            f"'output'; got {list(weights)}"
-        )
+        raise ValueError("node weights have no 'output' key; expected keys like 'node_0', 'node_1', "
+                         f"'output'; got {list(weights)}")
     layers: dict[int, dict[int, Array]] = {}
     styles = set()
     for key, value in weights.items():
@@ -257,10 +255,8 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
             continue
         match = _NODE_KEY.match(key) if isinstance(key, str) else None
         if match is None:
-            raise ValueError(
-                f"node weights: unexpected key {key!r}; expected 'node_<j>', "
-                "'node_<layer>_<j>' or 'output'"
-            )
+            raise ValueError(f"node weights: unexpected key {key!r}; expected 'node_<j>', "
+                             "'node_<layer>_<j>' or 'output'")
         if match.group(2) is None:
             styles.add("node_<j>")
             layer_index, node_index = 0, int(match.group(1))
@@ -277,10 +273,8 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
     for layer_index in range(len(layers)):
         nodes = layers[layer_index]
         if sorted(nodes) != list(range(len(nodes))):
-            raise ValueError(
-                f"node weights: nodes of hidden layer {layer_index} must be numbered 0, 1, ...; "
-                f"got {sorted(nodes)}"
-            )
+            raise ValueError(f"node weights: nodes of hidden layer {layer_index} must be numbered 0, 1, ...; "
+                             f"got {sorted(nodes)}")
         matrices.append(_stack_layer(nodes, previous_width, f"hidden layer {layer_index}"))
         previous_width = len(nodes)
     output = _node_vector("output", weights["output"])
@@ -295,9 +289,7 @@ def _node_vector(key: str, value: npt.ArrayLike) -> Array:
             raise TypeError
         vector = vector.astype(np.float64)
     except (ValueError, TypeError):
-        raise ValueError(
-            f"node weights[{key!r}] must be a flat list of numbers; got {value!r}"
-        ) from None
+        raise ValueError(f"node weights[{key!r}] must be a flat list of numbers; got {value!r}") from None
     if vector.ndim != 1 or vector.size == 0:
         raise ValueError(
             f"node weights[{key!r}] must be a flat, non-empty list of numbers; got shape {vector.shape}"
@@ -313,8 +305,6 @@ def _stack_layer(nodes: dict[int, Array], previous_width: int | None, label: str
         raise ValueError(f"node weights: the nodes of {label} have different lengths {sorted(lengths)}")
     (length,) = lengths
     if previous_width is not None and length != previous_width:
-        raise ValueError(
-            f"node weights: each node of {label} needs {previous_width} weights (one per node "
-            f"of the layer before); got {length}"
-        )
+        raise ValueError(f"node weights: each node of {label} needs {previous_width} weights (one per node "
+                         f"of the layer before); got {length}")
     return np.stack([nodes[j] for j in range(len(nodes))], axis=1)

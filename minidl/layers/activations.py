@@ -237,14 +237,8 @@ class Tanh(Activation):
         return 1.0 - y * y
 
 
-ACTIVATIONS: dict[str, type[Activation]] = {
-    "relu": ReLU,
-    "identity": Identity,
-    "linear": Identity,
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "leaky_relu": LeakyReLU,
-}
+ACTIVATIONS: dict[str, type[Activation]] = {"relu": ReLU, "identity": Identity, "linear": Identity,
+                                             "sigmoid": Sigmoid, "tanh": Tanh, "leaky_relu": LeakyReLU}
 
 
 def get_activation(name: str) -> Activation:

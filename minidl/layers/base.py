@@ -42,10 +42,8 @@ class Parameter:
         if array.dtype.kind in "biu":
             array = array.astype(np.float64)
         elif array.dtype.kind != "f":
-            raise TypeError(
-                f"Parameter {name!r}: value must hold real numbers (a floating array); "
-                f"got dtype {array.dtype}"
-            )
+            raise TypeError(f"Parameter {name!r}: value must hold real numbers (a floating array); "
+                            f"got dtype {array.dtype}")
         self.value: Array = array
         self.grad: Array = np.zeros_like(self.value)
         self.name = name

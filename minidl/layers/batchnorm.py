@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array
-from minidl._validation import check_positive_int, check_real
+from minidl._validation import check_float_dtype, check_positive_int, check_real
 from minidl.layers.base import Layer, Parameter
 
 
@@ -93,23 +93,14 @@ class BatchNorm(Layer):
     min_training_batch = 2
     overwrites_gradients = True
 
-    def __init__(
-        self,
-        num_features: int,
-        *,
-        momentum: float = 0.9,
-        epsilon: float = 1e-5,
-        dtype: npt.DTypeLike = np.float64,
-        name: str | None = None,
-    ) -> None:
+    def __init__(self, num_features: int, *, momentum: float = 0.9, epsilon: float = 1e-5,
+                 dtype: npt.DTypeLike = np.float64, name: str | None = None) -> None:
         super().__init__(name)
         label = f"BatchNorm {self.name!r}"
         self.num_features = check_positive_int(num_features, f"{label} num_features")
         self.momentum = check_real(momentum, f"{label} momentum", low=0.0, high=1.0)
         self.epsilon = check_real(epsilon, f"{label} epsilon", low=0.0, low_inclusive=False)
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"{label}: dtype must be a floating dtype; got {dtype}")
+        dtype = check_float_dtype(dtype, f"{label}: dtype")
         self.gamma = Parameter(np.ones(self.num_features, dtype=dtype), name="gamma")
         self.beta = Parameter(np.zeros(self.num_features, dtype=dtype), name="beta")
         self.running_mean: Array = np.zeros(self.num_features, dtype=dtype)
@@ -145,11 +136,9 @@ class BatchNorm(Layer):
         if self.training:
             batch = x.shape[0]
             if batch < 2:
-                raise ValueError(
-                    f"BatchNorm {self.name!r}: training mode needs at least 2 samples per batch "
-                    f"to compute batch statistics; got a batch of 1 (input shape {x.shape}). "
-                    "Use eval() for single samples, or a batch_size that leaves no batch of 1."
-                )
+                raise ValueError(f"BatchNorm {self.name!r}: training mode needs at least 2 samples per batch "
+                                 f"to compute batch statistics; got a batch of 1 (input shape {x.shape}). "
+                                 "Use eval() for single samples, or a batch_size that leaves no batch of 1.")
             mean: Array = x.sum(axis=0) / batch
             centred = x - mean
             var: Array = (centred * centred).sum(axis=0) / batch
@@ -206,13 +195,8 @@ class BatchNorm(Layer):
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments: ``num_features``, ``momentum``, ``epsilon``, ``dtype``, ``name``."""
-        return {
-            "num_features": self.num_features,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "dtype": self.gamma.dtype.name,
-            "name": self.name,
-        }
+        return {"num_features": self.num_features, "momentum": self.momentum, "epsilon": self.epsilon,
+                "dtype": self.gamma.dtype.name, "name": self.name}
 
     def state_arrays(self) -> dict[str, Array]:
         """``running_mean`` and ``running_var`` (the arrays themselves, not copies)."""
@@ -234,8 +218,6 @@ class BatchNorm(Layer):
                     f"and dtype {target.dtype}; got shape {value.shape} and dtype {value.dtype}"
                 )
             if key == "running_var" and not bool((value >= 0).all()):
-                raise ValueError(
-                    f"BatchNorm {self.name!r}: state array 'running_var' has negative entries "
-                    f"(min {float(value.min())}); a variance is never negative"
-                )
+                raise ValueError(f"BatchNorm {self.name!r}: state array 'running_var' has negative entries "
+                                 f"(min {float(value.min())}); a variance is never negative")
             target[...] = value

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array, Seed
-from minidl._validation import check_positive_int
+from minidl._validation import check_bool, check_float_dtype, check_positive_int
 from minidl.initializers import Initializer, initialize, make_rng
 from minidl.layers.base import Layer, Parameter
 
@@ -52,39 +52,24 @@ class Dense(Layer):
 
     overwrites_gradients = True
 
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        *,
-        use_bias: bool = True,
-        weight_init: str | Initializer | npt.ArrayLike = "glorot_uniform",
-        bias_init: str | Initializer | npt.ArrayLike = "zeros",
-        seed: Seed = None,
-        dtype: npt.DTypeLike = np.float64,
-        name: str | None = None,
-    ) -> None:
+    def __init__(self, in_features: int, out_features: int, *, use_bias: bool = True,
+                 weight_init: str | Initializer | npt.ArrayLike = "glorot_uniform",
+                 bias_init: str | Initializer | npt.ArrayLike = "zeros", seed: Seed = None,
+                 dtype: npt.DTypeLike = np.float64, name: str | None = None) -> None:
         super().__init__(name)
+        label = f"Dense {self.name!r}"
         self.in_features = check_positive_int(in_features, "Dense in_features")
         self.out_features = check_positive_int(out_features, "Dense out_features")
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Dense {self.name!r}: dtype must be a floating dtype; got {dtype}")
-        if not isinstance(use_bias, (bool, np.bool_)):
-            raise TypeError(f"Dense {self.name!r}: use_bias must be True or False; got {use_bias!r}")
+        dtype = check_float_dtype(dtype, f"{label}: dtype")
+        check_bool(use_bias, f"{label}: use_bias")
         rng = make_rng(seed)
-        self.weight = Parameter(
-            initialize(weight_init, (self.in_features, self.out_features), rng, dtype,
-                       name=f"Dense {self.name!r} weight_init"),
-            name="weight",
-        )
+        weight = initialize(weight_init, (self.in_features, self.out_features), rng, dtype,
+                            name=f"{label} weight_init")
+        self.weight = Parameter(weight, name="weight")
         self.bias: Parameter | None = None
         if use_bias:
-            self.bias = Parameter(
-                initialize(bias_init, (self.out_features,), rng, dtype,
-                           name=f"Dense {self.name!r} bias_init"),
-                name="bias",
-            )
+            bias = initialize(bias_init, (self.out_features,), rng, dtype, name=f"{label} bias_init")
+            self.bias = Parameter(bias, name="bias")
         self.input_shape = (None, self.in_features)
         self._x: Array  # the input of the last forward, for backward
 
@@ -150,10 +135,5 @@ class Dense(Layer):
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments: sizes, bias, dtype and name."""
-        return {
-            "in_features": self.in_features,
-            "out_features": self.out_features,
-            "use_bias": self.use_bias,
-            "dtype": self.weight.dtype.name,
-            "name": self.name,
-        }
+        return {"in_features": self.in_features, "out_features": self.out_features, "use_bias": self.use_bias,
+                "dtype": self.weight.dtype.name, "name": self.name}
