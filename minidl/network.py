@@ -148,7 +148,7 @@ class Network:
             raise TypeError("Network.backward expects dL/doutput as a numpy array; "
                             f"got {type(grad).__name__}")
         output_shape = self.layers[-1].last_output_shape
-        single = output_shape is not None and grad.ndim == len(output_shape) - 1
+        single = output_shape is not None and output_shape[:1] == (1,) and grad.shape == output_shape[1:]
         grad = grad[None] if single else grad
         layer = self.layers[-1]
         try:

@@ -230,3 +230,10 @@ def test_backward_after_a_one_sample_forward_takes_and_gives_one_sample():
     batched = Network([Dense(3, 2, seed=0), ReLU(), Dense(2, 1, seed=1)])
     batched.forward(np.array([[1.0, 2.0, 3.0]]))
     np.testing.assert_array_equal(batched.backward(np.ones((1, 1)))[0], grad_x)
+
+
+def test_a_flat_gradient_after_a_batch_forward_is_refused_with_its_own_shape():
+    net = Network([Dense(3, 1, seed=0)])
+    net.forward(np.ones((5, 3)))
+    with pytest.raises(ValueError, match=r"expected grad_y of shape \(5, 1\).*got \(5,\)"):
+        net.backward(np.ones(5))
