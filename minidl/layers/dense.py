@@ -101,14 +101,15 @@ class Dense(Layer):
         return y
 
     def backward(self, grad_y: Array) -> Array:
-        """Chain rule through ``y = x @ W + b``, with ``g = dL/dy`` of shape ``(batch, out_features)``.
+        """Chain rule through ``y[n, j] = sum_i x[n, i] W[i, j] + b[j]``, with ``g = dL/dy``.
 
-        ``y[n, j]`` depends on ``W[i, j]`` through ``x[n, i]``, on ``b[j]`` with slope 1,
-        and on ``x[n, i]`` through ``W[i, j]``; summing over what each one feeds::
+        ``g`` has shape ``(batch, out_features)``. Each weight, bias and input reaches the
+        loss through the outputs it feeds, so its gradient is the sum, over those outputs,
+        of ``g`` times the local slope::
 
-            dL/dW = x.T @ g          shape (in_features, out_features)
-            dL/db = g.sum(axis=0)    shape (out_features,)
-            dL/dx = g @ W.T          shape (batch, in_features), returned
+            dy[n,j]/dW[i,j] = x[n,i]    dL/dW = x.T @ g          (in_features, out_features)
+            dy[n,j]/db[j]   = 1         dL/db = g.sum(axis=0)    (out_features,)
+            dy[n,j]/dx[n,i] = W[i,j]    dL/dx = g @ W.T          (batch, in_features), returned
         """
         self._parameter_gradients(grad_y)
         grad_x: Array = grad_y @ self.weight.value.T
