@@ -74,10 +74,8 @@ class Trace(Mapping[str, Any]):
     def __init__(self, nodes: list[NodeValues], layers: list[tuple[Layer, Array, Array]]) -> None:
         self.nodes = nodes
         self.layers = layers
-        self._values: dict[str, Any] = {}
-        for node in nodes:
-            self._values[f"{node.name}_input"] = node.input
-            self._values[f"{node.name}_output"] = node.output
+        self._values: dict[str, Any] = {f"{node.name}_{side}": getattr(node, side)
+                                        for node in nodes for side in ("input", "output")}
 
     @property
     def model_output(self) -> Array:
@@ -257,12 +255,9 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
         if match is None:
             raise ValueError(f"node weights: unexpected key {key!r}; expected 'node_<j>', "
                              "'node_<layer>_<j>' or 'output'")
-        if match.group(2) is None:
-            styles.add("node_<j>")
-            layer_index, node_index = 0, int(match.group(1))
-        else:
-            styles.add("node_<layer>_<j>")
-            layer_index, node_index = int(match.group(1)), int(match.group(2))
+        first, second = match.groups()  # node_<j>: (j, None); node_<layer>_<j>: (layer, j)
+        styles.add("node_<j>" if second is None else "node_<layer>_<j>")
+        layer_index, node_index = (0, int(first)) if second is None else (int(first), int(second))
         layers.setdefault(layer_index, {})[node_index] = vector
     if len(styles) > 1:
         raise ValueError("node weights mix 'node_<j>' and 'node_<layer>_<j>' keys; use one style")
