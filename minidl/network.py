@@ -9,19 +9,12 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from minidl import course
+from minidl import course, errors
 from minidl import training as _training
 from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_batch, as_float_array, check_positive_int
 from minidl.callbacks import Callback, History
 from minidl.course import NodeValues, Trace
-from minidl.errors import (
-    backward_failure,
-    backward_shape_error,
-    not_initialised,
-    note_failing_layer,
-    tied_parameter,
-)
 from minidl.layers.base import Layer, Parameter, mode
 from minidl.losses import Loss
 from minidl.optimizers import Optimizer
@@ -157,11 +150,11 @@ class Network:
                     layer.zero_grad()
                 grad = layer.backward(grad)
                 if grad.shape != layer.last_input_shape:
-                    raise backward_shape_error(layer, layer.last_input_shape or (), grad)
+                    raise errors.backward_shape_error(layer, layer.last_input_shape or (), grad)
         except (AttributeError, TypeError) as error:
-            raise backward_failure(layer, grad, error) from error
+            raise errors.backward_failure(layer, grad, error) from error
         except ValueError as error:
-            note_failing_layer(layer, error)
+            errors.note_failing_layer(layer, error)
             raise
         return grad[0] if single else grad
 
@@ -453,7 +446,7 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
         if not isinstance(layer, Layer):
             raise TypeError(f"Network layer {index} must be a minidl Layer; got {type(layer).__name__}")
         if not hasattr(layer, "training") or not hasattr(layer, "name"):
-            raise TypeError(not_initialised(layer, f"Network layer {index}"))
+            raise TypeError(errors.not_initialised(layer, f"Network layer {index}"))
         if id(layer) in seen:
             raise ValueError(f"Network layer {index} ({layer.name!r}) appears twice; create a new layer "
                              "object for each position (a layer's gradients belong to one position)")
@@ -461,7 +454,7 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
         for parameter in layer.parameters():
             if id(parameter) in owners:
                 first = owners[id(parameter)]
-                raise tied_parameter(parameter.name, (first, layers[first].name), (index, layer.name))
+                raise errors.tied_parameter(parameter.name, (first, layers[first].name), (index, layer.name))
             owners[id(parameter)] = index
     used: dict[str, int] = {}  # name -> how many times it was taken, as base of name_1, name_2, ...
     for layer in layers:
