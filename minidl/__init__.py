@@ -7,6 +7,7 @@ networks, or stack ``Dense`` and activation layers yourself.
 
 from minidl import metrics
 from minidl._version import __version__
+from minidl.course import NodeValues, Trace
 from minidl.gradcheck import GradientCheckError, GradientCheckReport, check_gradients
 from minidl.io import ModelFileError, register_layer
 from minidl.layers import (
@@ -31,7 +32,7 @@ from minidl.losses import (
     MeanSquaredError,
     SparseCategoricalCrossEntropy,
 )
-from minidl.network import Network, NodeValues, Trace, load
+from minidl.network import Network, load
 from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
 from minidl.training import Callback, EarlyStopping, History, ModelCheckpoint
 

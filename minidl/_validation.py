@@ -56,9 +56,7 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
         except (ValueError, TypeError) as error:  # ragged nested lists end here
             raise TypeError(f"{name} must be a rectangular array of numbers; got {error}") from None
         if array.dtype.kind not in _REAL_KINDS:
-            raise TypeError(
-                f"{name} must hold real numbers (int, float or bool); got dtype {array.dtype}"
-            )
+            raise TypeError(f"{name} must hold real numbers (int, float or bool); got dtype {array.dtype}")
         if dtype is None:
             dtype = array.dtype if array.dtype.kind == "f" else np.float64
         if array.dtype != dtype:
@@ -67,6 +65,18 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one value")
     check_finite(array, name)
     return array
+
+
+def as_batch(x: Array) -> tuple[Array, bool]:
+    """``x`` with a batch axis first, and whether one was added: ``(batch, was_single)``.
+
+    Layers take batches. A single sample of shape ``(features,)`` becomes a batch of one,
+    ``x[None]`` (a view, no copy); any other rank is returned as it is. Take the axis off
+    the result with ``y[0]`` when ``was_single``.
+    """
+    if x.ndim == 1:
+        return x[None], True
+    return x, False
 
 
 def check_finite(array: Array, name: str) -> None:
@@ -95,9 +105,7 @@ def check_finite(array: Array, name: str) -> None:
         return
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     where = f" at index {index}" if array.ndim else ""
-    raise ValueError(
-        f"{name} must be finite; got {array[index]}{where} ({int(bad.sum())} non-finite values)"
-    )
+    raise ValueError(f"{name} must be finite; got {array[index]}{where} ({int(bad.sum())} non-finite values)")
 
 
 def check_positive_int(value: Any, name: str) -> int:
@@ -105,6 +113,21 @@ def check_positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
     return int(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` if it is True or False (a numpy bool too), else raise with its name."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_float_dtype(value: Any, name: str) -> np.dtype[Any]:
+    """Return ``value`` as a numpy dtype if it is a floating one (float16/32/64), else raise."""
+    dtype: np.dtype[Any] = np.dtype(value)
+    if dtype.kind != "f":
+        raise TypeError(f"{name} must be a floating dtype; got {dtype}")
+    return dtype
 
 
 def check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
@@ -118,10 +141,8 @@ def check_real(value: Any, name: str, *, low: float | None = None, high: float |
     too_low = low is not None and (number < low or (number == low and not low_inclusive))
     too_high = high is not None and (number > high or (number == high and not high_inclusive))
     if too_low or too_high:
-        interval = (
-            f"{'[' if low_inclusive else '('}{'-inf' if low is None else low}, "
-            f"{'inf' if high is None else high}{']' if high_inclusive else ')'}"
-        )
+        interval = (f"{'[' if low_inclusive else '('}{'-inf' if low is None else low}, "
+                    f"{'inf' if high is None else high}{']' if high_inclusive else ')'}")
         raise ValueError(f"{name} must be in {interval}; got {number}")
     return number
 

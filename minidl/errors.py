@@ -18,35 +18,64 @@ if TYPE_CHECKING:
 
 def backward_before_forward(layer: Layer) -> RuntimeError:
     """The error a layer raises when ``backward`` runs with nothing cached from ``forward``."""
-    return RuntimeError(
-        f"{type(layer).__name__} {layer.name!r}: backward() called before forward(); "
-        "run forward on a batch first so the layer has its input to differentiate at"
-    )
+    return RuntimeError(f"{type(layer).__name__} {layer.name!r}: backward() called before forward(); "
+                        "run forward on a batch first so the layer has its input to differentiate at")
 
 
 def gradient_shape_error(layer: Layer, expected: tuple[int, ...], got: tuple[int, ...]) -> ValueError:
     """The error for an upstream gradient whose shape is not the layer's output shape."""
-    return ValueError(
-        f"{type(layer).__name__} {layer.name!r}: backward expected grad_y of shape {expected} "
-        f"(the shape of the last forward's output); got {got}"
-    )
+    return ValueError(f"{type(layer).__name__} {layer.name!r}: backward expected grad_y of shape {expected} "
+                      f"(the shape of the last forward's output); got {got}")
+
+
+def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...]) -> Exception:
+    """The error for an input that does not fit the layer's declared ``input_shape``.
+
+    ``expected`` has one entry per axis: a size, or None for any (the batch axis).
+    """
+    label = f"{type(layer).__name__} {layer.name!r}"
+    if x.dtype.kind not in "fiub":
+        return TypeError(f"{label}: input must hold real numbers; got dtype {x.dtype}")
+    wanted = "(" + ", ".join("batch" if i == 0 else "*" if n is None else str(n)
+                             for i, n in enumerate(expected)) + ")"
+    sizes = ["*" if n is None else str(n) for n in expected[1:]]
+    sample = f"({', '.join(sizes)}{',' if len(sizes) == 1 else ''})"
+    if x.ndim == len(expected) - 1:  # one sample given straight to a layer
+        return ValueError(f"{label}: expected a batch, input of shape {wanted}; got one sample of shape "
+                          f"{x.shape}: layers take batches (x[None] is a batch of one); Network.forward, "
+                          "predict and trace accept one sample")
+    if x.ndim != len(expected):
+        return ValueError(f"{label}: expected input of shape {wanted} or {sample} for one sample into a "
+                          f"Network; got an array of rank {x.ndim} with shape {x.shape}")
+    features = expected[-1]
+    if features is not None and x.shape[-1] != features:
+        return ValueError(f"{label}: expected {features} input features (last axis); got {x.shape[-1]}: "
+                          f"expected input of shape {wanted} or {sample} for one sample into a Network; "
+                          f"got shape {x.shape}")
+    return ValueError(f"{label}: expected input of shape {wanted}; got shape {x.shape}")
+
+
+def tied_parameter(parameter_name: str, first: tuple[int, str], second: tuple[int, str]) -> ValueError:
+    """The error for one Parameter object held by two layers of a network (or twice by one)."""
+    where = (f"layer {first[0]} ({first[1]!r}) holds it twice" if first == second else
+             f"layers {first[0]} ({first[1]!r}) and {second[0]} ({second[1]!r}) both hold it")
+    return ValueError(f"Network: the Parameter {parameter_name!r} is shared (tied weights): {where}. "
+                      "minidl does not support tied weights: each backward overwrites the gradient, so only "
+                      "one use would count, and the optimizer would step it twice; give each layer its own "
+                      "Parameter")
 
 
 def not_initialised(layer: Layer, label: str) -> str:
     """The message for a layer whose ``__init__`` did not call ``super().__init__()``."""
-    return (
-        f"{label} ({type(layer).__name__}) was not initialised as a Layer: its __init__ must "
-        "call super().__init__() (or super().__init__(name)) first, which gives it a name and a mode"
-    )
+    return (f"{label} ({type(layer).__name__}) was not initialised as a Layer: its __init__ must "
+            "call super().__init__() (or super().__init__(name)) first, which gives it a name and a mode")
 
 
 def backward_shape_error(layer: Layer, expected: tuple[int, ...], grad: Array) -> ValueError:
     """The error for a layer whose backward returned ``dL/dx`` of the wrong shape."""
-    return ValueError(
-        f"{type(layer).__name__} {layer.name!r}: backward returned a gradient of shape "
-        f"{grad.shape}, but the layer's input in the last forward had shape {expected}; "
-        "backward must return dL/dx, shaped like x"
-    )
+    return ValueError(f"{type(layer).__name__} {layer.name!r}: backward returned a gradient of shape "
+                      f"{grad.shape}, but the layer's input in the last forward had shape {expected}; "
+                      "backward must return dL/dx, shaped like x")
 
 
 def backward_failure(layer: Layer, grad: Any, error: Exception) -> Exception:
@@ -56,15 +85,11 @@ def backward_failure(layer: Layer, grad: Any, error: Exception) -> Exception:
     """
     label = f"{type(layer).__name__} {layer.name!r}"
     if isinstance(error, AttributeError) and error.name == "shape" and not isinstance(grad, np.ndarray):
-        return TypeError(
-            f"{label}: backward returned {type(grad).__name__}; it must return dL/dx, an array "
-            "shaped like the layer's input (does backward end with `return grad_x`?)"
-        )
-    return RuntimeError(
-        f"{label}: backward failed with {type(error).__name__}: {error}. If backward reads "
-        "something that forward should keep (e.g. `self.x = x` in forward), check that "
-        "forward stores it on every call and that forward ran before backward"
-    )
+        return TypeError(f"{label}: backward returned {type(grad).__name__}; it must return dL/dx, an array "
+                         "shaped like the layer's input (does backward end with `return grad_x`?)")
+    return RuntimeError(f"{label}: backward failed with {type(error).__name__}: {error}. If backward reads "
+                        "something that forward should keep (e.g. `self.x = x` in forward), check that "
+                        "forward stores it on every call and that forward ran before backward")
 
 
 def note_failing_layer(layer: Layer, error: BaseException) -> None:

@@ -27,10 +27,11 @@ import numpy as np
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
+from minidl.course import node_names
 from minidl.layers.base import Parameter, mode
 from minidl.layers.dense import Dense
 from minidl.losses import Loss, get_loss
-from minidl.network import Network, _node_names
+from minidl.network import Network
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -129,7 +130,7 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     precision = check_positive_int(precision, "draw_network precision")
     positions, dense_layers, widths = _dense_columns(network)
     columns = [[f"x_{i}" for i in range(widths[0])]]
-    columns += [_node_names(depth, len(dense_layers), layer.out_features)
+    columns += [node_names(depth, len(dense_layers), layer.out_features)
                 for depth, layer in enumerate(dense_layers)]
     values = {} if x is None else _node_values(network, x, positions, columns)
 

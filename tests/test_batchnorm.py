@@ -102,7 +102,7 @@ def test_evaluation_uses_running_statistics_and_leaves_them_alone():
     np.testing.assert_allclose(y, expected, rtol=1e-12)
     np.testing.assert_array_equal(layer.running_mean, [1.0, 2.0, 3.0])
     # Each sample's output does not depend on its batch companions.
-    np.testing.assert_allclose(layer.forward(X[2]), y[2], rtol=1e-12)
+    np.testing.assert_allclose(layer.forward(X[2:3])[0], y[2], rtol=1e-12)
     np.testing.assert_allclose(layer.forward(X[:2]), y[:2], rtol=1e-12)
 
 
@@ -151,19 +151,22 @@ def test_evaluation_backward_is_the_affine_map():
 
 
 def test_single_sample_in_evaluation_mode_and_its_backward():
+    # One sample of shape (features,) enters through the Network, which adds the batch axis.
     layer = BatchNorm(2)
-    layer.eval()
-    y = layer.forward(np.array([1.0, -1.0]))
+    net = Network([layer]).eval()
+    y = net.forward(np.array([1.0, -1.0]))
     assert y.shape == (2,)
-    assert layer.backward(np.array([1.0, 1.0])).shape == (2,)
+    assert net.backward(np.array([1.0, 1.0])).shape == (2,)
     np.testing.assert_allclose(layer.beta.grad, [1.0, 1.0])
-    assert check_gradients(layer, np.array([1.0, -1.0])).passed
+    assert check_gradients(net, np.array([1.0, -1.0])).passed
 
 
 @pytest.mark.parametrize("x", [np.ones((1, 3)), np.ones(3)])
 def test_training_mode_needs_two_samples(x):
     with pytest.raises(ValueError, match="at least 2 samples"):
-        BatchNorm(3).forward(x)
+        Network([BatchNorm(3)]).forward(x)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        BatchNorm(3).forward(np.ones((1, 3)))
 
 
 def test_float32_stays_float32():

@@ -65,3 +65,32 @@ def test_from_node_weights_agrees_with_the_courses_function_for_any_weights(node
     weights = {"node_0": node_0, "node_1": node_1, "output": output}
     expected = predict_with_network(np.array(point), weights)
     assert minidl.Network.from_node_weights(weights).predict(np.array(point))[0] == expected
+
+
+# -- the course bridge as its own module (minidl.course) ---------------------------------------
+def test_the_course_module_builds_layers_that_network_wraps():
+    from minidl import course
+
+    layers = course.layers_from_node_weights(WEIGHTS_0)
+    assert [type(layer).__name__ for layer in layers] == ["Dense", "ReLU", "Dense", "ReLU"]
+    network = minidl.Network(layers)
+    assert network.predict(np.array([0, 3]))[0] == 9.0
+    assert {k: v.tolist() for k, v in course.node_weights(layers).items()} == WEIGHTS_0
+
+
+def test_node_names_follow_the_course():
+    from minidl.course import node_names
+
+    assert node_names(0, 2, 2) == ["node_0", "node_1"]
+    assert node_names(1, 3, 2) == ["node_1_0", "node_1_1"]
+    assert node_names(2, 3, 1) == ["output"]
+    assert node_names(1, 2, 3) == ["output_0", "output_1", "output_2"]
+
+
+def test_trace_of_one_sample_keeps_the_layer_records_without_a_batch_axis():
+    network = minidl.Network.from_node_weights(WEIGHTS_0)
+    trace = network.trace(np.array([0, 3]))
+    assert [(x.shape, y.shape) for _, x, y in trace.layers] == [((2,), (2,)), ((2,), (2,)),
+                                                                 ((2,), (1,)), ((1,), (1,))]
+    assert trace["output_output"] == 9.0
+    assert minidl.NodeValues is minidl.course.NodeValues and minidl.Trace is minidl.course.Trace

@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from minidl import Dense, Parameter
+from minidl import Dense, Network, Parameter
 from tests.numeric import assert_layer_gradients
 
 
 def test_weight_column_j_holds_the_weights_into_node_j():
     layer = Dense(2, 2, use_bias=False, weight_init=[[2, 1], [1, 2]])
     # Course: node_0 = (x * [2, 1]).sum(), node_1 = (x * [1, 2]).sum()
-    np.testing.assert_array_equal(layer.forward(np.array([0.0, 3.0])), [3.0, 6.0])
+    np.testing.assert_array_equal(layer.forward(np.array([[0.0, 3.0]])), [[3.0, 6.0]])
     np.testing.assert_array_equal(layer.weight.value[:, 0], [2, 1])
 
 
@@ -27,10 +27,13 @@ def test_parameters_and_shapes():
 
 
 def test_single_sample_keeps_rank_one():
-    layer = Dense(3, 2, seed=1)
-    assert layer.forward(np.ones(3)).shape == (2,)
-    assert layer.backward(np.ones(2)).shape == (3,)
-    assert layer.forward(np.ones((5, 3))).shape == (5, 2)
+    # The one-sample convenience lives where data enters, the Network; the layer takes batches.
+    net = Network([Dense(3, 2, seed=1)])
+    assert net.forward(np.ones(3)).shape == (2,)
+    assert net.backward(np.ones(2)).shape == (3,)
+    assert net.forward(np.ones((5, 3))).shape == (5, 2)
+    with pytest.raises(ValueError, match=r"expected a batch.*\(batch, 3\).*one sample of shape \(3,\)"):
+        Dense(3, 2).forward(np.ones(3))
 
 
 @pytest.mark.parametrize("use_bias", [True, False])
@@ -42,8 +45,8 @@ def test_gradients_match_finite_differences(use_bias, batch):
 
 
 def test_gradients_for_a_single_sample_match_finite_differences():
-    layer = Dense(4, 3, seed=3, bias_init="glorot_normal")
-    assert_layer_gradients(layer, np.random.default_rng(5).normal(size=4))
+    net = Network([Dense(4, 3, seed=3, bias_init="glorot_normal")])
+    assert_layer_gradients(net, np.random.default_rng(5).normal(size=4))
 
 
 def test_gradients_are_overwritten_not_accumulated():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidl import Dense, Identity, MeanSquaredError, Network, ReLU, Sigmoid, Softmax, Tanh
+from minidl import Dense, Identity, Layer, MeanSquaredError, Network, Parameter, ReLU, Sigmoid, Softmax, Tanh
 from tests.numeric import numerical_gradient
 
 WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
@@ -157,3 +157,83 @@ def test_predict_never_hands_back_the_callers_array():
     assert output is not x
     output[0, 0] = 5.0
     assert x[0, 0] == 1.0
+
+
+# -- who clears a gradient, and tied weights (issue 10, item 8) --------------------------------
+class ScaleBy(Layer):
+    """y = a * x per feature; ``adds`` chooses PyTorch's habit (grad +=) or assigning."""
+
+    def __init__(self, adds):
+        super().__init__()
+        self.adds = adds
+        self.a = Parameter(np.array([2.0, -1.0, 0.5]), name="a")
+
+    def forward(self, x):
+        self.x = x
+        return x * self.a.value
+
+    def backward(self, grad_y):
+        g = (grad_y * self.x).sum(axis=0)
+        if self.adds:
+            self.a.grad += g
+        else:
+            self.a.grad[...] = g
+        return grad_y * self.a.value
+
+
+def test_a_layer_that_adds_to_grad_gets_the_same_gradients_as_one_that_assigns():
+    rng = np.random.default_rng(0)
+    x, upstream = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    grads = {}
+    for adds in (False, True):
+        net = Network([ScaleBy(adds), Dense(3, 3, seed=0)])
+        for _ in range(3):  # three passes: an accumulating layer would hold 3x the gradient
+            net.forward(x)
+            grad_x = net.backward(upstream)
+        grads[adds] = (net[0].a.grad.copy(), grad_x)
+    np.testing.assert_array_equal(grads[True][0], grads[False][0])
+    np.testing.assert_array_equal(grads[True][1], grads[False][1])
+    assert np.abs(grads[True][0]).sum() > 0
+
+
+def test_built_in_layers_are_not_cleared_first():
+    net = Network([Dense(3, 2, seed=0)])
+    net.forward(np.ones((2, 3)))
+    before = net[0].weight.grad
+    net.backward(np.ones((2, 2)))
+    assert net[0].weight.grad is before  # written in place by backward, never re-allocated
+
+
+def test_tied_weights_are_refused_naming_both_layers():
+    first, second = Dense(3, 3, seed=0, name="encoder"), Dense(3, 3, seed=1, name="decoder")
+    second.weight = first.weight
+    expected = (r"Parameter 'weight' is shared \(tied weights\): layers 0 \('encoder'\) and 2 \('decoder'\) "
+                r"both hold it.*give each layer its own Parameter")
+    with pytest.raises(ValueError, match=expected):
+        Network([first, ReLU(), second])
+
+
+def test_a_parameter_held_twice_by_one_layer_is_refused():
+    layer = ScaleBy(adds=False)
+    layer.b = layer.a
+    expected = r"Parameter 'a' is shared \(tied weights\): layer 1 \('scaleby'\) holds it twice"
+    with pytest.raises(ValueError, match=expected):
+        Network([Dense(3, 3, seed=0), layer])
+
+
+def test_backward_after_a_one_sample_forward_takes_and_gives_one_sample():
+    net = Network([Dense(3, 2, seed=0), ReLU(), Dense(2, 1, seed=1)])
+    y = net.forward(np.array([1.0, 2.0, 3.0]))
+    assert y.shape == (1,)
+    grad_x = net.backward(np.ones(1))
+    assert grad_x.shape == (3,)
+    batched = Network([Dense(3, 2, seed=0), ReLU(), Dense(2, 1, seed=1)])
+    batched.forward(np.array([[1.0, 2.0, 3.0]]))
+    np.testing.assert_array_equal(batched.backward(np.ones((1, 1)))[0], grad_x)
+
+
+def test_a_flat_gradient_after_a_batch_forward_is_refused_with_its_own_shape():
+    net = Network([Dense(3, 1, seed=0)])
+    net.forward(np.ones((5, 3)))
+    with pytest.raises(ValueError, match=r"expected grad_y of shape \(5, 1\).*got \(5,\)"):
+        net.backward(np.ones(5))

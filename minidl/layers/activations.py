@@ -1,4 +1,4 @@
-"""Activation functions: element-wise ``Activation`` subclasses, and ``Softmax``."""
+"""Element-wise activation functions: ``Activation`` and its subclasses."""
 
 from __future__ import annotations
 
@@ -6,15 +6,19 @@ from abc import abstractmethod
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from minidl._typing import Array
 from minidl._validation import check_real, class_by_name
-from minidl.errors import backward_before_forward, gradient_shape_error
 from minidl.layers.base import Layer
+
+# Softmax (not element-wise) lives in softmax.py; re-exported until losses.py and
+# serialization.py import it from minidl.layers.
+from minidl.layers.softmax import Softmax as Softmax
 
 
 class Activation(Layer):
-    """Base of element-wise activations ``y = f(x)``.
+    """Base of element-wise activations ``y = f(x)``: any shape in, the same shape out.
 
     A subclass defines exactly two methods, ``function(x)`` (``f``) and
     ``derivative(x)`` (``f'``, evaluated at the *input* ``x``); it inherits
@@ -31,6 +35,11 @@ class Activation(Layer):
     as ``x * (1 - x)`` (its formula in terms of the output) is a classic mistake that
     ``minidl.check_gradients(activation, x)`` reports as a wrong ``input`` gradient.
 
+    When ``f'`` is cheaper from the output ``y = f(x)`` (Sigmoid: ``y (1 - y)``, Tanh:
+    ``1 - y**2``, with no second ``exp``), a subclass also defines
+    ``derivative_from_output(y)`` and sets ``derivative_uses_output = True``; ``backward``
+    then uses it.
+
     Examples
     --------
     >>> class Square(Activation):
@@ -43,31 +52,37 @@ class Activation(Layer):
     (array([9.]), array([6.]))
     """
 
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(name)
-        self._x: Array | None = None
+    #: True when ``backward`` takes the slope from the output (``derivative_from_output``).
+    derivative_uses_output: bool = False
+
+    _x: Array  # the input of the last forward
+    _y: Array  # and its output
 
     @abstractmethod
     def function(self, x: Array) -> Array:
         """The activation ``f(x)``, element by element."""
 
     @abstractmethod
-    def derivative(self, x: Array) -> Array:
+    def derivative(self, x: Array) -> npt.NDArray[Any]:
         """The slope ``f'(x)`` at the input ``x``, element by element."""
 
+    def derivative_from_output(self, y: Array) -> npt.NDArray[Any]:
+        """The slope ``f'(x)`` written with ``y = f(x)`` (for ``derivative_uses_output``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no derivative_from_output")
+
     def forward(self, x: Array) -> Array:
-        """Apply ``f`` to every element: ``y = f(x)``, any shape in, the same shape out."""
+        """Apply ``f`` to every element: ``y = f(x)``, same shape in and out; keeps ``x`` and ``y``."""
         self._x = x
-        return self.function(x)
+        self._y = y = self.function(x)
+        return y
 
     def backward(self, grad_y: Array) -> Array:
-        """Chain rule, element by element: ``dL/dx = dL/dy * f'(x)`` (same shape as ``x``)."""
-        x = self._x
-        if x is None:
-            raise backward_before_forward(self)
-        if grad_y.shape != x.shape:
-            raise gradient_shape_error(self, x.shape, grad_y.shape)
-        grad_x: Array = grad_y * self.derivative(x)
+        """Chain rule, element by element: ``dL/dx = dL/dy * f'(x)``, same shape in and out."""
+        if self.derivative_uses_output:
+            slope = self.derivative_from_output(self._y)
+        else:
+            slope = self.derivative(self._x)
+        grad_x: Array = grad_y * slope
         return grad_x
 
     def output_features(self, input_features: int | None) -> int | None:
@@ -85,20 +100,15 @@ class Identity(Activation):
     """
 
     def function(self, x: Array) -> Array:
-        """Return ``x`` unchanged."""
+        """Return ``x`` unchanged (not copied)."""
         return x
 
-    def derivative(self, x: Array) -> Array:
+    def derivative(self, x: Array) -> npt.NDArray[Any]:
         """Ones, shaped like ``x``."""
         return np.ones_like(x)
 
     def backward(self, grad_y: Array) -> Array:
-        """``dL/dx = dL/dy * 1``: the gradient passes through unchanged (not copied); any shape."""
-        x = self._x
-        if x is None:
-            raise backward_before_forward(self)
-        if grad_y.shape != x.shape:
-            raise gradient_shape_error(self, x.shape, grad_y.shape)
+        """``dL/dx = dL/dy * 1``: the gradient passes through, not copied (no product by ones)."""
         return grad_y
 
 
@@ -117,25 +127,13 @@ class ReLU(Activation):
         """``max(0, x)`` element-wise (``0.0``, a Python float, keeps float32 as float32)."""
         return np.maximum(x, 0.0)
 
-    def derivative(self, x: Array) -> Array:
-        """1 where ``x > 0``, else 0 (the step function, 0 at 0), in ``x``'s dtype."""
-        slope: Array = (x > 0.0).astype(x.dtype)
-        return slope
+    def derivative(self, x: Array) -> npt.NDArray[Any]:
+        """The step function ``x > 0`` (0 at 0), as a boolean mask.
 
-    def backward(self, grad_y: Array) -> Array:
-        """Chain rule: ``dL/dx = dL/dy * (x > 0)``, the gradient kept where the input was positive.
-
-        The same as the inherited ``dL/dy * f'(x)``, with the step function left as a
-        boolean mask: one comparison and one product (``np.heaviside`` is ten times
-        slower on a float32 batch). Shape and dtype of ``grad_y`` in and out.
+        ``dL/dy * mask`` is one product in ``dL/dy``'s dtype (``np.heaviside`` or a cast
+        to float is much slower on a float32 batch).
         """
-        x = self._x
-        if x is None:
-            raise backward_before_forward(self)
-        if grad_y.shape != x.shape:
-            raise gradient_shape_error(self, x.shape, grad_y.shape)
-        grad_x: Array = grad_y * (x > 0.0)
-        return grad_x
+        return x > 0.0
 
 
 class LeakyReLU(Activation):
@@ -168,7 +166,7 @@ class LeakyReLU(Activation):
             np.minimum(x, scaled, out=scaled)
         return scaled
 
-    def derivative(self, x: Array) -> Array:
+    def derivative(self, x: Array) -> npt.NDArray[Any]:
         """1 where ``x > 0``, ``alpha`` elsewhere, in ``x``'s dtype: ``alpha + (1 - alpha) [x > 0]``."""
         slope: Array = (x > 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
         slope *= 1.0 - self.alpha
@@ -184,8 +182,8 @@ class Sigmoid(Activation):
     """Logistic function ``f(x) = 1 / (1 + exp(-x))``; ``f'(x) = f(x) * (1 - f(x))``.
 
     Computed without overflow for large ``|x|``: ``exp`` only ever sees ``-|x|`` and
-    ``min(x, 0)``. ``forward`` keeps its output ``s``, so ``backward`` is
-    ``dL/dy * s * (1 - s)`` with no second ``exp``.
+    ``min(x, 0)``. ``backward`` takes the slope ``s * (1 - s)`` from the output ``s``
+    of the last forward, with no second ``exp``.
 
     Examples
     --------
@@ -193,9 +191,7 @@ class Sigmoid(Activation):
     array([0.25, 0.5 ])
     """
 
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(name)
-        self._y: Array | None = None
+    derivative_uses_output = True
 
     def function(self, x: Array) -> Array:
         """``1 / (1 + exp(-x))`` as ``exp(min(x, 0)) / (1 + exp(-|x|))``: exact, stable for any finite ``x``.
@@ -208,26 +204,13 @@ class Sigmoid(Activation):
         result /= denominator
         return result
 
-    def derivative(self, x: Array) -> Array:
+    def derivative(self, x: Array) -> npt.NDArray[Any]:
         """``s * (1 - s)`` with ``s = f(x)``."""
-        s = self.function(x)
-        return s * (1.0 - s)
+        return self.derivative_from_output(self.function(x))
 
-    def forward(self, x: Array) -> Array:
-        """``s = f(x)`` element-wise, any shape in, the same shape out; keeps ``x`` and ``s``."""
-        self._x = x
-        self._y = y = self.function(x)
-        return y
-
-    def backward(self, grad_y: Array) -> Array:
-        """``dL/dx = dL/dy * s * (1 - s)`` with the ``s`` of the last forward; shape of ``x``."""
-        x, s = self._x, self._y
-        if x is None or s is None:
-            raise backward_before_forward(self)
-        if grad_y.shape != s.shape:
-            raise gradient_shape_error(self, s.shape, grad_y.shape)
-        grad_x: Array = grad_y * (s * (1.0 - s))
-        return grad_x
+    def derivative_from_output(self, y: Array) -> npt.NDArray[Any]:
+        """``s * (1 - s)`` from the output ``s``."""
+        return y * (1.0 - y)
 
 
 class Tanh(Activation):
@@ -239,94 +222,23 @@ class Tanh(Activation):
     array([0.    , 0.7616])
     """
 
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(name)
-        self._y: Array | None = None
+    derivative_uses_output = True
 
     def function(self, x: Array) -> Array:
         """``tanh(x)`` element-wise."""
         return np.tanh(x)
 
-    def derivative(self, x: Array) -> Array:
+    def derivative(self, x: Array) -> npt.NDArray[Any]:
         """``1 - tanh(x)**2``."""
-        t = np.tanh(x)
-        return 1.0 - t * t
+        return self.derivative_from_output(np.tanh(x))
 
-    def forward(self, x: Array) -> Array:
-        """``t = tanh(x)`` element-wise, any shape in, the same shape out; keeps ``x`` and ``t``."""
-        self._x = x
-        self._y = y = np.tanh(x)
-        return y
-
-    def backward(self, grad_y: Array) -> Array:
-        """``dL/dx = dL/dy * (1 - t**2)`` with the ``t`` of the last forward; shape of ``x``."""
-        x, t = self._x, self._y
-        if x is None or t is None:
-            raise backward_before_forward(self)
-        if grad_y.shape != t.shape:
-            raise gradient_shape_error(self, t.shape, grad_y.shape)
-        grad_x: Array = grad_y * (1.0 - t * t)
-        return grad_x
+    def derivative_from_output(self, y: Array) -> npt.NDArray[Any]:
+        """``1 - t**2`` from the output ``t``."""
+        return 1.0 - y * y
 
 
-class Softmax(Layer):
-    """Softmax over the last axis: ``p[i] = exp(z[i]) / sum_k exp(z[k])``.
-
-    Each row of the output is a probability distribution (non-negative, summing to 1).
-    Computed as ``exp(z - max(z))``, which gives the same ``p`` without overflow.
-
-    Not element-wise, so it is a ``Layer`` with its own backward. Followed by a
-    cross-entropy loss in ``Network.fit``, the two are fused (see the losses).
-
-    Examples
-    --------
-    >>> Softmax().forward(np.array([0.0, np.log(3.0)]))
-    array([0.25, 0.75])
-    """
-
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(name)
-        self._p: Array | None = None
-
-    def forward(self, x: Array) -> Array:
-        """``p = exp(z - max z) / sum(exp(z - max z))`` along the last axis; same shape out."""
-        if x.dtype.kind != "f":  # integer or boolean input: exp below writes into a float array
-            x = x.astype(np.float64)
-        shifted = x - x.max(axis=-1, keepdims=True)
-        p: Array = np.exp(shifted, out=shifted)  # in place: shifted is ours and not needed after
-        total: Array = p.sum(axis=-1, keepdims=True)
-        p /= total
-        self._p = p
-        return p
-
-    def backward(self, grad_y: Array) -> Array:
-        """The Jacobian-vector product, row by row, without building the Jacobian.
-
-        The Jacobian is ``dp[i]/dz[j] = p[i] * (delta_ij - p[j])``, so with ``g = dL/dp``:
-        ``dL/dz[j] = p[j] * (g[j] - sum_i g[i] * p[i])``. Same shape in and out.
-        """
-        p = self._p
-        if p is None:
-            raise backward_before_forward(self)
-        if grad_y.shape != p.shape:
-            raise gradient_shape_error(self, p.shape, grad_y.shape)
-        weighted: Array = (grad_y * p).sum(axis=-1, keepdims=True)
-        grad_x: Array = p * (grad_y - weighted)
-        return grad_x
-
-    def output_features(self, input_features: int | None) -> int | None:
-        """The same as the input."""
-        return input_features
-
-
-ACTIVATIONS: dict[str, type[Activation]] = {
-    "relu": ReLU,
-    "identity": Identity,
-    "linear": Identity,
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "leaky_relu": LeakyReLU,
-}
+ACTIVATIONS: dict[str, type[Activation]] = {"relu": ReLU, "identity": Identity, "linear": Identity,
+                                             "sigmoid": Sigmoid, "tanh": Tanh, "leaky_relu": LeakyReLU}
 
 
 def get_activation(name: str) -> Activation:

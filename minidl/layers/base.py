@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array
+from minidl.errors import backward_before_forward, gradient_shape_error, input_error
 
 
 class Parameter:
@@ -40,10 +42,8 @@ class Parameter:
         if array.dtype.kind in "biu":
             array = array.astype(np.float64)
         elif array.dtype.kind != "f":
-            raise TypeError(
-                f"Parameter {name!r}: value must hold real numbers (a floating array); "
-                f"got dtype {array.dtype}"
-            )
+            raise TypeError(f"Parameter {name!r}: value must hold real numbers (a floating array); "
+                            f"got dtype {array.dtype}")
         self.value: Array = array
         self.grad: Array = np.zeros(array.shape, dtype=array.dtype)  # pages from the OS when written
         self.name = name
@@ -77,7 +77,9 @@ class Layer(ABC):
     The contract, for built-in and user layers alike:
 
     * ``forward(x) -> y`` computes the output and keeps (by reference) whatever
-      ``backward`` will need, typically the input ``x``.
+      ``backward`` will need, typically the input ``x``. ``x`` is a batch: the batch axis
+      first, any rank (``(batch, features)`` for Dense); the network adds that axis to a
+      single sample before the first layer.
     * ``backward(grad_y) -> grad_x`` receives ``dL/dy`` (same shape as ``y``), writes
       ``dL/dparameter`` into every parameter's ``grad`` and returns ``dL/dx`` (same shape
       as ``x``). It never changes ``value`` (that is the optimizer's job) and never
@@ -85,28 +87,35 @@ class Layer(ABC):
     * Parameters are created in ``__init__`` as attributes of type :class:`Parameter`;
       ``parameters()`` finds them, in the order they were assigned, with no registration.
 
-    **Gradients are overwritten, not accumulated.** Each ``backward`` *sets* ``grad`` to
-    the gradient of the most recent ``forward``; there is nothing to forget to clear
-    between steps. (PyTorch accumulates until ``zero_grad()``; minidl keeps
-    ``zero_grad()`` for clearing, but a training step does not need it.) A layer object
-    may therefore appear only once in a :class:`~minidl.Network`.
+    **The checks are written once, here.** Every subclass's ``forward``, ``backward`` and
+    ``backward_parameters`` are wrapped when the class is defined (``__init_subclass__``),
+    so their bodies are the math only. Before ``forward``, the input is checked against
+    the declared ``input_shape`` (when a layer declares one); after it, the shapes of
+    the input and output are kept in ``last_input_shape`` and ``last_output_shape``.
+    Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` has the
+    shape of its output. The errors name the layer, what was expected and what was got.
+
+    **Gradients are overwritten.** Each built-in ``backward`` *sets* ``grad`` to the
+    gradient of the most recent ``forward`` (``overwrites_gradients = True``). A user
+    layer may instead add (``p.grad += g``, PyTorch's habit): the network clears its
+    gradients before its backward. A layer object may appear only once in a
+    :class:`~minidl.Network`, and a Parameter belongs to one layer (no tied weights).
 
     A layer has a mode: ``training`` is True after construction and ``train()``, False
     after ``eval()``. Only layers that behave differently (Dropout, BatchNorm) look at it.
-    ``Network.fit`` trains in training mode; ``predict`` and ``evaluate`` compute in
-    evaluation mode.
 
     **Writing your own layer.** Subclass ``Layer``; in ``__init__`` call
     ``super().__init__(name)`` first (it sets ``name`` and ``training``), then create the
-    parameters; implement ``forward`` and ``backward`` as above. Optionally override
-    ``output_features`` (for ``Network.summary()``), ``config()`` (the constructor
-    arguments, for model files with ``minidl.register_layer``; the constructor should
-    validate them, since a model file supplies them), ``backward_parameters`` and
-    ``min_training_batch``. For an element-wise function subclass :class:`Activation`
-    instead. Then check it: ``minidl.check_gradients(layer, x)`` compares ``backward``
-    with finite differences and names any wrong gradient. ``Network.backward`` and
-    ``fit`` name a layer whose ``backward`` returns a gradient not shaped like its input,
-    returns nothing, or fails on something ``forward`` did not store.
+    parameters; implement ``forward`` and ``backward`` as above. Optionally set
+    ``input_shape`` (checked before each forward) and override ``output_features`` (for
+    ``Network.summary()``), ``config()`` (the constructor arguments, for model files with
+    ``minidl.register_layer``; the constructor should validate them, since a model file
+    supplies them), ``backward_parameters`` and ``min_training_batch``. For an
+    element-wise function subclass :class:`Activation` instead. Then check it:
+    ``minidl.check_gradients(layer, x)`` compares ``backward`` with finite differences
+    and names any wrong gradient. ``Network.backward`` and ``fit`` name a layer whose
+    ``backward`` returns a gradient not shaped like its input, returns nothing, or fails
+    on something ``forward`` did not store.
 
     Examples
     --------
@@ -130,9 +139,27 @@ class Layer(ABC):
     #: (``p.grad += g``, PyTorch's habit) and both train right.
     overwrites_gradients: bool = False
 
+    #: The input a layer accepts, checked before every ``forward``: one entry per axis,
+    #: a size or None for any size (the batch axis is None). Dense declares
+    #: ``(None, in_features)``; None (the default) checks nothing.
+    input_shape: tuple[int | None, ...] | None = None
+
+    #: The shapes of the latest forward's input and output (None before the first).
+    last_input_shape: tuple[int, ...] | None = None
+    last_output_shape: tuple[int, ...] | None = None
+
     def __init__(self, name: str | None = None) -> None:
         self.name: str = name if name is not None else type(self).__name__.lower()
         self.training: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap the subclass's own forward and backward in the shared checks (see the class)."""
+        super().__init_subclass__(**kwargs)
+        for name, wrap in (("forward", _checked_forward), ("backward", _checked_backward),
+                           ("backward_parameters", _checked_backward)):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__isabstractmethod__", False):
+                setattr(cls, name, wrap(method))
 
     # -- the computation ------------------------------------------------------------
     @abstractmethod
@@ -241,6 +268,44 @@ class Layer(ABC):
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
         return f"{type(self).__name__}({arguments})"
 
+
+def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, Array], Array]:
+    """``forward`` preceded by the input check and followed by recording the shapes."""
+
+    @functools.wraps(forward)
+    def checked(self: Layer, x: Array) -> Array:
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        expected = self.input_shape
+        # Fast path first: one tuple comparison when every non-batch size is fixed.
+        if expected is not None and (x.shape[1:] != expected[1:] or x.dtype.kind not in "fiub") \
+                and not _fits(x, expected):
+            raise input_error(self, x, expected)
+        y = forward(self, x)
+        self.last_input_shape, self.last_output_shape = x.shape, getattr(y, "shape", None)
+        return y
+
+    return checked
+
+
+def _checked_backward(backward: Callable[[Any, Array], Any]) -> Callable[[Any, Array], Any]:
+    """``backward`` (or ``backward_parameters``) preceded by the forward-ran and grad_y-shape checks."""
+
+    @functools.wraps(backward)
+    def checked(self: Layer, grad_y: Array) -> Any:
+        expected = self.last_output_shape
+        if expected is None:
+            raise backward_before_forward(self)
+        if grad_y.shape != expected:
+            raise gradient_shape_error(self, expected, grad_y.shape)
+        return backward(self, grad_y)
+
+    return checked
+
+
+def _fits(x: Array, expected: tuple[int | None, ...]) -> bool:
+    return x.dtype.kind in "fiub" and x.ndim == len(expected) and all(
+        size is None or size == got for size, got in zip(expected, x.shape, strict=True))
 
 
 @contextmanager

@@ -8,8 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array
-from minidl._validation import check_positive_int, check_real
-from minidl.errors import backward_before_forward, gradient_shape_error
+from minidl._validation import check_float_dtype, check_positive_int, check_real
 from minidl.layers.base import Layer, Parameter
 
 
@@ -77,8 +76,8 @@ class BatchNorm(Layer):
     ``x_hat`` would be 0 and no gradient would reach ``x``), and raises for a batch of 1,
     as PyTorch does. ``Network.fit`` never produces one: the class attribute
     ``min_training_batch = 2`` tells it to merge a last batch of 1 sample into the
-    batch before it. Evaluation mode accepts any batch, and single samples of shape
-    ``(features,)``.
+    batch before it. Evaluation mode accepts any batch (a single sample of shape
+    ``(features,)`` through ``Network.forward``/``predict``).
 
     Examples
     --------
@@ -92,33 +91,25 @@ class BatchNorm(Layer):
 
     #: ``Network.fit`` merges a smaller last batch into the one before it.
     min_training_batch = 2
+    overwrites_gradients = True
 
-    def __init__(
-        self,
-        num_features: int,
-        *,
-        momentum: float = 0.9,
-        epsilon: float = 1e-5,
-        dtype: npt.DTypeLike = np.float64,
-        name: str | None = None,
-    ) -> None:
+    def __init__(self, num_features: int, *, momentum: float = 0.9, epsilon: float = 1e-5,
+                 dtype: npt.DTypeLike = np.float64, name: str | None = None) -> None:
         super().__init__(name)
         label = f"BatchNorm {self.name!r}"
         self.num_features = check_positive_int(num_features, f"{label} num_features")
         self.momentum = check_real(momentum, f"{label} momentum", low=0.0, high=1.0)
         self.epsilon = check_real(epsilon, f"{label} epsilon", low=0.0, low_inclusive=False)
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"{label}: dtype must be a floating dtype; got {dtype}")
+        dtype = check_float_dtype(dtype, f"{label}: dtype")
         self.gamma = Parameter(np.ones(self.num_features, dtype=dtype), name="gamma")
         self.beta = Parameter(np.zeros(self.num_features, dtype=dtype), name="beta")
         self.running_mean: Array = np.zeros(self.num_features, dtype=dtype)
         self.running_var: Array = np.ones(self.num_features, dtype=dtype)
+        self.input_shape = (None, self.num_features)
         # What backward needs from the last forward.
-        self._x_hat: Array | None = None
-        self._inv_std: Array | None = None
+        self._x_hat: Array
+        self._inv_std: Array
         self._batch_stats = False
-        self._shape: tuple[int, ...] = ()
 
     def forward(self, x: Array) -> Array:
         """Normalise each feature, then scale and shift: ``y = gamma * x_hat + beta``.
@@ -135,29 +126,19 @@ class BatchNorm(Layer):
         Parameters
         ----------
         x
-            Shape ``(batch, num_features)``; in evaluation mode also ``(num_features,)``.
+            Shape ``(batch, num_features)``.
 
         Returns
         -------
         Array
             The same shape as ``x``.
         """
-        if type(x) is not np.ndarray:
-            x = np.asarray(x)
-        if x.ndim not in (1, 2) or x.shape[-1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm {self.name!r}: expected input of shape (batch, {self.num_features}) "
-                f"or ({self.num_features},); got shape {x.shape}"
-            )
-        self._shape = x.shape
         if self.training:
-            batch = 1 if x.ndim == 1 else x.shape[0]
+            batch = x.shape[0]
             if batch < 2:
-                raise ValueError(
-                    f"BatchNorm {self.name!r}: training mode needs at least 2 samples per batch "
-                    f"to compute batch statistics; got a batch of 1 (input shape {x.shape}). "
-                    "Use eval() for single samples, or a batch_size that leaves no batch of 1."
-                )
+                raise ValueError(f"BatchNorm {self.name!r}: training mode needs at least 2 samples per batch "
+                                 f"to compute batch statistics; got a batch of 1 (input shape {x.shape}). "
+                                 "Use eval() for single samples, or a batch_size that leaves no batch of 1.")
             mean: Array = x.sum(axis=0) / batch
             centred = x - mean
             var: Array = (centred * centred).sum(axis=0) / batch
@@ -197,16 +178,8 @@ class BatchNorm(Layer):
         shape of ``x``.
         """
         x_hat, inv_std = self._x_hat, self._inv_std
-        if x_hat is None or inv_std is None:
-            raise backward_before_forward(self)
-        if grad_y.shape != self._shape:
-            raise gradient_shape_error(self, self._shape, grad_y.shape)
-        if grad_y.ndim == 1:
-            self.beta.grad[...] = grad_y
-            np.multiply(grad_y, x_hat, out=self.gamma.grad)
-        else:
-            grad_y.sum(axis=0, out=self.beta.grad)
-            (grad_y * x_hat).sum(axis=0, out=self.gamma.grad)
+        grad_y.sum(axis=0, out=self.beta.grad)
+        (grad_y * x_hat).sum(axis=0, out=self.gamma.grad)
         scale = self.gamma.value * inv_std
         if not self._batch_stats:
             grad_x: Array = grad_y * scale
@@ -222,13 +195,8 @@ class BatchNorm(Layer):
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments: ``num_features``, ``momentum``, ``epsilon``, ``dtype``, ``name``."""
-        return {
-            "num_features": self.num_features,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "dtype": self.gamma.dtype.name,
-            "name": self.name,
-        }
+        return {"num_features": self.num_features, "momentum": self.momentum, "epsilon": self.epsilon,
+                "dtype": self.gamma.dtype.name, "name": self.name}
 
     def state_arrays(self) -> dict[str, Array]:
         """``running_mean`` and ``running_var`` (the arrays themselves, not copies)."""
@@ -250,8 +218,6 @@ class BatchNorm(Layer):
                     f"and dtype {target.dtype}; got shape {value.shape} and dtype {value.dtype}"
                 )
             if key == "running_var" and not bool((value >= 0).all()):
-                raise ValueError(
-                    f"BatchNorm {self.name!r}: state array 'running_var' has negative entries "
-                    f"(min {float(value.min())}); a variance is never negative"
-                )
+                raise ValueError(f"BatchNorm {self.name!r}: state array 'running_var' has negative entries "
+                                 f"(min {float(value.min())}); a variance is never negative")
             target[...] = value

@@ -8,12 +8,9 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array, Seed
-from minidl._validation import check_positive_int
-from minidl.errors import backward_before_forward, gradient_shape_error
+from minidl._validation import check_bool, check_float_dtype, check_positive_int
 from minidl.initializers import Initializer, initialize, make_rng
 from minidl.layers.base import Layer, Parameter
-
-_REAL_KINDS = frozenset("fiub")
 
 
 class Dense(Layer):
@@ -49,44 +46,32 @@ class Dense(Layer):
     Examples
     --------
     >>> layer = Dense(2, 1, use_bias=False, weight_init=[[1.0], [1.0]])
-    >>> layer.forward(np.array([3.0, 6.0]))
-    array([9.])
+    >>> layer.forward(np.array([[3.0, 6.0]]))   # one sample: 3 * 1 + 6 * 1
+    array([[9.]])
     """
 
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        *,
-        use_bias: bool = True,
-        weight_init: str | Initializer | npt.ArrayLike = "glorot_uniform",
-        bias_init: str | Initializer | npt.ArrayLike = "zeros",
-        seed: Seed = None,
-        dtype: npt.DTypeLike = np.float64,
-        name: str | None = None,
-    ) -> None:
+    overwrites_gradients = True
+
+    def __init__(self, in_features: int, out_features: int, *, use_bias: bool = True,
+                 weight_init: str | Initializer | npt.ArrayLike = "glorot_uniform",
+                 bias_init: str | Initializer | npt.ArrayLike = "zeros", seed: Seed = None,
+                 dtype: npt.DTypeLike = np.float64, name: str | None = None) -> None:
         super().__init__(name)
+        label = f"Dense {self.name!r}"
         self.in_features = check_positive_int(in_features, "Dense in_features")
         self.out_features = check_positive_int(out_features, "Dense out_features")
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Dense {self.name!r}: dtype must be a floating dtype; got {dtype}")
-        if not isinstance(use_bias, (bool, np.bool_)):
-            raise TypeError(f"Dense {self.name!r}: use_bias must be True or False; got {use_bias!r}")
+        dtype = check_float_dtype(dtype, f"{label}: dtype")
+        check_bool(use_bias, f"{label}: use_bias")
         rng = make_rng(seed)
-        self.weight = Parameter(
-            initialize(weight_init, (self.in_features, self.out_features), rng, dtype,
-                       name=f"Dense {self.name!r} weight_init"),
-            name="weight",
-        )
+        weight = initialize(weight_init, (self.in_features, self.out_features), rng, dtype,
+                            name=f"{label} weight_init")
+        self.weight = Parameter(weight, name="weight")
         self.bias: Parameter | None = None
         if use_bias:
-            self.bias = Parameter(
-                initialize(bias_init, (self.out_features,), rng, dtype,
-                           name=f"Dense {self.name!r} bias_init"),
-                name="bias",
-            )
-        self._x: Array | None = None
+            bias = initialize(bias_init, (self.out_features,), rng, dtype, name=f"{label} bias_init")
+            self.bias = Parameter(bias, name="bias")
+        self.input_shape = (None, self.in_features)
+        self._x: Array  # the input of the last forward, for backward
 
     @property
     def use_bias(self) -> bool:
@@ -96,23 +81,19 @@ class Dense(Layer):
     def forward(self, x: Array) -> Array:
         """Weighted sums of the inputs: ``y = x @ W + b``.
 
-        Each output node ``j`` computes ``y[j] = sum_i x[i] * W[i, j] + b[j]``, the
-        course's ``(input_data * weights['node_j']).sum()``.
+        Each output node ``j`` computes ``y[n, j] = sum_i x[n, i] * W[i, j] + b[j]``, the
+        course's ``(input_data * weights['node_j']).sum()`` for sample ``n``.
 
         Parameters
         ----------
         x
-            Shape ``(batch, in_features)``, or ``(in_features,)`` for one sample.
+            Shape ``(batch, in_features)``.
 
         Returns
         -------
         Array
-            Shape ``(batch, out_features)``, or ``(out_features,)`` for one sample.
+            Shape ``(batch, out_features)``.
         """
-        if type(x) is not np.ndarray:
-            x = np.asarray(x)
-        if x.ndim not in (1, 2) or x.shape[-1] != self.in_features or x.dtype.kind not in _REAL_KINDS:
-            raise self._input_error(x)
         self._x = x
         y: Array = x @ self.weight.value
         if self.bias is not None:
@@ -120,26 +101,15 @@ class Dense(Layer):
         return y
 
     def backward(self, grad_y: Array) -> Array:
-        """Chain rule through ``y = x @ W + b``.
+        """Chain rule through ``y[n, j] = sum_i x[n, i] W[i, j] + b[j]``, with ``g = dL/dy``.
 
-        With ``g = dL/dy``, for a batch (sums over the batch are the matrix products):
+        ``g`` has shape ``(batch, out_features)``. Each weight, bias and input reaches the
+        loss through the outputs it feeds, so its gradient is the sum, over those outputs,
+        of ``g`` times the local slope::
 
-        * ``dL/dW = x.T @ g``        shape ``(in_features, out_features)``
-        * ``dL/db = g.sum(axis=0)``  shape ``(out_features,)``
-        * ``dL/dx = g @ W.T``        shape ``(batch, in_features)``, returned
-
-        For one sample (``x`` of shape ``(in_features,)``) ``dL/dW`` is the outer product
-        ``x[:, None] * g[None, :]`` and ``dL/db = g``.
-
-        Parameters
-        ----------
-        grad_y
-            ``dL/dy``, the shape of the last output.
-
-        Returns
-        -------
-        Array
-            ``dL/dx``, the shape of the last input.
+            dy[n,j]/dW[i,j] = x[n,i]    dL/dW = x.T @ g          (in_features, out_features)
+            dy[n,j]/db[j]   = 1         dL/db = g.sum(axis=0)    (out_features,)
+            dy[n,j]/dx[n,i] = W[i,j]    dL/dx = g @ W.T          (batch, in_features), returned
         """
         self._parameter_gradients(grad_y)
         grad_x: Array = grad_y @ self.weight.value.T
@@ -151,38 +121,14 @@ class Dense(Layer):
 
     def _parameter_gradients(self, grad_y: Array) -> None:
         x = self._x
-        if x is None:
-            raise backward_before_forward(self)
-        if grad_y.shape[:-1] != x.shape[:-1] or grad_y.shape[-1] != self.out_features:
-            raise gradient_shape_error(self, (*x.shape[:-1], self.out_features), grad_y.shape)
-        weight_grad = self.weight.grad
-        if x.ndim == 1:
-            np.multiply.outer(x, grad_y, out=weight_grad)
-        elif x.shape[0] == 1:
-            # A batch of one: BLAS is slow on a matrix product with a dimension of 1,
-            # and the outer product computes exactly the same numbers.
-            np.multiply.outer(x[0], grad_y[0], out=weight_grad)
+        if len(x) == 1:
+            # BLAS is slow on a matrix product with an inner size of 1 (4x at 784 x 256);
+            # the outer product computes exactly the same numbers.
+            np.multiply.outer(x[0], grad_y[0], out=self.weight.grad)
         else:
-            np.matmul(x.T, grad_y, out=weight_grad)
+            np.matmul(x.T, grad_y, out=self.weight.grad)
         if self.bias is not None:
-            if grad_y.ndim == 1:
-                self.bias.grad[...] = grad_y
-            else:
-                grad_y.sum(axis=0, out=self.bias.grad)
-
-    def _input_error(self, x: Any) -> Exception:
-        label = f"Dense {self.name!r}"
-        if x.dtype.kind not in _REAL_KINDS:
-            return TypeError(f"{label}: input must hold real numbers; got dtype {x.dtype}")
-        if x.ndim not in (1, 2):
-            return ValueError(
-                f"{label}: expected input of shape (batch, {self.in_features}) or "
-                f"({self.in_features},); got an array of rank {x.ndim} with shape {x.shape}"
-            )
-        return ValueError(
-            f"{label}: expected {self.in_features} input features (last axis); "
-            f"got {x.shape[-1]} (input shape {x.shape})"
-        )
+            grad_y.sum(axis=0, out=self.bias.grad)
 
     def output_features(self, input_features: int | None) -> int | None:
         """``out_features``, whatever the input."""
@@ -190,10 +136,5 @@ class Dense(Layer):
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments: sizes, bias, dtype and name."""
-        return {
-            "in_features": self.in_features,
-            "out_features": self.out_features,
-            "use_bias": self.use_bias,
-            "dtype": self.weight.dtype.name,
-            "name": self.name,
-        }
+        return {"in_features": self.in_features, "out_features": self.out_features, "use_bias": self.use_bias,
+                "dtype": self.weight.dtype.name, "name": self.name}

@@ -8,7 +8,6 @@ import numpy as np
 
 from minidl._typing import Array, Seed
 from minidl._validation import check_real
-from minidl.errors import backward_before_forward, gradient_shape_error
 from minidl.initializers import make_rng
 from minidl.layers.base import Layer
 
@@ -66,7 +65,6 @@ class Dropout(Layer):
         self._rng = make_rng(seed)
         self._seed = int(seed) if isinstance(seed, (int, np.integer)) else None
         self.mask: Array | None = None
-        self._shape: tuple[int, ...] | None = None
 
     def forward(self, x: Array) -> Array:
         """Drop and rescale in training, pass through in evaluation.
@@ -85,7 +83,6 @@ class Dropout(Layer):
         Array
             The same shape and dtype as ``x``.
         """
-        self._shape = x.shape
         if not self.training or self.rate == 0.0:
             self.mask = None
             return x
@@ -105,10 +102,6 @@ class Dropout(Layer):
         Uses the mask of the last ``forward`` (whatever the mode is now); when that forward
         was the identity, ``grad_y`` is returned as is. Same shape in and out.
         """
-        if self._shape is None:
-            raise backward_before_forward(self)
-        if grad_y.shape != self._shape:
-            raise gradient_shape_error(self, self._shape, grad_y.shape)
         if self.mask is None:
             return grad_y
         grad_x: Array = grad_y * self.mask

@@ -127,11 +127,6 @@ def step(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:
     return value, output
 
 
-def as_batch(x: Array, y: Array) -> tuple[Array, Array]:
-    """A single sample ``x`` of shape ``(features,)`` and its target as a batch of one."""
-    return (x[None], y[None]) if x.ndim == 1 else (x, y)
-
-
 def check_parameters_after_backward(network: Network, parameters: list[Parameter]) -> None:
     """After the first backward of ``fit``: every gradient fits its parameter, none was missed.
 

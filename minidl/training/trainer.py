@@ -16,7 +16,7 @@ import numpy as np
 
 from minidl import metrics as _metrics
 from minidl._typing import Array, ArrayLike, Seed
-from minidl._validation import as_float_array, check_positive_int, check_real
+from minidl._validation import as_batch, as_float_array, check_positive_int, check_real
 from minidl.initializers import make_rng
 from minidl.layers.base import Parameter, mode
 from minidl.losses import (
@@ -31,7 +31,7 @@ from minidl.training.callbacks import Callback, CallbackList, History
 from minidl.training.data import Batches, prepare_data, split_validation
 from minidl.training.interrupts import InterruptGuard
 from minidl.training.progress import progress_for
-from minidl.training.step import StepPlan, as_batch, check_parameters_after_backward, forward_loss, step
+from minidl.training.step import StepPlan, check_parameters_after_backward, forward_loss, step
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -405,7 +405,8 @@ def _checked(network: Network, x: ArrayLike, y: ArrayLike, owner: str) -> tuple[
     """``(x, y)`` checked and cast to the network's dtype; one sample ``(features,)`` as a batch of one."""
     dtype = network.dtype
     data, target = as_float_array(x, f"{owner} x", dtype=dtype), as_float_array(y, f"{owner} y", dtype=dtype)
-    return as_batch(data, target)
+    data, single = as_batch(data)
+    return data, target[None] if single else target
 
 
 def _pair(validation_data: Any) -> tuple[ArrayLike, ArrayLike]:

@@ -335,7 +335,9 @@ def test_dense_passes(shape, out, use_bias, seed, dtype):
 @FAST
 @given(shape=shapes, seed=seeds)
 def test_dense_passes_on_a_single_sample(shape, seed):
-    check_gradients(Dense(shape[1], shape[0], seed=seed), normal(seed, (shape[1],))).raise_if_failed()
+    # Layers take batches; a single sample enters through the Network, which adds the batch axis.
+    net = Network([Dense(shape[1], shape[0], seed=seed)])
+    check_gradients(net, normal(seed, (shape[1],))).raise_if_failed()
 
 
 @FAST

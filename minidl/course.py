@@ -1,0 +1,305 @@
+"""The course bridge: the course's dict of node weights <-> layers, and every node's values.
+
+The course writes a network as ``{'node_0': [...], 'node_1': [...], 'output': [...]}``,
+the weights *into* each node, and follows a sample node by node. ``Network`` hands over
+to this module: ``Network.from_node_weights`` (:func:`layers_from_node_weights`),
+``network.node_weights()`` (:func:`node_weights`) and ``network.trace(x)``
+(:func:`trace`). It works on a list of layers and imports nothing but the layers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from minidl._typing import Array
+from minidl._validation import as_batch
+from minidl.layers.activations import Activation, get_activation
+from minidl.layers.base import Layer, mode
+from minidl.layers.dense import Dense
+
+_NODE_KEY = re.compile(r"node_(0|[1-9]\d*)(?:_(0|[1-9]\d*))?\Z")  # no leading zeros: node_00 is not node_0
+
+
+@dataclass(frozen=True)
+class NodeValues:
+    """What one node computes for the traced sample(s).
+
+    Attributes
+    ----------
+    name
+        The node's name, as in the course: ``node_0``, ``node_1_0``, ``output``.
+    input
+        The weighted sum into the node (before its activation): a float for one sample,
+        an array of shape ``(batch,)`` for a batch.
+    output
+        The node's value after its activation (equal to ``input`` when the node has none).
+
+    Examples
+    --------
+    >>> net = Network.from_node_weights({'node_0': [2, 4], 'node_1': [4, -5], 'output': [2, 7]})
+    >>> net.trace([3, 5]).nodes[1]                  # 3*4 + 5*(-5) = -13, then relu
+    NodeValues(name='node_1', input=-13.0, output=0.0)
+    """
+
+    name: str
+    input: Any
+    output: Any
+
+
+class Trace(Mapping[str, Any]):
+    """Every node's input and output for one sample (or a batch), from ``Network.trace``.
+
+    Index it with the course's variable names: ``trace["node_0_input"]``,
+    ``trace["node_0_output"]``, ..., ``trace["output_output"]`` (also
+    ``trace.model_output``); ``trace.nodes`` lists :class:`NodeValues` in order;
+    ``print(trace)`` shows them as a table. ``trace.layers`` holds every layer's input
+    and output arrays, for networks of any shape.
+
+    Examples
+    --------
+    >>> net = Network.from_node_weights({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]})
+    >>> print(net.trace([0, 3]))
+    node    input  output
+    node_0      3       3
+    node_1      6       6
+    output      9       9
+    """
+
+    def __init__(self, nodes: list[NodeValues], layers: list[tuple[Layer, Array, Array]]) -> None:
+        self.nodes = nodes
+        self.layers = layers
+        self._values: dict[str, Any] = {f"{node.name}_{side}": getattr(node, side)
+                                        for node in nodes for side in ("input", "output")}
+
+    @property
+    def model_output(self) -> Array:
+        """The network's output for the traced input."""
+        return self.layers[-1][2]
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise KeyError(f"no node value {key!r}; available: {', '.join(self._values)}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __str__(self) -> str:
+        def show(value: Any) -> str:
+            if isinstance(value, float):
+                return f"{value:g}"
+            return np.array2string(np.asarray(value), precision=6, separator=", ")
+
+        rows = [("node", "input", "output")]
+        rows += [(node.name, show(node.input), show(node.output)) for node in self.nodes]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        return "\n".join(
+            f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip() for a, b, c in rows
+        )
+
+    def __repr__(self) -> str:
+        return f"Trace({', '.join(f'{k}={v!r}' for k, v in self._values.items())})"
+
+
+def trace(layers: Sequence[Layer], x: Array) -> Trace:
+    """Every node's input and output for ``x`` (checked, of the network's dtype): see ``Network.trace``.
+
+    Dense nodes are named ``node_j`` (one hidden layer) or ``node_l_j`` (several), and
+    the last Dense layer's nodes ``output`` (one node) or ``output_j``. A node's
+    *input* is its weighted sum; its *output* is that sum after the layers that
+    follow the Dense layer up to the next one and keep its shape (activations,
+    Softmax, Dropout, ...): what the next Dense layer receives, or, for the last, the
+    network's output. Runs in evaluation mode, as ``predict`` (so the values are
+    ``predict``'s and nothing changes: no Dropout draws, no BatchNorm statistics
+    updated); the layers' modes are restored afterwards.
+
+    Examples
+    --------
+    >>> net = Network.from_node_weights({'node_0': [2, 1], 'node_1': [1, 2], 'output': [1, 1]})
+    >>> t = net.trace([3, 5])
+    >>> t["node_0_input"], t["node_1_output"], t["output_output"]
+    (11.0, 13.0, 24.0)
+    """
+    values, single = as_batch(x)
+    records: list[tuple[Layer, Array, Array]] = []
+    with mode(layers, training=False):
+        for layer in layers:
+            output = layer.forward(values)
+            records.append((layer, values, output))
+            values = output
+    if single:  # one sample in: every recorded array without the batch axis, as given
+        records = [(layer, inputs[0], outputs[0]) for layer, inputs, outputs in records]
+    dense_positions = [i for i, layer in enumerate(layers) if isinstance(layer, Dense)]
+    nodes: list[NodeValues] = []
+    for depth, position in enumerate(dense_positions):
+        dense_out = records[position][2]
+        after = position  # fold the shape-keeping layers up to the next Dense (ReLU, Softmax, ...)
+        while (after + 1 < len(records) and not isinstance(layers[after + 1], Dense)
+               and records[after + 1][2].shape == dense_out.shape):
+            after += 1
+        activated = records[after][2]
+        for j, name in enumerate(node_names(depth, len(dense_positions), dense_out.shape[-1])):
+            node_in, node_out = dense_out[..., j], activated[..., j]
+            if node_in.ndim == 0:
+                nodes.append(NodeValues(name, float(node_in), float(node_out)))
+            else:
+                nodes.append(NodeValues(name, node_in.copy(), node_out.copy()))
+    return Trace(nodes, records)
+
+
+def node_names(depth: int, dense_count: int, width: int) -> list[str]:
+    """Course names for the nodes of the Dense layer at ``depth`` among ``dense_count``.
+
+    ``node_j`` with one hidden layer, ``node_<depth>_j`` with several; the last Dense
+    layer's nodes are ``output`` (one node) or ``output_j``.
+    """
+    if depth == dense_count - 1:
+        return ["output"] if width == 1 else [f"output_{j}" for j in range(width)]
+    if dense_count == 2:
+        return [f"node_{j}" for j in range(width)]
+    return [f"node_{depth}_{j}" for j in range(width)]
+
+
+def node_weights(layers: Sequence[Layer]) -> dict[str, Array]:
+    """The weights in the course's dict form (copies): see ``Network.node_weights``.
+
+    Works for networks of bias-free Dense layers (each optionally followed by
+    activations) ending in a single output node.
+    """
+    dense_layers = [layer for layer in layers if isinstance(layer, Dense)]
+    problems = []
+    if not dense_layers:
+        problems.append("it has no Dense layer")
+    elif dense_layers[-1].out_features != 1:
+        problems.append(f"its last Dense layer has {dense_layers[-1].out_features} outputs, not 1")
+    if any(layer.use_bias for layer in dense_layers):
+        problems.append("a Dense layer has a bias, which the course's dict cannot hold")
+    others = [layer.name for layer in layers if not isinstance(layer, (Dense, Activation))]
+    if others:
+        problems.append(f"layers {others} are neither Dense nor element-wise activations")
+    if problems:
+        raise ValueError("node_weights() needs the course's kind of network, but " + "; ".join(problems))
+    result: dict[str, Array] = {}
+    for depth, layer in enumerate(dense_layers):
+        for j, name in enumerate(node_names(depth, len(dense_layers), layer.out_features)):
+            result[name] = layer.weight.value[:, j].copy()
+    return result
+
+
+def layers_from_node_weights(
+    weights: Mapping[str, npt.ArrayLike], activation: str = "relu", *, dtype: npt.DTypeLike = np.float64
+) -> list[Layer]:
+    """The course's bias-free layers from its dict of node weights.
+
+    Parameters
+    ----------
+    weights
+        ``{'node_0': [...], 'node_1': [...], 'output': [...]}`` for one hidden layer,
+        or ``{'node_0_0': ..., 'node_0_1': ..., 'node_1_0': ..., 'output': ...}`` for
+        several (``node_<layer>_<j>``). Each value lists the weights *into* that node,
+        one per node of the previous layer (the inputs for the first layer); the
+        ``'output'`` node is the single output.
+    activation
+        The activation applied after every layer, the output included, exactly as
+        the course's ``predict_with_network`` does: ``"relu"``, ``"identity"``,
+        ``"sigmoid"``, ``"tanh"`` or ``"leaky_relu"``.
+    dtype
+        The parameters' dtype (float64 keeps the course's numbers exact).
+
+    Returns
+    -------
+    list[Layer]
+        ``[Dense, activation] * (hidden layers + 1)``, every Dense without bias, with
+        ``weight.value[:, j]`` equal to the weights of node ``j``.
+
+    Examples
+    --------
+    >>> net = Network.from_node_weights({'node_0': [2, 1], 'node_1': [1, 2], 'output': [1, 1]})
+    >>> net.forward([0, 3])
+    array([9.])
+    """
+    matrices = _matrices_from_node_weights(weights)
+    get_activation(activation)  # fail on a bad name before building anything
+    layers: list[Layer] = []
+    for matrix in matrices:
+        in_features, out_features = matrix.shape
+        layers.append(Dense(in_features, out_features, use_bias=False, weight_init=matrix, dtype=dtype))
+        layers.append(get_activation(activation))
+    return layers
+
+
+def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Array]:
+    """Weight matrices ``(in, out)`` per layer from the course's node dict, validated."""
+    if not isinstance(weights, Mapping):
+        raise TypeError(f"node weights must be a dict; got {type(weights).__name__}")
+    if "output" not in weights:
+        raise ValueError("node weights have no 'output' key; expected keys like 'node_0', 'node_1', "
+                         f"'output'; got {list(weights)}")
+    layers: dict[int, dict[int, Array]] = {}
+    styles = set()
+    for key, value in weights.items():
+        vector = _node_vector(key, value)
+        if key == "output":
+            continue
+        match = _NODE_KEY.match(key) if isinstance(key, str) else None
+        if match is None:
+            raise ValueError(f"node weights: unexpected key {key!r}; expected 'node_<j>', "
+                             "'node_<layer>_<j>' or 'output'")
+        first, second = match.groups()  # node_<j>: (j, None); node_<layer>_<j>: (layer, j)
+        styles.add("node_<j>" if second is None else "node_<layer>_<j>")
+        layer_index, node_index = (0, int(first)) if second is None else (int(first), int(second))
+        layers.setdefault(layer_index, {})[node_index] = vector
+    if len(styles) > 1:
+        raise ValueError("node weights mix 'node_<j>' and 'node_<layer>_<j>' keys; use one style")
+    if sorted(layers) != list(range(len(layers))):
+        raise ValueError(f"node weights: hidden layers must be numbered 0, 1, ...; got {sorted(layers)}")
+    matrices: list[Array] = []
+    previous_width: int | None = None
+    for layer_index in range(len(layers)):
+        nodes = layers[layer_index]
+        if sorted(nodes) != list(range(len(nodes))):
+            raise ValueError(f"node weights: nodes of hidden layer {layer_index} must be numbered 0, 1, ...; "
+                             f"got {sorted(nodes)}")
+        matrices.append(_stack_layer(nodes, previous_width, f"hidden layer {layer_index}"))
+        previous_width = len(nodes)
+    output = _node_vector("output", weights["output"])
+    matrices.append(_stack_layer({0: output}, previous_width, "'output'"))
+    return matrices
+
+
+def _node_vector(key: str, value: npt.ArrayLike) -> Array:
+    try:
+        vector = np.asarray(value)
+        if vector.dtype.kind not in "iufb":  # strings such as "1" are not weights
+            raise TypeError
+        vector = vector.astype(np.float64)
+    except (ValueError, TypeError):
+        raise ValueError(f"node weights[{key!r}] must be a flat list of numbers; got {value!r}") from None
+    if vector.ndim != 1 or vector.size == 0:
+        raise ValueError(
+            f"node weights[{key!r}] must be a flat, non-empty list of numbers; got shape {vector.shape}"
+        )
+    if not np.all(np.isfinite(vector)):
+        raise ValueError(f"node weights[{key!r}] must be finite; got {vector}")
+    return vector
+
+
+def _stack_layer(nodes: dict[int, Array], previous_width: int | None, label: str) -> Array:
+    lengths = {len(vector) for vector in nodes.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"node weights: the nodes of {label} have different lengths {sorted(lengths)}")
+    (length,) = lengths
+    if previous_width is not None and length != previous_width:
+        raise ValueError(f"node weights: each node of {label} needs {previous_width} weights (one per node "
+                         f"of the layer before); got {length}")
+    return np.stack([nodes[j] for j in range(len(nodes))], axis=1)

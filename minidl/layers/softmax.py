@@ -1,0 +1,53 @@
+"""Softmax: scores to probabilities over the last axis (not element-wise)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minidl._typing import Array
+from minidl.layers.base import Layer
+
+
+class Softmax(Layer):
+    """Softmax over the last axis: ``p[i] = exp(z[i]) / sum_k exp(z[k])``.
+
+    Each row of the output is a probability distribution (non-negative, summing to 1).
+    Computed as ``exp(z - max(z))``, which gives the same ``p`` without overflow.
+
+    Not element-wise (each ``p[i]`` depends on every ``z[k]``), so it is a ``Layer``
+    with its own backward. Followed by a cross-entropy loss in ``Network.fit``, the two
+    are fused (see the losses).
+
+    Examples
+    --------
+    >>> Softmax().forward(np.array([[0.0, np.log(3.0)]]))
+    array([[0.25, 0.75]])
+    """
+
+    _p: Array  # the output of the last forward
+
+    def forward(self, x: Array) -> Array:
+        """``p = exp(z - max z) / sum(exp(z - max z))`` along the last axis; any shape, the same out."""
+        if x.dtype.kind != "f":  # integer or boolean input: exp below writes into this array
+            x = x.astype(np.float64)
+        shifted = x - x.max(axis=-1, keepdims=True)
+        p: Array = np.exp(shifted, out=shifted)  # in place: shifted is ours and not needed after
+        total: Array = p.sum(axis=-1, keepdims=True)
+        p /= total
+        self._p = p
+        return p
+
+    def backward(self, grad_y: Array) -> Array:
+        """The Jacobian-vector product, row by row, without building the Jacobian.
+
+        The Jacobian is ``dp[i]/dz[j] = p[i] * (delta_ij - p[j])``, so with ``g = dL/dp``:
+        ``dL/dz[j] = p[j] * (g[j] - sum_i g[i] * p[i])``. Same shape in and out.
+        """
+        p = self._p
+        weighted: Array = (grad_y * p).sum(axis=-1, keepdims=True)
+        grad_x: Array = p * (grad_y - weighted)
+        return grad_x
+
+    def output_features(self, input_features: int | None) -> int | None:
+        """The same as the input."""
+        return input_features

@@ -1,0 +1,29 @@
+"""minidl._validation: the checks run where data and arguments enter."""
+
+import numpy as np
+import pytest
+
+from minidl._validation import as_batch, check_bool, check_float_dtype
+
+
+def test_as_batch_adds_an_axis_to_one_sample_as_a_view_and_says_so():
+    sample = np.array([1.0, 2.0, 3.0])
+    batch, single = as_batch(sample)
+    assert single and batch.shape == (1, 3) and np.shares_memory(batch, sample)
+    np.testing.assert_array_equal(batch[0], sample)
+
+
+@pytest.mark.parametrize("shape", [(), (2, 3), (2, 3, 4, 5)])
+def test_as_batch_leaves_every_other_rank_as_it_is(shape):
+    x = np.zeros(shape)
+    batch, single = as_batch(x)
+    assert batch is x and not single
+
+
+def test_check_bool_and_check_float_dtype_name_the_argument():
+    assert check_bool(np.bool_(True), "use_bias") is True
+    with pytest.raises(TypeError, match="use_bias must be True or False; got 'no'"):
+        check_bool("no", "use_bias")
+    assert check_float_dtype("float32", "dtype") == np.float32
+    with pytest.raises(TypeError, match="dtype must be a floating dtype; got int64"):
+        check_float_dtype(np.int64, "dtype")
