@@ -1,9 +1,10 @@
 """Metrics as plain functions, with scikit-learn's argument order ``(y_true, y_pred)``.
 
 Each public function checks its arguments (finite real arrays; the target shapes the
-losses accept) and calls the unchecked array version below it (``_mean_squared_error``
-and so on, ``(predicted, target) -> float``), which the training loop calls on its data,
-checked once up front.
+losses accept), then computes on the arrays: the errors with the losses' own ``compute``
+(``MeanSquaredError().compute(predicted, target)``), the accuracies with the unchecked
+``_binary_accuracy`` and so on, ``(predicted, target) -> float``, which the training loop
+calls on its data, checked once up front.
 
 Examples
 --------
@@ -21,7 +22,7 @@ import numpy.typing as npt
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_real
-from minidl.losses import SparseCategoricalCrossEntropy, match_target
+from minidl.losses import MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossEntropy, match_target
 
 
 def _pair(y_true: ArrayLike, y_pred: ArrayLike, owner: str) -> tuple[Array, Array]:
@@ -41,7 +42,7 @@ def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> mean_squared_error([1, 3, 5, 7], [[9], [9], [0], [12]])
     37.5
     """
-    return _mean_squared_error(*_pair(y_true, y_pred, "mean_squared_error"))
+    return MeanSquaredError().compute(*_pair(y_true, y_pred, "mean_squared_error"))
 
 
 def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -52,7 +53,7 @@ def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> mean_absolute_error([1, 3], [2, 1])
     1.5
     """
-    return _mean_absolute_error(*_pair(y_true, y_pred, "mean_absolute_error"))
+    return MeanAbsoluteError().compute(*_pair(y_true, y_pred, "mean_absolute_error"))
 
 
 def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> float:
@@ -102,15 +103,6 @@ def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
 
 
 # Array versions without checks, for the training loop (its data is checked once, up front).
-
-
-def _mean_squared_error(predicted: Array, target: Array) -> float:
-    error = predicted - target
-    return float(np.vdot(error, error)) / error.size
-
-
-def _mean_absolute_error(predicted: Array, target: Array) -> float:
-    return float(np.abs(predicted - target).sum()) / predicted.size
 
 
 def _binary_accuracy(predicted: Array, actual: Array, threshold: float = 0.5) -> float:

@@ -24,19 +24,14 @@ from minidl.losses.cross_entropy import (
 )
 from minidl.losses.regression import MeanAbsoluteError, MeanSquaredError
 
-__all__ = [
-    "LOSSES", "BinaryCrossEntropy", "CategoricalCrossEntropy", "Loss", "MeanAbsoluteError",
-    "MeanSquaredError", "SparseCategoricalCrossEntropy", "_CrossEntropy", "get_loss", "match_target",
-]
+__all__ = ["LOSSES", "BinaryCrossEntropy", "CategoricalCrossEntropy", "Loss", "MeanAbsoluteError",
+           "MeanSquaredError", "SparseCategoricalCrossEntropy", "_CrossEntropy", "get_loss", "match_target"]
 
 #: Loss names accepted by ``Network.compile`` (and ``get_loss``), Keras's spellings.
 LOSSES: dict[str, type[Loss]] = {
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "mae": MeanAbsoluteError,
-    "binary_crossentropy": BinaryCrossEntropy,
-    "categorical_crossentropy": CategoricalCrossEntropy,
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossEntropy, "categorical_crossentropy": CategoricalCrossEntropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossEntropy,
 }
 

@@ -83,7 +83,8 @@ class Loss(ABC):
     def forward(self, predicted: Array, actual: ArrayLike) -> float:
         """Check ``actual``, give a single sample a batch axis, return ``compute``."""
         self._shape = None  # a forward that fails leaves nothing for backward
-        value = self.compute(*with_batch_axis(predicted, self.check_target(predicted, actual)))
+        target = self.check_target(predicted, actual, type(self).__name__)
+        value = self.compute(*with_batch_axis(predicted, target))
         self._shape = predicted.shape
         return value
 
@@ -104,9 +105,9 @@ class Loss(ABC):
     def gradient(self) -> Array:
         """``dL/dpredicted`` for the last ``compute``, shaped like its ``predicted``."""
 
-    def check_target(self, predicted: Array, actual: ArrayLike, owner: str | None = None) -> Any:
-        """``actual`` checked and shaped as ``compute`` reads it; errors name ``owner`` (or the class)."""
-        return match_target(predicted, actual, owner or type(self).__name__)
+    def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Any:
+        """``actual`` checked and shaped as ``compute`` reads it; errors start with ``owner``."""
+        return match_target(predicted, actual, owner)
 
     def fuses_with(self, layer: Layer) -> bool:
         """Whether training should hand a last ``layer``'s input to ``forward_from_logits`` (no: unfused)."""

@@ -67,9 +67,8 @@ class _CrossEntropy(Loss):
         self.epsilon = check_real(epsilon, f"{type(self).__name__} epsilon", low=0.0, high=0.5,
                                   low_inclusive=False, high_inclusive=False)
 
-    def check_target(self, predicted: Array, actual: ArrayLike, owner: str | None = None) -> Any:
+    def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Any:
         """``match_target``, then every target value in ``[0, 1]``."""
-        owner = owner or type(self).__name__
         target = match_target(predicted, actual, owner)
         check_unit_interval(target, f"{self.name} targets", owner)
         return target
@@ -86,7 +85,7 @@ class _CrossEntropy(Loss):
         ``backward()`` then returns ``dL/dz = (p - y) / N``, shaped like ``logits``.
         """
         self._shape = None
-        z, target = with_batch_axis(logits, self.check_target(logits, actual))
+        z, target = with_batch_axis(logits, self.check_target(logits, actual, type(self).__name__))
         if probabilities is not None and z is not logits:  # a single sample: add the batch axis too
             probabilities = probabilities.reshape(z.shape)
         value, self._p = self._from_logits(z, target, probabilities)
@@ -131,9 +130,12 @@ class BinaryCrossEntropy(_CrossEntropy):
     Parameters
     ----------
     from_logits
-        False (default): ``predicted`` are probabilities in ``[0, 1]``, clipped to
-        ``[epsilon, 1 - epsilon]``. True: ``predicted`` are logits ``z`` (``p = sigmoid(z)``),
-        read exactly.
+        False (default): ``predicted`` are probabilities in ``[0, 1]``; they are clipped
+        to ``[epsilon, 1 - epsilon]``, and ``backward`` returns the (finite) gradient
+        ``dL/dp = (p - y) / (p (1 - p)) / n`` at the clipped ``p``. True: ``predicted``
+        are logits ``z`` (``p = sigmoid(z)``), and the loss is computed exactly as
+        ``mean(max(z, 0) - z y + log(1 + exp(-|z|)))`` with
+        ``dL/dz = (sigmoid(z) - y) / n``, finite for any finite ``z``.
     epsilon
         The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
 
@@ -189,9 +191,12 @@ class CategoricalCrossEntropy(_CrossEntropy):
     Parameters
     ----------
     from_logits
-        False (default): ``predicted`` are probabilities, clipped to ``[epsilon, 1 - epsilon]``.
-        True: ``predicted`` are logits ``z``, read through the stable log-softmax
-        ``log p = z - max z - log(sum exp(z - max z))``.
+        False (default): ``predicted`` are probabilities; they are clipped to
+        ``[epsilon, 1 - epsilon]`` and ``backward`` returns the (finite) gradient
+        ``dL/dp = -y / p / N`` at the clipped ``p``. True: ``predicted`` are logits ``z``
+        and the loss uses the stable log-softmax ``log p = z - max z - log(sum exp(z - max z))``,
+        with ``dL/dz = (softmax(z) - y) / N``, finite for any finite ``z`` (the target rows
+        sum to 1: checked, as for one-hot rows).
     epsilon
         The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
 
@@ -211,9 +216,8 @@ class CategoricalCrossEntropy(_CrossEntropy):
 
     name = "categorical_crossentropy"
 
-    def check_target(self, predicted: Array, actual: ArrayLike, owner: str | None = None) -> Any:
+    def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Any:
         """Targets in ``[0, 1]`` whose rows (the last axis) sum to 1, as one-hot rows do."""
-        owner = owner or type(self).__name__
         target = super().check_target(predicted, actual, owner)
         sums = target.sum(axis=-1) if target.ndim else target
         off = np.abs(sums - 1.0) > 1e-3
@@ -261,8 +265,9 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
     Parameters
     ----------
     from_logits
-        As for :class:`CategoricalCrossEntropy`: False reads clipped probabilities,
-        True reads logits exactly.
+        As for :class:`CategoricalCrossEntropy`: False reads clipped probabilities
+        (``dL/dp = -onehot / p / N``); True reads logits exactly
+        (``dL/dz = (softmax(z) - onehot) / N``).
     epsilon
         The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
 
@@ -279,9 +284,8 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
 
     name = "sparse_categorical_crossentropy"
 
-    def check_target(self, predicted: Array, actual: ArrayLike, owner: str | None = None) -> Labels:
+    def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Labels:
         """``actual`` as intp labels of shape ``predicted.shape[:-1]``, whole numbers in ``[0, k)``."""
-        owner = owner or type(self).__name__
         if type(predicted) is not np.ndarray:
             raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
         if predicted.ndim == 0:
@@ -346,20 +350,21 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
 def _pick(values: Array, labels: Labels) -> Array:
     """``values[..., label]`` for each sample: shape ``values.shape[:-1]``.
 
-    A batch ``(N, k)`` uses plain integer indexing with a row index (several times
-    faster than ``np.take_along_axis`` on small batches); other ranks use the latter.
+    Plain integer indexing of the rows of ``(M, k)`` (several times faster than
+    ``np.take_along_axis`` on small batches); a batch ``(N, ..., k)`` is read as its
+    ``(M, k)`` rows.
     """
-    if values.ndim == 2:
-        picked: Array = values[np.arange(values.shape[0]), labels]
-        return picked
-    along: Array = np.take_along_axis(values, labels[..., None], axis=-1)[..., 0]
-    return along
+    if values.ndim > 2:
+        rows: Array = _pick(values.reshape(-1, values.shape[-1]), labels.reshape(-1)).reshape(labels.shape)
+        return rows
+    picked: Array = values[np.arange(len(values)), labels]
+    return picked
 
 
 def _add_at_labels(values: Array, labels: Labels, amount: Any) -> None:
     """``values[..., label] += amount`` for each sample, in place (labels are unique per row)."""
     if values.ndim == 2:
-        values[np.arange(values.shape[0]), labels] += amount
+        values[np.arange(len(values)), labels] += amount
     else:
         index = labels[..., None]
         shifted = np.take_along_axis(values, index, axis=-1) + np.expand_dims(amount, -1)

@@ -95,10 +95,10 @@ def test_fuses_with_names_the_activation_each_cross_entropy_reads(loss, last, fu
 
 def test_check_target_returns_what_compute_reads_with_the_callers_name_in_errors():
     template = np.zeros((3, 2))
-    np.testing.assert_array_equal(SparseCategoricalCrossEntropy().check_target(template, [[1], [0], [1]]),
-                                  [1, 0, 1])
-    assert SparseCategoricalCrossEntropy().check_target(template, [1.0, 0.0, 1.0]).dtype == np.intp
-    assert MeanSquaredError().check_target(np.zeros((3, 1), np.float32), [1, 2, 3]).dtype == np.float32
+    labels = SparseCategoricalCrossEntropy().check_target(template, [[1], [0], [1]], "y")
+    np.testing.assert_array_equal(labels, [1, 0, 1])
+    assert SparseCategoricalCrossEntropy().check_target(template, [1.0, 0.0, 1.0], "y").dtype == np.intp
+    assert MeanSquaredError().check_target(np.zeros((3, 1), np.float32), [1, 2, 3], "y").dtype == np.float32
     with pytest.raises(ValueError, match=r"^fit y: predicted has shape \(3, 2\) but actual has shape \(3,\)"):
         MeanSquaredError().check_target(template, [1.0, 2.0, 3.0], "fit y")
     with pytest.raises(ValueError, match=r"^fit y: labels must be in \[0, 2\) for a network with 2 outputs"):
