@@ -265,7 +265,7 @@ class SGD(Optimizer):
         self.slots = ("velocity",) if self.momentum > 0.0 else ()
 
     def _update(self, parameter: Parameter, state: _ParameterState) -> None:
-        """``w -= lr * g``, or the momentum form with velocity ``v``."""
+        """``w -= lr g``; with momentum ``v <- mu v - lr g``, ``w += v`` (Nesterov: ``w += mu v - lr g``)."""
         lr = self._learning_rate
         if not state.arrays:
             parameter.value -= lr * parameter.grad
