@@ -291,12 +291,13 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         if predicted.ndim == 0:
             raise ValueError(f"{owner}: predicted must have a class axis; got a scalar")
         labels, expected = np.asarray(actual), predicted.shape[:-1]
-        if labels.shape not in (expected, (*expected, 1)):
-            raise ValueError(f"{owner}: labels must have shape {expected} (one integer class per sample) "
-                             f"for predictions of shape {predicted.shape}; got {labels.shape}")
+        if labels.shape != expected:
+            if labels.shape != (*expected, 1):
+                raise ValueError(f"{owner}: labels must have shape {expected} (one integer class per sample) "
+                                 f"for predictions of shape {predicted.shape}; got {labels.shape}")
+            labels = labels.reshape(expected)
         if labels.dtype.kind not in "iufb":
             raise TypeError(f"{owner}: labels must be integers; got dtype {labels.dtype}")
-        labels = labels.reshape(expected)
         as_int, classes = labels.astype(np.intp, copy=False), predicted.shape[-1]
         if labels.dtype.kind == "f" and not np.array_equal(as_int, labels):
             raise ValueError(f"{owner}: class labels must be whole numbers (class indices); got e.g. "
