@@ -32,35 +32,36 @@ Initializer = Callable[[tuple[int, ...], np.random.Generator, npt.DTypeLike], Ar
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    fan_in = shape[0] if len(shape) >= 1 else 1
-    fan_out = shape[1] if len(shape) >= 2 else shape[0]
-    return fan_in, fan_out
+    """``(fan_in, fan_out)``: the first two sizes of ``shape`` (``(n, n)`` for a vector)."""
+    return (shape[0] if shape else 1), (shape[1] if len(shape) >= 2 else shape[0])
+
+
+def _normal(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike, std: float) -> Array:
+    return rng.normal(0.0, std, size=shape).astype(dtype)
+
+
+def _uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike, limit: float) -> Array:
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
 def he_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
     """Normal with mean 0 and standard deviation ``sqrt(2 / fan_in)`` (He et al., 2015)."""
-    fan_in, _ = _fans(shape)
-    return rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape).astype(dtype)
+    return _normal(shape, rng, dtype, math.sqrt(2.0 / _fans(shape)[0]))
 
 
 def he_uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
     """Uniform on ``[-l, l]`` with ``l = sqrt(6 / fan_in)`` (He et al., 2015)."""
-    fan_in, _ = _fans(shape)
-    limit = math.sqrt(6.0 / fan_in)
-    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+    return _uniform(shape, rng, dtype, math.sqrt(6.0 / _fans(shape)[0]))
 
 
 def glorot_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
     """Normal with standard deviation ``sqrt(2 / (fan_in + fan_out))`` (Glorot & Bengio, 2010)."""
-    fan_in, fan_out = _fans(shape)
-    return rng.normal(0.0, math.sqrt(2.0 / (fan_in + fan_out)), size=shape).astype(dtype)
+    return _normal(shape, rng, dtype, math.sqrt(2.0 / sum(_fans(shape))))
 
 
 def glorot_uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
     """Uniform on ``[-l, l]`` with ``l = sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio, 2010)."""
-    fan_in, fan_out = _fans(shape)
-    limit = math.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+    return _uniform(shape, rng, dtype, math.sqrt(6.0 / sum(_fans(shape))))
 
 
 def zeros(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
@@ -73,13 +74,9 @@ def ones(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike)
     return np.ones(shape, dtype=dtype)
 
 
+#: The initializers by name (the names ``Dense(weight_init=...)`` accepts).
 INITIALIZERS: dict[str, Initializer] = {
-    "he_normal": he_normal,
-    "he_uniform": he_uniform,
-    "glorot_normal": glorot_normal,
-    "glorot_uniform": glorot_uniform,
-    "zeros": zeros,
-    "ones": ones,
+    init.__name__: init for init in (he_normal, he_uniform, glorot_normal, glorot_uniform, zeros, ones)
 }
 
 
@@ -103,13 +100,11 @@ def make_rng(seed: Seed) -> np.random.Generator:
     """Return a ``numpy.random.Generator`` from an int seed, a Generator (used as is) or None."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        if seed is not None and seed < 0:
-            raise ValueError(
-                f"seed must be a non-negative int, a numpy.random.Generator or None; got {seed!r}"
-            )
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, a numpy.random.Generator or None; got {seed!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int, a numpy.random.Generator or None; got {seed!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be a non-negative int, a numpy.random.Generator or None; got {seed!r}")
+    return np.random.default_rng(seed)
 
 
 def initialize(
@@ -129,16 +124,11 @@ def initialize(
     if override is not None:
         return override(shape, rng, dtype)
     if isinstance(init, str):
-        try:
-            function = INITIALIZERS[init]
-        except KeyError:
+        if init not in INITIALIZERS:
             valid = ", ".join(sorted(INITIALIZERS))
-            raise ValueError(f"{name}: unknown initializer {init!r}; valid names: {valid}") from None
-        return function(shape, rng, dtype)
-    if callable(init):
-        values: Any = init(shape, rng, dtype)
-    else:
-        values = init
+            raise ValueError(f"{name}: unknown initializer {init!r}; valid names: {valid}")
+        return INITIALIZERS[init](shape, rng, dtype)
+    values: Any = init(shape, rng, dtype) if callable(init) else init
     array = np.array(values, dtype=dtype)  # a copy, never the caller's array
     if array.shape != shape:
         raise ValueError(f"{name}: expected an array of shape {shape}; got shape {array.shape}")

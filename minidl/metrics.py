@@ -1,5 +1,11 @@
 """Metrics as plain functions, with scikit-learn's argument order ``(y_true, y_pred)``.
 
+Each public function checks its arguments (finite real arrays; the target shapes the
+losses accept), then computes on the arrays: the errors with the losses' own ``compute``
+(``MeanSquaredError().compute(predicted, target)``), the accuracies with the unchecked
+``_binary_accuracy`` and so on, ``(predicted, target) -> float``, which the training loop
+calls on its data, checked once up front.
+
 Examples
 --------
 >>> from minidl import metrics
@@ -16,7 +22,7 @@ import numpy.typing as npt
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_real
-from minidl.losses import match_target
+from minidl.losses import MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossEntropy, match_target
 
 
 def _pair(y_true: ArrayLike, y_pred: ArrayLike, owner: str) -> tuple[Array, Array]:
@@ -36,9 +42,7 @@ def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> mean_squared_error([1, 3, 5, 7], [[9], [9], [0], [12]])
     37.5
     """
-    predicted, actual = _pair(y_true, y_pred, "mean_squared_error")
-    error = predicted - actual
-    return float(np.vdot(error, error)) / error.size
+    return MeanSquaredError().compute(*_pair(y_true, y_pred, "mean_squared_error"))
 
 
 def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -49,12 +53,7 @@ def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> mean_absolute_error([1, 3], [2, 1])
     1.5
     """
-    predicted, actual = _pair(y_true, y_pred, "mean_absolute_error")
-    total = float(np.abs(predicted - actual).sum())
-    return total / predicted.size
-
-
-# -- accuracy ----------------------------------------------------------------------------
+    return MeanAbsoluteError().compute(*_pair(y_true, y_pred, "mean_absolute_error"))
 
 
 def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> float:
@@ -70,8 +69,7 @@ def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5
     0.5
     """
     threshold = check_real(threshold, "binary_accuracy threshold")
-    predicted, actual = _pair(y_true, y_pred, "binary_accuracy")
-    return _binary_accuracy(predicted, actual, threshold)
+    return _binary_accuracy(*_pair(y_true, y_pred, "binary_accuracy"), threshold)
 
 
 def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -85,14 +83,14 @@ def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> categorical_accuracy([[0, 1], [1, 0], [0, 1]], [[0.2, 0.8], [0.3, 0.7], [0.4, 0.6]])
     0.6666666666666666
     """
-    predicted, actual = _pair(y_true, y_pred, "categorical_accuracy")
-    return _categorical_accuracy(predicted, actual)
+    return _categorical_accuracy(*_pair(y_true, y_pred, "categorical_accuracy"))
 
 
 def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """The fraction of samples whose most probable class equals the integer label.
 
-    ``y_true``: labels of shape ``(N,)`` (or ``(N, 1)``); ``y_pred``: ``(N, k)``.
+    ``y_true``: labels of shape ``(N,)`` (or ``(N, 1)``), whole numbers in ``[0, k)``,
+    checked as :class:`~minidl.SparseCategoricalCrossEntropy` checks them; ``y_pred``: ``(N, k)``.
 
     Examples
     --------
@@ -100,17 +98,7 @@ def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     0.6666666666666666
     """
     predicted = as_float_array(y_pred, "sparse_categorical_accuracy y_pred")
-    labels = as_float_array(y_true, "sparse_categorical_accuracy y_true", dtype=predicted.dtype)
-    if predicted.ndim == 0:
-        raise ValueError("sparse_categorical_accuracy: y_pred must have a class axis; got a scalar")
-    expected = predicted.shape[:-1]
-    if labels.shape == (*expected, 1):
-        labels = labels.reshape(expected)
-    if labels.shape != expected:
-        raise ValueError(
-            f"sparse_categorical_accuracy: y_true must have shape {expected} (one label per "
-            f"sample) for y_pred of shape {predicted.shape}; got {labels.shape}"
-        )
+    labels = SparseCategoricalCrossEntropy().check_target(predicted, y_true, "sparse_categorical_accuracy")
     return _sparse_categorical_accuracy(predicted, labels)
 
 

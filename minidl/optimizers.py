@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,10 +38,11 @@ from minidl.layers.base import Parameter
 class Optimizer(ABC):
     """Base class of optimizers: ``step(parameters)`` updates values from gradients in place.
 
-    Subclasses implement ``_update(parameter, state)`` for one parameter, and list in
-    ``slots`` the names of the per-parameter state arrays they keep (created by
-    ``_new_state``). The base class handles the per-parameter state dictionary, the
-    step counter and saving/loading state.
+    Subclasses implement ``_update(parameter, state)`` for one parameter, list in
+    ``slots`` the names of the per-parameter state arrays they keep (zeros of the
+    parameter's shape and dtype at first), and in ``arguments`` their constructor
+    arguments (for ``config``). The base class handles the per-parameter state, the step
+    counter and saving/loading state.
 
     Attributes
     ----------
@@ -63,6 +65,10 @@ class Optimizer(ABC):
     name: ClassVar[str] = "optimizer"
     #: Names of the per-parameter state arrays (besides the step count ``"t"``).
     slots: tuple[str, ...] = ()
+    #: Slots that are means of squared gradients: never negative (a file holding one is refused).
+    squares: ClassVar[tuple[str, ...]] = ()
+    #: The constructor arguments, read back as attributes by ``config``.
+    arguments: ClassVar[tuple[str, ...]] = ("learning_rate",)
 
     def __init__(self, learning_rate: float) -> None:
         self.learning_rate = learning_rate
@@ -93,25 +99,16 @@ class Optimizer(ABC):
             raise TypeError(f"{type(self).__name__}.step expects a list of Parameters; got a single "
                             f"Parameter {parameters.name!r} (write step([parameter]))")
         self.iterations += 1
-        state_of = self._state
         for parameter in parameters:
-            try:
-                state = state_of.get(parameter)
-            except TypeError:  # unhashable, e.g. a bare numpy array: reported just below
-                state = None
-            if state is None:
-                if not isinstance(parameter, Parameter):
-                    raise TypeError(
-                        f"{type(self).__name__}.step expects a list of minidl Parameters (e.g. "
-                        f"network.parameters()); got an element of type {type(parameter).__name__}"
-                    )
-                state = state_of[parameter] = _ParameterState(self._new_state(parameter))
+            if not isinstance(parameter, Parameter):
+                raise TypeError(f"{type(self).__name__}.step expects a list of minidl Parameters (e.g. "
+                                f"network.parameters()); got an element of type {type(parameter).__name__}")
+            state = self._state.get(parameter)
+            if state is None:  # the first step of this parameter: its slots start at zero
+                state = self._state[parameter] = _ParameterState([np.zeros_like(parameter.value)
+                                                                  for _ in self.slots])
             state.t += 1
             self._update(parameter, state)
-
-    def _new_state(self, parameter: Parameter) -> list[Array]:
-        """Fresh slot arrays for ``parameter`` (zeros of its shape and dtype, one per slot)."""
-        return [np.zeros_like(parameter.value) for _ in self.slots]
 
     @abstractmethod
     def _update(self, parameter: Parameter, state: _ParameterState) -> None:
@@ -125,7 +122,7 @@ class Optimizer(ABC):
     # -- saving and resuming --------------------------------------------------------
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this optimizer (JSON-friendly values)."""
-        return {"learning_rate": self.learning_rate}
+        return {name: getattr(self, name) for name in self.arguments}
 
     def state_arrays(self, parameters: Sequence[Parameter]) -> dict[str, np.ndarray[Any, Any]]:
         """The optimizer's state as named arrays (copies), for saving.
@@ -147,11 +144,10 @@ class Optimizer(ABC):
         arrays: dict[str, np.ndarray[Any, Any]] = {"iterations": np.array(self.iterations, dtype=np.int64)}
         for index, parameter in enumerate(parameters):
             state = self._state.get(parameter)
-            if state is None:
-                continue
-            arrays[f"{index}/t"] = np.array(state.t, dtype=np.int64)
-            for slot, array in zip(self.slots, state.arrays, strict=True):
-                arrays[f"{index}/{slot}"] = array.copy()
+            if state is not None:
+                arrays[f"{index}/t"] = np.array(state.t, dtype=np.int64)
+                for slot, array in zip(self.slots, state.arrays, strict=True):
+                    arrays[f"{index}/{slot}"] = array.copy()
         return arrays
 
     def load_state_arrays(
@@ -160,72 +156,66 @@ class Optimizer(ABC):
         """Replace the optimizer's state by ``arrays`` (as made by ``state_arrays``).
 
         Every array is checked (known key, shape and dtype of its parameter, finite
-        values, non-negative counts) before anything is changed, so a bad file leaves
-        the optimizer as it was. The arrays are copied.
+        values, non-negative counts and second moments) before anything is changed, so a
+        bad file leaves the optimizer as it was. The arrays are copied.
 
         Raises
         ------
         ValueError
             For a missing ``"iterations"``, an unknown key, an index outside
-            ``parameters``, a wrong shape, a non-finite value or an incomplete
-            parameter entry.
+            ``parameters``, a wrong shape, a non-finite value, a negative second moment
+            (Adam's and RMSprop's ``v``) or an incomplete parameter entry.
         """
         owner = f"{type(self).__name__}.load_state_arrays"
         if "iterations" not in arrays:
             raise ValueError(f"{owner}: no 'iterations' entry; got keys {sorted(arrays)}")
         iterations = _count(arrays["iterations"], f"{owner}: 'iterations'")
-        found: dict[int, dict[str, np.ndarray[Any, Any]]] = {}
+        keys, found = ("t", *self.slots), dict[int, dict[str, np.ndarray[Any, Any]]]()
         for key, value in arrays.items():
+            index_text, _, slot = key.partition("/")
             if key == "iterations":
                 continue
-            index_text, _, slot = key.partition("/")
-            if not index_text.isdigit() or slot not in ("t", *self.slots):
-                expected = ", ".join(f"'<i>/{name}'" for name in ("t", *self.slots))
-                raise ValueError(f"{owner}: unexpected key {key!r}; expected 'iterations', {expected}")
-            index = int(index_text)
-            if index >= len(parameters):
-                raise ValueError(
-                    f"{owner}: key {key!r} refers to parameter {index}, but only "
-                    f"{len(parameters)} parameters were given"
-                )
-            found.setdefault(index, {})[slot] = np.asarray(value)
+            if not (index_text.isdigit() and slot in keys and int(index_text) < len(parameters)):
+                expected = ", ".join(f"'<i>/{name}'" for name in keys)
+                raise ValueError(f"{owner}: unexpected key {key!r}; expected 'iterations' or {expected}, for "
+                                 f"i < {len(parameters)} (only {len(parameters)} parameters were given)")
+            found.setdefault(int(index_text), {})[slot] = np.asarray(value)
         new_state: dict[Parameter, _ParameterState] = {}
         for index, entries in found.items():
-            parameter = parameters[index]
-            missing = [slot for slot in ("t", *self.slots) if slot not in entries]
+            missing = [key for key in keys if key not in entries]
             if missing:
                 raise ValueError(f"{owner}: parameter {index} lacks {missing}")
-            t = _count(entries["t"], f"{owner}: '{index}/t'")
-            slot_arrays = []
-            for slot in self.slots:
-                array = entries[slot]
-                label = f"{owner}: '{index}/{slot}'"
-                if array.shape != parameter.shape:
-                    raise ValueError(f"{label} must have shape {parameter.shape}; got {array.shape}")
-                if array.dtype.kind not in "fiu":
-                    raise ValueError(f"{label} must hold real numbers; got dtype {array.dtype}")
-                if not np.all(np.isfinite(array)):
-                    raise ValueError(f"{label} must be finite")
-                slot_arrays.append(array.astype(parameter.dtype, copy=True))
-            state = _ParameterState(slot_arrays)
-            state.t = t
-            new_state[parameter] = state
+            parameter = parameters[index]
+            slots = [self._checked(entries[name], parameter, name, f"{owner}: '{index}/{name}'")
+                     for name in self.slots]
+            new_state[parameter] = _ParameterState(slots, _count(entries["t"], f"{owner}: '{index}/t'"))
         self.iterations = iterations
         self._state = new_state
+
+    def _checked(self, array: np.ndarray[Any, Any], parameter: Parameter, slot: str, label: str) -> Array:
+        """A copy of the saved ``slot`` array in ``parameter``'s dtype, once it is checked."""
+        if array.shape != parameter.shape or array.dtype.kind not in "fiu":
+            raise ValueError(f"{label} must hold real numbers in shape {parameter.shape}; got {array.dtype} "
+                             f"of shape {array.shape}")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{label} must be finite")
+        if slot in self.squares and (array < 0).any():
+            raise ValueError(f"{label}, the second moment of parameter {parameter.name!r}, must be >= 0 (a "
+                             "mean of squared gradients; the next step takes its square root); got "
+                             f"{array.min():g}")
+        return array.astype(parameter.dtype, copy=True)
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
         return f"{type(self).__name__}({arguments})"
 
 
+@dataclass(slots=True)
 class _ParameterState:
     """One parameter's optimizer state: its slot arrays and its step count ``t``."""
 
-    __slots__ = ("arrays", "t")
-
-    def __init__(self, arrays: list[Array]) -> None:
-        self.arrays = arrays
-        self.t = 0
+    arrays: list[Array]
+    t: int = 0
 
 
 def _count(value: Any, label: str) -> int:
@@ -263,6 +253,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    arguments = ("learning_rate", "momentum", "nesterov")
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(learning_rate)
@@ -274,7 +265,7 @@ class SGD(Optimizer):
         self.slots = ("velocity",) if self.momentum > 0.0 else ()
 
     def _update(self, parameter: Parameter, state: _ParameterState) -> None:
-        """``w -= lr * g``, or the momentum form with velocity ``v``."""
+        """``w -= lr g``; with momentum ``v <- mu v - lr g``, ``w += v`` (Nesterov: ``w += mu v - lr g``)."""
         lr = self._learning_rate
         if not state.arrays:
             parameter.value -= lr * parameter.grad
@@ -288,10 +279,6 @@ class SGD(Optimizer):
             parameter.value -= step
         else:
             parameter.value += velocity
-
-    def config(self) -> dict[str, Any]:
-        """``learning_rate``, ``momentum`` and ``nesterov``."""
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
 
 
 class RMSprop(Optimizer):
@@ -322,6 +309,8 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     slots = ("v",)
+    squares = ("v",)
+    arguments = ("learning_rate", "rho", "epsilon")
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7) -> None:
         super().__init__(learning_rate)
@@ -337,10 +326,6 @@ class RMSprop(Optimizer):
         denominator = np.sqrt(v)
         denominator += self.epsilon
         parameter.value -= self._learning_rate * grad / denominator
-
-    def config(self) -> dict[str, Any]:
-        """``learning_rate``, ``rho`` and ``epsilon``."""
-        return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
 
 
 class Adam(Optimizer):
@@ -379,21 +364,18 @@ class Adam(Optimizer):
 
     name = "adam"
     slots = ("m", "v")
+    squares = ("v",)
+    arguments = ("learning_rate", "beta_1", "beta_2", "epsilon")
 
-    def __init__(
-        self,
-        learning_rate: float = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-8,
-    ) -> None:
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8) -> None:
         super().__init__(learning_rate)
         self.beta_1 = check_real(beta_1, "Adam beta_1", low=0.0, high=1.0, high_inclusive=False)
         self.beta_2 = check_real(beta_2, "Adam beta_2", low=0.0, high=1.0, high_inclusive=False)
         self.epsilon = check_real(epsilon, "Adam epsilon", low=0.0, low_inclusive=False)
 
     def _update(self, parameter: Parameter, state: _ParameterState) -> None:
-        """One bias-corrected Adam step (formula in the class docstring)."""
+        """``m, v <- beta m + (1 - beta) (g, g**2)``; ``w -= lr m_hat / (sqrt(v_hat) + eps)``."""
         m, v = state.arrays
         grad = parameter.grad
         beta_1, beta_2 = self.beta_1, self.beta_2
@@ -409,15 +391,6 @@ class Adam(Optimizer):
         denominator *= 1.0 / correction_2
         denominator += self.epsilon
         parameter.value -= (self._learning_rate / correction_1) * m / denominator
-
-    def config(self) -> dict[str, Any]:
-        """``learning_rate``, ``beta_1``, ``beta_2`` and ``epsilon``."""
-        return {
-            "learning_rate": self.learning_rate,
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-        }
 
 
 #: Optimizer names accepted by ``Network.compile`` (and ``get_optimizer``).

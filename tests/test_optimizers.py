@@ -189,3 +189,36 @@ def test_get_optimizer_names():
     assert isinstance(get_optimizer("rmsprop"), RMSprop)
     with pytest.raises(ValueError, match="'sgd', 'rmsprop', 'adam'"):
         get_optimizer("adma")
+
+
+@pytest.mark.parametrize("make", [lambda: Adam(0.01), lambda: RMSprop(0.01)], ids=["Adam", "RMSprop"])
+def test_load_state_arrays_refuses_a_negative_second_moment(make):
+    # v is a running mean of squared gradients; the next step would take sqrt(-0.5) = nan.
+    opt = make()
+    p = Parameter(np.array([1.0, -1.0]), name="dense_1.weight")
+    p.grad[...] = [0.5, -0.25]
+    opt.step([p])
+    good = opt.state_arrays([p])
+    name = type(opt).__name__
+    with pytest.raises(ValueError, match=rf"{name}.load_state_arrays: '0/v', the second moment of parameter "
+                                         r"'dense_1.weight', must be >= 0 .*got -0.5"):
+        opt.load_state_arrays([p], {**good, "0/v": np.array([0.1, -0.5])})
+    np.testing.assert_array_equal(opt.state_arrays([p])["0/v"], good["0/v"])  # state kept as it was
+    opt.load_state_arrays([p], {**good, "0/v": np.array([0.0, 0.5])})        # zero is a valid moment
+    with np.errstate(invalid="raise"):
+        opt.step([p])
+
+
+def test_a_negative_first_moment_or_velocity_is_fine():
+    adam = Adam(0.01)
+    p, _ = run(adam)
+    adam.load_state_arrays([p], {**adam.state_arrays([p]), "0/m": np.array([-1.0, -2.0])})
+    sgd = SGD(0.1, momentum=0.9)
+    q, _ = run(sgd)
+    sgd.load_state_arrays([q], {**sgd.state_arrays([q]), "0/velocity": np.array([-1.0, -2.0])})
+    np.testing.assert_array_equal(sgd.state_arrays([q])["0/velocity"], [-1.0, -2.0])
+
+
+def test_step_refuses_a_non_parameter_naming_the_optimizer():
+    with pytest.raises(TypeError, match=r"Adam.step expects a list of minidl Parameters .*type ndarray"):
+        Adam().step([np.ones(2)])

@@ -1,0 +1,127 @@
+"""``Loss``, the base class of every loss, and ``match_target``, the one target-shape rule.
+
+A loss is a mean over samples, so the learning rate does not depend on the batch size.
+Its math is written for a batch (the batch axis first, any rank); the public entry
+``forward`` checks the target and gives a single sample a batch axis, once for all losses.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from minidl._typing import Array, ArrayLike
+from minidl.layers.base import Layer
+
+
+def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
+    """Return ``actual`` as an array of ``predicted``'s shape and dtype, or raise.
+
+    Accepts equal shapes; ``(N,)`` targets for ``(N, 1)`` predictions (and ``(N, 1)``
+    targets for ``(N,)`` predictions); a scalar target for a one-value prediction. Anything
+    else (for instance ``(N,)`` against ``(N, 2)``) is an error: the two are never
+    broadcast into an ``(N, N)`` table. The dtype is ``predicted``'s when it is a float
+    dtype (float32 stays float32), float64 otherwise (an integer prediction never
+    truncates a float target). An empty ``predicted`` is an error (a mean over nothing).
+    """
+    if type(predicted) is not np.ndarray:
+        raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
+    if predicted.size == 0:
+        raise ValueError(f"{owner}: predicted is empty (shape {predicted.shape}); expected at least one "
+                         "value")
+    target = np.asarray(actual)
+    if target.dtype.kind not in "fiub":
+        raise TypeError(f"{owner}: actual must hold real numbers; got dtype {target.dtype}")
+    p_shape, a_shape = predicted.shape, target.shape
+    if a_shape != p_shape:
+        column = ((len(a_shape) == 1 and p_shape == (*a_shape, 1))
+                  or (len(p_shape) == 1 and a_shape == (*p_shape, 1)))
+        if not (column or (a_shape == () and predicted.size == 1)):
+            raise ValueError(
+                f"{owner}: predicted has shape {p_shape} but actual has shape {a_shape}; they must "
+                "match (a 1-D target is accepted only for a single-output prediction of shape (N, 1))")
+        target = target.reshape(p_shape)
+    dtype = predicted.dtype if predicted.dtype.kind == "f" else np.dtype(np.float64)
+    return target if target.dtype == dtype else target.astype(dtype)
+
+
+def with_batch_axis(predicted: Array, target: Any) -> tuple[Array, Any]:
+    """A single sample ``(k,)`` (or a scalar) and its target, given a batch axis ``(1, k)``."""
+    if predicted.ndim >= 2:
+        return predicted, target
+    added = (1,) * (2 - predicted.ndim)  # (k,) -> (1, k), a scalar -> (1, 1); labels () -> (1,)
+    return predicted.reshape(added + predicted.shape), target.reshape(added + target.shape)
+
+
+class Loss(ABC):
+    """Base class of losses: ``forward(predicted, actual) -> float``, ``backward() -> dL/dpredicted``.
+
+    A loss writes its math for a batch (the batch axis first): ``compute(p, y) -> float``
+    keeps what ``gradient() -> dL/dp`` needs. ``forward`` (or calling the loss) checks the
+    target (``check_target``) and gives a single sample ``(outputs,)`` a batch axis;
+    ``backward`` returns the gradient shaped like the ``predicted`` given.
+
+    Examples
+    --------
+    >>> class SumSquaredError(Loss):                # L = sum((p - y)**2)
+    ...     def compute(self, predicted, target):
+    ...         self.error = predicted - target
+    ...         return float((self.error**2).sum())
+    ...     def gradient(self):
+    ...         return 2.0 * self.error             # dL/dp = 2 (p - y)
+    >>> loss = SumSquaredError()
+    >>> loss(np.array([9.0, 3.0]), [3.0, 3.0]), loss.backward()
+    (36.0, array([12.,  0.]))
+    """
+
+    #: The name used by ``Network.compile`` and in model files.
+    name: str = "loss"
+    _shape: tuple[int, ...] | None = None  # the last predicted's shape, None before a forward
+
+    def forward(self, predicted: Array, actual: ArrayLike) -> float:
+        """Check ``actual``, give a single sample a batch axis, return ``compute``."""
+        self._shape = None  # a forward that fails leaves nothing for backward
+        target = self.check_target(predicted, actual, type(self).__name__)
+        value = self.compute(*with_batch_axis(predicted, target))
+        self._shape = predicted.shape
+        return value
+
+    __call__ = forward
+
+    def backward(self) -> Array:
+        """``dL/dpredicted`` for the last ``forward``, shaped like its ``predicted``."""
+        if self._shape is None:
+            raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
+        grad = self.gradient()
+        return grad if grad.shape == self._shape else grad.reshape(self._shape)
+
+    @abstractmethod
+    def compute(self, predicted: Array, target: Any) -> float:
+        """The loss of a batch ``predicted`` ``(N, ...)`` against its checked ``target``."""
+
+    @abstractmethod
+    def gradient(self) -> Array:
+        """``dL/dpredicted`` for the last ``compute``, shaped like its ``predicted``."""
+
+    def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Any:
+        """``actual`` checked and shaped as ``compute`` reads it; errors start with ``owner``."""
+        return match_target(predicted, actual, owner)
+
+    def fuses_with(self, layer: Layer) -> bool:
+        """Whether training should hand a last ``layer``'s input to ``forward_from_logits`` (no: unfused)."""
+        return False
+
+    def forward_from_logits(self, logits: Array, actual: ArrayLike, probabilities: Array | None = None
+                            ) -> float:
+        """The loss from the input of the last layer, for a loss that ``fuses_with`` that layer."""
+        raise TypeError(f"{type(self).__name__} does not read logits (it fuses with no layer)")
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild this loss."""
+        return {}
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
+        return f"{type(self).__name__}({arguments})"

@@ -1,0 +1,372 @@
+"""Cross-entropy losses for classification: binary, categorical (one-hot) and sparse (labels).
+
+Each reads either probabilities (the default, what a network ending in Sigmoid/Softmax
+outputs) or logits (``from_logits=True``, the raw scores before the activation). The
+logits path is the exact one: it works with log-sigmoid/log-softmax computed stably, so
+the loss and its gradient ``(p - y) / N`` stay finite and exact even for logits of
++-1000. The probabilities path clips ``p`` to ``[epsilon, 1 - epsilon]``, which keeps
+everything finite but is only approximate for saturated outputs.
+
+**Fusion.** When a network ends in the activation a loss reads (``loss.fuses_with(last)``:
+Softmax for the categorical losses, Sigmoid for the binary one, with
+``from_logits=False``), the training step calls ``loss.forward_from_logits(logits,
+target, probabilities)`` with that layer's input and output, then starts backpropagation
+below the layer with ``loss.backward() = (p - y) / N``: the exact logits path, and no
+Softmax Jacobian to multiply. The activation still runs, so predictions and metrics see
+probabilities.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import numpy as np
+
+from minidl._typing import Array, ArrayLike
+from minidl._validation import check_real
+from minidl.layers.activations import Sigmoid, Softmax
+from minidl.layers.base import Layer
+from minidl.losses.base import Loss, match_target, with_batch_axis
+
+#: Integer class labels, one per sample: shape ``(N, ...)`` for predictions ``(N, ..., k)``.
+Labels = np.ndarray[Any, np.dtype[np.intp]]
+
+
+def check_unit_interval(values: Array, what: str, owner: str) -> None:
+    """Raise unless every value lies in ``[0, 1]`` (probabilities, or cross-entropy targets).
+
+    Two reductions, cheap next to the loss itself; without them a probability of 1.5 or
+    a target of 2 would be clipped or used silently into a wrong loss.
+    """
+    low, high = float(values.min()), float(values.max())
+    if not (low >= 0.0 and high <= 1.0):  # written so that NaN fails too
+        raise ValueError(f"{owner}: {what} must be in [0, 1]; got values from {low:g} to {high:g}")
+
+
+def _samples(p: Array) -> int:
+    """``N``, the number of samples of a batch ``(N, ..., k)``: every position but the class axis."""
+    return int(p.size // p.shape[-1])
+
+
+class _CrossEntropy(Loss):
+    """What the cross-entropy losses share: ``from_logits``, ``epsilon``, clipping and fusion.
+
+    A subclass writes ``_from_logits(z, y, p) -> (loss, p)``, ``_from_probabilities(p, y)
+    -> loss`` (``p`` already clipped) and ``gradient``; this class keeps ``p``, ``y`` and
+    which path the last forward took, for ``gradient``.
+    """
+
+    #: The activation whose input are the logits of this loss (Sigmoid or Softmax).
+    _activation: type[Layer] = Softmax
+
+    def __init__(self, from_logits: bool = False, epsilon: float = 1e-7) -> None:
+        if not isinstance(from_logits, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__} from_logits must be True or False; got {from_logits!r}")
+        self.from_logits = bool(from_logits)
+        self.epsilon = check_real(epsilon, f"{type(self).__name__} epsilon", low=0.0, high=0.5,
+                                  low_inclusive=False, high_inclusive=False)
+
+    def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Any:
+        """``match_target``, then every target value in ``[0, 1]``."""
+        target = match_target(predicted, actual, owner)
+        check_unit_interval(target, f"{self.name} targets", owner)
+        return target
+
+    def fuses_with(self, layer: Layer) -> bool:
+        """True when this loss reads probabilities and ``layer`` is the activation that makes them."""
+        return not self.from_logits and isinstance(layer, self._activation)
+
+    def forward_from_logits(self, logits: Array, actual: ArrayLike, probabilities: Array | None = None
+                            ) -> float:
+        """The exact loss from the logits ``z`` (the Sigmoid's/Softmax's input), any shape ``compute`` takes.
+
+        ``probabilities`` is that layer's output if it already ran (else computed here);
+        ``backward()`` then returns ``dL/dz = (p - y) / N``, shaped like ``logits``.
+        """
+        self._shape = None
+        z, target = with_batch_axis(logits, self.check_target(logits, actual, type(self).__name__))
+        if probabilities is not None and z is not logits:  # a single sample: add the batch axis too
+            probabilities = probabilities.reshape(z.shape)
+        value, self._p = self._from_logits(z, target, probabilities)
+        self._target, self._read_logits, self._shape = target, True, logits.shape
+        return value
+
+    def compute(self, predicted: Array, target: Any) -> float:
+        """The loss of logits (``from_logits=True``) or of probabilities, clipped to ``[eps, 1 - eps]``.
+
+        Keeps for ``gradient`` the probabilities ``p``, the target, and which path was taken.
+        """
+        if self.from_logits:
+            value, self._p = self._from_logits(predicted, target, None)
+        else:
+            check_unit_interval(predicted, "predicted probabilities (from_logits=False)", type(self).__name__)
+            self._p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
+            value = self._from_probabilities(self._p, target)
+        self._target, self._read_logits = target, self.from_logits
+        return value
+
+    @abstractmethod
+    def _from_logits(self, z: Array, target: Any, p: Array | None) -> tuple[float, Array]:
+        """The loss from logits ``z`` and the probabilities ``p`` (computed when None)."""
+
+    @abstractmethod
+    def _from_probabilities(self, p: Array, target: Any) -> float:
+        """The loss from clipped probabilities ``p``."""
+
+    def config(self) -> dict[str, Any]:
+        """``from_logits`` and ``epsilon``."""
+        return {"from_logits": self.from_logits, "epsilon": self.epsilon}
+
+
+class BinaryCrossEntropy(_CrossEntropy):
+    """Binary cross-entropy, ``L = mean(-(y log p + (1 - y) log(1 - p)))``.
+
+    For one or several independent yes/no outputs: ``p`` is the predicted probability of
+    a 1 (a network ending in :class:`~minidl.Sigmoid`), ``y`` the target, 0 or 1 (or a
+    probability). The mean runs over every element, as Keras and PyTorch reduce it.
+    Shapes as for :class:`MeanSquaredError` (``(N,)`` targets for ``(N, 1)`` outputs).
+
+    Parameters
+    ----------
+    from_logits
+        False (default): ``predicted`` are probabilities in ``[0, 1]``; they are clipped
+        to ``[epsilon, 1 - epsilon]``, and ``backward`` returns the (finite) gradient
+        ``dL/dp = (p - y) / (p (1 - p)) / n`` at the clipped ``p``. True: ``predicted``
+        are logits ``z`` (``p = sigmoid(z)``), and the loss is computed exactly as
+        ``mean(max(z, 0) - z y + log(1 + exp(-|z|)))`` with
+        ``dL/dz = (sigmoid(z) - y) / n``, finite for any finite ``z``.
+    epsilon
+        The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
+
+    Notes
+    -----
+    A network ending in ``Sigmoid`` is fused with this loss in training (``from_logits=False``):
+    see :mod:`minidl.losses.cross_entropy`.
+
+    Examples
+    --------
+    >>> loss = BinaryCrossEntropy()
+    >>> round(loss.forward(np.array([[0.9], [0.2]]), [1, 0]), 6)  # -(log 0.9 + log 0.8) / 2
+    0.164252
+    >>> BinaryCrossEntropy(from_logits=True).forward(np.array([[1000.0], [-1000.0]]), [1, 0])
+    0.0
+    """
+
+    name = "binary_crossentropy"
+    _activation = Sigmoid
+
+    def _from_logits(self, z: Array, target: Array, p: Array | None) -> tuple[float, Array]:
+        """``L = mean(max(z, 0) - z y + log(1 + exp(-|z|)))``, stable for any finite ``z`` ``(N, ...)``."""
+        exp_neg_abs = np.exp(-np.abs(z))
+        if p is None:  # sigmoid(z) without overflow: exp(-|z|) / (1 + exp(-|z|)) for z < 0
+            p = (np.where(z >= 0, 1.0, exp_neg_abs) / (1.0 + exp_neg_abs)).astype(z.dtype, copy=False)
+        per_element = np.maximum(z, 0.0) - z * target + np.log1p(exp_neg_abs)
+        return float(per_element.sum()) / z.size, p
+
+    def _from_probabilities(self, p: Array, target: Array) -> float:
+        """``L = -mean(y log p + (1 - y) log(1 - p))`` for clipped ``p`` ``(N, ...)``."""
+        per_element = target * np.log(p) + (1.0 - target) * np.log(1.0 - p)
+        return -float(per_element.sum()) / p.size
+
+    def gradient(self) -> Array:
+        """``dL/dz = (p - y) / n`` after logits; ``dL/dp = (p - y) / (p (1 - p) n)`` after probabilities.
+
+        ``n`` counts every element; shape ``(N, ...)``, like the batch given.
+        """
+        p = self._p
+        grad: Array = (p - self._target) * (1.0 / p.size)
+        if not self._read_logits:
+            grad /= p * (1.0 - p)
+        return grad
+
+
+class CategoricalCrossEntropy(_CrossEntropy):
+    """Categorical cross-entropy for one-hot targets, ``L = mean over samples of -sum_c y_c log p_c``.
+
+    ``p`` is a row of class probabilities (a network ending in :class:`~minidl.Softmax`),
+    ``y`` the one-hot target row (or any probability row summing to 1). Shapes: ``(N, k)``
+    predictions and targets (or ``(k,)`` for one sample); ``N`` is the number of samples.
+
+    Parameters
+    ----------
+    from_logits
+        False (default): ``predicted`` are probabilities; they are clipped to
+        ``[epsilon, 1 - epsilon]`` and ``backward`` returns the (finite) gradient
+        ``dL/dp = -y / p / N`` at the clipped ``p``. True: ``predicted`` are logits ``z``
+        and the loss uses the stable log-softmax ``log p = z - max z - log(sum exp(z - max z))``,
+        with ``dL/dz = (softmax(z) - y) / N``, finite for any finite ``z`` (the target rows
+        sum to 1: checked, as for one-hot rows).
+    epsilon
+        The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
+
+    Notes
+    -----
+    A network ending in ``Softmax`` is fused with this loss in training (``from_logits=False``):
+    see :mod:`minidl.losses.cross_entropy`.
+
+    Examples
+    --------
+    >>> loss = CategoricalCrossEntropy()
+    >>> round(loss.forward(np.array([[0.25, 0.75], [0.5, 0.5]]), [[0, 1], [1, 0]]), 6)
+    0.490415
+    >>> CategoricalCrossEntropy(from_logits=True).forward(np.array([[1000.0, -1000.0]]), [[0, 1]])
+    2000.0
+    """
+
+    name = "categorical_crossentropy"
+
+    def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Any:
+        """Targets in ``[0, 1]`` whose rows (the last axis) sum to 1, as one-hot rows do."""
+        target = super().check_target(predicted, actual, owner)
+        sums = target.sum(axis=-1) if target.ndim else target
+        off = np.abs(sums - 1.0) > 1e-3
+        if off.any():
+            row = int(np.flatnonzero(off)[0])
+            raise ValueError(f"{owner}: categorical_crossentropy needs one-hot rows (summing to 1); row "
+                             f"{row} sums to {float(sums.flat[row]):g} (for integer labels use "
+                             "sparse_categorical_crossentropy)")
+        return target
+
+    def _from_logits(self, z: Array, target: Array, p: Array | None) -> tuple[float, Array]:
+        """``L = -sum(y log_softmax(z)) / N``: logits ``(N, ..., k)``, the log-softmax stable."""
+        shifted = z - np.max(z, axis=-1, keepdims=True)
+        exp_shifted = np.exp(shifted)
+        total: Array = exp_shifted.sum(axis=-1, keepdims=True)
+        value = float(np.vdot(target, np.log(total) - shifted)) / _samples(z)
+        return value, exp_shifted / total if p is None else p
+
+    def _from_probabilities(self, p: Array, target: Array) -> float:
+        """``L = -sum(y log p) / N`` for clipped ``p`` ``(N, ..., k)``."""
+        return -float(np.vdot(target, np.log(p))) / _samples(p)
+
+    def gradient(self) -> Array:
+        """``dL/dz = (p - y) / N`` after logits; ``dL/dp = -y / (p N)`` after probabilities.
+
+        ``N`` counts samples; shape ``(N, ..., k)``, like the batch given.
+        """
+        p, scale = self._p, 1.0 / _samples(self._p)
+        if self._read_logits:
+            grad: Array = (p - self._target) * scale
+        else:
+            grad = self._target / p
+            grad *= -scale
+        return grad
+
+
+class SparseCategoricalCrossEntropy(_CrossEntropy):
+    """Categorical cross-entropy with integer class labels, ``L = mean over samples of -log p[label]``.
+
+    The same loss as :class:`CategoricalCrossEntropy` with the one-hot rows given as
+    their class index. Predictions ``(N, k)`` (or ``(k,)``); labels ``(N,)`` or
+    ``(N, 1)`` (or a scalar for one sample), integers in ``[0, k)`` (integer-valued floats
+    are accepted).
+
+    Parameters
+    ----------
+    from_logits
+        As for :class:`CategoricalCrossEntropy`: False reads clipped probabilities
+        (``dL/dp = -onehot / p / N``); True reads logits exactly
+        (``dL/dz = (softmax(z) - onehot) / N``).
+    epsilon
+        The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
+
+    Notes
+    -----
+    Fused with a final ``Softmax`` in training exactly as :class:`CategoricalCrossEntropy`.
+
+    Examples
+    --------
+    >>> loss = SparseCategoricalCrossEntropy()
+    >>> round(loss.forward(np.array([[0.25, 0.75], [0.5, 0.5]]), [1, 0]), 6)
+    0.490415
+    """
+
+    name = "sparse_categorical_crossentropy"
+
+    def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Labels:
+        """``actual`` as intp labels of shape ``predicted.shape[:-1]``, whole numbers in ``[0, k)``."""
+        if type(predicted) is not np.ndarray:
+            raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
+        if predicted.ndim == 0:
+            raise ValueError(f"{owner}: predicted must have a class axis; got a scalar")
+        labels, expected = np.asarray(actual), predicted.shape[:-1]
+        if labels.shape != expected:
+            if labels.shape != (*expected, 1):
+                raise ValueError(f"{owner}: labels must have shape {expected} (one integer class per sample) "
+                                 f"for predictions of shape {predicted.shape}; got {labels.shape}")
+            labels = labels.reshape(expected)
+        if labels.dtype.kind not in "iufb":
+            raise TypeError(f"{owner}: labels must be integers; got dtype {labels.dtype}")
+        as_int, classes = labels.astype(np.intp, copy=False), predicted.shape[-1]
+        if labels.dtype.kind == "f" and not np.array_equal(as_int, labels):
+            raise ValueError(f"{owner}: class labels must be whole numbers (class indices); got e.g. "
+                             f"{labels[as_int != labels][0]}")
+        labels = as_int
+        if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+            low, high = int(labels.min()), int(labels.max())
+            raise ValueError(f"{owner}: labels must be in [0, {classes}) for a network with {classes} "
+                             f"outputs (one per class); got values from {low} to {high}")
+        return labels
+
+    def _from_logits(self, z: Array, labels: Labels, p: Array | None) -> tuple[float, Array]:
+        """``L = -mean(log_softmax(z)[label])``: logits ``(N, ..., k)``, labels ``(N, ...)``."""
+        if p is not None:
+            # Fused after the network's Softmax: -log p[label] read from its p is as exact
+            # as the log-softmax while every p[label] is a normal number (a loss up to
+            # ~87 in float32, ~708 in float64), and costs three small calls instead of a
+            # second softmax. Saturated logits fall through to the log-softmax below.
+            picked = _pick(p, labels)
+            if float(picked.min()) >= np.finfo(picked.dtype).tiny:
+                return -float(np.log(picked).sum()) / _samples(z), p
+        shifted = z - z.max(axis=-1, keepdims=True)
+        exp_shifted = np.exp(shifted)
+        total: Array = exp_shifted.sum(axis=-1, keepdims=True)
+        # sum over samples of -log p[label] = log(total) - shifted[label]
+        value = (float(np.log(total).sum()) - float(_pick(shifted, labels).sum())) / _samples(z)
+        if p is None:
+            exp_shifted /= total  # exp_shifted is ours: it becomes p, with no new array
+            p = exp_shifted
+        return value, p
+
+    def _from_probabilities(self, p: Array, labels: Labels) -> float:
+        """``L = -mean(log p[label])`` for clipped ``p`` ``(N, ..., k)``."""
+        return -float(np.log(_pick(p, labels)).sum()) / _samples(p)
+
+    def gradient(self) -> Array:
+        """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities.
+
+        ``onehot`` is the label as a one-hot row; shape ``(N, ..., k)``, like the batch given.
+        """
+        p, labels, scale = self._p, self._target, 1.0 / _samples(self._p)
+        if self._read_logits:
+            grad: Array = p * scale
+            _add_at_labels(grad, labels, -scale)
+        else:
+            grad = np.zeros_like(p)
+            _add_at_labels(grad, labels, -scale / _pick(p, labels))
+        return grad
+
+
+def _pick(values: Array, labels: Labels) -> Array:
+    """``values[..., label]`` for each sample: shape ``values.shape[:-1]``.
+
+    Plain integer indexing of the rows of ``(M, k)`` (several times faster than
+    ``np.take_along_axis`` on small batches); a batch ``(N, ..., k)`` is read as its
+    ``(M, k)`` rows.
+    """
+    if values.ndim > 2:
+        rows: Array = _pick(values.reshape(-1, values.shape[-1]), labels.reshape(-1)).reshape(labels.shape)
+        return rows
+    picked: Array = values[np.arange(len(values)), labels]
+    return picked
+
+
+def _add_at_labels(values: Array, labels: Labels, amount: Any) -> None:
+    """``values[..., label] += amount`` for each sample, in place (labels are unique per row)."""
+    if values.ndim == 2:
+        values[np.arange(len(values)), labels] += amount
+    else:
+        index = labels[..., None]
+        shifted = np.take_along_axis(values, index, axis=-1) + np.expand_dims(amount, -1)
+        np.put_along_axis(values, index, shifted, axis=-1)

@@ -1,0 +1,111 @@
+"""The losses' public entry (minidl/losses/base.py): targets checked, batch axis added, once for all."""
+
+import numpy as np
+import pytest
+
+from minidl import Dense, Loss, MeanAbsoluteError, MeanSquaredError, Sigmoid, Softmax
+from minidl.losses import (
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
+    SparseCategoricalCrossEntropy,
+    match_target,
+)
+from minidl.losses.base import with_batch_axis
+
+
+class Recorder(Loss):
+    """A loss that records what its math receives: the shapes after the public entry."""
+
+    def compute(self, predicted, target):
+        self.seen = (predicted.shape, target.shape)
+        self.predicted = predicted
+        return float(predicted.sum())
+
+    def gradient(self):
+        return np.ones_like(self.predicted)
+
+
+@pytest.mark.parametrize(("predicted", "actual", "seen"), [
+    (np.ones(3), [1.0, 2.0, 3.0], ((1, 3), (1, 3))),          # one sample of 3 outputs
+    (np.ones(1), 2.0, ((1, 1), (1, 1))),                      # one sample, one output, scalar target
+    (np.array(1.0), 2.0, ((1, 1), (1, 1))),                   # a scalar prediction
+    (np.ones((4, 1)), np.ones(4), ((4, 1), (4, 1))),          # (N,) target for (N, 1): a column
+    (np.ones((2, 3, 5)), np.ones((2, 3, 5)), ((2, 3, 5), (2, 3, 5))),  # any rank, batch first
+])
+def test_compute_always_sees_a_batch_and_backward_returns_the_given_shape(predicted, actual, seen):
+    loss = Recorder()
+    loss.forward(predicted, actual)
+    assert loss.seen == seen
+    assert loss.backward().shape == predicted.shape
+
+
+def test_a_single_sample_gives_the_same_loss_and_gradient_as_a_batch_of_one():
+    p, y = np.array([0.2, 0.5, 0.3]), np.array([0.0, 1.0, 0.0])
+    for make in (MeanSquaredError, MeanAbsoluteError, BinaryCrossEntropy, CategoricalCrossEntropy):
+        single, batch = make(), make()
+        assert single.forward(p, y) == batch.forward(p[None], y[None])
+        np.testing.assert_array_equal(single.backward(), batch.backward()[0])
+    single, batch = SparseCategoricalCrossEntropy(), SparseCategoricalCrossEntropy()
+    assert single.forward(p, 1) == batch.forward(p[None], [1])
+    np.testing.assert_array_equal(single.backward(), batch.backward()[0])
+
+
+def test_never_broadcasts_a_flat_target_against_a_column_into_a_table():
+    # (N,) against (N, 1) broadcast would be (N, N): mean of 9 squared differences, not 3.
+    loss = MeanSquaredError()
+    assert loss.forward(np.array([[1.0], [2.0], [3.0]]), [1.0, 2.0, 6.0]) == 3.0
+    assert loss.backward().tolist() == [[0.0], [0.0], [-2.0]]
+
+
+def test_a_failed_forward_leaves_nothing_for_backward():
+    loss = MeanSquaredError()
+    loss.forward(np.ones((2, 1)), [1.0, 1.0])
+    with pytest.raises(ValueError, match="must match"):
+        loss.forward(np.ones((2, 2)), [1.0, 1.0])
+    with pytest.raises(RuntimeError, match=r"MeanSquaredError.backward\(\) called before forward\(\)"):
+        loss.backward()
+
+
+def test_with_batch_axis_leaves_a_batch_alone_and_reshapes_a_sample_without_copying():
+    batch = np.ones((2, 3))
+    assert with_batch_axis(batch, batch)[0] is batch
+    sample = np.arange(3.0)
+    p, labels = with_batch_axis(sample, np.array(2))
+    assert p.shape == (1, 3) and labels.shape == (1,) and np.shares_memory(p, sample)
+
+
+def test_losses_that_do_not_fuse_say_so_and_refuse_logits():
+    loss = MeanSquaredError()
+    assert not any(loss.fuses_with(layer) for layer in (Softmax(), Sigmoid(), Dense(1, 1)))
+    with pytest.raises(TypeError, match="MeanSquaredError does not read logits"):
+        loss.forward_from_logits(np.ones((2, 1)), [1.0, 1.0])
+
+
+@pytest.mark.parametrize(("loss", "last", "fuses"), [
+    (CategoricalCrossEntropy(), Softmax(), True),
+    (SparseCategoricalCrossEntropy(), Softmax(), True),
+    (BinaryCrossEntropy(), Sigmoid(), True),
+    (BinaryCrossEntropy(), Softmax(), False),
+    (CategoricalCrossEntropy(), Sigmoid(), False),
+    (CategoricalCrossEntropy(from_logits=True), Softmax(), False),  # it reads logits already
+])
+def test_fuses_with_names_the_activation_each_cross_entropy_reads(loss, last, fuses):
+    assert loss.fuses_with(last) is fuses
+
+
+def test_check_target_returns_what_compute_reads_with_the_callers_name_in_errors():
+    template = np.zeros((3, 2))
+    labels = SparseCategoricalCrossEntropy().check_target(template, [[1], [0], [1]], "y")
+    np.testing.assert_array_equal(labels, [1, 0, 1])
+    assert SparseCategoricalCrossEntropy().check_target(template, [1.0, 0.0, 1.0], "y").dtype == np.intp
+    assert MeanSquaredError().check_target(np.zeros((3, 1), np.float32), [1, 2, 3], "y").dtype == np.float32
+    with pytest.raises(ValueError, match=r"^fit y: predicted has shape \(3, 2\) but actual has shape \(3,\)"):
+        MeanSquaredError().check_target(template, [1.0, 2.0, 3.0], "fit y")
+    with pytest.raises(ValueError, match=r"^fit y: labels must be in \[0, 2\) for a network with 2 outputs"):
+        SparseCategoricalCrossEntropy().check_target(template, [0, 1, 2], "fit y")
+
+
+def test_match_target_keeps_float32_and_never_truncates_into_an_integer_prediction():
+    assert match_target(np.zeros(2, np.float32), np.array([1.5, 2.5]), "x").dtype == np.float32
+    target = match_target(np.zeros(2, np.int64), [1.5, 2.5], "x")
+    assert target.dtype == np.float64 and target.tolist() == [1.5, 2.5]
