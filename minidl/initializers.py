@@ -36,32 +36,26 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return (shape[0] if shape else 1), (shape[1] if len(shape) >= 2 else shape[0])
 
 
-def _normal(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike, std: float) -> Array:
-    return rng.normal(0.0, std, size=shape).astype(dtype)
-
-
-def _uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike, limit: float) -> Array:
-    return rng.uniform(-limit, limit, size=shape).astype(dtype)
-
-
 def he_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
     """Normal with mean 0 and standard deviation ``sqrt(2 / fan_in)`` (He et al., 2015)."""
-    return _normal(shape, rng, dtype, math.sqrt(2.0 / _fans(shape)[0]))
+    return rng.normal(0.0, math.sqrt(2.0 / _fans(shape)[0]), size=shape).astype(dtype)
 
 
 def he_uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
     """Uniform on ``[-l, l]`` with ``l = sqrt(6 / fan_in)`` (He et al., 2015)."""
-    return _uniform(shape, rng, dtype, math.sqrt(6.0 / _fans(shape)[0]))
+    limit = math.sqrt(6.0 / _fans(shape)[0])
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
 def glorot_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
     """Normal with standard deviation ``sqrt(2 / (fan_in + fan_out))`` (Glorot & Bengio, 2010)."""
-    return _normal(shape, rng, dtype, math.sqrt(2.0 / sum(_fans(shape))))
+    return rng.normal(0.0, math.sqrt(2.0 / sum(_fans(shape))), size=shape).astype(dtype)
 
 
 def glorot_uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
     """Uniform on ``[-l, l]`` with ``l = sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio, 2010)."""
-    return _uniform(shape, rng, dtype, math.sqrt(6.0 / sum(_fans(shape))))
+    limit = math.sqrt(6.0 / sum(_fans(shape)))
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
 def zeros(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
@@ -107,14 +101,8 @@ def make_rng(seed: Seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def initialize(
-    init: str | Initializer | npt.ArrayLike,
-    shape: tuple[int, ...],
-    rng: np.random.Generator,
-    dtype: npt.DTypeLike,
-    *,
-    name: str,
-) -> Array:
+def initialize(init: str | Initializer | npt.ArrayLike, shape: tuple[int, ...], rng: np.random.Generator,
+               dtype: npt.DTypeLike, *, name: str) -> Array:
     """Make an array of ``shape`` from an initializer name, a function, or explicit values.
 
     Explicit values (a list or array) must have exactly ``shape`` and be finite; they are

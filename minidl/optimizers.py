@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from minidl._typing import Array
-from minidl._validation import check_real, class_by_name
+from minidl._validation import check_bool, check_real, class_by_name
 from minidl.layers.base import Parameter
 
 
@@ -166,34 +166,31 @@ class Optimizer(ABC):
             ``parameters``, a wrong shape, a non-finite value, a negative second moment
             (Adam's and RMSprop's ``v``) or an incomplete parameter entry.
         """
-        owner = f"{type(self).__name__}.load_state_arrays"
+        owner, keys, count = f"{type(self).__name__}.load_state_arrays", ("t", *self.slots), len(parameters)
         if "iterations" not in arrays:
             raise ValueError(f"{owner}: no 'iterations' entry; got keys {sorted(arrays)}")
-        iterations = _count(arrays["iterations"], f"{owner}: 'iterations'")
-        keys, found = ("t", *self.slots), dict[int, dict[str, np.ndarray[Any, Any]]]()
-        for key, value in arrays.items():
-            index_text, _, slot = key.partition("/")
-            if key == "iterations":
-                continue
-            if not (index_text.isdigit() and slot in keys and int(index_text) < len(parameters)):
-                expected = ", ".join(f"'<i>/{name}'" for name in keys)
-                raise ValueError(f"{owner}: unexpected key {key!r}; expected 'iterations' or {expected}, for "
-                                 f"i < {len(parameters)} (only {len(parameters)} parameters were given)")
-            found.setdefault(int(index_text), {})[slot] = np.asarray(value)
+        iterations = _count(arrays, "iterations", owner)
+        known = {"iterations"} | {f"{index}/{key}" for index in range(count) for key in keys}
+        unexpected = [key for key in arrays if key not in known]
+        if unexpected:
+            expected = ", ".join(f"'<i>/{key}'" for key in keys)
+            raise ValueError(f"{owner}: unexpected key {unexpected[0]!r}; expected 'iterations' or "
+                             f"{expected}, for i < {count} (only {count} parameters were given)")
         new_state: dict[Parameter, _ParameterState] = {}
-        for index, entries in found.items():
-            missing = [key for key in keys if key not in entries]
+        for index, parameter in enumerate(parameters):
+            missing = [key for key in keys if f"{index}/{key}" not in arrays]
+            if len(missing) == len(keys):
+                continue  # a parameter not stepped yet has no entries
             if missing:
                 raise ValueError(f"{owner}: parameter {index} lacks {missing}")
-            parameter = parameters[index]
-            slots = [self._checked(entries[name], parameter, name, f"{owner}: '{index}/{name}'")
-                     for name in self.slots]
-            new_state[parameter] = _ParameterState(slots, _count(entries["t"], f"{owner}: '{index}/t'"))
-        self.iterations = iterations
-        self._state = new_state
+            slots = [self._checked(arrays, index, slot, parameter, owner) for slot in self.slots]
+            new_state[parameter] = _ParameterState(slots, _count(arrays, f"{index}/t", owner))
+        self.iterations, self._state = iterations, new_state
 
-    def _checked(self, array: np.ndarray[Any, Any], parameter: Parameter, slot: str, label: str) -> Array:
-        """A copy of the saved ``slot`` array in ``parameter``'s dtype, once it is checked."""
+    def _checked(self, arrays: Mapping[str, Any], index: int, slot: str, parameter: Parameter, owner: str
+                 ) -> Array:
+        """A copy of the saved ``"<index>/<slot>"`` array in ``parameter``'s dtype, once it is checked."""
+        array, label = np.asarray(arrays[f"{index}/{slot}"]), f"{owner}: '{index}/{slot}'"
         if array.shape != parameter.shape or array.dtype.kind not in "fiu":
             raise ValueError(f"{label} must hold real numbers in shape {parameter.shape}; got {array.dtype} "
                              f"of shape {array.shape}")
@@ -218,10 +215,11 @@ class _ParameterState:
     t: int = 0
 
 
-def _count(value: Any, label: str) -> int:
-    array = np.asarray(value)
+def _count(arrays: Mapping[str, Any], key: str, owner: str) -> int:
+    """The saved count ``arrays[key]`` (a step count), checked: a non-negative integer scalar."""
+    array = np.asarray(arrays[key])
     if array.shape != () or array.dtype.kind not in "iu" or int(array) < 0:
-        raise ValueError(f"{label} must be a non-negative integer scalar; got {value!r}")
+        raise ValueError(f"{owner}: '{key}' must be a non-negative integer scalar; got {arrays[key]!r}")
     return int(array)
 
 
@@ -258,20 +256,17 @@ class SGD(Optimizer):
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(learning_rate)
         self.momentum = check_real(momentum, "SGD momentum", low=0.0, high=1.0, high_inclusive=False)
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"SGD nesterov must be True or False; got {nesterov!r}")
-        self.nesterov = bool(nesterov)
+        self.nesterov = check_bool(nesterov, "SGD nesterov")
         # Plain SGD keeps no state at all (state_arrays then holds only the counts).
         self.slots = ("velocity",) if self.momentum > 0.0 else ()
 
     def _update(self, parameter: Parameter, state: _ParameterState) -> None:
         """``w -= lr g``; with momentum ``v <- mu v - lr g``, ``w += v`` (Nesterov: ``w += mu v - lr g``)."""
-        lr = self._learning_rate
+        step = self._learning_rate * parameter.grad
         if not state.arrays:
-            parameter.value -= lr * parameter.grad
+            parameter.value -= step
             return
-        velocity = state.arrays[0]
-        step = lr * parameter.grad
+        (velocity,) = state.arrays
         velocity *= self.momentum
         velocity -= step
         if self.nesterov:
@@ -319,8 +314,7 @@ class RMSprop(Optimizer):
 
     def _update(self, parameter: Parameter, state: _ParameterState) -> None:
         """``v = rho v + (1 - rho) g**2``; ``w -= lr g / (sqrt(v) + eps)``."""
-        (v,) = state.arrays
-        grad = parameter.grad
+        (v,), grad = state.arrays, parameter.grad
         v *= self.rho
         v += (1.0 - self.rho) * (grad * grad)
         denominator = np.sqrt(v)
@@ -376,21 +370,17 @@ class Adam(Optimizer):
 
     def _update(self, parameter: Parameter, state: _ParameterState) -> None:
         """``m, v <- beta m + (1 - beta) (g, g**2)``; ``w -= lr m_hat / (sqrt(v_hat) + eps)``."""
-        m, v = state.arrays
-        grad = parameter.grad
-        beta_1, beta_2 = self.beta_1, self.beta_2
+        (m, v), grad, beta_1, beta_2 = state.arrays, parameter.grad, self.beta_1, self.beta_2
         m *= beta_1
         m += (1.0 - beta_1) * grad
         v *= beta_2
         v += (1.0 - beta_2) * (grad * grad)
         # m_hat / (sqrt(v_hat) + eps), with the corrections folded into Python scalars:
         # sqrt(v_hat) = sqrt(v) / sqrt(1 - beta_2**t).
-        correction_1 = 1.0 - beta_1**state.t
-        correction_2 = math.sqrt(1.0 - beta_2**state.t)
         denominator = np.sqrt(v)
-        denominator *= 1.0 / correction_2
+        denominator *= 1.0 / math.sqrt(1.0 - beta_2**state.t)
         denominator += self.epsilon
-        parameter.value -= (self._learning_rate / correction_1) * m / denominator
+        parameter.value -= (self._learning_rate / (1.0 - beta_1**state.t)) * m / denominator
 
 
 #: Optimizer names accepted by ``Network.compile`` (and ``get_optimizer``).

@@ -7,13 +7,14 @@ Its math is written for a batch (the batch axis first, any rank); the public ent
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
 from minidl.layers.base import Layer
+
+LossT = TypeVar("LossT", bound="Loss")
 
 
 def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
@@ -55,16 +56,9 @@ def with_batch_axis(predicted: Array, target: Any) -> tuple[Array, Any]:
     return predicted.reshape(added + predicted.shape), target.reshape(added + target.shape)
 
 
-class Loss(ABC):
-    """Base class of losses: ``forward(predicted, actual) -> float``, ``backward() -> dL/dpredicted``.
+class Loss:
+    """Base class of losses: a subclass writes ``compute(p, y) -> float`` and ``gradient() -> dL/dp``.
 
-    A loss writes its math for a batch (the batch axis first): ``compute(p, y) -> float``
-    keeps what ``gradient() -> dL/dp`` needs. ``forward`` (or calling the loss) checks the
-    target (``check_target``) and gives a single sample ``(outputs,)`` a batch axis;
-    ``backward`` returns the gradient shaped like the ``predicted`` given.
-
-    Examples
-    --------
     >>> class SumSquaredError(Loss):                # L = sum((p - y)**2)
     ...     def compute(self, predicted, target):
     ...         self.error = predicted - target
@@ -76,9 +70,18 @@ class Loss(ABC):
     (36.0, array([12.,  0.]))
     """
 
-    #: The name used by ``Network.compile`` and in model files.
-    name: str = "loss"
+    name: str = "loss"  # the name used by Network.compile and in model files
     _shape: tuple[int, ...] | None = None  # the last predicted's shape, None before a forward
+
+    def __new__(cls: type[LossT], *args: Any, **kwargs: Any) -> LossT:
+        """Refuse a class that writes neither ``compute``/``gradient`` nor ``forward``/``backward``."""
+        if not (_overrides(cls, "compute", "gradient") or _overrides(cls, "forward", "backward")):
+            raise TypeError(f"{cls.__name__} needs compute() and gradient() (or forward() and backward())")
+        return super().__new__(cls)
+
+    def __call__(self, predicted: Array, actual: ArrayLike) -> float:
+        """Run ``forward`` (the subclass's own, if it writes one)."""
+        return self.forward(predicted, actual)
 
     def forward(self, predicted: Array, actual: ArrayLike) -> float:
         """Check ``actual``, give a single sample a batch axis, return ``compute``."""
@@ -88,8 +91,6 @@ class Loss(ABC):
         self._shape = predicted.shape
         return value
 
-    __call__ = forward
-
     def backward(self) -> Array:
         """``dL/dpredicted`` for the last ``forward``, shaped like its ``predicted``."""
         if self._shape is None:
@@ -97,13 +98,13 @@ class Loss(ABC):
         grad = self.gradient()
         return grad if grad.shape == self._shape else grad.reshape(self._shape)
 
-    @abstractmethod
     def compute(self, predicted: Array, target: Any) -> float:
         """The loss of a batch ``predicted`` ``(N, ...)`` against its checked ``target``."""
+        raise NotImplementedError
 
-    @abstractmethod
     def gradient(self) -> Array:
         """``dL/dpredicted`` for the last ``compute``, shaped like its ``predicted``."""
+        raise NotImplementedError
 
     def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Any:
         """``actual`` checked and shaped as ``compute`` reads it; errors start with ``owner``."""
@@ -125,3 +126,8 @@ class Loss(ABC):
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
         return f"{type(self).__name__}({arguments})"
+
+
+def _overrides(cls: type[Loss], *names: str) -> bool:
+    """Whether ``cls`` (or a class between it and :class:`Loss`) replaces each method ``names`` of Loss."""
+    return all(getattr(cls, name) is not getattr(Loss, name) for name in names)

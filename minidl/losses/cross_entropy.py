@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
-from minidl._validation import check_real
+from minidl._validation import check_bool, check_real
 from minidl.layers.activations import Sigmoid, Softmax
 from minidl.layers.base import Layer
 from minidl.losses.base import Loss, match_target, with_batch_axis
@@ -61,9 +61,7 @@ class _CrossEntropy(Loss):
     _activation: type[Layer] = Softmax
 
     def __init__(self, from_logits: bool = False, epsilon: float = 1e-7) -> None:
-        if not isinstance(from_logits, (bool, np.bool_)):
-            raise TypeError(f"{type(self).__name__} from_logits must be True or False; got {from_logits!r}")
-        self.from_logits = bool(from_logits)
+        self.from_logits = check_bool(from_logits, f"{type(self).__name__} from_logits")
         self.epsilon = check_real(epsilon, f"{type(self).__name__} epsilon", low=0.0, high=0.5,
                                   low_inclusive=False, high_inclusive=False)
 
@@ -220,21 +218,17 @@ class CategoricalCrossEntropy(_CrossEntropy):
         """Targets in ``[0, 1]`` whose rows (the last axis) sum to 1, as one-hot rows do."""
         target = super().check_target(predicted, actual, owner)
         sums = target.sum(axis=-1) if target.ndim else target
-        off = np.abs(sums - 1.0) > 1e-3
-        if off.any():
-            row = int(np.flatnonzero(off)[0])
+        off = np.flatnonzero(np.abs(sums - 1.0) > 1e-3)
+        if off.size:
             raise ValueError(f"{owner}: categorical_crossentropy needs one-hot rows (summing to 1); row "
-                             f"{row} sums to {float(sums.flat[row]):g} (for integer labels use "
+                             f"{off[0]} sums to {float(sums.flat[off[0]]):g} (for integer labels use "
                              "sparse_categorical_crossentropy)")
         return target
 
     def _from_logits(self, z: Array, target: Array, p: Array | None) -> tuple[float, Array]:
         """``L = -sum(y log_softmax(z)) / N``: logits ``(N, ..., k)``, the log-softmax stable."""
-        shifted = z - np.max(z, axis=-1, keepdims=True)
-        exp_shifted = np.exp(shifted)
-        total: Array = exp_shifted.sum(axis=-1, keepdims=True)
-        value = float(np.vdot(target, np.log(total) - shifted)) / _samples(z)
-        return value, exp_shifted / total if p is None else p
+        shifted, log_total, p = _softmax_parts(z, p)
+        return float(np.vdot(target, log_total - shifted)) / _samples(z), p
 
     def _from_probabilities(self, p: Array, target: Array) -> float:
         """``L = -sum(y log p) / N`` for clipped ``p`` ``(N, ..., k)``."""
@@ -290,24 +284,23 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
         if predicted.ndim == 0:
             raise ValueError(f"{owner}: predicted must have a class axis; got a scalar")
-        labels, expected = np.asarray(actual), predicted.shape[:-1]
-        if labels.shape != expected:
-            if labels.shape != (*expected, 1):
-                raise ValueError(f"{owner}: labels must have shape {expected} (one integer class per sample) "
-                                 f"for predictions of shape {predicted.shape}; got {labels.shape}")
+        labels, expected, classes = np.asarray(actual), predicted.shape[:-1], predicted.shape[-1]
+        if labels.shape == (*expected, 1):
             labels = labels.reshape(expected)
+        if labels.shape != expected:
+            raise ValueError(f"{owner}: labels must have shape {expected} (one integer class per sample) "
+                             f"for predictions of shape {predicted.shape}; got {labels.shape}")
         if labels.dtype.kind not in "iufb":
             raise TypeError(f"{owner}: labels must be integers; got dtype {labels.dtype}")
-        as_int, classes = labels.astype(np.intp, copy=False), predicted.shape[-1]
+        as_int = labels.astype(np.intp, copy=False)
         if labels.dtype.kind == "f" and not np.array_equal(as_int, labels):
             raise ValueError(f"{owner}: class labels must be whole numbers (class indices); got e.g. "
                              f"{labels[as_int != labels][0]}")
-        labels = as_int
-        if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
-            low, high = int(labels.min()), int(labels.max())
+        low, high = (int(as_int.min()), int(as_int.max())) if as_int.size else (0, 0)
+        if low < 0 or high >= classes:
             raise ValueError(f"{owner}: labels must be in [0, {classes}) for a network with {classes} "
                              f"outputs (one per class); got values from {low} to {high}")
-        return labels
+        return as_int
 
     def _from_logits(self, z: Array, labels: Labels, p: Array | None) -> tuple[float, Array]:
         """``L = -mean(log_softmax(z)[label])``: logits ``(N, ..., k)``, labels ``(N, ...)``."""
@@ -319,15 +312,8 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             picked = _pick(p, labels)
             if float(picked.min()) >= np.finfo(picked.dtype).tiny:
                 return -float(np.log(picked).sum()) / _samples(z), p
-        shifted = z - z.max(axis=-1, keepdims=True)
-        exp_shifted = np.exp(shifted)
-        total: Array = exp_shifted.sum(axis=-1, keepdims=True)
-        # sum over samples of -log p[label] = log(total) - shifted[label]
-        value = (float(np.log(total).sum()) - float(_pick(shifted, labels).sum())) / _samples(z)
-        if p is None:
-            exp_shifted /= total  # exp_shifted is ours: it becomes p, with no new array
-            p = exp_shifted
-        return value, p
+        shifted, log_total, p = _softmax_parts(z, p)  # -log p[label] = log_total - shifted[label]
+        return (float(log_total.sum()) - float(_pick(shifted, labels).sum())) / _samples(z), p
 
     def _from_probabilities(self, p: Array, labels: Labels) -> float:
         """``L = -mean(log p[label])`` for clipped ``p`` ``(N, ..., k)``."""
@@ -346,6 +332,21 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             grad = np.zeros_like(p)
             _add_at_labels(grad, labels, -scale / _pick(p, labels))
         return grad
+
+
+def _softmax_parts(z: Array, p: Array | None) -> tuple[Array, Array, Array]:
+    """For logits ``z`` ``(..., k)``: ``z - max z``, ``log(sum(exp(z - max z)))`` and ``p = softmax(z)``.
+
+    ``log_softmax(z)`` is the first minus the second, stable for any finite ``z``; a ``p``
+    given (the network's Softmax already ran) is returned as is instead of a second softmax.
+    """
+    shifted = z - z.max(axis=-1, keepdims=True)
+    exp_shifted = np.exp(shifted)
+    total = exp_shifted.sum(axis=-1, keepdims=True)
+    if p is None:
+        exp_shifted /= total  # exp_shifted is ours: it becomes p, with no new array
+        p = exp_shifted
+    return shifted, np.log(total), p
 
 
 def _pick(values: Array, labels: Labels) -> Array:

@@ -26,8 +26,7 @@ class MeanSquaredError(Loss):
 
     def gradient(self) -> Array:
         """``dL/dp = 2 (p - y) / n`` for ``n`` elements, shape ``(N, ...)`` like ``p``."""
-        grad: Array = self._error * (2.0 / self._error.size)
-        return grad
+        return self._error * (2.0 / self._error.size)
 
 
 class MeanAbsoluteError(Loss):
