@@ -4,7 +4,8 @@ Each public function checks its arguments (finite real arrays; the target shapes
 losses accept), then computes on the arrays: the errors with the losses' own ``compute``
 (``MeanSquaredError().compute(predicted, target)``), the accuracies with the unchecked
 ``_binary_accuracy`` and so on, ``(predicted, target) -> float``, which the training loop
-calls on its data, checked once up front.
+calls on its data, checked once up front. :func:`resolve` picks that function for a
+compiled metric (``"accuracy"`` becomes binary, categorical or sparse from the loss).
 
 Examples
 --------
@@ -15,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,25 @@ import numpy.typing as npt
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_real
-from minidl.losses import MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossEntropy, match_target
+from minidl.losses import (
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
+    Loss,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    SparseCategoricalCrossEntropy,
+    match_target,
+)
+
+#: A metric computed in the training loop: ``(predicted, target) -> float`` on checked arrays.
+MetricFunction = Callable[[Array, Any], float]
+
+#: A compiled metric: ``(name as given, kind)``, the kind a lower-case name or the function.
+Metric = tuple[str, str | Callable[..., float]]
+
+#: Metric names accepted by ``Network.compile``.
+NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+         "mean_squared_error", "mse", "mean_absolute_error", "mae")
 
 
 def _pair(y_true: ArrayLike, y_pred: ArrayLike, owner: str) -> tuple[Array, Array]:
@@ -118,3 +138,53 @@ def _categorical_accuracy(predicted: Array, actual: Array) -> float:
 def _sparse_categorical_accuracy(predicted: Array, labels: npt.NDArray[Any]) -> float:
     hits = int(np.count_nonzero(np.argmax(predicted, axis=-1) == labels))
     return hits / max(int(predicted.size // predicted.shape[-1]), 1)
+
+
+def resolve(kind: str | Callable[..., float], loss: Loss, output_width: int) -> MetricFunction:
+    """The fast ``(predicted, target) -> float`` for a compiled metric (a name of ``NAMES`` or a function).
+
+    ``"accuracy"`` picks its kind from the loss, as Keras does: binary for binary
+    cross-entropy or a single output, sparse for integer labels, else categorical.
+    """
+    if not isinstance(kind, str):
+        user = kind
+        return lambda predicted, target: float(user(target, predicted))
+    sparse, binary_loss = isinstance(loss, SparseCategoricalCrossEntropy), isinstance(loss, BinaryCrossEntropy)
+    if kind in ("accuracy", "acc"):
+        binary = binary_loss or (output_width == 1 and not isinstance(loss, CategoricalCrossEntropy))
+        kind = "binary_accuracy" if binary and not sparse else "categorical_accuracy"
+    if kind == "binary_accuracy":
+        # Logits are positive exactly where the probability is above 0.5.
+        threshold = 0.0 if isinstance(loss, BinaryCrossEntropy) and loss.from_logits else 0.5
+        return lambda predicted, target: _binary_accuracy(predicted, target, threshold)
+    if kind == "sparse_categorical_accuracy" and not sparse:
+        raise ValueError("the sparse_categorical_accuracy metric needs integer labels: use it with "
+                         "loss='sparse_categorical_crossentropy' (or 'categorical_accuracy' for one-hot)")
+    if kind in ("categorical_accuracy", "sparse_categorical_accuracy"):
+        return _sparse_categorical_accuracy if sparse else _categorical_accuracy
+    if sparse:
+        raise ValueError(f"the {kind} metric needs targets shaped like the output; with integer labels "
+                         "(sparse_categorical_crossentropy) use 'accuracy'")
+    return (MeanSquaredError() if kind in ("mean_squared_error", "mse") else MeanAbsoluteError()).compute
+
+
+def compiled(metrics: Sequence[str | Callable[..., float]] | None) -> list[Metric]:
+    """``(name as given, kind)`` for each metric given to ``compile``, checked: a name of ``NAMES`` or a function."""
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence | None):
+        raise TypeError(f"compile metrics must be a list of names or functions; got {metrics!r}")
+    resolved: list[Metric] = []
+    for metric in metrics or []:
+        if isinstance(metric, str) and metric.lower() not in NAMES:
+            valid = ", ".join(repr(name) for name in NAMES)
+            raise ValueError(f"unknown metric {metric!r}; valid names: {valid}, or a function "
+                             "(y_true, y_pred) -> float")
+        if isinstance(metric, str):
+            resolved.append((metric, metric.lower()))
+        elif callable(metric):
+            resolved.append((getattr(metric, "__name__", type(metric).__name__), metric))
+        else:
+            raise TypeError(f"compile metrics: each metric must be a name or a function; got {metric!r}")
+    names = [name for name, _ in resolved]
+    if len(set(names)) < len(names) or "loss" in names:
+        raise ValueError(f"compile metrics: names must be unique and not 'loss'; got {names}")
+    return resolved

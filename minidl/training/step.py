@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from minidl._typing import Array
 from minidl.errors import backward_failure, backward_shape_error, note_failing_layer
 from minidl.layers.base import Layer, Parameter
-from minidl.losses import Loss, _CrossEntropy
+from minidl.losses import Loss
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -54,7 +54,7 @@ class StepPlan:
         if not with_parameters:
             raise ValueError("the network has no parameters to train (no layer with weights)")
         first_index = with_parameters[0]
-        fused = isinstance(loss, _CrossEntropy) and loss.fuses_with(layers[-1])
+        fused = loss.fuses_with(layers[-1])
         end = len(layers) - 1 if fused else len(layers)
         self.head: list[Layer] = layers[:end]
         self.last: Layer | None = layers[-1] if fused else None
@@ -90,7 +90,6 @@ def forward_loss(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array, l
     logits, output = forward(plan, x, shapes)
     if plan.last is None:
         return plan.loss.forward(output, target), output, shapes
-    assert isinstance(plan.loss, _CrossEntropy)
     return plan.loss.forward_from_logits(logits, target, output), output, shapes
 
 
