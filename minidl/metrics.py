@@ -149,9 +149,10 @@ def resolve(kind: str | Callable[..., float], loss: Loss, output_width: int) -> 
     if not isinstance(kind, str):
         user = kind
         return lambda predicted, target: float(user(target, predicted))
-    sparse, binary_loss = isinstance(loss, SparseCategoricalCrossEntropy), isinstance(loss, BinaryCrossEntropy)
+    sparse = isinstance(loss, SparseCategoricalCrossEntropy)
     if kind in ("accuracy", "acc"):
-        binary = binary_loss or (output_width == 1 and not isinstance(loss, CategoricalCrossEntropy))
+        one_output = output_width == 1 and not isinstance(loss, CategoricalCrossEntropy)
+        binary = isinstance(loss, BinaryCrossEntropy) or one_output
         kind = "binary_accuracy" if binary and not sparse else "categorical_accuracy"
     if kind == "binary_accuracy":
         # Logits are positive exactly where the probability is above 0.5.
@@ -169,7 +170,7 @@ def resolve(kind: str | Callable[..., float], loss: Loss, output_width: int) -> 
 
 
 def compiled(metrics: Sequence[str | Callable[..., float]] | None) -> list[Metric]:
-    """``(name as given, kind)`` for each metric given to ``compile``, checked: a name of ``NAMES`` or a function."""
+    """``(name as given, kind)`` for each metric of ``compile``: a name of ``NAMES`` or a function."""
     if isinstance(metrics, str) or not isinstance(metrics, Sequence | None):
         raise TypeError(f"compile metrics must be a list of names or functions; got {metrics!r}")
     resolved: list[Metric] = []

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from minidl._validation import check_real
+from minidl._validation import check_bool, check_real
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -204,6 +204,8 @@ class Monitor(Callback):
         else ``"min"``.
     min_delta
         The smallest change that counts as an improvement (``>= 0``).
+    verbose
+        0 or 1: whether the callback prints what it does.
 
     Attributes
     ----------
@@ -211,14 +213,16 @@ class Monitor(Callback):
         The best value seen (``inf`` for ``"min"``, ``-inf`` for ``"max"`` before any).
     """
 
-    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0, verbose: int = 0) -> None:
         super().__init__()
         owner = type(self).__name__
         if not isinstance(monitor, str) or not monitor:
             raise TypeError(f"{owner} monitor must be a name such as 'val_loss'; got {monitor!r}")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"{owner} mode must be 'auto', 'min' or 'max'; got {mode!r}")
-        self.monitor = monitor
+        if verbose not in (0, 1):
+            raise ValueError(f"{owner} verbose must be 0 or 1; got {verbose!r}")
+        self.monitor, self.verbose = monitor, int(verbose)
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.min_delta = check_real(min_delta, f"{owner} min_delta", low=0.0)
         self.reset_best()
@@ -281,14 +285,10 @@ class EarlyStopping(Monitor):
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  restore_best_weights: bool = False, mode: str = "auto", verbose: int = 0) -> None:
-        super().__init__(monitor, mode, min_delta)
+        super().__init__(monitor, mode, min_delta, verbose)
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
             raise ValueError(f"EarlyStopping patience must be an integer >= 0; got {patience!r}")
-        if verbose not in (0, 1):
-            raise ValueError(f"EarlyStopping verbose must be 0 or 1; got {verbose!r}")
-        self.patience = int(patience)
-        self.restore_best_weights = bool(restore_best_weights)
-        self.verbose = verbose
+        self.patience, self.restore_best_weights = int(patience), bool(restore_best_weights)
         self.on_train_begin({})
 
     def on_train_begin(self, logs: dict[str, float]) -> None:
@@ -390,18 +390,12 @@ class ModelCheckpoint(Monitor):
                  mode: str = "auto", include_optimizer: bool = True, verbose: int = 0) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"ModelCheckpoint path must be a str or os.PathLike; got {type(path).__name__}")
-        super().__init__(monitor, mode)
-        for name, flag in (("save_best_only", save_best_only), ("include_optimizer", include_optimizer)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"ModelCheckpoint {name} must be True or False; got {flag!r}")
-        if verbose not in (0, 1) or isinstance(verbose, bool):
-            raise ValueError(f"ModelCheckpoint verbose must be 0 or 1; got {verbose!r}")
+        super().__init__(monitor, mode, verbose=verbose)
         self.path = os.fspath(path)
-        self.save_best_only = save_best_only
-        self.include_optimizer = include_optimizer
-        self.verbose = verbose
         self.best_epoch: int | None = None
         self.saved: list[str] = []
+        self.save_best_only = check_bool(save_best_only, "ModelCheckpoint save_best_only")
+        self.include_optimizer = check_bool(include_optimizer, "ModelCheckpoint include_optimizer")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Save the network if it should be saved after this epoch."""

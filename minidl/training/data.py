@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from minidl.network import Network
 
 
-def prepare_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike,
-                 owner: str) -> tuple[Array, Any, int]:
+def prepare_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike, owner: str
+                 ) -> tuple[Array, Any, int]:
     """Check and convert ``x`` and ``y`` once: returns ``(x, target, output_width)``.
 
     ``x`` becomes a finite array of the network's dtype with a batch axis; ``y`` the
@@ -47,29 +47,31 @@ def prepare_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike,
     return data, target, int(output_shape[-1]) if output_shape else 1
 
 
-def validation_data_for(network: Network, plan: StepPlan, data: Array, target: Any, split: float,
-                        validation_data: Any) -> tuple[Array, Any, tuple[Array, Any] | None]:
-    """``(x, y, (x_val, y_val) or None)``: the training data and the validation data, checked.
+def fit_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike, split: float, validation_data: Any
+             ) -> tuple[Array, Any, int, tuple[Array, Any] | None]:
+    """``fit``'s data, checked: ``(x, y, output_width, (x_val, y_val) or None)``.
 
     As Keras, ``split`` holds out the last samples, before any shuffling; else
     ``validation_data``, a pair ``(x_val, y_val)``, is checked as the training data is.
     """
     if split > 0.0 and validation_data is not None:
         raise ValueError("fit: give validation_split or validation_data, not both")
+    data, target, width = prepare_data(network, plan, x, y, "fit")
     if split > 0.0:
         split_at = int(len(data) * (1.0 - split))
         if split_at == 0 or split_at == len(data):
             raise ValueError(f"fit validation_split={split} of {len(data)} samples leaves {split_at} for "
                              f"training and {len(data) - split_at} for validation; both need at least one")
-        return data[:split_at], target[:split_at], (data[split_at:], target[split_at:])
+        return data[:split_at], target[:split_at], width, (data[split_at:], target[split_at:])
     if validation_data is None:
-        return data, target, None
+        return data, target, width, None
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
         got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
                if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
         raise TypeError(f"fit validation_data must be a pair (x_val, y_val); got {got}")
-    x_val, y_val, _ = prepare_data(network, plan, *validation_data, "fit validation_data")
-    return data, target, (x_val, y_val)
+    x_val, y_val, _ = prepare_data(network, plan, validation_data[0], validation_data[1],
+                                   "fit validation_data")
+    return data, target, width, (x_val, y_val)
 
 
 class Batches:

@@ -23,7 +23,7 @@ from minidl.losses import Loss, get_loss
 from minidl.metrics import MetricFunction
 from minidl.optimizers import Optimizer, get_optimizer
 from minidl.training.callbacks import Callback, CallbackList, History
-from minidl.training.data import Batches, prepare_data, validation_data_for
+from minidl.training.data import Batches, fit_data, prepare_data
 from minidl.training.interrupts import InterruptGuard
 from minidl.training.progress import progress_for
 from minidl.training.step import StepPlan, check_parameters_after_backward, forward_loss, step
@@ -150,18 +150,15 @@ class Trainer:
         epochs = check_positive_int(epochs, "fit epochs")
         batch_size = check_positive_int(batch_size, "fit batch_size")
         split = check_real(validation_split, "fit validation_split", low=0.0, high=1.0, high_inclusive=False)
-        if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-            raise ValueError(f"fit verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch); "
-                             f"got {verbose!r}")
         rng, history, shuffle = make_rng(seed), History(), check_bool(shuffle, "fit shuffle")
         callback_list = CallbackList(callbacks, history, progress_for(verbose))
         plan = StepPlan(self.network, self.loss)
-        data, target, width = prepare_data(self.network, plan, x, y, "fit")
-        data, target, validation = validation_data_for(self.network, plan, data, target, split, validation_data)
+        data, target, width, validation = fit_data(self.network, plan, x, y, split, validation_data)
         batches = Batches(self.network, data, target, batch_size, rng if shuffle else None)
         self.history, self.stop_training, self.stop_reason, self.fit_rng = history, False, None, rng
-        callback_list.set_network(self.network, {"epochs": epochs, "batch_size": batch_size, "steps": len(batches),
-                                                 "samples": len(data), "verbose": verbose})
+        params = {"epochs": epochs, "batch_size": batch_size, "steps": len(batches), "samples": len(data),
+                  "verbose": verbose}
+        callback_list.set_network(self.network, params)
         self._train(plan, batches, validation, self._metric_functions(width), callback_list, epochs)
         return history
 
