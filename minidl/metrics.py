@@ -22,17 +22,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from minidl import losses
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_real
-from minidl.losses import (
-    BinaryCrossEntropy,
-    CategoricalCrossEntropy,
-    Loss,
-    MeanAbsoluteError,
-    MeanSquaredError,
-    SparseCategoricalCrossEntropy,
-    match_target,
-)
 
 #: A metric computed in the training loop: ``(predicted, target) -> float`` on checked arrays.
 MetricFunction = Callable[[Array, Any], float]
@@ -48,7 +40,7 @@ NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_c
 def _pair(y_true: ArrayLike, y_pred: ArrayLike, owner: str) -> tuple[Array, Array]:
     predicted = as_float_array(y_pred, f"{owner} y_pred")
     actual = as_float_array(y_true, f"{owner} y_true", dtype=predicted.dtype)
-    return predicted, match_target(predicted, actual, owner)
+    return predicted, losses.match_target(predicted, actual, owner)
 
 
 def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -62,7 +54,7 @@ def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> mean_squared_error([1, 3, 5, 7], [[9], [9], [0], [12]])
     37.5
     """
-    return MeanSquaredError().compute(*_pair(y_true, y_pred, "mean_squared_error"))
+    return losses.MeanSquaredError().compute(*_pair(y_true, y_pred, "mean_squared_error"))
 
 
 def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -73,7 +65,7 @@ def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> mean_absolute_error([1, 3], [2, 1])
     1.5
     """
-    return MeanAbsoluteError().compute(*_pair(y_true, y_pred, "mean_absolute_error"))
+    return losses.MeanAbsoluteError().compute(*_pair(y_true, y_pred, "mean_absolute_error"))
 
 
 def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> float:
@@ -118,7 +110,8 @@ def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     0.6666666666666666
     """
     predicted = as_float_array(y_pred, "sparse_categorical_accuracy y_pred")
-    labels = SparseCategoricalCrossEntropy().check_target(predicted, y_true, "sparse_categorical_accuracy")
+    owner = "sparse_categorical_accuracy"
+    labels = losses.SparseCategoricalCrossEntropy().check_target(predicted, y_true, owner)
     return _sparse_categorical_accuracy(predicted, labels)
 
 
@@ -140,7 +133,7 @@ def _sparse_categorical_accuracy(predicted: Array, labels: npt.NDArray[Any]) -> 
     return hits / max(int(predicted.size // predicted.shape[-1]), 1)
 
 
-def resolve(kind: str | Callable[..., float], loss: Loss, output_width: int) -> MetricFunction:
+def resolve(kind: str | Callable[..., float], loss: losses.Loss, output_width: int) -> MetricFunction:
     """The fast ``(predicted, target) -> float`` for a compiled metric (a name of ``NAMES`` or a function).
 
     ``"accuracy"`` picks its kind from the loss, as Keras does: binary for binary
@@ -149,14 +142,14 @@ def resolve(kind: str | Callable[..., float], loss: Loss, output_width: int) -> 
     if not isinstance(kind, str):
         user = kind
         return lambda predicted, target: float(user(target, predicted))
-    sparse = isinstance(loss, SparseCategoricalCrossEntropy)
+    sparse = isinstance(loss, losses.SparseCategoricalCrossEntropy)
     if kind in ("accuracy", "acc"):
-        one_output = output_width == 1 and not isinstance(loss, CategoricalCrossEntropy)
-        binary = isinstance(loss, BinaryCrossEntropy) or one_output
+        one_output = output_width == 1 and not isinstance(loss, losses.CategoricalCrossEntropy)
+        binary = isinstance(loss, losses.BinaryCrossEntropy) or one_output
         kind = "binary_accuracy" if binary and not sparse else "categorical_accuracy"
     if kind == "binary_accuracy":
         # Logits are positive exactly where the probability is above 0.5.
-        threshold = 0.0 if isinstance(loss, BinaryCrossEntropy) and loss.from_logits else 0.5
+        threshold = 0.0 if isinstance(loss, losses.BinaryCrossEntropy) and loss.from_logits else 0.5
         return lambda predicted, target: _binary_accuracy(predicted, target, threshold)
     if kind == "sparse_categorical_accuracy" and not sparse:
         raise ValueError("the sparse_categorical_accuracy metric needs integer labels: use it with "
@@ -166,25 +159,23 @@ def resolve(kind: str | Callable[..., float], loss: Loss, output_width: int) -> 
     if sparse:
         raise ValueError(f"the {kind} metric needs targets shaped like the output; with integer labels "
                          "(sparse_categorical_crossentropy) use 'accuracy'")
-    return (MeanSquaredError() if kind in ("mean_squared_error", "mse") else MeanAbsoluteError()).compute
+    error = losses.MeanSquaredError() if kind in ("mean_squared_error", "mse") else losses.MeanAbsoluteError()
+    return error.compute
 
 
 def compiled(metrics: Sequence[str | Callable[..., float]] | None) -> list[Metric]:
     """``(name as given, kind)`` for each metric of ``compile``: a name of ``NAMES`` or a function."""
     if isinstance(metrics, str) or not isinstance(metrics, Sequence | None):
         raise TypeError(f"compile metrics must be a list of names or functions; got {metrics!r}")
-    resolved: list[Metric] = []
     for metric in metrics or []:
         if isinstance(metric, str) and metric.lower() not in NAMES:
-            valid = ", ".join(repr(name) for name in NAMES)
-            raise ValueError(f"unknown metric {metric!r}; valid names: {valid}, or a function "
-                             "(y_true, y_pred) -> float")
-        if isinstance(metric, str):
-            resolved.append((metric, metric.lower()))
-        elif callable(metric):
-            resolved.append((getattr(metric, "__name__", type(metric).__name__), metric))
-        else:
+            raise ValueError(f"unknown metric {metric!r}; valid names: {', '.join(map(repr, NAMES))}, or a "
+                             "function (y_true, y_pred) -> float")
+        if not isinstance(metric, str) and not callable(metric):
             raise TypeError(f"compile metrics: each metric must be a name or a function; got {metric!r}")
+    resolved: list[Metric] = [(metric, metric.lower()) if isinstance(metric, str)
+                              else (getattr(metric, "__name__", type(metric).__name__), metric)
+                              for metric in metrics or []]
     names = [name for name, _ in resolved]
     if len(set(names)) < len(names) or "loss" in names:
         raise ValueError(f"compile metrics: names must be unique and not 'loss'; got {names}")

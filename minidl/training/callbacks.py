@@ -69,9 +69,12 @@ class Callback:
         self.network: Network | None = None
         self.params: dict[str, Any] = {}
 
+    #: The names of the constructor arguments, kept as attributes of the same names.
+    config_keys: tuple[str, ...] = ()
+
     def config(self) -> dict[str, Any]:
-        """The constructor arguments (none for the base class)."""
-        return {}
+        """The constructor arguments, ``{name: value}`` for each of ``config_keys`` (shown by ``repr``)."""
+        return {name: getattr(self, name) for name in self.config_keys}
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
@@ -79,8 +82,7 @@ class Callback:
 
     def set_network(self, network: Network, params: dict[str, Any]) -> None:
         """Attach the callback to ``network`` for one ``fit`` (called by ``fit``)."""
-        self.network = network
-        self.params = params
+        self.network, self.params = network, params
 
     def request_stop(self, reason: str) -> None:
         """Ask ``fit`` to stop after the current epoch, saying why (kept in ``History.stop_reason``)."""
@@ -121,18 +123,13 @@ class CallbackList:
                             f"{type(callbacks).__name__} (write callbacks=[...])")
         for callback in callbacks or []:
             if not isinstance(callback, Callback):
-                kind = type(callback).__name__
-                raise TypeError(f"fit callbacks must be minidl Callback objects; got {kind}")
+                raise TypeError(f"fit callbacks must be minidl Callback objects; got "
+                                f"{type(callback).__name__}")
         self.callbacks = [c for c in built_in if c is not None] + list(callbacks or [])
         self.per_batch = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
 
-    def set_network(self, network: Network, params: dict[str, Any]) -> None:
-        """Attach every callback to ``network``."""
-        for callback in self.callbacks:
-            callback.set_network(network, params)
-
     def call(self, hook: str, *arguments: Any) -> None:
-        """Run ``hook`` (``"on_train_begin"``, ``"on_epoch_end"``, ...) of every callback, in order."""
+        """Run ``hook`` (``"set_network"``, ``"on_train_begin"``, ...) of every callback, in order."""
         for callback in self.callbacks:
             getattr(callback, hook)(*arguments)
 
@@ -241,11 +238,9 @@ class Monitor(Callback):
 
     def improved(self, value: float) -> bool:
         """Whether ``value`` beats ``best`` by more than ``min_delta`` (NaN and inf never do)."""
-        if not math.isfinite(value):
-            return False
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return math.isfinite(value) and value < self.best - self.min_delta
+        return math.isfinite(value) and value > self.best + self.min_delta
 
 
 class EarlyStopping(Monitor):
@@ -283,6 +278,8 @@ class EarlyStopping(Monitor):
     >>> stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     """
 
+    config_keys = ("monitor", "patience", "min_delta", "restore_best_weights", "mode", "verbose")
+
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  restore_best_weights: bool = False, mode: str = "auto", verbose: int = 0) -> None:
         super().__init__(monitor, mode, min_delta, verbose)
@@ -307,12 +304,7 @@ class EarlyStopping(Monitor):
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights and self.network is not None:
-                parameters = self.network.parameters()
-                if self._best_weights is None:
-                    self._best_weights = [p.value.copy() for p in parameters]
-                else:
-                    for saved, parameter in zip(self._best_weights, parameters, strict=True):
-                        np.copyto(saved, parameter.value)
+                self._best_weights = [parameter.value.copy() for parameter in self.network.parameters()]
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):
@@ -336,10 +328,6 @@ class EarlyStopping(Monitor):
                 print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
                       f"({self.monitor} {self.best:.6g})")
 
-    def config(self) -> dict[str, Any]:
-        """The constructor arguments."""
-        return {"monitor": self.monitor, "patience": self.patience, "min_delta": self.min_delta,
-                "restore_best_weights": self.restore_best_weights, "mode": self.mode, "verbose": self.verbose}
 
 
 class ModelCheckpoint(Monitor):
@@ -386,6 +374,8 @@ class ModelCheckpoint(Monitor):
     'min'
     """
 
+    config_keys = ("path", "monitor", "save_best_only", "mode", "include_optimizer", "verbose")
+
     def __init__(self, path: str | os.PathLike[str], monitor: str = "val_loss", save_best_only: bool = True,
                  mode: str = "auto", include_optimizer: bool = True, verbose: int = 0) -> None:
         if not isinstance(path, (str, os.PathLike)):
@@ -418,7 +408,3 @@ class ModelCheckpoint(Monitor):
             detail = f" ({self.monitor} {self.best:.6g})" if self.save_best_only else ""
             print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}{detail}")
 
-    def config(self) -> dict[str, Any]:
-        """The constructor arguments."""
-        return {"path": self.path, "monitor": self.monitor, "save_best_only": self.save_best_only,
-                "mode": self.mode, "include_optimizer": self.include_optimizer, "verbose": self.verbose}

@@ -158,7 +158,7 @@ class Trainer:
         self.history, self.stop_training, self.stop_reason, self.fit_rng = history, False, None, rng
         params = {"epochs": epochs, "batch_size": batch_size, "steps": len(batches), "samples": len(data),
                   "verbose": verbose}
-        callback_list.set_network(self.network, params)
+        callback_list.call("set_network", self.network, params)
         self._train(plan, batches, validation, self._metric_functions(width), callback_list, epochs)
         return history
 
