@@ -15,7 +15,7 @@ import numpy as np
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array
 from minidl.layers.base import mode
-from minidl.training.step import StepPlan, forward
+from minidl.training.step import StepPlan
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -41,7 +41,7 @@ def prepare_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike, o
         got = "a scalar" if target.ndim == 0 else f"{len(target)} samples (shape {target.shape})"
         raise ValueError(f"{owner}: x has {len(data)} samples (shape {data.shape}) but y has {got}")
     with mode(network.layers, training=False):
-        output_shape = forward(plan, data[:1], [])[1].shape[1:]
+        output_shape = network.forward(data[:1]).shape[1:]
     template = np.broadcast_to(np.zeros((), dtype=dtype), (len(data), *output_shape))
     target = plan.loss.check_target(template, target, f"{owner} y")
     return data, target, int(output_shape[-1]) if output_shape else 1
