@@ -86,12 +86,10 @@ class Callback:
 
     def request_stop(self, reason: str) -> None:
         """Ask ``fit`` to stop after the current epoch, saying why (kept in ``History.stop_reason``)."""
-        if self.network is None:
+        trainer = None if self.network is None else self.network.trainer
+        if trainer is None:
             raise RuntimeError(f"{type(self).__name__}.request_stop() called outside fit()")
-        self.network.stop_training = True
-        trainer = self.network.trainer
-        if trainer is not None and trainer.stop_reason is None:
-            trainer.stop_reason = reason
+        trainer.stop_training, trainer.stop_reason = True, trainer.stop_reason or reason
 
     def on_train_begin(self, logs: dict[str, float]) -> None:
         """Called once, before the first epoch."""
