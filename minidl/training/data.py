@@ -15,13 +15,13 @@ import numpy as np
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array
 from minidl.layers.base import mode
-from minidl.training.step import StepPlan
+from minidl.losses import Loss
 
 if TYPE_CHECKING:
     from minidl.network import Network
 
 
-def prepare_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike, owner: str
+def prepare_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, owner: str
                  ) -> tuple[Array, Any, int]:
     """Check and convert ``x`` and ``y`` once: returns ``(x, target, output_width)``.
 
@@ -43,11 +43,11 @@ def prepare_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike, o
     with mode(network.layers, training=False):
         output_shape = network.forward(data[:1]).shape[1:]
     template = np.broadcast_to(np.zeros((), dtype=dtype), (len(data), *output_shape))
-    target = plan.loss.check_target(template, target, f"{owner} y")
+    target = loss.check_target(template, target, f"{owner} y")
     return data, target, int(output_shape[-1]) if output_shape else 1
 
 
-def fit_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike, split: float, validation_data: Any
+def fit_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, split: float, validation_data: Any
              ) -> tuple[Array, Any, int, tuple[Array, Any] | None]:
     """``fit``'s data, checked: ``(x, y, output_width, (x_val, y_val) or None)``.
 
@@ -56,7 +56,7 @@ def fit_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike, split
     """
     if split > 0.0 and validation_data is not None:
         raise ValueError("fit: give validation_split or validation_data, not both")
-    data, target, width = prepare_data(network, plan, x, y, "fit")
+    data, target, width = prepare_data(network, loss, x, y, "fit")
     if split > 0.0:
         split_at = int(len(data) * (1.0 - split))
         if split_at == 0 or split_at == len(data):
@@ -69,7 +69,7 @@ def fit_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike, split
         got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
                if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
         raise TypeError(f"fit validation_data must be a pair (x_val, y_val); got {got}")
-    x_val, y_val, _ = prepare_data(network, plan, validation_data[0], validation_data[1],
+    x_val, y_val, _ = prepare_data(network, loss, validation_data[0], validation_data[1],
                                    "fit validation_data")
     return data, target, width, (x_val, y_val)
 

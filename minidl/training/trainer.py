@@ -153,7 +153,7 @@ class Trainer:
         rng, history, shuffle = make_rng(seed), History(), check_bool(shuffle, "fit shuffle")
         callback_list = CallbackList(callbacks, history, progress_for(verbose))
         plan = StepPlan(self.network, self.loss)
-        data, target, width, validation = fit_data(self.network, plan, x, y, split, validation_data)
+        data, target, width, validation = fit_data(self.network, self.loss, x, y, split, validation_data)
         batches = Batches(self.network, data, target, batch_size, rng if shuffle else None)
         self.history, self.stop_training, self.stop_reason, self.fit_rng = history, False, None, rng
         params = {"epochs": epochs, "batch_size": batch_size, "steps": len(batches), "samples": len(data),
@@ -237,7 +237,7 @@ class Trainer:
         if batch_size is not None:
             batch_size = check_positive_int(batch_size, "evaluate batch_size")
         plan = StepPlan(self.network, self.loss)
-        data, target, width = prepare_data(self.network, plan, x, y, "evaluate")
+        data, target, width = prepare_data(self.network, self.loss, x, y, "evaluate")
         return self._evaluate(plan, self._metric_functions(width), data, target, batch_size)
 
     def _evaluate(self, plan: StepPlan, functions: dict[str, MetricFunction], x: Array, target: Any,
