@@ -327,7 +327,6 @@ class EarlyStopping(Monitor):
                       f"({self.monitor} {self.best:.6g})")
 
 
-
 class ModelCheckpoint(Monitor):
     """Save the network during ``fit``: after every epoch, or only after the best ones.
 
@@ -405,4 +404,3 @@ class ModelCheckpoint(Monitor):
         if self.verbose:
             detail = f" ({self.monitor} {self.best:.6g})" if self.save_best_only else ""
             print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}{detail}")
-

@@ -54,7 +54,7 @@ class StepPlan:
         if first is None:
             raise ValueError("the network has no parameters to train (no layer with weights)")
         end = len(layers) - 1 if fused else len(layers)
-        self.head, self.last = layers[:end], layers[-1] if fused else None
+        self.head, self.last = layers[:end], (layers[-1] if fused else None)
         self.back_steps = [(layers[i], i, _clears(layers[i])) for i in range(end - 1, first, -1)]
         self.first, self.clear_first = layers[first], _clears(layers[first])
         self.loss, self.parameters, self.checked = loss, network.parameters(), False
