@@ -124,8 +124,7 @@ def _binary_accuracy(predicted: Array, actual: Array, threshold: float = 0.5) ->
 
 
 def _categorical_accuracy(predicted: Array, actual: Array) -> float:
-    hits = int(np.count_nonzero(np.argmax(predicted, axis=-1) == np.argmax(actual, axis=-1)))
-    return hits / max(int(predicted.size // predicted.shape[-1]), 1)
+    return _sparse_categorical_accuracy(predicted, np.argmax(actual, axis=-1))  # one-hot rows to labels
 
 
 def _sparse_categorical_accuracy(predicted: Array, labels: npt.NDArray[Any]) -> float:
