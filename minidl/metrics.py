@@ -4,7 +4,8 @@ Each public function checks its arguments (finite real arrays; the target shapes
 losses accept), then computes on the arrays: the errors with the losses' own ``compute``
 (``MeanSquaredError().compute(predicted, target)``), the accuracies with the unchecked
 ``_binary_accuracy`` and so on, ``(predicted, target) -> float``, which the training loop
-calls on its data, checked once up front.
+calls on its data, checked once up front. :func:`resolve` picks that function for a
+compiled metric (``"accuracy"`` becomes binary, categorical or sparse from the loss).
 
 Examples
 --------
@@ -15,20 +16,31 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from minidl import losses
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_real
-from minidl.losses import MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossEntropy, match_target
+
+#: A metric computed in the training loop: ``(predicted, target) -> float`` on checked arrays.
+MetricFunction = Callable[[Array, Any], float]
+
+#: A compiled metric: ``(name as given, kind)``, the kind a lower-case name or the function.
+Metric = tuple[str, str | Callable[..., float]]
+
+#: Metric names accepted by ``Network.compile``.
+NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+         "mean_squared_error", "mse", "mean_absolute_error", "mae")
 
 
 def _pair(y_true: ArrayLike, y_pred: ArrayLike, owner: str) -> tuple[Array, Array]:
     predicted = as_float_array(y_pred, f"{owner} y_pred")
     actual = as_float_array(y_true, f"{owner} y_true", dtype=predicted.dtype)
-    return predicted, match_target(predicted, actual, owner)
+    return predicted, losses.match_target(predicted, actual, owner)
 
 
 def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -42,7 +54,7 @@ def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> mean_squared_error([1, 3, 5, 7], [[9], [9], [0], [12]])
     37.5
     """
-    return MeanSquaredError().compute(*_pair(y_true, y_pred, "mean_squared_error"))
+    return losses.MeanSquaredError().compute(*_pair(y_true, y_pred, "mean_squared_error"))
 
 
 def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -53,7 +65,7 @@ def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> mean_absolute_error([1, 3], [2, 1])
     1.5
     """
-    return MeanAbsoluteError().compute(*_pair(y_true, y_pred, "mean_absolute_error"))
+    return losses.MeanAbsoluteError().compute(*_pair(y_true, y_pred, "mean_absolute_error"))
 
 
 def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> float:
@@ -98,7 +110,8 @@ def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     0.6666666666666666
     """
     predicted = as_float_array(y_pred, "sparse_categorical_accuracy y_pred")
-    labels = SparseCategoricalCrossEntropy().check_target(predicted, y_true, "sparse_categorical_accuracy")
+    owner = "sparse_categorical_accuracy"
+    labels = losses.SparseCategoricalCrossEntropy().check_target(predicted, y_true, owner)
     return _sparse_categorical_accuracy(predicted, labels)
 
 
@@ -111,10 +124,58 @@ def _binary_accuracy(predicted: Array, actual: Array, threshold: float = 0.5) ->
 
 
 def _categorical_accuracy(predicted: Array, actual: Array) -> float:
-    hits = int(np.count_nonzero(np.argmax(predicted, axis=-1) == np.argmax(actual, axis=-1)))
-    return hits / max(int(predicted.size // predicted.shape[-1]), 1)
+    return _sparse_categorical_accuracy(predicted, np.argmax(actual, axis=-1))  # one-hot rows to labels
 
 
 def _sparse_categorical_accuracy(predicted: Array, labels: npt.NDArray[Any]) -> float:
     hits = int(np.count_nonzero(np.argmax(predicted, axis=-1) == labels))
     return hits / max(int(predicted.size // predicted.shape[-1]), 1)
+
+
+def resolve(kind: str | Callable[..., float], loss: losses.Loss, output_width: int) -> MetricFunction:
+    """The fast ``(predicted, target) -> float`` for a compiled metric (a name of ``NAMES`` or a function).
+
+    ``"accuracy"`` picks its kind from the loss, as Keras does: binary for binary
+    cross-entropy or a single output, sparse for integer labels, else categorical.
+    """
+    if not isinstance(kind, str):
+        user = kind
+        return lambda predicted, target: float(user(target, predicted))
+    sparse = isinstance(loss, losses.SparseCategoricalCrossEntropy)
+    if kind in ("accuracy", "acc"):
+        one_output = output_width == 1 and not isinstance(loss, losses.CategoricalCrossEntropy)
+        binary = isinstance(loss, losses.BinaryCrossEntropy) or one_output
+        kind = "binary_accuracy" if binary and not sparse else "categorical_accuracy"
+    if kind == "binary_accuracy":
+        # Logits are positive exactly where the probability is above 0.5.
+        threshold = 0.0 if isinstance(loss, losses.BinaryCrossEntropy) and loss.from_logits else 0.5
+        return lambda predicted, target: _binary_accuracy(predicted, target, threshold)
+    if kind == "sparse_categorical_accuracy" and not sparse:
+        raise ValueError("the sparse_categorical_accuracy metric needs integer labels: use it with "
+                         "loss='sparse_categorical_crossentropy' (or 'categorical_accuracy' for one-hot)")
+    if kind in ("categorical_accuracy", "sparse_categorical_accuracy"):
+        return _sparse_categorical_accuracy if sparse else _categorical_accuracy
+    if sparse:
+        raise ValueError(f"the {kind} metric needs targets shaped like the output; with integer labels "
+                         "(sparse_categorical_crossentropy) use 'accuracy'")
+    error = losses.MeanSquaredError() if kind in ("mean_squared_error", "mse") else losses.MeanAbsoluteError()
+    return error.compute
+
+
+def compiled(metrics: Sequence[str | Callable[..., float]] | None) -> list[Metric]:
+    """``(name as given, kind)`` for each metric of ``compile``: a name of ``NAMES`` or a function."""
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence | None):
+        raise TypeError(f"compile metrics must be a list of names or functions; got {metrics!r}")
+    for metric in metrics or []:
+        if isinstance(metric, str) and metric.lower() not in NAMES:
+            raise ValueError(f"unknown metric {metric!r}; valid names: {', '.join(map(repr, NAMES))}, or a "
+                             "function (y_true, y_pred) -> float")
+        if not isinstance(metric, str) and not callable(metric):
+            raise TypeError(f"compile metrics: each metric must be a name or a function; got {metric!r}")
+    resolved: list[Metric] = [(metric, metric.lower()) if isinstance(metric, str)
+                              else (getattr(metric, "__name__", type(metric).__name__), metric)
+                              for metric in metrics or []]
+    names = [name for name, _ in resolved]
+    if len(set(names)) < len(names) or "loss" in names:
+        raise ValueError(f"compile metrics: names must be unique and not 'loss'; got {names}")
+    return resolved

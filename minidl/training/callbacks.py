@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from minidl._validation import check_real
+from minidl._validation import check_bool, check_real
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -69,9 +69,12 @@ class Callback:
         self.network: Network | None = None
         self.params: dict[str, Any] = {}
 
+    #: The names of the constructor arguments, kept as attributes of the same names.
+    config_keys: tuple[str, ...] = ()
+
     def config(self) -> dict[str, Any]:
-        """The constructor arguments (none for the base class)."""
-        return {}
+        """The constructor arguments, ``{name: value}`` for each of ``config_keys`` (shown by ``repr``)."""
+        return {name: getattr(self, name) for name in self.config_keys}
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
@@ -79,17 +82,14 @@ class Callback:
 
     def set_network(self, network: Network, params: dict[str, Any]) -> None:
         """Attach the callback to ``network`` for one ``fit`` (called by ``fit``)."""
-        self.network = network
-        self.params = params
+        self.network, self.params = network, params
 
     def request_stop(self, reason: str) -> None:
         """Ask ``fit`` to stop after the current epoch, saying why (kept in ``History.stop_reason``)."""
-        if self.network is None:
+        trainer = None if self.network is None else self.network.trainer
+        if trainer is None:
             raise RuntimeError(f"{type(self).__name__}.request_stop() called outside fit()")
-        self.network.stop_training = True
-        trainer = self.network.trainer
-        if trainer is not None and trainer.stop_reason is None:
-            trainer.stop_reason = reason
+        trainer.stop_training, trainer.stop_reason = True, trainer.stop_reason or reason
 
     def on_train_begin(self, logs: dict[str, float]) -> None:
         """Called once, before the first epoch."""
@@ -121,18 +121,13 @@ class CallbackList:
                             f"{type(callbacks).__name__} (write callbacks=[...])")
         for callback in callbacks or []:
             if not isinstance(callback, Callback):
-                kind = type(callback).__name__
-                raise TypeError(f"fit callbacks must be minidl Callback objects; got {kind}")
+                raise TypeError(f"fit callbacks must be minidl Callback objects; got "
+                                f"{type(callback).__name__}")
         self.callbacks = [c for c in built_in if c is not None] + list(callbacks or [])
         self.per_batch = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
 
-    def set_network(self, network: Network, params: dict[str, Any]) -> None:
-        """Attach every callback to ``network``."""
-        for callback in self.callbacks:
-            callback.set_network(network, params)
-
     def call(self, hook: str, *arguments: Any) -> None:
-        """Run ``hook`` (``"on_train_begin"``, ``"on_epoch_end"``, ...) of every callback, in order."""
+        """Run ``hook`` (``"set_network"``, ``"on_train_begin"``, ...) of every callback, in order."""
         for callback in self.callbacks:
             getattr(callback, hook)(*arguments)
 
@@ -204,6 +199,8 @@ class Monitor(Callback):
         else ``"min"``.
     min_delta
         The smallest change that counts as an improvement (``>= 0``).
+    verbose
+        0 or 1: whether the callback prints what it does.
 
     Attributes
     ----------
@@ -211,14 +208,16 @@ class Monitor(Callback):
         The best value seen (``inf`` for ``"min"``, ``-inf`` for ``"max"`` before any).
     """
 
-    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0, verbose: int = 0) -> None:
         super().__init__()
         owner = type(self).__name__
         if not isinstance(monitor, str) or not monitor:
             raise TypeError(f"{owner} monitor must be a name such as 'val_loss'; got {monitor!r}")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"{owner} mode must be 'auto', 'min' or 'max'; got {mode!r}")
-        self.monitor = monitor
+        if verbose not in (0, 1):
+            raise ValueError(f"{owner} verbose must be 0 or 1; got {verbose!r}")
+        self.monitor, self.verbose = monitor, int(verbose)
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.min_delta = check_real(min_delta, f"{owner} min_delta", low=0.0)
         self.reset_best()
@@ -237,11 +236,9 @@ class Monitor(Callback):
 
     def improved(self, value: float) -> bool:
         """Whether ``value`` beats ``best`` by more than ``min_delta`` (NaN and inf never do)."""
-        if not math.isfinite(value):
-            return False
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return math.isfinite(value) and value < self.best - self.min_delta
+        return math.isfinite(value) and value > self.best + self.min_delta
 
 
 class EarlyStopping(Monitor):
@@ -279,16 +276,14 @@ class EarlyStopping(Monitor):
     >>> stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     """
 
+    config_keys = ("monitor", "patience", "min_delta", "restore_best_weights", "mode", "verbose")
+
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  restore_best_weights: bool = False, mode: str = "auto", verbose: int = 0) -> None:
-        super().__init__(monitor, mode, min_delta)
+        super().__init__(monitor, mode, min_delta, verbose)
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
             raise ValueError(f"EarlyStopping patience must be an integer >= 0; got {patience!r}")
-        if verbose not in (0, 1):
-            raise ValueError(f"EarlyStopping verbose must be 0 or 1; got {verbose!r}")
-        self.patience = int(patience)
-        self.restore_best_weights = bool(restore_best_weights)
-        self.verbose = verbose
+        self.patience, self.restore_best_weights = int(patience), bool(restore_best_weights)
         self.on_train_begin({})
 
     def on_train_begin(self, logs: dict[str, float]) -> None:
@@ -307,12 +302,7 @@ class EarlyStopping(Monitor):
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights and self.network is not None:
-                parameters = self.network.parameters()
-                if self._best_weights is None:
-                    self._best_weights = [p.value.copy() for p in parameters]
-                else:
-                    for saved, parameter in zip(self._best_weights, parameters, strict=True):
-                        np.copyto(saved, parameter.value)
+                self._best_weights = [parameter.value.copy() for parameter in self.network.parameters()]
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):
@@ -335,11 +325,6 @@ class EarlyStopping(Monitor):
             if self.verbose:
                 print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
                       f"({self.monitor} {self.best:.6g})")
-
-    def config(self) -> dict[str, Any]:
-        """The constructor arguments."""
-        return {"monitor": self.monitor, "patience": self.patience, "min_delta": self.min_delta,
-                "restore_best_weights": self.restore_best_weights, "mode": self.mode, "verbose": self.verbose}
 
 
 class ModelCheckpoint(Monitor):
@@ -386,22 +371,18 @@ class ModelCheckpoint(Monitor):
     'min'
     """
 
+    config_keys = ("path", "monitor", "save_best_only", "mode", "include_optimizer", "verbose")
+
     def __init__(self, path: str | os.PathLike[str], monitor: str = "val_loss", save_best_only: bool = True,
                  mode: str = "auto", include_optimizer: bool = True, verbose: int = 0) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"ModelCheckpoint path must be a str or os.PathLike; got {type(path).__name__}")
-        super().__init__(monitor, mode)
-        for name, flag in (("save_best_only", save_best_only), ("include_optimizer", include_optimizer)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"ModelCheckpoint {name} must be True or False; got {flag!r}")
-        if verbose not in (0, 1) or isinstance(verbose, bool):
-            raise ValueError(f"ModelCheckpoint verbose must be 0 or 1; got {verbose!r}")
+        super().__init__(monitor, mode, verbose=verbose)
         self.path = os.fspath(path)
-        self.save_best_only = save_best_only
-        self.include_optimizer = include_optimizer
-        self.verbose = verbose
         self.best_epoch: int | None = None
         self.saved: list[str] = []
+        self.save_best_only = check_bool(save_best_only, "ModelCheckpoint save_best_only")
+        self.include_optimizer = check_bool(include_optimizer, "ModelCheckpoint include_optimizer")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Save the network if it should be saved after this epoch."""
@@ -423,8 +404,3 @@ class ModelCheckpoint(Monitor):
         if self.verbose:
             detail = f" ({self.monitor} {self.best:.6g})" if self.save_best_only else ""
             print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}{detail}")
-
-    def config(self) -> dict[str, Any]:
-        """The constructor arguments."""
-        return {"path": self.path, "monitor": self.monitor, "save_best_only": self.save_best_only,
-                "mode": self.mode, "include_optimizer": self.include_optimizer, "verbose": self.verbose}

@@ -15,25 +15,20 @@ import numpy as np
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array
 from minidl.layers.base import mode
-from minidl.losses import (
-    BinaryCrossEntropy,
-    CategoricalCrossEntropy,
-    SparseCategoricalCrossEntropy,
-    match_target,
-)
-from minidl.training.step import StepPlan, forward
+from minidl.losses import Loss
 
 if TYPE_CHECKING:
     from minidl.network import Network
 
 
-def prepare_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike,
-                 owner: str) -> tuple[Array, Any, int]:
+def prepare_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, owner: str
+                 ) -> tuple[Array, Any, int]:
     """Check and convert ``x`` and ``y`` once: returns ``(x, target, output_width)``.
 
     ``x`` becomes a finite array of the network's dtype with a batch axis; ``y`` the
     target in the form the loss reads during the loop (the output's shape and dtype,
-    or integer labels for ``SparseCategoricalCrossEntropy``).
+    or integer labels for ``SparseCategoricalCrossEntropy``), checked by the loss's own
+    ``check_target`` against a stand-in for the whole output (no memory: a broadcast zero).
     """
     dtype = network.dtype
     data = as_float_array(x, f"{owner} x", dtype=dtype)
@@ -46,51 +41,37 @@ def prepare_data(network: Network, plan: StepPlan, x: ArrayLike, y: ArrayLike,
         got = "a scalar" if target.ndim == 0 else f"{len(target)} samples (shape {target.shape})"
         raise ValueError(f"{owner}: x has {len(data)} samples (shape {data.shape}) but y has {got}")
     with mode(network.layers, training=False):
-        output_shape = forward(plan, data[:1], [])[1].shape[1:]
-    width = int(output_shape[-1]) if output_shape else 1
-    if isinstance(plan.loss, SparseCategoricalCrossEntropy):
-        return data, _labels(target, output_shape, width, owner), width
+        output_shape = network.forward(data[:1]).shape[1:]
     template = np.broadcast_to(np.zeros((), dtype=dtype), (len(data), *output_shape))
-    target = match_target(template, target, f"{owner} y")
-    if isinstance(plan.loss, (BinaryCrossEntropy, CategoricalCrossEntropy)):
-        if float(target.min()) < 0.0 or float(target.max()) > 1.0:
-            raise ValueError(f"{owner} y: {plan.loss.name} targets must be in [0, 1]; got values from "
-                             f"{float(target.min()):g} to {float(target.max()):g}")
-    if isinstance(plan.loss, CategoricalCrossEntropy) and target.ndim >= 1:
-        sums = target.sum(axis=-1)
-        bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-3)
-        if bad.size:
-            raise ValueError(f"{owner} y: categorical_crossentropy needs one-hot rows (summing to 1); row "
-                             f"{int(bad[0])} sums to {float(sums.flat[bad[0]]):g} (for integer labels use "
-                             "sparse_categorical_crossentropy)")
-    return data, target, width
+    target = loss.check_target(template, target, f"{owner} y")
+    return data, target, int(output_shape[-1]) if output_shape else 1
 
 
-def _labels(target: Array, output_shape: tuple[int, ...], classes: int, owner: str) -> Any:
-    """Integer class labels, one per sample, each in ``[0, classes)``."""
-    samples = len(target)
-    if target.shape == (samples, 1):
-        target = target.reshape(samples)
-    if target.shape != (samples, *output_shape[:-1]):
-        raise ValueError(f"{owner} y: sparse_categorical_crossentropy needs one integer label per sample, "
-                         f"shape ({samples},); got shape {target.shape}")
-    labels = target.astype(np.intp)
-    if not np.array_equal(labels, target):
-        example = target[labels != target][0]
-        raise ValueError(f"{owner} y: class labels must be whole numbers; got e.g. {example}")
-    if int(labels.min()) < 0 or int(labels.max()) >= classes:
-        raise ValueError(f"{owner} y: labels must be in [0, {classes}) for a network with {classes} outputs; "
-                         f"got values from {int(labels.min())} to {int(labels.max())}")
-    return labels
+def fit_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, split: float, validation_data: Any
+             ) -> tuple[Array, Any, int, tuple[Array, Any] | None]:
+    """``fit``'s data, checked: ``(x, y, output_width, (x_val, y_val) or None)``.
 
-
-def split_validation(data: Array, target: Any, fraction: float) -> tuple[Array, Any, Array, Any]:
-    """``(x, y, x_val, y_val)``: as Keras, the last ``fraction`` of the samples, before any shuffling."""
-    split_at = int(len(data) * (1.0 - fraction))
-    if split_at == 0 or split_at == len(data):
-        raise ValueError(f"fit validation_split={fraction} of {len(data)} samples leaves {split_at} for "
-                         f"training and {len(data) - split_at} for validation; both need at least one")
-    return data[:split_at], target[:split_at], data[split_at:], target[split_at:]
+    As Keras, ``split`` holds out the last samples, before any shuffling; else
+    ``validation_data``, a pair ``(x_val, y_val)``, is checked as the training data is.
+    """
+    if split > 0.0 and validation_data is not None:
+        raise ValueError("fit: give validation_split or validation_data, not both")
+    data, target, width = prepare_data(network, loss, x, y, "fit")
+    if split > 0.0:
+        split_at = int(len(data) * (1.0 - split))
+        if split_at == 0 or split_at == len(data):
+            raise ValueError(f"fit validation_split={split} of {len(data)} samples leaves {split_at} for "
+                             f"training and {len(data) - split_at} for validation; both need at least one")
+        return data[:split_at], target[:split_at], width, (data[split_at:], target[split_at:])
+    if validation_data is None:
+        return data, target, width, None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
+               if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
+        raise TypeError(f"fit validation_data must be a pair (x_val, y_val); got {got}")
+    x_val, y_val, _ = prepare_data(network, loss, validation_data[0], validation_data[1],
+                                   "fit validation_data")
+    return data, target, width, (x_val, y_val)
 
 
 class Batches:
@@ -114,7 +95,7 @@ class Batches:
         if len(starts) > 1 and samples - starts[-1] < min_batch:
             starts.pop()
         self.bounds = list(zip(starts, [*starts[1:], samples], strict=True))
-        self.data, self.target, self.rng = data, target, rng
+        self.data, self.target, self.rng, self.batch_size = data, target, rng, batch_size
         largest = max(end - start for start, end in self.bounds)
         self.x_buffer = np.empty((largest, *data.shape[1:]), dtype=data.dtype) if rng else None
         self.y_buffer = np.empty((largest, *target.shape[1:]), dtype=target.dtype) if rng else None

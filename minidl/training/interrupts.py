@@ -39,20 +39,15 @@ class InterruptGuard:
         Whether the guard installed its handler.
     """
 
-    def __init__(self) -> None:
-        self.pending = False
-        self.protected = False
-        self.active = False
-        self._previous: Any = None
+    pending = protected = active = False
+    _previous: Any = None  # the handler to put back
 
     def install(self) -> None:
         """Start holding SIGINT (if in the main thread with Python's default handler)."""
-        self.pending = False
-        self.protected = False
+        self.pending = self.protected = False
         if (not self.active and threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-            self.active = True
+            self._previous, self.active = signal.signal(signal.SIGINT, self._handle), True
 
     def restore(self) -> None:
         """Put back the previous SIGINT handler (a no-op if none was installed)."""

@@ -18,10 +18,12 @@ from minidl.training.callbacks import Callback
 
 def progress_for(verbose: int) -> Callback | None:
     """The progress callback for ``fit``'s ``verbose`` (0: None), printing to ``sys.stdout``."""
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"fit verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch); "
+                         f"got {verbose!r}")
     if not verbose:
         return None
-    stream = sys.stdout
-    return ProgressBar(stream) if verbose == 1 and _is_terminal(stream) else Progress(stream)
+    return ProgressBar(sys.stdout) if verbose == 1 and _is_terminal(sys.stdout) else Progress(sys.stdout)
 
 
 class Progress(Callback):
@@ -33,14 +35,13 @@ class Progress(Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float]) -> None:
         """Start the epoch's clock."""
-        self.epoch = epoch
-        self.start = time.perf_counter()
+        self.epoch, self.start = epoch, time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Print the epoch's line."""
-        elapsed = time.perf_counter() - self.start
+        elapsed = _format_seconds(time.perf_counter() - self.start)
         self.write(f"Epoch {epoch + 1}/{self.params['epochs']} - {self.params['steps']} batches - "
-                   f"{_format_seconds(elapsed)} - {_format_logs(logs)}")
+                   f"{elapsed} - {_format_logs(logs)}")
 
     def on_train_end(self, logs: dict[str, float]) -> None:
         """Print why training stopped early, if it did."""
@@ -91,8 +92,7 @@ class ProgressBar(Progress):
         """Print ``text`` over the bar when one is drawn (the epoch's line), else as a new line."""
         if self.drawn:
             self._draw(text)
-            self.drawn = 0
-            text = ""
+            self.drawn, text = 0, ""
         super().write(text)
 
 
@@ -114,8 +114,7 @@ def _format_seconds(seconds: float) -> str:
 
 
 def _is_terminal(stream: TextIO) -> bool:
-    isatty = getattr(stream, "isatty", None)
     try:
-        return bool(isatty()) if callable(isatty) else False
-    except (ValueError, OSError):  # a closed stream
+        return bool(stream.isatty())
+    except (AttributeError, TypeError, ValueError, OSError):  # no isatty(), or a closed stream
         return False

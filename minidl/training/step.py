@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from minidl._typing import Array
 from minidl.errors import backward_failure, backward_shape_error, note_failing_layer
 from minidl.layers.base import Layer, Parameter
-from minidl.losses import Loss, _CrossEntropy
+from minidl.losses import Loss
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -49,21 +49,15 @@ class StepPlan:
     """
 
     def __init__(self, network: Network, loss: Loss) -> None:
-        layers = network.layers
-        with_parameters = [i for i, layer in enumerate(layers) if layer.parameters()]
-        if not with_parameters:
+        layers, fused = network.layers, loss.fuses_with(network.layers[-1])
+        first = next((i for i, layer in enumerate(layers) if layer.parameters()), None)
+        if first is None:
             raise ValueError("the network has no parameters to train (no layer with weights)")
-        first_index = with_parameters[0]
-        fused = isinstance(loss, _CrossEntropy) and loss.fuses_with(layers[-1])
         end = len(layers) - 1 if fused else len(layers)
-        self.head: list[Layer] = layers[:end]
-        self.last: Layer | None = layers[-1] if fused else None
-        self.back_steps = [(layers[i], i, _clears(layers[i])) for i in range(end - 1, first_index, -1)]
-        self.first: Layer = layers[first_index]
-        self.clear_first = _clears(self.first)
-        self.loss = loss
-        self.parameters: list[Parameter] = network.parameters()
-        self.checked = False
+        self.head, self.last = layers[:end], (layers[-1] if fused else None)
+        self.back_steps = [(layers[i], i, _clears(layers[i])) for i in range(end - 1, first, -1)]
+        self.first, self.clear_first = layers[first], _clears(layers[first])
+        self.loss, self.parameters, self.checked = loss, network.parameters(), False
 
 
 def _clears(layer: Layer) -> bool:
@@ -71,27 +65,20 @@ def _clears(layer: Layer) -> bool:
     return bool(layer.parameters()) and not layer.overwrites_gradients
 
 
-def forward(plan: StepPlan, x: Array, shapes: list[tuple[int, ...]]) -> tuple[Array, Array]:
-    """Run every layer on ``x``: returns ``(logits, output)``.
+def forward_loss(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array, list[tuple[int, ...]]]:
+    """Forward and the loss (fused when planned): ``(loss, output, the input shape of each layer)``.
 
-    ``logits`` is the fused activation's input (the output itself when not fused).
-    Each layer's input shape is appended to ``shapes``.
+    When fused, the loss reads the last layer's input, the logits, and its output, the
+    probabilities (which are the output returned).
     """
-    output = x
+    shapes, output = [], x
     for layer in plan.head:
         shapes.append(output.shape)
         output = layer.forward(output)
-    return output, output if plan.last is None else plan.last.forward(output)
-
-
-def forward_loss(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array, list[tuple[int, ...]]]:
-    """Forward and the loss (fused when planned): ``(loss, output, the input shape of each layer)``."""
-    shapes: list[tuple[int, ...]] = []
-    logits, output = forward(plan, x, shapes)
     if plan.last is None:
         return plan.loss.forward(output, target), output, shapes
-    assert isinstance(plan.loss, _CrossEntropy)
-    return plan.loss.forward_from_logits(logits, target, output), output, shapes
+    probabilities = plan.last.forward(output)
+    return plan.loss.forward_from_logits(output, target, probabilities), probabilities, shapes
 
 
 def backward(plan: StepPlan, shapes: list[tuple[int, ...]]) -> None:

@@ -16,34 +16,20 @@ import numpy as np
 
 from minidl import metrics as _metrics
 from minidl._typing import Array, ArrayLike, Seed
-from minidl._validation import as_batch, as_float_array, check_positive_int, check_real
+from minidl._validation import as_batch, as_float_array, check_bool, check_positive_int, check_real
 from minidl.initializers import make_rng
 from minidl.layers.base import Parameter, mode
-from minidl.losses import (
-    BinaryCrossEntropy,
-    CategoricalCrossEntropy,
-    Loss,
-    SparseCategoricalCrossEntropy,
-    get_loss,
-)
+from minidl.losses import Loss, get_loss
+from minidl.metrics import MetricFunction
 from minidl.optimizers import Optimizer, get_optimizer
 from minidl.training.callbacks import Callback, CallbackList, History
-from minidl.training.data import Batches, prepare_data, split_validation
+from minidl.training.data import Batches, fit_data, prepare_data
 from minidl.training.interrupts import InterruptGuard
 from minidl.training.progress import progress_for
 from minidl.training.step import StepPlan, check_parameters_after_backward, forward_loss, step
 
 if TYPE_CHECKING:
     from minidl.network import Network
-
-#: A metric computed in the loop: ``(predicted, target) -> float`` on checked arrays.
-MetricFunction = Callable[[Array, Any], float]
-#: A compiled metric: ``(name as given, kind)``, the kind a lower-case name or the function.
-Metric = tuple[str, str | Callable[..., float]]
-
-#: Metric names accepted by ``Network.compile``.
-METRIC_NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-                "mean_squared_error", "mse", "mean_absolute_error", "mae")
 
 
 class Trainer:
@@ -106,7 +92,7 @@ class Trainer:
                  ) -> None:
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='mse' or loss='categorical_crossentropy'")
-        self.network, self.metrics = network, _resolve_metrics(metrics)
+        self.network, self.metrics = network, _metrics.compiled(metrics)
         self.loss, self.optimizer = get_loss(loss), get_optimizer(optimizer)
         previous = network.trainer
         self.history: History | None = previous.history if previous else None
@@ -161,27 +147,25 @@ class Trainer:
         >>> np.round(net.predict([[2.0]]), 3)
         array([[5.]])
         """
-        epochs, batch_size, validation_split = _check_fit_arguments(epochs, batch_size, validation_split,
-                                                                    validation_data, verbose, shuffle)
-        rng, history = make_rng(seed), History()
+        epochs = check_positive_int(epochs, "fit epochs")
+        batch_size = check_positive_int(batch_size, "fit batch_size")
+        split = check_real(validation_split, "fit validation_split", low=0.0, high=1.0, high_inclusive=False)
+        rng, history, shuffle = make_rng(seed), History(), check_bool(shuffle, "fit shuffle")
         callback_list = CallbackList(callbacks, history, progress_for(verbose))
         plan = StepPlan(self.network, self.loss)
-        data, target, width = prepare_data(self.network, plan, x, y, "fit")
-        data, target, validation = self._validation(plan, data, target, validation_split, validation_data)
+        data, target, width, validation = fit_data(self.network, self.loss, x, y, split, validation_data)
         batches = Batches(self.network, data, target, batch_size, rng if shuffle else None)
         self.history, self.stop_training, self.stop_reason, self.fit_rng = history, False, None, rng
         params = {"epochs": epochs, "batch_size": batch_size, "steps": len(batches), "samples": len(data),
                   "verbose": verbose}
-        callback_list.set_network(self.network, params)
-        self._train(plan, batches, validation, self._metric_functions(width), callback_list, params)
+        callback_list.call("set_network", self.network, params)
+        self._train(plan, batches, validation, self._metric_functions(width), callback_list, epochs)
         return history
 
     def _train(self, plan: StepPlan, batches: Batches, validation: tuple[Array, Any] | None,
-               functions: list[tuple[str, MetricFunction]], callback_list: CallbackList,
-               params: dict[str, Any]) -> None:
+               functions: dict[str, MetricFunction], callback_list: CallbackList, epochs: int) -> None:
         """The epochs of ``fit``, in training mode, with Ctrl-C held until each batch's update is complete."""
         recovery, logs = NonFiniteRecovery(self, plan.parameters), {}
-        epochs, batch_size = params["epochs"], params["batch_size"]
         try:
             with InterruptGuard() as guard, mode(self.network.layers, training=True):
                 callback_list.call("on_train_begin", {})
@@ -195,7 +179,7 @@ class Trainer:
                     if validation is not None:
                         # In batches of batch_size, as Keras: all of x_val at once would hold
                         # the activations of every validation sample (fit's memory grew with it).
-                        validated = self._evaluate(plan, functions, *validation, batch_size)
+                        validated = self._evaluate(plan, functions, *validation, batches.batch_size)
                         logs.update({f"val_{key}": value for key, value in validated.items()})
                     callback_list.call("on_epoch_end", epoch, logs)
                     guard.check()
@@ -209,35 +193,30 @@ class Trainer:
                 "parameters are those after the last complete batch, network.history holds the epochs")
             raise
 
-    def _epoch(self, plan: StepPlan, batches: Batches, functions: list[tuple[str, MetricFunction]],
+    def _epoch(self, plan: StepPlan, batches: Batches, functions: dict[str, MetricFunction],
                callback_list: CallbackList, guard: InterruptGuard, recovery: NonFiniteRecovery,
                epoch: int) -> dict[str, float] | None:
         """One pass over the batches: the epoch's logs, or None when it stopped on a non-finite number."""
-        optimizer, parameters, per_batch = self.optimizer, plan.parameters, bool(callback_list.per_batch)
-        totals, seen = [0.0] * (1 + len(functions)), 0
+        means, per_batch = RunningMeans(functions), bool(callback_list.per_batch)
         for batch, (xb, yb) in enumerate(batches):
             guard.check()  # a Ctrl-C held during the last batch: stop before this one
             value, output = step(plan, xb, yb)
             if not plan.checked:
                 plan.checked = True
-                check_parameters_after_backward(self.network, parameters)
+                check_parameters_after_backward(self.network, plan.parameters)
             if not math.isfinite(value):
                 recovery.stop(f"the training loss became {value} at epoch {epoch + 1}, batch {batch + 1}")
                 return None
             guard.protected = True
-            optimizer.step(parameters)
+            self.optimizer.step(plan.parameters)
             guard.protected = False
-            count = len(xb)
-            seen += count
-            totals[0] += value * count
-            for i, (_, function) in enumerate(functions, start=1):
-                totals[i] += function(output, yb) * count
+            means.add(value, output, yb)
             if per_batch:
-                callback_list.batch_end(batch, {**_logs(functions, totals, seen), "size": float(count)})
+                callback_list.batch_end(batch, {**means.logs(), "size": float(len(xb))})
         if not recovery.parameters_finite():
             recovery.stop(f"the parameters became non-finite during epoch {epoch + 1}")
             return None
-        return _logs(functions, totals, seen)
+        return means.logs()
 
     def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = 32) -> dict[str, float]:
         """The compiled loss and metrics on ``(x, y)``, computed in evaluation mode.
@@ -258,21 +237,19 @@ class Trainer:
         if batch_size is not None:
             batch_size = check_positive_int(batch_size, "evaluate batch_size")
         plan = StepPlan(self.network, self.loss)
-        data, target, width = prepare_data(self.network, plan, x, y, "evaluate")
+        data, target, width = prepare_data(self.network, self.loss, x, y, "evaluate")
         return self._evaluate(plan, self._metric_functions(width), data, target, batch_size)
 
-    def _evaluate(self, plan: StepPlan, functions: list[tuple[str, MetricFunction]], x: Array, target: Any,
+    def _evaluate(self, plan: StepPlan, functions: dict[str, MetricFunction], x: Array, target: Any,
                   batch_size: int | None) -> dict[str, float]:
         """Loss and metrics on checked data, in evaluation mode, in batches of ``batch_size``."""
-        size, totals = len(x) if batch_size is None else batch_size, [0.0] * (1 + len(functions))
+        size, means = len(x) if batch_size is None else batch_size, RunningMeans(functions)
         with mode(self.network.layers, training=False):
             for start in range(0, len(x), size):
                 xb, yb = x[start : start + size], target[start : start + size]
                 value, output, _ = forward_loss(plan, xb, yb)
-                totals[0] += value * len(xb)
-                for i, (_, function) in enumerate(functions, start=1):
-                    totals[i] += function(output, yb) * len(xb)
-        return _logs(functions, totals, len(x))
+                means.add(value, output, yb)
+        return means.logs()
 
     def train_step(self, x: ArrayLike, y: ArrayLike) -> float:
         """One training step on one batch with the compiled loss and optimizer; returns the loss.
@@ -288,19 +265,27 @@ class Trainer:
             self.optimizer.step(self._step_plan.parameters)
         return value
 
-    def _validation(self, plan: StepPlan, data: Array, target: Any, split: float,
-                    validation_data: Any) -> tuple[Array, Any, tuple[Array, Any] | None]:
-        """``(x, y, (x_val, y_val) or None)``: the training data and the validation data, checked."""
-        if split > 0.0:
-            data, target, x_val, y_val = split_validation(data, target, split)
-            return data, target, (x_val, y_val)
-        if validation_data is None:
-            return data, target, None
-        x_val, y_val, _ = prepare_data(self.network, plan, *_pair(validation_data), "fit validation_data")
-        return data, target, (x_val, y_val)
+    def _metric_functions(self, width: int) -> dict[str, MetricFunction]:
+        return {name: _metrics.resolve(kind, self.loss, width) for name, kind in self.metrics}
 
-    def _metric_functions(self, width: int) -> list[tuple[str, MetricFunction]]:
-        return [(name, _metric_function(kind, self.loss, width)) for name, kind in self.metrics]
+
+class RunningMeans:
+    """The loss and metrics of a pass over batches: sums weighted by batch size, over the samples seen."""
+
+    def __init__(self, functions: dict[str, MetricFunction]) -> None:
+        self.functions, self.totals, self.seen = functions, dict.fromkeys(["loss", *functions], 0.0), 0
+
+    def add(self, value: float, output: Array, target: Any) -> None:
+        """Count one batch: its loss ``value``, and each metric of ``output`` against ``target``."""
+        count = len(target)
+        self.seen += count
+        self.totals["loss"] += value * count
+        for name, function in self.functions.items():
+            self.totals[name] += function(output, target) * count
+
+    def logs(self) -> dict[str, float]:
+        """``{"loss": ..., "<metric>": ...}``: the means so far."""
+        return {name: total / self.seen for name, total in self.totals.items()}
 
 
 def loss_and_backward(network: Network, x: ArrayLike, y: ArrayLike, loss: Loss | str | None = None) -> float:
@@ -385,95 +370,9 @@ class NonFiniteRecovery:
         warnings.warn(reason, RuntimeWarning, stacklevel=6)  # the caller of network.fit
 
 
-def _check_fit_arguments(epochs: int, batch_size: int, validation_split: float, validation_data: Any,
-                         verbose: int, shuffle: bool) -> tuple[int, int, float]:
-    """``fit``'s options checked: ``(epochs, batch_size, validation_split)``."""
-    epochs = check_positive_int(epochs, "fit epochs")
-    batch_size = check_positive_int(batch_size, "fit batch_size")
-    split = check_real(validation_split, "fit validation_split", low=0.0, high=1.0, high_inclusive=False)
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-        raise ValueError(f"fit verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch); "
-                         f"got {verbose!r}")
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise TypeError(f"fit shuffle must be True or False; got {shuffle!r}")
-    if validation_data is not None and split > 0.0:
-        raise ValueError("fit: give validation_split or validation_data, not both")
-    return epochs, batch_size, split
-
-
 def _checked(network: Network, x: ArrayLike, y: ArrayLike, owner: str) -> tuple[Array, Array]:
     """``(x, y)`` checked and cast to the network's dtype; one sample ``(features,)`` as a batch of one."""
     dtype = network.dtype
     data, target = as_float_array(x, f"{owner} x", dtype=dtype), as_float_array(y, f"{owner} y", dtype=dtype)
     data, single = as_batch(data)
     return data, target[None] if single else target
-
-
-def _pair(validation_data: Any) -> tuple[ArrayLike, ArrayLike]:
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
-               if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
-        raise TypeError(f"fit validation_data must be a pair (x_val, y_val); got {got}")
-    return validation_data[0], validation_data[1]
-
-
-def _logs(functions: list[tuple[str, MetricFunction]], totals: list[float], seen: int) -> dict[str, float]:
-    """``{"loss": ..., "<metric>": ...}``: the sums over the batches divided by the samples seen."""
-    names = ["loss", *(name for name, _ in functions)]
-    return {name: total / seen for name, total in zip(names, totals, strict=True)}
-
-
-def _resolve_metrics(metrics: Sequence[str | Callable[..., float]] | None) -> list[Metric]:
-    """``(name, kind)`` for each compiled metric, checked (see ``Trainer``)."""
-    if isinstance(metrics, str) or not isinstance(metrics, Sequence | None):
-        raise TypeError(f"compile metrics must be a list of names or functions; got {metrics!r}")
-    resolved: list[Metric] = []
-    for metric in metrics or []:
-        if isinstance(metric, str) and metric.lower() not in METRIC_NAMES:
-            valid = ", ".join(repr(name) for name in METRIC_NAMES)
-            raise ValueError(f"unknown metric {metric!r}; valid names: {valid}, or a function "
-                             "(y_true, y_pred) -> float")
-        if isinstance(metric, str):
-            resolved.append((metric, metric.lower()))
-        elif callable(metric):
-            resolved.append((getattr(metric, "__name__", type(metric).__name__), metric))
-        else:
-            raise TypeError(f"compile metrics: each metric must be a name or a function; got {metric!r}")
-    names = [name for name, _ in resolved]
-    if len(set(names)) < len(names) or "loss" in names:
-        raise ValueError(f"compile metrics: names must be unique and not 'loss'; got {names}")
-    return resolved
-
-
-def _metric_function(kind: str | Callable[..., float], loss: Loss, output_width: int) -> MetricFunction:
-    """The fast ``(predicted, target) -> float`` for a compiled metric."""
-    if not isinstance(kind, str):
-        user = kind
-        return lambda predicted, target: float(user(target, predicted))
-    sparse = isinstance(loss, SparseCategoricalCrossEntropy)
-    if kind in ("accuracy", "acc"):
-        one_output = output_width == 1 and not isinstance(loss, CategoricalCrossEntropy)
-        binary = isinstance(loss, BinaryCrossEntropy) or one_output
-        kind = "binary_accuracy" if binary and not sparse else "categorical_accuracy"
-    if kind == "binary_accuracy":
-        # Logits are positive exactly where the probability is above 0.5.
-        threshold = 0.0 if isinstance(loss, BinaryCrossEntropy) and loss.from_logits else 0.5
-        return lambda predicted, target: _metrics._binary_accuracy(predicted, target, threshold)
-    if kind == "sparse_categorical_accuracy" and not sparse:
-        raise ValueError("the sparse_categorical_accuracy metric needs integer labels: use it with "
-                         "loss='sparse_categorical_crossentropy' (or 'categorical_accuracy' for one-hot)")
-    if kind in ("categorical_accuracy", "sparse_categorical_accuracy"):
-        return _metrics._sparse_categorical_accuracy if sparse else _metrics._categorical_accuracy
-    if sparse:
-        raise ValueError(f"the {kind} metric needs targets shaped like the output; with integer labels "
-                         "(sparse_categorical_crossentropy) use 'accuracy'")
-    return _mse if kind in ("mean_squared_error", "mse") else _mae
-
-
-def _mse(predicted: Array, target: Array) -> float:
-    error = predicted - target
-    return float(np.vdot(error, error)) / error.size
-
-
-def _mae(predicted: Array, target: Array) -> float:
-    return float(np.abs(predicted - target).sum()) / predicted.size
