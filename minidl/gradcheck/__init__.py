@@ -8,9 +8,8 @@ float32 layer is checked as the same layer in float64 (finite differences in flo
 are meaningless). The object you pass is never changed: not its parameters, gradients,
 caches, running statistics or random generators.
 
-* :mod:`minidl.gradcheck.check`: ``check_gradients`` and the central differences;
-* :mod:`minidl.gradcheck.report`: the report it returns (a row per gradient, a table);
-* :mod:`minidl.gradcheck.clone`: the float64 copy it works on.
+* :mod:`minidl.gradcheck.check`: ``check_gradients``, the central differences, the float64 copy;
+* :mod:`minidl.gradcheck.report`: the report it returns (a row per gradient, a table).
 """
 
 from minidl.gradcheck.check import check_gradients

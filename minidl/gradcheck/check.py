@@ -16,11 +16,21 @@ place) is caught. For a loss ``s`` is the loss itself (``G = 1``).
 The two values ``a`` (backward) and ``n`` (numerical) of an entry are compared by the
 relative error ``|a - n| / max(|a|, |n|, atol / rtol)``: an entry passes when it is at
 most ``rtol``, i.e. when ``|a - n| <= max(rtol * max(|a|, |n|), atol)``.
+
+**Why a copy.** The check never touches the object it is given: it moves every entry
+of ``x`` and of each parameter, runs forward hundreds of times (which overwrites the
+caches, a BatchNorm's running statistics, a Dropout's generator) and writes the
+gradients. So it differentiates a deep copy (:func:`float64_clone`) in which every
+floating array is float64 (finite differences in float32 are meaningless), and it puts
+every random generator of the copy back to its first state before each forward, so a
+Dropout draws the same mask every time.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,7 +39,6 @@ import numpy.typing as npt
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
 from minidl.errors import backward_failure, not_initialised
-from minidl.gradcheck.clone import Rewind, float64_clone, named_parameters, unseen_parameters
 from minidl.gradcheck.report import GradientCheckReport, GradientCheckRow
 from minidl.layers.base import Layer, Parameter
 from minidl.losses import Loss
@@ -147,77 +156,63 @@ def check_gradients(obj: Layer | Network | Loss, x: ArrayLike, target: ArrayLike
         max_entries = check_positive_int(max_entries, "check_gradients max_entries")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise ValueError(f"check_gradients seed must be a non-negative int or None; got {seed!r}")
-    _check_subject(obj, target)
     point = np.array(as_float_array(x, "check_gradients x", dtype=np.float64), order="C", copy=True)
     # Entropy (seed, tag) rather than seed alone: an x drawn by the user from
     # default_rng(seed) must not coincide with the upstream gradient (x.T @ G symmetric
     # would hide a transposed weight gradient).
     rng = np.random.default_rng(None if seed is None else [seed, 0x6D696E69])
-    clone, rewind = float64_clone(obj)
+    check = _Check(obj, target, point, rng, (eps, rtol, atol, max_entries))
     try:
-        report = _Check(clone, target, point, rng, rewind, (eps, rtol, atol, max_entries)).run()
+        report = check.run()
     finally:
-        rewind()  # numpy's global random state, as it was
+        check.rewind()  # numpy's global random state, as it was
     return report.raise_if_failed() if raise_on_failure else report
 
 
-def _check_subject(obj: object, target: ArrayLike | None) -> None:
-    """Refuse what cannot be checked: not a Layer/Network/Loss, a Layer never initialised, a wrong target."""
+def _label(obj: object, target: ArrayLike | None) -> str:
+    """What the report calls ``obj`` (``"Dense 'dense'"``), after refusing what cannot be checked."""
     if not isinstance(obj, (Layer, Network, Loss)):
         raise TypeError(f"check_gradients expects a minidl Layer, Network or Loss; got {type(obj).__name__}")
     if isinstance(obj, Layer) and not (hasattr(obj, "training") and hasattr(obj, "name")):
         raise TypeError(not_initialised(obj, "check_gradients obj"))
-    if isinstance(obj, Loss) and target is None:
-        raise TypeError(f"check_gradients of the loss {type(obj).__name__} needs a target")
-    if not isinstance(obj, Loss) and target is not None:
+    if isinstance(obj, Loss):
+        if target is None:
+            raise TypeError(f"check_gradients of the loss {type(obj).__name__} needs a target")
+        return type(obj).__name__
+    if target is not None:
         raise TypeError(f"check_gradients: target is only used for a Loss, not a {type(obj).__name__}")
-
-
-def prepare_gradients(named: list[tuple[str, Parameter, Layer]]) -> None:
-    """Set the gradients up as a backward through a network finds them (``Layer.overwrites_gradients``).
-
-    A layer with ``overwrites_gradients`` False gets ``zero_grad()``, as in a network;
-    the gradients of one that declares True are filled with NaN, so that a gradient it
-    never writes (or adds to) shows.
-    """
-    for _, parameter, layer in named:
-        if layer.overwrites_gradients:
-            parameter.grad = np.full(parameter.shape, np.nan)
-    for layer in {id(layer): layer for _, _, layer in named if not layer.overwrites_gradients}.values():
-        layer.zero_grad()
+    if isinstance(obj, Network):
+        return f"Network of {len(obj)} layers"
+    return f"{type(obj).__name__} {obj.name!r}"
 
 
 class _Check:
     """One gradient check under way: the float64 clone, the point ``x``, the upstream gradient ``G``."""
 
-    def __init__(self, clone: Layer | Network | Loss, target: ArrayLike | None, point: Array,
-                 rng: np.random.Generator, rewind: Rewind, settings: tuple[float, float, float, int | None]):
-        self.clone, self.point, self.rng, self.rewind = clone, point, rng, rewind
+    def __init__(self, obj: object, target: ArrayLike | None, point: Array, rng: np.random.Generator,
+                 settings: tuple[float, float, float, int | None]):
+        self.label = _label(obj, target)  # first: it refuses what cannot be checked
+        clone, self.rewind = float64_clone(obj)
+        self.clone, self.point, self.rng = clone, point, rng
         self.eps, self.rtol, self.atol, self.max_entries = settings
         self.problems: list[str] = []
         self.upstream: Array = np.ones(())  # G; for a loss, the loss itself is differentiated (G = 1)
+        self.named = [] if isinstance(clone, Loss) else named_parameters(clone)
+        self.forward: Callable[[Array], Any] = clone.forward
         if isinstance(clone, Loss):
-            actual = np.asarray(target)
-            actual = actual.astype(np.float64) if actual.dtype.kind == "f" else actual  # labels stay integers
-            self.label, self.named = type(clone).__name__, []
-            self.forward: Callable[[Array], Any] = lambda value: clone.forward(value, actual)
-        else:
-            self.label = (f"Network of {len(clone)} layers" if isinstance(clone, Network)
-                          else f"{type(clone).__name__} {clone.name!r}")
-            self.named, self.forward = named_parameters(clone), clone.forward
+            actual = _to_float64(np.asarray(target), [], set())  # labels stay integers
+            self.forward = lambda predicted: clone.forward(predicted, actual)
 
     def run(self) -> GradientCheckReport:
         """Backward once, then each entry's central difference: a row per gradient."""
-        output, analytic = self.backward_pass()
+        output, gradients = self.backward_pass()
         if not np.array_equal(output, self.output()):  # finite differences need a function of x
             self.problems.append("forward gave different outputs for the same input; keep any randomness in "
                                  "a numpy.random.Generator attribute (the check rewinds it before a forward)")
         # How big the differenced quantity is sets the rounding noise of finite differences.
         magnitude = float(np.vdot(np.abs(self.upstream), np.abs(output)))
         atol = max(self.atol, NOISE_FACTOR * float(np.finfo(np.float64).eps) * magnitude / self.eps)
-        values = [("input", self.point), *((name, parameter.value) for name, parameter, _ in self.named)]
-        rows = [self.row(name, value, grad, atol)
-                for (name, value), grad in zip(values, analytic, strict=True)]
+        rows = [self.row(name, value, gradient, atol) for name, value, gradient in gradients]
         return GradientCheckReport(self.label, rows, self.problems, eps=self.eps, rtol=self.rtol, atol=atol,
                                    requested_atol=self.atol)
 
@@ -226,12 +221,12 @@ class _Check:
         self.rewind()
         return np.array(self.forward(self.point), dtype=np.float64, copy=True)
 
-    def backward_pass(self) -> tuple[Array, list[Any]]:
-        """Forward, then backward under the gradient contract: the output and what backward gave.
+    def backward_pass(self) -> tuple[Array, list[tuple[str, Array, Any]]]:
+        """Forward, then backward under the gradient contract: the output, and each gradient backward gave.
 
-        What backward gave is ``dL/dx`` first, then each parameter's ``grad``, all copied
-        before any other forward runs (a layer may reuse its buffers, or clear its
-        gradients in forward).
+        A gradient is ``(name, the values it is the gradient of, what backward gave)``:
+        ``dL/dx`` first, then each parameter's ``grad``, all copied before any other
+        forward runs (a layer may reuse its buffers, or clear its gradients in forward).
         """
         clone, before = self.clone, self.point.copy()
         self.rewind()
@@ -261,23 +256,45 @@ class _Check:
             if not np.array_equal(sent, self.upstream):
                 self.problems.append("backward changed grad_y in place; it must leave its argument as it is")
             self.problems.extend(unseen_parameters(clone, self.named))
-        analytic = [returned, *(parameter.grad for _, parameter, _ in self.named)]
-        copies = [value.copy() if isinstance(value, np.ndarray) else value for value in analytic]
+        gradients = [("input", self.point, returned), *((name, p.value, p.grad) for name, p, _ in self.named)]
+        copies = [(name, value, g.copy() if isinstance(g, np.ndarray) else g) for name, value, g in gradients]
         return np.array(output, dtype=np.float64), copies
 
     def row(self, name: str, values: Array, analytic: Any, atol: float) -> GradientCheckRow:
         """Compare one gradient with its central differences (at most ``max_entries`` of them)."""
-        problem = _returned_problem(name, values.shape, analytic)
+        shape, problem = values.shape, ""
+        if not isinstance(analytic, np.ndarray):
+            hint = " (does backward end with `return grad_x`?)" if name == "input" else ""
+            problem = f"backward gave {type(analytic).__name__}, not an array{hint}"
+        elif analytic.shape != shape:
+            problem = f"backward gave shape {analytic.shape}; expected {shape} (the shape of {name})"
         if problem:
-            nan = float("nan")
-            return GradientCheckRow(name, values.shape, 0, nan, nan, None, nan, nan, False, problem)
+            return GradientCheckRow(name, shape, 0, np.nan, np.nan, None, np.nan, np.nan, False, problem)
+        if values.size == 0:
+            return GradientCheckRow(name, shape, 0, 0.0, 0.0, None, np.nan, np.nan, True)
         flat = values.reshape(-1)  # a view: x and every parameter's value are C-contiguous
         indices = np.arange(flat.size)
         if self.max_entries is not None and flat.size > self.max_entries:
             indices = np.sort(self.rng.choice(flat.size, size=self.max_entries, replace=False))
         gradient = np.asarray(analytic, dtype=np.float64).reshape(-1)
-        numerical = self.central_differences(flat, indices)
-        return _compare(name, values.shape, gradient, indices, numerical, self.rtol, atol)
+        backward, numerical = gradient[indices], self.central_differences(flat, indices)
+        if np.isnan(backward).any():
+            never_written = name != "input" and np.isnan(gradient).all()
+            problem = NEVER_WRITTEN_NAN if never_written else "backward gave NaN values"
+        elif not np.isfinite(numerical).all():
+            problem = "forward gave NaN or infinity near this point; choose another x"
+        # The relative error |a - n| / max(|a|, |n|, atol / rtol); NaN (from NaN values) counts as infinite.
+        abs_error = np.abs(backward - numerical)
+        scale = np.maximum(np.maximum(np.abs(backward), np.abs(numerical)), atol / self.rtol)
+        rel_error = np.where(np.isnan(abs_error / scale), np.inf, abs_error / scale)
+        worst = int(np.argmax(rel_error))
+        max_rel = float(rel_error[worst])
+        if not problem and max_rel > self.rtol and name != "input" and not gradient.any():
+            problem = ALL_ZERO
+        max_abs = np.nan if np.isnan(abs_error).all() else float(np.nanmax(abs_error))
+        where = tuple(int(v) for v in np.unravel_index(int(indices[worst]), shape))
+        return GradientCheckRow(name, shape, len(indices), max_abs, max_rel, where, float(backward[worst]),
+                                float(numerical[worst]), not problem and max_rel <= self.rtol, problem)
 
     def central_differences(self, flat: Array, indices: npt.NDArray[np.intp]) -> Array:
         """``(s(v + eps) - s(v - eps)) / (2 eps)`` for ``s = sum(G * y)``, at each index of ``flat``.
@@ -298,35 +315,113 @@ class _Check:
         return numerical
 
 
-def _returned_problem(name: str, shape: tuple[int, ...], analytic: Any) -> str:
-    """What is wrong with what backward gave before any number is compared, or ""."""
-    if not isinstance(analytic, np.ndarray):
-        hint = " (does backward end with `return grad_x`?)" if name == "input" else ""
-        return f"backward gave {type(analytic).__name__}, not an array{hint}"
-    if analytic.shape != shape:
-        return f"backward gave shape {analytic.shape}; expected {shape} (the shape of {name})"
-    return ""
+def prepare_gradients(named: list[tuple[str, Parameter, Layer]]) -> None:
+    """Set the gradients up as a backward through a network finds them (``Layer.overwrites_gradients``).
+
+    A layer with ``overwrites_gradients`` False gets ``zero_grad()``, as in a network;
+    the gradients of one that declares True are filled with NaN, so that a gradient it
+    never writes (or adds to) shows.
+    """
+    for _, parameter, layer in named:
+        if layer.overwrites_gradients:
+            parameter.grad = np.full(parameter.shape, np.nan)
+    for layer in {id(layer): layer for _, _, layer in named if not layer.overwrites_gradients}.values():
+        layer.zero_grad()
 
 
-def _compare(name: str, shape: tuple[int, ...], gradient: Array, indices: npt.NDArray[np.intp],
-             numerical: Array, rtol: float, atol: float) -> GradientCheckRow:
-    """The row for one gradient: backward's values at ``indices`` against the numerical ones."""
-    backward, problem, nan = gradient[indices], "", float("nan")
-    if np.isnan(backward).any():
-        never_written = name != "input" and np.isnan(gradient).all()
-        problem = NEVER_WRITTEN_NAN if never_written else "backward gave NaN values"
-    elif not np.isfinite(numerical).all():
-        problem = "forward gave NaN or infinity near this point; choose another x"
-    if len(indices) == 0:
-        return GradientCheckRow(name, shape, 0, 0.0, 0.0, None, nan, nan, not problem, problem)
-    abs_error = np.abs(backward - numerical)
-    scale = np.maximum(np.maximum(np.abs(backward), np.abs(numerical)), atol / rtol)
-    rel_error = np.where(np.isnan(abs_error / scale), np.inf, abs_error / scale)
-    worst = int(np.argmax(rel_error))
-    max_rel = float(rel_error[worst])
-    if not problem and max_rel > rtol and name != "input" and not gradient.any():
-        problem = ALL_ZERO
-    max_abs = nan if np.isnan(abs_error).all() else float(np.nanmax(abs_error))
-    where = tuple(int(v) for v in np.unravel_index(int(indices[worst]), shape))
-    return GradientCheckRow(name, shape, len(indices), max_abs, max_rel, where, float(backward[worst]),
-                            float(numerical[worst]), not problem and max_rel <= rtol, problem)
+# -- the copy the check works on ----------------------------------------------------------
+def float64_clone(obj: Any) -> tuple[Any, Callable[[], None]]:
+    """A deep copy of ``obj``, every floating array and Parameter in it float64; and its rewind.
+
+    Calling the rewind puts numpy's global random state, and every random generator the
+    copy holds, back to the state it has now.
+    """
+    try:
+        clone = copy.deepcopy(obj)
+    except Exception as error:
+        raise TypeError(f"check_gradients works on a copy, but {type(obj).__name__} could not be copied "
+                        f"({type(error).__name__}: {error}); keep only arrays, numbers and numpy Generators "
+                        "as attributes") from error
+    restores: list[Callable[[], None]] = [partial(np.random.set_state, np.random.get_state())]  # noqa: NPY002
+    _to_float64(clone, restores, set())
+
+    def rewind() -> None:
+        for restore in restores:
+            restore()
+
+    return clone, rewind
+
+
+def _to_float64(value: Any, restores: list[Callable[[], None]], seen: set[int]) -> Any:
+    """``value`` in float64.
+
+    Arrays, scalars, dtypes and tuples are returned converted; Parameters, lists, dicts,
+    layers, networks and losses are converted in place (each once), and each random
+    generator met adds to ``restores`` a step that puts its current state back.
+    """
+    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "f":
+        return value.astype(np.float64, copy=False)  # the same array when it is float64 already
+    if isinstance(value, np.dtype) and value.kind == "f":
+        return np.dtype(np.float64)
+    if isinstance(value, type) and issubclass(value, np.floating):  # e.g. self.dtype = np.float32
+        return np.float64
+    if isinstance(value, tuple):
+        return tuple(_to_float64(item, restores, seen) for item in value)
+    if id(value) in seen:
+        return value
+    seen.add(id(value))
+    if isinstance(value, Parameter):
+        value.value = np.ascontiguousarray(value.value, dtype=np.float64)
+        value.grad = np.zeros_like(value.value)
+    elif isinstance(value, np.random.Generator):
+        restores.append(partial(setattr, value.bit_generator, "state", value.bit_generator.state))
+    elif isinstance(value, np.random.RandomState):
+        restores.append(partial(value.set_state, value.get_state()))
+    elif isinstance(value, (list, dict, Layer, Network, Loss)):  # each item converted in place
+        items = value if isinstance(value, (list, dict)) else vars(value)  # an object's attributes
+        for key, item in list(items.items() if isinstance(items, dict) else enumerate(items)):
+            items[key] = _to_float64(item, restores, seen)
+    return value
+
+
+def named_parameters(module: Layer | Network) -> list[tuple[str, Parameter, Layer]]:
+    """``(name, parameter, its layer)``: attribute names for a layer, ``layer.attribute`` in a network.
+
+    A name is never given twice (nor ``"input"``): a second parameter named ``"w"`` is ``"w_2"``.
+    """
+    if isinstance(module, Network):
+        return [(f"{layer.name}.{name}", parameter, layer)
+                for layer in module.layers for name, parameter, _ in named_parameters(layer)]
+    attributes = {id(value): key for key, value in vars(module).items() if isinstance(value, Parameter)}
+    named: list[tuple[str, Parameter, Layer]] = []
+    for parameter in module.parameters():
+        name = base = attributes.get(id(parameter), parameter.name)
+        count = 1
+        while name in {"input", *(used for used, _, _ in named)}:
+            count += 1
+            name = f"{base}_{count}"
+        named.append((name, parameter, module))
+    return named
+
+
+def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter, Layer]]) -> list[str]:
+    """Parameters that ``parameters()`` did not list before the forward pass, one message each.
+
+    Two learner mistakes leave a parameter that optimizers never update (and that the
+    check cannot compare): creating it in ``forward`` rather than ``__init__``, and
+    keeping it inside a list, tuple or dict, where the attribute scan does not look.
+    """
+    known = {id(parameter) for _, parameter, _ in named}
+    messages: list[str] = []
+    for layer in module.layers if isinstance(module, Network) else [module]:
+        label = f"{type(layer).__name__} {layer.name!r}"
+        for key, value in vars(layer).items():
+            container = isinstance(value, (list, tuple, dict))
+            items = (value.values() if isinstance(value, dict) else value) if container else [value]
+            if any(isinstance(item, Parameter) and id(item) not in known for item in items):
+                inside = f" inside a {type(value).__name__}" if container else ""
+                messages.append(f"{label}: attribute {key!r} holds a Parameter{inside} that parameters() did "
+                                "not list before forward ran; create every Parameter in __init__ (after "
+                                "super().__init__()) as an attribute of its own, self.w = Parameter(...), or "
+                                "the optimizers never update it (it was not checked)")
+    return messages

@@ -165,30 +165,25 @@ class GradientCheckReport:
 
     def __str__(self) -> str:
         """The verdict and settings, a table with a row per gradient, then each problem found."""
-        table = [COLUMNS, *(_cells(row) for row in self.rows)]
-        widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
-
-        def line(cells: tuple[str, ...]) -> str:  # names and shapes to the left, numbers to the right
-            aligned = [cell.ljust(width) if column < 2 else cell.rjust(width)
-                       for column, (cell, width) in enumerate(zip(cells, widths, strict=True))]
-            return ("  " + "  ".join(aligned)).rstrip()
-
-        lines = [line(cells) for cells in table]
-        lines.insert(1, "  " + "  ".join("-" * width for width in widths))
-        lines += [f"  {row.name}: {row.problem}" for row in self.rows if row.problem]
-        lines += [f"  problem: {problem}" for problem in self.problems]
-        return "\n".join([*self._header(), *lines])
-
-    def _header(self) -> list[str]:
         verdict = "passed"
         if not self.passed:
             others = f", {len(self.problems)} other problem(s)" if self.problems else ""
             verdict = f"FAILED ({len(self.failures)} of {len(self.rows)} gradients wrong{others})"
         raised = (f" (atol raised from {self.requested_atol:g} to the rounding noise of large outputs)"
                   if self.requested_atol is not None and self.atol > self.requested_atol else "")
-        return [f"Gradient check of {self.subject}: {verdict}",
-                f"  float64, eps={self.eps:g}; an entry is ok when |backward - numerical| <= "
-                f"max({self.rtol:g} * max(|backward|, |numerical|), {self.atol:.3g}){raised}"]
+        table = [COLUMNS, *(_cells(row) for row in self.rows)]
+        widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
+        table.insert(1, tuple("-" * width for width in widths))  # under the column names
+        lines = [f"Gradient check of {self.subject}: {verdict}",
+                 f"  float64, eps={self.eps:g}; an entry is ok when |backward - numerical| <= "
+                 f"max({self.rtol:g} * max(|backward|, |numerical|), {self.atol:.3g}){raised}"]
+        for cells in table:  # names and shapes to the left, numbers to the right
+            aligned = [cell.ljust(width) if column < 2 else cell.rjust(width)
+                       for column, (cell, width) in enumerate(zip(cells, widths, strict=True))]
+            lines.append(("  " + "  ".join(aligned)).rstrip())
+        lines += [f"  {row.name}: {row.problem}" for row in self.rows if row.problem]
+        lines += [f"  problem: {problem}" for problem in self.problems]
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return (f"GradientCheckReport(subject={self.subject!r}, passed={self.passed}, "
