@@ -1,10 +1,15 @@
-"""``check_gradients``: is a backward pass right? Compare it with central finite differences.
+"""Gradient checking: is a backward pass right? ``check_gradients`` compares it with finite differences.
 
-For a layer with output ``y = f(x; params)`` the check draws a random upstream gradient
-``G`` (shape of ``y``, seeded) and looks at the scalar ``s = sum(G * y)``. Its exact
-gradients are what ``backward(G)`` returns (``ds/dx``) and writes into every
-parameter's ``grad``. The numerical estimate of each entry ``v[i]`` (of ``x`` or of a
-parameter) is the central difference::
+A wrong ``backward`` does not crash: the network just learns badly. ``check_gradients``
+tells you, gradient by gradient, whether a layer's (or a network's, or a loss's)
+backward pass agrees with the slope measured numerically, and if not, where and by how
+much.
+
+**The method.** For a layer with output ``y = f(x; params)`` the check draws a random
+upstream gradient ``G`` (shape of ``y``, seeded) and looks at the scalar
+``s = sum(G * y)``. Its exact gradients are what ``backward(G)`` returns (``ds/dx``) and
+writes into every parameter's ``grad``. The numerical estimate of each entry ``v[i]``
+(of ``x`` or of a parameter) is the central difference::
 
     ds/dv[i] ~ (s(v[i] + eps) - s(v[i] - eps)) / (2 * eps)
 
@@ -17,19 +22,24 @@ The two values ``a`` (backward) and ``n`` (numerical) of an entry are compared b
 relative error ``|a - n| / max(|a|, |n|, atol / rtol)``: an entry passes when it is at
 most ``rtol``, i.e. when ``|a - n| <= max(rtol * max(|a|, |n|), atol)``.
 
-**Why a copy.** The check never touches the object it is given: it moves every entry
-of ``x`` and of each parameter, runs forward hundreds of times (which overwrites the
-caches, a BatchNorm's running statistics, a Dropout's generator) and writes the
-gradients. So it differentiates a deep copy (:func:`float64_clone`) in which every
-floating array is float64 (finite differences in float32 are meaningless), and it puts
-every random generator of the copy back to its first state before each forward, so a
-Dropout draws the same mask every time.
+**Why a copy.** The object you pass is never changed: not its parameters, gradients,
+caches, running statistics or random generators. The check moves every entry of ``x``
+and of each parameter and runs forward hundreds of times, so it works on a deep copy
+(:func:`float64_clone`) in which every floating array is float64, whatever the
+object's dtype (finite differences in float32 are meaningless), and it puts every
+random generator of the copy back to its first state before each forward, so a Dropout
+draws the same mask every time.
+
+The module reads top down: :func:`check_gradients` and its steps, then the copy it
+works on, then the report it returns (:class:`GradientCheckReport`, a
+:class:`GradientCheckRow` per gradient, :class:`GradientCheckError`).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -39,10 +49,11 @@ import numpy.typing as npt
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
 from minidl.errors import backward_failure, not_initialised
-from minidl.gradcheck.report import GradientCheckReport, GradientCheckRow
 from minidl.layers.base import Layer, Parameter
 from minidl.losses import Loss
 from minidl.network import Network
+
+__all__ = ["GradientCheckError", "GradientCheckReport", "GradientCheckRow", "check_gradients"]
 
 #: Default finite-difference step. Central differences have a truncation error of
 #: about ``eps**2 * f''' / 6`` and a rounding error of about ``1e-16 * |y| / eps``;
@@ -425,3 +436,197 @@ def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter,
                                 "super().__init__()) as an attribute of its own, self.w = Parameter(...), or "
                                 "the optimizers never update it (it was not checked)")
     return messages
+
+
+# -- the report --------------------------------------------------------------------------
+COLUMNS = ("gradient", "shape", "checked", "max abs err", "max rel err", "worst at",
+           "backward", "numerical", "result")
+
+
+class GradientCheckError(AssertionError):
+    """Raised by a failed gradient check; the message is the report's table.
+
+    An ``AssertionError``, so a failed check reads as a failed test. ``report`` holds
+    the :class:`GradientCheckReport`.
+
+    Examples
+    --------
+    >>> class SignError(Activation):                # f(x) = x**2 with a wrong slope
+    ...     def function(self, x):
+    ...         return x * x
+    ...     def derivative(self, x):
+    ...         return -2.0 * x
+    >>> try:
+    ...     check_gradients(SignError(), np.array([[1.0, 2.0]]), raise_on_failure=True)
+    ... except GradientCheckError as error:
+    ...     print(error.report.passed, [row.name for row in error.report.rows])
+    False ['input']
+    """
+
+    def __init__(self, report: GradientCheckReport) -> None:
+        super().__init__(str(report))
+        self.report = report
+
+
+@dataclass(frozen=True)
+class GradientCheckRow:
+    """The comparison for one gradient (the input's, or one parameter's).
+
+    Attributes
+    ----------
+    name
+        ``"input"`` for ``dL/dx``; a parameter's attribute name (``"weight"``) for a
+        layer; ``"<layer name>.<attribute>"`` for a network.
+    shape
+        The shape of the gradient.
+    checked
+        How many entries were compared (all of them unless ``max_entries`` sampled).
+    max_abs_error
+        The largest ``|backward - numerical|`` over the checked entries.
+    max_rel_error
+        The largest relative error ``|a - n| / max(|a|, |n|, atol / rtol)``.
+    worst_index
+        Where the relative error is largest (an index into the gradient), or None.
+    backward, numerical
+        The two values at ``worst_index`` (NaN when there is none).
+    passed
+        True when ``max_rel_error <= rtol`` and no problem was found.
+    problem
+        What went wrong beyond the numbers (wrong shape, NaN, nothing returned), or "".
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    checked: int
+    max_abs_error: float
+    max_rel_error: float
+    worst_index: tuple[int, ...] | None
+    backward: float
+    numerical: float
+    passed: bool
+    problem: str = ""
+
+
+@dataclass(eq=False)
+class GradientCheckReport:
+    """The result of :func:`check_gradients`: one row per gradient, printable as a table.
+
+    Attributes
+    ----------
+    subject
+        What was checked, e.g. ``"Dense 'dense'"``.
+    rows
+        A :class:`GradientCheckRow` per gradient: ``"input"`` first, then the parameters.
+    problems
+        Contract violations found outside the numbers (an input or ``grad_y`` changed
+        in place, an output that is not float64); any of them fails the check.
+    eps, rtol, atol
+        The settings used (``atol`` after any raise for rounding noise, see
+        ``NOISE_FACTOR``).
+    requested_atol
+        The ``atol`` asked for (None when constructing: then the same as ``atol``).
+
+    ``bool(report)`` is ``report.passed``, so ``assert check_gradients(layer, x)`` works;
+    ``report.raise_if_failed()`` gives the better message (the whole table).
+
+    Examples
+    --------
+    >>> report = check_gradients(Dense(3, 2, seed=0), np.ones((4, 3)))
+    >>> report.passed, [row.name for row in report.rows]
+    (True, ['input', 'weight', 'bias'])
+    >>> report.max_relative_error < 1e-6
+    True
+    """
+
+    subject: str
+    rows: list[GradientCheckRow]
+    problems: list[str]
+    eps: float = field(kw_only=True)
+    rtol: float = field(kw_only=True)
+    atol: float = field(kw_only=True)
+    requested_atol: float | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.requested_atol is None:
+            self.requested_atol = self.atol
+
+    @property
+    def passed(self) -> bool:
+        """True when every gradient agrees with finite differences and nothing else is wrong."""
+        return not self.problems and all(row.passed for row in self.rows)
+
+    @property
+    def max_relative_error(self) -> float:
+        """The worst relative error over all gradients (``inf`` if one could not be compared)."""
+        if any(not row.passed and not np.isfinite(row.max_rel_error) for row in self.rows):
+            return float("inf")
+        return max((row.max_rel_error for row in self.rows if np.isfinite(row.max_rel_error)), default=0.0)
+
+    @property
+    def failures(self) -> list[GradientCheckRow]:
+        """The rows that failed."""
+        return [row for row in self.rows if not row.passed]
+
+    @property
+    def failed_names(self) -> list[str]:
+        """The names of the gradients that failed, e.g. ``["weight"]``."""
+        return [row.name for row in self.failures]
+
+    def __getitem__(self, name: str) -> GradientCheckRow:
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(f"no gradient named {name!r}; the report has {[row.name for row in self.rows]}")
+
+    def raise_if_failed(self) -> GradientCheckReport:
+        """Raise :class:`GradientCheckError` (the table as message) if the check failed.
+
+        Returns the report itself when it passed, so calls can be chained.
+        """
+        if not self.passed:
+            raise GradientCheckError(self)
+        return self
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        """The verdict and settings, a table with a row per gradient, then each problem found."""
+        verdict = "passed"
+        if not self.passed:
+            others = f", {len(self.problems)} other problem(s)" if self.problems else ""
+            verdict = f"FAILED ({len(self.failures)} of {len(self.rows)} gradients wrong{others})"
+        raised = (f" (atol raised from {self.requested_atol:g} to the rounding noise of large outputs)"
+                  if self.requested_atol is not None and self.atol > self.requested_atol else "")
+        table = [COLUMNS, *(_cells(row) for row in self.rows)]
+        widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
+        table.insert(1, tuple("-" * width for width in widths))  # under the column names
+        lines = [f"Gradient check of {self.subject}: {verdict}",
+                 f"  float64, eps={self.eps:g}; an entry is ok when |backward - numerical| <= "
+                 f"max({self.rtol:g} * max(|backward|, |numerical|), {self.atol:.3g}){raised}"]
+        for cells in table:  # names and shapes to the left, numbers to the right
+            aligned = [cell.ljust(width) if column < 2 else cell.rjust(width)
+                       for column, (cell, width) in enumerate(zip(cells, widths, strict=True))]
+            lines.append(("  " + "  ".join(aligned)).rstrip())
+        lines += [f"  {row.name}: {row.problem}" for row in self.rows if row.problem]
+        lines += [f"  problem: {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"GradientCheckReport(subject={self.subject!r}, passed={self.passed}, "
+                f"max_relative_error={self.max_relative_error:.3g})")
+
+
+def _cells(row: GradientCheckRow) -> tuple[str, ...]:
+    """One table line: the row's fields as text ("-" for the numbers of a row that compared nothing)."""
+    errors = [_number(value, row.checked > 0) for value in (row.max_abs_error, row.max_rel_error)]
+    values = [_number(value, row.checked > 0) for value in (row.backward, row.numerical)]
+    where = "-" if row.worst_index is None else str(row.worst_index)
+    checked = f"{row.checked}/{int(np.prod(row.shape, dtype=np.int64))}"
+    return (row.name, str(row.shape), checked, *errors, where, *values, "ok" if row.passed else "WRONG")
+
+
+def _number(value: float, compared: bool) -> str:
+    if np.isnan(value):
+        return "NaN" if compared else "-"
+    return f"{value:.3g}" if value == 0.0 or 1e-3 <= abs(value) < 1e4 else f"{value:.2e}"
