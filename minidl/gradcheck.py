@@ -76,8 +76,7 @@ NOISE_FACTOR = 100.0
 DEFAULT_MAX_ENTRIES = 1000
 
 NEVER_WRITTEN_NAN = ("backward never wrote this gradient, or added to it: it is still the NaN the check puts "
-                     "in for a layer with overwrites_gradients = True, which must assign every entry, e.g. "
-                     "`self.b.grad[...] = grad_y.sum(axis=0)`, never `+=`")
+                     "in for a layer with overwrites_gradients = True, which must assign it: p.grad[...] = g")
 ALL_ZERO = ("backward left this gradient all 0 (the check, like a network, clears it first when the layer "
             "has overwrites_gradients = False): backward never wrote it, or wrote zeros")
 
@@ -432,9 +431,8 @@ def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter,
             if any(isinstance(item, Parameter) and id(item) not in known for item in items):
                 inside = f" inside a {type(value).__name__}" if container else ""
                 messages.append(f"{label}: attribute {key!r} holds a Parameter{inside} that parameters() did "
-                                "not list before forward ran; create every Parameter in __init__ (after "
-                                "super().__init__()) as an attribute of its own, self.w = Parameter(...), or "
-                                "the optimizers never update it (it was not checked)")
+                                "not list before forward ran, so the optimizers never update it (nor was it "
+                                "checked): create it in __init__, as an attribute: self.w = Parameter(...)")
     return messages
 
 
@@ -558,9 +556,8 @@ class GradientCheckReport:
     @property
     def max_relative_error(self) -> float:
         """The worst relative error over all gradients (``inf`` if one could not be compared)."""
-        if any(not row.passed and not np.isfinite(row.max_rel_error) for row in self.rows):
-            return float("inf")
-        return max((row.max_rel_error for row in self.rows if np.isfinite(row.max_rel_error)), default=0.0)
+        errors = [row.max_rel_error for row in self.rows if np.isfinite(row.max_rel_error) or not row.passed]
+        return max((error if np.isfinite(error) else np.inf for error in errors), default=0.0)
 
     @property
     def failures(self) -> list[GradientCheckRow]:
