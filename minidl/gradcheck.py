@@ -426,10 +426,9 @@ def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter,
     for layer in module.layers if isinstance(module, Network) else [module]:
         label = f"{type(layer).__name__} {layer.name!r}"
         for key, value in vars(layer).items():
-            container = isinstance(value, (list, tuple, dict))
-            items = (value.values() if isinstance(value, dict) else value) if container else [value]
+            inside = f" inside a {type(value).__name__}" if isinstance(value, (list, tuple, dict)) else ""
+            items = (value.values() if isinstance(value, dict) else value) if inside else [value]
             if any(isinstance(item, Parameter) and id(item) not in known for item in items):
-                inside = f" inside a {type(value).__name__}" if container else ""
                 messages.append(f"{label}: attribute {key!r} holds a Parameter{inside} that parameters() did "
                                 "not list before forward ran, so the optimizers never update it (nor was it "
                                 "checked): create it in __init__, as an attribute: self.w = Parameter(...)")
