@@ -44,7 +44,6 @@ __all__ = ["draw_network", "plot_history", "plot_loss_landscape"]
 #: The widest layer ``draw_network`` draws (more nodes make an unreadable picture).
 MAX_DRAWN_NODES = 12
 
-_INSTALL_HINT = 'minidl.plot needs matplotlib, an optional extra: pip install "minidl[plot]"'
 _RADIUS = 0.27  # of a node's circle in draw_network
 
 
@@ -53,15 +52,22 @@ def _pyplot() -> ModuleType:
     try:
         import matplotlib.pyplot as plt
     except ModuleNotFoundError as error:
-        raise ModuleNotFoundError(f"{_INSTALL_HINT} (import failed: {error})") from error
+        raise ModuleNotFoundError('minidl.plot needs matplotlib, an optional extra: pip install '
+                                  f'"minidl[plot]" (import failed: {error})') from error
     return plt
 
 
 def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
-    if ax is not None:
-        return ax
-    axes: Axes = _pyplot().subplots(figsize=size)[1]
+    """``ax``, or the Axes of a new figure of ``size`` inches."""
+    axes: Axes = ax if ax is not None else _pyplot().subplots(figsize=size)[1]
     return axes
+
+
+def _finish(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
+    """The labels and title of a chart, a light grid and the legend."""
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
 
 
 def _number(value: float, precision: int) -> str:
@@ -151,9 +157,8 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     for c, header in enumerate(headers):
         ax.text(xy[c][0][0], top + _RADIUS + 0.45, header, ha="center", va="bottom", fontsize=9,
                 fontstyle="italic", gid=f"header:{c}")
-    ax.set_xlim(-0.6, 2.2 * (len(columns) - 1) + 0.6)
-    ax.set_ylim(-top - _RADIUS - 0.55, top + _RADIUS + 0.8)
-    ax.set_aspect("equal")
+    ax.set(xlim=(-0.6, 2.2 * (len(columns) - 1) + 0.6), ylim=(-top - _RADIUS - 0.55, top + _RADIUS + 0.8),
+           aspect="equal")
     ax.axis("off")
     return ax
 
@@ -168,10 +173,8 @@ def _dense_columns(network: Network) -> tuple[list[int], list[Dense], list[int]]
     for column, width in enumerate(widths):
         if width > MAX_DRAWN_NODES:
             what = "inputs" if column == 0 else "nodes"
-            raise ValueError(
-                f"draw_network draws networks of at most {MAX_DRAWN_NODES} nodes per layer; "
-                f"Dense {dense_layers[max(column - 1, 0)].name!r} has {width} {what}"
-            )
+            raise ValueError(f"draw_network draws networks of at most {MAX_DRAWN_NODES} nodes per layer; "
+                             f"Dense {dense_layers[max(column - 1, 0)].name!r} has {width} {what}")
     return positions, dense_layers, widths
 
 
@@ -311,18 +314,13 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
         for name, style in ((key, "-"), (f"val_{key}", "--")):
             if name in series and series[name].size:
                 values = series[name]
-                (line,) = panel.plot(np.arange(1, values.size + 1), values, style, marker="o",
-                                     markersize=3, color=color,
-                                     label=f"{prefix}{'validation' if name != key else 'training'}",
-                                     gid=f"history:{name}")
+                (line,) = panel.plot(np.arange(1, values.size + 1), values, style, marker="o", markersize=3,
+                                     color=color, gid=f"history:{name}",
+                                     label=f"{prefix}{'validation' if name != key else 'training'}")
                 if label:  # a labelled run keeps one colour: solid training, dashed validation
                     color = line.get_color()
-        panel.set_xlabel("epoch")
         panel.xaxis.set_major_locator(MaxNLocator(integer=True))
-        panel.set_ylabel(key)
-        panel.set_title(key.replace("_", " "))
-        panel.grid(True, alpha=0.3)
-        panel.legend()
+        _finish(panel, "epoch", key, key.replace("_", " "))
     figure.tight_layout()
     return figure
 
@@ -331,10 +329,8 @@ def _series(history: Any) -> dict[str, Array]:
     """The per-epoch values of a History or dict, each key's as a 1-D float64 array."""
     record = getattr(history, "history", history)
     if not isinstance(record, Mapping):
-        raise TypeError(
-            "plot_history expects a History (with a .history dict) or a dict of per-epoch "
-            f"lists; got {type(history).__name__}"
-        )
+        raise TypeError("plot_history expects a History (with a .history dict) or a dict of per-epoch lists; "
+                        f"got {type(history).__name__}")
     series: dict[str, Array] = {}
     for key, values in record.items():
         try:
@@ -353,17 +349,11 @@ def _panels(axes: Axes | Sequence[Axes] | np.ndarray[Any, Any] | None,
     if axes is None:
         figure, grid = _pyplot().subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
         return figure, list(grid[0])
-    if isinstance(axes, np.ndarray):  # plt.subplots(...)'s array of Axes, any shape
-        panels = list(axes.ravel())
-    else:
-        panels = [axes] if not isinstance(axes, Sequence) else list(axes)
+    panels = list(np.array(axes, dtype=object).ravel())  # an Axes, a list, plt.subplots(...)'s array
     if len(panels) != len(keys):
         raise ValueError(f"plot_history: got {len(panels)} axes for {len(keys)} keys {list(keys)}; "
                          "pass one Axes per key")
-    parent = panels[0].get_figure()
-    if parent is None:
-        raise ValueError("plot_history: the axes given belong to no figure")
-    return parent.get_figure(root=True), panels
+    return panels[0].get_figure(root=True), panels  # the figure holding the Axes
 
 
 # -- plot_loss_landscape ---------------------------------------------------------------
@@ -424,15 +414,10 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
         raise TypeError(f"plot_loss_landscape expects a minidl Network; got {type(network).__name__}")
     if ax is None:
         _pyplot()  # without matplotlib, say so before sweeping the loss (num forward passes)
-    if not isinstance(loss, (Loss, str)):
-        raise TypeError(
-            "plot_loss_landscape loss must be a minidl Loss object such as MeanSquaredError() "
-            f"or a loss name such as 'mse'; got {type(loss).__name__}"
-        )
     try:
         loss = get_loss(loss)
-    except ValueError as error:
-        raise ValueError(f"plot_loss_landscape: {error}") from None
+    except (TypeError, ValueError) as error:  # the message lists the loss names
+        raise type(error)(f"plot_loss_landscape: {error}") from None
     target, position = _entry(network.parameters(), parameter, index)
     num = check_positive_int(num, "plot_loss_landscape num")
     if num < 3:
@@ -455,11 +440,7 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
             label=f"tangent, slope dL/dw = {slope:.4g}", gid="tangent")
     ax.plot([w0], [loss_0], "o", color="tab:red", markersize=7,
             label=f"current: w = {w0:.4g}, loss = {loss_0:.4g}", gid="current")
-    ax.set_xlabel(f"weight {weight_name}")
-    ax.set_ylabel("loss")
-    ax.set_title(f"Loss as {weight_name} varies (other weights fixed)")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
+    _finish(ax, f"weight {weight_name}", "loss", f"Loss as {weight_name} varies (other weights fixed)")
     return ax
 
 
@@ -496,20 +477,15 @@ def _entry(parameters: list[Parameter], parameter: Parameter | int,
         target = parameter
     elif isinstance(parameter, (int, np.integer)) and not isinstance(parameter, bool):
         if not -len(parameters) <= parameter < len(parameters):
-            raise ValueError(
-                f"plot_loss_landscape parameter index must be in [0, {len(parameters)}) (the "
-                f"network has {len(parameters)} parameters); got {parameter}"
-            )
+            raise ValueError(f"plot_loss_landscape parameter index must be in [0, {len(parameters)}) (the "
+                             f"network has {len(parameters)} parameters); got {parameter}")
         target = parameters[int(parameter)]
     else:
-        raise TypeError(
-            "plot_loss_landscape parameter must be a Parameter of the network or its position "
-            f"in network.parameters(); got {type(parameter).__name__}"
-        )
+        raise TypeError("plot_loss_landscape parameter must be a Parameter of the network or its position "
+                        f"in network.parameters(); got {type(parameter).__name__}")
     position = (index,) if isinstance(index, (int, np.integer)) else tuple(index)
-    if len(position) != target.value.ndim or not all(
-        -n <= int(i) < n for i, n in zip(position, target.shape, strict=False)
-    ):
+    in_range = all(-n <= int(i) < n for i, n in zip(position, target.shape, strict=False))
+    if len(position) != target.value.ndim or not in_range:
         raise ValueError(f"plot_loss_landscape index must pick one entry of a parameter of shape "
                          f"{target.shape}; got {index!r}")
     return target, position
