@@ -125,11 +125,7 @@ def open_regular_file(path: PathLike, max_bytes: int) -> IO[bytes]:
     Opened without blocking, then checked with ``fstat``: a FIFO, a device such as
     ``/dev/zero`` or a folder is refused before a byte is read.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        descriptor = os.open(path, flags)
-    except IsADirectoryError:
-        raise ModelFileError("it is a folder, not a model file") from None
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
         info = os.fstat(descriptor)
         need(not stat.S_ISDIR(info.st_mode), "it is a folder, not a model file")
@@ -163,33 +159,34 @@ def check_members(archive: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile
 
 def check_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, dtype: str,
               shape: list[int] | None) -> None:
-    """Check that a member's ``.npy`` header declares ``dtype`` and ``shape`` (None: 1-D).
+    """Check that a member's ``.npy`` header declares ``dtype`` and ``shape`` (None: any 1-D).
 
-    Its data (shape x itemsize) must fill the member exactly.
+    ``dtype`` is one the model file allows (a float, ``int64`` or ``uint8``); the data
+    the header declares (shape x itemsize) must fill the member exactly.
     """
+    npy = np.lib.format
     with archive.open(info) as stream:
-        version = np.lib.format.read_magic(stream)
+        version = npy.read_magic(stream)
         need(version in ((1, 0), (2, 0)), f"{label}: unsupported .npy format version {version}")
-        npy = np.lib.format
-        header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-        found_shape, _, found = header(stream)
+        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        found_shape, _, found = read_header(stream)
         left = info.file_size - stream.tell()
-    kinds = {"int64": "fi", "uint8": "u"}.get(dtype, "f")
-    need(found.kind in kinds and found.fields is None and found.subdtype is None,
-         f"{label}: expected {'floating-point' if kinds == 'f' else dtype} values; got dtype {found}")
+    kind = np.dtype(dtype).kind  # a structured or object dtype has another kind
+    need(found.kind == kind, f"{label}: expected {'floating-point' if kind == 'f' else dtype} values; "
+         f"got dtype {found}")
     native = found.newbyteorder("=").name
     need(native == dtype, f"{label}: the header says dtype {dtype}; the array has dtype {native}")
-    expected = "(n,)" if shape is None else tuple(shape)
-    need(list(found_shape) == shape if shape is not None else len(found_shape) == 1,
-         f"{label}: the header says shape {expected}; the array has shape {found_shape}")
+    need(len(found_shape) == 1 if shape is None else list(found_shape) == shape,
+         f"{label}: the header says shape {'(n,)' if shape is None else tuple(shape)}; "
+         f"the array has shape {found_shape}")
     nbytes = math.prod(found_shape) * found.itemsize
     need(nbytes <= left, f"{label}: its header claims {nbytes} bytes of data but the member holds at most "
          f"{left}")
     need(nbytes == left, f"{label}: unexpected bytes after the array data")
 
 
-def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Array:
-    """The array of a member whose header :func:`check_npy` accepted, in native byte order.
+def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> Array:
+    """The array of a member whose header :func:`check_npy` accepted, native and finite.
 
     numpy reads it in chunks into one new array (no second copy); the zip checks its CRC.
     """
@@ -197,4 +194,6 @@ def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Array:
         array: Array = np.lib.format.read_array(stream, allow_pickle=False)
     if not array.dtype.isnative:  # swap in place: no copy of a big array
         array = array.byteswap(inplace=True).view(array.dtype.newbyteorder("="))
+    need(array.dtype.kind != "f" or bool(np.isfinite(array).all()), f"{label}: holds NaN or infinity; "
+         "parameters must be finite")
     return array

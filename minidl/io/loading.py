@@ -21,7 +21,7 @@ from typing import IO, Any
 import numpy as np
 
 from minidl._typing import Array
-from minidl._validation import check_finite, check_positive_int
+from minidl._validation import check_positive_int
 from minidl.initializers import initialize_with
 from minidl.io import archive
 from minidl.io.archive import DEFAULT_MAX_BYTES, ModelFileError, PathLike, need
@@ -43,7 +43,7 @@ class TrainingState:
     loss: Loss
     optimizer: Optimizer
     metrics: list[str]
-    #: For ``optimizer.load_state_arrays(network.parameters(), ...)``.
+    #: For ``optimizer.load_state_arrays(network.parameters(), ...)``, which checks it.
     optimizer_state: dict[str, Array]
     #: The generator ``fit`` shuffles with (``network.fit_rng``), or None.
     fit_rng: np.random.Generator | None
@@ -92,6 +92,7 @@ def _read_named(source: PathLike | IO[bytes], file: IO[bytes], types: dict[str, 
 
 
 def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> ModelContents:
+    """The header, then every array's header, then the layers built, then the arrays read."""
     try:
         zipped = zipfile.ZipFile(file, mode="r")
     except zipfile.BadZipFile:
@@ -103,31 +104,24 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> Mod
         info = members[HEADER_MEMBER]
         need(info.file_size <= _HEADER_MAX, f"the header is {info.file_size} bytes; at most {_HEADER_MAX}")
         archive.check_npy(zipped, info, f"member {HEADER_MEMBER}", "uint8", None)
-        header = parse_header(archive.read_array(zipped, info).tobytes())
-        expected = {f"{key}.npy": item for key, item in expected_arrays(header).items()}
-        missing, extra = expected.keys() - members.keys(), members.keys() - expected.keys() - {HEADER_MEMBER}
+        header = parse_header(archive.read_array(zipped, info, f"member {HEADER_MEMBER}").tobytes())
+        expected = expected_arrays(header)
+        files = {f"{key}.npy" for key in expected}
+        missing, extra = files - members.keys(), members.keys() - files - {HEADER_MEMBER}
         need(not missing, f"the file is missing arrays {sorted(missing)} that its header describes")
         need(not extra, f"the file holds arrays {sorted(extra)} that its header does not describe")
-        for member, item in expected.items():
-            archive.check_npy(zipped, members[member], f"array {member[:-4]!r}", item["dtype"], item["shape"])
+        for key, item in expected.items():
+            archive.check_npy(zipped, members[f"{key}.npy"], f"array {key!r}", item["dtype"], item["shape"])
         layers = [_build_layer(index, entry, types) for index, entry in enumerate(header["layers"])]
         _check_sizes_between(layers)
         names = [layer.name for layer in layers]
         need(len(set(names)) == len(names), f"layer names must be unique; got duplicates {sorted(names)}")
-        values = {member[:-4]: _finite(archive.read_array(zipped, members[member]), member[:-4])
-                  for member in expected}
+        values = {key: archive.read_array(zipped, members[f"{key}.npy"], f"array {key!r}")
+                  for key in expected}
     for index, (layer, entry) in enumerate(zip(layers, header["layers"], strict=True)):
         _fill_layer(layer, index, entry, values)
     training = _read_training(header["training"], values) if "training" in header else None
     return ModelContents(layers, training, header)
-
-
-def _finite(array: Array, key: str) -> Array:
-    try:
-        check_finite(array, key) if array.dtype.kind == "f" else None
-    except ValueError:
-        raise ModelFileError(f"array {key!r}: holds NaN or infinity; parameters must be finite") from None
-    return array
 
 
 def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]]) -> Layer:
@@ -150,25 +144,24 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
         return np.zeros(shape, dtype=dtype)  # pages untouched: the file's array replaces it
 
     layer: Layer = _construct(cls, config, where, from_file)
-    parameters, state = layer.parameters(), layer.state_arrays()
+    parameters, state = layer.parameters(), sorted(layer.state_arrays())
     need(isinstance(layer.name, str), f"{where}: its name must be a string; got {layer.name!r:.80}")
-    need(not layer.config().keys() - config.keys(), f"{where} config is missing the keys "
-         f"{sorted(layer.config().keys() - config.keys())}")
+    missing = sorted(layer.config().keys() - config.keys())
+    need(not missing, f"{where} config is missing the keys {missing}")
     found = [item["name"] for item in entry["parameters"]]
     need(found == [p.name for p in parameters], f"{where}: the file has parameters {found}; the layer built "
          f"from its config has {[p.name for p in parameters]}")
     implied = [list(p.shape) for p in parameters]
     need(implied == declared, f"{where}: its config implies parameter shapes {implied}; the file declares "
          f"{declared}")
-    stored = {item["name"]: item for item in entry["state"]}
-    need(state.keys() == stored.keys(), f"{where}: the file has state arrays {sorted(stored)}; the layer "
-         f"keeps {sorted(state)}")
-    arrays = [(p.name, p.value, item) for p, item in zip(parameters, entry["parameters"], strict=True)]
-    for name, value, item in arrays + [(name, value, stored[name]) for name, value in state.items()]:
-        need([*value.shape, value.dtype.name] == [*item["shape"], item["dtype"]], f"{where} {name!r}: the "
-             f"layer has {value.dtype} of shape {value.shape}; the file {item['dtype']} of {item['shape']}")
-    need(len(entry.get("rng", [])) == len(generators_of(layer)), f"{where}: the file has "
-         f"{len(entry.get('rng', []))} random generator states; the layer keeps {len(generators_of(layer))}")
+    for parameter, item in zip(parameters, entry["parameters"], strict=True):
+        need(parameter.dtype.name == item["dtype"], f"{where} {parameter.name!r}: the layer has "
+             f"{parameter.dtype} of shape {parameter.shape}; the file {item['dtype']} of {item['shape']}")
+    stored = sorted(item["name"] for item in entry["state"])  # their shapes: load_state_arrays checks them
+    need(stored == state, f"{where}: the file has state arrays {stored}; the layer keeps {state}")
+    rngs, generators = len(entry.get("rng", [])), len(generators_of(layer))
+    need(rngs == generators, f"{where}: the file has {rngs} random generator states; the layer keeps "
+         f"{generators}")
     return layer
 
 
@@ -193,38 +186,34 @@ def _fill_layer(layer: Layer, index: int, entry: dict[str, Any], values: dict[st
     """Put the file's arrays and generator states into a layer from :func:`_build_layer`."""
     for position, parameter in enumerate(layer.parameters()):
         parameter.value = values[f"layer{index}.param{position}"]  # as Layer.astype does: a new array
-    stored = {item["name"]: values[f"layer{index}.state.{item['name']}"] for item in entry["state"]}
+    state = {item["name"]: values[f"layer{index}.state.{item['name']}"] for item in entry["state"]}
     try:
-        layer.load_state_arrays(stored) if stored else None
+        layer.load_state_arrays(state)
     except ValueError as error:
         raise ModelFileError(f"layer {index} ({entry['type']}): could not load its state ({error})") from None
-    for generator, state in zip(generators_of(layer), entry.get("rng", []), strict=True):
-        generator.bit_generator.state = new_generator(state, f"layer {index} rng").bit_generator.state
+    for attribute, generator_state in zip(generators_of(layer), entry.get("rng", []), strict=True):
+        setattr(layer, attribute, new_generator(generator_state, f"layer {index} rng"))
 
 
 def _check_sizes_between(layers: list[Layer]) -> None:
-    """Each layer that declares its input size must get it from the layer before."""
+    """Each layer that declares its ``input_shape`` must get that many features from the layer before."""
     features: int | None = None
     for index, layer in enumerate(layers):
-        wanted = getattr(layer, "in_features", getattr(layer, "num_features", None))
-        need(not (isinstance(wanted, int) and features is not None and wanted != features),
-             f"layer {index} ({type(layer).__name__} {layer.name!r}) expects {wanted} input features but the "
-             f"layer before it gives {features}")
-        try:
-            output = layer.output_features(features)
-        except Exception:  # a user layer's guess is no reason to refuse the file
-            output = None
-        features = output if isinstance(output, int) else None
+        wanted = None if layer.input_shape is None else layer.input_shape[-1]
+        need(wanted is None or features is None or wanted == features, f"layer {index} "
+             f"({type(layer).__name__} {layer.name!r}) expects {wanted} input features but the layer before "
+             f"it gives {features}")
+        features = layer.output_features(features)
 
 
 def new_generator(state: dict[str, Any], label: str) -> np.random.Generator:
     """A generator in exactly the saved ``state`` (PCG64 or PCG64DXSM only)."""
-    name = state.get("bit_generator")
+    name = str(state.get("bit_generator"))
     need(name in BIT_GENERATORS, f"{label}: bit generator must be one of {sorted(BIT_GENERATORS)}; got "
          f"{name!r:.80}")
-    bit_generator = np.random.PCG64() if name == "PCG64" else np.random.PCG64DXSM()
+    bit_generator = BIT_GENERATORS[name]()
     try:
-        bit_generator.state = state  # type: ignore[assignment]  # checked by numpy
+        bit_generator.state = state
     except Exception as error:
         raise ModelFileError(f"{label}: invalid generator state ({error})") from error
     return np.random.Generator(bit_generator)

@@ -6,23 +6,15 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from minidl.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from minidl.layers.base import Layer
-from minidl.layers.batchnorm import BatchNorm
-from minidl.layers.dense import Dense
-from minidl.layers.dropout import Dropout
+from minidl.layers import BatchNorm, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
 LayerClass = TypeVar("LayerClass", bound=type[Layer])
 
-_BUILTIN: tuple[type[Layer], ...] = (Dense, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout,
-                                     BatchNorm)
+#: The built-in layer classes a model file may name, by type name.
+BUILTIN_LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
+    Dense, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout, BatchNorm)}
 _REGISTRY: dict[str, type[Layer]] = {}
-
-
-def builtin_layers() -> dict[str, type[Layer]]:
-    """The built-in layer classes a model file may name, by type name."""
-    return {cls.__name__: cls for cls in _BUILTIN}
 
 
 def register_layer(cls: LayerClass | None = None, *, name: str | None = None) -> Any:
@@ -88,7 +80,7 @@ def check_type_name(type_name: object, label: str) -> str:
     """``type_name`` if it is an identifier that is not a built-in layer's name, else raise."""
     if not isinstance(type_name, str) or not NAME.match(type_name):
         raise ValueError(f"{label} must be a Python identifier of at most 100 characters; got {type_name!r}")
-    if type_name in builtin_layers():
+    if type_name in BUILTIN_LAYERS:
         raise ValueError(f"{label}: {type_name!r} is a built-in layer and cannot be replaced")
     return type_name
 
@@ -96,22 +88,19 @@ def check_type_name(type_name: object, label: str) -> str:
 def type_name_of(layer: Layer) -> str:
     """The type name under which ``layer`` is saved."""
     cls = type(layer)
-    known = {**builtin_layers(), **_REGISTRY}
-    for type_name, known_class in known.items():
-        if known_class is cls:
-            return type_name
-    if cls.__name__ in builtin_layers():
+    known = [name for name, known_class in {**BUILTIN_LAYERS, **_REGISTRY}.items() if known_class is cls]
+    if not known and cls.__name__ in BUILTIN_LAYERS:
         raise ValueError(
             f"cannot save layer {layer.name!r}: its class {cls.__module__}.{cls.__qualname__} has "
             f"the name of a built-in layer; register it under another name with "
             f"minidl.register_layer(name=...)"
         )
-    return cls.__name__
+    return known[0] if known else cls.__name__
 
 
 def layer_types(custom_layers: Mapping[str, type[Layer]] | None) -> dict[str, type[Layer]]:
     """The allow-list for one load: built-in, registered, then ``custom_layers`` (checked)."""
-    types = {**builtin_layers(), **_REGISTRY}
+    types = {**BUILTIN_LAYERS, **_REGISTRY}
     if custom_layers is None:
         return types
     if not isinstance(custom_layers, Mapping):

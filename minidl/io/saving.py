@@ -25,7 +25,8 @@ FORMAT_VERSION = 1
 #: The archive member holding the JSON description.
 HEADER_MEMBER = "__minidl__.npy"
 FLOAT_DTYPES = frozenset({"float16", "float32", "float64"})
-BIT_GENERATORS = frozenset({"PCG64", "PCG64DXSM"})
+#: The bit generators a file may name (``numpy.random.default_rng`` makes a PCG64).
+BIT_GENERATORS = {"PCG64": np.random.PCG64, "PCG64DXSM": np.random.PCG64DXSM}
 
 
 def save(network: Network, path: PathLike, *, include_optimizer: bool = True) -> None:
@@ -73,74 +74,67 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
         raise ValueError(f"cannot save {label}: config() must return a dict with str keys; got {config!r}")
     check_json(config, f"{label} config()")
     entry: dict[str, Any] = {"type": type_name_of(layer), "config": config, "parameters": [], "state": []}
-    named = [(f"param{j}", "parameters", p.name, p.value) for j, p in enumerate(layer.parameters())]
-    named += [(f"state.{name}", "state", name, value) for name, value in layer.state_arrays().items()]
-    for key, kind, name, value in named:
+    named = [("parameters", f"param{j}", p.name, p.value) for j, p in enumerate(layer.parameters())]
+    named += [("state", f"state.{name}", name, value) for name, value in layer.state_arrays().items()]
+    for kind, key, name, value in named:
         if not NAME.match(name):
             raise ValueError(f"cannot save {label}: array names must be Python identifiers; got {name!r}")
-        array = arrays[f"layer{index}.{key}"] = _savable(value, f"{label} {kind.rstrip('s')} {name!r}")
-        entry[kind].append({"name": name, "shape": list(array.shape), "dtype": array.dtype.name})
-    if generators_of(layer):
-        entry["rng"] = [generator_state(g, f"{label} random generator") for g in generators_of(layer)]
+        item = _add_array(arrays, f"layer{index}.{key}", value, f"{label} {kind.rstrip('s')} {name!r}")
+        entry[kind].append({"name": name, **item})
+    generators = generators_of(layer)
+    if generators:
+        entry["rng"] = [generator_state(g, f"{label} random generator") for g in generators.values()]
     return entry
 
 
-def generators_of(layer: Layer) -> list[np.random.Generator]:
-    """The random generators a layer keeps (Dropout's), in attribute order."""
-    return [value for value in vars(layer).values() if isinstance(value, np.random.Generator)]
+def generators_of(layer: Layer) -> dict[str, np.random.Generator]:
+    """The random generators a layer keeps (Dropout's), by attribute name."""
+    return {name: value for name, value in vars(layer).items() if isinstance(value, np.random.Generator)}
 
 
 def generator_state(generator: np.random.Generator, label: str) -> dict[str, Any]:
-    """The JSON state of a PCG64-family generator (``default_rng``'s), or raise."""
+    """The state of a PCG64-family generator (``default_rng``'s; plain ints, so JSON), or raise."""
     state = dict(generator.bit_generator.state)
     if state.get("bit_generator") not in BIT_GENERATORS:
         raise ValueError(f"cannot save {label}: its bit generator {state.get('bit_generator')!r} is not one "
                          f"of {sorted(BIT_GENERATORS)} (numpy.random.default_rng uses PCG64)")
-    check_json(state, label)
     return state
-
-
-def compiled_metric_kinds(network: Network) -> list[str]:
-    """The metrics ``compile`` was given by name (functions cannot be stored)."""
-    trainer = network.trainer
-    assert trainer is not None
-    return [kind for _, kind in trainer.metrics if isinstance(kind, str)]
 
 
 def _describe_training(network: Network, arrays: dict[str, Array]) -> dict[str, Any]:
     """The compile settings, the optimizer's state and the shuffling generator of ``fit``."""
+    trainer = network.trainer
+    assert trainer is not None and network.loss is not None and network.optimizer is not None
     loss, optimizer = network.loss, network.optimizer
-    assert loss is not None and optimizer is not None
     for part, item, known in (("loss", loss, LOSSES), ("optimizer", optimizer, OPTIMIZERS)):
-        if known.get(item.name) is not type(item):
+        if known.get(item.name) is not type(item):  # a built-in's config holds numbers and booleans
             raise ValueError(f"cannot save the training settings: the {part} {type(item).__name__} is not a "
                              f"built-in {part}; save with include_optimizer=False and compile again after "
                              "loading")
-        check_json(item.config(), f"{part} {item.name} config()")
     state = []
     for position, (key, value) in enumerate(optimizer.state_arrays(network.parameters()).items()):
-        array = np.asarray(value)
-        if array.dtype.name not in FLOAT_DTYPES | {"int64"} or not np.all(np.isfinite(array)):
-            raise ValueError(f"cannot save optimizer state {key!r}: expected finite floats or int64 "
-                             f"counts; got dtype {array.dtype}")
-        arrays[f"optimizer.{position}"] = array
-        state.append({"key": key, "shape": list(array.shape), "dtype": array.dtype.name})
+        item = _add_array(arrays, f"optimizer.{position}", value, f"optimizer state {key!r}",
+                           FLOAT_DTYPES | {"int64"})
+        state.append({"key": key, **item})
     fit_rng = network.fit_rng
     return {
         "loss": {"type": loss.name, "config": loss.config()},
         "optimizer": {"type": optimizer.name, "config": optimizer.config(), "state": state},
-        "metrics": compiled_metric_kinds(network),
+        "metrics": [kind for _, kind in trainer.metrics if isinstance(kind, str)],  # (not functions)
         "fit_rng": None if fit_rng is None else generator_state(fit_rng, "the fit random generator"),
     }
 
 
-def _savable(value: Any, label: str) -> Array:
+def _add_array(arrays: dict[str, Array], key: str, value: Any, label: str,
+               dtypes: frozenset[str] = FLOAT_DTYPES) -> dict[str, Any]:
+    """Put ``value`` in ``arrays[key]`` if it holds finite values of ``dtypes``; its shape and dtype."""
     array = np.asarray(value)
-    if array.dtype.name not in FLOAT_DTYPES or not np.all(np.isfinite(array)):
+    if array.dtype.name not in dtypes or not np.all(np.isfinite(array)):
         problem = " with NaN or infinity" if array.dtype.kind == "f" else ""
-        raise ValueError(f"cannot save {label}: a model file holds finite float16, float32 or float64 "
+        raise ValueError(f"cannot save {label}: a model file holds finite {', '.join(sorted(dtypes))} "
                          f"values; got dtype {array.dtype}{problem}")
-    return array
+    arrays[key] = array
+    return {"shape": list(array.shape), "dtype": array.dtype.name}
 
 
 def _not_json(value: Any) -> Any:
