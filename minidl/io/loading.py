@@ -11,8 +11,10 @@ numpy reads each array once, and it becomes the parameter's value (no copy).
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,17 +25,26 @@ import numpy as np
 from minidl._typing import Array
 from minidl._validation import check_positive_int
 from minidl.initializers import initialize_with
-from minidl.io import archive
+from minidl.io import archive, saving
 from minidl.io.archive import DEFAULT_MAX_BYTES, ModelFileError, PathLike, need
-from minidl.io.header import expected_arrays, parse_header
-from minidl.io.registry import layer_types
-from minidl.io.saving import BIT_GENERATORS, HEADER_MEMBER, generators_of
+from minidl.io.registry import NAME, layer_types
+from minidl.io.saving import FLOAT_DTYPES, FORMAT_NAME, FORMAT_VERSION, HEADER_MEMBER
 from minidl.layers.base import Layer
 from minidl.losses import LOSSES, Loss
 from minidl.optimizers import OPTIMIZERS, Optimizer
 
-_HEADER_MAX = 16 << 20
+_HEADER_MAX = 16 << 20  # bytes
 _SLACK = 1 << 20  # values
+_OPTIMIZER_KEY = re.compile(r"(iterations|[0-9]{1,9}/[A-Za-z_][A-Za-z0-9_]{0,40})\Z")
+# The header's form: a dict lists its keys (``?``: optional), a list the form of its items,
+# a set the strings allowed; a type (or a tuple of types) is the type of a value.
+HEADER = {"format": str, "version": int, "minidl_version?": str, "layers": [dict], "training?": dict}
+_ARRAY = {"name": str, "shape": [int], "dtype": FLOAT_DTYPES}
+LAYER = {"type": str, "config": dict, "parameters": [_ARRAY], "state": [_ARRAY], "rng?": [dict]}
+TRAINING = {"loss": {"type": str, "config": dict}, "metrics": [str], "fit_rng": (dict, type(None)),
+            "optimizer": {"type": str, "config": dict,
+                          "state": [{"key": str, "shape": [int], "dtype": FLOAT_DTYPES | {"int64"}}]}}
+_KINDS = {str: "a string", int: "an integer", dict: "a JSON object", type(None): "null"}
 
 
 @dataclass
@@ -64,6 +75,7 @@ def refusal(source: PathLike | IO[bytes], reason: str) -> ModelFileError:
     return ModelFileError(f"cannot load {'a file object' if name is None else repr(name)}: {reason}")
 
 
+# -- reading: the file, its header, its arrays ---------------------------------------------
 def read_model_file(source: PathLike | IO[bytes], *, custom_layers: Mapping[str, type[Layer]] | None = None,
                     max_bytes: int = DEFAULT_MAX_BYTES) -> ModelContents:
     """Read and check a model file (a path or a binary file object); see :func:`minidl.load`."""
@@ -92,7 +104,7 @@ def _read_named(source: PathLike | IO[bytes], file: IO[bytes], types: dict[str, 
 
 
 def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> ModelContents:
-    """The header, then every array's header, then the layers built, then the arrays read."""
+    """The header, then every array's ``.npy`` header, then the layers built, then the arrays read."""
     try:
         zipped = zipfile.ZipFile(file, mode="r")
     except zipfile.BadZipFile:
@@ -101,10 +113,10 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> Mod
     with zipped:
         members = archive.check_members(zipped, max_bytes)
         need(HEADER_MEMBER in members, f"not a minidl model file: it has no {HEADER_MEMBER} member")
-        info = members[HEADER_MEMBER]
+        info, label = members[HEADER_MEMBER], f"member {HEADER_MEMBER}"
         need(info.file_size <= _HEADER_MAX, f"the header is {info.file_size} bytes; at most {_HEADER_MAX}")
-        archive.check_npy(zipped, info, f"member {HEADER_MEMBER}", "uint8", None)
-        header = parse_header(archive.read_array(zipped, info, f"member {HEADER_MEMBER}").tobytes())
+        archive.check_npy(zipped, info, label, "uint8", None)
+        header = parse_header(archive.read_array(zipped, info, label).tobytes())
         expected = expected_arrays(header)
         files = {f"{key}.npy" for key in expected}
         missing, extra = files - members.keys(), members.keys() - files - {HEADER_MEMBER}
@@ -124,6 +136,92 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> Mod
     return ModelContents(layers, training, header)
 
 
+def parse_header(payload: bytes) -> dict[str, Any]:
+    """The header as a dict, after checking its form (:data:`HEADER`), format, version and names."""
+    try:
+        header = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant,
+                            parse_float=_finite_float, object_pairs_hook=_unique_keys)
+    except UnicodeDecodeError:
+        raise ModelFileError("the header is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"the header is not valid JSON ({error})") from None
+    except RecursionError:
+        raise ModelFileError("the header is nested too deeply") from None
+    conform(header, HEADER, "the header")
+    need(header["format"] == FORMAT_NAME, f"the header's format is {header['format']!r}; expected "
+         f"{FORMAT_NAME!r}")
+    version = header["version"]
+    need(version <= FORMAT_VERSION, f"the file has format version {version}, written by a newer minidl; "
+         f"this minidl reads versions up to {FORMAT_VERSION} (upgrade minidl to load it)")
+    need(version == FORMAT_VERSION, f"unsupported format version {version}; this minidl reads version 1")
+    need(0 < len(header["layers"]) <= 100_000, "the header's layers must be a non-empty list (<= 100000)")
+    for index, entry in enumerate(header["layers"]):
+        conform(entry, LAYER, f"layer {index}")
+        need(bool(NAME.match(entry["type"])), f"layer {index}: type must be a layer class name; got "
+             f"{entry['type']!r:.80}")
+    if "training" in header:
+        conform(header["training"], TRAINING, "the training section")
+        keys = [item["key"] for item in header["training"]["optimizer"]["state"]]
+        for key in keys:
+            need(bool(_OPTIMIZER_KEY.match(key)), "the training section: optimizer state key must look "
+                 f"like 'iterations' or '<i>/<slot>'; got {key!r:.80}")
+        need(len(set(keys)) == len(keys), "the training section: optimizer keys repeat")
+    return dict(header)
+
+
+def conform(value: Any, form: Any, where: str) -> None:
+    """Refuse ``value`` unless it has ``form`` (see :data:`HEADER`); ``where`` names it."""
+    if isinstance(form, dict):
+        need(isinstance(value, dict), f"{where} must be a JSON object; got {type(value).__name__}")
+        required, names = {key for key in form if not key.endswith("?")}, {key.rstrip("?") for key in form}
+        need(not required - value.keys(), f"{where} is missing the keys {sorted(required - value.keys())}")
+        need(not value.keys() - names, f"{where} has unexpected keys {sorted(value.keys() - names)}; "
+             f"expected {sorted(names)}")
+        for key, item in form.items():
+            if key.rstrip("?") in value:
+                conform(value[key.rstrip("?")], item, f"{where}'s {key.rstrip('?')}")
+    elif isinstance(form, list):
+        need(isinstance(value, list), f"{where} must be a list; got {value!r:.80}")
+        for index, item in enumerate(value):
+            conform(item, form[0], f"{where}[{index}]")
+    elif isinstance(form, frozenset):
+        need(isinstance(value, str) and value in form, f"{where} must be one of {sorted(form)}; got "
+             f"{value!r:.80}")
+    else:
+        kinds = form if isinstance(form, tuple) else (form,)
+        need(isinstance(value, kinds) and not isinstance(value, bool),
+             f"{where} must be {' or '.join(_KINDS[kind] for kind in kinds)}; got {value!r:.80}")
+
+
+def _reject_constant(name: str) -> None:
+    raise ModelFileError(f"the header holds the non-finite number {name}; expected finite numbers")
+
+
+def _finite_float(text: str) -> float:
+    need(math.isfinite(float(text)), f"the header holds the number {text:.40}, too large for a float")
+    return float(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        need(key not in result, f"the header repeats the key {key!r}")
+        result[key] = value
+    return result
+
+
+def expected_arrays(header: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every array the header describes: ``{key: {"name" or "key", "shape", "dtype"}}``."""
+    expected: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(header["layers"]):
+        expected.update({f"layer{index}.param{j}": item for j, item in enumerate(entry["parameters"])})
+        expected.update({f"layer{index}.state.{item['name']}": item for item in entry["state"]})
+    for position, item in enumerate(header.get("training", {}).get("optimizer", {}).get("state", [])):
+        expected[f"optimizer.{position}"] = item
+    return expected
+
+
+# -- building: layers through their constructors, then filled ------------------------------
 def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]]) -> Layer:
     """``cls(**config)`` with no random draws, checked against the file's declarations."""
     where, config = f"layer {index} ({entry['type']})", entry["config"]
@@ -159,7 +257,7 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
              f"{parameter.dtype} of shape {parameter.shape}; the file {item['dtype']} of {item['shape']}")
     stored = sorted(item["name"] for item in entry["state"])  # their shapes: load_state_arrays checks them
     need(stored == state, f"{where}: the file has state arrays {stored}; the layer keeps {state}")
-    rngs, generators = len(entry.get("rng", [])), len(generators_of(layer))
+    rngs, generators = len(entry.get("rng", [])), len(saving.generators_of(layer))
     need(rngs == generators, f"{where}: the file has {rngs} random generator states; the layer keeps "
          f"{generators}")
     return layer
@@ -191,7 +289,7 @@ def _fill_layer(layer: Layer, index: int, entry: dict[str, Any], values: dict[st
         layer.load_state_arrays(state)
     except ValueError as error:
         raise ModelFileError(f"layer {index} ({entry['type']}): could not load its state ({error})") from None
-    for attribute, generator_state in zip(generators_of(layer), entry.get("rng", []), strict=True):
+    for attribute, generator_state in zip(saving.generators_of(layer), entry.get("rng", []), strict=True):
         setattr(layer, attribute, new_generator(generator_state, f"layer {index} rng"))
 
 
@@ -209,9 +307,9 @@ def _check_sizes_between(layers: list[Layer]) -> None:
 def new_generator(state: dict[str, Any], label: str) -> np.random.Generator:
     """A generator in exactly the saved ``state`` (PCG64 or PCG64DXSM only)."""
     name = str(state.get("bit_generator"))
-    need(name in BIT_GENERATORS, f"{label}: bit generator must be one of {sorted(BIT_GENERATORS)}; got "
-         f"{name!r:.80}")
-    bit_generator = BIT_GENERATORS[name]()
+    need(name in saving.BIT_GENERATORS, f"{label}: bit generator must be one of "
+         f"{sorted(saving.BIT_GENERATORS)}; got {name!r:.80}")
+    bit_generator = saving.BIT_GENERATORS[name]()
     try:
         bit_generator.state = state
     except Exception as error:

@@ -11,12 +11,13 @@ from minidl._typing import Array
 from minidl._version import __version__
 from minidl.io.archive import PathLike, write_archive
 from minidl.io.registry import NAME, type_name_of
-from minidl.layers.base import Layer
+from minidl.layers.base import Layer, Parameter
 from minidl.losses import LOSSES
 from minidl.optimizers import OPTIMIZERS
 
 if TYPE_CHECKING:
     from minidl.network import Network
+    from minidl.training import Trainer
 
 #: The ``format`` field of every minidl model file.
 FORMAT_NAME = "minidl-model"
@@ -62,8 +63,8 @@ def describe_network(network: Network, *, include_optimizer: bool = True) -> tup
     layers = [_describe_layer(index, layer, arrays) for index, layer in enumerate(network.layers)]
     header: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
                               "minidl_version": __version__, "layers": layers}
-    if include_optimizer and network.optimizer is not None:
-        header["training"] = _describe_training(network, arrays)
+    if include_optimizer and network.trainer is not None:
+        header["training"] = _describe_training(network.trainer, network.parameters(), arrays)
     return header, arrays
 
 
@@ -81,9 +82,9 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
             raise ValueError(f"cannot save {label}: array names must be Python identifiers; got {name!r}")
         item = _add_array(arrays, f"layer{index}.{key}", value, f"{label} {kind.rstrip('s')} {name!r}")
         entry[kind].append({"name": name, **item})
-    generators = generators_of(layer)
+    generators = generators_of(layer).values()
     if generators:
-        entry["rng"] = [generator_state(g, f"{label} random generator") for g in generators.values()]
+        entry["rng"] = [generator_state(g, f"{label} random generator") for g in generators]
     return entry
 
 
@@ -101,27 +102,23 @@ def generator_state(generator: np.random.Generator, label: str) -> dict[str, Any
     return state
 
 
-def _describe_training(network: Network, arrays: dict[str, Array]) -> dict[str, Any]:
+def _describe_training(trainer: Trainer, parameters: list[Parameter], arrays: dict[str, Array]) -> dict[
+        str, Any]:
     """The compile settings, the optimizer's state and the shuffling generator of ``fit``."""
-    trainer = network.trainer
-    assert trainer is not None and network.loss is not None and network.optimizer is not None
-    loss, optimizer = network.loss, network.optimizer
+    loss, optimizer = trainer.loss, trainer.optimizer
     for part, item, known in (("loss", loss, LOSSES), ("optimizer", optimizer, OPTIMIZERS)):
         if known.get(item.name) is not type(item):  # a built-in's config holds numbers and booleans
             raise ValueError(f"cannot save the training settings: the {part} {type(item).__name__} is not a "
                              f"built-in {part}; save with include_optimizer=False and compile again after "
                              "loading")
-    state = []
-    for position, (key, value) in enumerate(optimizer.state_arrays(network.parameters()).items()):
-        item = _add_array(arrays, f"optimizer.{position}", value, f"optimizer state {key!r}",
-                           FLOAT_DTYPES | {"int64"})
-        state.append({"key": key, **item})
-    fit_rng = network.fit_rng
+    state = [{"key": key, **_add_array(arrays, f"optimizer.{j}", value, f"optimizer state {key!r}",
+                                       FLOAT_DTYPES | {"int64"})}
+             for j, (key, value) in enumerate(optimizer.state_arrays(parameters).items())]
     return {
         "loss": {"type": loss.name, "config": loss.config()},
         "optimizer": {"type": optimizer.name, "config": optimizer.config(), "state": state},
         "metrics": [kind for _, kind in trainer.metrics if isinstance(kind, str)],  # (not functions)
-        "fit_rng": None if fit_rng is None else generator_state(fit_rng, "the fit random generator"),
+        "fit_rng": None if trainer.fit_rng is None else generator_state(trainer.fit_rng, "the fit generator"),
     }
 
 
