@@ -119,23 +119,30 @@ def write_archive(path: PathLike, members: Mapping[str, np.ndarray[Any, Any]]) -
 
 
 # -- reading ----------------------------------------------------------------------------
+def refusal(source: PathLike | IO[bytes], reason: str) -> ModelFileError:
+    """A :class:`ModelFileError` that names the file: ``cannot load '<path>': <reason>``."""
+    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
+    return ModelFileError(f"cannot load {'a file object' if name is None else repr(name)}: {reason}")
+
+
 def open_regular_file(path: PathLike, max_bytes: int) -> IO[bytes]:
-    """Open ``path`` for reading if it is a regular file of plausible size, else refuse.
+    """Open ``path`` for reading if it is a regular file of plausible size, else refuse, naming it.
 
     Opened without blocking, then checked with ``fstat``: a FIFO, a device such as
-    ``/dev/zero`` or a folder is refused before a byte is read.
+    ``/dev/zero`` or a folder is refused before a byte is read. An ``OSError`` (such as
+    ``FileNotFoundError``) passes through.
     """
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    info = os.fstat(descriptor)
     try:
-        info = os.fstat(descriptor)
         need(not stat.S_ISDIR(info.st_mode), "it is a folder, not a model file")
         need(stat.S_ISREG(info.st_mode), "it is not a regular file (a device, FIFO or socket); "
              "a model file is a regular file")
         need(info.st_size <= max_bytes + _OVERHEAD, f"the file is {info.st_size} bytes, more than "
              f"max_bytes={max_bytes} allows; pass a larger max_bytes to load if you trust this file")
-    except BaseException:
+    except ModelFileError as error:
         os.close(descriptor)
-        raise
+        raise refusal(path, str(error)) from None
     return os.fdopen(descriptor, "rb")
 
 

@@ -26,7 +26,7 @@ from minidl._typing import Array
 from minidl._validation import check_positive_int
 from minidl.initializers import initialize_with
 from minidl.io import archive, saving
-from minidl.io.archive import DEFAULT_MAX_BYTES, ModelFileError, PathLike, need
+from minidl.io.archive import DEFAULT_MAX_BYTES, ModelFileError, PathLike, need, refusal
 from minidl.io.registry import NAME, layer_types
 from minidl.io.saving import FLOAT_DTYPES, FORMAT_NAME, FORMAT_VERSION, HEADER_MEMBER
 from minidl.layers.base import Layer
@@ -69,12 +69,6 @@ class ModelContents:
     header: dict[str, Any]
 
 
-def refusal(source: PathLike | IO[bytes], reason: str) -> ModelFileError:
-    """A :class:`ModelFileError` that names the file: ``cannot load '<path>': <reason>``."""
-    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
-    return ModelFileError(f"cannot load {'a file object' if name is None else repr(name)}: {reason}")
-
-
 # -- reading: the file, its header, its arrays ---------------------------------------------
 def read_model_file(source: PathLike | IO[bytes], *, custom_layers: Mapping[str, type[Layer]] | None = None,
                     max_bytes: int = DEFAULT_MAX_BYTES) -> ModelContents:
@@ -83,11 +77,7 @@ def read_model_file(source: PathLike | IO[bytes], *, custom_layers: Mapping[str,
     types = layer_types(custom_layers)
     if not isinstance(source, (str, os.PathLike)):
         return _read_named(source, source, types, max_bytes)
-    try:
-        file = archive.open_regular_file(source, max_bytes)  # OSError (e.g. FileNotFoundError) passes through
-    except ModelFileError as error:
-        raise refusal(source, str(error)) from None
-    with file:
+    with archive.open_regular_file(source, max_bytes) as file:
         return _read_named(source, file, types, max_bytes)
 
 
@@ -301,7 +291,8 @@ def _check_sizes_between(layers: list[Layer]) -> None:
         need(wanted is None or features is None or wanted == features, f"layer {index} "
              f"({type(layer).__name__} {layer.name!r}) expects {wanted} input features but the layer before "
              f"it gives {features}")
-        features = layer.output_features(features)
+        output = layer.output_features(features)
+        features = output if isinstance(output, int) else None  # None: unknown from here on
 
 
 def new_generator(state: dict[str, Any], label: str) -> np.random.Generator:
