@@ -28,7 +28,6 @@ PathLike = str | os.PathLike[str]
 DEFAULT_MAX_BYTES = 1 << 30
 #: Room for the zip and ``.npy`` headers around the arrays, in the file-size check.
 _OVERHEAD = 1 << 20
-_MAX_MEMBERS = 400_000
 
 
 class ModelFileError(ValueError):
@@ -160,7 +159,6 @@ def check_members(archive: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile
         need(total <= max_bytes, f"the arrays in the file would unpack to more than max_bytes="
              f"{max_bytes} bytes (at least {total}); pass a larger max_bytes to load if you trust this file")
         members[info.filename] = info
-        need(len(members) <= _MAX_MEMBERS, f"the archive holds more than {_MAX_MEMBERS} members")
     return members
 
 

@@ -73,7 +73,11 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
     config = layer.config()
     if not isinstance(config, dict) or not all(isinstance(key, str) for key in config):
         raise ValueError(f"cannot save {label}: config() must return a dict with str keys; got {config!r}")
-    check_json(config, f"{label} config()")
+    try:  # only JSON values: None, bool, int, finite float, str, lists, str-keyed dicts
+        json.dumps(config, allow_nan=False, default=_not_json)
+    except (ValueError, TypeError, RecursionError) as error:
+        raise ValueError(f"cannot save {label}: config() must hold JSON values (numbers, strings, booleans, "
+                         f"None, lists); {error}") from None
     entry: dict[str, Any] = {"type": type_name_of(layer), "config": config, "parameters": [], "state": []}
     named = [("parameters", f"param{j}", p.name, p.value) for j, p in enumerate(layer.parameters())]
     named += [("state", f"state.{name}", name, value) for name, value in layer.state_arrays().items()]
@@ -136,12 +140,3 @@ def _add_array(arrays: dict[str, Array], key: str, value: Any, label: str,
 
 def _not_json(value: Any) -> Any:
     raise ValueError(f"got {type(value).__name__} {value!r:.80}")
-
-
-def check_json(value: Any, label: str) -> None:
-    """Accept only JSON values (None, bool, int, finite float, str, lists, str-keyed dicts)."""
-    try:
-        json.dumps(value, allow_nan=False, default=_not_json)
-    except (ValueError, TypeError, RecursionError) as error:
-        raise ValueError(f"cannot save {label}: expected JSON values (numbers, strings, booleans, None, "
-                         f"lists); {error}") from None
