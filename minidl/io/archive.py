@@ -199,6 +199,5 @@ def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> A
         array: Array = np.lib.format.read_array(stream, allow_pickle=False)
     if not array.dtype.isnative:  # swap in place: no copy of a big array
         array = array.byteswap(inplace=True).view(array.dtype.newbyteorder("="))
-    need(array.dtype.kind != "f" or bool(np.isfinite(array).all()), f"{label}: holds NaN or infinity; "
-         "parameters must be finite")
+    need(array.dtype.kind != "f" or bool(np.isfinite(array).all()), f"{label}: holds NaN or infinity")
     return array
