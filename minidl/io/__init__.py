@@ -15,16 +15,16 @@ A model file is a zip archive of ``.npy`` arrays (the layout ``numpy.savez`` wri
   the random generator ``fit`` shuffles with, so training resumes exactly. Layers' own
   generators (Dropout's) are stored in their header entries.
 
-The package, one concept a file: :mod:`~minidl.io.archive` (the zip: bounded reading,
-atomic writing), :mod:`~minidl.io.registry` (the allow-list of layer types),
-:mod:`~minidl.io.saving` (what goes in), :mod:`~minidl.io.header` (the JSON checks) and
-:mod:`~minidl.io.loading` (layers rebuilt through their constructors, then filled).
-:func:`minidl.load` (in :mod:`minidl.network`) builds the ``Network`` from what
-:func:`read_model_file` returns; this package never imports the network module.
+The package: :mod:`~minidl.io.archive` (the zip itself: bounded reading, atomic writing),
+:mod:`~minidl.io.registry` (the allow-list of layer types), :mod:`~minidl.io.saving`
+(what goes in) and :mod:`~minidl.io.loading` (the JSON header checked against its form,
+then the layers rebuilt through their constructors and filled). :func:`minidl.load` (in
+:mod:`minidl.network`) builds the ``Network`` from what :func:`read_model_file` returns;
+this package never imports the network module.
 """
 
-from minidl.io.archive import DEFAULT_MAX_BYTES, ModelFileError, PathLike, atomic_write
-from minidl.io.loading import ModelContents, TrainingState, read_model_file, refusal
+from minidl.io.archive import DEFAULT_MAX_BYTES, ModelFileError, PathLike, atomic_write, refusal
+from minidl.io.loading import ModelContents, TrainingState, read_model_file
 from minidl.io.registry import register_layer, registered_layers, unregister_layer
 from minidl.io.saving import FORMAT_VERSION, describe_network, save, write_model_file
 

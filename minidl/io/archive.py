@@ -28,7 +28,6 @@ PathLike = str | os.PathLike[str]
 DEFAULT_MAX_BYTES = 1 << 30
 #: Room for the zip and ``.npy`` headers around the arrays, in the file-size check.
 _OVERHEAD = 1 << 20
-_MAX_MEMBERS = 400_000
 
 
 class ModelFileError(ValueError):
@@ -119,27 +118,30 @@ def write_archive(path: PathLike, members: Mapping[str, np.ndarray[Any, Any]]) -
 
 
 # -- reading ----------------------------------------------------------------------------
+def refusal(source: PathLike | IO[bytes], reason: str) -> ModelFileError:
+    """A :class:`ModelFileError` that names the file: ``cannot load '<path>': <reason>``."""
+    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
+    return ModelFileError(f"cannot load {'a file object' if name is None else repr(name)}: {reason}")
+
+
 def open_regular_file(path: PathLike, max_bytes: int) -> IO[bytes]:
-    """Open ``path`` for reading if it is a regular file of plausible size, else refuse.
+    """Open ``path`` for reading if it is a regular file of plausible size, else refuse, naming it.
 
     Opened without blocking, then checked with ``fstat``: a FIFO, a device such as
-    ``/dev/zero`` or a folder is refused before a byte is read.
+    ``/dev/zero`` or a folder is refused before a byte is read. An ``OSError`` (such as
+    ``FileNotFoundError``) passes through.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    info = os.fstat(descriptor)
     try:
-        descriptor = os.open(path, flags)
-    except IsADirectoryError:
-        raise ModelFileError("it is a folder, not a model file") from None
-    try:
-        info = os.fstat(descriptor)
         need(not stat.S_ISDIR(info.st_mode), "it is a folder, not a model file")
         need(stat.S_ISREG(info.st_mode), "it is not a regular file (a device, FIFO or socket); "
              "a model file is a regular file")
         need(info.st_size <= max_bytes + _OVERHEAD, f"the file is {info.st_size} bytes, more than "
              f"max_bytes={max_bytes} allows; pass a larger max_bytes to load if you trust this file")
-    except BaseException:
+    except ModelFileError as error:
         os.close(descriptor)
-        raise
+        raise refusal(path, str(error)) from None
     return os.fdopen(descriptor, "rb")
 
 
@@ -157,39 +159,39 @@ def check_members(archive: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile
         need(total <= max_bytes, f"the arrays in the file would unpack to more than max_bytes="
              f"{max_bytes} bytes (at least {total}); pass a larger max_bytes to load if you trust this file")
         members[info.filename] = info
-        need(len(members) <= _MAX_MEMBERS, f"the archive holds more than {_MAX_MEMBERS} members")
     return members
 
 
 def check_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, dtype: str,
               shape: list[int] | None) -> None:
-    """Check that a member's ``.npy`` header declares ``dtype`` and ``shape`` (None: 1-D).
+    """Check that a member's ``.npy`` header declares ``dtype`` and ``shape`` (None: any 1-D).
 
-    Its data (shape x itemsize) must fill the member exactly.
+    ``dtype`` is one the model file allows (a float, ``int64`` or ``uint8``); the data
+    the header declares (shape x itemsize) must fill the member exactly.
     """
+    npy = np.lib.format
     with archive.open(info) as stream:
-        version = np.lib.format.read_magic(stream)
+        version = npy.read_magic(stream)
         need(version in ((1, 0), (2, 0)), f"{label}: unsupported .npy format version {version}")
-        npy = np.lib.format
-        header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-        found_shape, _, found = header(stream)
+        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        found_shape, _, found = read_header(stream)
         left = info.file_size - stream.tell()
-    kinds = {"int64": "fi", "uint8": "u"}.get(dtype, "f")
-    need(found.kind in kinds and found.fields is None and found.subdtype is None,
-         f"{label}: expected {'floating-point' if kinds == 'f' else dtype} values; got dtype {found}")
+    kind = np.dtype(dtype).kind  # a structured or object dtype has another kind
+    need(found.kind == kind, f"{label}: expected {'floating-point' if kind == 'f' else dtype} values; "
+         f"got dtype {found}")
     native = found.newbyteorder("=").name
     need(native == dtype, f"{label}: the header says dtype {dtype}; the array has dtype {native}")
-    expected = "(n,)" if shape is None else tuple(shape)
-    need(list(found_shape) == shape if shape is not None else len(found_shape) == 1,
-         f"{label}: the header says shape {expected}; the array has shape {found_shape}")
+    need(len(found_shape) == 1 if shape is None else list(found_shape) == shape,
+         f"{label}: the header says shape {'(n,)' if shape is None else tuple(shape)}; "
+         f"the array has shape {found_shape}")
     nbytes = math.prod(found_shape) * found.itemsize
     need(nbytes <= left, f"{label}: its header claims {nbytes} bytes of data but the member holds at most "
          f"{left}")
     need(nbytes == left, f"{label}: unexpected bytes after the array data")
 
 
-def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Array:
-    """The array of a member whose header :func:`check_npy` accepted, in native byte order.
+def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> Array:
+    """The array of a member whose header :func:`check_npy` accepted, native and finite.
 
     numpy reads it in chunks into one new array (no second copy); the zip checks its CRC.
     """
@@ -197,4 +199,5 @@ def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Array:
         array: Array = np.lib.format.read_array(stream, allow_pickle=False)
     if not array.dtype.isnative:  # swap in place: no copy of a big array
         array = array.byteswap(inplace=True).view(array.dtype.newbyteorder("="))
+    need(array.dtype.kind != "f" or bool(np.isfinite(array).all()), f"{label}: holds NaN or infinity")
     return array

@@ -11,8 +11,10 @@ numpy reads each array once, and it becomes the parameter's value (no copy).
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,19 +23,28 @@ from typing import IO, Any
 import numpy as np
 
 from minidl._typing import Array
-from minidl._validation import check_finite, check_positive_int
+from minidl._validation import check_positive_int
 from minidl.initializers import initialize_with
-from minidl.io import archive
-from minidl.io.archive import DEFAULT_MAX_BYTES, ModelFileError, PathLike, need
-from minidl.io.header import expected_arrays, parse_header
-from minidl.io.registry import layer_types
-from minidl.io.saving import BIT_GENERATORS, HEADER_MEMBER, generators_of
+from minidl.io import archive, saving
+from minidl.io.archive import DEFAULT_MAX_BYTES, ModelFileError, PathLike, need, refusal
+from minidl.io.registry import NAME, layer_types
+from minidl.io.saving import FLOAT_DTYPES, FORMAT_NAME, FORMAT_VERSION, HEADER_MEMBER
 from minidl.layers.base import Layer
 from minidl.losses import LOSSES, Loss
 from minidl.optimizers import OPTIMIZERS, Optimizer
 
-_HEADER_MAX = 16 << 20
+_HEADER_MAX = 16 << 20  # bytes
 _SLACK = 1 << 20  # values
+_OPTIMIZER_KEY = re.compile(r"(iterations|[0-9]{1,9}/[A-Za-z_][A-Za-z0-9_]{0,40})\Z")
+# The header's form: a dict lists its keys (``?``: optional), a list the form of its items,
+# a set the strings allowed; a type (or a tuple of types) is the type of a value.
+HEADER = {"format": str, "version": int, "minidl_version?": str, "layers": [dict], "training?": dict}
+_ARRAY = {"name": str, "shape": [int], "dtype": FLOAT_DTYPES}
+LAYER = {"type": str, "config": dict, "parameters": [_ARRAY], "state": [_ARRAY], "rng?": [dict]}
+TRAINING = {"loss": {"type": str, "config": dict}, "metrics": [str], "fit_rng": (dict, type(None)),
+            "optimizer": {"type": str, "config": dict,
+                          "state": [{"key": str, "shape": [int], "dtype": FLOAT_DTYPES | {"int64"}}]}}
+_KINDS = {str: "a string", int: "an integer", dict: "a JSON object", type(None): "null"}
 
 
 @dataclass
@@ -43,7 +54,7 @@ class TrainingState:
     loss: Loss
     optimizer: Optimizer
     metrics: list[str]
-    #: For ``optimizer.load_state_arrays(network.parameters(), ...)``.
+    #: For ``optimizer.load_state_arrays(network.parameters(), ...)``, which checks it.
     optimizer_state: dict[str, Array]
     #: The generator ``fit`` shuffles with (``network.fit_rng``), or None.
     fit_rng: np.random.Generator | None
@@ -58,12 +69,7 @@ class ModelContents:
     header: dict[str, Any]
 
 
-def refusal(source: PathLike | IO[bytes], reason: str) -> ModelFileError:
-    """A :class:`ModelFileError` that names the file: ``cannot load '<path>': <reason>``."""
-    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
-    return ModelFileError(f"cannot load {'a file object' if name is None else repr(name)}: {reason}")
-
-
+# -- reading: the file, its header, its arrays ---------------------------------------------
 def read_model_file(source: PathLike | IO[bytes], *, custom_layers: Mapping[str, type[Layer]] | None = None,
                     max_bytes: int = DEFAULT_MAX_BYTES) -> ModelContents:
     """Read and check a model file (a path or a binary file object); see :func:`minidl.load`."""
@@ -71,11 +77,7 @@ def read_model_file(source: PathLike | IO[bytes], *, custom_layers: Mapping[str,
     types = layer_types(custom_layers)
     if not isinstance(source, (str, os.PathLike)):
         return _read_named(source, source, types, max_bytes)
-    try:
-        file = archive.open_regular_file(source, max_bytes)  # OSError (e.g. FileNotFoundError) passes through
-    except ModelFileError as error:
-        raise refusal(source, str(error)) from None
-    with file:
+    with archive.open_regular_file(source, max_bytes) as file:
         return _read_named(source, file, types, max_bytes)
 
 
@@ -92,6 +94,7 @@ def _read_named(source: PathLike | IO[bytes], file: IO[bytes], types: dict[str, 
 
 
 def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> ModelContents:
+    """The header, then every array's ``.npy`` header, then the layers built, then the arrays read."""
     try:
         zipped = zipfile.ZipFile(file, mode="r")
     except zipfile.BadZipFile:
@@ -100,36 +103,115 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> Mod
     with zipped:
         members = archive.check_members(zipped, max_bytes)
         need(HEADER_MEMBER in members, f"not a minidl model file: it has no {HEADER_MEMBER} member")
-        info = members[HEADER_MEMBER]
+        info, label = members[HEADER_MEMBER], f"member {HEADER_MEMBER}"
         need(info.file_size <= _HEADER_MAX, f"the header is {info.file_size} bytes; at most {_HEADER_MAX}")
-        archive.check_npy(zipped, info, f"member {HEADER_MEMBER}", "uint8", None)
-        header = parse_header(archive.read_array(zipped, info).tobytes())
-        expected = {f"{key}.npy": item for key, item in expected_arrays(header).items()}
-        missing, extra = expected.keys() - members.keys(), members.keys() - expected.keys() - {HEADER_MEMBER}
+        archive.check_npy(zipped, info, label, "uint8", None)
+        header = parse_header(archive.read_array(zipped, info, label).tobytes())
+        expected = expected_arrays(header)
+        files = {f"{key}.npy" for key in expected}
+        missing, extra = files - members.keys(), members.keys() - files - {HEADER_MEMBER}
         need(not missing, f"the file is missing arrays {sorted(missing)} that its header describes")
         need(not extra, f"the file holds arrays {sorted(extra)} that its header does not describe")
-        for member, item in expected.items():
-            archive.check_npy(zipped, members[member], f"array {member[:-4]!r}", item["dtype"], item["shape"])
+        for key, item in expected.items():
+            archive.check_npy(zipped, members[f"{key}.npy"], f"array {key!r}", item["dtype"], item["shape"])
         layers = [_build_layer(index, entry, types) for index, entry in enumerate(header["layers"])]
         _check_sizes_between(layers)
         names = [layer.name for layer in layers]
         need(len(set(names)) == len(names), f"layer names must be unique; got duplicates {sorted(names)}")
-        values = {member[:-4]: _finite(archive.read_array(zipped, members[member]), member[:-4])
-                  for member in expected}
+        values = {key: archive.read_array(zipped, members[f"{key}.npy"], f"array {key!r}")
+                  for key in expected}
     for index, (layer, entry) in enumerate(zip(layers, header["layers"], strict=True)):
         _fill_layer(layer, index, entry, values)
     training = _read_training(header["training"], values) if "training" in header else None
     return ModelContents(layers, training, header)
 
 
-def _finite(array: Array, key: str) -> Array:
+def parse_header(payload: bytes) -> dict[str, Any]:
+    """The header as a dict, after checking its form (:data:`HEADER`), format, version and names."""
     try:
-        check_finite(array, key) if array.dtype.kind == "f" else None
-    except ValueError:
-        raise ModelFileError(f"array {key!r}: holds NaN or infinity; parameters must be finite") from None
-    return array
+        header = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant,
+                            parse_float=_finite_float, object_pairs_hook=_unique_keys)
+    except UnicodeDecodeError:
+        raise ModelFileError("the header is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"the header is not valid JSON ({error})") from None
+    except RecursionError:
+        raise ModelFileError("the header is nested too deeply") from None
+    conform(header, HEADER, "the header")
+    need(header["format"] == FORMAT_NAME, f"the header's format is {header['format']!r}; expected "
+         f"{FORMAT_NAME!r}")
+    version = header["version"]
+    need(version <= FORMAT_VERSION, f"the file has format version {version}, written by a newer minidl; "
+         f"this minidl reads versions up to {FORMAT_VERSION} (upgrade minidl to load it)")
+    need(version == FORMAT_VERSION, f"unsupported format version {version}; this minidl reads version 1")
+    need(0 < len(header["layers"]) <= 100_000, "the header's layers must be a non-empty list (<= 100000)")
+    for index, entry in enumerate(header["layers"]):
+        conform(entry, LAYER, f"layer {index}")
+        need(bool(NAME.match(entry["type"])), f"layer {index}: type must be a layer class name; got "
+             f"{entry['type']!r:.80}")
+    if "training" in header:
+        conform(header["training"], TRAINING, "the training section")
+        keys = [item["key"] for item in header["training"]["optimizer"]["state"]]
+        for key in keys:
+            need(bool(_OPTIMIZER_KEY.match(key)), "the training section: optimizer state key must look "
+                 f"like 'iterations' or '<i>/<slot>'; got {key!r:.80}")
+        need(len(set(keys)) == len(keys), "the training section: optimizer keys repeat")
+    return dict(header)
 
 
+def conform(value: Any, form: Any, where: str) -> None:
+    """Refuse ``value`` unless it has ``form`` (see :data:`HEADER`); ``where`` names it."""
+    if isinstance(form, dict):
+        need(isinstance(value, dict), f"{where} must be a JSON object; got {type(value).__name__}")
+        required, names = {key for key in form if not key.endswith("?")}, {key.rstrip("?") for key in form}
+        need(not required - value.keys(), f"{where} is missing the keys {sorted(required - value.keys())}")
+        need(not value.keys() - names, f"{where} has unexpected keys {sorted(value.keys() - names)}; "
+             f"expected {sorted(names)}")
+        for key, item in form.items():
+            if key.rstrip("?") in value:
+                conform(value[key.rstrip("?")], item, f"{where}'s {key.rstrip('?')}")
+    elif isinstance(form, list):
+        need(isinstance(value, list), f"{where} must be a list; got {value!r:.80}")
+        for index, item in enumerate(value):
+            conform(item, form[0], f"{where}[{index}]")
+    elif isinstance(form, frozenset):
+        need(isinstance(value, str) and value in form, f"{where} must be one of {sorted(form)}; got "
+             f"{value!r:.80}")
+    else:
+        kinds = form if isinstance(form, tuple) else (form,)
+        need(isinstance(value, kinds) and not isinstance(value, bool),
+             f"{where} must be {' or '.join(_KINDS[kind] for kind in kinds)}; got {value!r:.80}")
+
+
+def _reject_constant(name: str) -> None:
+    raise ModelFileError(f"the header holds the non-finite number {name}; expected finite numbers")
+
+
+def _finite_float(text: str) -> float:
+    need(math.isfinite(float(text)), f"the header holds the number {text:.40}, too large for a float")
+    return float(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        need(key not in result, f"the header repeats the key {key!r}")
+        result[key] = value
+    return result
+
+
+def expected_arrays(header: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every array the header describes: ``{key: {"name" or "key", "shape", "dtype"}}``."""
+    expected: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(header["layers"]):
+        expected.update({f"layer{index}.param{j}": item for j, item in enumerate(entry["parameters"])})
+        expected.update({f"layer{index}.state.{item['name']}": item for item in entry["state"]})
+    for position, item in enumerate(header.get("training", {}).get("optimizer", {}).get("state", [])):
+        expected[f"optimizer.{position}"] = item
+    return expected
+
+
+# -- building: layers through their constructors, then filled ------------------------------
 def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]]) -> Layer:
     """``cls(**config)`` with no random draws, checked against the file's declarations."""
     where, config = f"layer {index} ({entry['type']})", entry["config"]
@@ -150,25 +232,24 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
         return np.zeros(shape, dtype=dtype)  # pages untouched: the file's array replaces it
 
     layer: Layer = _construct(cls, config, where, from_file)
-    parameters, state = layer.parameters(), layer.state_arrays()
+    parameters, state = layer.parameters(), sorted(layer.state_arrays())
     need(isinstance(layer.name, str), f"{where}: its name must be a string; got {layer.name!r:.80}")
-    need(not layer.config().keys() - config.keys(), f"{where} config is missing the keys "
-         f"{sorted(layer.config().keys() - config.keys())}")
+    missing = sorted(layer.config().keys() - config.keys())
+    need(not missing, f"{where} config is missing the keys {missing}")
     found = [item["name"] for item in entry["parameters"]]
     need(found == [p.name for p in parameters], f"{where}: the file has parameters {found}; the layer built "
          f"from its config has {[p.name for p in parameters]}")
     implied = [list(p.shape) for p in parameters]
     need(implied == declared, f"{where}: its config implies parameter shapes {implied}; the file declares "
          f"{declared}")
-    stored = {item["name"]: item for item in entry["state"]}
-    need(state.keys() == stored.keys(), f"{where}: the file has state arrays {sorted(stored)}; the layer "
-         f"keeps {sorted(state)}")
-    arrays = [(p.name, p.value, item) for p, item in zip(parameters, entry["parameters"], strict=True)]
-    for name, value, item in arrays + [(name, value, stored[name]) for name, value in state.items()]:
-        need([*value.shape, value.dtype.name] == [*item["shape"], item["dtype"]], f"{where} {name!r}: the "
-             f"layer has {value.dtype} of shape {value.shape}; the file {item['dtype']} of {item['shape']}")
-    need(len(entry.get("rng", [])) == len(generators_of(layer)), f"{where}: the file has "
-         f"{len(entry.get('rng', []))} random generator states; the layer keeps {len(generators_of(layer))}")
+    for parameter, item in zip(parameters, entry["parameters"], strict=True):
+        need(parameter.dtype.name == item["dtype"], f"{where} {parameter.name!r}: the layer has "
+             f"{parameter.dtype} of shape {parameter.shape}; the file {item['dtype']} of {item['shape']}")
+    stored = sorted(item["name"] for item in entry["state"])  # their shapes: load_state_arrays checks them
+    need(stored == state, f"{where}: the file has state arrays {stored}; the layer keeps {state}")
+    rngs, generators = len(entry.get("rng", [])), len(saving.generators_of(layer))
+    need(rngs == generators, f"{where}: the file has {rngs} random generator states; the layer keeps "
+         f"{generators}")
     return layer
 
 
@@ -193,38 +274,35 @@ def _fill_layer(layer: Layer, index: int, entry: dict[str, Any], values: dict[st
     """Put the file's arrays and generator states into a layer from :func:`_build_layer`."""
     for position, parameter in enumerate(layer.parameters()):
         parameter.value = values[f"layer{index}.param{position}"]  # as Layer.astype does: a new array
-    stored = {item["name"]: values[f"layer{index}.state.{item['name']}"] for item in entry["state"]}
+    state = {item["name"]: values[f"layer{index}.state.{item['name']}"] for item in entry["state"]}
     try:
-        layer.load_state_arrays(stored) if stored else None
+        layer.load_state_arrays(state)
     except ValueError as error:
         raise ModelFileError(f"layer {index} ({entry['type']}): could not load its state ({error})") from None
-    for generator, state in zip(generators_of(layer), entry.get("rng", []), strict=True):
-        generator.bit_generator.state = new_generator(state, f"layer {index} rng").bit_generator.state
+    for attribute, generator_state in zip(saving.generators_of(layer), entry.get("rng", []), strict=True):
+        setattr(layer, attribute, new_generator(generator_state, f"layer {index} rng"))
 
 
 def _check_sizes_between(layers: list[Layer]) -> None:
-    """Each layer that declares its input size must get it from the layer before."""
+    """Each layer that declares its ``input_shape`` must get that many features from the layer before."""
     features: int | None = None
     for index, layer in enumerate(layers):
-        wanted = getattr(layer, "in_features", getattr(layer, "num_features", None))
-        need(not (isinstance(wanted, int) and features is not None and wanted != features),
-             f"layer {index} ({type(layer).__name__} {layer.name!r}) expects {wanted} input features but the "
-             f"layer before it gives {features}")
-        try:
-            output = layer.output_features(features)
-        except Exception:  # a user layer's guess is no reason to refuse the file
-            output = None
-        features = output if isinstance(output, int) else None
+        wanted = None if layer.input_shape is None else layer.input_shape[-1]
+        need(wanted is None or features is None or wanted == features, f"layer {index} "
+             f"({type(layer).__name__} {layer.name!r}) expects {wanted} input features but the layer before "
+             f"it gives {features}")
+        output = layer.output_features(features)
+        features = output if isinstance(output, int) else None  # None: unknown from here on
 
 
 def new_generator(state: dict[str, Any], label: str) -> np.random.Generator:
     """A generator in exactly the saved ``state`` (PCG64 or PCG64DXSM only)."""
-    name = state.get("bit_generator")
-    need(name in BIT_GENERATORS, f"{label}: bit generator must be one of {sorted(BIT_GENERATORS)}; got "
-         f"{name!r:.80}")
-    bit_generator = np.random.PCG64() if name == "PCG64" else np.random.PCG64DXSM()
+    name = str(state.get("bit_generator"))
+    need(name in saving.BIT_GENERATORS, f"{label}: bit generator must be one of "
+         f"{sorted(saving.BIT_GENERATORS)}; got {name!r:.80}")
+    bit_generator = saving.BIT_GENERATORS[name]()
     try:
-        bit_generator.state = state  # type: ignore[assignment]  # checked by numpy
+        bit_generator.state = state
     except Exception as error:
         raise ModelFileError(f"{label}: invalid generator state ({error})") from error
     return np.random.Generator(bit_generator)

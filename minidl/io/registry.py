@@ -6,23 +6,15 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from minidl.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from minidl.layers.base import Layer
-from minidl.layers.batchnorm import BatchNorm
-from minidl.layers.dense import Dense
-from minidl.layers.dropout import Dropout
+from minidl.layers import BatchNorm, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
 LayerClass = TypeVar("LayerClass", bound=type[Layer])
 
-_BUILTIN: tuple[type[Layer], ...] = (Dense, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout,
-                                     BatchNorm)
+#: The built-in layer classes a model file may name, by type name.
+BUILTIN_LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
+    Dense, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout, BatchNorm)}
 _REGISTRY: dict[str, type[Layer]] = {}
-
-
-def builtin_layers() -> dict[str, type[Layer]]:
-    """The built-in layer classes a model file may name, by type name."""
-    return {cls.__name__: cls for cls in _BUILTIN}
 
 
 def register_layer(cls: LayerClass | None = None, *, name: str | None = None) -> Any:
@@ -57,17 +49,14 @@ def register_layer(cls: LayerClass | None = None, *, name: str | None = None) ->
     """
 
     def decorate(layer_class: LayerClass) -> LayerClass:
-        if not (isinstance(layer_class, type) and issubclass(layer_class, Layer)):
-            raise TypeError(f"register_layer expects a subclass of minidl.Layer; got {layer_class!r}")
-        type_name = check_type_name(layer_class.__name__ if name is None else name, "register_layer name")
-        existing = _REGISTRY.get(type_name)
-        redefined = existing is not None and (existing.__module__, existing.__qualname__) == (
-            layer_class.__module__, layer_class.__qualname__)  # e.g. a notebook cell run again
-        if existing is not None and existing is not layer_class and not redefined:
-            raise ValueError(
-                f"register_layer: the name {type_name!r} is already registered for "
-                f"{existing.__module__}.{existing.__qualname__}; pass name=... to choose another"
-            )
+        type_name = check_entry(layer_class.__name__ if name is None else name, layer_class,
+                                "the class given to register_layer")
+        existing = _REGISTRY.get(type_name, layer_class)
+        # Same module and name: a class defined again (a notebook cell run twice) replaces itself.
+        if (existing.__module__, existing.__qualname__) != (layer_class.__module__, layer_class.__qualname__):
+            raise ValueError(f"register_layer: the name {type_name!r} is already registered for "
+                             f"{existing.__module__}.{existing.__qualname__}; pass name=... to choose "
+                             "another")
         _REGISTRY[type_name] = layer_class
         return layer_class
 
@@ -84,43 +73,34 @@ def registered_layers() -> dict[str, type[Layer]]:
     return dict(_REGISTRY)
 
 
-def check_type_name(type_name: object, label: str) -> str:
-    """``type_name`` if it is an identifier that is not a built-in layer's name, else raise."""
+def check_entry(type_name: object, cls: object, where: str) -> str:
+    """``type_name`` if it may name ``cls`` in files (a Layer subclass; not a built-in's name), else raise."""
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise TypeError(f"{where} must be a subclass of minidl.Layer; got {cls!r}")
     if not isinstance(type_name, str) or not NAME.match(type_name):
-        raise ValueError(f"{label} must be a Python identifier of at most 100 characters; got {type_name!r}")
-    if type_name in builtin_layers():
-        raise ValueError(f"{label}: {type_name!r} is a built-in layer and cannot be replaced")
+        raise ValueError(f"{where}: its name must be a Python identifier of at most 100 characters; got "
+                         f"{type_name!r}")
+    if type_name in BUILTIN_LAYERS:
+        raise ValueError(f"{where}: its name {type_name!r} is a built-in layer and cannot be replaced")
     return type_name
 
 
 def type_name_of(layer: Layer) -> str:
     """The type name under which ``layer`` is saved."""
     cls = type(layer)
-    known = {**builtin_layers(), **_REGISTRY}
-    for type_name, known_class in known.items():
-        if known_class is cls:
-            return type_name
-    if cls.__name__ in builtin_layers():
-        raise ValueError(
-            f"cannot save layer {layer.name!r}: its class {cls.__module__}.{cls.__qualname__} has "
-            f"the name of a built-in layer; register it under another name with "
-            f"minidl.register_layer(name=...)"
-        )
-    return cls.__name__
+    known = [name for name, known_class in {**BUILTIN_LAYERS, **_REGISTRY}.items() if known_class is cls]
+    if not known and cls.__name__ in BUILTIN_LAYERS:
+        raise ValueError(f"cannot save layer {layer.name!r}: its class {cls.__module__}.{cls.__qualname__} "
+                         "has the name of a built-in layer; register it under another name with "
+                         "minidl.register_layer(name=...)")
+    return known[0] if known else cls.__name__
 
 
 def layer_types(custom_layers: Mapping[str, type[Layer]] | None) -> dict[str, type[Layer]]:
     """The allow-list for one load: built-in, registered, then ``custom_layers`` (checked)."""
-    types = {**builtin_layers(), **_REGISTRY}
-    if custom_layers is None:
-        return types
-    if not isinstance(custom_layers, Mapping):
+    if custom_layers is not None and not isinstance(custom_layers, Mapping):
         raise TypeError("load custom_layers must be a dict {type name: Layer subclass}; got "
                         f"{type(custom_layers).__name__}")
-    for type_name, cls in custom_layers.items():
-        check_type_name(type_name, f"load custom_layers key {type_name!r}")
-        if not (isinstance(cls, type) and issubclass(cls, Layer)):
-            raise TypeError(f"load custom_layers[{type_name!r}] must be a subclass of minidl.Layer; "
-                            f"got {cls!r}")
-        types[type_name] = cls
-    return types
+    custom = {check_entry(name, cls, f"load custom_layers[{name!r}]"): cls
+              for name, cls in (custom_layers or {}).items()}
+    return {**BUILTIN_LAYERS, **_REGISTRY, **custom}

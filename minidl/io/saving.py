@@ -11,12 +11,13 @@ from minidl._typing import Array
 from minidl._version import __version__
 from minidl.io.archive import PathLike, write_archive
 from minidl.io.registry import NAME, type_name_of
-from minidl.layers.base import Layer
+from minidl.layers.base import Layer, Parameter
 from minidl.losses import LOSSES
 from minidl.optimizers import OPTIMIZERS
 
 if TYPE_CHECKING:
     from minidl.network import Network
+    from minidl.training import Trainer
 
 #: The ``format`` field of every minidl model file.
 FORMAT_NAME = "minidl-model"
@@ -25,7 +26,8 @@ FORMAT_VERSION = 1
 #: The archive member holding the JSON description.
 HEADER_MEMBER = "__minidl__.npy"
 FLOAT_DTYPES = frozenset({"float16", "float32", "float64"})
-BIT_GENERATORS = frozenset({"PCG64", "PCG64DXSM"})
+#: The bit generators a file may name (``numpy.random.default_rng`` makes a PCG64).
+BIT_GENERATORS = {"PCG64": np.random.PCG64, "PCG64DXSM": np.random.PCG64DXSM}
 
 
 def save(network: Network, path: PathLike, *, include_optimizer: bool = True) -> None:
@@ -61,8 +63,8 @@ def describe_network(network: Network, *, include_optimizer: bool = True) -> tup
     layers = [_describe_layer(index, layer, arrays) for index, layer in enumerate(network.layers)]
     header: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
                               "minidl_version": __version__, "layers": layers}
-    if include_optimizer and network.optimizer is not None:
-        header["training"] = _describe_training(network, arrays)
+    if include_optimizer and network.trainer is not None:
+        header["training"] = _describe_training(network.trainer, network.parameters(), arrays)
     return header, arrays
 
 
@@ -71,86 +73,70 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
     config = layer.config()
     if not isinstance(config, dict) or not all(isinstance(key, str) for key in config):
         raise ValueError(f"cannot save {label}: config() must return a dict with str keys; got {config!r}")
-    check_json(config, f"{label} config()")
+    try:  # only JSON values: None, bool, int, finite float, str, lists, str-keyed dicts
+        json.dumps(config, allow_nan=False, default=_not_json)
+    except (ValueError, TypeError, RecursionError) as error:
+        raise ValueError(f"cannot save {label}: config() must hold JSON values (numbers, strings, booleans, "
+                         f"None, lists); {error}") from None
     entry: dict[str, Any] = {"type": type_name_of(layer), "config": config, "parameters": [], "state": []}
-    named = [(f"param{j}", "parameters", p.name, p.value) for j, p in enumerate(layer.parameters())]
-    named += [(f"state.{name}", "state", name, value) for name, value in layer.state_arrays().items()]
-    for key, kind, name, value in named:
+    named = [("parameters", f"param{j}", p.name, p.value) for j, p in enumerate(layer.parameters())]
+    named += [("state", f"state.{name}", name, value) for name, value in layer.state_arrays().items()]
+    for kind, key, name, value in named:
         if not NAME.match(name):
             raise ValueError(f"cannot save {label}: array names must be Python identifiers; got {name!r}")
-        array = arrays[f"layer{index}.{key}"] = _savable(value, f"{label} {kind.rstrip('s')} {name!r}")
-        entry[kind].append({"name": name, "shape": list(array.shape), "dtype": array.dtype.name})
-    if generators_of(layer):
-        entry["rng"] = [generator_state(g, f"{label} random generator") for g in generators_of(layer)]
+        item = _add_array(arrays, f"layer{index}.{key}", value, f"{label} {kind.rstrip('s')} {name!r}")
+        entry[kind].append({"name": name, **item})
+    generators = generators_of(layer).values()
+    if generators:
+        entry["rng"] = [generator_state(g, f"{label} random generator") for g in generators]
     return entry
 
 
-def generators_of(layer: Layer) -> list[np.random.Generator]:
-    """The random generators a layer keeps (Dropout's), in attribute order."""
-    return [value for value in vars(layer).values() if isinstance(value, np.random.Generator)]
+def generators_of(layer: Layer) -> dict[str, np.random.Generator]:
+    """The random generators a layer keeps (Dropout's), by attribute name."""
+    return {name: value for name, value in vars(layer).items() if isinstance(value, np.random.Generator)}
 
 
 def generator_state(generator: np.random.Generator, label: str) -> dict[str, Any]:
-    """The JSON state of a PCG64-family generator (``default_rng``'s), or raise."""
+    """The state of a PCG64-family generator (``default_rng``'s; plain ints, so JSON), or raise."""
     state = dict(generator.bit_generator.state)
     if state.get("bit_generator") not in BIT_GENERATORS:
         raise ValueError(f"cannot save {label}: its bit generator {state.get('bit_generator')!r} is not one "
                          f"of {sorted(BIT_GENERATORS)} (numpy.random.default_rng uses PCG64)")
-    check_json(state, label)
     return state
 
 
-def compiled_metric_kinds(network: Network) -> list[str]:
-    """The metrics ``compile`` was given by name (functions cannot be stored)."""
-    trainer = network.trainer
-    assert trainer is not None
-    return [kind for _, kind in trainer.metrics if isinstance(kind, str)]
-
-
-def _describe_training(network: Network, arrays: dict[str, Array]) -> dict[str, Any]:
+def _describe_training(trainer: Trainer, parameters: list[Parameter], arrays: dict[str, Array]) -> dict[
+        str, Any]:
     """The compile settings, the optimizer's state and the shuffling generator of ``fit``."""
-    loss, optimizer = network.loss, network.optimizer
-    assert loss is not None and optimizer is not None
+    loss, optimizer = trainer.loss, trainer.optimizer
     for part, item, known in (("loss", loss, LOSSES), ("optimizer", optimizer, OPTIMIZERS)):
-        if known.get(item.name) is not type(item):
+        if known.get(item.name) is not type(item):  # a built-in's config holds numbers and booleans
             raise ValueError(f"cannot save the training settings: the {part} {type(item).__name__} is not a "
                              f"built-in {part}; save with include_optimizer=False and compile again after "
                              "loading")
-        check_json(item.config(), f"{part} {item.name} config()")
-    state = []
-    for position, (key, value) in enumerate(optimizer.state_arrays(network.parameters()).items()):
-        array = np.asarray(value)
-        if array.dtype.name not in FLOAT_DTYPES | {"int64"} or not np.all(np.isfinite(array)):
-            raise ValueError(f"cannot save optimizer state {key!r}: expected finite floats or int64 "
-                             f"counts; got dtype {array.dtype}")
-        arrays[f"optimizer.{position}"] = array
-        state.append({"key": key, "shape": list(array.shape), "dtype": array.dtype.name})
-    fit_rng = network.fit_rng
+    state = [{"key": key, **_add_array(arrays, f"optimizer.{j}", value, f"optimizer state {key!r}",
+                                       FLOAT_DTYPES | {"int64"})}
+             for j, (key, value) in enumerate(optimizer.state_arrays(parameters).items())]
     return {
         "loss": {"type": loss.name, "config": loss.config()},
         "optimizer": {"type": optimizer.name, "config": optimizer.config(), "state": state},
-        "metrics": compiled_metric_kinds(network),
-        "fit_rng": None if fit_rng is None else generator_state(fit_rng, "the fit random generator"),
+        "metrics": [kind for _, kind in trainer.metrics if isinstance(kind, str)],  # (not functions)
+        "fit_rng": None if trainer.fit_rng is None else generator_state(trainer.fit_rng, "the fit generator"),
     }
 
 
-def _savable(value: Any, label: str) -> Array:
+def _add_array(arrays: dict[str, Array], key: str, value: Any, label: str,
+               dtypes: frozenset[str] = FLOAT_DTYPES) -> dict[str, Any]:
+    """Put ``value`` in ``arrays[key]`` if it holds finite values of ``dtypes``; its shape and dtype."""
     array = np.asarray(value)
-    if array.dtype.name not in FLOAT_DTYPES or not np.all(np.isfinite(array)):
+    if array.dtype.name not in dtypes or not np.all(np.isfinite(array)):
         problem = " with NaN or infinity" if array.dtype.kind == "f" else ""
-        raise ValueError(f"cannot save {label}: a model file holds finite float16, float32 or float64 "
+        raise ValueError(f"cannot save {label}: a model file holds finite {', '.join(sorted(dtypes))} "
                          f"values; got dtype {array.dtype}{problem}")
-    return array
+    arrays[key] = array
+    return {"shape": list(array.shape), "dtype": array.dtype.name}
 
 
 def _not_json(value: Any) -> Any:
     raise ValueError(f"got {type(value).__name__} {value!r:.80}")
-
-
-def check_json(value: Any, label: str) -> None:
-    """Accept only JSON values (None, bool, int, finite float, str, lists, str-keyed dicts)."""
-    try:
-        json.dumps(value, allow_nan=False, default=_not_json)
-    except (ValueError, TypeError, RecursionError) as error:
-        raise ValueError(f"cannot save {label}: expected JSON values (numbers, strings, booleans, None, "
-                         f"lists); {error}") from None
