@@ -13,32 +13,6 @@ import minidl.plot as mplot
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
-def test_plot_loss_landscape_without_matplotlib_says_how_to_install_before_any_forward(monkeypatch):
-    for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.patches", "matplotlib.ticker"):
-        monkeypatch.setitem(sys.modules, name, None)
-    network = minidl.Network.from_node_weights({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]})
-    calls = []
-    monkeypatch.setattr(network, "forward", lambda x: calls.append(x))
-    with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
-        mplot.plot_loss_landscape(network, "mse", [[0, 3]], [3], parameter=0, index=(1, 0))
-    assert calls == []  # it did not sweep the loss only to fail at drawing
-
-
-def test_plot_history_draws_into_the_axes_array_that_plt_subplots_returns():
-    import matplotlib.pyplot as plt
-
-    record = {"loss": [2.0, 1.0], "accuracy": [0.5, 0.75]}
-    figure, grid = plt.subplots(1, 2)  # a numpy array of two Axes
-    assert mplot.plot_history(record, axes=grid) is figure
-    for panel, key in zip(grid, ["loss", "accuracy"], strict=True):
-        (line,) = panel.get_lines()
-        assert line.get_gid() == f"history:{key}" and list(line.get_ydata()) == record[key]
-    figure, grid = plt.subplots(1, 1, squeeze=False)  # shape (1, 1)
-    assert mplot.plot_history({"loss": [3.0]}, axes=grid) is figure
-    assert list(grid[0, 0].get_lines()[0].get_ydata()) == [3.0]
-    plt.close("all")
-
-
 # -- matplotlib stays optional -----------------------------------------------------------
 def test_importing_minidl_and_minidl_plot_does_not_import_matplotlib():
     code = "import sys, minidl, minidl.plot; print('matplotlib' in sys.modules)"
@@ -237,6 +211,21 @@ COURSE_X = np.array([[0, 3], [1, 2], [-1, -2], [4, 0]])
 COURSE_Y = np.array([1, 3, 5, 7])
 
 
+def test_plot_history_draws_into_the_axes_array_that_plt_subplots_returns():
+    plt = pytest.importorskip("matplotlib.pyplot", reason='needs matplotlib: pip install "minidl[plot]"')
+
+    record = {"loss": [2.0, 1.0], "accuracy": [0.5, 0.75]}
+    figure, grid = plt.subplots(1, 2)  # a numpy array of two Axes
+    assert mplot.plot_history(record, axes=grid) is figure
+    for panel, key in zip(grid, ["loss", "accuracy"], strict=True):
+        (line,) = panel.get_lines()
+        assert line.get_gid() == f"history:{key}" and list(line.get_ydata()) == record[key]
+    figure, grid = plt.subplots(1, 1, squeeze=False)  # shape (1, 1)
+    assert mplot.plot_history({"loss": [3.0]}, axes=grid) is figure
+    assert list(grid[0, 0].get_lines()[0].get_ydata()) == [3.0]
+    plt.close("all")
+
+
 # -- plot_loss_landscape -----------------------------------------------------------------
 def course_mse_with(weight_value, index):
     """The course network's MSE on cell [4]'s data with one weight of node_0/1 replaced."""
@@ -320,3 +309,14 @@ def test_loss_landscape_rejects_bad_arguments():
     with pytest.raises(ValueError, match="span"):
         mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=0, index=(0, 0),
                                   span=-1.0)
+
+
+def test_plot_loss_landscape_without_matplotlib_says_how_to_install_before_any_forward(monkeypatch):
+    for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.patches", "matplotlib.ticker"):
+        monkeypatch.setitem(sys.modules, name, None)
+    network = minidl.Network.from_node_weights({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]})
+    calls = []
+    monkeypatch.setattr(network, "forward", lambda x: calls.append(x))
+    with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
+        mplot.plot_loss_landscape(network, "mse", [[0, 3]], [3], parameter=0, index=(1, 0))
+    assert calls == []  # it did not sweep the loss only to fail at drawing
