@@ -1,20 +1,202 @@
+"""Network (minidl/network.py): the container, data in, modes, astype, backward, misuse."""
+
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
-from minidl import Dense, Identity, Layer, MeanSquaredError, Network, Parameter, ReLU, Sigmoid, Softmax, Tanh
+from minidl import (
+    SGD,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Identity,
+    Layer,
+    MeanSquaredError,
+    Network,
+    Parameter,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from tests.messages import raises
 from tests.numeric import numerical_gradient
 
-WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
+
+def network(dtype: str = "float64") -> Network:
+    return Network([Dense(3, 4, seed=0, dtype=dtype), ReLU(), Dense(4, 1, seed=1, dtype=dtype)])
 
 
-def small_network(seed=0):
-    layers = [Dense(3, 4, seed=seed, bias_init="he_normal"), Tanh(), Dense(4, 2, seed=seed + 1), Sigmoid()]
-    return Network(layers)
+# -- data into a network: predict / forward / trace ---------------------------------------
+ENTRY_POINTS = {
+    "predict": lambda net, x: net.predict(x),
+    "forward": lambda net, x: net.forward(x),
+    "trace": lambda net, x: net.trace(x),
+}
+
+
+ARGUMENT = {"predict": "predict x", "forward": "Network input x", "trace": "trace x"}
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+@pytest.mark.parametrize(("bad", "error", "fragments"), [
+    (np.ones((2, 4)), ValueError, ["Dense 'dense'", "expected 3 input features", "got 4"]),
+    (np.ones((2, 3, 3)), ValueError, ["Dense 'dense'", "(batch, 3) or (3,)", "rank 3", "(2, 3, 3)"]),
+    (np.float64(2.0), ValueError, ["Dense 'dense'", "(batch, 3) or (3,)", "rank 0"]),
+    (np.ones((0, 3)), ValueError, ["{arg}", "is empty (shape (0, 3))", "expected at least one value"]),
+    ([[1.0, np.nan, 2.0]], ValueError, ["{arg}", "must be finite", "got nan at index (0, 1)"]),
+    ([[1.0, 2.0, np.inf]], ValueError, ["{arg}", "must be finite", "got inf at index (0, 2)"]),
+    ([[1.0, 2.0, -np.inf]], ValueError, ["{arg}", "must be finite", "got -inf"]),
+    ([["a", "b", "c"]], TypeError, ["{arg}", "must hold real numbers", "got dtype <U1"]),
+    (np.ones((1, 3)) * 1j, TypeError, ["{arg}", "must hold real numbers", "got dtype complex128"]),
+    (np.array([[1, 2, 3]], dtype=object), TypeError, ["{arg}", "real numbers", "got dtype object"]),
+    (None, TypeError, ["{arg}", "real numbers", "got dtype object"]),
+    ([[1.0, 2.0, 3.0], [4.0]], TypeError, ["{arg}", "rectangular array of numbers", "inhomogeneous"]),
+])
+def test_bad_data_into_a_network(entry: str, bad: object, error: type[Exception],
+                                 fragments: list[str]) -> None:
+    wanted = [fragment.replace("{arg}", ARGUMENT[entry]) for fragment in fragments]
+    raises(error, lambda: ENTRY_POINTS[entry](network(), bad), *wanted)
+
+
+@pytest.mark.parametrize("data", [
+    np.array([[1, -1, 2], [1, 0, 3]]),                      # int64
+    np.array([[1, -1, 2], [1, 0, 3]], dtype=np.int8),
+    np.array([[1, 65535, 2], [1, 0, 3]], dtype=np.uint16),
+    [[1, -1, 2], [1, 0, 3]],                                # nested lists
+])
+def test_integer_data_gives_the_float_answer(data: object) -> None:
+    as_floats = [[float(value) for value in row] for row in np.asarray(data).tolist()]
+    expected = network().predict(np.array(as_floats))
+    result = network().predict(data)
+    assert result.dtype == np.float64
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_boolean_data_reads_as_zeros_and_ones() -> None:
+    data = np.array([[True, False, True]])
+    np.testing.assert_array_equal(network().predict(data), network().predict([[1.0, 0.0, 1.0]]))
+
+
+GOOD = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]])
+
+
+def test_float32_data_on_a_float32_network_stays_float32_and_agrees_with_float64() -> None:
+    result = network("float32").predict(GOOD.astype(np.float32))
+    assert result.dtype == np.float32
+    np.testing.assert_allclose(result, network().predict(GOOD), rtol=1e-5, atol=1e-6)
+
+
+def test_float32_data_on_a_float64_network_is_computed_in_float64() -> None:
+    data = GOOD.astype(np.float32)
+    result = network().predict(data)
+    assert result.dtype == np.float64
+    np.testing.assert_array_equal(result, network().predict(data.astype(np.float64)))
+
+
+def test_one_sample_of_rank_one_gives_rank_one_back() -> None:
+    result = network().predict(GOOD[0])
+    assert result.shape == (1,)
+    assert result[0] == network().predict(GOOD)[0, 0]
+
+
+@pytest.mark.parametrize(("batch_size", "got"), [(0, "0"), (-2, "-2"), (1.5, "1.5"), (True, "True"),
+                                                   ("8", "'8'")])
+def test_predict_batch_size_must_be_a_positive_integer(batch_size: object, got: str) -> None:
+    raises(ValueError, lambda: network().predict(GOOD, batch_size=batch_size),
+           "predict batch_size", "positive integer", f"got {got}")
+
+
+def test_predict_in_batches_gives_the_same_answer() -> None:
+    data = np.random.default_rng(0).normal(size=(7, 3))
+    # Equal up to the last bit or two: BLAS may sum a one-row batch (the last slice of 7 in 3s) in
+    # another order than a full matrix product.
+    batched, whole = network().predict(data, batch_size=3), network().predict(data)
+    np.testing.assert_allclose(batched, whole, rtol=1e-14, atol=0)
+
+
+def test_network_construction_misuse() -> None:
+    raises(ValueError, lambda: Network([]), "Network", "at least one layer", "got an empty list")
+    raises(TypeError, lambda: Network([Dense(2, 2), "relu"]), "Network layer 1", "minidl Layer", "got str")
+    raises(TypeError, lambda: Network(Dense(2, 2)), "Network", "list of layers", "got Dense")
+    relu = ReLU()
+    raises(ValueError, lambda: Network([Dense(2, 2), relu, relu]), "layer 2", "'relu'", "appears twice")
+
+
+def test_network_backward_before_forward() -> None:
+    raises(RuntimeError, lambda: network().backward(np.ones((2, 1))), "backward() called before forward()")
+
+
+F32 = np.dtype(np.float32)
+
+
+def test_network_forward_casts_its_input_to_the_network_dtype() -> None:
+    net = Network([Dense(3, 2, dtype=np.float32), ReLU()])
+    assert net.forward(np.ones((2, 3))).dtype == F32  # float64 in
+    assert net.forward([[1, 2, 3]]).dtype == F32  # a list of ints in
+    assert net.predict(np.ones((2, 3))).dtype == F32
+
+
+def test_network_astype_converts_every_parameter_and_keeps_their_identity() -> None:
+    net = Network([Dense(3, 4, seed=0), BatchNorm(4), ReLU(), Dense(4, 1, seed=1)])
+    before = net.parameters()
+    weights64 = [p.value.copy() for p in before]
+    assert net.astype(np.float32) is net
+    assert net.dtype == F32
+    assert net.parameters() == before and all(a is b for a, b in zip(net.parameters(), before, strict=True))
+    for parameter, original in zip(net.parameters(), weights64, strict=True):
+        assert parameter.value.dtype == F32 and parameter.grad.dtype == F32
+        np.testing.assert_array_equal(parameter.value, original.astype(np.float32))
+    batchnorm = net[1]
+    assert isinstance(batchnorm, BatchNorm)
+    assert batchnorm.running_mean.dtype == F32 and batchnorm.running_var.dtype == F32
+    assert net.forward(np.ones((2, 3))).dtype == F32
+
+
+def test_network_astype_back_to_float64_round_trips_float32_values_exactly() -> None:
+    net = Network([Dense(3, 2, seed=0, dtype=np.float32)])
+    original = net[0].parameters()[0].value.copy()
+    net.astype(np.float64)
+    assert net.dtype == np.float64
+    np.testing.assert_array_equal(net[0].parameters()[0].value, original.astype(np.float64))
+
+
+def test_network_astype_refuses_a_non_floating_dtype() -> None:
+    net = Network([Dense(3, 2)])
+    with pytest.raises(TypeError, match=r"Network\.astype.*floating.*int32"):
+        net.astype(np.int32)
+    assert net.dtype == np.float64
+
+
+def test_network_astype_converts_a_compiled_optimizers_state_too() -> None:
+    net = Network([Dense(3, 2, seed=0), ReLU(), Dense(2, 1, seed=1)])
+    net.compile(loss="mse", optimizer=SGD(0.01, momentum=0.9))
+    x = np.random.default_rng(1).standard_normal((8, 3))
+    y = x.sum(axis=1)
+    net.fit(x, y, epochs=2, batch_size=4, verbose=0, seed=0)
+    before = net.optimizer.state_arrays(net.parameters())
+    net.astype(np.float32)
+    after = net.optimizer.state_arrays(net.parameters())
+    assert sorted(before) == sorted(after)
+    for key, array in after.items():
+        if array.ndim:
+            assert array.dtype == F32
+            np.testing.assert_array_equal(array, before[key].astype(np.float32))
+        else:
+            assert array == before[key]  # step counts kept
+    net.fit(x.astype(np.float32), y, epochs=1, batch_size=4, verbose=0, seed=0)
+    assert all(p.value.dtype == F32 for p in net.parameters())
 
 
 def test_forward_runs_layers_in_order():
     network = Network([Dense(1, 1, use_bias=False, weight_init=[[-2.0]]), ReLU()])
     np.testing.assert_array_equal(network.forward(np.array([[1.0], [-1.0]])), [[0.0], [2.0]])
+
+
+def small_network(seed=0):
+    layers = [Dense(3, 4, seed=seed, bias_init="he_normal"), Tanh(), Dense(4, 2, seed=seed + 1), Sigmoid()]
+    return Network(layers)
 
 
 def test_backward_matches_finite_differences_for_input_and_every_parameter():
@@ -78,6 +260,9 @@ def test_single_sample_gives_rank_one_back():
     network = small_network()
     assert network.predict(np.ones(3)).shape == (2,)
     assert network.backward(np.ones(2)).shape == (3,)
+
+
+WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
 
 
 def test_integer_input_is_converted_to_the_network_dtype():
@@ -237,3 +422,139 @@ def test_a_flat_gradient_after_a_batch_forward_is_refused_with_its_own_shape():
     net.forward(np.ones((5, 3)))
     with pytest.raises(ValueError, match=r"expected grad_y of shape \(5, 1\).*got \(5,\)"):
         net.backward(np.ones(5))
+
+
+def test_a_new_network_and_its_layers_start_in_training_mode():
+    net = Network([Dense(2, 2, seed=0), Dropout(0.5), BatchNorm(2)])
+    assert net.training and all(layer.training for layer in net)
+
+
+def test_train_and_eval_propagate_to_every_layer_and_return_the_network():
+    net = Network([Dense(2, 2, seed=0), Dropout(0.5), BatchNorm(2)])
+    assert net.eval() is net
+    assert not net.training and not any(layer.training for layer in net)
+    assert net.train() is net
+    assert all(layer.training for layer in net)
+    net.train(False)
+    assert not any(layer.training for layer in net)
+
+
+def test_network_is_in_training_mode_only_when_every_layer_is():
+    net = Network([Dense(2, 2, seed=0), Dropout(0.5)])
+    net[1].eval()
+    assert not net.training
+
+
+def test_forward_uses_the_current_mode():
+    net = Network([Dropout(0.5, seed=0)])
+    x = np.ones((4, 6))
+    assert (net.forward(x) == 0).any()
+    net.eval()
+    np.testing.assert_array_equal(net.forward(x), x)
+
+
+RNG = np.random.default_rng(5)
+
+
+X = RNG.normal(size=(8, 2))
+
+
+class ModeProbe(Layer):
+    """The identity, recording (batch size, training?) at every forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: list[tuple[int, bool]] = []
+
+    def forward(self, x):
+        self.calls.append((x.shape[0] if x.ndim == 2 else 1, self.training))
+        return x
+
+    def backward(self, grad_y):
+        return grad_y
+
+    def output_features(self, input_features):
+        return input_features
+
+
+def probed_network():
+    probe = ModeProbe()
+    net = Network([Dense(2, 3, seed=0), probe, ReLU(), Dense(3, 1, seed=1)])
+    net.compile(optimizer=SGD(learning_rate=0.01), loss="mse")
+    return net, probe
+
+
+@pytest.mark.parametrize("start_in_training", [True, False])
+def test_predict_computes_in_evaluation_mode_and_restores_the_modes(start_in_training):
+    net, probe = probed_network()
+    net.train(start_in_training)
+    net.predict(X)
+    net.predict(X, batch_size=3)
+    assert probe.calls and all(not training for _, training in probe.calls)
+    assert net.training is start_in_training
+
+
+def test_predict_restores_mixed_modes_even_after_an_error():
+    net = Network([Dense(2, 2, seed=0), Dropout(0.5), BatchNorm(2)])
+    net[1].eval()
+    with pytest.raises(ValueError, match="features"):
+        net.predict(np.ones((3, 5)))
+    assert [layer.training for layer in net] == [True, False, True]
+
+
+Y = X @ np.array([[1.0], [-2.0]]) + 0.5
+
+
+@pytest.mark.parametrize("start_in_training", [True, False])
+def test_fit_trains_in_training_mode_and_validates_in_evaluation_mode(start_in_training):
+    net, probe = probed_network()
+    net.train(start_in_training)
+    x_val, y_val = X[:3], Y[:3]
+    net.fit(X, Y, epochs=2, batch_size=4, validation_data=(x_val, y_val), verbose=0, seed=0)
+    training_calls = [training for size, training in probe.calls if size == 4]
+    validation_calls = [training for size, training in probe.calls if size == 3]
+    assert len(training_calls) == 4 and all(training_calls)        # 2 epochs x 2 batches
+    assert validation_calls == [False, False]                       # once per epoch
+    assert net.training is start_in_training                        # restored afterwards
+
+
+@pytest.mark.parametrize("start_in_training", [True, False])
+def test_evaluate_computes_in_evaluation_mode_and_restores_the_modes(start_in_training):
+    net, probe = probed_network()
+    net.train(start_in_training)
+    net.evaluate(X, Y)
+    net.evaluate(X, Y, batch_size=3)
+    assert probe.calls and all(not training for _, training in probe.calls)
+    assert net.training is start_in_training
+
+
+def test_train_step_and_loss_and_backward_use_the_current_mode():
+    net, probe = probed_network()
+    net.train_step(X, Y)
+    net.eval()
+    net.loss_and_backward(X, Y)
+    assert [training for _, training in probe.calls] == [True, False]
+
+
+def test_fit_updates_batchnorm_running_statistics_but_predict_and_evaluate_do_not():
+    net = Network([Dense(2, 3, seed=0), BatchNorm(3), Dense(3, 1, seed=1)])
+    net.compile(optimizer=SGD(learning_rate=0.01), loss="mse")
+    bn = net[1]
+    net.fit(X, Y, epochs=1, batch_size=4, verbose=0, seed=0)
+    assert not np.array_equal(bn.running_mean, np.zeros(3))
+    after_fit = bn.running_mean.copy(), bn.running_var.copy()
+    net.predict(X)
+    net.evaluate(X, Y)
+    np.testing.assert_array_equal(bn.running_mean, after_fit[0])
+    np.testing.assert_array_equal(bn.running_var, after_fit[1])
+
+
+def test_dropout_is_active_in_fit_and_silent_in_predict():
+    net = Network([Dense(2, 16, seed=0), Dropout(0.5, seed=1), Dense(16, 1, seed=2)])
+    net.compile(optimizer=SGD(learning_rate=0.01), loss="mse")
+    net.fit(X, Y, epochs=1, batch_size=8, verbose=0, seed=0)
+    assert net[1].mask is not None and (net[1].mask == 0).any()  # the last training batch dropped
+    first = net.predict(X)
+    np.testing.assert_array_equal(net.predict(X), first)
+    net.eval()
+    np.testing.assert_array_equal(net.forward(X), first)

@@ -1,12 +1,97 @@
-"""Optimizers: updates against formulas written out by hand, state, validation."""
+"""Optimizers (minidl/optimizers.py): updates against formulas written out by hand, state, validation."""
+
+from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from minidl import Parameter
-from minidl.optimizers import SGD, Adam, Optimizer, RMSprop, get_optimizer
+import minidl
+from minidl import SGD, Adam, Dense, Parameter, RMSprop
+from minidl.optimizers import Optimizer, get_optimizer
+from tests.messages import raises
+
+
+# -- arguments checked -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("make", "argument", "error", "fragments"), [
+    (lambda: SGD(learning_rate=-0.1), "SGD learning_rate", ValueError, ["[0.0, inf]", "got -0.1"]),
+    (lambda: SGD(learning_rate=np.nan), "SGD learning_rate", ValueError, ["finite", "got nan"]),
+    (lambda: SGD(learning_rate=np.inf), "SGD learning_rate", ValueError, ["finite", "got inf"]),
+    (lambda: SGD(learning_rate="0.1"), "SGD learning_rate", TypeError, ["real number", "got '0.1'"]),
+    (lambda: SGD(momentum=1.0), "SGD momentum", ValueError, ["[0.0, 1.0)", "got 1.0"]),
+    (lambda: SGD(momentum=0.9, nesterov="yes"), "SGD nesterov", TypeError, ["True or False", "got 'yes'"]),
+    (lambda: Adam(learning_rate=-1), "Adam learning_rate", ValueError, ["[0.0, inf]", "got -1.0"]),
+    (lambda: Adam(beta_1=1.0), "Adam beta_1", ValueError, ["[0.0, 1.0)", "got 1.0"]),
+    (lambda: Adam(beta_2=-0.5), "Adam beta_2", ValueError, ["[0.0, 1.0)", "got -0.5"]),
+    (lambda: Adam(epsilon=0.0), "Adam epsilon", ValueError, ["(0.0, inf]", "got 0.0"]),
+    (lambda: RMSprop(rho=1.5), "RMSprop rho", ValueError, ["[0.0, 1.0)", "got 1.5"]),
+    (lambda: RMSprop(epsilon=-1e-7), "RMSprop epsilon", ValueError, ["(0.0, inf]", "got -1e-07"]),
+])
+def test_optimizer_hyper_parameters_are_checked(make: Callable, argument: str, error: type[Exception],
+                                                fragments: list[str]) -> None:
+    raises(error, make, argument, *fragments)
+
+
+def test_learning_rate_set_later_is_checked_too() -> None:
+    optimizer = SGD(learning_rate=0.1)
+    raises(ValueError, lambda: setattr(optimizer, "learning_rate", -1.0), "SGD learning_rate", "got -1.0")
+    assert optimizer.learning_rate == 0.1
+
+
+@pytest.mark.parametrize("optimizer", [SGD(), SGD(momentum=0.9), Adam(), RMSprop()],
+                         ids=lambda optimizer: repr(optimizer))
+def test_optimizer_step_on_arrays_instead_of_parameters(optimizer: minidl.Optimizer) -> None:
+    raises(TypeError, lambda: optimizer.step([np.ones(3)]), type(optimizer).__name__,
+           "list of minidl Parameters", "got an element of type ndarray")
+    raises(TypeError, lambda: optimizer.step([1.5]), "got an element of type float")
+
+
+def test_optimizer_step_accepts_float32_parameters_and_keeps_them_float32() -> None:
+    parameter = Parameter(np.array([1.0, 2.0], dtype=np.float32))
+    parameter.grad[...] = [0.5, -0.5]
+    for optimizer in (SGD(0.1), SGD(0.1, momentum=0.9), Adam(0.1), RMSprop(0.1)):
+        optimizer.step([parameter])
+        assert parameter.value.dtype == np.float32
+    assert np.all(np.isfinite(parameter.value))
+
+
+F32 = np.dtype(np.float32)
+
+
+def _float32_batch(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [SGD(0.1), SGD(0.1, momentum=0.9), SGD(0.1, momentum=0.9, nesterov=True), RMSprop(0.01), Adam(0.01)],
+    ids=repr,
+)
+def test_every_optimizer_updates_float32_in_float32(optimizer: minidl.Optimizer) -> None:
+    layer = Dense(3, 2, dtype=np.float32, seed=0)
+    x = _float32_batch((4, 3))
+    values = [p.value for p in layer.parameters()]
+    for _ in range(3):
+        layer.forward(x)
+        layer.backward(_float32_batch((4, 2), seed=2))
+        optimizer.step(layer.parameters())
+    for parameter, original in zip(layer.parameters(), values, strict=True):
+        assert parameter.value.dtype == F32
+        assert parameter.value is original  # updated in place, not replaced
+    for name, array in optimizer.state_arrays(layer.parameters()).items():
+        if array.ndim:  # the per-parameter slot arrays (counts are 0-d integers)
+            assert array.dtype == F32, name
+
+
+def test_course_step_lr_001():
+    # The course: weights [0, 2, 1], slope [14, 28, 42], learning rate 0.01.
+    p = Parameter(np.array([0.0, 2.0, 1.0]))
+    p.grad[...] = [14.0, 28.0, 42.0]
+    SGD(learning_rate=0.01).step([p])
+    np.testing.assert_allclose(p.value, [-0.14, 1.72, 0.58], rtol=0, atol=1e-15)
+
 
 GRADS = [np.array([1.0, -2.0]), np.array([0.5, 0.5]), np.array([-3.0, 1.0])]
 
@@ -19,14 +104,6 @@ def run(optimizer: Optimizer, start=(1.0, -1.0), grads=GRADS, dtype=np.float64):
         optimizer.step([p])
         values.append(p.value.copy())
     return p, values
-
-
-def test_course_step_lr_001():
-    # The course: weights [0, 2, 1], slope [14, 28, 42], learning rate 0.01.
-    p = Parameter(np.array([0.0, 2.0, 1.0]))
-    p.grad[...] = [14.0, 28.0, 42.0]
-    SGD(learning_rate=0.01).step([p])
-    np.testing.assert_allclose(p.value, [-0.14, 1.72, 0.58], rtol=0, atol=1e-15)
 
 
 def test_sgd_plain_three_steps():
@@ -222,3 +299,11 @@ def test_a_negative_first_moment_or_velocity_is_fine():
 def test_step_refuses_a_non_parameter_naming_the_optimizer():
     with pytest.raises(TypeError, match=r"Adam.step expects a list of minidl Parameters .*type ndarray"):
         Adam().step([np.ones(2)])
+
+
+def test_optimizer_step_given_one_parameter_names_the_fix():
+    parameter = minidl.Parameter(np.zeros(2), name="w")
+    optimizer = SGD()
+    with pytest.raises(TypeError, match=r"expects a list of Parameters; got a single Parameter 'w'"):
+        optimizer.step(parameter)  # type: ignore[arg-type]
+    assert optimizer.iterations == 0

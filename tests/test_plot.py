@@ -4,40 +4,13 @@ import os
 import subprocess
 import sys
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-
 import numpy as np
 import pytest
 
 import minidl
 import minidl.plot as mplot
 
-
-@pytest.fixture
-def pyplot():
-    """matplotlib.pyplot, closing the figures a test drew; without matplotlib the test is skipped."""
-    plt = pytest.importorskip("matplotlib.pyplot", reason='needs matplotlib: pip install "minidl[plot]"')
-    yield plt
-    plt.close("all")
-
-
-# The tests that draw need matplotlib; those about matplotlib being optional, and the argument
-# checks that run before anything is drawn, pass without it.
-needs_matplotlib = pytest.mark.usefixtures("pyplot")
-
-
-COURSE_WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
-COURSE_X = np.array([[0, 3], [1, 2], [-1, -2], [4, 0]])
-COURSE_Y = np.array([1, 3, 5, 7])
-
-
-def texts_by_gid(ax, prefix):
-    return {t.get_gid(): t.get_text() for t in ax.texts if (t.get_gid() or "").startswith(prefix)}
-
-
-def line_by_gid(ax, gid):
-    (line,) = [line for line in ax.get_lines() if line.get_gid() == gid]
-    return line
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 # -- matplotlib stays optional -----------------------------------------------------------
@@ -45,6 +18,9 @@ def test_importing_minidl_and_minidl_plot_does_not_import_matplotlib():
     code = "import sys, minidl, minidl.plot; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+COURSE_WEIGHTS_0 = {"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]}
 
 
 def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
@@ -55,6 +31,15 @@ def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
         mplot.draw_network(network)
     with pytest.raises(ImportError, match=r'pip install "minidl\[plot\]"'):
         mplot.plot_history({"loss": [1.0]})
+
+
+# The tests that draw need matplotlib; those about matplotlib being optional, and the argument
+# checks that run before anything is drawn, pass without it.
+needs_matplotlib = pytest.mark.usefixtures("pyplot")
+
+
+def texts_by_gid(ax, prefix):
+    return {t.get_gid(): t.get_text() for t in ax.texts if (t.get_gid() or "").startswith(prefix)}
 
 
 # -- draw_network ------------------------------------------------------------------------
@@ -124,6 +109,14 @@ def test_draw_network_shows_softmax_probabilities_as_output_values():
     assert sum(shown) == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.fixture
+def pyplot():
+    """matplotlib.pyplot, closing the figures a test drew; without matplotlib the test is skipped."""
+    plt = pytest.importorskip("matplotlib.pyplot", reason='needs matplotlib: pip install "minidl[plot]"')
+    yield plt
+    plt.close("all")
+
+
 def test_draw_network_keeps_the_network_mode_and_draws_into_a_given_axes(pyplot):
     network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
     _, ax = pyplot.subplots()
@@ -161,6 +154,11 @@ def test_draw_network_refuses_networks_too_wide_to_read():
         mplot.draw_network(minidl.Network([minidl.ReLU()]))
     with pytest.raises(TypeError, match="Network"):
         mplot.draw_network([minidl.Dense(2, 1)])
+
+
+def line_by_gid(ax, gid):
+    (line,) = [line for line in ax.get_lines() if line.get_gid() == gid]
+    return line
 
 
 # -- plot_history ------------------------------------------------------------------------
@@ -205,6 +203,27 @@ def test_plot_history_errors_are_clear():
     with pytest.raises(ValueError, match="one Axes per key"):
         figure = mplot.plot_history({"loss": [1.0], "mae": [1.0]})
         mplot.plot_history({"loss": [1.0], "mae": [1.0]}, axes=figure.axes[:1])
+
+
+COURSE_X = np.array([[0, 3], [1, 2], [-1, -2], [4, 0]])
+
+
+COURSE_Y = np.array([1, 3, 5, 7])
+
+
+def test_plot_history_draws_into_the_axes_array_that_plt_subplots_returns():
+    plt = pytest.importorskip("matplotlib.pyplot", reason='needs matplotlib: pip install "minidl[plot]"')
+
+    record = {"loss": [2.0, 1.0], "accuracy": [0.5, 0.75]}
+    figure, grid = plt.subplots(1, 2)  # a numpy array of two Axes
+    assert mplot.plot_history(record, axes=grid) is figure
+    for panel, key in zip(grid, ["loss", "accuracy"], strict=True):
+        (line,) = panel.get_lines()
+        assert line.get_gid() == f"history:{key}" and list(line.get_ydata()) == record[key]
+    figure, grid = plt.subplots(1, 1, squeeze=False)  # shape (1, 1)
+    assert mplot.plot_history({"loss": [3.0]}, axes=grid) is figure
+    assert list(grid[0, 0].get_lines()[0].get_ydata()) == [3.0]
+    plt.close("all")
 
 
 # -- plot_loss_landscape -----------------------------------------------------------------
@@ -290,3 +309,14 @@ def test_loss_landscape_rejects_bad_arguments():
     with pytest.raises(ValueError, match="span"):
         mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=0, index=(0, 0),
                                   span=-1.0)
+
+
+def test_plot_loss_landscape_without_matplotlib_says_how_to_install_before_any_forward(monkeypatch):
+    for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.patches", "matplotlib.ticker"):
+        monkeypatch.setitem(sys.modules, name, None)
+    network = minidl.Network.from_node_weights({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]})
+    calls = []
+    monkeypatch.setattr(network, "forward", lambda x: calls.append(x))
+    with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
+        mplot.plot_loss_landscape(network, "mse", [[0, 3]], [3], parameter=0, index=(1, 0))
+    assert calls == []  # it did not sweep the loss only to fail at drawing

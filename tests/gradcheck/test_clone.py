@@ -9,17 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from minidl import (
-    Activation,
-    BatchNorm,
-    Dense,
-    Dropout,
-    Layer,
-    Network,
-    Parameter,
-    Tanh,
-    check_gradients,
-)
+from minidl import Activation, BatchNorm, Dense, Dropout, Layer, Network, Parameter, Tanh, check_gradients
 from tests.gradcheck.broken import ForgottenBiasGradient, X, normal
 
 

@@ -1,4 +1,5 @@
-"""How layers come back: through their constructors, with no random draws, in the memory of their arrays."""
+"""Loading (minidl/io/loading.py): layers come back through their constructors, with no random
+draws, in the memory of their arrays; every array and state checked; load's arguments."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import initializers
+from minidl import Adam, BatchNorm, Dense, Dropout, ModelFileError, Network, ReLU, initializers
+from minidl.io import saving
+from tests.io.files import read_parts, small_network, write_parts
+from tests.messages import raises
 
 
 def _rewrite(path: str, members: dict[str, bytes]) -> None:
@@ -159,3 +163,232 @@ def test_a_config_dtype_that_differs_from_the_arrays_is_refused(tmp_path: Path) 
 def test_a_refused_file_object_is_named_as_such() -> None:
     with pytest.raises(minidl.ModelFileError, match=r"^cannot load a file object: not a minidl model file"):
         minidl.load(io.BytesIO(b"not a zip"))
+
+
+# -- load's own arguments ----------------------------------------------------------------------------
+def test_load_bad_arguments(tmp_path) -> None:
+    raises(FileNotFoundError, lambda: minidl.load(tmp_path / "missing.npz"))
+    raises(ValueError, lambda: minidl.load(tmp_path, max_bytes=-1), "load max_bytes", "positive integer",
+           "got -1")
+    (tmp_path / "text.npz").write_text("hello")
+    raises(minidl.ModelFileError, lambda: minidl.load(tmp_path / "text.npz"), "not a minidl model file")
+
+
+RNG = np.random.default_rng(0)
+
+
+X = RNG.normal(size=(60, 4))
+
+
+Y = X[:, :1] * 2.0 - X[:, 1:2] + 0.1 * RNG.normal(size=(60, 1))
+
+
+def make_network(dropout: bool = True) -> Network:
+    layers = [Dense(4, 8, seed=1), BatchNorm(8), ReLU()]
+    if dropout:
+        layers.append(Dropout(0.25, seed=5))
+    layers.append(Dense(8, 1, seed=2))
+    return Network(layers)
+
+
+def compiled(optimizer, dropout: bool = True) -> Network:
+    network = make_network(dropout)
+    network.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    return network
+
+
+# -- crafted training sections ----------------------------------------------------------------
+def _parts(path: Path):
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    return json.loads(arrays.pop("__minidl__").tobytes()), arrays
+
+
+def _write(path: Path, header, arrays) -> None:
+    saving.write_model_file(path, header, arrays)
+
+
+@pytest.fixture
+def trained_file(tmp_path: Path) -> Path:
+    network = compiled(Adam(0.01))
+    network.fit(X, Y, epochs=1, batch_size=16, seed=0, verbose=0)
+    path = tmp_path / "trained.npz"
+    network.save(path)
+    return path
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda h, a: h["training"]["optimizer"].update(type="os.system"), "unknown optimizer 'os.system'"),
+    (lambda h, a: h["training"]["loss"].update(type="evil"),
+     "unknown loss 'evil'; known: binary_crossentropy"),
+    (lambda h, a: h["training"]["optimizer"]["config"].update(learning_rate=-1.0),
+     "could not rebuild the optimizer 'adam'.*learning_rate must be in"),
+    (lambda h, a: h["training"]["optimizer"]["config"].update(shell="rm"),
+     r"config has keys \['shell'\] that Adam\(\) does not accept"),
+    (lambda h, a: h["training"].update(metrics=["steal_data"]),
+     "could not compile.*unknown metric 'steal_data'"),
+    (lambda h, a: h["training"].update(fit_rng={"bit_generator": "MT19937"}),
+     r"fit_rng: bit generator must be one of \['PCG64', 'PCG64DXSM'\]; got 'MT19937'"),
+    (lambda h, a: h["training"].update(fit_rng={"bit_generator": "PCG64", "state": "x"}),
+     "fit_rng: invalid generator state"),
+    (lambda h, a: h["training"]["optimizer"]["state"][0].update(key="../../etc"),
+     "optimizer state key must look like 'iterations' or '<i>/<slot>'"),
+    (lambda h, a: a.update({"optimizer.1": np.ones(3, dtype=np.int64)}),
+     "'optimizer.1': the header says shape"),
+    (lambda h, a: a.update({"optimizer.0": np.array(-5, dtype=np.int64)}),
+     "invalid optimizer state.*non-negative integer"),
+    (lambda h, a: h["layers"][3].update(rng=[]),
+     r"layer 3 \(Dropout\): the file has 0 random generator states"),
+    (lambda h, a: h["training"].update(extra=1), r"training section has unexpected keys \['extra'\]"),
+])
+def test_crafted_training_sections_are_refused(trained_file: Path, edit, message: str) -> None:
+    header, arrays = _parts(trained_file)
+    edit(header, arrays)
+    _write(trained_file, header, arrays)
+    with pytest.raises(ModelFileError, match=message):
+        minidl.load(trained_file)
+
+
+def test_batchnorm_state_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "bn.npz"
+    Network([Dense(3, 2, seed=0), BatchNorm(2)]).save(path)
+    header, arrays = read_parts(path)
+    arrays["layer1.state.running_var"][0] = np.inf
+    write_parts(path, header, arrays)
+    with pytest.raises(ModelFileError, match=r"'layer1.state.running_var': holds NaN or infinity"):
+        minidl.load(path)
+    arrays["layer1.state.running_var"][0] = 1.0
+    del arrays["layer1.state.running_mean"]
+    header["layers"][1]["state"] = header["layers"][1]["state"][1:]
+    write_parts(path, header, arrays)
+    with pytest.raises(ModelFileError, match=r"the file has state arrays \['running_var'\]; the layer keeps "
+                                             r"\['running_mean', 'running_var'\]"):
+        minidl.load(path)
+
+
+def test_batchnorm_size_must_match_the_layer_before(tmp_path: Path) -> None:
+    path = tmp_path / "bn.npz"
+    Network([Dense(3, 2, seed=0), BatchNorm(5)]).save(path)
+    with pytest.raises(ModelFileError, match=r"layer 1 \(BatchNorm 'batchnorm'\) expects 5 input features"):
+        minidl.load(path)
+
+
+def test_a_layer_without_state_refuses_state_arrays() -> None:
+    with pytest.raises(ValueError, match=r"ReLU 'relu' keeps no state arrays; got \['x'\]"):
+        ReLU().load_state_arrays({"x": np.zeros(2)})
+    assert ReLU().state_arrays() == {}
+
+
+X_SMALL = np.random.default_rng(7).normal(size=(6, 3))
+
+
+def test_load_accepts_a_binary_file_object(saved: Path) -> None:
+    loaded = minidl.load(io.BytesIO(saved.read_bytes()))
+    np.testing.assert_array_equal(loaded.predict(X_SMALL), small_network().predict(X_SMALL))
+
+
+def test_loaded_network_is_in_training_mode_and_independent(saved: Path) -> None:
+    first, second = minidl.load(saved), minidl.load(saved)
+    assert first.training
+    first.parameters()[0].value += 1.0
+    assert not np.array_equal(first.predict(X_SMALL), second.predict(X_SMALL))
+
+
+REBUILD = r"could not rebuild layer 0 \(Dense\) from its config"
+
+
+# The constructors' own checks speak (no second schema in the reader), wrapped in a
+# ModelFileError that names the layer, its type and the config.
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("in_features", "3", rf"{REBUILD}.*in_features must be a positive integer; got '3'"),
+    ("in_features", True, rf"{REBUILD}.*in_features must be a positive integer; got True"),
+    ("in_features", -3, "in_features must be a positive integer; got -3"),
+    ("use_bias", "yes", rf"{REBUILD}.*use_bias must be True or False; got 'yes'"),
+    ("dtype", "object", rf"{REBUILD}.*dtype must be a floating dtype; got object"),
+    ("name", 7, r"layer 0 \(Dense\): its name must be a string; got 7"),
+])
+def test_builtin_config_values_are_type_checked(saved: Path, key: str, value: object, message: str) -> None:
+    header, arrays = read_parts(saved)
+    header["layers"][0]["config"][key] = value
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=message):
+        minidl.load(saved)
+
+
+def test_builtin_config_with_extra_or_missing_keys_is_refused(saved: Path) -> None:
+    header, arrays = read_parts(saved)
+    header["layers"][0]["config"]["activation"] = "relu"
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"layer 0 \(Dense\) config has keys \['activation'\] that "
+                                             r"Dense\(\) does not accept"):
+        minidl.load(saved)
+    del header["layers"][0]["config"]["activation"]
+    del header["layers"][0]["config"]["dtype"]
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"config is missing the keys \['dtype'\]"):
+        minidl.load(saved)
+
+
+def test_array_shape_must_match_header_and_layer(saved: Path) -> None:
+    header, arrays = read_parts(saved)
+    arrays["layer0.param0"] = np.zeros((4, 4))
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"header says shape \(3, 4\); the array has shape \(4, 4\)"):
+        minidl.load(saved)
+    header["layers"][0]["parameters"][0]["shape"] = [4, 4]
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"config implies parameter shapes \[\[3, 4\], \[4\]\]; "
+                                             r"the file declares \[\[4, 4\], \[4\]\]"):
+        minidl.load(saved)
+
+
+def test_parameter_names_must_match_the_layer(saved: Path) -> None:
+    header, arrays = read_parts(saved)
+    header["layers"][0]["parameters"][0]["name"] = "kernel"
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"parameters \['kernel', 'bias'\]; the layer built from its "
+                                             r"config has \['weight', 'bias'\]"):
+        minidl.load(saved)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.complex128, np.bool_, "U3"])
+def test_non_float_arrays_are_refused(saved: Path, dtype: object) -> None:
+    header, arrays = read_parts(saved)
+    arrays["layer0.param1"] = np.zeros(4, dtype=dtype)
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"'layer0.param1': expected floating-point values; got dtype"):
+        minidl.load(saved)
+
+
+def test_dtype_must_match_header(saved: Path) -> None:
+    header, arrays = read_parts(saved)
+    arrays["layer0.param1"] = arrays["layer0.param1"].astype(np.float32)
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"header says dtype float64; the array has dtype float32"):
+        minidl.load(saved)
+
+
+def test_big_endian_arrays_are_read_correctly(saved: Path) -> None:
+    header, arrays = read_parts(saved)
+    arrays = {key: value.astype(value.dtype.newbyteorder(">")) for key, value in arrays.items()}
+    write_parts(saved, header, arrays)
+    loaded = minidl.load(saved)
+    np.testing.assert_array_equal(loaded.predict(X_SMALL), small_network().predict(X_SMALL))
+    assert loaded.parameters()[0].value.dtype.isnative
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_parameters_are_refused(saved: Path, bad: float) -> None:
+    header, arrays = read_parts(saved)
+    arrays["layer2.param0"][1, 2] = bad
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"'layer2.param0': holds NaN or infinity"):
+        minidl.load(saved)
+
+
+def test_mismatched_sizes_between_layers_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "mismatch.npz"
+    Network([Dense(3, 4, name="first"), ReLU(), Dense(5, 1, name="second")]).save(path)
+    with pytest.raises(ModelFileError, match=r"layer 2 \(Dense 'second'\) expects 5 input features but "
+                                             "the layer before it gives 4"):
+        minidl.load(path)

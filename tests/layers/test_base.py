@@ -1,10 +1,32 @@
-"""The Layer contract's shared checks: declared per layer, run once in the base class."""
+"""The Layer contract (minidl/layers/base.py): Parameter, the shared checks run once in the base
+class, modes and dtypes across layers, user layers plugging in and their mistakes named."""
+
+from __future__ import annotations
+
+import sys
 
 import numpy as np
 import pytest
 
-from minidl import Dense, Layer, Network, ReLU, check_gradients
-from minidl.layers.base import Parameter
+import minidl
+from minidl import (
+    SGD,
+    Activation,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Identity,
+    Layer,
+    LeakyReLU,
+    Network,
+    Parameter,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    check_gradients,
+)
+from tests.messages import raises
 
 
 class Doubler(Layer):
@@ -100,3 +122,341 @@ def test_a_user_layer_checked_through_the_base_still_passes_the_gradient_check()
             return grad_y * self.w.value
 
     assert check_gradients(Scale(), np.array([[1.0, 2.0], [3.0, -1.0]])).passed
+
+
+def test_parameter_holds_value_and_same_shape_gradient():
+    parameter = Parameter(np.ones((2, 3), dtype=np.float32), name="w")
+    assert parameter.grad.shape == (2, 3) and parameter.grad.dtype == np.float32
+    assert not parameter.grad.any()
+    assert "w" in repr(parameter)
+
+
+X = np.random.default_rng(7).normal(size=(5, 3))
+
+
+class Softplus(Activation):
+    """The whole of a new activation: f and f' at the input."""
+
+    def function(self, x):
+        return np.logaddexp(0.0, x)
+
+    def derivative(self, x):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+# -- a new activation ---------------------------------------------------------------------------
+def test_new_activation_needs_only_function_and_derivative():
+    layer = Softplus()
+    np.testing.assert_allclose(layer.forward(np.array([0.0])), [np.log(2.0)])
+    layer.forward(X)
+    grad_y = np.random.default_rng(1).normal(size=X.shape)
+    np.testing.assert_allclose(layer.backward(grad_y), grad_y / (1.0 + np.exp(-X)))
+    assert check_gradients(layer, X).passed
+    assert layer.output_features(3) == 3 and layer.parameters() == []
+
+
+def test_new_activation_in_a_network_passes_the_checker_and_shows_in_summary():
+    net = Network([Dense(3, 4, seed=0), Softplus(), Dense(4, 1, seed=1)])
+    assert check_gradients(net, X).passed
+    summary = net.summary()
+    assert "softplus (Softplus)" in summary and "(None, 4)" in summary
+
+
+class Scale(Layer):
+    """y = x * a + c per feature: a layer with parameters, written as a user would."""
+
+    def __init__(self, features, name=None):
+        super().__init__(name)
+        self.features = features
+        self.a = Parameter(np.linspace(0.5, 1.5, features), name="a")
+        self.c = Parameter(np.zeros(features), name="c")
+
+    def forward(self, x):
+        self.x = x
+        return x * self.a.value + self.c.value
+
+    def backward(self, grad_y):
+        self.a.grad[...] = (grad_y * self.x).sum(axis=0)
+        self.c.grad[...] = grad_y.sum(axis=0)
+        return grad_y * self.a.value
+
+    def output_features(self, input_features):
+        return self.features
+
+    def config(self):
+        return {"features": self.features, "name": self.name}
+
+
+# -- a new layer with parameters -----------------------------------------------------------------
+def test_parameters_are_found_in_assignment_order_without_registration():
+    layer = Scale(3)
+    assert layer.parameters() == [layer.a, layer.c]
+    net = Network([Dense(3, 3, seed=0), layer])
+    assert net.parameters()[-2:] == [layer.a, layer.c]
+
+
+def test_new_layer_passes_the_checker_alone_and_in_a_network():
+    assert check_gradients(Scale(3), X).passed
+    report = check_gradients(Network([Dense(3, 3, seed=0), Scale(3), Tanh()]), X)
+    assert report.passed
+    assert [row.name for row in report.rows][-2:] == ["scale.a", "scale.c"]
+
+
+def test_summary_counts_the_new_parameters():
+    summary = Network([Dense(3, 3, seed=0), Scale(3)]).summary()
+    assert "scale (Scale)" in summary
+    assert "Total params: 18" in summary  # 3*3 + 3 for Dense, 3 + 3 for Scale
+
+
+def test_optimizer_updates_the_new_parameters_in_place():
+    layer = Scale(3)
+    net = Network([layer])
+    a_array = layer.a.value
+    net.forward(X)
+    net.backward(np.ones((5, 3)))
+    expected = layer.a.value - 0.1 * (X.sum(axis=0))
+    SGD(learning_rate=0.1).step(net.parameters())
+    assert layer.a.value is a_array
+    np.testing.assert_allclose(layer.a.value, expected)
+
+
+def test_zero_grad_and_modes_work_for_the_new_layer():
+    net = Network([Scale(3), ReLU()])
+    net.forward(X)
+    net.backward(np.ones((5, 3)))
+    net.zero_grad()
+    assert all(not p.grad.any() for p in net.parameters())
+    net.eval()
+    assert not net[0].training
+    net.train()
+    assert net[0].training
+
+
+# -- mistakes get clear errors ------------------------------------------------------------------
+class ForgetsToCache(Scale):
+    def forward(self, x):  # never stores self.x
+        return x * self.a.value + self.c.value
+
+
+class CacheStartsAsNone(Scale):
+    def __init__(self, features):
+        super().__init__(features)
+        self.x = None
+
+    def forward(self, x):
+        self.saved = x  # stored under another name than backward reads
+        return x * self.a.value + self.c.value
+
+
+@pytest.mark.parametrize("layer", [ForgetsToCache(3), CacheStartsAsNone(3)], ids=["missing", "None"])
+def test_forgotten_cache_names_the_layer_in_network_backward(layer):
+    net = Network([Dense(3, 3, seed=0), layer, Tanh()])
+    net.forward(X)
+    label = rf"{type(layer).__name__} '{layer.name}': backward failed"
+    with pytest.raises(RuntimeError, match=label) as caught:
+        net.backward(np.ones((5, 3)))
+    assert "self.x = x" in str(caught.value)
+    assert isinstance(caught.value.__cause__, (AttributeError, TypeError))
+
+
+def test_forgotten_cache_names_the_layer_in_the_checker():
+    with pytest.raises(RuntimeError, match="ForgetsToCache 'forgetstocache': backward failed"):
+        check_gradients(ForgetsToCache(3), X)
+
+
+class WrongShape(Scale):
+    def backward(self, grad_y):
+        super().backward(grad_y)
+        return (grad_y * self.a.value).sum(axis=0)  # summed over the batch by mistake
+
+
+def test_gradient_of_the_wrong_shape_names_the_layer_and_both_shapes():
+    net = Network([Dense(3, 3, seed=0), WrongShape(3, name="scaler"), Tanh()])
+    net.forward(X)
+    with pytest.raises(ValueError, match=r"WrongShape 'scaler'.*shape \(3,\).*had shape \(5, 3\)"):
+        net.backward(np.ones((5, 3)))
+
+
+def test_wrong_shape_is_caught_even_when_broadcasting_would_hide_it():
+    # (1, 3) broadcasts against (5, 3) in the Dense below; the network must still object.
+    class KeepsDims(Scale):
+        def backward(self, grad_y):
+            super().backward(grad_y)
+            return (grad_y * self.a.value).sum(axis=0, keepdims=True)
+
+    net = Network([KeepsDims(3), Dense(3, 2, seed=0)])
+    net.forward(X)
+    with pytest.raises(ValueError, match=r"KeepsDims.*\(1, 3\).*\(5, 3\)"):
+        net.backward(np.ones((5, 2)))
+
+
+@pytest.mark.parametrize(
+    ("layer", "error", "match"),
+    [
+        (WrongShape(3, name="scaler"), ValueError, r"WrongShape 'scaler'.*shape \(3,\).*had shape \(4, 3\)"),
+        (ForgetsToCache(3), RuntimeError, r"ForgetsToCache 'forgetstocache': backward failed"),
+    ],
+    ids=["wrong shape", "forgotten cache"],
+)
+def test_fit_names_the_faulty_layer_too(layer, error, match):
+    net = Network([Dense(3, 3, seed=0), layer, Tanh(), Dense(3, 1, seed=1)])
+    net.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(error, match=match):
+        net.fit(X[:4], np.zeros(4), epochs=1, batch_size=4, verbose=0)
+
+
+def test_backward_returning_nothing_is_named():
+    class NoReturn(Scale):
+        def backward(self, grad_y):
+            super().backward(grad_y)
+
+    net = Network([NoReturn(3), Tanh()])
+    net.forward(X)
+    with pytest.raises(TypeError, match=r"NoReturn 'noreturn': backward returned NoneType.*return grad_x"):
+        net.backward(np.ones((5, 3)))
+
+
+def test_network_backward_rejects_a_non_array_gradient():
+    net = Network([Dense(3, 1, seed=0)])
+    net.forward(X)
+    with pytest.raises(TypeError, match=r"Network\.backward expects dL/doutput as a numpy array; got list"):
+        net.backward([[1.0]] * 5)
+
+
+def test_forgetting_super_init_is_explained():
+    class NoSuper(Layer):
+        def __init__(self):
+            self.w = Parameter(np.ones(3))
+
+        def forward(self, x):
+            return x
+
+        def backward(self, grad_y):
+            return grad_y
+
+    with pytest.raises(TypeError, match=r"Network layer 0 \(NoSuper\).*super\(\).__init__\(\)"):
+        Network([NoSuper()])
+    with pytest.raises(TypeError, match=r"super\(\).__init__\(\)"):
+        check_gradients(NoSuper(), X)
+
+
+def test_correct_layers_still_pass_through_the_checks_unchanged():
+    net = Network([Dense(3, 4, seed=0), Scale(4), Softplus(), Dense(4, 2, seed=1)])
+    y = net.forward(X)
+    grad_x = net.backward(np.ones_like(y))
+    assert grad_x.shape == X.shape
+    # A rank-1 sample goes through too, with rank-1 gradients.
+    net.forward(X[0])
+    assert net.backward(np.ones(2)).shape == (3,)
+
+
+def test_abstract_methods_must_be_defined():
+    class Incomplete(Activation):
+        def function(self, x):
+            return x
+
+    with pytest.raises(TypeError, match="derivative"):
+        Incomplete()
+
+
+def test_network_backward_after_a_training_call_does_not_use_stale_shapes():
+    # forward on 5 samples, then a train_step on 2 (the layers now hold the 2-sample
+    # batch): a backward for that batch must not be judged against the 5-sample shapes.
+    net = Network([Dense(3, 3, seed=0), Scale(3), Dense(3, 1, seed=1)])
+    net.compile(optimizer="sgd", loss="mse")
+    net.forward(X)
+    net.train_step(X[:2], np.zeros(2))
+    assert net.backward(np.ones((2, 1))).shape == (2, 3)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes need Python 3.11")
+def test_a_numpy_error_inside_a_user_backward_is_noted_with_the_layer():
+    class WrongMatmul(Layer):
+        def forward(self, x):
+            self.x = x
+            return x
+
+        def backward(self, grad_y):
+            return grad_y @ np.ones((5, 5))  # wrong size: numpy's message names no layer
+
+    network = Network([Dense(3, 3, seed=0), WrongMatmul(name="mine")])
+    network.forward(np.ones((2, 3)))
+    with pytest.raises(ValueError) as caught:
+        network.backward(np.ones((2, 3)))
+    assert "raised in the backward of layer WrongMatmul 'mine'" in getattr(caught.value, "__notes__", [])
+    network.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError) as caught:
+        network.fit(np.ones((4, 3)), np.ones((4, 3)), verbose=0)
+    assert "raised in the backward of layer WrongMatmul 'mine'" in getattr(caught.value, "__notes__", [])
+
+
+# -- backward misuse ------------------------------------------------------------------------
+@pytest.mark.parametrize("layer", [Dense(3, 2), ReLU(), Sigmoid(), Tanh(), LeakyReLU(), Softmax()],
+                         ids=lambda layer: type(layer).__name__)
+def test_backward_before_forward_names_the_layer(layer: minidl.Layer) -> None:
+    raises(RuntimeError, lambda: layer.backward(np.ones((2, 2))), f"{type(layer).__name__} '{layer.name}'",
+           "backward() called before forward()")
+
+
+@pytest.mark.parametrize("layer", [Dense(3, 3), ReLU(), Sigmoid(), Softmax()],
+                         ids=lambda layer: type(layer).__name__)
+def test_backward_with_a_gradient_of_the_wrong_shape(layer: minidl.Layer) -> None:
+    layer.forward(np.ones((4, 3)))
+    raises(ValueError, lambda: layer.backward(np.ones((4, 2))), f"'{layer.name}'",
+           "expected grad_y of shape (4, 3)", "got (4, 2)")
+
+
+@pytest.mark.parametrize("layer", [minidl.Dropout(0.5), minidl.BatchNorm(2)], ids=["dropout", "batchnorm"])
+def test_dropout_and_batchnorm_backward_before_forward(layer: minidl.Layer) -> None:
+    raises(RuntimeError, lambda: layer.backward(np.ones((2, 2))), f"'{layer.name}'",
+           "backward() called before forward()")
+
+
+F32 = np.dtype(np.float32)
+
+
+def _float32_batch(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [Dense(4, 4, dtype=np.float32), ReLU(), Identity(), Sigmoid(), Tanh(), LeakyReLU(0.1), Softmax(),
+     Dropout(0.5, seed=0), BatchNorm(4, dtype=np.float32)],
+    ids=lambda layer: type(layer).__name__,
+)
+def test_every_layer_keeps_float32_through_forward_and_backward(layer: minidl.Layer) -> None:
+    x = _float32_batch((5, 4))
+    y = layer.forward(x)
+    assert y.dtype == F32
+    grad_x = layer.backward(_float32_batch(y.shape, seed=1))
+    assert grad_x.dtype == F32
+    for parameter in layer.parameters():
+        assert parameter.value.dtype == F32 and parameter.grad.dtype == F32
+
+
+def test_parameter_from_integers_is_float64_and_trains() -> None:
+    parameter = minidl.Parameter([1, 2, 3], name="w")
+    assert parameter.value.dtype == np.float64 and parameter.grad.dtype == np.float64
+    parameter.grad[...] = [1.0, 1.0, 1.0]
+    minidl.SGD(learning_rate=0.5).step([parameter])
+    assert parameter.value.tolist() == [0.5, 1.5, 2.5]
+
+
+@pytest.mark.parametrize("value", [np.array([1j]), np.array(["a"]), np.array([None], dtype=object)])
+def test_parameter_refuses_non_real_values(value: np.ndarray) -> None:
+    with pytest.raises(TypeError, match=r"Parameter 'w'.*dtype"):
+        minidl.Parameter(value, name="w")
+
+
+def test_new_layer_saves_and_loads_through_the_registry(tmp_path):
+    minidl.register_layer(Scale)
+    try:
+        net = Network([Dense(3, 3, seed=0), Scale(3)])
+        net[1].a.value[...] = [2.0, -1.0, 0.5]
+        net.save(tmp_path / "scale.npz")
+        loaded = minidl.load(tmp_path / "scale.npz")
+        assert isinstance(loaded[1], Scale)
+        np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    finally:
+        minidl.io.unregister_layer("Scale")

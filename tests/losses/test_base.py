@@ -1,15 +1,24 @@
-"""The losses' public entry (minidl/losses/base.py): targets checked, batch axis added, once for all."""
+"""The losses' public entry (minidl/losses/base.py): targets checked, batch axis added, once for all;
+float32 kept, loss names resolved."""
+
+from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from minidl import Dense, Loss, MeanAbsoluteError, MeanSquaredError, Sigmoid, Softmax
-from minidl.losses import (
+import minidl
+from minidl import (
     BinaryCrossEntropy,
     CategoricalCrossEntropy,
+    Dense,
+    Loss,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    Sigmoid,
+    Softmax,
     SparseCategoricalCrossEntropy,
-    match_target,
 )
+from minidl.losses import get_loss, match_target
 from minidl.losses.base import with_batch_axis
 
 
@@ -109,3 +118,42 @@ def test_match_target_keeps_float32_and_never_truncates_into_an_integer_predicti
     assert match_target(np.zeros(2, np.float32), np.array([1.5, 2.5]), "x").dtype == np.float32
     target = match_target(np.zeros(2, np.int64), [1.5, 2.5], "x")
     assert target.dtype == np.float64 and target.tolist() == [1.5, 2.5]
+
+
+F32 = np.dtype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("loss", "target"),
+    [
+        (MeanSquaredError(), np.arange(6, dtype=np.float64).reshape(3, 2)),  # float64 target
+        (MeanAbsoluteError(), np.arange(6, dtype=np.float64).reshape(3, 2)),
+        (BinaryCrossEntropy(), np.array([[1, 0], [0, 1], [1, 1]])),
+        (BinaryCrossEntropy(from_logits=True), np.array([[1, 0], [0, 1], [1, 1]])),
+        (CategoricalCrossEntropy(), np.eye(2)[[0, 1, 1]]),
+        (CategoricalCrossEntropy(from_logits=True), np.eye(2)[[0, 1, 1]]),
+        (SparseCategoricalCrossEntropy(), np.array([0, 1, 1])),
+        (SparseCategoricalCrossEntropy(from_logits=True), np.array([0, 1, 1])),
+    ],
+    ids=lambda value: repr(value) if isinstance(value, minidl.Loss) else "",
+)
+def test_every_loss_gradient_stays_float32_whatever_the_target_dtype(
+    loss: minidl.Loss, target: np.ndarray
+) -> None:
+    predicted = np.array([[0.2, 0.8], [0.6, 0.4], [0.3, 0.7]], dtype=np.float32)
+    value = loss.forward(predicted, target)
+    assert isinstance(value, float) and np.isfinite(value)
+    assert loss.backward().dtype == F32
+
+
+def test_get_loss_names():
+    assert isinstance(get_loss("mse"), MeanSquaredError)
+    assert isinstance(get_loss("sparse_categorical_crossentropy"), SparseCategoricalCrossEntropy)
+    with pytest.raises(ValueError, match="valid names: 'mean_squared_error'"):
+        get_loss("categorical_cross_entropy")
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()])
+def test_empty_arrays_in_a_loss_are_a_clear_error(loss):
+    with pytest.raises(ValueError, match=r"predicted is empty"):
+        loss.forward(np.zeros((0, 1)), np.zeros(0))

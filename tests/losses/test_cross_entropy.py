@@ -1,10 +1,12 @@
-"""Cross-entropy losses (minidl/losses/cross_entropy.py): target rules, ranks, the fused entry."""
+"""Cross-entropy losses (minidl/losses/cross_entropy.py): values, gradients by finite differences,
+extreme logits, target rules, ranks, the fused entry."""
 
 import math
 
 import numpy as np
 import pytest
 
+from minidl import SGD, Dense, Network, Sigmoid, Softmax
 from minidl.losses import BinaryCrossEntropy, CategoricalCrossEntropy, SparseCategoricalCrossEntropy
 
 
@@ -83,3 +85,241 @@ def test_sparse_labels_of_other_dtypes():
         loss.forward(p, ["1", "0"])
     with pytest.raises(ValueError, match="predicted must have a class axis; got a scalar"):
         loss.forward(np.array(0.5), 0)
+
+
+def test_bce_value_by_hand():
+    p = np.array([[0.9], [0.2], [0.6]])
+    y = np.array([1, 0, 0])
+    expected = -(math.log(0.9) + math.log(0.8) + math.log(0.4)) / 3
+    assert BinaryCrossEntropy().forward(p, y) == pytest.approx(expected, rel=1e-12)
+
+
+def test_cce_value_by_hand_is_mean_over_samples_of_sum_over_classes():
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    y = np.array([[1, 0, 0], [0, 0, 1]])
+    expected = -(math.log(0.7) + math.log(0.8)) / 2
+    assert CategoricalCrossEntropy().forward(p, y) == pytest.approx(expected, rel=1e-12)
+    assert SparseCategoricalCrossEntropy().forward(p, [0, 2]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_logits_paths_agree_with_probabilities_paths_for_moderate_values():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(5, 4))
+    labels = rng.integers(0, 4, size=5)
+    onehot = np.eye(4)[labels]
+    p = softmax(z)
+    assert CategoricalCrossEntropy(from_logits=True).forward(z, onehot) == pytest.approx(
+        CategoricalCrossEntropy().forward(p, onehot), rel=1e-12)
+    assert SparseCategoricalCrossEntropy(from_logits=True).forward(z, labels) == pytest.approx(
+        CategoricalCrossEntropy().forward(p, onehot), rel=1e-12)
+    y = rng.integers(0, 2, size=(5, 4)).astype(float)
+    s = 1 / (1 + np.exp(-z))
+    assert BinaryCrossEntropy(from_logits=True).forward(z, y) == pytest.approx(
+        BinaryCrossEntropy().forward(s, y), rel=1e-12)
+
+
+def test_single_sample_rank_1():
+    p = np.array([0.25, 0.75])
+    assert CategoricalCrossEntropy().forward(p, [0, 1]) == pytest.approx(-math.log(0.75))
+    sparse = SparseCategoricalCrossEntropy()
+    assert sparse.forward(p, 1) == pytest.approx(-math.log(0.75))
+    np.testing.assert_allclose(sparse.backward(), [0.0, -1 / 0.75])
+
+
+def numeric_gradient(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + eps
+        up = f(x)
+        x[index] = old - eps
+        down = f(x)
+        x[index] = old
+        grad[index] = (up - down) / (2 * eps)
+    return grad
+
+
+CASES = [
+    (BinaryCrossEntropy, "binary"),
+    (CategoricalCrossEntropy, "onehot"),
+    (SparseCategoricalCrossEntropy, "labels"),
+]
+
+
+def make_target(kind, rng, shape):
+    if kind == "binary":
+        return rng.integers(0, 2, size=shape).astype(float)
+    labels = rng.integers(0, shape[-1], size=shape[0])
+    return labels if kind == "labels" else np.eye(shape[-1])[labels]
+
+
+@pytest.mark.parametrize(("cls", "kind"), CASES)
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_gradient_matches_finite_differences(cls, kind, from_logits):
+    rng = np.random.default_rng(1)
+    shape = (4, 3)
+    y = make_target(kind, rng, shape)
+    if from_logits:
+        x = rng.normal(size=shape)
+    elif kind == "binary":
+        x = rng.uniform(0.1, 0.9, size=shape)
+    else:
+        x = softmax(rng.normal(size=shape))
+    loss = cls(from_logits=from_logits)
+    loss.forward(x, y)
+    analytic = loss.backward()
+    numeric = numeric_gradient(lambda v: cls(from_logits=from_logits).forward(v, y), x.copy())
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_extreme_logits_loss_and_gradient_finite_and_exact():
+    z = np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]])
+    onehot = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    p = np.array([[1.0, 0.0, 0.0], [0.0, 1 / (1 + math.exp(-1)), 1 / (1 + math.e)]])
+    for loss, target in ((CategoricalCrossEntropy(from_logits=True), onehot),
+                         (SparseCategoricalCrossEntropy(from_logits=True), [1, 2])):
+        value = loss.forward(z, target)
+        # sample 0: log-softmax of class 1 = -2000; sample 1: -log(1 + e^-1) + ... = log(1 + e)
+        assert value == pytest.approx((2000.0 + math.log1p(math.e)) / 2, rel=1e-12)
+        grad = loss.backward()
+        assert np.all(np.isfinite(grad))
+        np.testing.assert_allclose(grad, (p - onehot) / 2, rtol=1e-12, atol=1e-300)
+    bce = BinaryCrossEntropy(from_logits=True)
+    zb = np.array([[1000.0], [-1000.0], [1000.0], [-1000.0]])
+    yb = np.array([1.0, 0.0, 0.0, 1.0])
+    assert bce.forward(zb, yb) == pytest.approx(500.0, rel=1e-12)  # (0 + 0 + 1000 + 1000) / 4
+    np.testing.assert_array_equal(bce.backward(), (np.array([[1.0], [0.0], [1.0], [0.0]]) - yb[:, None]) / 4)
+
+
+@pytest.mark.parametrize("cls", [CategoricalCrossEntropy, SparseCategoricalCrossEntropy, BinaryCrossEntropy])
+def test_probabilities_path_is_finite_at_zero_and_one(cls):
+    if cls is BinaryCrossEntropy:
+        p, y = np.array([[0.0], [1.0]]), np.array([1.0, 0.0])
+    else:
+        p = np.array([[1.0, 0.0], [0.0, 1.0]])
+        y = [1, 0] if cls is SparseCategoricalCrossEntropy else np.array([[0.0, 1.0], [1.0, 0.0]])
+    loss = cls()
+    value = loss.forward(p, y)
+    assert math.isfinite(value) and value > 10  # -log(1e-7) = 16.1
+    assert np.all(np.isfinite(loss.backward()))
+
+
+@pytest.mark.parametrize(("last", "loss", "y", "analytic_p"), [
+    (Softmax, CategoricalCrossEntropy(), np.array([[0.0, 1.0], [1.0, 0.0]]), None),
+    (Softmax, SparseCategoricalCrossEntropy(), np.array([1, 0]), None),
+    (Sigmoid, BinaryCrossEntropy(), np.array([[0.0, 1.0], [1.0, 1.0]]), None),
+])
+def test_fused_network_with_logits_1000(last, loss, y, analytic_p):
+    # Dense with identity weights passes the logits +-1000 straight to the last activation.
+    x = np.array([[1000.0, -1000.0], [1000.0, -1000.0]])
+    dense = Dense(2, 2, weight_init=np.eye(2), bias_init="zeros")
+    net = Network([dense, last()])
+    value = net.loss_and_backward(x, y, loss)
+    assert math.isfinite(value)
+    probabilities = net.predict(x)
+    if last is Softmax:
+        onehot = y if y.ndim == 2 else np.eye(2)[y]
+        expected_loss = -np.sum(onehot * np.array([[0.0, -2000.0]])) / 2
+        grad_logits = (probabilities - onehot) / 2
+    else:
+        # elementwise: z=1000,y=0 -> 1000; z=-1000,y=1 -> 1000; z=1000,y=1 -> 0; z=-1000,y=1 -> 1000
+        expected_loss = (1000.0 + 1000.0 + 0.0 + 1000.0) / 4
+        grad_logits = (probabilities - y) / 4
+    assert value == pytest.approx(expected_loss, rel=1e-12)
+    # dL/dW = x.T @ dL/dz, dL/db = sum of dL/dz
+    np.testing.assert_allclose(dense.weight.grad, x.T @ grad_logits, rtol=1e-12)
+    np.testing.assert_allclose(dense.bias.grad, grad_logits.sum(axis=0), rtol=1e-12)
+    assert np.all(np.isfinite(dense.weight.grad))
+
+
+def test_float32_stays_float32():
+    z = np.array([[2.0, -1.0, 0.5]], dtype=np.float32)
+    for loss, y in ((CategoricalCrossEntropy(from_logits=True), np.array([[0, 1, 0]])),
+                    (CategoricalCrossEntropy(), np.array([[0, 1, 0]])),
+                    (SparseCategoricalCrossEntropy(from_logits=True), np.array([1])),
+                    (SparseCategoricalCrossEntropy(), np.array([1])),
+                    (BinaryCrossEntropy(from_logits=True), np.array([[0, 1, 1]])),
+                    (BinaryCrossEntropy(), np.array([[0, 1, 1]]))):
+        pred = z if loss.from_logits else np.abs(z) / 3
+        loss.forward(pred, y)
+        assert loss.backward().dtype == np.float32, loss
+
+
+def test_sparse_labels_checked():
+    p = np.full((2, 3), 1 / 3)
+    loss = SparseCategoricalCrossEntropy()
+    with pytest.raises(ValueError, match=r"in \[0, 3\)"):
+        loss.forward(p, [0, 3])
+    with pytest.raises(ValueError, match=r"in \[0, 3\)"):
+        loss.forward(p, [-1, 0])
+    with pytest.raises(ValueError, match="whole numbers"):
+        loss.forward(p, [0.5, 1])
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        loss.forward(p, [[0, 1, 0], [1, 0, 0]])
+    assert loss.forward(p, [[0], [2]]) == pytest.approx(math.log(3))
+
+
+def test_cce_shape_mismatch_is_an_error():
+    with pytest.raises(ValueError, match="shape"):
+        CategoricalCrossEntropy().forward(np.full((2, 3), 1 / 3), [0, 1])
+
+
+def test_bad_options():
+    with pytest.raises(TypeError, match="from_logits"):
+        BinaryCrossEntropy(from_logits="yes")
+    with pytest.raises(ValueError, match="epsilon"):
+        CategoricalCrossEntropy(epsilon=0.0)
+
+
+def test_backward_before_forward():
+    with pytest.raises(RuntimeError, match="before forward"):
+        BinaryCrossEntropy().backward()
+
+
+class StrictSoftmax(Softmax):
+    def backward(self, grad_y):
+        raise AssertionError("the fused path must start backpropagation below the Softmax")
+
+
+class StrictSigmoid(Sigmoid):
+    def backward(self, grad_y):
+        raise AssertionError("the fused path must start backpropagation below the Sigmoid")
+
+
+def test_fit_uses_the_fused_path_and_stays_finite_with_huge_logits():
+    x = np.array([[1.0, -1.0], [-1.0, 1.0]]) * 500.0
+    labels = np.array([1, 0])  # the wrong class for the huge logits: loss about 1000
+    net = Network([Dense(2, 2, weight_init=np.eye(2), bias_init="zeros"), StrictSoftmax()])
+    net.compile(optimizer=SGD(1e-4), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = net.fit(x, labels, epochs=3, batch_size=2, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(1000.0, rel=1e-12)
+    assert all(math.isfinite(v) for v in history.history["loss"])
+    assert all(np.all(np.isfinite(p.value)) for p in net.parameters())
+    binary = Network([Dense(2, 1, weight_init=[[1000.0], [0.0]], bias_init="zeros"), StrictSigmoid()])
+    binary.compile(optimizer=SGD(1e-4), loss="binary_crossentropy")
+    history = binary.fit(np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([0.0, 1.0]), epochs=2, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(1000.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("loss", "predicted", "actual"),
+    [
+        (BinaryCrossEntropy(), np.array([[1.5], [-0.2]]), [1, 0]),
+        (CategoricalCrossEntropy(), np.array([[1.2, -0.2]]), [[1, 0]]),
+        (SparseCategoricalCrossEntropy(), np.array([[1.2, -0.2]]), [0]),
+        (BinaryCrossEntropy(), np.array([[np.nan], [0.5]]), [1, 0]),
+    ],
+)
+def test_probabilities_outside_zero_one_are_an_error_not_clipped(loss, predicted, actual):
+    expected = r"predicted probabilities \(from_logits=False\) must be in \[0, 1\]"
+    with pytest.raises(ValueError, match=expected):
+        loss.forward(predicted, actual)
+
+
+@pytest.mark.parametrize(
+    "loss", [BinaryCrossEntropy(), BinaryCrossEntropy(from_logits=True), CategoricalCrossEntropy(),
+             CategoricalCrossEntropy(from_logits=True)]
+)
+def test_targets_outside_zero_one_are_an_error(loss):
+    with pytest.raises(ValueError, match=r"targets must be in \[0, 1\]; got values from 0 to 2"):
+        loss.forward(np.array([[0.5, 0.5]]), [[2, 0]])

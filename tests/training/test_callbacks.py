@@ -1,11 +1,21 @@
-"""The shared Monitor of EarlyStopping and ModelCheckpoint, and the callback list of fit."""
+"""Callbacks (minidl/training/callbacks.py): the shared Monitor, EarlyStopping, ModelCheckpoint,
+the callback list of fit and what callbacks see."""
 
+from __future__ import annotations
+
+import itertools
 import math
+import os
+from pathlib import Path
 
+import numpy as np
 import pytest
 
-from minidl import EarlyStopping, ModelCheckpoint
-from minidl.training import Callback, CallbackList, Monitor
+import minidl
+from minidl import SGD, BatchNorm, Callback, Dense, Dropout, EarlyStopping, ModelCheckpoint, Network, ReLU
+from minidl.io import archive
+from minidl.training import CallbackList, Monitor
+from tests.messages import raises
 
 
 @pytest.mark.parametrize(("monitor", "mode", "expected"), [
@@ -56,3 +66,317 @@ def test_the_callback_list_calls_in_order_and_only_batch_callbacks_per_batch() -
     assert calls == [("epoch", "PerEpoch"), ("epoch", "PerBatch"), ("batch", 3)]
     with pytest.raises(TypeError, match="fit callbacks must be minidl Callback objects; got int"):
         CallbackList([first, 3])
+
+
+@pytest.mark.parametrize(("kwargs", "error", "fragments"), [
+    ({"patience": -1}, ValueError, ["EarlyStopping patience", "integer >= 0", "got -1"]),
+    ({"patience": 1.5}, ValueError, ["EarlyStopping patience", "integer >= 0", "got 1.5"]),
+    ({"min_delta": -1}, ValueError, ["EarlyStopping min_delta", "[0.0, inf]", "got -1.0"]),
+    ({"mode": "best"}, ValueError, ["EarlyStopping mode", "'auto', 'min' or 'max'", "got 'best'"]),
+    ({"monitor": 3}, TypeError, ["EarlyStopping monitor", "a name such as 'val_loss'", "got 3"]),
+])
+def test_early_stopping_arguments_are_checked(kwargs: dict, error: type[Exception],
+                                              fragments: list[str]) -> None:
+    raises(error, lambda: minidl.EarlyStopping(**kwargs), *fragments)
+
+
+def network(dtype: str = "float64") -> Network:
+    return Network([Dense(3, 4, seed=0, dtype=dtype), ReLU(), Dense(4, 1, seed=1, dtype=dtype)])
+
+
+X_TRAIN = np.random.default_rng(1).normal(size=(20, 3))
+
+
+Y_TRAIN = X_TRAIN @ np.array([1.0, -2.0, 0.5])
+
+
+def compiled_network(dtype: str = "float64", learning_rate: float = 0.05) -> Network:
+    net = network(dtype)
+    net.compile(optimizer=SGD(learning_rate), loss="mse", metrics=["mae"])
+    return net
+
+
+def test_early_stopping_on_a_missing_monitor_names_it() -> None:
+    stop = minidl.EarlyStopping(monitor="val_loss")
+    raises(ValueError, lambda: compiled_network().fit(X_TRAIN, Y_TRAIN, verbose=0, callbacks=[stop]),
+           "EarlyStopping monitor 'val_loss' is not in the epoch logs", "available: loss, mae")
+
+
+# One weight w (no bias), starting at 0. Training data pulls w towards 2 (w <- w + 0.4 (2 - w)
+# per full-batch step at learning rate 0.2); the validation target wants w = 0.5.
+# After epoch 0: w = 0.8 (val_loss 0.09), epoch 1: w = 1.28 (0.6084), epoch 2: 1.568 ...
+X_ONE, Y_ONE = np.array([[1.0]]), np.array([2.0])
+
+
+X_VAL_ONE, Y_VAL_ONE = np.array([[1.0]]), np.array([0.5])
+
+
+def one_weight_network():
+    net = Network([Dense(1, 1, use_bias=False, weight_init="zeros")])
+    net.compile(optimizer=SGD(learning_rate=0.2), loss="mse")
+    return net
+
+
+def weights_by_epoch(epochs):
+    w, out = 0.0, []
+    for _ in range(epochs):
+        w = w + 0.2 * 2 * (2.0 - w)
+        out.append(w)
+    return out
+
+
+def fit(net, **kwargs):
+    return net.fit(X_ONE, Y_ONE, epochs=20, batch_size=1, shuffle=False,
+                   validation_data=(X_VAL_ONE, Y_VAL_ONE), verbose=0, **kwargs)
+
+
+def test_early_stopping_with_patience_2_restores_the_best_weights():
+    net = one_weight_network()
+    stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    history = fit(net, callbacks=[stop])
+    # Best at epoch 0, two epochs without improvement, stop after epoch 2.
+    assert history.epoch == [0, 1, 2]
+    assert stop.best_epoch == 0 and stop.stopped_epoch == 2
+    assert stop.best == pytest.approx((0.8 - 0.5) ** 2)
+    assert net[0].weight.value[0, 0] == pytest.approx(weights_by_epoch(1)[0], rel=1e-15)
+    assert history.stop_reason.startswith("early stopping: val_loss did not improve")
+    assert net.stop_reason == history.stop_reason
+
+
+def test_early_stopping_without_restore_keeps_the_last_weights():
+    net = one_weight_network()
+    history = fit(net, callbacks=[EarlyStopping(patience=2)])
+    assert len(history.epoch) == 3
+    assert net[0].weight.value[0, 0] == pytest.approx(weights_by_epoch(3)[-1], rel=1e-15)
+
+
+def test_patience_0_stops_at_the_first_miss():
+    history = fit(one_weight_network(), callbacks=[EarlyStopping(patience=0)])
+    assert history.epoch == [0, 1]
+
+
+def test_min_delta_counts_small_improvements_as_misses():
+    # Monitoring the training loss, which falls by a factor 0.36 each epoch: from 4 * 0.36**k.
+    # With min_delta 0.5, improvements smaller than 0.5 stop training.
+    net = one_weight_network()
+    history = fit(net, callbacks=[EarlyStopping(monitor="loss", min_delta=0.5, patience=1)])
+    losses = history.history["loss"]
+    assert all(a - b > 0.5 for a, b in itertools.pairwise(losses[:-1]))
+    assert losses[-2] - losses[-1] <= 0.5
+    assert len(losses) < 20
+
+
+def test_mode_max_for_accuracy_names():
+    assert EarlyStopping(monitor="val_accuracy").mode == "max"
+    assert EarlyStopping(monitor="val_loss").mode == "min"
+
+
+def test_monitor_missing_is_a_clear_error():
+    net = one_weight_network()
+    with pytest.raises(ValueError, match=r"'val_loss' is not in the epoch logs.*validation_split"):
+        net.fit(X_ONE, Y_ONE, epochs=2, verbose=0, callbacks=[EarlyStopping()])
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"patience": -1}, "patience"), ({"min_delta": -0.1}, "min_delta"), ({"mode": "up"}, "mode"),
+    ({"monitor": 3}, "monitor"),
+])
+def test_bad_early_stopping_arguments(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        EarlyStopping(**kwargs)
+
+
+def test_request_stop_from_a_custom_callback():
+    class StopAfterTwo(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 1:
+                self.request_stop("enough")
+
+    history = fit(one_weight_network(), callbacks=[StopAfterTwo()])
+    assert history.epoch == [0, 1]
+    assert history.stop_reason == "enough"
+
+
+def test_restore_best_weights_also_when_all_epochs_ran():
+    net = one_weight_network()
+    stop = EarlyStopping(patience=10, restore_best_weights=True)
+    history = net.fit(
+        X_ONE, Y_ONE, epochs=3, batch_size=1, shuffle=False, validation_data=(X_VAL_ONE, Y_VAL_ONE),
+        verbose=0, callbacks=[stop])
+    assert history.stop_reason is None and stop.stopped_epoch is None
+    assert net[0].weight.value[0, 0] == pytest.approx(weights_by_epoch(1)[0], rel=1e-15)
+
+
+RNG = np.random.default_rng(0)
+
+
+X = RNG.normal(size=(60, 4))
+
+
+Y = X[:, :1] * 2.0 - X[:, 1:2] + 0.1 * RNG.normal(size=(60, 1))
+
+
+def make_network(dropout: bool = True) -> Network:
+    layers = [Dense(4, 8, seed=1), BatchNorm(8), ReLU()]
+    if dropout:
+        layers.append(Dropout(0.25, seed=5))
+    layers.append(Dense(8, 1, seed=2))
+    return Network(layers)
+
+
+def compiled(optimizer, dropout: bool = True) -> Network:
+    network = make_network(dropout)
+    network.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    return network
+
+
+# -- ModelCheckpoint ------------------------------------------------------------------------------
+class RecordPredictions(Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.predictions: list[np.ndarray] = []
+
+    def on_epoch_end(self, epoch, logs):
+        self.predictions.append(self.network.predict(X))
+
+
+def test_save_best_only_keeps_the_epoch_with_the_lowest_val_loss(tmp_path: Path) -> None:
+    path = tmp_path / "best.npz"
+    network = compiled(SGD(0.2), dropout=False)
+    checkpoint = ModelCheckpoint(path, monitor="val_loss", save_best_only=True)
+    recorder = RecordPredictions()
+    history = network.fit(X, Y, epochs=8, batch_size=8, seed=1, verbose=0, validation_split=0.25,
+                          callbacks=[checkpoint, recorder])
+    val_loss = history.history["val_loss"]
+    improving = [epoch for epoch, value in enumerate(val_loss)
+                 if value < min(val_loss[:epoch], default=np.inf)]
+    assert len(checkpoint.saved) == len(improving)
+    best = int(np.argmin(val_loss))
+    assert checkpoint.best_epoch == best and checkpoint.best == val_loss[best]
+    np.testing.assert_array_equal(minidl.load(path).predict(X), recorder.predictions[best])
+
+
+def test_monitor_in_max_mode_and_formatted_paths(tmp_path: Path) -> None:
+    network = compiled(SGD(0.1), dropout=False)
+    checkpoint = ModelCheckpoint(tmp_path / "model-{epoch:02d}-{loss:.3f}.npz", monitor="loss",
+                                 save_best_only=False)
+    history = network.fit(X, Y, epochs=3, batch_size=30, seed=0, verbose=0, callbacks=[checkpoint])
+    expected = [str(tmp_path / f"model-{e + 1:02d}-{loss:.3f}.npz")
+                for e, loss in enumerate(history.history["loss"])]
+    assert checkpoint.saved == expected
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in expected)
+    assert ModelCheckpoint("a.npz", monitor="val_accuracy").mode == "max"
+
+
+def test_checkpoint_monitor_missing_from_logs_says_so(tmp_path: Path) -> None:
+    network = compiled(SGD(0.1), dropout=False)
+    with pytest.raises(ValueError, match=r"monitor 'val_loss' is not in the epoch logs \(give fit "
+                                         r"validation_split or validation_data\); available: loss, mae"):
+        network.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "m.npz")])
+
+
+def test_checkpoint_path_with_an_unknown_field_says_so(tmp_path: Path) -> None:
+    network = compiled(SGD(0.1), dropout=False)
+    checkpoint = ModelCheckpoint(tmp_path / "m-{val_acc}.npz", save_best_only=False)
+    with pytest.raises(ValueError, match=r"cannot fill its fields with epoch and the epoch logs "
+                                         r"\(loss, mae\)"):
+        network.fit(X, Y, epochs=1, verbose=0, callbacks=[checkpoint])
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"path": 3}, TypeError, "ModelCheckpoint path must be a str or os.PathLike; got int"),
+    ({"monitor": ""}, TypeError, "ModelCheckpoint monitor must be a name such as 'val_loss'; got ''"),
+    ({"save_best_only": "yes"}, TypeError, "ModelCheckpoint save_best_only must be True or False; got 'yes'"),
+    ({"mode": "best"}, ValueError, "ModelCheckpoint mode must be 'auto', 'min' or 'max'; got 'best'"),
+    ({"verbose": 2}, ValueError, "ModelCheckpoint verbose must be 0 or 1; got 2"),
+])
+def test_checkpoint_arguments_are_checked(kwargs, error, message) -> None:
+    arguments = {"path": "m.npz", **kwargs}
+    with pytest.raises(error) as info:
+        ModelCheckpoint(**arguments)
+    assert message in str(info.value)
+
+
+def test_checkpoint_prints_when_verbose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    network = compiled(SGD(0.1), dropout=False)
+    network.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "m.npz", monitor="loss",
+                                                                      verbose=1)])
+    assert capsys.readouterr().out.startswith(f"ModelCheckpoint: epoch 1: saved {tmp_path / 'm.npz'} (loss ")
+
+
+def test_a_full_disk_during_a_checkpoint_keeps_the_previous_checkpoint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ckpt.npz"
+
+    class FillDiskAfterFirstEpoch(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 0:
+                def full(archive, member, value):
+                    raise OSError(28, "No space left on device")
+                monkeypatch.setattr(archive, "write_member", full)
+
+    network = compiled(SGD(0.01))
+    with pytest.raises(OSError, match="No space left on device"):
+        network.fit(X, Y, epochs=3, batch_size=8, seed=0, verbose=0,
+                    callbacks=[ModelCheckpoint(path, save_best_only=False), FillDiskAfterFirstEpoch()])
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+    assert minidl.load(path).optimizer.iterations == 8  # epoch 1's checkpoint, whole
+    assert network.history.epoch == [0, 1]  # epoch 2 completed; only its checkpoint failed
+
+
+def test_fit_callbacks_given_a_single_callback_names_the_fix():
+    net = Network([Dense(1, 1, seed=0)])
+    net.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(TypeError, match=r"fit callbacks must be a list.*got a single EarlyStopping"):
+        net.fit(np.ones((4, 1)), np.ones(4), verbose=0, callbacks=EarlyStopping(monitor="loss"))
+
+
+def linear_data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    y = x @ np.array([1.5, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=n)
+    return x, y
+
+
+def compiled_net():
+    net = Network([Dense(3, 1, seed=0)])
+    net.compile(optimizer="sgd", loss="mse")
+    return net
+
+
+def test_callbacks_see_the_network_and_logs():
+    calls = []
+
+    class Spy(Callback):
+        def on_train_begin(self, logs):
+            calls.append(("train_begin", self.network is net, self.params["steps"]))
+
+        def on_epoch_begin(self, epoch, logs):
+            calls.append(("epoch_begin", epoch))
+
+        def on_batch_end(self, batch, logs):
+            calls.append(("batch_end", batch, sorted(logs)))
+
+        def on_epoch_end(self, epoch, logs):
+            calls.append(("epoch_end", epoch, sorted(logs)))
+
+        def on_train_end(self, logs):
+            calls.append(("train_end",))
+
+    x, y = linear_data(n=6)
+    net = compiled_net()
+    net.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    net.fit(x, y, epochs=2, batch_size=4, verbose=0, callbacks=[Spy()])
+    assert calls == [
+        ("train_begin", True, 2),
+        ("epoch_begin", 0),
+        ("batch_end", 0, ["loss", "mae", "size"]),
+        ("batch_end", 1, ["loss", "mae", "size"]),
+        ("epoch_end", 0, ["loss", "mae"]),
+        ("epoch_begin", 1),
+        ("batch_end", 0, ["loss", "mae", "size"]),
+        ("batch_end", 1, ["loss", "mae", "size"]),
+        ("epoch_end", 1, ["loss", "mae"]),
+        ("train_end",),
+    ]

@@ -1,13 +1,32 @@
-"""The Trainer: compile makes one object holding the training state; Network's properties read it."""
+"""The Trainer: compile makes one object holding the training state; Network's properties read it;
+compile's names, train_step, loss_and_backward, evaluate, the non-finite recovery."""
+
+from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 import minidl
-from minidl import SGD, Dense, Network, Softmax
+from minidl import (
+    SGD,
+    Adam,
+    BinaryCrossEntropy,
+    Callback,
+    Dense,
+    Identity,
+    MeanSquaredError,
+    Network,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    SparseCategoricalCrossEntropy,
+    Tanh,
+)
 from minidl.training import Trainer
+from tests.messages import raises
 
 X = np.linspace(0.0, 1.0, 8)[:, None]
 Y = 3.0 * X[:, 0] + 1.0
@@ -104,3 +123,232 @@ def test_evaluate_and_validation_use_the_same_fused_step() -> None:
     assert net.evaluate(x, labels)["loss"] == pytest.approx(2000.0)
     history = net.fit(x, labels, epochs=1, verbose=0, validation_data=(x, labels))
     assert history.history["loss"] == history.history["val_loss"] == [pytest.approx(2000.0)]
+
+
+def network(dtype: str = "float64") -> Network:
+    return Network([Dense(3, 4, seed=0, dtype=dtype), ReLU(), Dense(4, 1, seed=1, dtype=dtype)])
+
+
+X_TRAIN = np.random.default_rng(1).normal(size=(20, 3))
+
+
+Y_TRAIN = X_TRAIN @ np.array([1.0, -2.0, 0.5])
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate", "train_step"])
+def test_training_before_compile_says_to_compile(method: str) -> None:
+    call = {"fit": lambda net: net.fit(X_TRAIN, Y_TRAIN, verbose=0),
+            "evaluate": lambda net: net.evaluate(X_TRAIN, Y_TRAIN),
+            "train_step": lambda net: net.train_step(X_TRAIN, Y_TRAIN)}[method]
+    raises(RuntimeError, lambda: call(network()), f"{method}() needs a compiled network",
+           "network.compile(optimizer=..., loss=...)")
+
+
+@pytest.mark.parametrize(("kwargs", "error", "fragments"), [
+    ({"optimizer": "adamw", "loss": "mse"}, ValueError,
+     ["unknown optimizer 'adamw'", "'sgd', 'rmsprop', 'adam'"]),
+    ({"optimizer": 3, "loss": "mse"}, TypeError,
+     ["optimizer must be a name or an Optimizer object", "got int"]),
+    ({"optimizer": "sgd", "loss": "mse2"}, ValueError, ["unknown loss 'mse2'", "'mean_squared_error'"]),
+    ({"optimizer": "sgd", "loss": 3}, TypeError, ["loss must be a name or a Loss object", "got int"]),
+    ({"optimizer": "sgd"}, ValueError, ["compile needs a loss", "loss='mse'"]),
+    ({"optimizer": "sgd", "loss": "mse", "metrics": ["acc2"]}, ValueError,
+     ["unknown metric 'acc2'", "'accuracy'"]),
+    ({"optimizer": "sgd", "loss": "mse", "metrics": "mae"}, TypeError,
+     ["compile metrics must be a list of names or functions", "got 'mae'"]),
+    ({"optimizer": "sgd", "loss": "mse", "metrics": ["mae", "mae"]}, ValueError,
+     ["names must be unique", "got ['mae', 'mae']"]),
+])
+def test_compile_refuses_unknown_names_and_types(kwargs: dict, error: type[Exception],
+                                                 fragments: list[str]) -> None:
+    raises(error, lambda: network().compile(**kwargs), *fragments)
+
+
+def compiled_network(dtype: str = "float64", learning_rate: float = 0.05) -> Network:
+    net = network(dtype)
+    net.compile(optimizer=SGD(learning_rate), loss="mse", metrics=["mae"])
+    return net
+
+
+def _with(array: np.ndarray, index: tuple, value: float) -> np.ndarray:
+    changed = array.astype(np.float64).copy()
+    changed[index] = value
+    return changed
+
+
+@pytest.mark.parametrize("method", ["evaluate", "train_step"])
+def test_evaluate_and_train_step_refuse_nan_targets(method: str) -> None:
+    net = compiled_network()
+    bad_y = _with(Y_TRAIN, (0,), np.nan)
+    raises(ValueError, lambda: getattr(net, method)(X_TRAIN, bad_y), f"{method} y",
+     "must be finite", "got nan")
+
+
+def test_a_diverging_run_stops_itself_and_keeps_finite_weights() -> None:
+    net = compiled_network(learning_rate=10.0)
+    with pytest.warns(RuntimeWarning, match="stopped: the training loss became"), \
+            np.errstate(over="ignore", invalid="ignore"):
+        history = net.fit(X_TRAIN * 100, Y_TRAIN * 100, epochs=50, batch_size=8, seed=0, verbose=0)
+    assert len(history.epoch) < 50
+    assert net.stop_reason is not None and "try a smaller learning rate" in net.stop_reason
+    assert history.stop_reason == net.stop_reason
+    assert all(np.all(np.isfinite(p.value)) for p in net.parameters())
+
+
+def test_evaluate_and_train_step_check_sizes_and_batch_size() -> None:
+    net = compiled_network()
+    raises(ValueError, lambda: net.evaluate(X_TRAIN, Y_TRAIN, batch_size=0), "evaluate batch_size",
+           "positive integer", "got 0")
+    raises(ValueError, lambda: net.evaluate(X_TRAIN, Y_TRAIN[:5]), "evaluate: x has 20 samples",
+           "y has 5 samples")
+    raises(ValueError, lambda: net.train_step(X_TRAIN, np.ones((20, 2))), "predicted has shape (20, 1)",
+           "actual has shape (20, 2)")
+    raises(ValueError, lambda: net.train_step(X_TRAIN[:, :2], Y_TRAIN), "Dense 'dense'",
+           "expected 3 input features", "got 2")
+
+
+F32 = np.dtype(np.float32)
+
+
+def _float32_batch(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def test_explicit_float32_training_step_keeps_float32_end_to_end() -> None:
+    net = Network([Dense(4, 8, dtype=np.float32, seed=0), ReLU(), Dense(8, 3, dtype=np.float32, seed=1)])
+    loss = SparseCategoricalCrossEntropy(from_logits=True)
+    optimizer = Adam(0.01)
+    x, labels = _float32_batch((6, 4)), np.array([0, 1, 2, 0, 1, 2])
+    first = None
+    for _ in range(20):
+        out = net.forward(x)
+        assert out.dtype == F32
+        value = loss.forward(out, labels)
+        first = value if first is None else first
+        grad = loss.backward()
+        assert grad.dtype == F32
+        assert net.backward(grad).dtype == F32
+        optimizer.step(net.parameters())
+    assert all(p.value.dtype == F32 and p.grad.dtype == F32 for p in net.parameters())
+    assert value < first  # it did learn
+
+
+def diverging_fit(learning_rate, epochs=200):
+    x = np.array([[3.0], [4.0]])
+    y = np.array([1.0, 2.0])
+    net = Network([Dense(1, 1, weight_init=[[0.5]], bias_init=[0.1])])
+    net.compile(optimizer=SGD(learning_rate=learning_rate), loss="mse")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = net.fit(x, y, epochs=epochs, batch_size=2, shuffle=False, verbose=0)
+    return net, history, caught
+
+
+def test_diverging_training_stops_with_a_clear_message_and_finite_weights():
+    net, history, caught = diverging_fit(learning_rate=5.0)
+    assert len(history.epoch) < 200
+    assert history.stop_reason is not None and "became" in history.stop_reason
+    assert "smaller learning rate" in history.stop_reason
+    assert any(issubclass(w.category, RuntimeWarning) and "stopped" in str(w.message) for w in caught)
+    assert all(np.all(np.isfinite(p.value)) for p in net.parameters())
+    assert all(math.isfinite(v) for v in history.history["loss"])
+    assert history.history["loss"][-1] > 1e100  # it really diverged before stopping
+
+
+def test_parameters_turned_non_finite_are_restored_to_the_epoch_start():
+    x = np.array([[1.0], [2.0], [3.0], [4.0]])
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    starts = []
+
+    class Poison(Callback):
+        def on_epoch_begin(self, epoch, logs):
+            starts.append([p.value.copy() for p in self.network.parameters()])
+
+        def on_batch_end(self, batch, logs):
+            if len(starts) == 3 and batch == 0:
+                self.network[0].weight.value[0, 0] = np.inf
+
+    net = Network([Dense(1, 1, seed=0)])
+    net.compile(optimizer=SGD(learning_rate=0.01, momentum=0.9), loss="mse")
+    with pytest.warns(RuntimeWarning, match="restored"):
+        history = net.fit(x, y, epochs=10, batch_size=2, shuffle=False, verbose=0, callbacks=[Poison()])
+    assert history.epoch == [0, 1]
+    for saved, parameter in zip(starts[2], net.parameters(), strict=True):
+        np.testing.assert_array_equal(parameter.value, saved)
+    assert net.optimizer.iterations == 0  # state reset with the restore
+
+
+def test_train_step_skips_the_update_on_a_non_finite_loss():
+    net = Network([Dense(1, 1, weight_init=[[1e200]], bias_init="zeros")])
+    net.compile(optimizer=SGD(0.1), loss="mse")
+    with np.errstate(over="ignore"):
+        value = net.train_step(np.array([[1e200]]), np.array([0.0]))
+    assert value == math.inf
+    assert net[0].weight.value[0, 0] == 1e200
+
+
+def linear_data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    y = x @ np.array([1.5, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=n)
+    return x, y
+
+
+def test_loss_and_backward_fills_gradients_like_explicit_backward():
+    x, y = linear_data(n=6)
+    net = Network([Dense(3, 4, seed=1), Tanh(), Dense(4, 1, seed=2), Identity()])
+    value = net.loss_and_backward(x, y, "mse")
+    grads = [p.grad.copy() for p in net.parameters()]
+    loss = MeanSquaredError()
+    assert loss.forward(net.forward(x), y) == pytest.approx(value, rel=1e-15)
+    net.backward(loss.backward())
+    for before, parameter in zip(grads, net.parameters(), strict=True):
+        np.testing.assert_allclose(before, parameter.grad, rtol=1e-14)
+
+
+def test_fit_before_compile_is_a_clear_error():
+    x, y = linear_data(n=4)
+    with pytest.raises(RuntimeError, match=r"compile\(optimizer=..., loss=...\)"):
+        Network([Dense(3, 1)]).fit(x, y)
+    with pytest.raises(RuntimeError, match="compile"):
+        Network([Dense(3, 1)]).evaluate(x, y)
+
+
+def test_compile_misspelt_names_list_the_valid_ones():
+    net = Network([Dense(3, 1)])
+    with pytest.raises(ValueError, match="valid names: 'mean_squared_error', 'mse'"):
+        net.compile(optimizer="sgd", loss="mean_square_error")
+    with pytest.raises(ValueError, match="valid names: 'sgd', 'rmsprop', 'adam'"):
+        net.compile(optimizer="adamw", loss="mse")
+    with pytest.raises(ValueError, match="valid names: 'accuracy'"):
+        net.compile(optimizer="sgd", loss="mse", metrics=["acuracy"])
+    with pytest.raises(ValueError, match="needs a loss"):
+        net.compile(optimizer="sgd")
+    with pytest.raises(TypeError, match="list of names"):
+        net.compile(optimizer="sgd", loss="mse", metrics="accuracy")
+
+
+def test_accuracy_by_name_follows_the_loss():
+    x = np.array([[2.0], [-1.0], [0.5], [-3.0]])
+    y = np.array([1.0, 0.0, 0.0, 0.0])
+    # Logits out (no Sigmoid), from_logits=True: a positive logit means class 1.
+    net = Network([Dense(1, 1, weight_init=[[1.0]], bias_init="zeros")])
+
+    net.compile(optimizer="sgd", loss=BinaryCrossEntropy(from_logits=True), metrics=["accuracy"])
+    assert net.evaluate(x, y)["accuracy"] == 0.75  # 0.5 -> class 1, wrong
+    net2 = Network([Dense(1, 1, weight_init=[[1.0]], bias_init="zeros"), Sigmoid()])
+    net2.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy", "mse"])
+    result = net2.evaluate(x, y)
+    assert result["accuracy"] == 0.75
+    p = 1 / (1 + np.exp(-x[:, 0]))
+    assert result["mse"] == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
+    assert result["loss"] == pytest.approx(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rel=1e-12)
+
+
+def test_evaluate_by_default_agrees_exactly_with_fits_val_loss():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 3)), rng.normal(size=(200, 1))
+    network = Network([Dense(3, 4, seed=0), ReLU(), Dense(4, 1, seed=1)])
+    network.compile(optimizer="sgd", loss="mse")
+    history = network.fit(x, y, epochs=1, batch_size=32, validation_split=0.25, verbose=0, seed=0)
+    assert network.evaluate(x[150:], y[150:])["loss"] == history.history["val_loss"][-1]

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+
+
 BENCHMARKS = ROOT / "benchmarks"
 
 

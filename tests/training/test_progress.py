@@ -10,17 +10,9 @@ import pytest
 from minidl import SGD, Dense, EarlyStopping, Network
 
 X = np.arange(8.0).reshape(8, 1) / 8
+
+
 Y = 2 * X[:, 0] + 1
-
-EPOCH_LINE = re.compile(
-    r"Epoch (\d+)/3 - 4 batches - \d+\.\ds - loss: \d+\.\d{4} - mae: \d+\.\d{4}"
-    r" - val_loss: \d+\.\d{4} - val_mae: \d+\.\d{4}"
-)
-
-
-class FakeTerminal(io.StringIO):
-    def isatty(self):
-        return True
 
 
 def run(verbose, **kwargs):
@@ -33,6 +25,12 @@ def run(verbose, **kwargs):
 def test_verbose_0_is_silent(capsys):
     run(0)
     assert capsys.readouterr().out == ""
+
+
+EPOCH_LINE = re.compile(
+    r"Epoch (\d+)/3 - 4 batches - \d+\.\ds - loss: \d+\.\d{4} - mae: \d+\.\d{4}"
+    r" - val_loss: \d+\.\d{4} - val_mae: \d+\.\d{4}"
+)
 
 
 @pytest.mark.parametrize("verbose", [1, 2])
@@ -49,6 +47,11 @@ def test_one_line_per_epoch_when_not_a_terminal(capsys, verbose):
         assert int(match.group(1)) == epoch
     # The printed loss is the History's, rounded to 4 decimals.
     assert f"loss: {history.history['loss'][0]:.4f}" in lines[0]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
 
 
 def test_verbose_1_on_a_terminal_draws_a_live_bar(monkeypatch):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+
 
 TUTORIALS = [
     "01-forward-propagation.md",
@@ -27,14 +27,9 @@ TUTORIALS = [
 ]
 
 
-def nav_paths():
-    """Every page path listed in mkdocs.yml's nav (read as text: no YAML dependency)."""
-    text = (ROOT / "mkdocs.yml").read_text(encoding="utf8")
-    nav = text[text.index("\nnav:") :]
-    return re.findall(r"([\w./-]+\.md)\s*$", nav, flags=re.MULTILINE)
-
-
 def test_mkdocs_build_strict_is_clean(tmp_path):
+    for tool in ("mkdocs", "material", "mkdocstrings"):
+        pytest.importorskip(tool, reason='needs the docs tools: pip install "minidl[docs]"')
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
@@ -53,6 +48,16 @@ def test_mkdocs_build_strict_is_clean(tmp_path):
         assert not re.search(r":(class|meth|func|mod|attr):<code>", page.read_text(encoding="utf8")), page
     for tutorial in TUTORIALS:
         assert (site / "tutorials" / tutorial.removesuffix(".md") / "index.html").is_file()
+
+
+DOCS = ROOT / "docs"
+
+
+def nav_paths():
+    """Every page path listed in mkdocs.yml's nav (read as text: no YAML dependency)."""
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf8")
+    nav = text[text.index("\nnav:") :]
+    return re.findall(r"([\w./-]+\.md)\s*$", nav, flags=re.MULTILINE)
 
 
 def test_nav_lists_every_page_once_and_the_tutorials_in_the_course_order():
@@ -103,6 +108,7 @@ def test_every_committed_image_is_drawn_by_the_figures_script():
 
 
 def test_the_figures_script_runs_and_writes_every_figure(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason='needs matplotlib: pip install "minidl[plot]"')
     script = load_figures_script()
     written = script.main(["--out", str(tmp_path)])
     assert sorted(path.name for path in written) == sorted(script.FIGURES)

@@ -1,4 +1,4 @@
-"""The built documentation site: API pages, tutorial navigation, plot edge cases, tutorial 4 numbers."""
+"""The built documentation site: API pages, tutorial navigation, tutorial 4 numbers."""
 
 import itertools
 import os
@@ -7,15 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-
 import numpy as np
 import pytest
 
-import minidl
-import minidl.plot as mplot
+os.environ.setdefault("MPLBACKEND", "Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
+
+ROOT = Path(__file__).resolve().parents[2]
+
 
 # Module-level helpers that only build error messages: not part of the API a learner reads.
 INTERNAL_HELPERS = [
@@ -26,6 +25,8 @@ INTERNAL_HELPERS = [
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
+    for tool in ("mkdocs", "material", "mkdocstrings"):
+        pytest.importorskip(tool, reason='needs the docs tools: pip install "minidl[docs]"')
     out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     result = subprocess.run(
@@ -58,17 +59,6 @@ def test_the_seven_tutorials_chain_by_next_links_from_the_landing_page(site):
         page = (site / "tutorials" / current / "index.html").read_text(encoding="utf8")
         # the page's own "Next:" paragraph links to the following tutorial, inside the site
         assert re.search(rf'<strong>Next:</strong> <a href="\.\./{following}/">', page), current
-
-
-def test_plot_loss_landscape_without_matplotlib_says_how_to_install_before_any_forward(monkeypatch):
-    for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.patches", "matplotlib.ticker"):
-        monkeypatch.setitem(sys.modules, name, None)
-    network = minidl.Network.from_node_weights({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]})
-    calls = []
-    monkeypatch.setattr(network, "forward", lambda x: calls.append(x))
-    with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
-        mplot.plot_loss_landscape(network, "mse", [[0, 3]], [3], parameter=0, index=(1, 0))
-    assert calls == []  # it did not sweep the loss only to fail at drawing
 
 
 def test_tutorial_4_numbers_match_an_independent_finite_difference_of_plain_numpy():
@@ -104,18 +94,3 @@ def test_tutorial_4_numbers_match_an_independent_finite_difference_of_plain_nump
         np.testing.assert_allclose(g2, stated_w2, atol=1e-5)
         # and the tutorial really states (and asserts) those numbers
         assert str([[float(v) for v in row] for row in stated_w1]) in text
-
-
-def test_plot_history_draws_into_the_axes_array_that_plt_subplots_returns():
-    import matplotlib.pyplot as plt
-
-    record = {"loss": [2.0, 1.0], "accuracy": [0.5, 0.75]}
-    figure, grid = plt.subplots(1, 2)  # a numpy array of two Axes
-    assert mplot.plot_history(record, axes=grid) is figure
-    for panel, key in zip(grid, ["loss", "accuracy"], strict=True):
-        (line,) = panel.get_lines()
-        assert line.get_gid() == f"history:{key}" and list(line.get_ydata()) == record[key]
-    figure, grid = plt.subplots(1, 1, squeeze=False)  # shape (1, 1)
-    assert mplot.plot_history({"loss": [3.0]}, axes=grid) is figure
-    assert list(grid[0, 0].get_lines()[0].get_ydata()) == [3.0]
-    plt.close("all")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "size_budget.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "size_budget.py"
 
 
 def load_script():
@@ -22,6 +22,7 @@ def load_script():
 
 
 size_budget = load_script()
+
 
 # 5 code lines: the docstrings, the comments and the blank lines do not count.
 SMALL_MODULE = '''\
@@ -41,6 +42,16 @@ class Network:
     """Three lines long, the docstring included."""
     size = 3
 '''
+
+
+def test_code_lines_leave_out_blank_comment_and_docstring_lines():
+    assert size_budget.code_lines(SMALL_MODULE) == 5
+
+
+def test_a_multiline_statement_counts_every_line_and_a_string_that_is_not_a_docstring_counts():
+    source = 'x = [\n    1,\n    2,\n]\nNOTE = """not a docstring:\nan assignment"""\n'
+    assert size_budget.code_lines(source) == 6
+
 
 TWO_FITS = '''\
 class Network:
@@ -62,25 +73,16 @@ def write_package(root: Path, files: dict[str, str]) -> Path:
     return package
 
 
-def run(package: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(SCRIPT), str(package), *options],
-                          capture_output=True, text=True, check=False)
-
-
-def test_code_lines_leave_out_blank_comment_and_docstring_lines():
-    assert size_budget.code_lines(SMALL_MODULE) == 5
-
-
-def test_a_multiline_statement_counts_every_line_and_a_string_that_is_not_a_docstring_counts():
-    source = 'x = [\n    1,\n    2,\n]\nNOTE = """not a docstring:\nan assignment"""\n'
-    assert size_budget.code_lines(source) == 6
-
-
 def test_definitions_are_measured_in_physical_lines_with_docstrings(tmp_path):
     sizes = size_budget.measure(write_package(tmp_path, {"a.py": TWO_FITS}))
     assert sizes.network_class == 4
     assert sizes.fit == 3  # the longer of the two fits: the method
     assert sizes.functions == {"pkg/a.py:Network.fit": 3, "pkg/a.py:fit": 2}
+
+
+def run(package: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(SCRIPT), str(package), *options],
+                          capture_output=True, text=True, check=False)
 
 
 def test_under_budget_exits_0_and_prints_the_table(tmp_path):

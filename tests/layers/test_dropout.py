@@ -1,9 +1,13 @@
 """Dropout: inverted, seeded, identity in evaluation, the same mask forward and backward."""
 
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
+import minidl
 from minidl import Dense, Dropout, Network, check_gradients
+from tests.messages import raises
 
 
 def test_training_mode_zeroes_or_rescales_each_value():
@@ -119,3 +123,19 @@ def test_predict_is_deterministic_while_training_forward_is_not():
     np.testing.assert_array_equal(net.predict(x), net.predict(x))
     assert net.training  # predict restored the mode
     assert not np.array_equal(net.forward(x), net.forward(x))
+
+
+@pytest.mark.parametrize(("rate", "error", "fragments"), [
+    (1.0, ValueError, ["[0.0, 1.0)", "got 1.0"]),
+    (-0.1, ValueError, ["[0.0, 1.0)", "got -0.1"]),
+    (np.nan, ValueError, ["finite", "got nan"]),
+    ("0.5", TypeError, ["real number", "got '0.5'"]),
+])
+def test_dropout_rate_is_checked(rate: object, error: type[Exception], fragments: list[str]) -> None:
+    raises(error, lambda: minidl.Dropout(rate), "Dropout rate", *fragments)
+
+
+def test_dropout_keeps_float16_input_float16() -> None:
+    y = minidl.Dropout(0.5, seed=0).forward(np.ones((4, 5), dtype=np.float16))
+    assert y.dtype == np.float16
+    assert set(y.ravel().tolist()) <= {0.0, 2.0}

@@ -1,9 +1,55 @@
+"""Regression losses (minidl/losses/regression.py): MSE and MAE values, gradients, target shapes."""
+
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
-from minidl import MeanAbsoluteError, MeanSquaredError
-from minidl.metrics import mean_absolute_error, mean_squared_error
+import minidl
+from minidl import MeanAbsoluteError, MeanSquaredError, metrics
+from tests.messages import raises
 from tests.numeric import numerical_gradient
+
+# -- targets of the wrong kind, and misuse -----------------------------------------------------------
+PREDICTED = np.array([[9.0], [9.0], [0.0], [12.0]])  # the course: MSE 37.5 against TARGET
+
+
+TARGET = np.array([1.0, 3.0, 5.0, 7.0])
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()], ids=lambda loss: loss.name)
+def test_one_dimensional_target_for_one_output_is_read_as_a_column(loss: minidl.Loss) -> None:
+    assert loss(PREDICTED, TARGET) == loss(PREDICTED, TARGET[:, None])
+    assert loss.backward().shape == (4, 1)
+
+
+def test_course_mean_squared_error_with_column_and_flat_targets() -> None:
+    assert MeanSquaredError()(PREDICTED, TARGET) == 37.5
+    assert metrics.mean_squared_error(TARGET, PREDICTED) == 37.5
+    assert metrics.mean_squared_error(TARGET[:, None], PREDICTED[:, 0]) == 37.5
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()], ids=lambda loss: loss.name)
+@pytest.mark.parametrize(("predicted", "actual", "got"), [
+    (np.ones((4, 2)), np.ones(4), "actual has shape (4,)"),     # never broadcast to (4, 4) or (4, 2)
+    (np.ones((4, 1)), np.ones(3), "actual has shape (3,)"),     # sample counts differ
+    (np.ones((4, 2)), np.ones((2, 4)), "actual has shape (2, 4)"),
+])
+def test_loss_targets_of_the_wrong_shape(loss: minidl.Loss, predicted: np.ndarray, actual: np.ndarray,
+                                         got: str) -> None:
+    raises(ValueError, lambda: loss(predicted, actual), type(loss).__name__,
+           f"predicted has shape {predicted.shape}", got, "must match")
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()], ids=lambda loss: loss.name)
+def test_loss_target_of_strings(loss: minidl.Loss) -> None:
+    raises(TypeError, lambda: loss(np.ones((2, 1)), ["a", "b"]), type(loss).__name__, "actual",
+           "real numbers", "got dtype <U1")
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()], ids=lambda loss: loss.name)
+def test_loss_backward_before_forward(loss: minidl.Loss) -> None:
+    raises(RuntimeError, loss.backward, type(loss).__name__, "backward() called before forward()")
 
 
 def test_mse_is_the_mean_over_every_element():
@@ -76,14 +122,9 @@ def test_float32_prediction_gives_float32_gradient():
     assert loss.backward().dtype == np.float32
 
 
-def test_metric_functions_use_scikit_learn_argument_order():
-    y_true, y_pred = [1.0, 3.0, 5.0, 7.0], [9.0, 9.0, 0.0, 12.0]
-    assert mean_squared_error(y_true, y_pred) == 37.5
-    assert mean_absolute_error(y_true, y_pred) == (8 + 6 + 5 + 5) / 4
-
-
-def test_metric_functions_reject_nan_and_empty_input():
-    with pytest.raises(ValueError, match="finite"):
-        mean_squared_error([1.0, np.nan], [1.0, 2.0])
-    with pytest.raises(ValueError, match="empty"):
-        mean_absolute_error([], [])
+def test_integer_predictions_do_not_truncate_float_targets():
+    # By hand: errors 0.5 and 0.5, so MSE 0.25 and MAE 0.5 (the target was cast to int: 0).
+    mse = MeanSquaredError()
+    assert mse.forward(np.array([1, 2]), np.array([1.5, 2.5])) == 0.25
+    np.testing.assert_array_equal(mse.backward(), [-0.5, -0.5])
+    assert MeanAbsoluteError().forward(np.array([[1], [2]]), [1.5, 2.5]) == 0.5

@@ -1,35 +1,18 @@
 """BatchNorm: batch statistics in training, running statistics in evaluation, exact backward."""
 
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
 import minidl
 from minidl import SGD, BatchNorm, Dense, Network, Parameter, check_gradients
+from tests.messages import raises
 
 RNG = np.random.default_rng(2024)
+
+
 X = RNG.normal(3.0, 2.0, size=(8, 3))
-
-
-def reference_backward(x, gamma, eps, grad_y):
-    """Backprop through the computational graph one primitive at a time (no closed form)."""
-    n = x.shape[0]
-    mu = x.sum(axis=0) / n
-    xc = x - mu
-    sq = xc**2
-    var = sq.sum(axis=0) / n
-    std = np.sqrt(var + eps)
-    inv = 1.0 / std
-    x_hat = xc * inv
-    d_x_hat = grad_y * gamma
-    d_inv = (d_x_hat * xc).sum(axis=0)
-    d_xc = d_x_hat * inv
-    d_std = -d_inv / std**2
-    d_var = d_std * 0.5 / np.sqrt(var + eps)
-    d_sq = np.ones_like(sq) * d_var / n
-    d_xc = d_xc + 2.0 * xc * d_sq
-    d_mu = -d_xc.sum(axis=0)
-    d_x = d_xc + d_mu / n
-    return d_x, (grad_y * x_hat).sum(axis=0), grad_y.sum(axis=0)
 
 
 def test_training_forward_standardises_each_feature_with_the_biased_variance():
@@ -104,6 +87,28 @@ def test_evaluation_uses_running_statistics_and_leaves_them_alone():
     # Each sample's output does not depend on its batch companions.
     np.testing.assert_allclose(layer.forward(X[2:3])[0], y[2], rtol=1e-12)
     np.testing.assert_allclose(layer.forward(X[:2]), y[:2], rtol=1e-12)
+
+
+def reference_backward(x, gamma, eps, grad_y):
+    """Backprop through the computational graph one primitive at a time (no closed form)."""
+    n = x.shape[0]
+    mu = x.sum(axis=0) / n
+    xc = x - mu
+    sq = xc**2
+    var = sq.sum(axis=0) / n
+    std = np.sqrt(var + eps)
+    inv = 1.0 / std
+    x_hat = xc * inv
+    d_x_hat = grad_y * gamma
+    d_inv = (d_x_hat * xc).sum(axis=0)
+    d_xc = d_x_hat * inv
+    d_std = -d_inv / std**2
+    d_var = d_std * 0.5 / np.sqrt(var + eps)
+    d_sq = np.ones_like(sq) * d_var / n
+    d_xc = d_xc + 2.0 * xc * d_sq
+    d_mu = -d_xc.sum(axis=0)
+    d_x = d_xc + d_mu / n
+    return d_x, (grad_y * x_hat).sum(axis=0), grad_y.sum(axis=0)
 
 
 def test_training_backward_matches_step_by_step_backpropagation():
@@ -251,3 +256,21 @@ def test_wrong_number_of_features_names_the_layer():
 def test_backward_before_forward():
     with pytest.raises(RuntimeError, match="before forward"):
         BatchNorm(3).backward(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize(("kwargs", "error", "fragments"), [
+    ({"num_features": 0}, ValueError, ["num_features", "positive integer", "got 0"]),
+    ({"num_features": 3, "momentum": 2}, ValueError, ["momentum", "[0.0, 1.0]", "got 2.0"]),
+    ({"num_features": 3, "epsilon": 0}, ValueError, ["epsilon", "(0.0, inf]", "got 0.0"]),
+    ({"num_features": 3, "dtype": int}, TypeError, ["dtype must be a floating dtype", "got int64"]),
+])
+def test_batchnorm_arguments_are_checked(kwargs: dict, error: type[Exception], fragments: list[str]) -> None:
+    raises(error, lambda: minidl.BatchNorm(**kwargs), "BatchNorm 'batchnorm'", *fragments)
+
+
+def test_batchnorm_wrong_features_and_batch_of_one() -> None:
+    layer = minidl.BatchNorm(3)
+    raises(ValueError, lambda: layer.forward(np.ones((4, 2))), "BatchNorm 'batchnorm'",
+           "expected input of shape (batch, 3) or (3,)", "got shape (4, 2)")
+    raises(ValueError, lambda: layer.forward(np.ones((1, 3))), "at least 2 samples per batch",
+           "got a batch of 1")

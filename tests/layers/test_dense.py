@@ -1,7 +1,12 @@
+"""Dense (minidl/layers/dense.py): weights, bias, gradients, arguments and shapes checked."""
+
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
-from minidl import Dense, Network, Parameter
+from minidl import Dense, Network
+from tests.messages import raises
 from tests.numeric import assert_layer_gradients
 
 
@@ -82,30 +87,6 @@ def test_backward_parameters_fills_the_same_gradients_as_backward():
         np.testing.assert_allclose(pa.grad, pb.grad, rtol=1e-12)
 
 
-@pytest.mark.parametrize("init", ["he_normal", "he_uniform", "glorot_normal", "glorot_uniform"])
-def test_initializers_are_reproducible_from_a_seed_or_generator(init):
-    a = Dense(50, 40, weight_init=init, seed=3).weight.value
-    b = Dense(50, 40, weight_init=init, seed=np.random.default_rng(3)).weight.value
-    c = Dense(50, 40, weight_init=init, seed=4).weight.value
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
-
-
-def test_initializer_scales():
-    fan_in, fan_out = 400, 300
-    he = Dense(fan_in, fan_out, weight_init="he_normal", seed=0).weight.value
-    assert he.std() == pytest.approx(np.sqrt(2 / fan_in), rel=0.02)
-    glorot = Dense(fan_in, fan_out, weight_init="glorot_uniform", seed=0).weight.value
-    limit = np.sqrt(6 / (fan_in + fan_out))
-    assert glorot.max() <= limit and glorot.min() >= -limit
-    assert glorot.max() > 0.99 * limit
-    he_u = Dense(fan_in, fan_out, weight_init="he_uniform", seed=0).weight.value
-    assert np.abs(he_u).max() <= np.sqrt(6 / fan_in)
-    glorot_n = Dense(fan_in, fan_out, weight_init="glorot_normal", seed=0).weight.value
-    assert glorot_n.std() == pytest.approx(np.sqrt(2 / (fan_in + fan_out)), rel=0.02)
-    assert not Dense(3, 2, weight_init="zeros").weight.value.any()
-
-
 def test_explicit_weights_are_copied():
     weights = np.array([[1.0], [2.0]])
     layer = Dense(2, 1, weight_init=weights)
@@ -148,21 +129,63 @@ def test_gradient_of_wrong_shape_is_an_error():
         layer.backward(np.ones((4, 2)))
 
 
-def test_bad_initializers_are_errors():
-    with pytest.raises(ValueError, match=r"unknown initializer 'he'.*he_normal"):
-        Dense(2, 2, weight_init="he")
-    with pytest.raises(ValueError, match=r"expected an array of shape \(2, 2\); got shape \(2,\)"):
-        Dense(2, 2, weight_init=[1.0, 2.0])
-    with pytest.raises(ValueError, match="finite"):
-        Dense(2, 1, weight_init=[[np.nan], [1.0]])
-    with pytest.raises(TypeError, match="floating dtype"):
-        Dense(2, 1, dtype=np.int64)
-    with pytest.raises(TypeError, match="seed"):
-        Dense(2, 1, seed="abc")
+# -- arguments checked -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "got"), [(0, "0"), (-3, "-3"), (2.5, "2.5"), (True, "True"),
+                                            ("3", "'3'"), (None, "None")])
+@pytest.mark.parametrize("argument", ["in_features", "out_features"])
+def test_dense_sizes_must_be_positive_integers(argument: str, value: object, got: str) -> None:
+    sizes = {"in_features": 3, "out_features": 2, argument: value}
+    raises(ValueError, lambda: Dense(**sizes), f"Dense {argument}", "positive integer", f"got {got}")
 
 
-def test_parameter_holds_value_and_same_shape_gradient():
-    parameter = Parameter(np.ones((2, 3), dtype=np.float32), name="w")
-    assert parameter.grad.shape == (2, 3) and parameter.grad.dtype == np.float32
-    assert not parameter.grad.any()
-    assert "w" in repr(parameter)
+def test_dense_numpy_integer_sizes_are_accepted() -> None:
+    layer = Dense(np.int64(3), np.int32(2))
+    assert (layer.in_features, layer.out_features) == (3, 2)
+    assert type(layer.in_features) is int
+
+
+@pytest.mark.parametrize(("dtype", "got"), [(int, "int64"), (complex, "complex128"), (bool, "bool"),
+                                            (object, "object")])
+def test_dense_dtype_must_be_floating(dtype: object, got: str) -> None:
+    raises(TypeError, lambda: Dense(3, 2, dtype=dtype), "Dense 'dense'", "dtype must be a floating dtype",
+           f"got {got}")
+
+
+def test_dense_use_bias_must_be_a_boolean() -> None:
+    raises(TypeError, lambda: Dense(3, 2, use_bias="no"), "Dense 'dense'", "use_bias must be True or False",
+           "got 'no'")
+
+
+@pytest.mark.parametrize(("kwargs", "fragments"), [
+    ({"weight_init": "gloro"}, ["weight_init", "unknown initializer 'gloro'", "glorot_uniform"]),
+    ({"weight_init": [[1.0, 2.0]]}, ["weight_init", "expected an array of shape (3, 2)", "got shape (1, 2)"]),
+    ({"weight_init": [[np.nan, 1.0]] * 3}, ["weight_init", "must be finite"]),
+    ({"bias_init": [1.0, 2.0, 3.0]}, ["bias_init", "expected an array of shape (2,)", "got shape (3,)"]),
+])
+def test_dense_initial_values_are_checked(kwargs: dict, fragments: list[str]) -> None:
+    raises(ValueError, lambda: Dense(3, 2, **kwargs), "Dense 'dense'", *fragments)
+
+
+def test_dense_seed_must_be_an_int_or_generator() -> None:
+    raises(TypeError, lambda: Dense(3, 2, seed="7"), "seed", "int, a numpy.random.Generator or None",
+           "got '7'")
+
+
+F32 = np.dtype(np.float32)
+
+
+def test_dense_is_float64_by_default_and_float32_on_request() -> None:
+    assert Dense(3, 2).weight.dtype == np.float64
+    layer = Dense(3, 2, dtype=np.float32)
+    assert layer.weight.dtype == F32 and layer.weight.grad.dtype == F32
+    assert layer.bias is not None and layer.bias.dtype == F32 and layer.bias.grad.dtype == F32
+
+
+def test_dense_refuses_a_non_floating_dtype() -> None:
+    with pytest.raises(TypeError, match="floating"):
+        Dense(3, 2, dtype=np.int64)
+
+
+def test_negative_seed_names_the_argument():
+    with pytest.raises(ValueError, match=r"seed must be .*non-negative.*got -1"):
+        Dense(2, 2, seed=-1)

@@ -14,22 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-# Top to bottom; a layer may import only the layers below it. "a | b": siblings that must not
-# import each other; "a : b": siblings that may (without a cycle); "(a)": may not exist yet.
-LAYERS = [
-    "plot | gradcheck",
-    "network",
-    "training",
-    "io",
-    "course",
-    "losses : optimizers : metrics",
-    "layers",
-    "initializers",
-    "errors : _validation",
-    "_typing | _version",
-]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- reading the imports --------------------------------------------------------------------
@@ -93,26 +78,6 @@ def import_graph(package: Path) -> dict[str, dict[str, int]]:
     return graph
 
 
-# -- judging them ---------------------------------------------------------------------------
-def parse_layers(layers: list[str], root: str) -> list[tuple[list[str], bool]]:
-    """Each layer as (its modules, whether they are independent), optional marks dropped."""
-    parsed = []
-    for layer in layers:
-        independent = ":" not in layer
-        names = [part.strip().strip("()") for part in layer.replace(":", "|").split("|")]
-        parsed.append(([f"{root}.{name}" for name in names], independent))
-    return parsed
-
-
-def place(module: str, layers: list[tuple[list[str], bool]]) -> tuple[int, str] | None:
-    """(layer index, the layer member holding ``module``), or None if it has no place."""
-    for index, (members, _) in enumerate(layers):
-        for member in members:
-            if module == member or module.startswith(member + "."):
-                return index, member
-    return None
-
-
 def find_cycle(graph: dict[str, dict[str, int]]) -> list[str] | None:
     """One import cycle as a path ``[a, b, ..., a]``, or None (depth-first search)."""
     state: dict[str, str] = {}  # "open" while on the current path, "done" after
@@ -133,6 +98,53 @@ def find_cycle(graph: dict[str, dict[str, int]]) -> list[str] | None:
     for module in sorted(graph):
         if module not in state and (cycle := visit(module)):
             return cycle
+    return None
+
+
+# -- minidl ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def minidl_graph():
+    return import_graph(ROOT / "minidl")
+
+
+def test_minidl_has_no_import_cycle(minidl_graph):
+    cycle = find_cycle(minidl_graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+# Top to bottom; a layer may import only the layers below it. "a | b": siblings that must not
+# import each other; "a : b": siblings that may (without a cycle); "(a)": may not exist yet.
+LAYERS = [
+    "plot | gradcheck",
+    "network",
+    "training",
+    "io",
+    "course",
+    "losses : optimizers : metrics",
+    "layers",
+    "initializers",
+    "errors : _validation",
+    "_typing | _version",
+]
+
+
+# -- judging them ---------------------------------------------------------------------------
+def parse_layers(layers: list[str], root: str) -> list[tuple[list[str], bool]]:
+    """Each layer as (its modules, whether they are independent), optional marks dropped."""
+    parsed = []
+    for layer in layers:
+        independent = ":" not in layer
+        names = [part.strip().strip("()") for part in layer.replace(":", "|").split("|")]
+        parsed.append(([f"{root}.{name}" for name in names], independent))
+    return parsed
+
+
+def place(module: str, layers: list[tuple[list[str], bool]]) -> tuple[int, str] | None:
+    """(layer index, the layer member holding ``module``), or None if it has no place."""
+    for index, (members, _) in enumerate(layers):
+        for member in members:
+            if module == member or module.startswith(member + "."):
+                return index, member
     return None
 
 
@@ -181,17 +193,6 @@ def wrong_way_imports(graph: dict[str, dict[str, int]], layers: list[str], root:
 def unplaced_modules(graph: dict[str, dict[str, int]], layers: list[str], root: str) -> list[str]:
     parsed = parse_layers(layers, root)
     return sorted(m for m in graph if m != root and place(m, parsed) is None)
-
-
-# -- minidl ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def minidl_graph():
-    return import_graph(ROOT / "minidl")
-
-
-def test_minidl_has_no_import_cycle(minidl_graph):
-    cycle = find_cycle(minidl_graph)
-    assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
 def test_every_minidl_import_points_down_the_layers(minidl_graph):

@@ -1,0 +1,273 @@
+"""Saving (minidl/io/saving.py): round trips, the training state saved for exact resumption, what is
+not saved, what saving refuses."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minidl
+from minidl import (
+    SGD,
+    Adam,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    ModelCheckpoint,
+    Network,
+    ReLU,
+    RMSprop,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from minidl.io import saving
+from minidl.training import Callback
+from tests.io.files import Scale, read_parts, small_network
+from tests.messages import raises
+
+
+def network(dtype: str = "float64") -> Network:
+    return Network([Dense(3, 4, seed=0, dtype=dtype), ReLU(), Dense(4, 1, seed=1, dtype=dtype)])
+
+
+def test_save_bad_arguments(tmp_path) -> None:
+    raises(TypeError, lambda: network().save(tmp_path / "m.npz", include_optimizer="no"),
+           "save include_optimizer", "True or False", "got 'no'")
+    raises(FileNotFoundError, lambda: network().save(tmp_path / "missing" / "m.npz"))
+
+
+RNG = np.random.default_rng(0)
+
+
+X = RNG.normal(size=(60, 4))
+
+
+Y = X[:, :1] * 2.0 - X[:, 1:2] + 0.1 * RNG.normal(size=(60, 1))
+
+
+def make_network(dropout: bool = True) -> Network:
+    layers = [Dense(4, 8, seed=1), BatchNorm(8), ReLU()]
+    if dropout:
+        layers.append(Dropout(0.25, seed=5))
+    layers.append(Dense(8, 1, seed=2))
+    return Network(layers)
+
+
+def compiled(optimizer, dropout: bool = True) -> Network:
+    network = make_network(dropout)
+    network.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    return network
+
+
+def assert_same_state(a: Network, b: Network) -> None:
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_array_equal(p.value, q.value)
+    for layer_a, layer_b in zip(a, b, strict=True):
+        for key, value in layer_a.state_arrays().items():
+            np.testing.assert_array_equal(value, layer_b.state_arrays()[key])
+
+
+# -- resuming exactly ----------------------------------------------------------------------
+@pytest.mark.parametrize("make_optimizer", [
+    lambda: SGD(0.05), lambda: SGD(0.05, momentum=0.9, nesterov=True), lambda: Adam(0.01),
+    lambda: RMSprop(0.005)], ids=["sgd", "nesterov", "adam", "rmsprop"])
+def test_save_load_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path: Path, make_optimizer) -> None:
+    straight = compiled(make_optimizer())
+    straight.fit(X, Y, epochs=6, batch_size=8, seed=3, verbose=0)
+
+    first = compiled(make_optimizer())
+    first.fit(X, Y, epochs=3, batch_size=8, seed=3, verbose=0)
+    first.save(tmp_path / "half.npz")
+    resumed = minidl.load(tmp_path / "half.npz")
+    assert type(resumed.optimizer) is type(straight.optimizer)
+    assert resumed.optimizer.config() == straight.optimizer.config()
+    assert resumed.metrics_names == ["loss", "mae"]
+    resumed.fit(X, Y, epochs=3, batch_size=8, seed=resumed.fit_rng, verbose=0)
+
+    assert_same_state(straight, resumed)
+    assert resumed.optimizer.iterations == straight.optimizer.iterations == 6 * 8
+
+
+def test_resuming_without_the_saved_generator_is_not_identical(tmp_path: Path) -> None:
+    """The control experiment: the shuffling stream matters, so the test above is meaningful."""
+    straight = compiled(Adam(0.01))
+    straight.fit(X, Y, epochs=4, batch_size=8, seed=3, verbose=0)
+    first = compiled(Adam(0.01))
+    first.fit(X, Y, epochs=2, batch_size=8, seed=3, verbose=0)
+    first.save(tmp_path / "half.npz")
+    resumed = minidl.load(tmp_path / "half.npz")
+    resumed.fit(X, Y, epochs=2, batch_size=8, seed=3, verbose=0)  # restarts the stream
+    assert not np.array_equal(resumed.parameters()[0].value, straight.parameters()[0].value)
+
+
+def test_resume_from_a_checkpoint_after_a_crash_is_bit_identical(tmp_path: Path) -> None:
+    straight = compiled(Adam(0.01))
+    straight.fit(X, Y, epochs=5, batch_size=16, seed=11, verbose=0)
+
+    class Crash(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 2:
+                raise RuntimeError("power cut")
+
+    path = tmp_path / "last.npz"
+    crashing = compiled(Adam(0.01))
+    checkpoint = ModelCheckpoint(path, save_best_only=False)
+    with pytest.raises(RuntimeError, match="power cut"):
+        crashing.fit(X, Y, epochs=5, batch_size=16, seed=11, verbose=0, callbacks=[checkpoint, Crash()])
+    assert checkpoint.saved == [str(path)] * 3  # epochs 1, 2, 3 were saved before the crash
+    resumed = minidl.load(path)
+    resumed.fit(X, Y, epochs=2, batch_size=16, seed=resumed.fit_rng, verbose=0)
+    assert_same_state(straight, resumed)
+
+
+def test_include_optimizer_false_stores_the_network_only(tmp_path: Path) -> None:
+    network = compiled(Adam(0.01))
+    network.fit(X, Y, epochs=1, batch_size=16, seed=0, verbose=0)
+    network.save(tmp_path / "bare.npz", include_optimizer=False)
+    loaded = minidl.load(tmp_path / "bare.npz")
+    assert loaded.optimizer is None and loaded.loss is None and loaded.fit_rng is None
+    np.testing.assert_array_equal(loaded.predict(X), network.predict(X))
+    with np.load(tmp_path / "bare.npz", allow_pickle=False) as archive:
+        assert not [key for key in archive.files if key.startswith("optimizer")]
+
+
+def test_dropout_generator_state_is_saved_even_for_inference_files(tmp_path: Path) -> None:
+    network = Network([Dropout(0.5, seed=1)])
+    network.forward(np.ones((4, 3)))  # advances the dropout generator
+    network.save(tmp_path / "d.npz", include_optimizer=False)
+    loaded = minidl.load(tmp_path / "d.npz")
+    np.testing.assert_array_equal(loaded.forward(np.ones((4, 3))), network.forward(np.ones((4, 3))))
+
+
+def test_function_metrics_are_not_saved_and_named_metrics_are(tmp_path: Path) -> None:
+    def worst(y_true, y_pred):
+        return float(np.max(np.abs(np.asarray(y_true) - y_pred)))
+
+    network = make_network()
+    network.compile(optimizer="sgd", loss="mae", metrics=["mse", worst])
+    network.save(tmp_path / "m.npz")
+    loaded = minidl.load(tmp_path / "m.npz")
+    assert loaded.metrics_names == ["loss", "mse"]
+    assert type(loaded.loss).__name__ == "MeanAbsoluteError"
+
+
+def test_cross_entropy_settings_round_trip(tmp_path: Path) -> None:
+    network = Network([Dense(4, 3, seed=0), Softmax()])
+    network.compile(optimizer=SGD(0.1), loss=minidl.losses.CategoricalCrossEntropy(epsilon=1e-4),
+                    metrics=["accuracy"])
+    network.save(tmp_path / "ce.npz")
+    loaded = minidl.load(tmp_path / "ce.npz")
+    assert loaded.loss.config() == {"from_logits": False, "epsilon": 1e-4}
+    assert loaded.metrics_names == ["loss", "accuracy"]
+
+
+def test_a_custom_optimizer_cannot_be_saved_but_the_network_can(tmp_path: Path) -> None:
+    class HalfSGD(SGD):
+        pass
+
+    network = make_network()
+    network.compile(optimizer=HalfSGD(0.1), loss="mse")
+    with pytest.raises(ValueError, match="optimizer HalfSGD is not a built-in optimizer; save with "
+                                         "include_optimizer=False"):
+        network.save(tmp_path / "x.npz")
+    assert not (tmp_path / "x.npz").exists()
+    network.save(tmp_path / "x.npz", include_optimizer=False)
+    assert minidl.load(tmp_path / "x.npz").optimizer is None
+
+
+X_SMALL = np.random.default_rng(7).normal(size=(6, 3))
+
+
+# -- round trips -------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_round_trip_gives_identical_predictions_and_dtype(tmp_path: Path, dtype: str) -> None:
+    network = small_network(dtype)
+    path = tmp_path / "model.npz"
+    network.save(path)
+    loaded = minidl.load(path)
+    assert loaded.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(loaded.predict(X_SMALL), network.predict(X_SMALL))
+    assert [layer.config() for layer in loaded] == [layer.config() for layer in network]
+    for before, after in zip(network.parameters(), loaded.parameters(), strict=True):
+        assert after.value is not before.value
+        np.testing.assert_array_equal(after.value, before.value)
+        assert after.value.dtype == before.value.dtype
+
+
+def test_every_simple_builtin_layer_round_trips(tmp_path: Path) -> None:
+    network = Network([Dense(3, 5, seed=3), Identity(), Sigmoid(), LeakyReLU(alpha=0.3), Tanh(),
+                       ReLU(), Dense(5, 3, seed=4), Softmax()])
+    path = tmp_path / "all.npz"
+    network.save(path)
+    loaded = minidl.load(path)
+    assert [type(layer) for layer in loaded] == [type(layer) for layer in network]
+    assert loaded[3].alpha == 0.3
+    np.testing.assert_array_equal(loaded.predict(X_SMALL), network.predict(X_SMALL))
+
+
+def test_batchnorm_running_statistics_and_dropout_round_trip(tmp_path: Path) -> None:
+    network = Network([Dense(3, 4, seed=0), BatchNorm(4, momentum=0.8, epsilon=1e-3), ReLU(),
+                       Dropout(0.25, seed=11), Dense(4, 1, seed=1)])
+    rng = np.random.default_rng(1)
+    for _ in range(3):  # move the running statistics away from their start (0 and 1)
+        network.forward(rng.normal(2.0, 3.0, size=(8, 3)))
+    batchnorm = network[1]
+    assert isinstance(batchnorm, BatchNorm)
+    batchnorm.gamma.value[...] = [1.5, 0.5, 2.0, 1.0]
+    path = tmp_path / "bn.npz"
+    network.save(path)
+    loaded = minidl.load(path)
+    loaded_bn = loaded[1]
+    assert isinstance(loaded_bn, BatchNorm) and isinstance(loaded[3], Dropout)
+    np.testing.assert_array_equal(loaded_bn.running_mean, batchnorm.running_mean)
+    np.testing.assert_array_equal(loaded_bn.running_var, batchnorm.running_var)
+    assert not np.allclose(loaded_bn.running_var, 1.0)
+    assert (loaded_bn.momentum, loaded_bn.epsilon, loaded[3].rate) == (0.8, 1e-3, 0.25)
+    # eval mode: running stats
+    np.testing.assert_array_equal(loaded.predict(X_SMALL), network.predict(X_SMALL))
+    header, arrays = read_parts(path)
+    assert [item["name"] for item in header["layers"][1]["state"]] == ["running_mean", "running_var"]
+    np.testing.assert_array_equal(arrays["layer1.state.running_mean"], batchnorm.running_mean)
+
+
+def test_file_is_written_at_exactly_the_given_path(tmp_path: Path) -> None:
+    path = tmp_path / "weights.model"
+    small_network().save(str(path))
+    assert sorted(os.listdir(tmp_path)) == ["weights.model"]
+    assert minidl.load(str(path)).predict(X_SMALL).shape == (6, 2)
+
+
+def test_file_is_a_plain_npz_that_numpy_reads_without_pickle(saved: Path) -> None:
+    header, arrays = read_parts(saved)
+    assert header["format"] == "minidl-model"
+    assert header["version"] == saving.FORMAT_VERSION == 1
+    assert [entry["type"] for entry in header["layers"]] == [
+        "Dense", "ReLU", "Dense", "Tanh", "Dense", "Softmax"]
+    assert header["layers"][0]["config"] == {
+        "in_features": 3, "out_features": 4, "use_bias": True, "dtype": "float64", "name": "dense"}
+    assert sorted(arrays) == ["layer0.param0", "layer0.param1", "layer2.param0", "layer2.param1",
+                              "layer4.param0"]
+    assert arrays["layer4.param0"].shape == (4, 2)
+
+
+# -- saving refuses what could not be loaded ---------------------------------------------
+def test_save_refuses_non_finite_parameters_and_keeps_old_file(saved: Path) -> None:
+    before = saved.read_bytes()
+    network = small_network()
+    network.parameters()[1].value[2] = np.nan
+    with pytest.raises(ValueError, match=r"layer 0 .*parameter 'bias'.*NaN or infinity"):
+        network.save(saved)
+    assert saved.read_bytes() == before
+    assert os.listdir(saved.parent) == ["model.npz"]
+
+
+def test_save_refuses_a_config_that_is_not_json(tmp_path: Path) -> None:
+    layer = Scale(factor=np.array([1.0, 2.0]))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"layer 0 .*config\(\).*JSON values.*got ndarray"):
+        Network([layer]).save(tmp_path / "bad.npz")

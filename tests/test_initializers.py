@@ -1,0 +1,43 @@
+"""Initializers (minidl/initializers.py): seeded, scaled as named, bad names refused."""
+
+import numpy as np
+import pytest
+
+from minidl import Dense
+
+
+@pytest.mark.parametrize("init", ["he_normal", "he_uniform", "glorot_normal", "glorot_uniform"])
+def test_initializers_are_reproducible_from_a_seed_or_generator(init):
+    a = Dense(50, 40, weight_init=init, seed=3).weight.value
+    b = Dense(50, 40, weight_init=init, seed=np.random.default_rng(3)).weight.value
+    c = Dense(50, 40, weight_init=init, seed=4).weight.value
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_initializer_scales():
+    fan_in, fan_out = 400, 300
+    he = Dense(fan_in, fan_out, weight_init="he_normal", seed=0).weight.value
+    assert he.std() == pytest.approx(np.sqrt(2 / fan_in), rel=0.02)
+    glorot = Dense(fan_in, fan_out, weight_init="glorot_uniform", seed=0).weight.value
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    assert glorot.max() <= limit and glorot.min() >= -limit
+    assert glorot.max() > 0.99 * limit
+    he_u = Dense(fan_in, fan_out, weight_init="he_uniform", seed=0).weight.value
+    assert np.abs(he_u).max() <= np.sqrt(6 / fan_in)
+    glorot_n = Dense(fan_in, fan_out, weight_init="glorot_normal", seed=0).weight.value
+    assert glorot_n.std() == pytest.approx(np.sqrt(2 / (fan_in + fan_out)), rel=0.02)
+    assert not Dense(3, 2, weight_init="zeros").weight.value.any()
+
+
+def test_bad_initializers_are_errors():
+    with pytest.raises(ValueError, match=r"unknown initializer 'he'.*he_normal"):
+        Dense(2, 2, weight_init="he")
+    with pytest.raises(ValueError, match=r"expected an array of shape \(2, 2\); got shape \(2,\)"):
+        Dense(2, 2, weight_init=[1.0, 2.0])
+    with pytest.raises(ValueError, match="finite"):
+        Dense(2, 1, weight_init=[[np.nan], [1.0]])
+    with pytest.raises(TypeError, match="floating dtype"):
+        Dense(2, 1, dtype=np.int64)
+    with pytest.raises(TypeError, match="seed"):
+        Dense(2, 1, seed="abc")
