@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array
-from minidl.errors import backward_before_forward, gradient_shape_error, input_error
+from minidl.errors import backward_before_forward, gradient_shape_error, input_error, label
 
 
 class Parameter:
@@ -95,11 +95,12 @@ class Layer(ABC):
     Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` has the
     shape of its output. The errors name the layer, what was expected and what was got.
 
-    **Gradients are overwritten.** Each built-in ``backward`` *sets* ``grad`` to the
-    gradient of the most recent ``forward`` (``overwrites_gradients = True``). A user
-    layer may instead add (``p.grad += g``, PyTorch's habit): the network clears its
-    gradients before its backward. A layer object may appear only once in a
-    :class:`~minidl.Network`, and a Parameter belongs to one layer (no tied weights).
+    **Each backward pass starts from fresh gradients.** Each built-in ``backward``
+    *sets* ``grad`` to the gradient of the most recent ``forward``
+    (``overwrites_gradients = True``). A user layer may assign or add (``p.grad += g``,
+    PyTorch's habit): the network clears its gradients right before its backward. A
+    layer object may appear only once in a :class:`~minidl.Network`, and a Parameter
+    belongs to one layer (no tied weights).
 
     A layer has a mode: ``training`` is True after construction and ``train()``, False
     after ``eval()``. Only layers that behave differently (Dropout, BatchNorm) look at it.
@@ -218,9 +219,7 @@ class Layer(ABC):
         """
         target = np.dtype(dtype)
         if target.kind != "f":
-            raise TypeError(
-                f"{type(self).__name__} {self.name!r}: astype needs a floating dtype; got {target}"
-            )
+            raise TypeError(f"{label(self)}: astype needs a floating dtype; got {target}")
         for parameter in self.parameters():
             if parameter.value.dtype != target:
                 parameter.value = parameter.value.astype(target)
@@ -255,14 +254,21 @@ class Layer(ABC):
         return {}
 
     def load_state_arrays(self, arrays: dict[str, Array]) -> None:
-        """Put back arrays from :meth:`state_arrays` (same keys, shapes and dtypes, checked).
+        """Copy saved arrays into :meth:`state_arrays`, in place (keys, shapes and dtypes checked).
 
-        The default accepts only an empty dict: a layer without state has nothing to load.
+        A layer without state accepts only an empty dict.
         """
-        if arrays:
-            raise ValueError(
-                f"{type(self).__name__} {self.name!r} keeps no state arrays; got {sorted(arrays)}"
-            )
+        own = self.state_arrays()
+        if set(arrays) != set(own):
+            if not own:
+                raise ValueError(f"{label(self)} keeps no state arrays; got {sorted(arrays)}")
+            raise ValueError(f"{label(self)}: expected state arrays {sorted(own)}; got {sorted(arrays)}")
+        for key, target in sorted(own.items()):
+            value = np.asarray(arrays[key])
+            if value.shape != target.shape or value.dtype != target.dtype:
+                raise ValueError(f"{label(self)}: state array {key!r} must have shape {target.shape} "
+                                 f"and dtype {target.dtype}; got shape {value.shape} and dtype {value.dtype}")
+            target[...] = value
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
