@@ -63,9 +63,9 @@ def tied_parameter(parameter_name: str, first: tuple[int, str], second: tuple[in
     where = (f"layer {first[0]} ({first[1]!r}) holds it twice" if first == second else
              f"layers {first[0]} ({first[1]!r}) and {second[0]} ({second[1]!r}) both hold it")
     return ValueError(f"Network: the Parameter {parameter_name!r} is shared (tied weights): {where}. "
-                      "minidl does not support tied weights: each layer's backward replaces the gradient, so "
-                      "only one use would count, and the optimizer would step it twice; give each layer its own "
-                      "Parameter")
+                      "minidl does not support tied weights: each layer's backward replaces the gradient, "
+                      "so only one use would count, and the optimizer would step it twice; give each layer "
+                      "its own Parameter")
 
 
 def not_initialised(layer: Layer, where: str) -> str:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from minidl import course, errors
 from minidl import io as _io
 from minidl._typing import Array, ArrayLike, Seed
-from minidl._validation import as_batch, as_float_array, check_positive_int
+from minidl._validation import as_batch, as_float_array, check_float_dtype, check_positive_int
 from minidl.course import NodeValues, Trace
 from minidl.layers.base import Layer, Parameter, mode
 from minidl.losses import Loss
@@ -78,9 +78,8 @@ class Network:
     def astype(self, dtype: npt.DTypeLike) -> Network:
         """Convert every layer to the floating ``dtype`` (e.g. float32), in place; returns self.
 
-        Parameters stay the same objects (:meth:`Layer.astype`); inputs are converted at
-        the entry from then on. The compiled optimizer's state is converted too (one you
-        drive yourself: call ``astype`` before its first step).
+        Parameters stay the same objects (:meth:`Layer.astype`); inputs are converted at the entry,
+        and the compiled optimizer's state too (one you drive yourself: ``astype`` before its first step).
 
         Examples
         --------
@@ -88,9 +87,7 @@ class Network:
         >>> net.dtype, net.forward(np.ones((4, 3))).dtype
         (dtype('float32'), dtype('float32'))
         """
-        target = np.dtype(dtype)
-        if target.kind != "f":
-            raise TypeError(f"Network.astype needs a floating dtype (float32, float64); got {target}")
+        target = check_float_dtype(dtype, "Network.astype: dtype")
         for layer in self.layers:
             layer.astype(target)
         if self.optimizer is not None:  # load_state_arrays casts each array to its parameter's dtype
@@ -160,15 +157,13 @@ class Network:
     def predict(self, x: ArrayLike, batch_size: int | None = None) -> Array:
         """The output for ``x`` in evaluation mode; ``batch_size``: in slices of that many samples."""
         data = as_float_array(x, "predict x", dtype=self.dtype)
-        if batch_size is not None:
-            batch_size = check_positive_int(batch_size, "predict batch_size")
+        size = None if batch_size is None else check_positive_int(batch_size, "predict batch_size")
         batch, single = as_batch(data)
         with mode(self.layers, training=False):
-            if batch_size is None or batch.ndim == 0 or len(batch) <= batch_size:
+            if size is None or batch.ndim == 0 or len(batch) <= size:
                 output = self._run(batch)
             else:
-                starts = range(0, len(batch), batch_size)
-                output = np.concatenate([self._run(batch[i : i + batch_size]) for i in starts])
+                output = np.concatenate([self._run(batch[i : i + size]) for i in range(0, len(batch), size)])
         output = output[0] if single else output
         # A network of pass-through layers would hand back (a view of) the caller's array.
         return output.copy() if np.may_share_memory(output, data) else output
@@ -208,17 +203,31 @@ class Network:
     def _trainer(self, caller: str) -> Trainer:
         return require_trainer(self, caller)
 
-    loss = property(lambda self: None if self.trainer is None else self.trainer.loss,
-                    doc="The compiled loss (None before ``compile``).")
-    optimizer = property(lambda self: None if self.trainer is None else self.trainer.optimizer,
-                         doc="The compiled optimizer (None before); it keeps its state across ``fit`` calls.")
-    history = property(lambda self: None if self.trainer is None else self.trainer.history,
-                       doc="The :class:`~minidl.History` of the latest ``fit`` (None before).")
-    stop_reason = property(lambda self: None if self.trainer is None else self.trainer.stop_reason,
-                           doc="Why the latest ``fit`` stopped early (early stopping, NaN, Ctrl-C), or None.")
+    @property
+    def loss(self) -> Loss | None:
+        """The compiled loss (None before ``compile``)."""
+        return None if self.trainer is None else self.trainer.loss
 
-    metrics_names = property(lambda self: ["loss"] + [n for n, _ in getattr(self.trainer, "metrics", ())],
-                             doc="The names ``fit`` logs: ``\"loss\"`` then each compiled metric (as given).")
+    @property
+    def optimizer(self) -> Optimizer | None:
+        """The compiled optimizer (None before); it keeps its state across ``fit`` calls."""
+        return None if self.trainer is None else self.trainer.optimizer
+
+    @property
+    def history(self) -> History | None:
+        """The :class:`~minidl.History` of the latest ``fit`` (None before)."""
+        return None if self.trainer is None else self.trainer.history
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the latest ``fit`` stopped early (early stopping, NaN, Ctrl-C), or None."""
+        return None if self.trainer is None else self.trainer.stop_reason
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names ``fit`` logs: ``"loss"`` then each compiled metric (as given)."""
+        metrics = [] if self.trainer is None else self.trainer.metrics
+        return ["loss"] + [name for name, _ in metrics]
 
     @property
     def stop_training(self) -> bool:

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array
+from minidl._validation import check_float_dtype
 from minidl.errors import backward_before_forward, gradient_shape_error, input_error, label
 
 
@@ -217,9 +218,7 @@ class Layer(ABC):
         >>> layer.weight.value.dtype, layer.weight.grad.dtype
         (dtype('float32'), dtype('float32'))
         """
-        target = np.dtype(dtype)
-        if target.kind != "f":
-            raise TypeError(f"{label(self)}: astype needs a floating dtype; got {target}")
+        target = check_float_dtype(dtype, f"{label(self)}: astype dtype")
         for parameter in self.parameters():
             if parameter.value.dtype != target:
                 parameter.value = parameter.value.astype(target)
