@@ -59,8 +59,7 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
             raise TypeError(f"{name} must hold real numbers (int, float or bool); got dtype {array.dtype}")
         if dtype is None:
             dtype = array.dtype if array.dtype.kind == "f" else np.float64
-        if array.dtype != dtype:
-            array = array.astype(dtype)
+        array = array.astype(dtype, copy=False)
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one value")
     check_finite(array, name)

@@ -97,20 +97,18 @@ class Trace(Mapping[str, Any]):
         return len(self._values)
 
     def __str__(self) -> str:
-        def show(value: Any) -> str:
-            if isinstance(value, float):
-                return f"{value:g}"
-            return np.array2string(np.asarray(value), precision=6, separator=", ")
-
-        rows = [("node", "input", "output")]
-        rows += [(node.name, show(node.input), show(node.output)) for node in self.nodes]
+        rows = [("node", "input", "output")] + [(node.name, _show(node.input), _show(node.output))
+                                                 for node in self.nodes]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        return "\n".join(
-            f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip() for a, b, c in rows
-        )
+        return "\n".join(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip() for a, b, c in rows)
 
     def __repr__(self) -> str:
         return f"Trace({', '.join(f'{k}={v!r}' for k, v in self._values.items())})"
+
+
+def _show(value: Any) -> str:
+    """A node value for the table: ``3`` for one sample, ``[3, 6]`` for a batch."""
+    return f"{value:g}" if isinstance(value, float) else np.array2string(value, precision=6, separator=", ")
 
 
 def trace(layers: Sequence[Layer], x: Array) -> Trace:

@@ -279,30 +279,27 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
         raise TypeError(f"Network expects a list of layers; got {type(layers).__name__}")
     if not layers:
         raise ValueError("Network expects at least one layer; got an empty list")
-    seen: set[int] = set()
     owners: dict[int, int] = {}  # id of a Parameter -> index of the layer holding it
     for index, layer in enumerate(layers):
         if not isinstance(layer, Layer):
             raise TypeError(f"Network layer {index} must be a minidl Layer; got {type(layer).__name__}")
         if not hasattr(layer, "training") or not hasattr(layer, "name"):
             raise TypeError(errors.not_initialised(layer, f"Network layer {index}"))
-        if id(layer) in seen:
+        if any(earlier is layer for earlier in layers[:index]):
             raise ValueError(f"Network layer {index} ({layer.name!r}) appears twice; create a new layer "
                              "object for each position (a layer's gradients belong to one position)")
-        seen.add(id(layer))
         for parameter in layer.parameters():
             if id(parameter) in owners:
                 first = owners[id(parameter)]
                 raise errors.tied_parameter(parameter.name, (first, layers[first].name), (index, layer.name))
             owners[id(parameter)] = index
-    used: dict[str, int] = {}  # name -> how many times it was taken, as base of name_1, name_2, ...
-    for layer in layers:
-        if layer.name in used:
-            base = layer.name
-            while layer.name in used:
-                used[base] += 1
-                layer.name = f"{base}_{used[base]}"
-        used[layer.name] = 0
+    taken: set[str] = set()
+    for layer in layers:  # a name taken before becomes name_1, name_2, ...
+        base, count = layer.name, 0
+        while layer.name in taken:
+            count += 1
+            layer.name = f"{base}_{count}"
+        taken.add(layer.name)
     return list(layers)
 
 

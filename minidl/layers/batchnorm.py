@@ -142,20 +142,16 @@ class BatchNorm(Layer):
             mean: Array = x.sum(axis=0) / batch
             centred = x - mean
             var: Array = (centred * centred).sum(axis=0) / batch
-            inv_std: Array = 1.0 / np.sqrt(var + self.epsilon)
-            x_hat: Array = centred * inv_std
             keep = self.momentum
             self.running_mean *= keep
             self.running_mean += (1.0 - keep) * mean
             self.running_var *= keep
             self.running_var += (1.0 - keep) * var
-            self._batch_stats = True
         else:
-            inv_std = 1.0 / np.sqrt(self.running_var + self.epsilon)
-            x_hat = (x - self.running_mean) * inv_std
-            self._batch_stats = False
-        self._x_hat = x_hat
-        self._inv_std = inv_std
+            centred, var = x - self.running_mean, self.running_var
+        self._batch_stats = self.training
+        self._inv_std = inv_std = 1.0 / np.sqrt(var + self.epsilon)
+        self._x_hat = x_hat = centred * inv_std
         y: Array = x_hat * self.gamma.value
         y += self.beta.value
         return y
