@@ -228,9 +228,8 @@ def layers_from_node_weights(
     matrices = _matrices_from_node_weights(weights)
     get_activation(activation)  # fail on a bad name before building anything
     layers: list[Layer] = []
-    for matrix in matrices:
-        in_features, out_features = matrix.shape
-        layers.append(Dense(in_features, out_features, use_bias=False, weight_init=matrix, dtype=dtype))
+    for matrix in matrices:  # each of shape (in_features, out_features)
+        layers.append(Dense(*matrix.shape, use_bias=False, weight_init=matrix, dtype=dtype))
         layers.append(get_activation(activation))
     return layers
 
@@ -243,7 +242,6 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
         raise ValueError("node weights have no 'output' key; expected keys like 'node_0', 'node_1', "
                          f"'output'; got {list(weights)}")
     hidden: dict[int, dict[int, Array]] = {}  # hidden layer -> node -> the weights into it
-    styles = set()
     for key, value in weights.items():
         vector = _node_vector(key, value)
         if key == "output":
@@ -253,10 +251,9 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
             raise ValueError(f"node weights: unexpected key {key!r}; expected 'node_<j>', "
                              "'node_<layer>_<j>' or 'output'")
         first, second = match.groups()  # node_<j>: (j, None); node_<layer>_<j>: (layer, j)
-        styles.add(second is None)
         layer, node = ("0", first) if second is None else (first, second)
         hidden.setdefault(int(layer), {})[int(node)] = vector
-    if len(styles) > 1:
+    if len({key.count("_") for key in weights if key != "output"}) > 1:  # node_<j> and node_<layer>_<j>
         raise ValueError("node weights mix 'node_<j>' and 'node_<layer>_<j>' keys; use one style")
     layers = [_numbered(nodes, f"nodes of hidden layer {i}")
               for i, nodes in enumerate(_numbered(hidden, "hidden layers"))]
@@ -290,9 +287,8 @@ def _node_vector(key: str, value: npt.ArrayLike) -> Array:
     except (ValueError, TypeError):
         raise ValueError(f"node weights[{key!r}] must be a flat list of numbers; got {value!r}") from None
     if vector.ndim != 1 or vector.size == 0:
-        raise ValueError(
-            f"node weights[{key!r}] must be a flat, non-empty list of numbers; got shape {vector.shape}"
-        )
+        raise ValueError(f"node weights[{key!r}] must be a flat, non-empty list of numbers; "
+                         f"got shape {vector.shape}")
     if not np.all(np.isfinite(vector)):
         raise ValueError(f"node weights[{key!r}] must be finite; got {vector}")
     return vector.astype(np.float64)

@@ -219,13 +219,12 @@ class Layer(ABC):
         (dtype('float32'), dtype('float32'))
         """
         target = check_float_dtype(dtype, f"{label(self)}: astype dtype")
-        for parameter in self.parameters():
-            if parameter.value.dtype != target:
-                parameter.value = parameter.value.astype(target)
-                parameter.grad = parameter.grad.astype(target)
+        for parameter in self.parameters():  # astype(copy=False): an array already of dtype is kept
+            parameter.value = parameter.value.astype(target, copy=False)
+            parameter.grad = parameter.grad.astype(target, copy=False)
         for key, array in self.state_arrays().items():
-            if getattr(self, key, None) is array and array.dtype != target:
-                setattr(self, key, array.astype(target))
+            if getattr(self, key, None) is array:
+                setattr(self, key, array.astype(target, copy=False))
         return self
 
     # -- description ----------------------------------------------------------------
