@@ -129,9 +129,9 @@ class Network:
     def backward(self, grad: Array) -> Array:
         """The chain rule, last layer first: turn ``dL/doutput`` into ``dL/dx``, filling every ``grad``.
 
-        A layer that does not overwrite its gradients is cleared first (so it may add); a
-        one-sample gradient gets a batch axis. A layer whose backward returns no array or
-        one not shaped like its input, or fails on a missing cache, is named in the error.
+        A layer that does not overwrite its gradients is cleared first (so it may add); a one-sample
+        gradient gets a batch axis. A layer whose backward returns no array or one not shaped like its
+        input, or fails on a missing cache, is named in the error.
         """
         if not isinstance(grad, np.ndarray):
             raise TypeError("Network.backward expects dL/doutput as a numpy array; "
@@ -165,8 +165,7 @@ class Network:
             else:
                 output = np.concatenate([self._run(batch[i : i + size]) for i in range(0, len(batch), size)])
         output = output[0] if single else output
-        # A network of pass-through layers would hand back (a view of) the caller's array.
-        return output.copy() if np.may_share_memory(output, data) else output
+        return output.copy() if np.may_share_memory(output, data) else output  # never a view of x
 
     def __call__(self, x: ArrayLike) -> Array:
         """Run ``forward``."""
@@ -226,8 +225,7 @@ class Network:
     @property
     def metrics_names(self) -> list[str]:
         """The names ``fit`` logs: ``"loss"`` then each compiled metric (as given)."""
-        metrics = [] if self.trainer is None else self.trainer.metrics
-        return ["loss"] + [name for name, _ in metrics]
+        return ["loss"] + [name for name, _ in (self.trainer.metrics if self.trainer is not None else [])]
 
     @property
     def stop_training(self) -> bool:

@@ -96,12 +96,8 @@ class Layer(ABC):
     Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` has the
     shape of its output. The errors name the layer, what was expected and what was got.
 
-    **Each backward pass starts from fresh gradients.** Each built-in ``backward``
-    *sets* ``grad`` to the gradient of the most recent ``forward``
-    (``overwrites_gradients = True``). A user layer may assign or add (``p.grad += g``,
-    PyTorch's habit): the network clears its gradients right before its backward. A
-    layer object may appear only once in a :class:`~minidl.Network`, and a Parameter
-    belongs to one layer (no tied weights).
+    **Each backward pass starts from fresh gradients** (see ``overwrites_gradients``). A
+    layer object appears once in a :class:`~minidl.Network`; a Parameter belongs to one layer.
 
     A layer has a mode: ``training`` is True after construction and ``train()``, False
     after ``eval()``. Only layers that behave differently (Dropout, BatchNorm) look at it.
@@ -135,10 +131,10 @@ class Layer(ABC):
     #: variance). A user layer with the same need sets this class attribute.
     min_training_batch: int = 1
 
-    #: True when ``backward`` *assigns* every parameter's ``grad`` (all built-in layers).
-    #: Otherwise (the default, for user layers) the network clears the gradients before
-    #: calling ``backward``, so a layer may assign (``p.grad[...] = g``) or add
-    #: (``p.grad += g``, PyTorch's habit) and both train right.
+    #: True when ``backward`` *sets* every parameter's ``grad`` to the gradient of the latest
+    #: ``forward`` (all built-in layers). Otherwise (the default, for user layers) the network
+    #: clears the gradients right before calling ``backward``, so a layer may assign
+    #: (``p.grad[...] = g``) or add (``p.grad += g``, PyTorch's habit) and both train right.
     overwrites_gradients: bool = False
 
     #: The input a layer accepts, checked before every ``forward``: one entry per axis,
@@ -252,10 +248,7 @@ class Layer(ABC):
         return {}
 
     def load_state_arrays(self, arrays: dict[str, Array]) -> None:
-        """Copy saved arrays into :meth:`state_arrays`, in place (keys, shapes and dtypes checked).
-
-        A layer without state accepts only an empty dict.
-        """
+        """Copy saved arrays into :meth:`state_arrays`, in place (keys, shapes and dtypes checked)."""
         own = self.state_arrays()
         if set(arrays) != set(own):
             if not own:
