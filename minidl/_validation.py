@@ -142,9 +142,8 @@ def check_real(value: Any, name: str, *, low: float | None = None, high: float |
     return number
 
 
-def class_by_name(
-    table: Mapping[str, Callable[[], T]], name: object, kind: str, object_kind: str | None = None
-) -> T:
+def class_by_name(table: Mapping[str, Callable[[], T]], name: object, kind: str,
+                  object_kind: str | None = None) -> T:
     """A new object of the class ``table`` names ``name`` (case-insensitive), or a clear error.
 
     Shared by ``get_activation``, ``get_loss`` and ``get_optimizer``, so a misspelt name

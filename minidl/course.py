@@ -193,9 +193,8 @@ def node_weights(layers: Sequence[Layer]) -> dict[str, Array]:
     return result
 
 
-def layers_from_node_weights(
-    weights: Mapping[str, npt.ArrayLike], activation: str = "relu", *, dtype: npt.DTypeLike = np.float64
-) -> list[Layer]:
+def layers_from_node_weights(weights: Mapping[str, npt.ArrayLike], activation: str = "relu", *,
+                             dtype: npt.DTypeLike = np.float64) -> list[Layer]:
     """The course's bias-free layers from its dict of node weights.
 
     Parameters
