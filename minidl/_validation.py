@@ -16,8 +16,6 @@ from minidl._typing import Array
 
 T = TypeVar("T")
 
-_REAL_KINDS = frozenset("fiub")
-
 #: Arrays up to this size are scanned for NaN/inf with a mask (see ``check_finite``); the
 #: crossover with the BLAS dot measured here was 4,000-8,000 elements.
 _SMALL = 4096
@@ -46,21 +44,18 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
     # Fast path: an ndarray already of the wanted floating dtype is used as it is (no
     # conversion, no copy); only the size and finiteness checks below remain. This is
     # what every call of a training loop sees.
-    if type(value) is np.ndarray and (
-        value.dtype == dtype if dtype is not None else value.dtype.kind == "f"
-    ):
+    if type(value) is np.ndarray and (value.dtype == dtype if dtype is not None else value.dtype.kind == "f"):
         array: Array = value
     else:
         try:
             array = np.asarray(value)
         except (ValueError, TypeError) as error:  # ragged nested lists end here
             raise TypeError(f"{name} must be a rectangular array of numbers; got {error}") from None
-        if array.dtype.kind not in _REAL_KINDS:
+        if array.dtype.kind not in "fiub":
             raise TypeError(f"{name} must hold real numbers (int, float or bool); got dtype {array.dtype}")
         if dtype is None:
             dtype = array.dtype if array.dtype.kind == "f" else np.float64
-        if array.dtype != dtype:
-            array = array.astype(dtype)
+        array = array.astype(dtype, copy=False)
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one value")
     check_finite(array, name)
@@ -147,9 +142,8 @@ def check_real(value: Any, name: str, *, low: float | None = None, high: float |
     return number
 
 
-def class_by_name(
-    table: Mapping[str, Callable[[], T]], name: object, kind: str, object_kind: str | None = None
-) -> T:
+def class_by_name(table: Mapping[str, Callable[[], T]], name: object, kind: str,
+                  object_kind: str | None = None) -> T:
     """A new object of the class ``table`` names ``name`` (case-insensitive), or a clear error.
 
     Shared by ``get_activation``, ``get_loss`` and ``get_optimizer``, so a misspelt name

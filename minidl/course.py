@@ -10,9 +10,9 @@ to this module: ``Network.from_node_weights`` (:func:`layers_from_node_weights`)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,8 @@ from minidl._validation import as_batch
 from minidl.layers.activations import Activation, get_activation
 from minidl.layers.base import Layer, mode
 from minidl.layers.dense import Dense
+
+T = TypeVar("T")
 
 _NODE_KEY = re.compile(r"node_(0|[1-9]\d*)(?:_(0|[1-9]\d*))?\Z")  # no leading zeros: node_00 is not node_0
 
@@ -95,20 +97,18 @@ class Trace(Mapping[str, Any]):
         return len(self._values)
 
     def __str__(self) -> str:
-        def show(value: Any) -> str:
-            if isinstance(value, float):
-                return f"{value:g}"
-            return np.array2string(np.asarray(value), precision=6, separator=", ")
-
-        rows = [("node", "input", "output")]
-        rows += [(node.name, show(node.input), show(node.output)) for node in self.nodes]
+        rows = [("node", "input", "output")] + [(node.name, _show(node.input), _show(node.output))
+                                                 for node in self.nodes]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        return "\n".join(
-            f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip() for a, b, c in rows
-        )
+        return "\n".join(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip() for a, b, c in rows)
 
     def __repr__(self) -> str:
         return f"Trace({', '.join(f'{k}={v!r}' for k, v in self._values.items())})"
+
+
+def _show(value: Any) -> str:
+    """A node value for the table: ``3`` for one sample, ``[3, 6]`` for a batch."""
+    return f"{value:g}" if isinstance(value, float) else np.array2string(value, precision=6, separator=", ")
 
 
 def trace(layers: Sequence[Layer], x: Array) -> Trace:
@@ -139,6 +139,7 @@ def trace(layers: Sequence[Layer], x: Array) -> Trace:
             values = output
     if single:  # one sample in: every recorded array without the batch axis, as given
         records = [(layer, inputs[0], outputs[0]) for layer, inputs, outputs in records]
+    value: Callable[[Array], Any] = float if single else np.copy  # a node's value: a float, or one per sample
     dense_positions = [i for i, layer in enumerate(layers) if isinstance(layer, Dense)]
     nodes: list[NodeValues] = []
     for depth, position in enumerate(dense_positions):
@@ -149,11 +150,7 @@ def trace(layers: Sequence[Layer], x: Array) -> Trace:
             after += 1
         activated = records[after][2]
         for j, name in enumerate(node_names(depth, len(dense_positions), dense_out.shape[-1])):
-            node_in, node_out = dense_out[..., j], activated[..., j]
-            if node_in.ndim == 0:
-                nodes.append(NodeValues(name, float(node_in), float(node_out)))
-            else:
-                nodes.append(NodeValues(name, node_in.copy(), node_out.copy()))
+            nodes.append(NodeValues(name, value(dense_out[..., j]), value(activated[..., j])))
     return Trace(nodes, records)
 
 
@@ -196,9 +193,8 @@ def node_weights(layers: Sequence[Layer]) -> dict[str, Array]:
     return result
 
 
-def layers_from_node_weights(
-    weights: Mapping[str, npt.ArrayLike], activation: str = "relu", *, dtype: npt.DTypeLike = np.float64
-) -> list[Layer]:
+def layers_from_node_weights(weights: Mapping[str, npt.ArrayLike], activation: str = "relu", *,
+                             dtype: npt.DTypeLike = np.float64) -> list[Layer]:
     """The course's bias-free layers from its dict of node weights.
 
     Parameters
@@ -231,9 +227,8 @@ def layers_from_node_weights(
     matrices = _matrices_from_node_weights(weights)
     get_activation(activation)  # fail on a bad name before building anything
     layers: list[Layer] = []
-    for matrix in matrices:
-        in_features, out_features = matrix.shape
-        layers.append(Dense(in_features, out_features, use_bias=False, weight_init=matrix, dtype=dtype))
+    for matrix in matrices:  # each of shape (in_features, out_features)
+        layers.append(Dense(*matrix.shape, use_bias=False, weight_init=matrix, dtype=dtype))
         layers.append(get_activation(activation))
     return layers
 
@@ -245,8 +240,7 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
     if "output" not in weights:
         raise ValueError("node weights have no 'output' key; expected keys like 'node_0', 'node_1', "
                          f"'output'; got {list(weights)}")
-    layers: dict[int, dict[int, Array]] = {}
-    styles = set()
+    hidden: dict[int, dict[int, Array]] = {}  # hidden layer -> node -> the weights into it
     for key, value in weights.items():
         vector = _node_vector(key, value)
         if key == "output":
@@ -256,50 +250,44 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
             raise ValueError(f"node weights: unexpected key {key!r}; expected 'node_<j>', "
                              "'node_<layer>_<j>' or 'output'")
         first, second = match.groups()  # node_<j>: (j, None); node_<layer>_<j>: (layer, j)
-        styles.add("node_<j>" if second is None else "node_<layer>_<j>")
-        layer_index, node_index = (0, int(first)) if second is None else (int(first), int(second))
-        layers.setdefault(layer_index, {})[node_index] = vector
-    if len(styles) > 1:
+        layer, node = ("0", first) if second is None else (first, second)
+        hidden.setdefault(int(layer), {})[int(node)] = vector
+    if len({key.count("_") for key in weights if key != "output"}) > 1:  # node_<j> and node_<layer>_<j>
         raise ValueError("node weights mix 'node_<j>' and 'node_<layer>_<j>' keys; use one style")
-    if sorted(layers) != list(range(len(layers))):
-        raise ValueError(f"node weights: hidden layers must be numbered 0, 1, ...; got {sorted(layers)}")
+    layers = [_numbered(nodes, f"nodes of hidden layer {i}")
+              for i, nodes in enumerate(_numbered(hidden, "hidden layers"))]
+    layers.append([_node_vector("output", weights["output"])])
     matrices: list[Array] = []
-    previous_width: int | None = None
-    for layer_index in range(len(layers)):
-        nodes = layers[layer_index]
-        if sorted(nodes) != list(range(len(nodes))):
-            raise ValueError(f"node weights: nodes of hidden layer {layer_index} must be numbered 0, 1, ...; "
-                             f"got {sorted(nodes)}")
-        matrices.append(_stack_layer(nodes, previous_width, f"hidden layer {layer_index}"))
-        previous_width = len(nodes)
-    output = _node_vector("output", weights["output"])
-    matrices.append(_stack_layer({0: output}, previous_width, "'output'"))
+    for i, nodes in enumerate(layers):
+        where = "'output'" if i == len(layers) - 1 else f"hidden layer {i}"
+        lengths = sorted({len(vector) for vector in nodes})
+        if len(lengths) > 1:
+            raise ValueError(f"node weights: the nodes of {where} have different lengths {lengths}")
+        if i > 0 and lengths[0] != len(layers[i - 1]):
+            raise ValueError(f"node weights: each node of {where} needs {len(layers[i - 1])} weights "
+                             f"(one per node of the layer before); got {lengths[0]}")
+        matrices.append(np.stack(nodes, axis=1))
     return matrices
 
 
+def _numbered(items: dict[int, T], what: str) -> list[T]:
+    """The values of ``items`` in key order, when the keys are exactly 0, 1, 2, ..."""
+    if sorted(items) != list(range(len(items))):
+        raise ValueError(f"node weights: {what} must be numbered 0, 1, ...; got {sorted(items)}")
+    return [items[i] for i in range(len(items))]
+
+
 def _node_vector(key: str, value: npt.ArrayLike) -> Array:
+    """The weights into one node as a flat, non-empty, finite float64 vector, or a clear error."""
     try:
         vector = np.asarray(value)
         if vector.dtype.kind not in "iufb":  # strings such as "1" are not weights
             raise TypeError
-        vector = vector.astype(np.float64)
     except (ValueError, TypeError):
         raise ValueError(f"node weights[{key!r}] must be a flat list of numbers; got {value!r}") from None
     if vector.ndim != 1 or vector.size == 0:
-        raise ValueError(
-            f"node weights[{key!r}] must be a flat, non-empty list of numbers; got shape {vector.shape}"
-        )
+        raise ValueError(f"node weights[{key!r}] must be a flat, non-empty list of numbers; "
+                         f"got shape {vector.shape}")
     if not np.all(np.isfinite(vector)):
         raise ValueError(f"node weights[{key!r}] must be finite; got {vector}")
-    return vector
-
-
-def _stack_layer(nodes: dict[int, Array], previous_width: int | None, label: str) -> Array:
-    lengths = {len(vector) for vector in nodes.values()}
-    if len(lengths) > 1:
-        raise ValueError(f"node weights: the nodes of {label} have different lengths {sorted(lengths)}")
-    (length,) = lengths
-    if previous_width is not None and length != previous_width:
-        raise ValueError(f"node weights: each node of {label} needs {previous_width} weights (one per node "
-                         f"of the layer before); got {length}")
-    return np.stack([nodes[j] for j in range(len(nodes))], axis=1)
+    return vector.astype(np.float64)

@@ -16,15 +16,20 @@ if TYPE_CHECKING:
     from minidl.layers.base import Layer
 
 
+def label(layer: Layer) -> str:
+    """How every message names a layer: its type and its name, ``Dense 'dense'``."""
+    return f"{type(layer).__name__} {layer.name!r}"
+
+
 def backward_before_forward(layer: Layer) -> RuntimeError:
     """The error a layer raises when ``backward`` runs with nothing cached from ``forward``."""
-    return RuntimeError(f"{type(layer).__name__} {layer.name!r}: backward() called before forward(); "
+    return RuntimeError(f"{label(layer)}: backward() called before forward(); "
                         "run forward on a batch first so the layer has its input to differentiate at")
 
 
 def gradient_shape_error(layer: Layer, expected: tuple[int, ...], got: tuple[int, ...]) -> ValueError:
     """The error for an upstream gradient whose shape is not the layer's output shape."""
-    return ValueError(f"{type(layer).__name__} {layer.name!r}: backward expected grad_y of shape {expected} "
+    return ValueError(f"{label(layer)}: backward expected grad_y of shape {expected} "
                       f"(the shape of the last forward's output); got {got}")
 
 
@@ -33,26 +38,24 @@ def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...]) -> Exc
 
     ``expected`` has one entry per axis: a size, or None for any (the batch axis).
     """
-    label = f"{type(layer).__name__} {layer.name!r}"
+    name = label(layer)
     if x.dtype.kind not in "fiub":
-        return TypeError(f"{label}: input must hold real numbers; got dtype {x.dtype}")
-    wanted = "(" + ", ".join("batch" if i == 0 else "*" if n is None else str(n)
-                             for i, n in enumerate(expected)) + ")"
+        return TypeError(f"{name}: input must hold real numbers; got dtype {x.dtype}")
     sizes = ["*" if n is None else str(n) for n in expected[1:]]
+    wanted = f"({', '.join(['batch', *sizes])})"
     sample = f"({', '.join(sizes)}{',' if len(sizes) == 1 else ''})"
+    into_network = f"expected input of shape {wanted} or {sample} for one sample into a Network"
     if x.ndim == len(expected) - 1:  # one sample given straight to a layer
-        return ValueError(f"{label}: expected a batch, input of shape {wanted}; got one sample of shape "
+        return ValueError(f"{name}: expected a batch, input of shape {wanted}; got one sample of shape "
                           f"{x.shape}: layers take batches (x[None] is a batch of one); Network.forward, "
                           "predict and trace accept one sample")
     if x.ndim != len(expected):
-        return ValueError(f"{label}: expected input of shape {wanted} or {sample} for one sample into a "
-                          f"Network; got an array of rank {x.ndim} with shape {x.shape}")
+        return ValueError(f"{name}: {into_network}; got an array of rank {x.ndim} with shape {x.shape}")
     features = expected[-1]
     if features is not None and x.shape[-1] != features:
-        return ValueError(f"{label}: expected {features} input features (last axis); got {x.shape[-1]}: "
-                          f"expected input of shape {wanted} or {sample} for one sample into a Network; "
-                          f"got shape {x.shape}")
-    return ValueError(f"{label}: expected input of shape {wanted}; got shape {x.shape}")
+        return ValueError(f"{name}: expected {features} input features (last axis); got {x.shape[-1]}: "
+                          f"{into_network}; got shape {x.shape}")
+    return ValueError(f"{name}: expected input of shape {wanted}; got shape {x.shape}")
 
 
 def tied_parameter(parameter_name: str, first: tuple[int, str], second: tuple[int, str]) -> ValueError:
@@ -60,20 +63,20 @@ def tied_parameter(parameter_name: str, first: tuple[int, str], second: tuple[in
     where = (f"layer {first[0]} ({first[1]!r}) holds it twice" if first == second else
              f"layers {first[0]} ({first[1]!r}) and {second[0]} ({second[1]!r}) both hold it")
     return ValueError(f"Network: the Parameter {parameter_name!r} is shared (tied weights): {where}. "
-                      "minidl does not support tied weights: each backward overwrites the gradient, so only "
-                      "one use would count, and the optimizer would step it twice; give each layer its own "
-                      "Parameter")
+                      "minidl does not support tied weights: each layer's backward replaces the gradient, "
+                      "so only one use would count, and the optimizer would step it twice; give each layer "
+                      "its own Parameter")
 
 
-def not_initialised(layer: Layer, label: str) -> str:
+def not_initialised(layer: Layer, where: str) -> str:
     """The message for a layer whose ``__init__`` did not call ``super().__init__()``."""
-    return (f"{label} ({type(layer).__name__}) was not initialised as a Layer: its __init__ must "
+    return (f"{where} ({type(layer).__name__}) was not initialised as a Layer: its __init__ must "
             "call super().__init__() (or super().__init__(name)) first, which gives it a name and a mode")
 
 
 def backward_shape_error(layer: Layer, expected: tuple[int, ...], grad: Array) -> ValueError:
     """The error for a layer whose backward returned ``dL/dx`` of the wrong shape."""
-    return ValueError(f"{type(layer).__name__} {layer.name!r}: backward returned a gradient of shape "
+    return ValueError(f"{label(layer)}: backward returned a gradient of shape "
                       f"{grad.shape}, but the layer's input in the last forward had shape {expected}; "
                       "backward must return dL/dx, shaped like x")
 
@@ -83,11 +86,11 @@ def backward_failure(layer: Layer, grad: Any, error: Exception) -> Exception:
 
     Only built on the error path of ``Network.backward`` (and the training loop).
     """
-    label = f"{type(layer).__name__} {layer.name!r}"
+    name = label(layer)
     if isinstance(error, AttributeError) and error.name == "shape" and not isinstance(grad, np.ndarray):
-        return TypeError(f"{label}: backward returned {type(grad).__name__}; it must return dL/dx, an array "
+        return TypeError(f"{name}: backward returned {type(grad).__name__}; it must return dL/dx, an array "
                          "shaped like the layer's input (does backward end with `return grad_x`?)")
-    return RuntimeError(f"{label}: backward failed with {type(error).__name__}: {error}. If backward reads "
+    return RuntimeError(f"{name}: backward failed with {type(error).__name__}: {error}. If backward reads "
                         "something that forward should keep (e.g. `self.x = x` in forward), check that "
                         "forward stores it on every call and that forward ran before backward")
 
@@ -98,8 +101,7 @@ def note_failing_layer(layer: Layer, error: BaseException) -> None:
     numpy's own errors (say, a shape mismatch in a user layer's matrix product) do not say
     which layer raised them; the note appears under the traceback (Python 3.11+).
     """
-    label = f"{type(layer).__name__} {layer.name!r}"
     add_note = getattr(error, "add_note", None)
-    if label not in str(error) and add_note is not None:
-        add_note(f"raised in the backward of layer {label}")
+    if label(layer) not in str(error) and add_note is not None:
+        add_note(f"raised in the backward of layer {label(layer)}")
 

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from minidl import course, errors
 from minidl import io as _io
 from minidl._typing import Array, ArrayLike, Seed
-from minidl._validation import as_batch, as_float_array, check_positive_int
+from minidl._validation import as_batch, as_float_array, check_float_dtype, check_positive_int
 from minidl.course import NodeValues, Trace
 from minidl.layers.base import Layer, Parameter, mode
 from minidl.losses import Loss
@@ -78,9 +78,8 @@ class Network:
     def astype(self, dtype: npt.DTypeLike) -> Network:
         """Convert every layer to the floating ``dtype`` (e.g. float32), in place; returns self.
 
-        Parameters stay the same objects (:meth:`Layer.astype`); inputs are converted at
-        the entry from then on. The compiled optimizer's state is converted too (one you
-        drive yourself: call ``astype`` before its first step).
+        Parameters stay the same objects (:meth:`Layer.astype`); inputs are converted at the entry,
+        and the compiled optimizer's state too (one you drive yourself: ``astype`` before its first step).
 
         Examples
         --------
@@ -88,9 +87,7 @@ class Network:
         >>> net.dtype, net.forward(np.ones((4, 3))).dtype
         (dtype('float32'), dtype('float32'))
         """
-        target = np.dtype(dtype)
-        if target.kind != "f":
-            raise TypeError(f"Network.astype needs a floating dtype (float32, float64); got {target}")
+        target = check_float_dtype(dtype, "Network.astype: dtype")
         for layer in self.layers:
             layer.astype(target)
         if self.optimizer is not None:  # load_state_arrays casts each array to its parameter's dtype
@@ -132,9 +129,9 @@ class Network:
     def backward(self, grad: Array) -> Array:
         """The chain rule, last layer first: turn ``dL/doutput`` into ``dL/dx``, filling every ``grad``.
 
-        A layer that does not overwrite its gradients is cleared first (so it may add); a
-        one-sample gradient gets a batch axis. A layer whose backward returns no array or
-        one not shaped like its input, or fails on a missing cache, is named in the error.
+        A layer that does not overwrite its gradients is cleared first (so it may add); a one-sample
+        gradient gets a batch axis. A layer whose backward returns no array or one not shaped like its
+        input, or fails on a missing cache, is named in the error.
         """
         if not isinstance(grad, np.ndarray):
             raise TypeError("Network.backward expects dL/doutput as a numpy array; "
@@ -160,18 +157,15 @@ class Network:
     def predict(self, x: ArrayLike, batch_size: int | None = None) -> Array:
         """The output for ``x`` in evaluation mode; ``batch_size``: in slices of that many samples."""
         data = as_float_array(x, "predict x", dtype=self.dtype)
-        if batch_size is not None:
-            batch_size = check_positive_int(batch_size, "predict batch_size")
+        size = None if batch_size is None else check_positive_int(batch_size, "predict batch_size")
         batch, single = as_batch(data)
         with mode(self.layers, training=False):
-            if batch_size is None or batch.ndim == 0 or len(batch) <= batch_size:
+            if size is None or batch.ndim == 0 or len(batch) <= size:
                 output = self._run(batch)
             else:
-                starts = range(0, len(batch), batch_size)
-                output = np.concatenate([self._run(batch[i : i + batch_size]) for i in starts])
+                output = np.concatenate([self._run(batch[i : i + size]) for i in range(0, len(batch), size)])
         output = output[0] if single else output
-        # A network of pass-through layers would hand back (a view of) the caller's array.
-        return output.copy() if np.may_share_memory(output, data) else output
+        return output.copy() if np.may_share_memory(output, data) else output  # never a view of x
 
     def __call__(self, x: ArrayLike) -> Array:
         """Run ``forward``."""
@@ -208,17 +202,30 @@ class Network:
     def _trainer(self, caller: str) -> Trainer:
         return require_trainer(self, caller)
 
-    loss = property(lambda self: None if self.trainer is None else self.trainer.loss,
-                    doc="The compiled loss (None before ``compile``).")
-    optimizer = property(lambda self: None if self.trainer is None else self.trainer.optimizer,
-                         doc="The compiled optimizer (None before); it keeps its state across ``fit`` calls.")
-    history = property(lambda self: None if self.trainer is None else self.trainer.history,
-                       doc="The :class:`~minidl.History` of the latest ``fit`` (None before).")
-    stop_reason = property(lambda self: None if self.trainer is None else self.trainer.stop_reason,
-                           doc="Why the latest ``fit`` stopped early (early stopping, NaN, Ctrl-C), or None.")
+    @property
+    def loss(self) -> Loss | None:
+        """The compiled loss (None before ``compile``)."""
+        return None if self.trainer is None else self.trainer.loss
 
-    metrics_names = property(lambda self: ["loss"] + [n for n, _ in getattr(self.trainer, "metrics", ())],
-                             doc="The names ``fit`` logs: ``\"loss\"`` then each compiled metric (as given).")
+    @property
+    def optimizer(self) -> Optimizer | None:
+        """The compiled optimizer (None before); it keeps its state across ``fit`` calls."""
+        return None if self.trainer is None else self.trainer.optimizer
+
+    @property
+    def history(self) -> History | None:
+        """The :class:`~minidl.History` of the latest ``fit`` (None before)."""
+        return None if self.trainer is None else self.trainer.history
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the latest ``fit`` stopped early (early stopping, NaN, Ctrl-C), or None."""
+        return None if self.trainer is None else self.trainer.stop_reason
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names ``fit`` logs: ``"loss"`` then each compiled metric (as given)."""
+        return ["loss"] + [name for name, _ in (self.trainer.metrics if self.trainer is not None else [])]
 
     @property
     def stop_training(self) -> bool:
@@ -270,30 +277,27 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
         raise TypeError(f"Network expects a list of layers; got {type(layers).__name__}")
     if not layers:
         raise ValueError("Network expects at least one layer; got an empty list")
-    seen: set[int] = set()
     owners: dict[int, int] = {}  # id of a Parameter -> index of the layer holding it
     for index, layer in enumerate(layers):
         if not isinstance(layer, Layer):
             raise TypeError(f"Network layer {index} must be a minidl Layer; got {type(layer).__name__}")
         if not hasattr(layer, "training") or not hasattr(layer, "name"):
             raise TypeError(errors.not_initialised(layer, f"Network layer {index}"))
-        if id(layer) in seen:
+        if any(earlier is layer for earlier in layers[:index]):
             raise ValueError(f"Network layer {index} ({layer.name!r}) appears twice; create a new layer "
                              "object for each position (a layer's gradients belong to one position)")
-        seen.add(id(layer))
         for parameter in layer.parameters():
             if id(parameter) in owners:
                 first = owners[id(parameter)]
                 raise errors.tied_parameter(parameter.name, (first, layers[first].name), (index, layer.name))
             owners[id(parameter)] = index
-    used: dict[str, int] = {}  # name -> how many times it was taken, as base of name_1, name_2, ...
-    for layer in layers:
-        if layer.name in used:
-            base = layer.name
-            while layer.name in used:
-                used[base] += 1
-                layer.name = f"{base}_{used[base]}"
-        used[layer.name] = 0
+    taken: set[str] = set()
+    for layer in layers:  # a name taken before becomes name_1, name_2, ...
+        base, count = layer.name, 0
+        while layer.name in taken:
+            count += 1
+            layer.name = f"{base}_{count}"
+        taken.add(layer.name)
     return list(layers)
 
 

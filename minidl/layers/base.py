@@ -12,7 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array
-from minidl.errors import backward_before_forward, gradient_shape_error, input_error
+from minidl._validation import check_float_dtype
+from minidl.errors import backward_before_forward, gradient_shape_error, input_error, label
 
 
 class Parameter:
@@ -95,11 +96,8 @@ class Layer(ABC):
     Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` has the
     shape of its output. The errors name the layer, what was expected and what was got.
 
-    **Gradients are overwritten.** Each built-in ``backward`` *sets* ``grad`` to the
-    gradient of the most recent ``forward`` (``overwrites_gradients = True``). A user
-    layer may instead add (``p.grad += g``, PyTorch's habit): the network clears its
-    gradients before its backward. A layer object may appear only once in a
-    :class:`~minidl.Network`, and a Parameter belongs to one layer (no tied weights).
+    **Each backward pass starts from fresh gradients** (see ``overwrites_gradients``). A
+    layer object appears once in a :class:`~minidl.Network`; a Parameter belongs to one layer.
 
     A layer has a mode: ``training`` is True after construction and ``train()``, False
     after ``eval()``. Only layers that behave differently (Dropout, BatchNorm) look at it.
@@ -133,10 +131,10 @@ class Layer(ABC):
     #: variance). A user layer with the same need sets this class attribute.
     min_training_batch: int = 1
 
-    #: True when ``backward`` *assigns* every parameter's ``grad`` (all built-in layers).
-    #: Otherwise (the default, for user layers) the network clears the gradients before
-    #: calling ``backward``, so a layer may assign (``p.grad[...] = g``) or add
-    #: (``p.grad += g``, PyTorch's habit) and both train right.
+    #: True when ``backward`` *sets* every parameter's ``grad`` to the gradient of the latest
+    #: ``forward`` (all built-in layers). Otherwise (the default, for user layers) the network
+    #: clears the gradients right before calling ``backward``, so a layer may assign
+    #: (``p.grad[...] = g``) or add (``p.grad += g``, PyTorch's habit) and both train right.
     overwrites_gradients: bool = False
 
     #: The input a layer accepts, checked before every ``forward``: one entry per axis,
@@ -216,18 +214,13 @@ class Layer(ABC):
         >>> layer.weight.value.dtype, layer.weight.grad.dtype
         (dtype('float32'), dtype('float32'))
         """
-        target = np.dtype(dtype)
-        if target.kind != "f":
-            raise TypeError(
-                f"{type(self).__name__} {self.name!r}: astype needs a floating dtype; got {target}"
-            )
-        for parameter in self.parameters():
-            if parameter.value.dtype != target:
-                parameter.value = parameter.value.astype(target)
-                parameter.grad = parameter.grad.astype(target)
+        target = check_float_dtype(dtype, f"{label(self)}: astype dtype")
+        for parameter in self.parameters():  # astype(copy=False): an array already of dtype is kept
+            parameter.value = parameter.value.astype(target, copy=False)
+            parameter.grad = parameter.grad.astype(target, copy=False)
         for key, array in self.state_arrays().items():
-            if getattr(self, key, None) is array and array.dtype != target:
-                setattr(self, key, array.astype(target))
+            if getattr(self, key, None) is array:
+                setattr(self, key, array.astype(target, copy=False))
         return self
 
     # -- description ----------------------------------------------------------------
@@ -255,14 +248,18 @@ class Layer(ABC):
         return {}
 
     def load_state_arrays(self, arrays: dict[str, Array]) -> None:
-        """Put back arrays from :meth:`state_arrays` (same keys, shapes and dtypes, checked).
-
-        The default accepts only an empty dict: a layer without state has nothing to load.
-        """
-        if arrays:
-            raise ValueError(
-                f"{type(self).__name__} {self.name!r} keeps no state arrays; got {sorted(arrays)}"
-            )
+        """Copy saved arrays into :meth:`state_arrays`, in place (keys, shapes and dtypes checked)."""
+        own = self.state_arrays()
+        if set(arrays) != set(own):
+            if not own:
+                raise ValueError(f"{label(self)} keeps no state arrays; got {sorted(arrays)}")
+            raise ValueError(f"{label(self)}: expected state arrays {sorted(own)}; got {sorted(arrays)}")
+        for key, target in sorted(own.items()):
+            value = np.asarray(arrays[key])
+            if value.shape != target.shape or value.dtype != target.dtype:
+                raise ValueError(f"{label(self)}: state array {key!r} must have shape {target.shape} "
+                                 f"and dtype {target.dtype}; got shape {value.shape} and dtype {value.dtype}")
+            target[...] = value
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())

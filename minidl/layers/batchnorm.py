@@ -142,20 +142,16 @@ class BatchNorm(Layer):
             mean: Array = x.sum(axis=0) / batch
             centred = x - mean
             var: Array = (centred * centred).sum(axis=0) / batch
-            inv_std: Array = 1.0 / np.sqrt(var + self.epsilon)
-            x_hat: Array = centred * inv_std
             keep = self.momentum
             self.running_mean *= keep
             self.running_mean += (1.0 - keep) * mean
             self.running_var *= keep
             self.running_var += (1.0 - keep) * var
-            self._batch_stats = True
         else:
-            inv_std = 1.0 / np.sqrt(self.running_var + self.epsilon)
-            x_hat = (x - self.running_mean) * inv_std
-            self._batch_stats = False
-        self._x_hat = x_hat
-        self._inv_std = inv_std
+            centred, var = x - self.running_mean, self.running_var
+        self._batch_stats = self.training
+        self._inv_std = inv_std = 1.0 / np.sqrt(var + self.epsilon)
+        self._x_hat = x_hat = centred * inv_std
         y: Array = x_hat * self.gamma.value
         y += self.beta.value
         return y
@@ -203,21 +199,9 @@ class BatchNorm(Layer):
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
     def load_state_arrays(self, arrays: dict[str, Array]) -> None:
-        """Copy saved running statistics in place (keys, shapes, dtypes and a variance >= 0 checked)."""
-        expected = {"running_mean", "running_var"}
-        if set(arrays) != expected:
-            raise ValueError(
-                f"BatchNorm {self.name!r}: expected state arrays {sorted(expected)}; got {sorted(arrays)}"
-            )
-        for key in sorted(expected):
-            target: Array = getattr(self, key)
-            value = np.asarray(arrays[key])
-            if value.shape != target.shape or value.dtype != target.dtype:
-                raise ValueError(
-                    f"BatchNorm {self.name!r}: state array {key!r} must have shape {target.shape} "
-                    f"and dtype {target.dtype}; got shape {value.shape} and dtype {value.dtype}"
-                )
-            if key == "running_var" and not bool((value >= 0).all()):
-                raise ValueError(f"BatchNorm {self.name!r}: state array 'running_var' has negative entries "
-                                 f"(min {float(value.min())}); a variance is never negative")
-            target[...] = value
+        """Copy saved running statistics in place: :meth:`Layer.load_state_arrays`, and a variance >= 0."""
+        variance = np.asarray(arrays.get("running_var", 0.0))  # of a wrong dtype: refused below
+        if variance.dtype == self.running_var.dtype and not bool((variance >= 0).all()):
+            raise ValueError(f"BatchNorm {self.name!r}: state array 'running_var' has negative entries "
+                             f"(min {float(variance.min())}); a variance is never negative")
+        super().load_state_arrays(arrays)

@@ -122,8 +122,7 @@ class Dense(Layer):
     def _parameter_gradients(self, grad_y: Array) -> None:
         x = self._x
         if len(x) == 1:
-            # BLAS is slow on a matrix product with an inner size of 1 (4x at 784 x 256);
-            # the outer product computes exactly the same numbers.
+            # BLAS is slow on an inner size of 1 (4x at 784 x 256); the outer product is the same numbers
             np.multiply.outer(x[0], grad_y[0], out=self.weight.grad)
         else:
             np.matmul(x.T, grad_y, out=self.weight.grad)

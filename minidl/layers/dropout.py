@@ -60,8 +60,6 @@ class Dropout(Layer):
     def __init__(self, rate: float, *, seed: Seed = None, name: str | None = None) -> None:
         super().__init__(name)
         self.rate = check_real(rate, "Dropout rate", low=0.0, high=1.0, high_inclusive=False)
-        if isinstance(seed, bool):
-            raise TypeError(f"Dropout seed must be an int, a numpy.random.Generator or None; got {seed!r}")
         self._rng = make_rng(seed)
         self._seed = int(seed) if isinstance(seed, (int, np.integer)) else None
         self.mask: Array | None = None
