@@ -155,10 +155,8 @@ def test_guard_is_inactive_outside_the_main_thread() -> None:
     results = []
 
     def work():
-        guard = InterruptGuard()
-        guard.install()
-        results.append(guard.active)
-        guard.restore()
+        with InterruptGuard() as guard:
+            results.append(guard.active)
 
     thread = threading.Thread(target=work)
     thread.start()
