@@ -304,13 +304,11 @@ class EarlyStopping(Monitor):
         self.reset_best()
         self.stopped_epoch: int | None = None
         self.wait = 0
-        self._last_epoch: int | None = None
         self._best_weights: list[tuple[Parameter, Any]] | None = None  # (parameter, its best value)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Compare ``logs[monitor]`` with the best so far; stop after ``patience`` misses."""
         value = self.monitored(logs)
-        self._last_epoch = epoch
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights and self.network is not None:
@@ -329,8 +327,8 @@ class EarlyStopping(Monitor):
         """Restore the best epoch's parameters, if asked and if they are not the current ones."""
         if self.verbose and self.stopped_epoch is not None:
             print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
-        if (self._best_weights is not None and self.best_epoch is not None
-                and self.best_epoch != self._last_epoch):
+        # wait > 0: the last epoch did not improve, so the best parameters are not the current ones
+        if self._best_weights is not None and self.best_epoch is not None and self.wait > 0:
             for parameter, saved in self._best_weights:
                 np.copyto(parameter.value, saved)
             if self.verbose:
@@ -450,8 +448,7 @@ class Progress(Callback):
 
     def write(self, text: str) -> None:
         """Print ``text`` as a line of its own."""
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        print(text, file=self.stream, flush=True)
 
 
 class ProgressBar(Progress):
@@ -483,9 +480,7 @@ class ProgressBar(Progress):
                    f"[{bar}] ETA {_format_seconds(eta)} - {_format_logs(running)}")
 
     def _draw(self, text: str) -> None:
-        padding = " " * max(self.drawn - len(text), 0)
-        self.stream.write("\r" + text + padding)
-        self.stream.flush()
+        print("\r" + text.ljust(self.drawn), end="", file=self.stream, flush=True)  # spaces over a longer bar
         self.drawn = len(text)
 
     def write(self, text: str) -> None:
@@ -501,9 +496,7 @@ def _format_logs(logs: dict[str, float]) -> str:
 
 
 def _format_number(value: float) -> str:
-    if value != 0 and math.isfinite(value) and abs(value) < 1e-3:
-        return f"{value:.4e}"
-    return f"{value:.4f}"
+    return f"{value:.4e}" if 0 < abs(value) < 1e-3 else f"{value:.4f}"  # 1.2345e-05, not 0.0000
 
 
 def _format_seconds(seconds: float) -> str:
