@@ -12,10 +12,22 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import SGD, BatchNorm, Callback, Dense, Dropout, EarlyStopping, ModelCheckpoint, Network, ReLU
+from minidl import SGD, Callback, Dense, EarlyStopping, ModelCheckpoint, Network
 from minidl.io import archive
 from minidl.training import CallbackList, Monitor
 from tests.messages import raises
+from tests.training.helpers import (
+    NOISY_X,
+    NOISY_Y,
+    X_TRAIN,
+    Y_TRAIN,
+    batchnorm_net,
+    compiled_net,
+    compiled_network,
+    linear_data,
+)
+
+X, Y = NOISY_X, NOISY_Y  # 60 noisy samples, 4 features (tests/training/helpers.py)
 
 
 @pytest.mark.parametrize(("monitor", "mode", "expected"), [
@@ -78,22 +90,6 @@ def test_the_callback_list_calls_in_order_and_only_batch_callbacks_per_batch() -
 def test_early_stopping_arguments_are_checked(kwargs: dict, error: type[Exception],
                                               fragments: list[str]) -> None:
     raises(error, lambda: minidl.EarlyStopping(**kwargs), *fragments)
-
-
-def network(dtype: str = "float64") -> Network:
-    return Network([Dense(3, 4, seed=0, dtype=dtype), ReLU(), Dense(4, 1, seed=1, dtype=dtype)])
-
-
-X_TRAIN = np.random.default_rng(1).normal(size=(20, 3))
-
-
-Y_TRAIN = X_TRAIN @ np.array([1.0, -2.0, 0.5])
-
-
-def compiled_network(dtype: str = "float64", learning_rate: float = 0.05) -> Network:
-    net = network(dtype)
-    net.compile(optimizer=SGD(learning_rate), loss="mse", metrics=["mae"])
-    return net
 
 
 def test_early_stopping_on_a_missing_monitor_names_it() -> None:
@@ -207,29 +203,6 @@ def test_restore_best_weights_also_when_all_epochs_ran():
     assert net[0].weight.value[0, 0] == pytest.approx(weights_by_epoch(1)[0], rel=1e-15)
 
 
-RNG = np.random.default_rng(0)
-
-
-X = RNG.normal(size=(60, 4))
-
-
-Y = X[:, :1] * 2.0 - X[:, 1:2] + 0.1 * RNG.normal(size=(60, 1))
-
-
-def make_network(dropout: bool = True) -> Network:
-    layers = [Dense(4, 8, seed=1), BatchNorm(8), ReLU()]
-    if dropout:
-        layers.append(Dropout(0.25, seed=5))
-    layers.append(Dense(8, 1, seed=2))
-    return Network(layers)
-
-
-def compiled(optimizer, dropout: bool = True) -> Network:
-    network = make_network(dropout)
-    network.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
-    return network
-
-
 # -- ModelCheckpoint ------------------------------------------------------------------------------
 class RecordPredictions(Callback):
     def __init__(self) -> None:
@@ -242,7 +215,7 @@ class RecordPredictions(Callback):
 
 def test_save_best_only_keeps_the_epoch_with_the_lowest_val_loss(tmp_path: Path) -> None:
     path = tmp_path / "best.npz"
-    network = compiled(SGD(0.2), dropout=False)
+    network = batchnorm_net(SGD(0.2), dropout=False)
     checkpoint = ModelCheckpoint(path, monitor="val_loss", save_best_only=True)
     recorder = RecordPredictions()
     history = network.fit(X, Y, epochs=8, batch_size=8, seed=1, verbose=0, validation_split=0.25,
@@ -257,7 +230,7 @@ def test_save_best_only_keeps_the_epoch_with_the_lowest_val_loss(tmp_path: Path)
 
 
 def test_monitor_in_max_mode_and_formatted_paths(tmp_path: Path) -> None:
-    network = compiled(SGD(0.1), dropout=False)
+    network = batchnorm_net(SGD(0.1), dropout=False)
     checkpoint = ModelCheckpoint(tmp_path / "model-{epoch:02d}-{loss:.3f}.npz", monitor="loss",
                                  save_best_only=False)
     history = network.fit(X, Y, epochs=3, batch_size=30, seed=0, verbose=0, callbacks=[checkpoint])
@@ -269,14 +242,14 @@ def test_monitor_in_max_mode_and_formatted_paths(tmp_path: Path) -> None:
 
 
 def test_checkpoint_monitor_missing_from_logs_says_so(tmp_path: Path) -> None:
-    network = compiled(SGD(0.1), dropout=False)
+    network = batchnorm_net(SGD(0.1), dropout=False)
     with pytest.raises(ValueError, match=r"monitor 'val_loss' is not in the epoch logs \(give fit "
                                          r"validation_split or validation_data\); available: loss, mae"):
         network.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "m.npz")])
 
 
 def test_checkpoint_path_with_an_unknown_field_says_so(tmp_path: Path) -> None:
-    network = compiled(SGD(0.1), dropout=False)
+    network = batchnorm_net(SGD(0.1), dropout=False)
     checkpoint = ModelCheckpoint(tmp_path / "m-{val_acc}.npz", save_best_only=False)
     with pytest.raises(ValueError, match=r"cannot fill its fields with epoch and the epoch logs "
                                          r"\(loss, mae\)"):
@@ -298,7 +271,7 @@ def test_checkpoint_arguments_are_checked(kwargs, error, message) -> None:
 
 
 def test_checkpoint_prints_when_verbose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    network = compiled(SGD(0.1), dropout=False)
+    network = batchnorm_net(SGD(0.1), dropout=False)
     network.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "m.npz", monitor="loss",
                                                                       verbose=1)])
     assert capsys.readouterr().out.startswith(f"ModelCheckpoint: epoch 1: saved {tmp_path / 'm.npz'} (loss ")
@@ -315,7 +288,7 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_previous_checkpoint(
                     raise OSError(28, "No space left on device")
                 monkeypatch.setattr(archive, "write_member", full)
 
-    network = compiled(SGD(0.01))
+    network = batchnorm_net(SGD(0.01))
     with pytest.raises(OSError, match="No space left on device"):
         network.fit(X, Y, epochs=3, batch_size=8, seed=0, verbose=0,
                     callbacks=[ModelCheckpoint(path, save_best_only=False), FillDiskAfterFirstEpoch()])
@@ -330,19 +303,6 @@ def test_fit_callbacks_given_a_single_callback_names_the_fix():
     net.compile(optimizer="sgd", loss="mse")
     with pytest.raises(TypeError, match=r"fit callbacks must be a list.*got a single EarlyStopping"):
         net.fit(np.ones((4, 1)), np.ones(4), verbose=0, callbacks=EarlyStopping(monitor="loss"))
-
-
-def linear_data(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3))
-    y = x @ np.array([1.5, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=n)
-    return x, y
-
-
-def compiled_net():
-    net = Network([Dense(3, 1, seed=0)])
-    net.compile(optimizer="sgd", loss="mse")
-    return net
 
 
 def test_callbacks_see_the_network_and_logs():
