@@ -1,11 +1,14 @@
 """Callbacks (minidl/training/callbacks.py): the shared Monitor, EarlyStopping, ModelCheckpoint,
-the callback list of fit and what callbacks see."""
+the callback list of fit, what callbacks see, and the progress output of each verbose mode."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import os
+import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -340,3 +343,108 @@ def test_callbacks_see_the_network_and_logs():
         ("epoch_end", 1, ["loss", "mae"]),
         ("train_end",),
     ]
+
+
+@pytest.mark.parametrize("make", [lambda **k: EarlyStopping(**k), lambda **k: ModelCheckpoint("m.npz", **k)],
+                         ids=["EarlyStopping", "ModelCheckpoint"])
+def test_both_monitors_check_verbose_the_same_way(make) -> None:
+    assert make(verbose=1).verbose == 1 and make(verbose=True).verbose == 1
+    name = type(make()).__name__
+    with pytest.raises(ValueError, match=f"{name} verbose must be 0 or 1; got 2"):
+        make(verbose=2)
+
+
+def test_repr_lists_the_config_keys_of_a_callback() -> None:
+    class Every(Callback):
+        config_keys = ("epochs",)
+
+        def __init__(self, epochs: int) -> None:
+            super().__init__()
+            self.epochs = epochs
+
+    assert repr(Every(3)) == "Every(epochs=3)" and repr(Callback()) == "Callback()"
+    assert repr(EarlyStopping(patience=2)) == ("EarlyStopping(monitor='val_loss', patience=2, min_delta=0.0, "
+                                               "restore_best_weights=False, mode='min', verbose=0)")
+
+
+# -- the progress output (verbose 0, 1, 2), captured --------------------------------------------------
+
+PROGRESS_X = np.arange(8.0).reshape(8, 1) / 8
+PROGRESS_Y = 2 * PROGRESS_X[:, 0] + 1
+
+
+def run_fit(verbose, **kwargs):
+    net = Network([Dense(1, 1, seed=0)])
+    net.compile(optimizer=SGD(0.1), loss="mse", metrics=["mae"])
+    return net.fit(PROGRESS_X, PROGRESS_Y, epochs=3, batch_size=2, verbose=verbose, shuffle=False,
+                   validation_data=(PROGRESS_X[:2], PROGRESS_Y[:2]), **kwargs)
+
+
+def test_verbose_0_is_silent(capsys):
+    run_fit(0)
+    assert capsys.readouterr().out == ""
+
+
+EPOCH_LINE = re.compile(
+    r"Epoch (\d+)/3 - 4 batches - \d+\.\ds - loss: \d+\.\d{4} - mae: \d+\.\d{4}"
+    r" - val_loss: \d+\.\d{4} - val_mae: \d+\.\d{4}"
+)
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_one_line_per_epoch_when_not_a_terminal(capsys, verbose):
+    # pytest's captured stdout is not a terminal, so verbose=1 prints like verbose=2.
+    history = run_fit(verbose)
+    out = capsys.readouterr().out
+    assert "\r" not in out
+    lines = out.splitlines()
+    assert len(lines) == 3
+    for epoch, line in enumerate(lines, start=1):
+        match = EPOCH_LINE.fullmatch(line)
+        assert match, line
+        assert int(match.group(1)) == epoch
+    # The printed loss is the History's, rounded to 4 decimals.
+    assert f"loss: {history.history['loss'][0]:.4f}" in lines[0]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_verbose_1_on_a_terminal_draws_a_live_bar(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    run_fit(1)
+    out = terminal.getvalue()
+    assert out.count("\n") == 3  # one finished line per epoch
+    for epoch in range(1, 4):
+        epoch_text = out.split("\n")[epoch - 1]
+        frames = epoch_text.split("\r")[1:]
+        first = rf"Epoch {epoch}/3 1/4 \[=======>\.+\] ETA \d+\.\ds - loss: \d+\.\d{{4}} - mae: "
+        assert re.match(first, frames[0]), frames[0]
+        assert any(re.match(rf"Epoch {epoch}/3 4/4 \[={{30}}\] ETA 0\.0s", frame) for frame in frames)
+        assert EPOCH_LINE.fullmatch(frames[-1].rstrip()), frames[-1]
+
+
+def test_verbose_2_on_a_terminal_prints_no_bar(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    run_fit(2)
+    out = terminal.getvalue()
+    assert "\r" not in out and "ETA" not in out
+    assert len(out.splitlines()) == 3
+
+
+def test_stop_reason_is_printed(capsys):
+    run_fit(2, callbacks=[EarlyStopping(monitor="loss", min_delta=100.0)])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3  # epoch 1 improves on nothing, epoch 2 misses, then the reason
+    assert lines[-1].startswith("early stopping: loss did not improve by more than 100")
+
+
+def test_small_numbers_in_scientific_notation(capsys):
+    net = Network([Dense(1, 1, weight_init=[[2.0]], bias_init=[1.0])])
+    net.compile(optimizer=SGD(0.0), loss="mse")
+    net.fit(PROGRESS_X, PROGRESS_Y + 1e-5, epochs=1, verbose=2)
+    assert "loss: 1.0000e-10" in capsys.readouterr().out

@@ -321,3 +321,10 @@ def test_evaluate_by_default_agrees_exactly_with_fits_val_loss():
     network.compile(optimizer="sgd", loss="mse")
     history = network.fit(x, y, epochs=1, batch_size=32, validation_split=0.25, verbose=0, seed=0)
     assert network.evaluate(x[150:], y[150:])["loss"] == history.history["val_loss"][-1]
+
+
+def test_accuracy_on_a_sigmoid_network_is_the_binary_accuracy() -> None:
+    net = Network([Dense(1, 1, weight_init=[[1.0]], bias_init="zeros"), Sigmoid()])
+    net.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    logs = net.evaluate([[2.0], [-2.0], [3.0]], [1.0, 0.0, 0.0])
+    assert logs["accuracy"] == pytest.approx(2 / 3)
