@@ -461,13 +461,8 @@ class ProgressBar(Progress):
     #: When the bar was last drawn, and how many characters it took.
     last_draw, drawn = -math.inf, 0
 
-    def on_epoch_begin(self, epoch: int, logs: dict[str, float]) -> None:
-        """Start the epoch's clock and a new bar."""
-        super().on_epoch_begin(epoch, logs)
-        self.last_draw = -math.inf
-
     def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
-        """Redraw the bar (throttled, but always the first and last batch)."""
+        """Redraw the bar (throttled, but always the first batch of each epoch and the last)."""
         done, steps, now = batch + 1, self.params["steps"], time.perf_counter()
         if done != 1 and done != steps and now - self.last_draw < self.interval:
             return
