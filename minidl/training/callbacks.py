@@ -129,10 +129,9 @@ class CallbackList:
         if isinstance(callbacks, Callback):
             raise TypeError(f"fit callbacks must be a list of Callback objects; got a single "
                             f"{type(callbacks).__name__} (write callbacks=[...])")
-        for callback in callbacks or []:
-            if not isinstance(callback, Callback):
-                raise TypeError(f"fit callbacks must be minidl Callback objects; got "
-                                f"{type(callback).__name__}")
+        for item in callbacks or []:
+            if not isinstance(item, Callback):
+                raise TypeError(f"fit callbacks must be minidl Callback objects; got {type(item).__name__}")
         self.callbacks = [c for c in built_in if c is not None] + list(callbacks or [])
         self.per_batch = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
 

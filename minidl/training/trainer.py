@@ -155,9 +155,9 @@ class Trainer:
         data, target, width, validation = fit_data(self.network, self.loss, x, y, split, validation_data)
         batches = Batches(self.network, data, target, batch_size, rng if shuffle else None)
         self.history, self.stop_training, self.stop_reason, self.fit_rng = history, False, None, rng
-        params = {"epochs": epochs, "batch_size": batch_size, "steps": len(batches), "samples": len(data),
-                  "verbose": verbose}
-        callback_list.call("set_network", self.network, params)
+        # every callback gets the network and what fit was asked to do (Callback.params)
+        callback_list.call("set_network", self.network, {"epochs": epochs, "batch_size": batch_size,
+                           "steps": len(batches), "samples": len(data), "verbose": verbose})
         self._train(plan, batches, validation, self._metric_functions(width), callback_list, epochs)
         return history
 
