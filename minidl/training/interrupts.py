@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType, TracebackType
-from typing import Any
 
 
 class InterruptGuard:
@@ -39,14 +38,13 @@ class InterruptGuard:
     """
 
     pending = protected = active = False
-    _previous: Any = None  # the handler to put back
 
     def __enter__(self) -> InterruptGuard:
         """Start holding SIGINT (if in the main thread with Python's default handler)."""
         self.pending = self.protected = False
         if (not self.active and threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._previous, self.active = signal.signal(signal.SIGINT, self._handle), True
+            self._previous, self.active = signal.signal(signal.SIGINT, self._handle), True  # to put back
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
