@@ -200,7 +200,7 @@ class Trainer:
         for batch, (xb, yb) in enumerate(batches):
             guard.check()  # a Ctrl-C held during the last batch: stop before this one
             value, output = step(plan, xb, yb)
-            if epoch == batch == 0:
+            if epoch == batch == 0:  # after the first backward of fit: what did the layers do?
                 check_parameters_after_backward(self.network, plan.parameters)
             if not math.isfinite(value):
                 recovery.stop(f"the training loss became {value} at epoch {epoch + 1}, batch {batch + 1}")
