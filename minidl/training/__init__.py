@@ -8,8 +8,7 @@ One concept a module, read in this order:
 * :mod:`~minidl.training.trainer`: the :class:`Trainer` that ``compile`` makes, holding the
   training state, and ``fit`` in named parts;
 * :mod:`~minidl.training.callbacks`: :class:`Callback`, :class:`History`, the shared
-  :class:`Monitor`, :class:`EarlyStopping`, :class:`ModelCheckpoint`;
-* :mod:`~minidl.training.progress`: the progress output, as a callback;
+  :class:`Monitor`, :class:`EarlyStopping`, :class:`ModelCheckpoint`, and the progress output;
 * :mod:`~minidl.training.interrupts`: :class:`InterruptGuard` (Ctrl-C held until a safe point).
 
 This package never imports :mod:`minidl.network`: the network hands itself over.

@@ -24,6 +24,13 @@ work per epoch cost nothing per batch.
 through their shared base, :class:`Monitor` (its name, which way is better, the best so
 far, "improved?").
 
+**Progress output** is a callback too, chosen by :func:`progress_for` from ``fit``'s
+``verbose``: ``verbose=2`` (or ``verbose=1`` when the output is not a terminal: a log
+file, a CI log) prints one line per epoch with its time and logs (:class:`Progress`);
+``verbose=1`` on a terminal redraws a bar after each batch (batches done, ETA, running
+loss and metrics) and finishes each epoch with the same line (:class:`ProgressBar`).
+Why training stopped early is printed last.
+
 **Resuming exactly.** ``fit`` keeps its random generator (the one that shuffles) as
 ``network.fit_rng``; a model file saved with the optimizer stores the optimizer's state,
 that generator's state and every layer's own generator (Dropout's). So after
@@ -36,12 +43,15 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from minidl._validation import check_bool, check_real
+from minidl.layers.base import Parameter
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -119,10 +129,9 @@ class CallbackList:
         if isinstance(callbacks, Callback):
             raise TypeError(f"fit callbacks must be a list of Callback objects; got a single "
                             f"{type(callbacks).__name__} (write callbacks=[...])")
-        for callback in callbacks or []:
-            if not isinstance(callback, Callback):
-                raise TypeError(f"fit callbacks must be minidl Callback objects; got "
-                                f"{type(callback).__name__}")
+        for item in callbacks or []:
+            if not isinstance(item, Callback):
+                raise TypeError(f"fit callbacks must be minidl Callback objects; got {type(item).__name__}")
         self.callbacks = [c for c in built_in if c is not None] + list(callbacks or [])
         self.per_batch = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
 
@@ -206,6 +215,8 @@ class Monitor(Callback):
     ----------
     best : float
         The best value seen (``inf`` for ``"min"``, ``-inf`` for ``"max"`` before any).
+    best_epoch : int or None
+        The epoch (from 0) of ``best``, set by the subclass that records it.
     """
 
     def __init__(self, monitor: str, mode: str, min_delta: float = 0.0, verbose: int = 0) -> None:
@@ -223,8 +234,9 @@ class Monitor(Callback):
         self.reset_best()
 
     def reset_best(self) -> None:
-        """Forget the best value."""
+        """Forget the best value and its epoch."""
         self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch: int | None = None
 
     def monitored(self, logs: dict[str, float]) -> float:
         """The watched number in ``logs``, or an error naming what the logs hold."""
@@ -289,27 +301,23 @@ class EarlyStopping(Monitor):
     def on_train_begin(self, logs: dict[str, float]) -> None:
         """Forget any previous run."""
         self.reset_best()
-        self.best_epoch: int | None = None
         self.stopped_epoch: int | None = None
         self.wait = 0
-        self._last_epoch: int | None = None
-        self._best_weights: list[Any] | None = None
+        self._best_weights: list[tuple[Parameter, Any]] | None = None  # (parameter, its best value)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Compare ``logs[monitor]`` with the best so far; stop after ``patience`` misses."""
         value = self.monitored(logs)
-        self._last_epoch = epoch
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights and self.network is not None:
-                self._best_weights = [parameter.value.copy() for parameter in self.network.parameters()]
+                self._best_weights = [(p, p.value.copy()) for p in self.network.parameters()]
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):
             self.stopped_epoch = epoch
-            best = "none finite"
-            if self.best_epoch is not None:
-                best = f"best {self.best:.6g} at epoch {self.best_epoch + 1}"
+            best = ("none finite" if self.best_epoch is None
+                    else f"best {self.best:.6g} at epoch {self.best_epoch + 1}")
             epochs = "epoch" if self.wait == 1 else "epochs"
             self.request_stop(f"early stopping: {self.monitor} did not improve by more than "
                               f"{self.min_delta:g} for {self.wait} {epochs} ({best})")
@@ -318,9 +326,9 @@ class EarlyStopping(Monitor):
         """Restore the best epoch's parameters, if asked and if they are not the current ones."""
         if self.verbose and self.stopped_epoch is not None:
             print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
-        if (self._best_weights is not None and self.network is not None and self.best_epoch is not None
-                and self.best_epoch != self._last_epoch):
-            for saved, parameter in zip(self._best_weights, self.network.parameters(), strict=True):
+        # wait > 0: the last epoch did not improve, so the best parameters are not the current ones
+        if self._best_weights is not None and self.best_epoch is not None and self.wait > 0:
+            for parameter, saved in self._best_weights:
                 np.copyto(parameter.value, saved)
             if self.verbose:
                 print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
@@ -379,7 +387,6 @@ class ModelCheckpoint(Monitor):
             raise TypeError(f"ModelCheckpoint path must be a str or os.PathLike; got {type(path).__name__}")
         super().__init__(monitor, mode, verbose=verbose)
         self.path = os.fspath(path)
-        self.best_epoch: int | None = None
         self.saved: list[str] = []
         self.save_best_only = check_bool(save_best_only, "ModelCheckpoint save_best_only")
         self.include_optimizer = check_bool(include_optimizer, "ModelCheckpoint include_optimizer")
@@ -404,3 +411,97 @@ class ModelCheckpoint(Monitor):
         if self.verbose:
             detail = f" ({self.monitor} {self.best:.6g})" if self.save_best_only else ""
             print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}{detail}")
+
+
+def progress_for(verbose: int) -> Callback | None:
+    """The progress callback for ``fit``'s ``verbose`` (0: None), printing to ``sys.stdout``."""
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"fit verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch); "
+                         f"got {verbose!r}")
+    if not verbose:
+        return None
+    return ProgressBar(sys.stdout) if verbose == 1 and _is_terminal(sys.stdout) else Progress(sys.stdout)
+
+
+class Progress(Callback):
+    """Prints one line per epoch: ``Epoch 2/5 - 40 batches - 1.3s - loss: 0.1234 - ...``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream, self.epoch, self.start = stream, 0, 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float]) -> None:
+        """Start the epoch's clock."""
+        self.epoch, self.start = epoch, time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Print the epoch's line."""
+        elapsed = _format_seconds(time.perf_counter() - self.start)
+        self.write(f"Epoch {epoch + 1}/{self.params['epochs']} - {self.params['steps']} batches - "
+                   f"{elapsed} - {_format_logs(logs)}")
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        """Print why training stopped early, if it did."""
+        if self.network is not None and self.network.stop_reason is not None:
+            self.write(self.network.stop_reason)
+
+    def write(self, text: str) -> None:
+        """Print ``text`` as a line of its own."""
+        print(text, file=self.stream, flush=True)
+
+
+class ProgressBar(Progress):
+    """A live bar redrawn in place (a carriage return) after each batch, then the epoch's line."""
+
+    #: Minimum seconds between two redraws of the live bar.
+    interval = 0.1
+    #: The bar's width in characters.
+    width = 30
+    #: When the bar was last drawn, and how many characters it took.
+    last_draw, drawn = -math.inf, 0
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        """Redraw the bar (throttled, but always the first batch of each epoch and the last)."""
+        done, steps, now = batch + 1, self.params["steps"], time.perf_counter()
+        if done != 1 and done != steps and now - self.last_draw < self.interval:
+            return
+        self.last_draw = now
+        eta = (now - self.start) / done * (steps - done)
+        filled = self.width * done // steps
+        bar = "=" * filled + (">" if filled < self.width else "") + "." * (self.width - filled - 1)
+        running = {key: value for key, value in logs.items() if key != "size"}
+        self._draw(f"Epoch {self.epoch + 1}/{self.params['epochs']} {done:>{len(str(steps))}}/{steps} "
+                   f"[{bar}] ETA {_format_seconds(eta)} - {_format_logs(running)}")
+
+    def _draw(self, text: str) -> None:
+        print("\r" + text.ljust(self.drawn), end="", file=self.stream, flush=True)  # spaces over a longer bar
+        self.drawn = len(text)
+
+    def write(self, text: str) -> None:
+        """Print ``text`` over the bar when one is drawn (the epoch's line), else as a new line."""
+        if self.drawn:
+            self._draw(text)
+            self.drawn, text = 0, ""
+        super().write(text)
+
+
+def _format_logs(logs: dict[str, float]) -> str:
+    return " - ".join(f"{key}: {_format_number(value)}" for key, value in logs.items())
+
+
+def _format_number(value: float) -> str:
+    return f"{value:.4e}" if 0 < abs(value) < 1e-3 else f"{value:.4f}"  # 1.2345e-05, not 0.0000
+
+
+def _format_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, seconds = divmod(int(seconds + 0.5), 60)
+    return f"{minutes}m{seconds:02d}s"
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, TypeError, ValueError, OSError):  # no isatty(), or a closed stream
+        return False

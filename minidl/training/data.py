@@ -14,7 +14,6 @@ import numpy as np
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array
-from minidl.layers.base import mode
 from minidl.losses import Loss
 
 if TYPE_CHECKING:
@@ -40,8 +39,7 @@ def prepare_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, owner
     if target.ndim == 0 or len(target) != len(data):
         got = "a scalar" if target.ndim == 0 else f"{len(target)} samples (shape {target.shape})"
         raise ValueError(f"{owner}: x has {len(data)} samples (shape {data.shape}) but y has {got}")
-    with mode(network.layers, training=False):
-        output_shape = network.forward(data[:1]).shape[1:]
+    output_shape = network.predict(data[:1]).shape[1:]  # in evaluation mode
     template = np.broadcast_to(np.zeros((), dtype=dtype), (len(data), *output_shape))
     target = loss.check_target(template, target, f"{owner} y")
     return data, target, int(output_shape[-1]) if output_shape else 1
@@ -69,9 +67,8 @@ def fit_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, split: fl
         got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
                if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
         raise TypeError(f"fit validation_data must be a pair (x_val, y_val); got {got}")
-    x_val, y_val, _ = prepare_data(network, loss, validation_data[0], validation_data[1],
-                                   "fit validation_data")
-    return data, target, width, (x_val, y_val)
+    x_val, y_val = validation_data
+    return data, target, width, prepare_data(network, loss, x_val, y_val, "fit validation_data")[:2]
 
 
 class Batches:

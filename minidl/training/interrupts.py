@@ -12,14 +12,12 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType, TracebackType
-from typing import Any
 
 
 class InterruptGuard:
     """Hold Ctrl-C (SIGINT) until a safe point; used by ``fit`` around its loop.
 
-    Between ``install()`` and ``restore()`` (or inside ``with InterruptGuard() as
-    guard:``) the first SIGINT only sets
+    Inside ``with InterruptGuard() as guard:`` the first SIGINT only sets
     ``guard.pending``; the code raises ``KeyboardInterrupt`` itself at its next safe
     point (``guard.check()``), and at the latest when the block ends. A second SIGINT
     raises ``KeyboardInterrupt`` at once, unless ``guard.protected`` is True (set while
@@ -40,20 +38,23 @@ class InterruptGuard:
     """
 
     pending = protected = active = False
-    _previous: Any = None  # the handler to put back
 
-    def install(self) -> None:
+    def __enter__(self) -> InterruptGuard:
         """Start holding SIGINT (if in the main thread with Python's default handler)."""
         self.pending = self.protected = False
         if (not self.active and threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._previous, self.active = signal.signal(signal.SIGINT, self._handle), True
+            self._previous, self.active = signal.signal(signal.SIGINT, self._handle), True  # to put back
+        return self
 
-    def restore(self) -> None:
-        """Put back the previous SIGINT handler (a no-op if none was installed)."""
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        """Put back the previous SIGINT handler; raise a SIGINT still pending if the block ended normally."""
         if self.active:
             signal.signal(signal.SIGINT, self._previous)
             self.active = False
+        if kind is None:
+            self.check()  # a SIGINT during the last moments is not lost
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.pending and not self.protected:
@@ -65,13 +66,3 @@ class InterruptGuard:
         if self.pending:
             self.pending = False
             raise KeyboardInterrupt
-
-    def __enter__(self) -> InterruptGuard:
-        self.install()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.restore()
-        if kind is None:
-            self.check()  # a SIGINT during the last moments is not lost

@@ -44,8 +44,6 @@ class StepPlan:
         (down to, not including, ``first``); ``clear``: call its ``zero_grad`` first.
     first
         The first layer with parameters (gets ``backward_parameters``).
-    checked
-        Whether ``check_parameters_after_backward`` has run (``fit``'s first batch).
     """
 
     def __init__(self, network: Network, loss: Loss) -> None:
@@ -57,7 +55,7 @@ class StepPlan:
         self.head, self.last = layers[:end], (layers[-1] if fused else None)
         self.back_steps = [(layers[i], i, _clears(layers[i])) for i in range(end - 1, first, -1)]
         self.first, self.clear_first = layers[first], _clears(layers[first])
-        self.loss, self.parameters, self.checked = loss, network.parameters(), False
+        self.loss, self.parameters = loss, network.parameters()
 
 
 def _clears(layer: Layer) -> bool:
@@ -84,7 +82,6 @@ def forward_loss(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array, l
 def backward(plan: StepPlan, shapes: list[tuple[int, ...]]) -> None:
     """Backpropagate the last loss, filling every parameter's ``grad``; a failing layer is named."""
     grad = plan.loss.backward()
-    layer = plan.first
     try:
         for layer, position, clear in plan.back_steps:
             if clear:

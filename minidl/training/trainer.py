@@ -22,10 +22,9 @@ from minidl.layers.base import Parameter, mode
 from minidl.losses import Loss, get_loss
 from minidl.metrics import MetricFunction
 from minidl.optimizers import Optimizer, get_optimizer
-from minidl.training.callbacks import Callback, CallbackList, History
+from minidl.training.callbacks import Callback, CallbackList, History, progress_for
 from minidl.training.data import Batches, fit_data, prepare_data
 from minidl.training.interrupts import InterruptGuard
-from minidl.training.progress import progress_for
 from minidl.training.step import StepPlan, check_parameters_after_backward, forward_loss, step
 
 if TYPE_CHECKING:
@@ -156,9 +155,9 @@ class Trainer:
         data, target, width, validation = fit_data(self.network, self.loss, x, y, split, validation_data)
         batches = Batches(self.network, data, target, batch_size, rng if shuffle else None)
         self.history, self.stop_training, self.stop_reason, self.fit_rng = history, False, None, rng
-        params = {"epochs": epochs, "batch_size": batch_size, "steps": len(batches), "samples": len(data),
-                  "verbose": verbose}
-        callback_list.call("set_network", self.network, params)
+        # every callback gets the network and what fit was asked to do (Callback.params)
+        callback_list.call("set_network", self.network, {"epochs": epochs, "batch_size": batch_size,
+                           "steps": len(batches), "samples": len(data), "verbose": verbose})
         self._train(plan, batches, validation, self._metric_functions(width), callback_list, epochs)
         return history
 
@@ -201,8 +200,7 @@ class Trainer:
         for batch, (xb, yb) in enumerate(batches):
             guard.check()  # a Ctrl-C held during the last batch: stop before this one
             value, output = step(plan, xb, yb)
-            if not plan.checked:
-                plan.checked = True
+            if epoch == batch == 0:  # after the first backward of fit: what did the layers do?
                 check_parameters_after_backward(self.network, plan.parameters)
             if not math.isfinite(value):
                 recovery.stop(f"the training loss became {value} at epoch {epoch + 1}, batch {batch + 1}")

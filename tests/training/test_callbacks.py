@@ -1,21 +1,36 @@
 """Callbacks (minidl/training/callbacks.py): the shared Monitor, EarlyStopping, ModelCheckpoint,
-the callback list of fit and what callbacks see."""
+the callback list of fit, what callbacks see, and the progress output of each verbose mode."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import os
+import re
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minidl
-from minidl import SGD, BatchNorm, Callback, Dense, Dropout, EarlyStopping, ModelCheckpoint, Network, ReLU
+from minidl import SGD, Callback, Dense, EarlyStopping, ModelCheckpoint, Network
 from minidl.io import archive
 from minidl.training import CallbackList, Monitor
 from tests.messages import raises
+from tests.training.helpers import (
+    NOISY_X,
+    NOISY_Y,
+    X_TRAIN,
+    Y_TRAIN,
+    batchnorm_net,
+    compiled_net,
+    compiled_network,
+    linear_data,
+)
+
+X, Y = NOISY_X, NOISY_Y  # 60 noisy samples, 4 features (tests/training/helpers.py)
 
 
 @pytest.mark.parametrize(("monitor", "mode", "expected"), [
@@ -78,22 +93,6 @@ def test_the_callback_list_calls_in_order_and_only_batch_callbacks_per_batch() -
 def test_early_stopping_arguments_are_checked(kwargs: dict, error: type[Exception],
                                               fragments: list[str]) -> None:
     raises(error, lambda: minidl.EarlyStopping(**kwargs), *fragments)
-
-
-def network(dtype: str = "float64") -> Network:
-    return Network([Dense(3, 4, seed=0, dtype=dtype), ReLU(), Dense(4, 1, seed=1, dtype=dtype)])
-
-
-X_TRAIN = np.random.default_rng(1).normal(size=(20, 3))
-
-
-Y_TRAIN = X_TRAIN @ np.array([1.0, -2.0, 0.5])
-
-
-def compiled_network(dtype: str = "float64", learning_rate: float = 0.05) -> Network:
-    net = network(dtype)
-    net.compile(optimizer=SGD(learning_rate), loss="mse", metrics=["mae"])
-    return net
 
 
 def test_early_stopping_on_a_missing_monitor_names_it() -> None:
@@ -207,29 +206,6 @@ def test_restore_best_weights_also_when_all_epochs_ran():
     assert net[0].weight.value[0, 0] == pytest.approx(weights_by_epoch(1)[0], rel=1e-15)
 
 
-RNG = np.random.default_rng(0)
-
-
-X = RNG.normal(size=(60, 4))
-
-
-Y = X[:, :1] * 2.0 - X[:, 1:2] + 0.1 * RNG.normal(size=(60, 1))
-
-
-def make_network(dropout: bool = True) -> Network:
-    layers = [Dense(4, 8, seed=1), BatchNorm(8), ReLU()]
-    if dropout:
-        layers.append(Dropout(0.25, seed=5))
-    layers.append(Dense(8, 1, seed=2))
-    return Network(layers)
-
-
-def compiled(optimizer, dropout: bool = True) -> Network:
-    network = make_network(dropout)
-    network.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
-    return network
-
-
 # -- ModelCheckpoint ------------------------------------------------------------------------------
 class RecordPredictions(Callback):
     def __init__(self) -> None:
@@ -242,7 +218,7 @@ class RecordPredictions(Callback):
 
 def test_save_best_only_keeps_the_epoch_with_the_lowest_val_loss(tmp_path: Path) -> None:
     path = tmp_path / "best.npz"
-    network = compiled(SGD(0.2), dropout=False)
+    network = batchnorm_net(SGD(0.2), dropout=False)
     checkpoint = ModelCheckpoint(path, monitor="val_loss", save_best_only=True)
     recorder = RecordPredictions()
     history = network.fit(X, Y, epochs=8, batch_size=8, seed=1, verbose=0, validation_split=0.25,
@@ -257,7 +233,7 @@ def test_save_best_only_keeps_the_epoch_with_the_lowest_val_loss(tmp_path: Path)
 
 
 def test_monitor_in_max_mode_and_formatted_paths(tmp_path: Path) -> None:
-    network = compiled(SGD(0.1), dropout=False)
+    network = batchnorm_net(SGD(0.1), dropout=False)
     checkpoint = ModelCheckpoint(tmp_path / "model-{epoch:02d}-{loss:.3f}.npz", monitor="loss",
                                  save_best_only=False)
     history = network.fit(X, Y, epochs=3, batch_size=30, seed=0, verbose=0, callbacks=[checkpoint])
@@ -269,14 +245,14 @@ def test_monitor_in_max_mode_and_formatted_paths(tmp_path: Path) -> None:
 
 
 def test_checkpoint_monitor_missing_from_logs_says_so(tmp_path: Path) -> None:
-    network = compiled(SGD(0.1), dropout=False)
+    network = batchnorm_net(SGD(0.1), dropout=False)
     with pytest.raises(ValueError, match=r"monitor 'val_loss' is not in the epoch logs \(give fit "
                                          r"validation_split or validation_data\); available: loss, mae"):
         network.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "m.npz")])
 
 
 def test_checkpoint_path_with_an_unknown_field_says_so(tmp_path: Path) -> None:
-    network = compiled(SGD(0.1), dropout=False)
+    network = batchnorm_net(SGD(0.1), dropout=False)
     checkpoint = ModelCheckpoint(tmp_path / "m-{val_acc}.npz", save_best_only=False)
     with pytest.raises(ValueError, match=r"cannot fill its fields with epoch and the epoch logs "
                                          r"\(loss, mae\)"):
@@ -298,7 +274,7 @@ def test_checkpoint_arguments_are_checked(kwargs, error, message) -> None:
 
 
 def test_checkpoint_prints_when_verbose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    network = compiled(SGD(0.1), dropout=False)
+    network = batchnorm_net(SGD(0.1), dropout=False)
     network.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "m.npz", monitor="loss",
                                                                       verbose=1)])
     assert capsys.readouterr().out.startswith(f"ModelCheckpoint: epoch 1: saved {tmp_path / 'm.npz'} (loss ")
@@ -315,7 +291,7 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_previous_checkpoint(
                     raise OSError(28, "No space left on device")
                 monkeypatch.setattr(archive, "write_member", full)
 
-    network = compiled(SGD(0.01))
+    network = batchnorm_net(SGD(0.01))
     with pytest.raises(OSError, match="No space left on device"):
         network.fit(X, Y, epochs=3, batch_size=8, seed=0, verbose=0,
                     callbacks=[ModelCheckpoint(path, save_best_only=False), FillDiskAfterFirstEpoch()])
@@ -330,19 +306,6 @@ def test_fit_callbacks_given_a_single_callback_names_the_fix():
     net.compile(optimizer="sgd", loss="mse")
     with pytest.raises(TypeError, match=r"fit callbacks must be a list.*got a single EarlyStopping"):
         net.fit(np.ones((4, 1)), np.ones(4), verbose=0, callbacks=EarlyStopping(monitor="loss"))
-
-
-def linear_data(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3))
-    y = x @ np.array([1.5, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=n)
-    return x, y
-
-
-def compiled_net():
-    net = Network([Dense(3, 1, seed=0)])
-    net.compile(optimizer="sgd", loss="mse")
-    return net
 
 
 def test_callbacks_see_the_network_and_logs():
@@ -380,3 +343,108 @@ def test_callbacks_see_the_network_and_logs():
         ("epoch_end", 1, ["loss", "mae"]),
         ("train_end",),
     ]
+
+
+@pytest.mark.parametrize("make", [lambda **k: EarlyStopping(**k), lambda **k: ModelCheckpoint("m.npz", **k)],
+                         ids=["EarlyStopping", "ModelCheckpoint"])
+def test_both_monitors_check_verbose_the_same_way(make) -> None:
+    assert make(verbose=1).verbose == 1 and make(verbose=True).verbose == 1
+    name = type(make()).__name__
+    with pytest.raises(ValueError, match=f"{name} verbose must be 0 or 1; got 2"):
+        make(verbose=2)
+
+
+def test_repr_lists_the_config_keys_of_a_callback() -> None:
+    class Every(Callback):
+        config_keys = ("epochs",)
+
+        def __init__(self, epochs: int) -> None:
+            super().__init__()
+            self.epochs = epochs
+
+    assert repr(Every(3)) == "Every(epochs=3)" and repr(Callback()) == "Callback()"
+    assert repr(EarlyStopping(patience=2)) == ("EarlyStopping(monitor='val_loss', patience=2, min_delta=0.0, "
+                                               "restore_best_weights=False, mode='min', verbose=0)")
+
+
+# -- the progress output (verbose 0, 1, 2), captured --------------------------------------------------
+
+PROGRESS_X = np.arange(8.0).reshape(8, 1) / 8
+PROGRESS_Y = 2 * PROGRESS_X[:, 0] + 1
+
+
+def run_fit(verbose, **kwargs):
+    net = Network([Dense(1, 1, seed=0)])
+    net.compile(optimizer=SGD(0.1), loss="mse", metrics=["mae"])
+    return net.fit(PROGRESS_X, PROGRESS_Y, epochs=3, batch_size=2, verbose=verbose, shuffle=False,
+                   validation_data=(PROGRESS_X[:2], PROGRESS_Y[:2]), **kwargs)
+
+
+def test_verbose_0_is_silent(capsys):
+    run_fit(0)
+    assert capsys.readouterr().out == ""
+
+
+EPOCH_LINE = re.compile(
+    r"Epoch (\d+)/3 - 4 batches - \d+\.\ds - loss: \d+\.\d{4} - mae: \d+\.\d{4}"
+    r" - val_loss: \d+\.\d{4} - val_mae: \d+\.\d{4}"
+)
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_one_line_per_epoch_when_not_a_terminal(capsys, verbose):
+    # pytest's captured stdout is not a terminal, so verbose=1 prints like verbose=2.
+    history = run_fit(verbose)
+    out = capsys.readouterr().out
+    assert "\r" not in out
+    lines = out.splitlines()
+    assert len(lines) == 3
+    for epoch, line in enumerate(lines, start=1):
+        match = EPOCH_LINE.fullmatch(line)
+        assert match, line
+        assert int(match.group(1)) == epoch
+    # The printed loss is the History's, rounded to 4 decimals.
+    assert f"loss: {history.history['loss'][0]:.4f}" in lines[0]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_verbose_1_on_a_terminal_draws_a_live_bar(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    run_fit(1)
+    out = terminal.getvalue()
+    assert out.count("\n") == 3  # one finished line per epoch
+    for epoch in range(1, 4):
+        epoch_text = out.split("\n")[epoch - 1]
+        frames = epoch_text.split("\r")[1:]
+        first = rf"Epoch {epoch}/3 1/4 \[=======>\.+\] ETA \d+\.\ds - loss: \d+\.\d{{4}} - mae: "
+        assert re.match(first, frames[0]), frames[0]
+        assert any(re.match(rf"Epoch {epoch}/3 4/4 \[={{30}}\] ETA 0\.0s", frame) for frame in frames)
+        assert EPOCH_LINE.fullmatch(frames[-1].rstrip()), frames[-1]
+
+
+def test_verbose_2_on_a_terminal_prints_no_bar(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    run_fit(2)
+    out = terminal.getvalue()
+    assert "\r" not in out and "ETA" not in out
+    assert len(out.splitlines()) == 3
+
+
+def test_stop_reason_is_printed(capsys):
+    run_fit(2, callbacks=[EarlyStopping(monitor="loss", min_delta=100.0)])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3  # epoch 1 improves on nothing, epoch 2 misses, then the reason
+    assert lines[-1].startswith("early stopping: loss did not improve by more than 100")
+
+
+def test_small_numbers_in_scientific_notation(capsys):
+    net = Network([Dense(1, 1, weight_init=[[2.0]], bias_init=[1.0])])
+    net.compile(optimizer=SGD(0.0), loss="mse")
+    net.fit(PROGRESS_X, PROGRESS_Y + 1e-5, epochs=1, verbose=2)
+    assert "loss: 1.0000e-10" in capsys.readouterr().out

@@ -6,44 +6,14 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import SGD, Adam, Dense, Layer, Network, ReLU, Softmax
-
-F32 = np.dtype(np.float32)
-
-
-class _InputRecorder(minidl.Layer):
-    """A pass-through layer that keeps every input it sees (by reference)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.inputs: list[np.ndarray] = []
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.inputs.append(x)
-        return x
-
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        return grad_y
-
-
-def _classifier(recorder: _InputRecorder) -> Network:
-    net = Network([recorder, Dense(4, 8, seed=0), ReLU(), Dense(8, 3, seed=1), Softmax()])
-    net.astype(np.float32)
-    net.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(0.01), metrics=["accuracy"])
-    return net
-
-
-def _classification_data() -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((60, 4))  # float64 on purpose
-    labels = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
-    return x, labels
+from minidl import SGD, Dense, Network
+from tests.training.helpers import F32, InputRecorder, Recorder, classification_data, classifier, linear_data
 
 
 def test_fit_casts_the_data_once_up_front_and_batches_are_views_of_it() -> None:
-    recorder = _InputRecorder()
-    net = _classifier(recorder)
-    x, labels = _classification_data()
+    recorder = InputRecorder()
+    net = classifier(recorder)
+    x, labels = classification_data()
     net.fit(x, labels, epochs=2, batch_size=16, verbose=0, shuffle=False)
     batches = recorder.inputs[1:]  # the first input is fit's shape probe
     assert len(batches) >= 8
@@ -133,23 +103,6 @@ def test_fit_shuffles_with_one_permutation_per_epoch_of_its_seed() -> None:
         np.testing.assert_array_equal(a.value, b.value)
 
 
-class Recorder(Layer):
-    """A parameter-free layer that records what it sees (and must never be backpropagated)."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-        self.modes = []
-
-    def forward(self, x):
-        self.seen.append(x.copy())
-        self.modes.append(self.training)
-        return x
-
-    def backward(self, grad_y):
-        raise AssertionError("backward must stop at the first layer with parameters")
-
-
 def test_validation_split_holds_out_the_last_samples_before_shuffling():
     x = np.arange(10.0).reshape(10, 1)
     y = np.arange(10.0)
@@ -165,13 +118,6 @@ def test_validation_split_holds_out_the_last_samples_before_shuffling():
     assert not np.array_equal(trained[:7], np.arange(7.0))  # shuffled
     np.testing.assert_array_equal(np.concatenate(validation[-1:]).ravel(), [7.0, 8.0, 9.0])
     assert history.history["val_loss"][-1] == pytest.approx(net.evaluate(x[7:], y[7:])["loss"])
-
-
-def linear_data(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3))
-    y = x @ np.array([1.5, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=n)
-    return x, y
 
 
 def test_validation_data_and_batches_without_shuffle():

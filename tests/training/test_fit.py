@@ -9,6 +9,19 @@ import pytest
 import minidl
 from minidl import SGD, Adam, Dense, Layer, Network, Parameter, ReLU, Sigmoid, Softmax, Tanh
 from tests.messages import raises
+from tests.training.helpers import (
+    F32,
+    X_TRAIN,
+    Y_TRAIN,
+    InputRecorder,
+    Recorder,
+    changed,
+    classification_data,
+    classifier,
+    compiled_net,
+    compiled_network,
+    linear_data,
+)
 
 
 class AccumulatingPolynomial(Layer):
@@ -109,22 +122,6 @@ def test_a_single_sample_is_a_batch_of_one(method: str) -> None:
         np.testing.assert_array_equal(a.grad, b.grad)
 
 
-def network(dtype: str = "float64") -> Network:
-    return Network([Dense(3, 4, seed=0, dtype=dtype), ReLU(), Dense(4, 1, seed=1, dtype=dtype)])
-
-
-X_TRAIN = np.random.default_rng(1).normal(size=(20, 3))
-
-
-Y_TRAIN = X_TRAIN @ np.array([1.0, -2.0, 0.5])
-
-
-def compiled_network(dtype: str = "float64", learning_rate: float = 0.05) -> Network:
-    net = network(dtype)
-    net.compile(optimizer=SGD(learning_rate), loss="mse", metrics=["mae"])
-    return net
-
-
 @pytest.mark.parametrize(("kwargs", "error", "fragments"), [
     ({"epochs": 0}, ValueError, ["fit epochs", "positive integer", "got 0"]),
     ({"epochs": 2.5}, ValueError, ["fit epochs", "positive integer", "got 2.5"]),
@@ -154,19 +151,13 @@ def test_fit_hyper_parameters_are_checked(kwargs: dict, error: type[Exception], 
         np.testing.assert_array_equal(value, old)  # nothing trained before the error
 
 
-def _with(array: np.ndarray, index: tuple, value: float) -> np.ndarray:
-    changed = array.astype(np.float64).copy()
-    changed[index] = value
-    return changed
-
-
 @pytest.mark.parametrize(("x", "y", "error", "fragments"), [
     (X_TRAIN, Y_TRAIN[:10], ValueError, ["fit: x has 20 samples (shape (20, 3))", "y has 10 samples"]),
     (X_TRAIN, np.ones((20, 2)), ValueError, ["fit y", "predicted has shape (20, 1)",
      "actual has shape (20, 2)"]),
     (X_TRAIN, np.float64(1.0), ValueError, ["fit: x has 20 samples", "y has a scalar"]),
-    (X_TRAIN, _with(Y_TRAIN, (3,), np.nan), ValueError, ["fit y must be finite", "got nan at index (3,)"]),
-    (_with(X_TRAIN, (4, 1), np.inf), Y_TRAIN, ValueError, ["fit x must be finite",
+    (X_TRAIN, changed(Y_TRAIN, (3,), np.nan), ValueError, ["fit y must be finite", "got nan at index (3,)"]),
+    (changed(X_TRAIN, (4, 1), np.inf), Y_TRAIN, ValueError, ["fit x must be finite",
      "got inf at index (4, 1)"]),
     (np.ones((0, 3)), np.ones(0), ValueError, ["fit x is empty", "shape (0, 3)", "at least one value"]),
     (np.ones(3), np.ones(3), ValueError, ["fit x must have a batch axis", "(samples, features)",
@@ -226,42 +217,10 @@ def test_classification_targets_are_checked(loss: str, last: type, y: np.ndarray
     raises(ValueError, lambda: net.fit(X_TRAIN, y, verbose=0), *fragments)
 
 
-F32 = np.dtype(np.float32)
-
-
-class _InputRecorder(minidl.Layer):
-    """A pass-through layer that keeps every input it sees (by reference)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.inputs: list[np.ndarray] = []
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.inputs.append(x)
-        return x
-
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        return grad_y
-
-
-def _classifier(recorder: _InputRecorder) -> Network:
-    net = Network([recorder, Dense(4, 8, seed=0), ReLU(), Dense(8, 3, seed=1), Softmax()])
-    net.astype(np.float32)
-    net.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(0.01), metrics=["accuracy"])
-    return net
-
-
-def _classification_data() -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((60, 4))  # float64 on purpose
-    labels = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
-    return x, labels
-
-
 def test_fit_keeps_a_float32_network_float32_end_to_end() -> None:
-    recorder = _InputRecorder()
-    net = _classifier(recorder)
-    x, labels = _classification_data()
+    recorder = InputRecorder()
+    net = classifier(recorder)
+    x, labels = classification_data()
     parameters = net.parameters()
     values = [p.value for p in parameters]
     history = net.fit(x, labels, epochs=5, batch_size=16, verbose=0, seed=0, validation_split=0.2)
@@ -417,13 +376,6 @@ def test_xor_learned_to_100_percent_from_a_fixed_seed():
     assert net.evaluate(XOR_X, XOR_Y)["accuracy"] == 1.0
 
 
-def linear_data(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3))
-    y = x @ np.array([1.5, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=n)
-    return x, y
-
-
 def test_full_batch_sgd_converges_to_least_squares():
     x, y = linear_data()
     net = Network([Dense(3, 1, weight_init="zeros")])
@@ -517,23 +469,6 @@ def test_history_keys_lengths_and_values():
     assert history.history["val_mae"][-1] == pytest.approx(held_out["mae"], rel=1e-14)
 
 
-class Recorder(Layer):
-    """A parameter-free layer that records what it sees (and must never be backpropagated)."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-        self.modes = []
-
-    def forward(self, x):
-        self.seen.append(x.copy())
-        self.modes.append(self.training)
-        return x
-
-    def backward(self, grad_y):
-        raise AssertionError("backward must stop at the first layer with parameters")
-
-
 def test_modes_training_in_fit_evaluation_in_evaluate_and_restored():
     x, y = linear_data(n=8)
     recorder = Recorder()
@@ -565,12 +500,6 @@ def test_fit_accepts_an_int_target_and_column_target():
         net.compile(optimizer=SGD(0.05), loss="mse")
         history = net.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
         assert history.history["loss"][0] == pytest.approx(np.mean(np.array([1, 3, 5, 7]) ** 2))
-
-
-def compiled_net():
-    net = Network([Dense(3, 1, seed=0)])
-    net.compile(optimizer="sgd", loss="mse")
-    return net
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [

@@ -11,32 +11,13 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import SGD, Adam, BatchNorm, Dense, Dropout, ModelCheckpoint, Network, ReLU
+from minidl import SGD, Adam, ModelCheckpoint, Network
 from minidl.io import archive
 from minidl.training import Callback
 from minidl.training.interrupts import InterruptGuard
+from tests.training.helpers import NOISY_X, NOISY_Y, batchnorm_net
 
-RNG = np.random.default_rng(0)
-
-
-X = RNG.normal(size=(60, 4))
-
-
-Y = X[:, :1] * 2.0 - X[:, 1:2] + 0.1 * RNG.normal(size=(60, 1))
-
-
-def make_network(dropout: bool = True) -> Network:
-    layers = [Dense(4, 8, seed=1), BatchNorm(8), ReLU()]
-    if dropout:
-        layers.append(Dropout(0.25, seed=5))
-    layers.append(Dense(8, 1, seed=2))
-    return Network(layers)
-
-
-def compiled(optimizer, dropout: bool = True) -> Network:
-    network = make_network(dropout)
-    network.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
-    return network
+X, Y = NOISY_X, NOISY_Y  # 60 noisy samples, 4 features (tests/training/helpers.py)
 
 
 # -- Ctrl-C during fit -------------------------------------------------------------------------------
@@ -77,10 +58,10 @@ def default_sigint():
 
 @pytest.mark.parametrize("times", [1, 2])
 def test_ctrl_c_during_the_optimizer_step_leaves_whole_parameters(default_sigint, times: int) -> None:
-    reference, recorder = compiled(Adam(0.01)), Snapshots()
+    reference, recorder = batchnorm_net(Adam(0.01)), Snapshots()
     reference.fit(X, Y, epochs=2, batch_size=8, seed=4, verbose=0, callbacks=[recorder])
 
-    network = compiled(Adam(0.01))
+    network = batchnorm_net(Adam(0.01))
     sigint_inside_step(network, at_step=10, times=times)  # batch 3 of the second epoch (8 per epoch)
     with pytest.raises(KeyboardInterrupt):
         network.fit(X, Y, epochs=2, batch_size=8, seed=4, verbose=0)
@@ -105,7 +86,7 @@ def test_without_the_guard_the_same_ctrl_c_would_half_update(default_sigint) -> 
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, raise_at_once)
-    network = compiled(Adam(0.01))
+    network = batchnorm_net(Adam(0.01))
     sigint_inside_step(network, at_step=10)
     with pytest.raises(KeyboardInterrupt):
         network.fit(X, Y, epochs=2, batch_size=8, seed=4, verbose=0)
@@ -121,7 +102,7 @@ def test_a_second_ctrl_c_outside_the_step_raises_at_once(default_sigint) -> None
                 os.kill(os.getpid(), signal.SIGINT)  # raises here
                 raise AssertionError("not reached")
 
-    network = compiled(SGD(0.01))
+    network = batchnorm_net(SGD(0.01))
     with pytest.raises(KeyboardInterrupt):
         network.fit(X, Y, epochs=1, batch_size=8, seed=0, verbose=0, callbacks=[DoubleCtrlC()])
     assert network.optimizer.iterations == 3
@@ -140,7 +121,7 @@ def test_ctrl_c_during_a_checkpoint_save_finishes_the_save(default_sigint, tmp_p
         real_write(archive, member, value)
 
     monkeypatch.setattr(archive, "write_member", write_with_ctrl_c)
-    network = compiled(SGD(0.01))
+    network = batchnorm_net(SGD(0.01))
     with pytest.raises(KeyboardInterrupt):
         network.fit(X, Y, epochs=3, batch_size=8, seed=0, verbose=0,
                     callbacks=[ModelCheckpoint(path, save_best_only=False)])
@@ -155,10 +136,8 @@ def test_guard_is_inactive_outside_the_main_thread() -> None:
     results = []
 
     def work():
-        guard = InterruptGuard()
-        guard.install()
-        results.append(guard.active)
-        guard.restore()
+        with InterruptGuard() as guard:
+            results.append(guard.active)
 
     thread = threading.Thread(target=work)
     thread.start()
@@ -175,7 +154,7 @@ def test_guard_raises_a_pending_ctrl_c_when_the_block_ends(default_sigint) -> No
 
 
 def test_fit_in_a_thread_still_trains() -> None:
-    network = compiled(SGD(0.05), dropout=False)
+    network = batchnorm_net(SGD(0.05), dropout=False)
     thread = threading.Thread(target=lambda: network.fit(X, Y, epochs=2, batch_size=16, seed=0, verbose=0))
     thread.start()
     thread.join()
@@ -194,9 +173,9 @@ def test_ctrl_c_between_batches_stops_before_the_next_batch(default_sigint) -> N
                 os.kill(os.getpid(), signal.SIGINT)
 
     recorder = Snapshots()
-    reference = compiled(SGD(0.01))
+    reference = batchnorm_net(SGD(0.01))
     reference.fit(X, Y, epochs=1, batch_size=8, seed=2, verbose=0, callbacks=[recorder])
-    network, callback = compiled(SGD(0.01)), CtrlCAfterBatch()
+    network, callback = batchnorm_net(SGD(0.01)), CtrlCAfterBatch()
     with pytest.raises(KeyboardInterrupt):
         network.fit(X, Y, epochs=1, batch_size=8, seed=2, verbose=0, callbacks=[callback])
     assert callback.batches_seen == 5 and network.optimizer.iterations == 5

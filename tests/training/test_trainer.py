@@ -27,6 +27,7 @@ from minidl import (
 )
 from minidl.training import Trainer
 from tests.messages import raises
+from tests.training.helpers import F32, X_TRAIN, Y_TRAIN, changed, compiled_network, linear_data, network
 
 X = np.linspace(0.0, 1.0, 8)[:, None]
 Y = 3.0 * X[:, 0] + 1.0
@@ -125,16 +126,6 @@ def test_evaluate_and_validation_use_the_same_fused_step() -> None:
     assert history.history["loss"] == history.history["val_loss"] == [pytest.approx(2000.0)]
 
 
-def network(dtype: str = "float64") -> Network:
-    return Network([Dense(3, 4, seed=0, dtype=dtype), ReLU(), Dense(4, 1, seed=1, dtype=dtype)])
-
-
-X_TRAIN = np.random.default_rng(1).normal(size=(20, 3))
-
-
-Y_TRAIN = X_TRAIN @ np.array([1.0, -2.0, 0.5])
-
-
 @pytest.mark.parametrize("method", ["fit", "evaluate", "train_step"])
 def test_training_before_compile_says_to_compile(method: str) -> None:
     call = {"fit": lambda net: net.fit(X_TRAIN, Y_TRAIN, verbose=0),
@@ -164,22 +155,10 @@ def test_compile_refuses_unknown_names_and_types(kwargs: dict, error: type[Excep
     raises(error, lambda: network().compile(**kwargs), *fragments)
 
 
-def compiled_network(dtype: str = "float64", learning_rate: float = 0.05) -> Network:
-    net = network(dtype)
-    net.compile(optimizer=SGD(learning_rate), loss="mse", metrics=["mae"])
-    return net
-
-
-def _with(array: np.ndarray, index: tuple, value: float) -> np.ndarray:
-    changed = array.astype(np.float64).copy()
-    changed[index] = value
-    return changed
-
-
 @pytest.mark.parametrize("method", ["evaluate", "train_step"])
 def test_evaluate_and_train_step_refuse_nan_targets(method: str) -> None:
     net = compiled_network()
-    bad_y = _with(Y_TRAIN, (0,), np.nan)
+    bad_y = changed(Y_TRAIN, (0,), np.nan)
     raises(ValueError, lambda: getattr(net, method)(X_TRAIN, bad_y), f"{method} y",
      "must be finite", "got nan")
 
@@ -205,9 +184,6 @@ def test_evaluate_and_train_step_check_sizes_and_batch_size() -> None:
            "actual has shape (20, 2)")
     raises(ValueError, lambda: net.train_step(X_TRAIN[:, :2], Y_TRAIN), "Dense 'dense'",
            "expected 3 input features", "got 2")
-
-
-F32 = np.dtype(np.float32)
 
 
 def _float32_batch(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -287,13 +263,6 @@ def test_train_step_skips_the_update_on_a_non_finite_loss():
     assert net[0].weight.value[0, 0] == 1e200
 
 
-def linear_data(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3))
-    y = x @ np.array([1.5, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=n)
-    return x, y
-
-
 def test_loss_and_backward_fills_gradients_like_explicit_backward():
     x, y = linear_data(n=6)
     net = Network([Dense(3, 4, seed=1), Tanh(), Dense(4, 1, seed=2), Identity()])
@@ -352,3 +321,10 @@ def test_evaluate_by_default_agrees_exactly_with_fits_val_loss():
     network.compile(optimizer="sgd", loss="mse")
     history = network.fit(x, y, epochs=1, batch_size=32, validation_split=0.25, verbose=0, seed=0)
     assert network.evaluate(x[150:], y[150:])["loss"] == history.history["val_loss"][-1]
+
+
+def test_accuracy_on_a_sigmoid_network_is_the_binary_accuracy() -> None:
+    net = Network([Dense(1, 1, weight_init=[[1.0]], bias_init="zeros"), Sigmoid()])
+    net.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    logs = net.evaluate([[2.0], [-2.0], [3.0]], [1.0, 0.0, 0.0])
+    assert logs["accuracy"] == pytest.approx(2 / 3)
