@@ -150,9 +150,8 @@ class Optimizer(ABC):
                     arrays[f"{index}/{slot}"] = array.copy()
         return arrays
 
-    def load_state_arrays(
-        self, parameters: Sequence[Parameter], arrays: Mapping[str, np.ndarray[Any, Any]]
-    ) -> None:
+    def load_state_arrays(self, parameters: Sequence[Parameter], arrays: Mapping[str, np.ndarray[Any, Any]]
+                          ) -> None:
         """Replace the optimizer's state by ``arrays`` (as made by ``state_arrays``).
 
         Every array is checked (known key, shape and dtype of its parameter, finite
