@@ -99,7 +99,8 @@ class Loss:
         """``dL/dpredicted`` for the last ``forward``, shaped like its ``predicted``."""
         if self._shape is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
-        return self.gradient().reshape(self._shape)  # a single sample's (k,), say, from (1, k)
+        grad = self.gradient()
+        return grad if grad.shape == self._shape else grad.reshape(self._shape)
 
     def compute(self, predicted: Array, target: Any) -> float:
         """The loss of a batch ``predicted`` ``(N, ...)`` against its checked ``target``."""

@@ -343,8 +343,9 @@ def _softmax_parts(z: Array, p: Array | None) -> tuple[Array, Array, Array]:
     shifted = z - z.max(axis=-1, keepdims=True)
     exp_shifted = np.exp(shifted)
     total = exp_shifted.sum(axis=-1, keepdims=True)
-    if p is None:  # exp_shifted is ours: divided in place, it becomes p with no new array
-        p = np.divide(exp_shifted, total, out=exp_shifted)
+    if p is None:
+        exp_shifted /= total  # exp_shifted is ours: it becomes p, with no new array
+        p = exp_shifted
     return shifted, np.log(total), p
 
 
