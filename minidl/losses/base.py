@@ -48,16 +48,12 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
     return target if target.dtype == dtype else target.astype(dtype)
 
 
-def with_batch_axis(predicted: Array, *others: Any) -> tuple[Any, ...]:
-    """A single sample ``(k,)`` (or a scalar) and what goes with it (its target...), given a batch axis.
-
-    ``(k,)`` becomes ``(1, k)`` and a scalar ``(1, 1)``; each of ``others`` gains the same
-    leading axes (labels ``()`` become ``(1,)``), and a None stays None. A batch is returned as is.
-    """
+def with_batch_axis(predicted: Array, target: Any) -> tuple[Array, Any]:
+    """A single sample ``(k,)`` (or a scalar) and its target, given a batch axis ``(1, k)``."""
     if predicted.ndim >= 2:
-        return (predicted, *others)
-    added = (1,) * (2 - predicted.ndim)
-    return tuple(None if item is None else item.reshape(added + item.shape) for item in (predicted, *others))
+        return predicted, target
+    added = (1,) * (2 - predicted.ndim)  # (k,) -> (1, k), a scalar -> (1, 1); labels () -> (1,)
+    return predicted.reshape(added + predicted.shape), target.reshape(added + target.shape)
 
 
 class Loss:

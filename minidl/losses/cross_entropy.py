@@ -83,8 +83,9 @@ class _CrossEntropy(Loss):
         ``backward()`` then returns ``dL/dz = (p - y) / N``, shaped like ``logits``.
         """
         self._shape = None
-        target = self.check_target(logits, actual, type(self).__name__)
-        z, target, probabilities = with_batch_axis(logits, target, probabilities)
+        z, target = with_batch_axis(logits, self.check_target(logits, actual, type(self).__name__))
+        if probabilities is not None and z is not logits:  # a single sample: add the batch axis too
+            probabilities = probabilities.reshape(z.shape)
         value, self._p = self._from_logits(z, target, probabilities)
         self._target, self._read_logits, self._shape = target, True, logits.shape
         return value
