@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from minidl._typing import Array
-from minidl._validation import check_bool, check_real, class_by_name
+from minidl._validation import check_bool, check_finite, check_real, class_by_name
 from minidl.layers.base import Parameter
 
 
@@ -150,9 +150,8 @@ class Optimizer(ABC):
                     arrays[f"{index}/{slot}"] = array.copy()
         return arrays
 
-    def load_state_arrays(
-        self, parameters: Sequence[Parameter], arrays: Mapping[str, np.ndarray[Any, Any]]
-    ) -> None:
+    def load_state_arrays(self, parameters: Sequence[Parameter], arrays: Mapping[str, np.ndarray[Any, Any]]
+                          ) -> None:
         """Replace the optimizer's state by ``arrays`` (as made by ``state_arrays``).
 
         Every array is checked (known key, shape and dtype of its parameter, finite
@@ -167,35 +166,28 @@ class Optimizer(ABC):
             (Adam's and RMSprop's ``v``) or an incomplete parameter entry.
         """
         owner, keys, count = f"{type(self).__name__}.load_state_arrays", ("t", *self.slots), len(parameters)
-        if "iterations" not in arrays:
-            raise ValueError(f"{owner}: no 'iterations' entry; got keys {sorted(arrays)}")
-        iterations = _count(arrays, "iterations", owner)
         known = {"iterations"} | {f"{index}/{key}" for index in range(count) for key in keys}
         unexpected = [key for key in arrays if key not in known]
         if unexpected:
             expected = ", ".join(f"'<i>/{key}'" for key in keys)
             raise ValueError(f"{owner}: unexpected key {unexpected[0]!r}; expected 'iterations' or "
                              f"{expected}, for i < {count} (only {count} parameters were given)")
+        iterations = _count(arrays, "iterations", owner)
         new_state: dict[Parameter, _ParameterState] = {}
         for index, parameter in enumerate(parameters):
-            missing = [key for key in keys if f"{index}/{key}" not in arrays]
-            if len(missing) == len(keys):
-                continue  # a parameter not stepped yet has no entries
-            if missing:
-                raise ValueError(f"{owner}: parameter {index} lacks {missing}")
-            slots = [self._checked(arrays, index, slot, parameter, owner) for slot in self.slots]
-            new_state[parameter] = _ParameterState(slots, _count(arrays, f"{index}/t", owner))
+            if any(f"{index}/{key}" in arrays for key in keys):  # a parameter not stepped yet has none
+                slots = [self._checked(arrays, index, slot, parameter, owner) for slot in self.slots]
+                new_state[parameter] = _ParameterState(slots, _count(arrays, f"{index}/t", owner))
         self.iterations, self._state = iterations, new_state
 
     def _checked(self, arrays: Mapping[str, Any], index: int, slot: str, parameter: Parameter, owner: str
                  ) -> Array:
         """A copy of the saved ``"<index>/<slot>"`` array in ``parameter``'s dtype, once it is checked."""
-        array, label = np.asarray(arrays[f"{index}/{slot}"]), f"{owner}: '{index}/{slot}'"
+        array, label = _entry(arrays, f"{index}/{slot}", owner), f"{owner}: '{index}/{slot}'"
         if array.shape != parameter.shape or array.dtype.kind not in "fiu":
             raise ValueError(f"{label} must hold real numbers in shape {parameter.shape}; got {array.dtype} "
                              f"of shape {array.shape}")
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"{label} must be finite")
+        check_finite(array, label)
         if slot in self.squares and (array < 0).any():
             raise ValueError(f"{label}, the second moment of parameter {parameter.name!r}, must be >= 0 (a "
                              "mean of squared gradients; the next step takes its square root); got "
@@ -215,9 +207,16 @@ class _ParameterState:
     t: int = 0
 
 
+def _entry(arrays: Mapping[str, Any], key: str, owner: str) -> Array:
+    """The saved ``arrays[key]`` as an array; a ValueError naming ``key`` when the file lacks it."""
+    if key not in arrays:
+        raise ValueError(f"{owner}: no {key!r} entry; got keys {sorted(arrays)}")
+    return np.asarray(arrays[key])
+
+
 def _count(arrays: Mapping[str, Any], key: str, owner: str) -> int:
     """The saved count ``arrays[key]`` (a step count), checked: a non-negative integer scalar."""
-    array = np.asarray(arrays[key])
+    array = _entry(arrays, key, owner)
     if array.shape != () or array.dtype.kind not in "iu" or int(array) < 0:
         raise ValueError(f"{owner}: '{key}' must be a non-negative integer scalar; got {arrays[key]!r}")
     return int(array)

@@ -231,6 +231,18 @@ def test_load_state_arrays_rejects_bad_input_and_keeps_state():
     np.testing.assert_array_equal(opt.state_arrays([p])["0/velocity"], good["0/velocity"])
 
 
+def test_load_state_arrays_names_a_missing_entry_of_a_stepped_parameter():
+    opt = Adam(0.01)
+    p, _ = run(opt)
+    partial = {key: value for key, value in opt.state_arrays([p]).items() if key != "0/v"}
+    with pytest.raises(ValueError, match=r"^Adam.load_state_arrays: no '0/v' entry; got keys \['0/m', '0/t', "
+                                         r"'iterations'\]$"):
+        opt.load_state_arrays([p], partial)
+    with pytest.raises(ValueError, match=r"^Adam.load_state_arrays: no 'iterations' entry"):
+        opt.load_state_arrays([p], {key: value for key, value in partial.items() if key != "iterations"})
+    assert opt.iterations == 3  # nothing changed
+
+
 def test_config_rebuilds():
     for opt in (SGD(0.2, 0.5, True), RMSprop(0.3, 0.8, 1e-6), Adam(0.1, 0.8, 0.99, 1e-7)):
         rebuilt = type(opt)(**opt.config())

@@ -20,12 +20,11 @@ from minidl.losses.cross_entropy import (
     BinaryCrossEntropy,
     CategoricalCrossEntropy,
     SparseCategoricalCrossEntropy,
-    _CrossEntropy,
 )
 from minidl.losses.regression import MeanAbsoluteError, MeanSquaredError
 
 __all__ = ["LOSSES", "BinaryCrossEntropy", "CategoricalCrossEntropy", "Loss", "MeanAbsoluteError",
-           "MeanSquaredError", "SparseCategoricalCrossEntropy", "_CrossEntropy", "get_loss", "match_target"]
+           "MeanSquaredError", "SparseCategoricalCrossEntropy", "get_loss", "match_target"]
 
 #: Loss names accepted by ``Network.compile`` (and ``get_loss``), Keras's spellings.
 LOSSES: dict[str, type[Loss]] = {

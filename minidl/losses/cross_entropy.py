@@ -304,33 +304,34 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
 
     def _from_logits(self, z: Array, labels: Labels, p: Array | None) -> tuple[float, Array]:
         """``L = -mean(log_softmax(z)[label])``: logits ``(N, ..., k)``, labels ``(N, ...)``."""
+        at_labels = _label_index(labels)
         if p is not None:
             # Fused after the network's Softmax: -log p[label] read from its p is as exact
             # as the log-softmax while every p[label] is a normal number (a loss up to
             # ~87 in float32, ~708 in float64), and costs three small calls instead of a
             # second softmax. Saturated logits fall through to the log-softmax below.
-            picked = _pick(p, labels)
+            picked = p[at_labels]
             if float(picked.min()) >= np.finfo(picked.dtype).tiny:
                 return -float(np.log(picked).sum()) / _samples(z), p
         shifted, log_total, p = _softmax_parts(z, p)  # -log p[label] = log_total - shifted[label]
-        return (float(log_total.sum()) - float(_pick(shifted, labels).sum())) / _samples(z), p
+        return (float(log_total.sum()) - float(shifted[at_labels].sum())) / _samples(z), p
 
     def _from_probabilities(self, p: Array, labels: Labels) -> float:
         """``L = -mean(log p[label])`` for clipped ``p`` ``(N, ..., k)``."""
-        return -float(np.log(_pick(p, labels)).sum()) / _samples(p)
+        return -float(np.log(p[_label_index(labels)]).sum()) / _samples(p)
 
     def gradient(self) -> Array:
         """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities.
 
         ``onehot`` is the label as a one-hot row; shape ``(N, ..., k)``, like the batch given.
         """
-        p, labels, scale = self._p, self._target, 1.0 / _samples(self._p)
+        p, at_labels, scale = self._p, _label_index(self._target), 1.0 / _samples(self._p)
         if self._read_logits:
             grad: Array = p * scale
-            _add_at_labels(grad, labels, -scale)
+            grad[at_labels] -= scale
         else:
             grad = np.zeros_like(p)
-            _add_at_labels(grad, labels, -scale / _pick(p, labels))
+            grad[at_labels] = -scale / p[at_labels]
         return grad
 
 
@@ -349,25 +350,12 @@ def _softmax_parts(z: Array, p: Array | None) -> tuple[Array, Array, Array]:
     return shifted, np.log(total), p
 
 
-def _pick(values: Array, labels: Labels) -> Array:
-    """``values[..., label]`` for each sample: shape ``values.shape[:-1]``.
+def _label_index(labels: Labels) -> tuple[Any, ...]:
+    """Where each sample's label sits in a batch ``(N, ..., k)``: ``values[index]`` is ``values[..., label]``.
 
-    Plain integer indexing of the rows of ``(M, k)`` (several times faster than
-    ``np.take_along_axis`` on small batches); a batch ``(N, ..., k)`` is read as its
-    ``(M, k)`` rows.
+    An open grid of the sample positions, then the labels, so ``values[index]`` has the
+    labels' shape, reads or writes in place, and works for any rank (and any memory layout).
     """
-    if values.ndim > 2:
-        rows: Array = _pick(values.reshape(-1, values.shape[-1]), labels.reshape(-1)).reshape(labels.shape)
-        return rows
-    picked: Array = values[np.arange(len(values)), labels]
-    return picked
-
-
-def _add_at_labels(values: Array, labels: Labels, amount: Any) -> None:
-    """``values[..., label] += amount`` for each sample, in place (labels are unique per row)."""
-    if values.ndim == 2:
-        values[np.arange(len(values)), labels] += amount
-    else:
-        index = labels[..., None]
-        shifted = np.take_along_axis(values, index, axis=-1) + np.expand_dims(amount, -1)
-        np.put_along_axis(values, index, shifted, axis=-1)
+    if labels.ndim == 1:  # (N, k): plain integer indexing, the fast path of small batches
+        return np.arange(len(labels)), labels
+    return (*np.indices(labels.shape, sparse=True), labels)

@@ -49,5 +49,4 @@ class MeanAbsoluteError(Loss):
 
     def gradient(self) -> Array:
         """``dL/dp = sign(p - y) / n`` (0 where the error is exactly 0), shape ``(N, ...)`` like ``p``."""
-        grad: Array = np.sign(self._error) * (1.0 / self._error.size)
-        return grad
+        return np.sign(self._error) * (1.0 / self._error.size)

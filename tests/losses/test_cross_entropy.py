@@ -56,6 +56,21 @@ def test_a_rank_3_batch_reads_the_last_axis_as_classes(from_logits):
     np.testing.assert_allclose(grad, onehot.backward(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_a_float32_rank_3_batch_gives_exactly_the_numbers_of_its_rows_as_a_2d_batch(from_logits):
+    # One indexing rule for every rank: p[..., label] is read and written in float32, as for (N, k).
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(7, 5, 4)).astype(np.float32)
+    labels = rng.integers(0, 4, size=(7, 5))
+    predicted = z if from_logits else softmax(z).astype(np.float32)
+    ranked = SparseCategoricalCrossEntropy(from_logits=from_logits)
+    rows = SparseCategoricalCrossEntropy(from_logits=from_logits)
+    assert ranked.forward(predicted, labels) == rows.forward(predicted.reshape(35, 4), labels.reshape(35))
+    grad = ranked.backward()
+    assert grad.dtype == np.float32
+    np.testing.assert_array_equal(grad, rows.backward().reshape(7, 5, 4))
+
+
 @pytest.mark.parametrize(("loss", "target"), [
     (SparseCategoricalCrossEntropy(), 2), (CategoricalCrossEntropy(), [0.0, 0.0, 1.0]),
 ])
