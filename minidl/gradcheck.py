@@ -257,18 +257,17 @@ class _Check:
             self.upstream = np.asarray(self.rng.standard_normal(output.shape))
             sent = self.upstream.copy()
             prepare_gradients(self.named)
+            # A layer's missing cache is explained here; Network.backward explains its layers' itself.
+            failures = (AttributeError, TypeError) if isinstance(clone, Layer) else ()
             try:
                 returned = clone.backward(sent)
-            except (AttributeError, TypeError) as error:
-                if isinstance(clone, Network):
-                    raise  # Network.backward already named the layer
+            except failures as error:
                 raise backward_failure(clone, sent, error) from error
             if not np.array_equal(sent, self.upstream):
                 self.problems.append("backward changed grad_y in place; it must leave its argument as it is")
             self.problems.extend(unseen_parameters(clone, self.named))
         gradients = [("input", self.point, returned), *((name, p.value, p.grad) for name, p, _ in self.named)]
-        copies = [(name, value, g.copy() if isinstance(g, np.ndarray) else g) for name, value, g in gradients]
-        return np.array(output, dtype=np.float64), copies
+        return np.array(output, dtype=np.float64), [(name, value, copy.copy(g)) for name, value, g in gradients]
 
     def row(self, name: str, values: Array, analytic: Any, atol: float) -> GradientCheckRow:
         """Compare one gradient with its central differences (at most ``max_entries`` of them)."""
@@ -328,15 +327,13 @@ class _Check:
 def prepare_gradients(named: list[tuple[str, Parameter, Layer]]) -> None:
     """Set the gradients up as a backward through a network finds them (``Layer.overwrites_gradients``).
 
-    A layer with ``overwrites_gradients`` False gets ``zero_grad()``, as in a network;
-    the gradients of one that declares True are filled with NaN, so that a gradient it
-    never writes (or adds to) shows.
+    The gradients of a layer with ``overwrites_gradients`` False are cleared to 0 (what
+    ``zero_grad()`` does in a network), so it may add to them; those of one that
+    declares True are filled with NaN, so that a gradient it never writes (or adds to)
+    shows.
     """
     for _, parameter, layer in named:
-        if layer.overwrites_gradients:
-            parameter.grad = np.full(parameter.shape, np.nan)
-    for layer in {id(layer): layer for _, _, layer in named if not layer.overwrites_gradients}.values():
-        layer.zero_grad()
+        parameter.grad.fill(np.nan if layer.overwrites_gradients else 0.0)
 
 
 # -- the copy the check works on ----------------------------------------------------------
@@ -555,8 +552,7 @@ class GradientCheckReport:
     @property
     def max_relative_error(self) -> float:
         """The worst relative error over all gradients (``inf`` if one could not be compared)."""
-        errors = [row.max_rel_error for row in self.rows if np.isfinite(row.max_rel_error) or not row.passed]
-        return max((error if np.isfinite(error) else np.inf for error in errors), default=0.0)
+        return float(np.max(np.nan_to_num([row.max_rel_error for row in self.rows], nan=np.inf), initial=0.0))
 
     @property
     def failures(self) -> list[GradientCheckRow]:
@@ -615,11 +611,12 @@ class GradientCheckReport:
 
 def _cells(row: GradientCheckRow) -> tuple[str, ...]:
     """One table line: the row's fields as text ("-" for the numbers of a row that compared nothing)."""
-    errors = [_number(value, row.checked > 0) for value in (row.max_abs_error, row.max_rel_error)]
-    values = [_number(value, row.checked > 0) for value in (row.backward, row.numerical)]
+    abs_error, rel_error, backward, numerical = (_number(value, row.checked > 0) for value in (
+        row.max_abs_error, row.max_rel_error, row.backward, row.numerical))
     where = "-" if row.worst_index is None else str(row.worst_index)
     checked = f"{row.checked}/{int(np.prod(row.shape, dtype=np.int64))}"
-    return (row.name, str(row.shape), checked, *errors, where, *values, "ok" if row.passed else "WRONG")
+    return (row.name, str(row.shape), checked, abs_error, rel_error, where, backward, numerical,
+            "ok" if row.passed else "WRONG")
 
 
 def _number(value: float, compared: bool) -> str:
