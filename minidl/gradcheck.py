@@ -185,15 +185,13 @@ def _label(obj: object, target: ArrayLike | None) -> str:
         raise TypeError(f"check_gradients expects a minidl Layer, Network or Loss; got {type(obj).__name__}")
     if isinstance(obj, Layer) and not (hasattr(obj, "training") and hasattr(obj, "name")):
         raise TypeError(not_initialised(obj, "check_gradients obj"))
-    if isinstance(obj, Loss):
-        if target is None:
-            raise TypeError(f"check_gradients of the loss {type(obj).__name__} needs a target")
-        return type(obj).__name__
-    if target is not None:
+    if isinstance(obj, Loss) and target is None:
+        raise TypeError(f"check_gradients of the loss {type(obj).__name__} needs a target")
+    if not isinstance(obj, Loss) and target is not None:
         raise TypeError(f"check_gradients: target is only used for a Loss, not a {type(obj).__name__}")
     if isinstance(obj, Network):
         return f"Network of {len(obj)} layers"
-    return f"{type(obj).__name__} {obj.name!r}"
+    return type(obj).__name__ if isinstance(obj, Loss) else f"{type(obj).__name__} {obj.name!r}"
 
 
 class _Check:
@@ -256,7 +254,11 @@ class _Check:
                                      "check needs float64 (forward should compute in its input's dtype)")
             self.upstream = np.asarray(self.rng.standard_normal(output.shape))
             sent = self.upstream.copy()
-            prepare_gradients(self.named)
+            # The gradients as a backward through a network finds them (Layer.overwrites_gradients):
+            # 0 for a layer that may add to them (Network.backward calls its zero_grad()); NaN for
+            # one that promises to overwrite them, so a gradient it never writes (or adds to) shows.
+            for _, parameter, layer in self.named:
+                parameter.grad.fill(np.nan if layer.overwrites_gradients else 0.0)
             # A layer's missing cache is explained here; Network.backward explains its layers' itself.
             failures = (AttributeError, TypeError) if isinstance(clone, Layer) else ()
             try:
@@ -267,7 +269,7 @@ class _Check:
                 self.problems.append("backward changed grad_y in place; it must leave its argument as it is")
             self.problems.extend(unseen_parameters(clone, self.named))
         gradients = [("input", self.point, returned), *((name, p.value, p.grad) for name, p, _ in self.named)]
-        return np.array(output, dtype=np.float64), [(name, value, copy.copy(g)) for name, value, g in gradients]
+        return np.array(output, dtype=np.float64), [(name, v, copy.copy(g)) for name, v, g in gradients]
 
     def row(self, name: str, values: Array, analytic: Any, atol: float) -> GradientCheckRow:
         """Compare one gradient with its central differences (at most ``max_entries`` of them)."""
@@ -281,12 +283,11 @@ class _Check:
             return GradientCheckRow(name, shape, 0, np.nan, np.nan, None, np.nan, np.nan, False, problem)
         if values.size == 0:
             return GradientCheckRow(name, shape, 0, 0.0, 0.0, None, np.nan, np.nan, True)
-        flat = values.reshape(-1)  # a view: x and every parameter's value are C-contiguous
-        indices = np.arange(flat.size)
-        if self.max_entries is not None and flat.size > self.max_entries:
-            indices = np.sort(self.rng.choice(flat.size, size=self.max_entries, replace=False))
+        indices = np.arange(values.size)
+        if self.max_entries is not None and values.size > self.max_entries:
+            indices = np.sort(self.rng.choice(values.size, size=self.max_entries, replace=False))
         gradient = np.asarray(analytic, dtype=np.float64).reshape(-1)
-        backward, numerical = gradient[indices], self.central_differences(flat, indices)
+        backward, numerical = gradient[indices], self.central_differences(values.reshape(-1), indices)
         if np.isnan(backward).any():
             never_written = name != "input" and np.isnan(gradient).all()
             problem = NEVER_WRITTEN_NAN if never_written else "backward gave NaN values"
@@ -308,8 +309,9 @@ class _Check:
     def central_differences(self, flat: Array, indices: npt.NDArray[np.intp]) -> Array:
         """``(s(v + eps) - s(v - eps)) / (2 eps)`` for ``s = sum(G * y)``, at each index of ``flat``.
 
-        ``flat`` is a view of ``x`` or of a parameter's value: each entry is moved and put
-        back. The step divided by is ``(v + eps) - (v - eps)`` as represented in float64.
+        ``flat`` is a view of ``x`` or of a parameter's value (both are C-contiguous): each
+        entry is moved and put back. The step divided by is ``(v + eps) - (v - eps)`` as
+        represented in float64.
         """
         numerical = np.empty(len(indices))
         for k, i in enumerate(indices):
@@ -322,18 +324,6 @@ class _Check:
             flat[i] = original
             numerical[k] = float(np.vdot(self.upstream, plus - minus)) / (high - low)
         return numerical
-
-
-def prepare_gradients(named: list[tuple[str, Parameter, Layer]]) -> None:
-    """Set the gradients up as a backward through a network finds them (``Layer.overwrites_gradients``).
-
-    The gradients of a layer with ``overwrites_gradients`` False are cleared to 0 (what
-    ``zero_grad()`` does in a network), so it may add to them; those of one that
-    declares True are filled with NaN, so that a gradient it never writes (or adds to)
-    shows.
-    """
-    for _, parameter, layer in named:
-        parameter.grad.fill(np.nan if layer.overwrites_gradients else 0.0)
 
 
 # -- the copy the check works on ----------------------------------------------------------
@@ -368,10 +358,8 @@ def _to_float64(value: Any, restores: list[Callable[[], None]], seen: set[int]) 
     """
     if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "f":
         return value.astype(np.float64, copy=False)  # the same array when it is float64 already
-    if isinstance(value, np.dtype) and value.kind == "f":
-        return np.dtype(np.float64)
-    if isinstance(value, type) and issubclass(value, np.floating):  # e.g. self.dtype = np.float32
-        return np.float64
+    if isinstance(value, (np.dtype, type)) and value in (np.float16, np.float32, np.float64, np.longdouble):
+        return np.dtype(np.float64) if isinstance(value, np.dtype) else np.float64  # self.dtype = np.float32
     if isinstance(value, tuple):
         return tuple(_to_float64(item, restores, seen) for item in value)
     if id(value) in seen:
@@ -552,7 +540,8 @@ class GradientCheckReport:
     @property
     def max_relative_error(self) -> float:
         """The worst relative error over all gradients (``inf`` if one could not be compared)."""
-        return float(np.max(np.nan_to_num([row.max_rel_error for row in self.rows], nan=np.inf), initial=0.0))
+        errors = [row.max_rel_error for row in self.rows]
+        return max((np.inf if np.isnan(error) else error for error in errors), default=0.0)
 
     @property
     def failures(self) -> list[GradientCheckRow]:
@@ -584,10 +573,9 @@ class GradientCheckReport:
 
     def __str__(self) -> str:
         """The verdict and settings, a table with a row per gradient, then each problem found."""
-        verdict = "passed"
-        if not self.passed:
-            others = f", {len(self.problems)} other problem(s)" if self.problems else ""
-            verdict = f"FAILED ({len(self.failures)} of {len(self.rows)} gradients wrong{others})"
+        wrong = f"{len(self.failures)} of {len(self.rows)} gradients wrong"
+        others = f", {len(self.problems)} other problem(s)" if self.problems else ""
+        verdict = "passed" if self.passed else f"FAILED ({wrong}{others})"
         raised = (f" (atol raised from {self.requested_atol:g} to the rounding noise of large outputs)"
                   if self.requested_atol is not None and self.atol > self.requested_atol else "")
         table = [COLUMNS, *(_cells(row) for row in self.rows)]
