@@ -38,13 +38,12 @@ works on, then the report it returns (:class:`GradientCheckReport`, a
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
@@ -75,7 +74,7 @@ NOISE_FACTOR = 100.0
 #: Default number of entries checked per gradient (sampled at random above it).
 DEFAULT_MAX_ENTRIES = 1000
 
-NEVER_WRITTEN_NAN = ("backward never wrote this gradient, or added to it: it is still the NaN the check puts "
+STILL_NAN = ("backward never wrote this gradient, or added to it: it is still the NaN the check puts "
                      "in for a layer with overwrites_gradients = True, which must assign it: p.grad[...] = g")
 ALL_ZERO = ("backward left this gradient all 0 (the check, like a network, clears it first when the layer "
             "has overwrites_gradients = False): backward never wrote it, or wrote zeros")
@@ -286,11 +285,10 @@ class _Check:
         indices = np.arange(values.size)
         if self.max_entries is not None and values.size > self.max_entries:
             indices = np.sort(self.rng.choice(values.size, size=self.max_entries, replace=False))
-        gradient = np.asarray(analytic, dtype=np.float64).reshape(-1)
-        backward, numerical = gradient[indices], self.central_differences(values.reshape(-1), indices)
+        grad = np.asarray(analytic, dtype=np.float64).reshape(-1)
+        backward, numerical = grad[indices], self.central_differences(values.reshape(-1), indices)
         if np.isnan(backward).any():
-            never_written = name != "input" and np.isnan(gradient).all()
-            problem = NEVER_WRITTEN_NAN if never_written else "backward gave NaN values"
+            problem = STILL_NAN if name != "input" and np.isnan(grad).all() else "backward gave NaN values"
         elif not np.isfinite(numerical).all():
             problem = "forward gave NaN or infinity near this point; choose another x"
         # The relative error |a - n| / max(|a|, |n|, atol / rtol); NaN (from NaN values) counts as infinite.
@@ -299,14 +297,14 @@ class _Check:
         rel_error = np.where(np.isnan(abs_error / scale), np.inf, abs_error / scale)
         worst = int(np.argmax(rel_error))
         max_rel = float(rel_error[worst])
-        if not problem and max_rel > self.rtol and name != "input" and not gradient.any():
+        if not problem and max_rel > self.rtol and name != "input" and not grad.any():
             problem = ALL_ZERO
         max_abs = np.nan if np.isnan(abs_error).all() else float(np.nanmax(abs_error))
         where = tuple(int(v) for v in np.unravel_index(int(indices[worst]), shape))
         return GradientCheckRow(name, shape, len(indices), max_abs, max_rel, where, float(backward[worst]),
                                 float(numerical[worst]), not problem and max_rel <= self.rtol, problem)
 
-    def central_differences(self, flat: Array, indices: npt.NDArray[np.intp]) -> Array:
+    def central_differences(self, flat: Array, indices: Collection[int]) -> Array:
         """``(s(v + eps) - s(v - eps)) / (2 eps)`` for ``s = sum(G * y)``, at each index of ``flat``.
 
         ``flat`` is a view of ``x`` or of a parameter's value (both are C-contiguous): each
@@ -390,16 +388,14 @@ def named_parameters(module: Layer | Network) -> list[tuple[str, Parameter, Laye
     attributes = {id(value): key for key, value in vars(module).items() if isinstance(value, Parameter)}
     named: list[tuple[str, Parameter, Layer]] = []
     for parameter in module.parameters():
-        name = base = attributes.get(id(parameter), parameter.name)
-        count = 1
-        while name in {"input", *(used for used, _, _ in named)}:
-            count += 1
-            name = f"{base}_{count}"
-        named.append((name, parameter, module))
+        base = attributes.get(id(parameter), parameter.name)
+        used = {"input", *(name for name, _, _ in named)}
+        candidates = [base, *(f"{base}_{count}" for count in range(2, len(used) + 2))]  # w, w_2, w_3, ...
+        named.append((next(name for name in candidates if name not in used), parameter, module))
     return named
 
 
-def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter, Layer]]) -> list[str]:
+def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter, Layer]]) -> Iterator[str]:
     """Parameters that ``parameters()`` did not list before the forward pass, one message each.
 
     Two learner mistakes leave a parameter that optimizers never update (and that the
@@ -407,17 +403,15 @@ def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter,
     keeping it inside a list, tuple or dict, where the attribute scan does not look.
     """
     known = {id(parameter) for _, parameter, _ in named}
-    messages: list[str] = []
     for layer in module.layers if isinstance(module, Network) else [module]:
         label = f"{type(layer).__name__} {layer.name!r}"
         for key, value in vars(layer).items():
             inside = f" inside a {type(value).__name__}" if isinstance(value, (list, tuple, dict)) else ""
             items = (value.values() if isinstance(value, dict) else value) if inside else [value]
             if any(isinstance(item, Parameter) and id(item) not in known for item in items):
-                messages.append(f"{label}: attribute {key!r} holds a Parameter{inside} that parameters() did "
-                                "not list before forward ran, so the optimizers never update it (nor was it "
-                                "checked): create it in __init__, as an attribute: self.w = Parameter(...)")
-    return messages
+                yield (f"{label}: attribute {key!r} holds a Parameter{inside} that parameters() did not "
+                       "list before forward ran, so the optimizers never update it (nor was it checked): "
+                       "create it in __init__, as an attribute: self.w = Parameter(...)")
 
 
 # -- the report --------------------------------------------------------------------------
