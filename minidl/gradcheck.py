@@ -211,29 +211,12 @@ class _Check:
             self.forward = lambda predicted: clone.forward(predicted, actual)
 
     def run(self) -> GradientCheckReport:
-        """Backward once, then each entry's central difference: a row per gradient."""
-        output, gradients = self.backward_pass()
-        if not np.array_equal(output, self.output()):  # finite differences need a function of x
-            self.problems.append("forward gave different outputs for the same input; keep any randomness in "
-                                 "a numpy.random.Generator attribute (the check rewinds it before a forward)")
-        # How big the differenced quantity is sets the rounding noise of finite differences.
-        magnitude = float(np.vdot(np.abs(self.upstream), np.abs(output)))
-        atol = max(self.atol, NOISE_FACTOR * float(np.finfo(np.float64).eps) * magnitude / self.eps)
-        rows = [self.row(name, value, gradient, atol) for name, value, gradient in gradients]
-        return GradientCheckReport(self.label, rows, self.problems, eps=self.eps, rtol=self.rtol, atol=atol,
-                                   requested_atol=self.atol)
-
-    def output(self) -> Array:
-        """The forward pass at ``point``, randomness rewound first, as a float64 copy."""
-        self.rewind()
-        return np.array(self.forward(self.point), dtype=np.float64, copy=True)
-
-    def backward_pass(self) -> tuple[Array, list[tuple[str, Array, Any]]]:
-        """Forward, then backward under the gradient contract: the output, and each gradient backward gave.
+        """Forward and backward once (under the gradient contract), then each entry's central difference.
 
         A gradient is ``(name, the values it is the gradient of, what backward gave)``:
         ``dL/dx`` first, then each parameter's ``grad``, all copied before any other
         forward runs (a layer may reuse its buffers, or clear its gradients in forward).
+        The report has a row per gradient.
         """
         clone, before = self.clone, self.point.copy()
         self.rewind()
@@ -268,7 +251,23 @@ class _Check:
                 self.problems.append("backward changed grad_y in place; it must leave its argument as it is")
             self.problems.extend(unseen_parameters(clone, self.named))
         gradients = [("input", self.point, returned), *((name, p.value, p.grad) for name, p, _ in self.named)]
-        return np.array(output, dtype=np.float64), [(name, v, copy.copy(g)) for name, v, g in gradients]
+        gradients = [(name, v, copy.copy(g)) for name, v, g in gradients]  # before any other forward
+        output = np.array(output, dtype=np.float64)
+
+        if not np.array_equal(output, self.output()):  # finite differences need a function of x
+            self.problems.append("forward gave different outputs for the same input; keep any randomness in "
+                                 "a numpy.random.Generator attribute (the check rewinds it before a forward)")
+        # How big the differenced quantity is sets the rounding noise of finite differences.
+        magnitude = float(np.vdot(np.abs(self.upstream), np.abs(output)))
+        atol = max(self.atol, NOISE_FACTOR * float(np.finfo(np.float64).eps) * magnitude / self.eps)
+        rows = [self.row(name, value, gradient, atol) for name, value, gradient in gradients]
+        return GradientCheckReport(self.label, rows, self.problems, eps=self.eps, rtol=self.rtol, atol=atol,
+                                   requested_atol=self.atol)
+
+    def output(self) -> Array:
+        """The forward pass at ``point``, randomness rewound first, as a float64 copy."""
+        self.rewind()
+        return np.array(self.forward(self.point), dtype=np.float64, copy=True)
 
     def row(self, name: str, values: Array, analytic: Any, atol: float) -> GradientCheckRow:
         """Compare one gradient with its central differences (at most ``max_entries`` of them)."""
@@ -596,9 +595,8 @@ def _cells(row: GradientCheckRow) -> tuple[str, ...]:
     abs_error, rel_error, backward, numerical = (_number(value, row.checked > 0) for value in (
         row.max_abs_error, row.max_rel_error, row.backward, row.numerical))
     where = "-" if row.worst_index is None else str(row.worst_index)
-    checked = f"{row.checked}/{int(np.prod(row.shape, dtype=np.int64))}"
-    return (row.name, str(row.shape), checked, abs_error, rel_error, where, backward, numerical,
-            "ok" if row.passed else "WRONG")
+    return (row.name, str(row.shape), f"{row.checked}/{np.prod(row.shape, dtype=int)}", abs_error, rel_error,
+            where, backward, numerical, "ok" if row.passed else "WRONG")
 
 
 def _number(value: float, compared: bool) -> str:
