@@ -38,13 +38,12 @@ works on, then the report it returns (:class:`GradientCheckReport`, a
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
@@ -75,7 +74,7 @@ NOISE_FACTOR = 100.0
 #: Default number of entries checked per gradient (sampled at random above it).
 DEFAULT_MAX_ENTRIES = 1000
 
-NEVER_WRITTEN_NAN = ("backward never wrote this gradient, or added to it: it is still the NaN the check puts "
+STILL_NAN = ("backward never wrote this gradient, or added to it: it is still the NaN the check puts "
                      "in for a layer with overwrites_gradients = True, which must assign it: p.grad[...] = g")
 ALL_ZERO = ("backward left this gradient all 0 (the check, like a network, clears it first when the layer "
             "has overwrites_gradients = False): backward never wrote it, or wrote zeros")
@@ -185,15 +184,13 @@ def _label(obj: object, target: ArrayLike | None) -> str:
         raise TypeError(f"check_gradients expects a minidl Layer, Network or Loss; got {type(obj).__name__}")
     if isinstance(obj, Layer) and not (hasattr(obj, "training") and hasattr(obj, "name")):
         raise TypeError(not_initialised(obj, "check_gradients obj"))
-    if isinstance(obj, Loss):
-        if target is None:
-            raise TypeError(f"check_gradients of the loss {type(obj).__name__} needs a target")
-        return type(obj).__name__
-    if target is not None:
+    if isinstance(obj, Loss) and target is None:
+        raise TypeError(f"check_gradients of the loss {type(obj).__name__} needs a target")
+    if not isinstance(obj, Loss) and target is not None:
         raise TypeError(f"check_gradients: target is only used for a Loss, not a {type(obj).__name__}")
     if isinstance(obj, Network):
         return f"Network of {len(obj)} layers"
-    return f"{type(obj).__name__} {obj.name!r}"
+    return type(obj).__name__ if isinstance(obj, Loss) else f"{type(obj).__name__} {obj.name!r}"
 
 
 class _Check:
@@ -214,29 +211,12 @@ class _Check:
             self.forward = lambda predicted: clone.forward(predicted, actual)
 
     def run(self) -> GradientCheckReport:
-        """Backward once, then each entry's central difference: a row per gradient."""
-        output, gradients = self.backward_pass()
-        if not np.array_equal(output, self.output()):  # finite differences need a function of x
-            self.problems.append("forward gave different outputs for the same input; keep any randomness in "
-                                 "a numpy.random.Generator attribute (the check rewinds it before a forward)")
-        # How big the differenced quantity is sets the rounding noise of finite differences.
-        magnitude = float(np.vdot(np.abs(self.upstream), np.abs(output)))
-        atol = max(self.atol, NOISE_FACTOR * float(np.finfo(np.float64).eps) * magnitude / self.eps)
-        rows = [self.row(name, value, gradient, atol) for name, value, gradient in gradients]
-        return GradientCheckReport(self.label, rows, self.problems, eps=self.eps, rtol=self.rtol, atol=atol,
-                                   requested_atol=self.atol)
-
-    def output(self) -> Array:
-        """The forward pass at ``point``, randomness rewound first, as a float64 copy."""
-        self.rewind()
-        return np.array(self.forward(self.point), dtype=np.float64, copy=True)
-
-    def backward_pass(self) -> tuple[Array, list[tuple[str, Array, Any]]]:
-        """Forward, then backward under the gradient contract: the output, and each gradient backward gave.
+        """Forward and backward once (under the gradient contract), then each entry's central difference.
 
         A gradient is ``(name, the values it is the gradient of, what backward gave)``:
         ``dL/dx`` first, then each parameter's ``grad``, all copied before any other
         forward runs (a layer may reuse its buffers, or clear its gradients in forward).
+        The report has a row per gradient.
         """
         clone, before = self.clone, self.point.copy()
         self.rewind()
@@ -256,19 +236,38 @@ class _Check:
                                      "check needs float64 (forward should compute in its input's dtype)")
             self.upstream = np.asarray(self.rng.standard_normal(output.shape))
             sent = self.upstream.copy()
-            prepare_gradients(self.named)
+            # The gradients as a backward through a network finds them (Layer.overwrites_gradients):
+            # 0 for a layer that may add to them (Network.backward calls its zero_grad()); NaN for
+            # one that promises to overwrite them, so a gradient it never writes (or adds to) shows.
+            for _, parameter, layer in self.named:
+                parameter.grad.fill(np.nan if layer.overwrites_gradients else 0.0)
+            # A layer's missing cache is explained here; Network.backward explains its layers' itself.
+            failures = (AttributeError, TypeError) if isinstance(clone, Layer) else ()
             try:
                 returned = clone.backward(sent)
-            except (AttributeError, TypeError) as error:
-                if isinstance(clone, Network):
-                    raise  # Network.backward already named the layer
+            except failures as error:
                 raise backward_failure(clone, sent, error) from error
             if not np.array_equal(sent, self.upstream):
                 self.problems.append("backward changed grad_y in place; it must leave its argument as it is")
             self.problems.extend(unseen_parameters(clone, self.named))
         gradients = [("input", self.point, returned), *((name, p.value, p.grad) for name, p, _ in self.named)]
-        copies = [(name, value, g.copy() if isinstance(g, np.ndarray) else g) for name, value, g in gradients]
-        return np.array(output, dtype=np.float64), copies
+        gradients = [(name, v, copy.copy(g)) for name, v, g in gradients]  # before any other forward
+        output = np.array(output, dtype=np.float64)
+
+        if not np.array_equal(output, self.output()):  # finite differences need a function of x
+            self.problems.append("forward gave different outputs for the same input; keep any randomness in "
+                                 "a numpy.random.Generator attribute (the check rewinds it before a forward)")
+        # How big the differenced quantity is sets the rounding noise of finite differences.
+        magnitude = float(np.vdot(np.abs(self.upstream), np.abs(output)))
+        atol = max(self.atol, NOISE_FACTOR * float(np.finfo(np.float64).eps) * magnitude / self.eps)
+        rows = [self.row(name, value, gradient, atol) for name, value, gradient in gradients]
+        return GradientCheckReport(self.label, rows, self.problems, eps=self.eps, rtol=self.rtol, atol=atol,
+                                   requested_atol=self.atol)
+
+    def output(self) -> Array:
+        """The forward pass at ``point``, randomness rewound first, as a float64 copy."""
+        self.rewind()
+        return np.array(self.forward(self.point), dtype=np.float64, copy=True)
 
     def row(self, name: str, values: Array, analytic: Any, atol: float) -> GradientCheckRow:
         """Compare one gradient with its central differences (at most ``max_entries`` of them)."""
@@ -282,15 +281,13 @@ class _Check:
             return GradientCheckRow(name, shape, 0, np.nan, np.nan, None, np.nan, np.nan, False, problem)
         if values.size == 0:
             return GradientCheckRow(name, shape, 0, 0.0, 0.0, None, np.nan, np.nan, True)
-        flat = values.reshape(-1)  # a view: x and every parameter's value are C-contiguous
-        indices = np.arange(flat.size)
-        if self.max_entries is not None and flat.size > self.max_entries:
-            indices = np.sort(self.rng.choice(flat.size, size=self.max_entries, replace=False))
-        gradient = np.asarray(analytic, dtype=np.float64).reshape(-1)
-        backward, numerical = gradient[indices], self.central_differences(flat, indices)
+        indices = np.arange(values.size)
+        if self.max_entries is not None and values.size > self.max_entries:
+            indices = np.sort(self.rng.choice(values.size, size=self.max_entries, replace=False))
+        grad = np.asarray(analytic, dtype=np.float64).reshape(-1)
+        backward, numerical = grad[indices], self.central_differences(values.reshape(-1), indices)
         if np.isnan(backward).any():
-            never_written = name != "input" and np.isnan(gradient).all()
-            problem = NEVER_WRITTEN_NAN if never_written else "backward gave NaN values"
+            problem = STILL_NAN if name != "input" and np.isnan(grad).all() else "backward gave NaN values"
         elif not np.isfinite(numerical).all():
             problem = "forward gave NaN or infinity near this point; choose another x"
         # The relative error |a - n| / max(|a|, |n|, atol / rtol); NaN (from NaN values) counts as infinite.
@@ -299,18 +296,19 @@ class _Check:
         rel_error = np.where(np.isnan(abs_error / scale), np.inf, abs_error / scale)
         worst = int(np.argmax(rel_error))
         max_rel = float(rel_error[worst])
-        if not problem and max_rel > self.rtol and name != "input" and not gradient.any():
+        if not problem and max_rel > self.rtol and name != "input" and not grad.any():
             problem = ALL_ZERO
         max_abs = np.nan if np.isnan(abs_error).all() else float(np.nanmax(abs_error))
         where = tuple(int(v) for v in np.unravel_index(int(indices[worst]), shape))
         return GradientCheckRow(name, shape, len(indices), max_abs, max_rel, where, float(backward[worst]),
                                 float(numerical[worst]), not problem and max_rel <= self.rtol, problem)
 
-    def central_differences(self, flat: Array, indices: npt.NDArray[np.intp]) -> Array:
+    def central_differences(self, flat: Array, indices: Collection[int]) -> Array:
         """``(s(v + eps) - s(v - eps)) / (2 eps)`` for ``s = sum(G * y)``, at each index of ``flat``.
 
-        ``flat`` is a view of ``x`` or of a parameter's value: each entry is moved and put
-        back. The step divided by is ``(v + eps) - (v - eps)`` as represented in float64.
+        ``flat`` is a view of ``x`` or of a parameter's value (both are C-contiguous): each
+        entry is moved and put back. The step divided by is ``(v + eps) - (v - eps)`` as
+        represented in float64.
         """
         numerical = np.empty(len(indices))
         for k, i in enumerate(indices):
@@ -323,20 +321,6 @@ class _Check:
             flat[i] = original
             numerical[k] = float(np.vdot(self.upstream, plus - minus)) / (high - low)
         return numerical
-
-
-def prepare_gradients(named: list[tuple[str, Parameter, Layer]]) -> None:
-    """Set the gradients up as a backward through a network finds them (``Layer.overwrites_gradients``).
-
-    A layer with ``overwrites_gradients`` False gets ``zero_grad()``, as in a network;
-    the gradients of one that declares True are filled with NaN, so that a gradient it
-    never writes (or adds to) shows.
-    """
-    for _, parameter, layer in named:
-        if layer.overwrites_gradients:
-            parameter.grad = np.full(parameter.shape, np.nan)
-    for layer in {id(layer): layer for _, _, layer in named if not layer.overwrites_gradients}.values():
-        layer.zero_grad()
 
 
 # -- the copy the check works on ----------------------------------------------------------
@@ -371,10 +355,8 @@ def _to_float64(value: Any, restores: list[Callable[[], None]], seen: set[int]) 
     """
     if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "f":
         return value.astype(np.float64, copy=False)  # the same array when it is float64 already
-    if isinstance(value, np.dtype) and value.kind == "f":
-        return np.dtype(np.float64)
-    if isinstance(value, type) and issubclass(value, np.floating):  # e.g. self.dtype = np.float32
-        return np.float64
+    if isinstance(value, (np.dtype, type)) and value in (np.float16, np.float32, np.float64, np.longdouble):
+        return np.dtype(np.float64) if isinstance(value, np.dtype) else np.float64  # self.dtype = np.float32
     if isinstance(value, tuple):
         return tuple(_to_float64(item, restores, seen) for item in value)
     if id(value) in seen:
@@ -405,16 +387,14 @@ def named_parameters(module: Layer | Network) -> list[tuple[str, Parameter, Laye
     attributes = {id(value): key for key, value in vars(module).items() if isinstance(value, Parameter)}
     named: list[tuple[str, Parameter, Layer]] = []
     for parameter in module.parameters():
-        name = base = attributes.get(id(parameter), parameter.name)
-        count = 1
-        while name in {"input", *(used for used, _, _ in named)}:
-            count += 1
-            name = f"{base}_{count}"
-        named.append((name, parameter, module))
+        base = attributes.get(id(parameter), parameter.name)
+        used = {"input", *(name for name, _, _ in named)}
+        candidates = [base, *(f"{base}_{count}" for count in range(2, len(used) + 2))]  # w, w_2, w_3, ...
+        named.append((next(name for name in candidates if name not in used), parameter, module))
     return named
 
 
-def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter, Layer]]) -> list[str]:
+def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter, Layer]]) -> Iterator[str]:
     """Parameters that ``parameters()`` did not list before the forward pass, one message each.
 
     Two learner mistakes leave a parameter that optimizers never update (and that the
@@ -422,17 +402,15 @@ def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter,
     keeping it inside a list, tuple or dict, where the attribute scan does not look.
     """
     known = {id(parameter) for _, parameter, _ in named}
-    messages: list[str] = []
     for layer in module.layers if isinstance(module, Network) else [module]:
         label = f"{type(layer).__name__} {layer.name!r}"
         for key, value in vars(layer).items():
             inside = f" inside a {type(value).__name__}" if isinstance(value, (list, tuple, dict)) else ""
             items = (value.values() if isinstance(value, dict) else value) if inside else [value]
             if any(isinstance(item, Parameter) and id(item) not in known for item in items):
-                messages.append(f"{label}: attribute {key!r} holds a Parameter{inside} that parameters() did "
-                                "not list before forward ran, so the optimizers never update it (nor was it "
-                                "checked): create it in __init__, as an attribute: self.w = Parameter(...)")
-    return messages
+                yield (f"{label}: attribute {key!r} holds a Parameter{inside} that parameters() did not "
+                       "list before forward ran, so the optimizers never update it (nor was it checked): "
+                       "create it in __init__, as an attribute: self.w = Parameter(...)")
 
 
 # -- the report --------------------------------------------------------------------------
@@ -555,8 +533,8 @@ class GradientCheckReport:
     @property
     def max_relative_error(self) -> float:
         """The worst relative error over all gradients (``inf`` if one could not be compared)."""
-        errors = [row.max_rel_error for row in self.rows if np.isfinite(row.max_rel_error) or not row.passed]
-        return max((error if np.isfinite(error) else np.inf for error in errors), default=0.0)
+        errors = [row.max_rel_error for row in self.rows]
+        return max((np.inf if np.isnan(error) else error for error in errors), default=0.0)
 
     @property
     def failures(self) -> list[GradientCheckRow]:
@@ -588,10 +566,9 @@ class GradientCheckReport:
 
     def __str__(self) -> str:
         """The verdict and settings, a table with a row per gradient, then each problem found."""
-        verdict = "passed"
-        if not self.passed:
-            others = f", {len(self.problems)} other problem(s)" if self.problems else ""
-            verdict = f"FAILED ({len(self.failures)} of {len(self.rows)} gradients wrong{others})"
+        wrong = f"{len(self.failures)} of {len(self.rows)} gradients wrong"
+        others = f", {len(self.problems)} other problem(s)" if self.problems else ""
+        verdict = "passed" if self.passed else f"FAILED ({wrong}{others})"
         raised = (f" (atol raised from {self.requested_atol:g} to the rounding noise of large outputs)"
                   if self.requested_atol is not None and self.atol > self.requested_atol else "")
         table = [COLUMNS, *(_cells(row) for row in self.rows)]
@@ -615,11 +592,11 @@ class GradientCheckReport:
 
 def _cells(row: GradientCheckRow) -> tuple[str, ...]:
     """One table line: the row's fields as text ("-" for the numbers of a row that compared nothing)."""
-    errors = [_number(value, row.checked > 0) for value in (row.max_abs_error, row.max_rel_error)]
-    values = [_number(value, row.checked > 0) for value in (row.backward, row.numerical)]
+    abs_error, rel_error, backward, numerical = (_number(value, row.checked > 0) for value in (
+        row.max_abs_error, row.max_rel_error, row.backward, row.numerical))
     where = "-" if row.worst_index is None else str(row.worst_index)
-    checked = f"{row.checked}/{int(np.prod(row.shape, dtype=np.int64))}"
-    return (row.name, str(row.shape), checked, *errors, where, *values, "ok" if row.passed else "WRONG")
+    return (row.name, str(row.shape), f"{row.checked}/{np.prod(row.shape, dtype=int)}", abs_error, rel_error,
+            where, backward, numerical, "ok" if row.passed else "WRONG")
 
 
 def _number(value: float, compared: bool) -> str:

@@ -57,12 +57,6 @@ def _pyplot() -> ModuleType:
     return plt
 
 
-def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
-    """``ax``, or the Axes of a new figure of ``size`` inches."""
-    axes: Axes = ax if ax is not None else _pyplot().subplots(figsize=size)[1]
-    return axes
-
-
 def _finish(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
     """The labels and title of a chart, a light grid and the legend."""
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
@@ -147,7 +141,8 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
 
     lines_below = int(x is not None) + int(any(d.use_bias for d in dense_layers))
     spacing = 1.0 + 0.2 * lines_below
-    ax = _new_axes(ax, (2.6 * len(columns) + 1.0, 1.35 * spacing * max(widths) + 1.6))
+    if ax is None:
+        ax = _pyplot().subplots(figsize=(2.6 * len(columns) + 1.0, 1.35 * spacing * max(widths) + 1.6))[1]
     xy = [[(2.2 * c, (len(column) - 1) * spacing / 2 - k * spacing) for k in range(len(column))]
           for c, column in enumerate(columns)]
     _draw_edges(ax, dense_layers, xy, precision)  # first, so nodes and labels sit on top
@@ -187,21 +182,18 @@ def _node_values(
     that follow, up to the next Dense layer (its activation).
     """
     sample = as_float_array(x, "draw_network x", dtype=network.dtype)
-    if sample.ndim == 2 and sample.shape[0] == 1:
-        sample = sample[0]
     n = len(columns[0])
-    if sample.ndim != 1 or sample.shape[0] != n:
+    if sample.shape not in ((n,), (1, n)):
         raise ValueError(f"draw_network x must be one sample of shape ({n},) or (1, {n}); "
                          f"got shape {np.shape(x)}")
     with mode(network.layers, training=False):
-        records = network.trace(sample).layers
-    # What the first Dense layer multiplies (the sample, after any layers before it).
-    first = records[positions[0]][1]
-    values = {name: (float(value), float(value)) for name, value in zip(columns[0], first, strict=True)}
+        records = network.trace(sample.reshape(n)).layers
+    # An input node's input and output: what the first Dense layer multiplies (the sample, after any
+    # layers before it).
+    values = {name: (float(v),) * 2 for name, v in zip(columns[0], records[positions[0]][1], strict=True)}
     for column, position, end in zip(columns[1:], positions, [*positions[1:], len(records)], strict=True):
         node_in, node_out = records[position][2], records[end - 1][2]
-        if node_out.shape != node_in.shape:  # a layer that changes the width: show the sums
-            node_out = node_in
+        node_out = node_out if node_out.shape == node_in.shape else node_in  # width changed: show the sums
         values.update({name: (float(node_in[j]), float(node_out[j])) for j, name in enumerate(column)})
     return values
 
@@ -239,14 +231,13 @@ def _draw_nodes(ax: Axes, columns: list[list[str]], xy: list[list[tuple[float, f
             ax.add_patch(Circle((cx, cy), _RADIUS, facecolor=face, edgecolor="0.25", zorder=2))
             ax.text(cx, cy + _RADIUS + 0.06, name, ha="center", va="bottom", fontsize=8,
                     color="0.3", zorder=5, gid=f"name:{name}")
-            below: list[tuple[str, str]] = []
+            # Below the node: its input (the weighted sum; column c > 0 only) and its bias.
+            below = [(f"in {_number(values[name][0], precision)}", f"input:{name}")] if values and c else []
             if values:
                 text = _number(values[name][1], precision)
                 size = 12 if len(text) <= 3 else (9 if len(text) <= 5 else 7)
                 ax.text(cx, cy, text, ha="center", va="center", fontsize=size, fontweight="bold",
                         zorder=5, gid=f"value:{name}")
-                if c > 0:
-                    below.append((f"in {_number(values[name][0], precision)}", f"input:{name}"))
             if owner is not None and owner.bias is not None:
                 below.append((f"b {_number(float(owner.bias.value[k]), precision)}", f"bias:{name}"))
             for line, (text, gid) in enumerate(below):
@@ -313,9 +304,8 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
         color = None
         for name, style in ((key, "-"), (f"val_{key}", "--")):
             if name in series and series[name].size:
-                values = series[name]
-                (line,) = panel.plot(np.arange(1, values.size + 1), values, style, marker="o", markersize=3,
-                                     color=color, gid=f"history:{name}",
+                (line,) = panel.plot(np.arange(1, series[name].size + 1), series[name], style, marker="o",
+                                     markersize=3, color=color, gid=f"history:{name}",
                                      label=f"{prefix}{'validation' if name != key else 'training'}")
                 if label:  # a labelled run keeps one colour: solid training, dashed validation
                     color = line.get_color()
@@ -414,26 +404,20 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
         raise TypeError(f"plot_loss_landscape expects a minidl Network; got {type(network).__name__}")
     if ax is None:
         _pyplot()  # without matplotlib, say so before sweeping the loss (num forward passes)
-    try:
-        loss = get_loss(loss)
-    except (TypeError, ValueError) as error:  # the message lists the loss names
-        raise type(error)(f"plot_loss_landscape: {error}") from None
-    target, position = _entry(network.parameters(), parameter, index)
-    num = check_positive_int(num, "plot_loss_landscape num")
-    if num < 3:
-        raise ValueError(f"plot_loss_landscape num must be at least 3; got {num}")
+    loss = get_loss(loss)  # the message of a wrong one lists the loss names, as compile's does
+    target, position, weight_name = _entry(network, parameter, index)
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 3:
+        raise ValueError(f"plot_loss_landscape num must be an integer of at least 3; got {num!r}")
     data = as_float_array(x, "plot_loss_landscape x", dtype=network.dtype)
     w0 = float(target.value[position])
     span = check_real(max(1.0, abs(w0)) if span is None else span, "plot_loss_landscape span",
                       low=0.0, low_inclusive=False)
 
     grid = np.linspace(w0 - span, w0 + span, num)
-    loss_0, slope, curve = _sweep(network, loss, data, y, target, position, grid)
+    loss_0, slope, curve = _sweep(network, loss, data, y, target, position, w0, grid)
 
-    ax = _new_axes(ax, (6.0, 4.0))
-    owner = next((layer.name for layer in network.layers
-                  if any(p is target for p in layer.parameters())), "?")
-    weight_name = f"{owner}.{target.name}[{', '.join(str(int(i)) for i in position)}]"
+    if ax is None:
+        ax = _pyplot().subplots(figsize=(6.0, 4.0))[1]
     ax.plot(grid, curve, color="tab:blue", linewidth=2, label=f"{loss.name}", gid="landscape")
     tangent_x = np.array([w0 - span / 2, w0 + span / 2])
     ax.plot(tangent_x, loss_0 + slope * (tangent_x - w0), "--", color="tab:red",
@@ -445,12 +429,12 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
 
 
 def _sweep(network: Network, loss: Loss, x: Array, y: ArrayLike, target: Parameter,
-           position: tuple[int, ...], grid: Array) -> tuple[float, float, Array]:
+           position: tuple[int, ...], w0: float, grid: Array) -> tuple[float, float, Array]:
     """``L(w0)``, ``dL/dw`` at ``w0`` (from backward) and ``L(w)`` for each ``w`` of ``grid``.
 
-    Runs in evaluation mode; the mode, the weight and every parameter's ``grad`` are put back.
+    ``w0`` is the entry's value now, ``target.value[position]``. Runs in evaluation mode;
+    the mode, the weight and every parameter's ``grad`` are put back.
     """
-    w0 = float(target.value[position])
     saved_grads = [p.grad.copy() for p in network.parameters()]
     try:
         with mode(network.layers, training=False):
@@ -468,24 +452,28 @@ def _sweep(network: Network, loss: Loss, x: Array, y: ArrayLike, target: Paramet
     return loss_0, slope, curve
 
 
-def _entry(parameters: list[Parameter], parameter: Parameter | int,
-           index: int | tuple[int, ...]) -> tuple[Parameter, tuple[int, ...]]:
-    """The parameter (given, or by its position) and the checked index of its swept entry."""
-    if isinstance(parameter, Parameter):
-        if not any(parameter is p for p in parameters):
-            raise ValueError(f"plot_loss_landscape: {parameter!r} is not a parameter of this network")
-        target = parameter
-    elif isinstance(parameter, (int, np.integer)) and not isinstance(parameter, bool):
+def _entry(network: Network, parameter: Parameter | int,
+           index: int | tuple[int, ...]) -> tuple[Parameter, tuple[int, ...], str]:
+    """The parameter (given, or by its position), the checked index of its swept entry, and its name.
+
+    The name says which layer holds the entry: ``"dense.weight[0, 1]"``.
+    """
+    parameters = network.parameters()
+    owners = {id(p): layer.name for layer in network.layers for p in layer.parameters()}
+    if isinstance(parameter, (int, np.integer)) and not isinstance(parameter, bool):
         if not -len(parameters) <= parameter < len(parameters):
             raise ValueError(f"plot_loss_landscape parameter index must be in [0, {len(parameters)}) (the "
                              f"network has {len(parameters)} parameters); got {parameter}")
-        target = parameters[int(parameter)]
-    else:
+        parameter = parameters[int(parameter)]
+    elif not isinstance(parameter, Parameter):
         raise TypeError("plot_loss_landscape parameter must be a Parameter of the network or its position "
                         f"in network.parameters(); got {type(parameter).__name__}")
+    if id(parameter) not in owners:
+        raise ValueError(f"plot_loss_landscape: {parameter!r} is not a parameter of this network")
     position = (index,) if isinstance(index, (int, np.integer)) else tuple(index)
-    in_range = all(-n <= int(i) < n for i, n in zip(position, target.shape, strict=False))
-    if len(position) != target.value.ndim or not in_range:
+    in_range = all(-n <= int(i) < n for i, n in zip(position, parameter.shape, strict=False))
+    if len(position) != parameter.value.ndim or not in_range:
         raise ValueError(f"plot_loss_landscape index must pick one entry of a parameter of shape "
-                         f"{target.shape}; got {index!r}")
-    return target, position
+                         f"{parameter.shape}; got {index!r}")
+    name = f"{owners[id(parameter)]}.{parameter.name}[{', '.join(str(int(i)) for i in position)}]"
+    return parameter, position, name

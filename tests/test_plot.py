@@ -309,6 +309,9 @@ def test_loss_landscape_rejects_bad_arguments():
     with pytest.raises(ValueError, match="span"):
         mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=0, index=(0, 0),
                                   span=-1.0)
+    for num in (0, 2, 2.5, True):  # one refusal: an integer of at least 3 (was two: positive, then >= 3)
+        with pytest.raises(ValueError, match=rf"num must be an integer of at least 3; got {num!r}"):
+            mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=0, index=(0, 0), num=num)
 
 
 def test_plot_loss_landscape_without_matplotlib_says_how_to_install_before_any_forward(monkeypatch):

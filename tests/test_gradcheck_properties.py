@@ -28,7 +28,7 @@ from minidl import (
     Tanh,
     check_gradients,
 )
-from tests.gradcheck.broken import away_from_zero, normal
+from tests.gradcheck_broken import away_from_zero, normal
 
 hypothesis = pytest.importorskip("hypothesis", reason="needs hypothesis: pip install hypothesis")
 st = pytest.importorskip("hypothesis.strategies")
