@@ -44,7 +44,13 @@ def best(function: Callable[[], object], budget: float = 0.05) -> float:
 
 
 def layer_rows(network: minidl.Network, x: Any, grad_out: Any) -> list[Row]:
-    """Each layer's forward and backward, with the raw numpy of the same computation."""
+    """Each layer's forward and backward, with the raw numpy of the same computation.
+
+    Layers take batches: one sample ``(features,)`` is timed as a batch of one, as
+    ``Network.forward`` hands it to them.
+    """
+    if np.ndim(x) == 1:
+        x, grad_out = x[None], grad_out[None]
     inputs = [x]
     for layer in network.layers:
         inputs.append(layer.forward(inputs[-1]))
