@@ -232,8 +232,8 @@ def test_pickled_object_array_is_refused_and_never_run(tmp_path: Path, saved: Pa
     arrays["layer0.param0"] = np.array([Exploit()], dtype=object)
     path = tmp_path / "exploit.npz"
     write_parts(path, header, arrays, allow_pickle=True)
-    with pytest.raises(ModelFileError, match=r"'layer0.param0': expected floating-point "
-                                             r"values; got dtype object"):
+    with pytest.raises(ModelFileError, match=r"'layer0.param0': the header says dtype float64; "
+                                             r"the array has dtype object"):
         minidl.load(path)
     assert not hasattr(builtins, "_minidl_was_exploited")
 
@@ -295,7 +295,7 @@ def test_an_array_header_claiming_more_data_than_the_member_holds_is_refused(sav
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("layer0.param1.npy", forged)
     with pytest.raises(ModelFileError, match=r"claims 8000000000000 bytes of data but "
-                                             r"the member holds at most"):
+                                             r"the member holds 32$"):
         minidl.load(path)
 
 

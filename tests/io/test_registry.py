@@ -125,8 +125,8 @@ def test_a_type_naming_a_module_is_refused_without_importing(saved: Path) -> Non
     header, arrays = read_parts(saved)
     header["layers"][1]["type"] = "subprocess.Popen"
     write_parts(saved, header, arrays)
-    with pytest.raises(ModelFileError, match=r"layer 1: type must be a layer class name; "
-                                             r"got 'subprocess.Popen'"):
+    with pytest.raises(ModelFileError, match=r"layer 1 has the unknown type 'subprocess.Popen'; "
+                                             r"known types: BatchNorm, Dense"):
         minidl.load(saved)
     header["layers"][1]["type"] = "Popen"
     write_parts(saved, header, arrays)
