@@ -22,7 +22,7 @@ import pytest
 import minidl
 from minidl import Dense, ModelFileError, Network, ReLU
 from minidl.io import archive
-from tests.io.files import read_parts, small_network, write_parts
+from tests.io.files import X_SMALL, read_parts, small_network, write_parts
 
 
 def two_dense_network() -> Network:
@@ -144,9 +144,6 @@ def test_atomic_write_names_temporary_files_after_the_target(tmp_path: Path) -> 
     archive.atomic_write(tmp_path / "a.bin", lambda file: seen.append(os.path.basename(file.name)))
     assert re.fullmatch(r"\.a\.bin\.[0-9a-f]{8}\.tmp", seen[0])
     assert os.listdir(tmp_path) == ["a.bin"]
-
-
-X_SMALL = np.random.default_rng(7).normal(size=(6, 3))
 
 
 # -- atomic writes -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 import minidl
 from minidl import Dense, ModelFileError, Network
 from minidl.io import registry
-from tests.io.files import Scale, read_parts, write_parts
+from tests.io.files import X_SMALL, Scale, read_parts, write_parts
 
 
 def scaled_network() -> Network:
@@ -24,9 +24,6 @@ def test_custom_layer_needs_registration_and_says_how(tmp_path: Path) -> None:
     scaled_network().save(path)
     with pytest.raises(ModelFileError, match=r"unknown type 'Scale'.*register_layer.*custom_layers"):
         minidl.load(path)
-
-
-X_SMALL = np.random.default_rng(7).normal(size=(6, 3))
 
 
 def test_custom_layer_loads_with_custom_layers_argument(tmp_path: Path) -> None:
