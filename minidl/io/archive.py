@@ -10,9 +10,9 @@ Writing goes to a temporary file beside the target, then ``os.replace`` puts it 
 from __future__ import annotations
 
 import contextlib
+import glob
 import math
 import os
-import re
 import secrets
 import stat
 import zipfile
@@ -72,10 +72,9 @@ def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
     """
     target = os.fspath(path)
     folder, name = os.path.split(os.path.abspath(target))
-    stale = re.compile(re.escape(f".{name}.") + r"[0-9a-f]{8}\.tmp")
-    with contextlib.suppress(OSError):
-        for entry in filter(stale.fullmatch, os.listdir(folder)):
-            os.unlink(os.path.join(folder, entry))
+    for stale in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.{'[0-9a-f]' * 8}.tmp")):
+        with contextlib.suppress(OSError):
+            os.unlink(stale)
     temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "xb") as file:  # mode 0o666 & ~umask, as for any new file
@@ -124,18 +123,21 @@ def refusal(source: PathLike | IO[bytes], reason: str) -> ModelFileError:
     return ModelFileError(f"cannot load {'a file object' if name is None else repr(name)}: {reason}")
 
 
-def open_regular_file(path: PathLike, max_bytes: int) -> IO[bytes]:
+def open_regular_file(path: PathLike | IO[bytes],
+                      max_bytes: int) -> contextlib.AbstractContextManager[IO[bytes]]:
     """Open ``path`` for reading if it is a regular file of plausible size, else refuse, naming it.
 
     Opened without blocking, then checked with ``fstat``: a FIFO, a device such as
     ``/dev/zero`` or a folder is refused before a byte is read. An ``OSError`` (such as
-    ``FileNotFoundError``) passes through.
+    ``FileNotFoundError``) passes through. A binary file object is read as it is (and
+    left open: it is the caller's).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        return contextlib.nullcontext(path)
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     info = os.fstat(descriptor)
     try:
-        need(not stat.S_ISDIR(info.st_mode), "it is a folder, not a model file")
-        need(stat.S_ISREG(info.st_mode), "it is not a regular file (a device, FIFO or socket); "
+        need(stat.S_ISREG(info.st_mode), "it is not a regular file (a folder, device, FIFO or socket); "
              "a model file is a regular file")
         need(info.st_size <= max_bytes + _OVERHEAD, f"the file is {info.st_size} bytes, more than "
              f"max_bytes={max_bytes} allows; pass a larger max_bytes to load if you trust this file")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,25 +69,21 @@ class ModelContents:
 # -- reading: the file, its header, its arrays ---------------------------------------------
 def read_model_file(source: PathLike | IO[bytes], *, custom_layers: Mapping[str, type[Layer]] | None = None,
                     max_bytes: int = DEFAULT_MAX_BYTES) -> ModelContents:
-    """Read and check a model file (a path or a binary file object); see :func:`minidl.load`."""
+    """Read and check a model file (a path or a binary file object); see :func:`minidl.load`.
+
+    Every refusal is a :class:`ModelFileError` naming ``source`` and saying why.
+    """
     max_bytes = check_positive_int(max_bytes, "load max_bytes")
     types = layer_types(custom_layers)
-    if not isinstance(source, (str, os.PathLike)):
-        return _read_named(source, source, types, max_bytes)
     with archive.open_regular_file(source, max_bytes) as file:
-        return _read_named(source, file, types, max_bytes)
-
-
-def _read_named(source: PathLike | IO[bytes], file: IO[bytes], types: dict[str, type[Layer]],
-                max_bytes: int) -> ModelContents:
-    """:func:`_read`, every refusal naming ``source`` and saying why."""
-    try:
-        return _read(file, types, max_bytes)
-    except ModelFileError as error:
-        raise refusal(source, str(error)) from error
-    except Exception as error:  # anything else a malformed file provokes
-        reason = str(error) or "the data ends before its declared end (truncated)"
-        raise refusal(source, f"not a valid minidl model file ({type(error).__name__}: {reason})") from error
+        try:
+            return _read(file, types, max_bytes)
+        except ModelFileError as error:
+            raise refusal(source, str(error)) from error
+        except Exception as error:  # anything else a malformed file provokes
+            reason = str(error) or "the data ends before its declared end (truncated)"
+            raise refusal(source, f"not a valid minidl model file ({type(error).__name__}: "
+                                  f"{reason})") from error
 
 
 def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> ModelContents:
@@ -139,17 +134,13 @@ def parse_header(payload: bytes) -> dict[str, Any]:
     need(header["format"] == FORMAT_NAME, f"the header's format is {header['format']!r}; expected "
          f"{FORMAT_NAME!r}")
     version = header["version"]
-    need(version <= FORMAT_VERSION, f"the file has format version {version}, written by a newer minidl; "
-         f"this minidl reads versions up to {FORMAT_VERSION} (upgrade minidl to load it)")
-    need(version == FORMAT_VERSION, f"unsupported format version {version}; this minidl reads version 1")
+    need(version == FORMAT_VERSION, f"the file has format version {version}; this minidl reads version "
+         f"{FORMAT_VERSION} (a file written by a newer minidl needs a newer minidl to load)")
     need(0 < len(header["layers"]) <= 100_000, "the header's layers must be a non-empty list (<= 100000)")
     for index, entry in enumerate(header["layers"]):
         conform(entry, LAYER, f"layer {index}")
     if "training" in header:
         conform(header["training"], TRAINING, "the training section")
-        # Each key is checked by the optimizer's load_state_arrays; a repeated one would hide there.
-        keys = [item["key"] for item in header["training"]["optimizer"]["state"]]
-        need(len(set(keys)) == len(keys), "the training section: optimizer keys repeat")
     return dict(header)
 
 
@@ -302,6 +293,8 @@ def _read_training(training: dict[str, Any], values: dict[str, Array]) -> Traini
         need(name in known, f"training section: unknown {part} {name!r}; known: {', '.join(sorted(known))}")
         parts[part] = _construct(known[name], config, f"the {part} {name!r}", None)
     state = {item["key"]: values[f"optimizer.{j}"] for j, item in enumerate(training["optimizer"]["state"])}
+    # Each key is checked by the optimizer's load_state_arrays; a repeated one would hide in this dict.
+    need(len(state) == len(training["optimizer"]["state"]), "the training section: optimizer keys repeat")
     rng = training["fit_rng"]
     fit_rng = None if rng is None else new_generator(rng, "training section fit_rng")
     return TrainingState(parts["loss"], parts["optimizer"], list(training["metrics"]), state, fit_rng)

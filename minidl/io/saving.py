@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minidl._typing import Array
+from minidl._validation import check_bool
 from minidl._version import __version__
 from minidl.io.archive import PathLike, write_archive
 from minidl.io.registry import NAME, type_name_of
@@ -57,8 +58,7 @@ def write_model_file(path: PathLike, header: dict[str, Any], arrays: dict[str, A
 def describe_network(network: Network, *, include_optimizer: bool = True) -> tuple[
         dict[str, Any], dict[str, Array]]:
     """The JSON header and the named arrays that :func:`save` writes for ``network``."""
-    if not isinstance(include_optimizer, (bool, np.bool_)):
-        raise TypeError(f"save include_optimizer must be True or False; got {include_optimizer!r}")
+    include_optimizer = check_bool(include_optimizer, "save include_optimizer")
     arrays: dict[str, Array] = {}
     layers = [_describe_layer(index, layer, arrays) for index, layer in enumerate(network.layers)]
     header: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,

@@ -60,8 +60,8 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 
 
 def test_a_folder_is_a_model_file_error_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(ModelFileError,
-                       match=rf"cannot load {re.escape(repr(str(tmp_path)))}: it is a folder"):
+    with pytest.raises(ModelFileError, match=rf"cannot load {re.escape(repr(str(tmp_path)))}: it is not a "
+                                             r"regular file \(a folder, device, FIFO or socket\)"):
         minidl.load(tmp_path)
 
 

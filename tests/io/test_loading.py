@@ -29,8 +29,8 @@ def _rewrite(path: str, members: dict[str, bytes]) -> None:
 
 # -- the header: its form, format, version; the arrays it describes -----------------------------
 @pytest.mark.parametrize(("version", "message"), [
-    (2, "format version 2, written by a newer minidl; this minidl reads versions up to 1"),
-    (0, "unsupported format version 0; this minidl reads version 1"),
+    (2, r"format version 2; this minidl reads version 1 \(a file written by a newer minidl needs a newer "),
+    (0, "format version 0; this minidl reads version 1"),
     ("1", "version must be an integer; got '1'"),
 ])
 def test_wrong_version_is_refused(saved: Path, version: object, message: str) -> None:
