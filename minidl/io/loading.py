@@ -170,8 +170,7 @@ def conform(value: Any, form: Any, where: str) -> None:
 
 def _finite_float(text: str) -> float:
     """A JSON number (or NaN, Infinity: JSON has no such constants) as a float, if it is finite."""
-    need(math.isfinite(float(text)), f"the header holds the non-finite number {text:.40}; expected finite "
-         "numbers")
+    need(math.isfinite(float(text)), f"the header holds the number {text:.40}; expected a finite number")
     return float(text)
 
 
@@ -209,8 +208,8 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
     def from_file(shape: tuple[int, ...], rng: np.random.Generator, dtype: Any) -> Array:
         nonlocal budget
         budget -= math.prod(shape)  # refused before allocating far more than the file holds
-        need(budget >= 0, f"{where}: its config implies parameter shapes including {list(shape)}, far more "
-             f"values than the file declares ({[item['shape'] for item in entry['parameters']]})")
+        need(budget >= 0, f"its config implies parameter shapes including {list(shape)}, far more values "
+             f"than the file declares ({[item['shape'] for item in entry['parameters']]})")
         return np.zeros(shape, dtype=dtype)  # pages untouched: the file's array replaces it
 
     layer: Layer = _construct(cls, config, where, from_file)
@@ -240,9 +239,7 @@ def _construct(cls: Any, config: dict[str, Any], where: str, initializer: Any) -
     try:
         with initialize_with(initializer):
             return cls(**config)
-    except ModelFileError:
-        raise
-    except Exception as error:
+    except Exception as error:  # a ModelFileError too: the budget refusal of _build_layer's from_file
         raise ModelFileError(f"could not rebuild {where} from its config {config!r:.200} "
                              f"({type(error).__name__}: {error})") from error
 

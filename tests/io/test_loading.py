@@ -54,14 +54,14 @@ def test_a_foreign_npz_is_refused(tmp_path: Path) -> None:
     (b"{\"format\": ", "not valid JSON"),
     (b"[1, 2]", "must be a JSON object; got list"),
     (b"{\"format\": \"minidl-model\", \"version\": 1, \"layers\": [], \"x\": NaN}",
-     "non-finite number NaN; expected finite numbers"),
+     "holds the number NaN; expected a finite number"),
     (b"{\"format\": \"minidl-model\", \"format\": \"minidl-model\"}", "repeats the key 'format'"),
     (b'{"format": "keras", "version": 1, "layers": []}', "format is 'keras'; expected 'minidl-model'"),
     (b"{\"format\": \"minidl-model\", \"version\": 1}", r"missing the keys \['layers'\]"),
     (b"{\"format\": \"minidl-model\", \"version\": 1, \"layers\": []}", "non-empty list"),
     (b"[" * 100_000, "nested too deeply|not valid JSON"),
     (b'{"format": "minidl-model", "version": 1, "layers": [1e400]}',
-     "non-finite number 1e400; expected finite numbers"),
+     "holds the number 1e400; expected a finite number"),
 ])
 def test_malformed_headers_are_refused(tmp_path: Path, raw: bytes, message: str) -> None:
     path = tmp_path / "bad.npz"
