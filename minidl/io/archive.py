@@ -179,9 +179,8 @@ def check_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, dtype
         left = info.file_size - stream.tell()
     native = found.newbyteorder("=").name  # big-endian is fine; a structured or object dtype is not
     need(native == dtype, f"{label}: the header says dtype {dtype}; the array has dtype {native}")
-    need(len(found_shape) == 1 if shape is None else list(found_shape) == shape,
-         f"{label}: the header says shape {'(n,)' if shape is None else tuple(shape)}; "
-         f"the array has shape {found_shape}")
+    need(len(found_shape) == 1 if shape is None else list(found_shape) == shape, f"{label}: the header says "
+         f"shape {'(n,)' if shape is None else tuple(shape)}; the array has shape {found_shape}")
     nbytes = math.prod(found_shape) * found.itemsize
     need(nbytes == left, f"{label}: its header claims {nbytes} bytes of data but the member holds {left}")
 

@@ -248,11 +248,10 @@ def _fill_layer(layer: Layer, index: int, entry: dict[str, Any], values: dict[st
     """Put the file's arrays and generator states into a layer from :func:`_build_layer`."""
     for position, parameter in enumerate(layer.parameters()):
         parameter.value = values[f"layer{index}.param{position}"]  # as Layer.astype does: a new array
-    state = {item["name"]: values[f"layer{index}.state.{item['name']}"] for item in entry["state"]}
-    try:
-        layer.load_state_arrays(state)
-    except ValueError as error:
-        raise ModelFileError(f"layer {index} ({entry['type']}): could not load its state ({error})") from None
+    # The layer checks its state (shapes, dtypes, a variance >= 0): its ValueError names the layer and
+    # becomes the refusal in read_model_file.
+    layer.load_state_arrays({item["name"]: values[f"layer{index}.state.{item['name']}"]
+                             for item in entry["state"]})
     for attribute, generator_state in zip(saving.generators_of(layer), entry.get("rng", []), strict=True):
         setattr(layer, attribute, new_generator(generator_state, f"layer {index} rng"))
 

@@ -109,14 +109,13 @@ def generator_state(generator: np.random.Generator, label: str) -> dict[str, Any
 def _describe_training(trainer: Trainer, parameters: list[Parameter], arrays: dict[str, Array]) -> dict[
         str, Any]:
     """The compile settings, the optimizer's state and the shuffling generator of ``fit``."""
-    loss, optimizer = trainer.loss, trainer.optimizer
+    loss, optimizer, counts = trainer.loss, trainer.optimizer, FLOAT_DTYPES | {"int64"}  # int64: step counts
     for part, item, known in (("loss", loss, LOSSES), ("optimizer", optimizer, OPTIMIZERS)):
         if known.get(item.name) is not type(item):  # a built-in's config holds numbers and booleans
             raise ValueError(f"cannot save the training settings: the {part} {type(item).__name__} is not a "
                              f"built-in {part}; save with include_optimizer=False and compile again after "
                              "loading")
-    state = [{"key": key, **_add_array(arrays, f"optimizer.{j}", value, f"optimizer state {key!r}",
-                                       FLOAT_DTYPES | {"int64"})}
+    state = [{"key": key, **_add_array(arrays, f"optimizer.{j}", value, f"optimizer state {key!r}", counts)}
              for j, (key, value) in enumerate(optimizer.state_arrays(parameters).items())]
     return {
         "loss": {"type": loss.name, "config": loss.config()},
