@@ -306,3 +306,14 @@ def test_other_compression_methods_are_refused(saved: Path, tmp_path: Path) -> N
     with pytest.raises(ModelFileError, match=r"compression method 14; expected stored "
                                              r"\(0\) or deflated \(8\)"):
         minidl.load(path)
+
+
+def test_an_encrypted_member_is_refused_before_its_data_is_read(saved: Path) -> None:
+    data = bytearray(saved.read_bytes())
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local header, central directory
+        start = data.find(signature)
+        while start != -1:
+            data[start + flags_at] |= 0x1  # the "encrypted" bit of every member
+            start = data.find(signature, start + 1)
+    with pytest.raises(ModelFileError, match=r"^cannot load a file object: .*encrypted"):
+        minidl.load(io.BytesIO(bytes(data)))
