@@ -57,20 +57,13 @@ class TrainingState:
     fit_rng: np.random.Generator | None
 
 
-@dataclass
-class ModelContents:
-    """What :func:`read_model_file` found: the filled layers and the training state."""
-
-    layers: list[Layer]
-    training: TrainingState | None
-
-
 # -- reading: the file, its header, its arrays ---------------------------------------------
 def read_model_file(source: PathLike | IO[bytes], *, custom_layers: Mapping[str, type[Layer]] | None = None,
-                    max_bytes: int = DEFAULT_MAX_BYTES) -> ModelContents:
+                    max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Layer], TrainingState | None]:
     """Read and check a model file (a path or a binary file object); see :func:`minidl.load`.
 
-    Every refusal is a :class:`ModelFileError` naming ``source`` and saying why.
+    Returns the layers, rebuilt and filled, and the training settings (None if the file
+    has none). Every refusal is a :class:`ModelFileError` naming ``source`` and saying why.
     """
     max_bytes = check_positive_int(max_bytes, "load max_bytes")
     types = layer_types(custom_layers)
@@ -85,7 +78,8 @@ def read_model_file(source: PathLike | IO[bytes], *, custom_layers: Mapping[str,
                                   f"{reason})") from error
 
 
-def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> ModelContents:
+def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> tuple[
+        list[Layer], TrainingState | None]:
     """The header, then every array's ``.npy`` header, then the layers built, then the arrays read."""
     try:
         zipped = zipfile.ZipFile(file, mode="r")
@@ -115,7 +109,7 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> Mod
     for index, (layer, entry) in enumerate(zip(layers, header["layers"], strict=True)):
         _fill_layer(layer, index, entry, values)
     training = _read_training(header["training"], values) if "training" in header else None
-    return ModelContents(layers, training)
+    return layers, training
 
 
 def parse_header(payload: bytes) -> dict[str, Any]:
