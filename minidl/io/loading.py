@@ -124,9 +124,8 @@ def parse_header(payload: bytes) -> dict[str, Any]:
     conform(header, HEADER, "the header")
     need(header["format"] == FORMAT_NAME, f"the header's format is {header['format']!r}; expected "
          f"{FORMAT_NAME!r}")
-    version = header["version"]
-    need(version == FORMAT_VERSION, f"the file has format version {version}; this minidl reads version "
-         f"{FORMAT_VERSION} (a file written by a newer minidl needs a newer minidl to load)")
+    need(header["version"] == FORMAT_VERSION, f"the file has format version {header['version']}; this minidl "
+         f"reads version {FORMAT_VERSION} (a file written by a newer minidl needs a newer minidl to load)")
     need(0 < len(header["layers"]) <= 100_000, "the header's layers must be a non-empty list (<= 100000)")
     for index, entry in enumerate(header["layers"]):
         conform(entry, LAYER, f"layer {index}")
