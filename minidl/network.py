@@ -365,9 +365,8 @@ def load(
     >>> bool(np.array_equal(again.predict([[1.0, 2.0]]), net.predict([[1.0, 2.0]])))
     True
     """
-    contents = _io.read_model_file(path, custom_layers=custom_layers, max_bytes=max_bytes)
-    network = Network(contents.layers)
-    training = contents.training
+    layers, training = _io.read_model_file(path, custom_layers=custom_layers, max_bytes=max_bytes)
+    network = Network(layers)
     if training is not None:
         try:
             network.compile(optimizer=training.optimizer, loss=training.loss, metrics=training.metrics)

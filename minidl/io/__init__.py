@@ -24,10 +24,10 @@ this package never imports the network module.
 """
 
 from minidl.io.archive import DEFAULT_MAX_BYTES, ModelFileError, PathLike, atomic_write, refusal
-from minidl.io.loading import ModelContents, TrainingState, read_model_file
+from minidl.io.loading import TrainingState, read_model_file
 from minidl.io.registry import register_layer, registered_layers, unregister_layer
 from minidl.io.saving import FORMAT_VERSION, describe_network, save, write_model_file
 
-__all__ = ["DEFAULT_MAX_BYTES", "FORMAT_VERSION", "ModelContents", "ModelFileError", "PathLike",
-           "TrainingState", "atomic_write", "describe_network", "read_model_file", "refusal",
-           "register_layer", "registered_layers", "save", "unregister_layer", "write_model_file"]
+__all__ = ["DEFAULT_MAX_BYTES", "FORMAT_VERSION", "ModelFileError", "PathLike", "TrainingState",
+           "atomic_write", "describe_network", "read_model_file", "refusal", "register_layer",
+           "registered_layers", "save", "unregister_layer", "write_model_file"]

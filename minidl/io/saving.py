@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minidl._typing import Array
+from minidl._validation import check_bool
 from minidl._version import __version__
 from minidl.io.archive import PathLike, write_archive
 from minidl.io.registry import NAME, type_name_of
-from minidl.layers.base import Layer, Parameter
+from minidl.layers.base import Layer
 from minidl.losses import LOSSES
 from minidl.optimizers import OPTIMIZERS
 
@@ -57,14 +58,13 @@ def write_model_file(path: PathLike, header: dict[str, Any], arrays: dict[str, A
 def describe_network(network: Network, *, include_optimizer: bool = True) -> tuple[
         dict[str, Any], dict[str, Array]]:
     """The JSON header and the named arrays that :func:`save` writes for ``network``."""
-    if not isinstance(include_optimizer, (bool, np.bool_)):
-        raise TypeError(f"save include_optimizer must be True or False; got {include_optimizer!r}")
+    include_optimizer = check_bool(include_optimizer, "save include_optimizer")
     arrays: dict[str, Array] = {}
     layers = [_describe_layer(index, layer, arrays) for index, layer in enumerate(network.layers)]
     header: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
                               "minidl_version": __version__, "layers": layers}
     if include_optimizer and network.trainer is not None:
-        header["training"] = _describe_training(network.trainer, network.parameters(), arrays)
+        header["training"] = _describe_training(network.trainer, arrays)
     return header, arrays
 
 
@@ -86,9 +86,8 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
             raise ValueError(f"cannot save {label}: array names must be Python identifiers; got {name!r}")
         item = _add_array(arrays, f"layer{index}.{key}", value, f"{label} {kind.rstrip('s')} {name!r}")
         entry[kind].append({"name": name, **item})
-    generators = generators_of(layer).values()
-    if generators:
-        entry["rng"] = [generator_state(g, f"{label} random generator") for g in generators]
+    if generators_of(layer):  # (Dropout's)
+        entry["rng"] = [generator_state(rng, f"{label} generator") for rng in generators_of(layer).values()]
     return entry
 
 
@@ -106,18 +105,16 @@ def generator_state(generator: np.random.Generator, label: str) -> dict[str, Any
     return state
 
 
-def _describe_training(trainer: Trainer, parameters: list[Parameter], arrays: dict[str, Array]) -> dict[
-        str, Any]:
+def _describe_training(trainer: Trainer, arrays: dict[str, Array]) -> dict[str, Any]:
     """The compile settings, the optimizer's state and the shuffling generator of ``fit``."""
-    loss, optimizer = trainer.loss, trainer.optimizer
+    loss, optimizer, counts = trainer.loss, trainer.optimizer, FLOAT_DTYPES | {"int64"}  # int64: step counts
     for part, item, known in (("loss", loss, LOSSES), ("optimizer", optimizer, OPTIMIZERS)):
         if known.get(item.name) is not type(item):  # a built-in's config holds numbers and booleans
             raise ValueError(f"cannot save the training settings: the {part} {type(item).__name__} is not a "
                              f"built-in {part}; save with include_optimizer=False and compile again after "
                              "loading")
-    state = [{"key": key, **_add_array(arrays, f"optimizer.{j}", value, f"optimizer state {key!r}",
-                                       FLOAT_DTYPES | {"int64"})}
-             for j, (key, value) in enumerate(optimizer.state_arrays(parameters).items())]
+    state = [{"key": key, **_add_array(arrays, f"optimizer.{j}", value, f"optimizer state {key!r}", counts)}
+             for j, (key, value) in enumerate(optimizer.state_arrays(trainer.network.parameters()).items())]
     return {
         "loss": {"type": loss.name, "config": loss.config()},
         "optimizer": {"type": optimizer.name, "config": optimizer.config(), "state": state},

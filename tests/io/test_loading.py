@@ -1,10 +1,12 @@
-"""Loading (minidl/io/loading.py): layers come back through their constructors, with no random
-draws, in the memory of their arrays; every array and state checked; load's arguments."""
+"""Loading (minidl/io/loading.py): the header checked against its form, format and version;
+layers come back through their constructors, with no random draws, in the memory of their arrays;
+every array and state checked; load's arguments."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -14,9 +16,8 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import Adam, BatchNorm, Dense, Dropout, ModelFileError, Network, ReLU, initializers
-from minidl.io import saving
-from tests.io.files import read_parts, small_network, write_parts
+from minidl import Adam, BatchNorm, Dense, ModelFileError, Network, ReLU, initializers
+from tests.io.files import X_SMALL, X, Y, compiled, read_parts, small_network, write_parts
 from tests.messages import raises
 
 
@@ -26,6 +27,80 @@ def _rewrite(path: str, members: dict[str, bytes]) -> None:
             archive.writestr(name, data)
 
 
+# -- the header: its form, format, version; the arrays it describes -----------------------------
+@pytest.mark.parametrize(("version", "message"), [
+    (2, r"format version 2; this minidl reads version 1 \(a file written by a newer minidl needs a newer "),
+    (0, "format version 0; this minidl reads version 1"),
+    ("1", "version must be an integer; got '1'"),
+])
+def test_wrong_version_is_refused(saved: Path, version: object, message: str) -> None:
+    header, arrays = read_parts(saved)
+    header["version"] = version
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=message):
+        minidl.load(saved)
+
+
+def test_a_foreign_npz_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "data.npz"
+    with open(path, "wb") as file:
+        np.savez(file, x=np.ones(3))
+    with pytest.raises(ModelFileError, match=r"no __minidl__.npy member"):
+        minidl.load(path)
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    (b"\xff\xfe", "not UTF-8"),
+    (b"{\"format\": ", "not valid JSON"),
+    (b"[1, 2]", "must be a JSON object; got list"),
+    (b"{\"format\": \"minidl-model\", \"version\": 1, \"layers\": [], \"x\": NaN}",
+     "holds the number NaN; expected a finite number"),
+    (b"{\"format\": \"minidl-model\", \"format\": \"minidl-model\"}", "repeats the key 'format'"),
+    (b'{"format": "keras", "version": 1, "layers": []}', "format is 'keras'; expected 'minidl-model'"),
+    (b"{\"format\": \"minidl-model\", \"version\": 1}", r"missing the keys \['layers'\]"),
+    (b"{\"format\": \"minidl-model\", \"version\": 1, \"layers\": []}", "non-empty list"),
+    (b"[" * 100_000, "RecursionError: maximum recursion depth exceeded|not valid JSON"),
+    (b'{"format": "minidl-model", "version": 1, "layers": [1e400]}',
+     "holds the number 1e400; expected a finite number"),
+])
+def test_malformed_headers_are_refused(tmp_path: Path, raw: bytes, message: str) -> None:
+    path = tmp_path / "bad.npz"
+    write_parts(path, None, {}, raw_header=raw)
+    with pytest.raises(ModelFileError, match=message):
+        minidl.load(path)
+
+
+def test_header_with_unexpected_keys_is_refused(saved: Path) -> None:
+    header, arrays = read_parts(saved)
+    header["layers"][0]["code"] = "print('hi')"
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"layer 0 has unexpected keys \['code'\]"):
+        minidl.load(saved)
+
+
+def test_missing_and_extra_arrays_are_refused(saved: Path) -> None:
+    header, arrays = read_parts(saved)
+    bias = arrays.pop("layer2.param1")
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"missing arrays \['layer2.param1.npy'\]"):
+        minidl.load(saved)
+    arrays["layer2.param1"] = bias
+    arrays["payload"] = np.zeros(3)
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"holds arrays \['payload.npy'\] that its "
+                                             r"header does not describe"):
+        minidl.load(saved)
+
+
+def test_duplicate_layer_names_are_refused(saved: Path) -> None:
+    header, arrays = read_parts(saved)
+    header["layers"][3]["config"]["name"] = "relu"
+    write_parts(saved, header, arrays)
+    with pytest.raises(ModelFileError, match=r"layer names must be unique"):
+        minidl.load(saved)
+
+
+# -- layers rebuilt through their constructors ----------------------------------------------------
 def test_load_refuses_a_negative_batchnorm_running_variance(tmp_path: Path) -> None:
     # A crafted file with running_var < 0 used to load and then predict NaN.
     network = minidl.Network([minidl.Dense(2, 3, seed=0), minidl.BatchNorm(3)])
@@ -106,12 +181,10 @@ def test_a_bad_optimizer_state_is_a_model_file_error_naming_the_file(tmp_path: P
     network.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=1, verbose=0)
     path = tmp_path / "adam.npz"
     network.save(path)
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    header = json.loads(arrays.pop("__minidl__").tobytes())
+    header, arrays = read_parts(path)
     keys = [item["key"] for item in header["training"]["optimizer"]["state"]]
     arrays[f"optimizer.{keys.index('0/t')}"] = np.array(-3, dtype=np.int64)
-    minidl.io.write_model_file(path, header, arrays)
+    write_parts(path, header, arrays)
     with pytest.raises(minidl.ModelFileError, match=rf"cannot load {str(path)!r}: training section: "
                                                     r"invalid optimizer state"):
         minidl.load(path)
@@ -150,13 +223,13 @@ def test_peak_memory_while_loading_is_at_most_one_and_a_half_times_the_arrays(tm
 def test_a_config_dtype_that_differs_from_the_arrays_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.npz"
     minidl.Network([minidl.Dense(3, 2, seed=0)]).save(path)
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    header = json.loads(arrays.pop("__minidl__").tobytes())
+    header, arrays = read_parts(path)
     header["layers"][0]["config"]["dtype"] = "float32"  # the arrays (and their header entries) stay float64
-    minidl.io.write_model_file(path, header, arrays)
-    with pytest.raises(minidl.ModelFileError, match=r"layer 0 \(Dense\) 'weight': the layer has float32 of "
-                                                    r"shape \(3, 2\); the file float64 of \[3, 2\]"):
+    write_parts(path, header, arrays)
+    with pytest.raises(minidl.ModelFileError, match=re.escape(
+            "layer 0 (Dense): the file declares the parameters [['weight', [3, 2], 'float64'], ['bias', [2], "
+            "'float64']] (name, shape, dtype); the layer built from its config has [['weight', [3, 2], "
+            "'float32'], ['bias', [2], 'float32']]")):
         minidl.load(path)
 
 
@@ -174,40 +247,7 @@ def test_load_bad_arguments(tmp_path) -> None:
     raises(minidl.ModelFileError, lambda: minidl.load(tmp_path / "text.npz"), "not a minidl model file")
 
 
-RNG = np.random.default_rng(0)
-
-
-X = RNG.normal(size=(60, 4))
-
-
-Y = X[:, :1] * 2.0 - X[:, 1:2] + 0.1 * RNG.normal(size=(60, 1))
-
-
-def make_network(dropout: bool = True) -> Network:
-    layers = [Dense(4, 8, seed=1), BatchNorm(8), ReLU()]
-    if dropout:
-        layers.append(Dropout(0.25, seed=5))
-    layers.append(Dense(8, 1, seed=2))
-    return Network(layers)
-
-
-def compiled(optimizer, dropout: bool = True) -> Network:
-    network = make_network(dropout)
-    network.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
-    return network
-
-
 # -- crafted training sections ----------------------------------------------------------------
-def _parts(path: Path):
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    return json.loads(arrays.pop("__minidl__").tobytes()), arrays
-
-
-def _write(path: Path, header, arrays) -> None:
-    saving.write_model_file(path, header, arrays)
-
-
 @pytest.fixture
 def trained_file(tmp_path: Path) -> Path:
     network = compiled(Adam(0.01))
@@ -232,7 +272,9 @@ def trained_file(tmp_path: Path) -> Path:
     (lambda h, a: h["training"].update(fit_rng={"bit_generator": "PCG64", "state": "x"}),
      "fit_rng: invalid generator state"),
     (lambda h, a: h["training"]["optimizer"]["state"][0].update(key="../../etc"),
-     "optimizer state key must look like 'iterations' or '<i>/<slot>'"),
+     r"invalid optimizer state \(Adam.load_state_arrays: no 'iterations' entry; got keys \['\.\./\.\./etc'"),
+    (lambda h, a: h["training"]["optimizer"]["state"][1].update(key="../../etc"),
+     r"invalid optimizer state \(Adam.load_state_arrays: unexpected key '\.\./\.\./etc'; expected"),
     (lambda h, a: a.update({"optimizer.1": np.ones(3, dtype=np.int64)}),
      "'optimizer.1': the header says shape"),
     (lambda h, a: a.update({"optimizer.0": np.array(-5, dtype=np.int64)}),
@@ -242,9 +284,9 @@ def trained_file(tmp_path: Path) -> Path:
     (lambda h, a: h["training"].update(extra=1), r"training section has unexpected keys \['extra'\]"),
 ])
 def test_crafted_training_sections_are_refused(trained_file: Path, edit, message: str) -> None:
-    header, arrays = _parts(trained_file)
+    header, arrays = read_parts(trained_file)
     edit(header, arrays)
-    _write(trained_file, header, arrays)
+    write_parts(trained_file, header, arrays)
     with pytest.raises(ModelFileError, match=message):
         minidl.load(trained_file)
 
@@ -277,9 +319,6 @@ def test_a_layer_without_state_refuses_state_arrays() -> None:
     with pytest.raises(ValueError, match=r"ReLU 'relu' keeps no state arrays; got \['x'\]"):
         ReLU().load_state_arrays({"x": np.zeros(2)})
     assert ReLU().state_arrays() == {}
-
-
-X_SMALL = np.random.default_rng(7).normal(size=(6, 3))
 
 
 def test_load_accepts_a_binary_file_object(saved: Path) -> None:
@@ -337,8 +376,10 @@ def test_array_shape_must_match_header_and_layer(saved: Path) -> None:
         minidl.load(saved)
     header["layers"][0]["parameters"][0]["shape"] = [4, 4]
     write_parts(saved, header, arrays)
-    with pytest.raises(ModelFileError, match=r"config implies parameter shapes \[\[3, 4\], \[4\]\]; "
-                                             r"the file declares \[\[4, 4\], \[4\]\]"):
+    with pytest.raises(ModelFileError, match=re.escape(
+            "the file declares the parameters [['weight', [4, 4], 'float64'], ['bias', [4], 'float64']] "
+            "(name, shape, dtype); the layer built from its config has [['weight', [3, 4], 'float64'], "
+            "['bias', [4], 'float64']]")):
         minidl.load(saved)
 
 
@@ -346,8 +387,9 @@ def test_parameter_names_must_match_the_layer(saved: Path) -> None:
     header, arrays = read_parts(saved)
     header["layers"][0]["parameters"][0]["name"] = "kernel"
     write_parts(saved, header, arrays)
-    with pytest.raises(ModelFileError, match=r"parameters \['kernel', 'bias'\]; the layer built from its "
-                                             r"config has \['weight', 'bias'\]"):
+    with pytest.raises(ModelFileError, match=re.escape(
+            "parameters [['kernel', [3, 4], 'float64'], ['bias', [4], 'float64']] (name, shape, dtype); the "
+            "layer built from its config has [['weight', [3, 4], 'float64'], ['bias', [4], 'float64']]")):
         minidl.load(saved)
 
 
@@ -356,7 +398,8 @@ def test_non_float_arrays_are_refused(saved: Path, dtype: object) -> None:
     header, arrays = read_parts(saved)
     arrays["layer0.param1"] = np.zeros(4, dtype=dtype)
     write_parts(saved, header, arrays)
-    with pytest.raises(ModelFileError, match=r"'layer0.param1': expected floating-point values; got dtype"):
+    with pytest.raises(ModelFileError, match=r"'layer0.param1': the header says dtype float64; the array has "
+                                             rf"dtype {np.dtype(dtype).name}$"):
         minidl.load(saved)
 
 
@@ -392,3 +435,73 @@ def test_mismatched_sizes_between_layers_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match=r"layer 2 \(Dense 'second'\) expects 5 input features but "
                                              "the layer before it gives 4"):
         minidl.load(path)
+
+
+def test_a_repeated_state_name_in_the_header_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bn.npz"
+    Network([Dense(3, 2, seed=0), BatchNorm(2)]).save(path)
+    header, arrays = read_parts(path)
+    state = header["layers"][1]["state"]
+    state.append(dict(state[1]))  # running_var listed twice
+    write_parts(path, header, arrays)
+    with pytest.raises(ModelFileError, match=r"the file has state arrays \['running_mean', 'running_var', "
+                                             r"'running_var'\]; the layer keeps"):
+        minidl.load(path)
+
+
+@pytest.mark.parametrize(("where", "dtype"), [("layer", "int64"), ("layer", "float128"), ("optimizer", "U3")])
+def test_a_header_dtype_outside_the_allowed_set_is_refused_by_the_form(tmp_path: Path, where: str,
+                                                                       dtype: str) -> None:
+    network = Network([Dense(2, 1, seed=0)])
+    network.compile(optimizer="adam", loss="mse")
+    path = tmp_path / "model.npz"
+    network.save(path)
+    header, arrays = read_parts(path)
+    item = (header["layers"][0]["parameters"][0] if where == "layer"
+            else header["training"]["optimizer"]["state"][0])
+    item["dtype"] = dtype
+    write_parts(path, header, arrays)
+    with pytest.raises(ModelFileError, match=rf"dtype must be one of \[.*'float64'.*\]; got '{dtype}'"):
+        minidl.load(path)
+
+
+def test_repeated_optimizer_state_keys_are_refused(tmp_path: Path) -> None:
+    network = Network([Dense(2, 1, seed=0)])
+    network.compile(optimizer="sgd", loss="mse")
+    path = tmp_path / "model.npz"
+    network.save(path)
+    header, arrays = read_parts(path)
+    state = header["training"]["optimizer"]["state"]
+    state.append(dict(state[0]))
+    arrays[f"optimizer.{len(state) - 1}"] = arrays["optimizer.0"]
+    write_parts(path, header, arrays)
+    with pytest.raises(ModelFileError, match=r"optimizer keys repeat"):
+        minidl.load(path)
+
+
+def test_a_user_layer_that_declares_input_shape_is_checked_against_the_layer_before(tmp_path: Path) -> None:
+    class Scale(minidl.Layer):
+        def __init__(self, features: int = 2, name: str | None = None) -> None:
+            super().__init__(name)
+            self.features = features
+            self.input_shape = (None, features)
+
+        def forward(self, x):
+            return 2.0 * x
+
+        def backward(self, grad_y):
+            return 2.0 * grad_y
+
+        def output_features(self, input_features):
+            return self.features
+
+        def config(self):
+            return {"features": self.features, "name": self.name}
+
+    path = tmp_path / "scale.npz"
+    Network([Dense(3, 4, seed=0), Scale(5)]).save(path)
+    with pytest.raises(ModelFileError, match=r"layer 1 \(Scale 'scale'\) expects 5 input features but the "
+                                             r"layer before it gives 4"):
+        minidl.load(path, custom_layers={"Scale": Scale})
+    Network([Dense(3, 4, seed=0), Scale(4)]).save(path)
+    assert isinstance(minidl.load(path, custom_layers={"Scale": Scale})[1], Scale)

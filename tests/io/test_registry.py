@@ -10,7 +10,7 @@ import pytest
 import minidl
 from minidl import Dense, ModelFileError, Network
 from minidl.io import registry
-from tests.io.files import Scale, read_parts, write_parts
+from tests.io.files import X_SMALL, Scale, read_parts, write_parts
 
 
 def scaled_network() -> Network:
@@ -24,9 +24,6 @@ def test_custom_layer_needs_registration_and_says_how(tmp_path: Path) -> None:
     scaled_network().save(path)
     with pytest.raises(ModelFileError, match=r"unknown type 'Scale'.*register_layer.*custom_layers"):
         minidl.load(path)
-
-
-X_SMALL = np.random.default_rng(7).normal(size=(6, 3))
 
 
 def test_custom_layer_loads_with_custom_layers_argument(tmp_path: Path) -> None:
@@ -125,8 +122,8 @@ def test_a_type_naming_a_module_is_refused_without_importing(saved: Path) -> Non
     header, arrays = read_parts(saved)
     header["layers"][1]["type"] = "subprocess.Popen"
     write_parts(saved, header, arrays)
-    with pytest.raises(ModelFileError, match=r"layer 1: type must be a layer class name; "
-                                             r"got 'subprocess.Popen'"):
+    with pytest.raises(ModelFileError, match=r"layer 1 has the unknown type 'subprocess.Popen'; "
+                                             r"known types: BatchNorm, Dense"):
         minidl.load(saved)
     header["layers"][1]["type"] = "Popen"
     write_parts(saved, header, arrays)

@@ -28,41 +28,14 @@ from minidl import (
 )
 from minidl.io import saving
 from minidl.training import Callback
-from tests.io.files import Scale, read_parts, small_network
+from tests.io.files import X_SMALL, Scale, X, Y, compiled, make_network, read_parts, small_network
 from tests.messages import raises
 
 
-def network(dtype: str = "float64") -> Network:
-    return Network([Dense(3, 4, seed=0, dtype=dtype), ReLU(), Dense(4, 1, seed=1, dtype=dtype)])
-
-
 def test_save_bad_arguments(tmp_path) -> None:
-    raises(TypeError, lambda: network().save(tmp_path / "m.npz", include_optimizer="no"),
+    raises(TypeError, lambda: small_network().save(tmp_path / "m.npz", include_optimizer="no"),
            "save include_optimizer", "True or False", "got 'no'")
-    raises(FileNotFoundError, lambda: network().save(tmp_path / "missing" / "m.npz"))
-
-
-RNG = np.random.default_rng(0)
-
-
-X = RNG.normal(size=(60, 4))
-
-
-Y = X[:, :1] * 2.0 - X[:, 1:2] + 0.1 * RNG.normal(size=(60, 1))
-
-
-def make_network(dropout: bool = True) -> Network:
-    layers = [Dense(4, 8, seed=1), BatchNorm(8), ReLU()]
-    if dropout:
-        layers.append(Dropout(0.25, seed=5))
-    layers.append(Dense(8, 1, seed=2))
-    return Network(layers)
-
-
-def compiled(optimizer, dropout: bool = True) -> Network:
-    network = make_network(dropout)
-    network.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
-    return network
+    raises(FileNotFoundError, lambda: small_network().save(tmp_path / "missing" / "m.npz"))
 
 
 def assert_same_state(a: Network, b: Network) -> None:
@@ -145,6 +118,18 @@ def test_dropout_generator_state_is_saved_even_for_inference_files(tmp_path: Pat
     np.testing.assert_array_equal(loaded.forward(np.ones((4, 3))), network.forward(np.ones((4, 3))))
 
 
+def test_a_dropout_generator_of_either_pcg64_kind_comes_back_in_its_exact_state(tmp_path: Path) -> None:
+    for bit_generator in (np.random.PCG64(5), np.random.PCG64DXSM(5)):
+        network = Network([Dense(3, 3, seed=0), Dropout(0.5, seed=np.random.Generator(bit_generator))])
+        network.forward(np.ones((2, 3)))  # move the generator away from its seed
+        path = tmp_path / "dropout.npz"
+        network.save(path)
+        loaded = minidl.load(path)
+        x = np.ones((4, 3))
+        np.testing.assert_array_equal(loaded.forward(x), network.forward(x))  # the same mask
+        assert type(loaded[1]._rng.bit_generator) is type(bit_generator)
+
+
 def test_function_metrics_are_not_saved_and_named_metrics_are(tmp_path: Path) -> None:
     def worst(y_true, y_pred):
         return float(np.max(np.abs(np.asarray(y_true) - y_pred)))
@@ -179,9 +164,6 @@ def test_a_custom_optimizer_cannot_be_saved_but_the_network_can(tmp_path: Path) 
     assert not (tmp_path / "x.npz").exists()
     network.save(tmp_path / "x.npz", include_optimizer=False)
     assert minidl.load(tmp_path / "x.npz").optimizer is None
-
-
-X_SMALL = np.random.default_rng(7).normal(size=(6, 3))
 
 
 # -- round trips -------------------------------------------------------------------------
