@@ -145,11 +145,10 @@ class BatchNorm(Layer):
             mean: Array = x.sum(axis=0) / batch
             centred = x - mean
             var: Array = (centred * centred).sum(axis=0) / batch
-            keep = self.momentum
-            self.running_mean *= keep
-            self.running_mean += (1.0 - keep) * mean
-            self.running_var *= keep
-            self.running_var += (1.0 - keep) * var
+            self.running_mean *= self.momentum
+            self.running_mean += (1.0 - self.momentum) * mean
+            self.running_var *= self.momentum
+            self.running_var += (1.0 - self.momentum) * var
         else:
             centred, var = x - self.running_mean, self.running_var
         self._batch_stats = self.training
