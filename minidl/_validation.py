@@ -125,7 +125,7 @@ def check_float_dtype(value: Any, name: str) -> np.dtype[Any]:
     return dtype
 
 
-def check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+def check_real(value: Any, name: str, *, low: float = -math.inf, high: float = math.inf,
                low_inclusive: bool = True, high_inclusive: bool = True) -> float:
     """Return ``value`` as a float if it is a finite real in the given range, else raise."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -133,11 +133,8 @@ def check_real(value: Any, name: str, *, low: float | None = None, high: float |
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"{name} must be finite; got {number}")
-    too_low = low is not None and (number < low or (number == low and not low_inclusive))
-    too_high = high is not None and (number > high or (number == high and not high_inclusive))
-    if too_low or too_high:
-        interval = (f"{'[' if low_inclusive else '('}{'-inf' if low is None else low}, "
-                    f"{'inf' if high is None else high}{']' if high_inclusive else ')'}")
+    if not (low < number < high or (number == low and low_inclusive) or (number == high and high_inclusive)):
+        interval = f"{'[' if low_inclusive else '('}{low}, {high}{']' if high_inclusive else ')'}"
         raise ValueError(f"{name} must be in {interval}; got {number}")
     return number
 

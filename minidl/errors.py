@@ -21,18 +21,6 @@ def label(layer: Layer) -> str:
     return f"{type(layer).__name__} {layer.name!r}"
 
 
-def backward_before_forward(layer: Layer) -> RuntimeError:
-    """The error a layer raises when ``backward`` runs with nothing cached from ``forward``."""
-    return RuntimeError(f"{label(layer)}: backward() called before forward(); "
-                        "run forward on a batch first so the layer has its input to differentiate at")
-
-
-def gradient_shape_error(layer: Layer, expected: tuple[int, ...], got: tuple[int, ...]) -> ValueError:
-    """The error for an upstream gradient whose shape is not the layer's output shape."""
-    return ValueError(f"{label(layer)}: backward expected grad_y of shape {expected} "
-                      f"(the shape of the last forward's output); got {got}")
-
-
 def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...]) -> Exception:
     """The error for an input that does not fit the layer's declared ``input_shape``.
 

@@ -139,7 +139,6 @@ class Network:
         output_shape = self.layers[-1].last_output_shape
         single = output_shape is not None and output_shape[:1] == (1,) and grad.shape == output_shape[1:]
         grad = grad[None] if single else grad
-        layer = self.layers[-1]
         try:
             for layer in reversed(self.layers):
                 if not layer.overwrites_gradients:
@@ -184,23 +183,20 @@ class Network:
             validation_split: float = 0.0, validation_data: tuple[ArrayLike, ArrayLike] | None = None,
             callbacks: Sequence[Callback] | None = None, verbose: int = 1, seed: Seed = None) -> History:
         """Train on ``(x, y)``; returns a History (see :meth:`Trainer.fit <minidl.training.Trainer.fit>`)."""
-        return self._trainer("fit").fit(x, y, epochs, batch_size, shuffle, validation_split, validation_data,
-                                        callbacks, verbose, seed)
+        return require_trainer(self, "fit").fit(x, y, epochs, batch_size, shuffle, validation_split,
+                                                validation_data, callbacks, verbose, seed)
 
     def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = 32) -> dict[str, float]:
         """The compiled loss and metrics on ``(x, y)`` (see :meth:`~minidl.training.Trainer.evaluate`)."""
-        return self._trainer("evaluate").evaluate(x, y, batch_size)
+        return require_trainer(self, "evaluate").evaluate(x, y, batch_size)
 
     def train_step(self, x: ArrayLike, y: ArrayLike) -> float:
         """One step on one batch; returns the loss (see :meth:`~minidl.training.Trainer.train_step`)."""
-        return self._trainer("train_step").train_step(x, y)
+        return require_trainer(self, "train_step").train_step(x, y)
 
     def loss_and_backward(self, x: ArrayLike, y: ArrayLike, loss: Loss | str | None = None) -> float:
         """Fill every ``grad``; returns the loss (see :func:`minidl.training.loss_and_backward`)."""
         return loss_and_backward(self, x, y, loss)
-
-    def _trainer(self, caller: str) -> Trainer:
-        return require_trainer(self, caller)
 
     @property
     def loss(self) -> Loss | None:

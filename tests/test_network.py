@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from minidl import (
     BatchNorm,
     Dense,
     Dropout,
+    History,
     Identity,
     Layer,
     MeanSquaredError,
@@ -20,6 +23,8 @@ from minidl import (
     Softmax,
     Tanh,
 )
+from minidl.losses import Loss
+from minidl.optimizers import Optimizer
 from tests.messages import raises
 from tests.numeric import numerical_gradient
 
@@ -558,3 +563,27 @@ def test_dropout_is_active_in_fit_and_silent_in_predict():
     np.testing.assert_array_equal(net.predict(X), first)
     net.eval()
     np.testing.assert_array_equal(net.forward(X), first)
+
+
+# -- the training properties: ordinary typed properties, None before compile
+@pytest.mark.parametrize(("name", "annotation"), [
+    ("loss", Loss | None), ("optimizer", Optimizer | None), ("history", History | None),
+    ("stop_reason", str | None), ("metrics_names", list[str]),
+])
+def test_each_training_property_is_typed(name, annotation):
+    getter = getattr(Network, name).fget
+    assert typing.get_type_hints(getter)["return"] == annotation
+    assert getter.__doc__
+
+
+def test_the_properties_before_and_after_compile():
+    net = Network([Dense(1, 1)])
+    assert (net.loss, net.optimizer, net.history, net.stop_reason) == (None, None, None, None)
+    assert net.metrics_names == ["loss"]
+    optimizer = SGD(0.1)
+    net.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    assert net.optimizer is optimizer
+    assert isinstance(net.loss, MeanSquaredError)
+    assert net.metrics_names == ["loss", "mae"]
+    with pytest.raises(AttributeError):
+        net.loss = MeanSquaredError()

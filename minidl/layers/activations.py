@@ -160,10 +160,7 @@ class LeakyReLU(Activation):
         Two fast element-wise calls (``np.where`` took 10x longer on a float32 batch).
         """
         scaled: Array = x * self.alpha
-        if self.alpha <= 1.0:
-            np.maximum(x, scaled, out=scaled)
-        else:
-            np.minimum(x, scaled, out=scaled)
+        (np.maximum if self.alpha <= 1.0 else np.minimum)(x, scaled, out=scaled)
         return scaled
 
     def derivative(self, x: Array) -> npt.NDArray[Any]:

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from minidl._typing import Array
 from minidl._validation import check_float_dtype
-from minidl.errors import backward_before_forward, gradient_shape_error, input_error, label
+from minidl.errors import input_error, label
 
 
 class Parameter:
@@ -292,9 +292,11 @@ def _checked_backward(backward: Callable[[Any, Array], Any]) -> Callable[[Any, A
     def checked(self: Layer, grad_y: Array) -> Any:
         expected = self.last_output_shape
         if expected is None:
-            raise backward_before_forward(self)
+            raise RuntimeError(f"{label(self)}: backward() called before forward(); run forward on a batch "
+                               "first so the layer has its input to differentiate at")
         if grad_y.shape != expected:
-            raise gradient_shape_error(self, expected, grad_y.shape)
+            raise ValueError(f"{label(self)}: backward expected grad_y of shape {expected} "
+                             f"(the shape of the last forward's output); got {grad_y.shape}")
         return backward(self, grad_y)
 
     return checked

@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from minidl._typing import Array
 from minidl._validation import check_float_dtype, check_positive_int, check_real
+from minidl.initializers import initialize
 from minidl.layers.base import Layer, Parameter
 
 
@@ -101,10 +102,12 @@ class BatchNorm(Layer):
         self.momentum = check_real(momentum, f"{label} momentum", low=0.0, high=1.0)
         self.epsilon = check_real(epsilon, f"{label} epsilon", low=0.0, low_inclusive=False)
         dtype = check_float_dtype(dtype, f"{label}: dtype")
-        self.gamma = Parameter(np.ones(self.num_features, dtype=dtype), name="gamma")
-        self.beta = Parameter(np.zeros(self.num_features, dtype=dtype), name="beta")
-        self.running_mean: Array = np.zeros(self.num_features, dtype=dtype)
-        self.running_var: Array = np.ones(self.num_features, dtype=dtype)
+        # Through initialize, as Dense: a model file's loader answers these calls within its memory budget.
+        shape, rng = (self.num_features,), np.random.default_rng(0)  # ones and zeros draw nothing
+        self.gamma = Parameter(initialize("ones", shape, rng, dtype, name=f"{label} gamma"), name="gamma")
+        self.beta = Parameter(initialize("zeros", shape, rng, dtype, name=f"{label} beta"), name="beta")
+        self.running_mean: Array = initialize("zeros", shape, rng, dtype, name=f"{label} running_mean")
+        self.running_var: Array = initialize("ones", shape, rng, dtype, name=f"{label} running_var")
         self.input_shape = (None, self.num_features)
         # What backward needs from the last forward.
         self._x_hat: Array
@@ -142,11 +145,10 @@ class BatchNorm(Layer):
             mean: Array = x.sum(axis=0) / batch
             centred = x - mean
             var: Array = (centred * centred).sum(axis=0) / batch
-            keep = self.momentum
-            self.running_mean *= keep
-            self.running_mean += (1.0 - keep) * mean
-            self.running_var *= keep
-            self.running_var += (1.0 - keep) * var
+            self.running_mean *= self.momentum
+            self.running_mean += (1.0 - self.momentum) * mean
+            self.running_var *= self.momentum
+            self.running_var += (1.0 - self.momentum) * var
         else:
             centred, var = x - self.running_mean, self.running_var
         self._batch_stats = self.training

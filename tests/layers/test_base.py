@@ -460,3 +460,42 @@ def test_new_layer_saves_and_loads_through_the_registry(tmp_path):
         np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
     finally:
         minidl.io.unregister_layer("Scale")
+
+
+# -- state arrays: Layer.load_state_arrays works for any layer that declares state_arrays
+class Counter(Layer):
+    """A user layer with one state array and no load_state_arrays of its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = np.zeros(2)
+
+    def forward(self, x):
+        self.seen += x.sum(axis=0)
+        return x
+
+    def backward(self, grad_y):
+        return grad_y
+
+    def state_arrays(self):
+        return {"seen": self.seen}
+
+
+def test_a_user_layer_with_state_loads_it_back_in_place():
+    layer = Counter()
+    target = layer.seen
+    layer.load_state_arrays({"seen": np.array([3.0, 4.0])})
+    assert layer.seen is target
+    assert layer.seen.tolist() == [3.0, 4.0]
+
+
+def test_a_user_layer_refuses_wrong_keys_shapes_and_dtypes_naming_itself():
+    layer = Counter()
+    with pytest.raises(ValueError, match=r"Counter 'counter': expected state arrays \['seen'\]; got \['x'\]"):
+        layer.load_state_arrays({"x": np.zeros(2)})
+    with pytest.raises(ValueError, match=r"state array 'seen' must have shape \(2,\) and dtype float64; "
+                                         r"got shape \(3,\) and dtype float64"):
+        layer.load_state_arrays({"seen": np.zeros(3)})
+    with pytest.raises(ValueError, match=r"got shape \(2,\) and dtype float32"):
+        layer.load_state_arrays({"seen": np.zeros(2, dtype=np.float32)})
+    assert layer.seen.tolist() == [0.0, 0.0]

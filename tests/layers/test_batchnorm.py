@@ -274,3 +274,48 @@ def test_batchnorm_wrong_features_and_batch_of_one() -> None:
            "expected input of shape (batch, 3) or (3,)", "got shape (4, 2)")
     raises(ValueError, lambda: layer.forward(np.ones((1, 3))), "at least 2 samples per batch",
            "got a batch of 1")
+
+
+def test_batchnorm_refuses_a_negative_variance_before_changing_anything():
+    layer = BatchNorm(2)
+    with pytest.raises(ValueError, match=r"'running_var' has negative entries \(min -1.0\)"):
+        layer.load_state_arrays({"running_mean": np.array([5.0, 5.0]), "running_var": np.array([1.0, -1.0])})
+    assert layer.running_mean.tolist() == [0.0, 0.0]
+    assert layer.running_var.tolist() == [1.0, 1.0]
+
+
+def test_batchnorm_of_a_wrong_dtype_variance_gets_the_dtype_message():
+    layer = BatchNorm(2)
+    with pytest.raises(ValueError, match=r"'running_var' must have shape \(2,\) and dtype float64"):
+        layer.load_state_arrays({"running_mean": np.zeros(2), "running_var": np.array(["a", "b"])})
+
+
+def test_load_refuses_a_batchnorm_config_with_huge_num_features_before_allocating(tmp_path):
+    # BatchNorm made gamma, beta and its running statistics with np.ones/np.zeros, not through
+    # initialize, so the loader's memory budget never saw them: a 2.6 KB file claiming
+    # num_features=10**7 peaked at ~458 MiB before it was refused.
+    import io
+    import json
+    import tracemalloc
+    import zipfile
+
+    path = str(tmp_path / "model.npz")
+    Network([BatchNorm(3)]).save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = json.loads(np.load(path, allow_pickle=False)["__minidl__"].tobytes())
+    header["layers"][0]["config"]["num_features"] = 10**7
+    buffer = io.BytesIO()
+    np.save(buffer, np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), allow_pickle=False)
+    members["__minidl__.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    tracemalloc.start()
+    try:
+        with pytest.raises(minidl.ModelFileError, match=r"config implies parameter shapes"):
+            minidl.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20
