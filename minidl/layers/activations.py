@@ -54,6 +54,8 @@ class Activation(Layer):
 
     #: True when ``backward`` takes the slope from the output (``derivative_from_output``).
     derivative_uses_output: bool = False
+    #: No parameters, so nothing for the network to clear before ``backward`` (saves a call per step).
+    overwrites_gradients = True
 
     _x: Array  # the input of the last forward
     _y: Array  # and its output

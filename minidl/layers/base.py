@@ -273,13 +273,14 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
     def checked(self: Layer, x: Array) -> Array:
         if type(x) is not np.ndarray:
             x = np.asarray(x)
-        expected = self.input_shape
+        shape, expected = x.shape, self.input_shape
         # Fast path first: one tuple comparison when every non-batch size is fixed.
-        if expected is not None and (x.shape[1:] != expected[1:] or x.dtype.kind not in "fiub") \
+        if expected is not None and (shape[1:] != expected[1:] or x.dtype.kind not in "fiub") \
                 and not _fits(x, expected):
             raise input_error(self, x, expected)
         y = forward(self, x)
-        self.last_input_shape, self.last_output_shape = x.shape, getattr(y, "shape", None)
+        self.last_input_shape = shape
+        self.last_output_shape = y.shape if type(y) is np.ndarray else getattr(y, "shape", None)
         return y
 
     return checked

@@ -57,6 +57,8 @@ class Dropout(Layer):
            [1., 1., 1., 1.]])
     """
 
+    overwrites_gradients = True  # no parameters: nothing to clear before backward
+
     def __init__(self, rate: float, *, seed: Seed = None, name: str | None = None) -> None:
         super().__init__(name)
         self.rate = check_real(rate, "Dropout rate", low=0.0, high=1.0, high_inclusive=False)

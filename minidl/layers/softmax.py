@@ -24,6 +24,8 @@ class Softmax(Layer):
     array([[0.25, 0.75]])
     """
 
+    overwrites_gradients = True  # no parameters: nothing to clear before backward
+
     _p: Array  # the output of the last forward
 
     def forward(self, x: Array) -> Array:
