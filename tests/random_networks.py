@@ -12,6 +12,7 @@ import zipfile
 import numpy as np
 import pytest
 
+import minidl
 from minidl import (
     BatchNorm,
     Dense,
@@ -27,7 +28,12 @@ from minidl import (
     Tanh,
 )
 
-st = pytest.importorskip("hypothesis.strategies", reason="needs hypothesis: pip install hypothesis")
+hypothesis = pytest.importorskip("hypothesis", reason="needs hypothesis: pip install hypothesis")
+st = pytest.importorskip("hypothesis.strategies")
+
+#: The settings every property module runs with.
+FAST = hypothesis.settings(max_examples=40, deadline=None,
+                           suppress_health_check=[hypothesis.HealthCheck.too_slow])
 
 
 class Scale(Layer):
@@ -98,3 +104,11 @@ def model_bytes(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
             with archive.open(f"{name}.npy", "w") as stream:
                 np.lib.format.write_array(stream, array, allow_pickle=False)
     return buffer.getvalue()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def registered_scale():
+    """Register ``Scale`` for model files while a property module runs (autouse where imported)."""
+    minidl.register_layer(Scale, name="PropertyScale")
+    yield
+    minidl.io.unregister_layer("PropertyScale")

@@ -10,22 +10,13 @@ import pytest
 import minidl
 from minidl import SGD, Adam, MeanSquaredError, Network
 from minidl.io import describe_network
-from tests.random_networks import Scale, model_bytes, networks
+from tests.random_networks import FAST, model_bytes, networks, registered_scale  # noqa: F401 (autouse fixture)
 
 hypothesis = pytest.importorskip("hypothesis", reason="needs hypothesis: pip install hypothesis")
 st = pytest.importorskip("hypothesis.strategies")
-HealthCheck = hypothesis.HealthCheck
 given = hypothesis.given
 settings = hypothesis.settings
-
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _registered_scale():
-    minidl.register_layer(Scale, name="PropertyScale")
-    yield
-    minidl.io.unregister_layer("PropertyScale")
+HealthCheck = hypothesis.HealthCheck
 
 
 @FAST
