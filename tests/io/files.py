@@ -1,6 +1,6 @@
-"""Helpers for the model-file tests: small networks (of most built-in layers; one to train and
-resume), their data, a user's layer, and a file's parts read and written with numpy and zipfile
-themselves (no minidl code in between)."""
+"""Helpers for the model-file tests: a small network of most built-in layers and its inputs, a
+user's layer, and a file's parts read and written with numpy and zipfile themselves (no minidl
+code in between). The network to train and resume comes from tests/training/helpers.py."""
 
 from __future__ import annotations
 
@@ -10,14 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from minidl import BatchNorm, Dense, Dropout, Layer, Network, Parameter, ReLU, Softmax, Tanh
+from minidl import Dense, Layer, Network, Parameter, ReLU, Softmax, Tanh
 
 #: Inputs for small_network's predictions.
 X_SMALL = np.random.default_rng(7).normal(size=(6, 3))
-_RNG = np.random.default_rng(0)
-#: A regression problem for make_network: y = 2 x0 - x1 + noise.
-X = _RNG.normal(size=(60, 4))
-Y = X[:, :1] * 2.0 - X[:, 1:2] + 0.1 * _RNG.normal(size=(60, 1))
 
 
 def small_network(dtype: str = "float64") -> Network:
@@ -26,21 +22,6 @@ def small_network(dtype: str = "float64") -> Network:
         Dense(4, 4, seed=1, bias_init="he_normal", dtype=dtype), Tanh(),
         Dense(4, 2, use_bias=False, seed=2, dtype=dtype), Softmax(),
     ])
-
-
-def make_network(dropout: bool = True) -> Network:
-    """A network with state (BatchNorm) and a generator (Dropout) to train, save and resume."""
-    layers = [Dense(4, 8, seed=1), BatchNorm(8), ReLU()]
-    if dropout:
-        layers.append(Dropout(0.25, seed=5))
-    layers.append(Dense(8, 1, seed=2))
-    return Network(layers)
-
-
-def compiled(optimizer, dropout: bool = True) -> Network:
-    network = make_network(dropout)
-    network.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
-    return network
 
 
 def read_parts(path: Path) -> tuple[dict, dict[str, np.ndarray]]:

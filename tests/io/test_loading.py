@@ -17,8 +17,11 @@ import pytest
 
 import minidl
 from minidl import Adam, BatchNorm, Dense, ModelFileError, Network, ReLU, initializers
-from tests.io.files import X_SMALL, X, Y, compiled, read_parts, small_network, write_parts
+from tests.io.files import X_SMALL, read_parts, small_network, write_parts
 from tests.messages import raises
+from tests.training.helpers import NOISY_X as X
+from tests.training.helpers import NOISY_Y as Y
+from tests.training.helpers import batchnorm_net as compiled
 
 
 def _rewrite(path: str, members: dict[str, bytes]) -> None:

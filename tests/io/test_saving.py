@@ -28,8 +28,12 @@ from minidl import (
 )
 from minidl.io import saving
 from minidl.training import Callback
-from tests.io.files import X_SMALL, Scale, X, Y, compiled, make_network, read_parts, small_network
+from tests.io.files import X_SMALL, Scale, read_parts, small_network
 from tests.messages import raises
+from tests.training.helpers import NOISY_X as X
+from tests.training.helpers import NOISY_Y as Y
+from tests.training.helpers import batchnorm_net as compiled
+from tests.training.helpers import make_network
 
 
 def test_save_bad_arguments(tmp_path) -> None:
