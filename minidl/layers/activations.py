@@ -12,10 +12,6 @@ from minidl._typing import Array
 from minidl._validation import check_real, class_by_name
 from minidl.layers.base import Layer
 
-# Softmax (not element-wise) lives in softmax.py; re-exported until losses.py and
-# serialization.py import it from minidl.layers.
-from minidl.layers.softmax import Softmax as Softmax
-
 
 class Activation(Layer):
     """Base of element-wise activations ``y = f(x)``: any shape in, the same shape out.

@@ -25,8 +25,9 @@ import numpy as np
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import check_bool, check_real
-from minidl.layers.activations import Sigmoid, Softmax
+from minidl.layers.activations import Sigmoid
 from minidl.layers.base import Layer
+from minidl.layers.softmax import Softmax
 from minidl.losses.base import Loss, match_target, with_batch_axis
 
 #: Integer class labels, one per sample: shape ``(N, ...)`` for predictions ``(N, ..., k)``.
