@@ -172,21 +172,18 @@ def node_weights(layers: Sequence[Layer]) -> dict[str, Array]:
     Works for networks of bias-free Dense layers (each optionally followed by
     activations) ending in a single output node.
     """
-    dense_layers = [layer for layer in layers if isinstance(layer, Dense)]
-    problems = []
-    if not dense_layers:
-        problems.append("it has no Dense layer")
-    elif dense_layers[-1].out_features != 1:
-        problems.append(f"its last Dense layer has {dense_layers[-1].out_features} outputs, not 1")
-    if any(layer.use_bias for layer in dense_layers):
-        problems.append("a Dense layer has a bias, which the course's dict cannot hold")
+    dense = [layer for layer in layers if isinstance(layer, Dense)]
+    outputs = dense[-1].out_features if dense else 1  # 1 without a Dense layer: that problem is named instead
     others = [layer.name for layer in layers if not isinstance(layer, (Dense, Activation))]
-    if others:
-        problems.append(f"layers {others} are neither Dense nor element-wise activations")
+    problems = [problem for found, problem in [
+        (not dense, "it has no Dense layer"),
+        (outputs != 1, f"its last Dense layer has {outputs} outputs, not 1"),
+        (any(d.use_bias for d in dense), "a Dense layer has a bias, which the course's dict cannot hold"),
+        (bool(others), f"layers {others} are neither Dense nor element-wise activations")] if found]
     if problems:
         raise ValueError("node_weights() needs the course's kind of network, but " + "; ".join(problems))
-    return {name: layer.weight.value[:, j].copy() for depth, layer in enumerate(dense_layers)
-            for j, name in enumerate(node_names(depth, len(dense_layers), layer.out_features))}
+    return {name: layer.weight.value[:, j].copy() for depth, layer in enumerate(dense)
+            for j, name in enumerate(node_names(depth, len(dense), layer.out_features))}
 
 
 def layers_from_node_weights(weights: Mapping[str, npt.ArrayLike], activation: str = "relu", *,
