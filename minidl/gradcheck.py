@@ -532,8 +532,7 @@ class GradientCheckReport:
     @property
     def max_relative_error(self) -> float:
         """The worst relative error over all gradients (``inf`` if one could not be compared)."""
-        errors = [row.max_rel_error for row in self.rows]
-        return max((np.inf if np.isnan(error) else error for error in errors), default=0.0)
+        return max((np.inf if np.isnan(r.max_rel_error) else r.max_rel_error for r in self.rows), default=0.0)
 
     @property
     def failures(self) -> list[GradientCheckRow]:
