@@ -96,8 +96,7 @@ class Trace(Mapping[str, Any]):
         return len(self._values)
 
     def __str__(self) -> str:
-        rows = [("node", "input", "output")] + [(node.name, _show(node.input), _show(node.output))
-                                                 for node in self.nodes]
+        rows = [("node", "input", "output"), *((n.name, _show(n.input), _show(n.output)) for n in self.nodes)]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         return "\n".join(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip() for a, b, c in rows)
 
