@@ -74,8 +74,7 @@ class Trace(Mapping[str, Any]):
     """
 
     def __init__(self, nodes: list[NodeValues], layers: list[tuple[Layer, Array, Array]]) -> None:
-        self.nodes = nodes
-        self.layers = layers
+        self.nodes, self.layers = nodes, layers
         self._values: dict[str, Any] = {f"{node.name}_{side}": getattr(node, side)
                                         for node in nodes for side in ("input", "output")}
 
@@ -97,8 +96,7 @@ class Trace(Mapping[str, Any]):
         return len(self._values)
 
     def __str__(self) -> str:
-        rows = [("node", "input", "output")] + [(node.name, _show(node.input), _show(node.output))
-                                                 for node in self.nodes]
+        rows = [("node", "input", "output"), *((n.name, _show(n.input), _show(n.output)) for n in self.nodes)]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         return "\n".join(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip() for a, b, c in rows)
 
@@ -173,24 +171,18 @@ def node_weights(layers: Sequence[Layer]) -> dict[str, Array]:
     Works for networks of bias-free Dense layers (each optionally followed by
     activations) ending in a single output node.
     """
-    dense_layers = [layer for layer in layers if isinstance(layer, Dense)]
-    problems = []
-    if not dense_layers:
-        problems.append("it has no Dense layer")
-    elif dense_layers[-1].out_features != 1:
-        problems.append(f"its last Dense layer has {dense_layers[-1].out_features} outputs, not 1")
-    if any(layer.use_bias for layer in dense_layers):
-        problems.append("a Dense layer has a bias, which the course's dict cannot hold")
+    dense = [layer for layer in layers if isinstance(layer, Dense)]
+    outputs = dense[-1].out_features if dense else 1  # 1 without a Dense layer: that problem is named instead
     others = [layer.name for layer in layers if not isinstance(layer, (Dense, Activation))]
-    if others:
-        problems.append(f"layers {others} are neither Dense nor element-wise activations")
+    problems = [problem for found, problem in [
+        (not dense, "it has no Dense layer"),
+        (outputs != 1, f"its last Dense layer has {outputs} outputs, not 1"),
+        (any(d.use_bias for d in dense), "a Dense layer has a bias, which the course's dict cannot hold"),
+        (bool(others), f"layers {others} are neither Dense nor element-wise activations")] if found]
     if problems:
         raise ValueError("node_weights() needs the course's kind of network, but " + "; ".join(problems))
-    result: dict[str, Array] = {}
-    for depth, layer in enumerate(dense_layers):
-        for j, name in enumerate(node_names(depth, len(dense_layers), layer.out_features)):
-            result[name] = layer.weight.value[:, j].copy()
-    return result
+    return {name: layer.weight.value[:, j].copy() for depth, layer in enumerate(dense)
+            for j, name in enumerate(node_names(depth, len(dense), layer.out_features))}
 
 
 def layers_from_node_weights(weights: Mapping[str, npt.ArrayLike], activation: str = "relu", *,
@@ -224,13 +216,10 @@ def layers_from_node_weights(weights: Mapping[str, npt.ArrayLike], activation: s
     >>> net.forward([0, 3])
     array([9.])
     """
-    matrices = _matrices_from_node_weights(weights)
+    matrices = _matrices_from_node_weights(weights)  # each of shape (in_features, out_features)
     get_activation(activation)  # fail on a bad name before building anything
-    layers: list[Layer] = []
-    for matrix in matrices:  # each of shape (in_features, out_features)
-        layers.append(Dense(*matrix.shape, use_bias=False, weight_init=matrix, dtype=dtype))
-        layers.append(get_activation(activation))
-    return layers
+    dense = [Dense(*matrix.shape, use_bias=False, weight_init=matrix, dtype=dtype) for matrix in matrices]
+    return [layer for d in dense for layer in (d, get_activation(activation))]  # Dense, activation, ...
 
 
 def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Array]:
@@ -257,7 +246,6 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
     layers = [_numbered(nodes, f"nodes of hidden layer {i}")
               for i, nodes in enumerate(_numbered(hidden, "hidden layers"))]
     layers.append([_node_vector("output", weights["output"])])
-    matrices: list[Array] = []
     for i, nodes in enumerate(layers):
         where = "'output'" if i == len(layers) - 1 else f"hidden layer {i}"
         lengths = sorted({len(vector) for vector in nodes})
@@ -266,8 +254,7 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
         if i > 0 and lengths[0] != len(layers[i - 1]):
             raise ValueError(f"node weights: each node of {where} needs {len(layers[i - 1])} weights "
                              f"(one per node of the layer before); got {lengths[0]}")
-        matrices.append(np.stack(nodes, axis=1))
-    return matrices
+    return [np.stack(nodes, axis=1) for nodes in layers]
 
 
 def _numbered(items: dict[int, T], what: str) -> list[T]:

@@ -47,7 +47,7 @@ import numpy as np
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
-from minidl.errors import backward_failure, not_initialised
+from minidl.errors import backward_failure, label, not_initialised
 from minidl.layers.base import Layer, Parameter
 from minidl.losses import Loss
 from minidl.network import Network
@@ -190,7 +190,7 @@ def _label(obj: object, target: ArrayLike | None) -> str:
         raise TypeError(f"check_gradients: target is only used for a Loss, not a {type(obj).__name__}")
     if isinstance(obj, Network):
         return f"Network of {len(obj)} layers"
-    return type(obj).__name__ if isinstance(obj, Loss) else f"{type(obj).__name__} {obj.name!r}"
+    return type(obj).__name__ if isinstance(obj, Loss) else label(obj)
 
 
 class _Check:
@@ -403,14 +403,13 @@ def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter,
     """
     known = {id(parameter) for _, parameter, _ in named}
     for layer in module.layers if isinstance(module, Network) else [module]:
-        label = f"{type(layer).__name__} {layer.name!r}"
         for key, value in vars(layer).items():
             inside = f" inside a {type(value).__name__}" if isinstance(value, (list, tuple, dict)) else ""
             items = (value.values() if isinstance(value, dict) else value) if inside else [value]
             if any(isinstance(item, Parameter) and id(item) not in known for item in items):
-                yield (f"{label}: attribute {key!r} holds a Parameter{inside} that parameters() did not "
-                       "list before forward ran, so the optimizers never update it (nor was it checked): "
-                       "create it in __init__, as an attribute: self.w = Parameter(...)")
+                yield (f"{label(layer)}: attribute {key!r} holds a Parameter{inside} that parameters() did "
+                       "not list before forward ran, so the optimizers never update it (nor was it "
+                       "checked): create it in __init__, as an attribute: self.w = Parameter(...)")
 
 
 # -- the report --------------------------------------------------------------------------
@@ -533,8 +532,7 @@ class GradientCheckReport:
     @property
     def max_relative_error(self) -> float:
         """The worst relative error over all gradients (``inf`` if one could not be compared)."""
-        errors = [row.max_rel_error for row in self.rows]
-        return max((np.inf if np.isnan(error) else error for error in errors), default=0.0)
+        return max((np.inf if np.isnan(r.max_rel_error) else r.max_rel_error for r in self.rows), default=0.0)
 
     @property
     def failures(self) -> list[GradientCheckRow]:

@@ -69,9 +69,8 @@ def ones(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike)
 
 
 #: The initializers by name (the names ``Dense(weight_init=...)`` accepts).
-INITIALIZERS: dict[str, Initializer] = {
-    init.__name__: init for init in (he_normal, he_uniform, glorot_normal, glorot_uniform, zeros, ones)
-}
+INITIALIZERS: dict[str, Initializer] = {init.__name__: init for init in (
+    he_normal, he_uniform, glorot_normal, glorot_uniform, zeros, ones)}
 
 
 _OVERRIDE: ContextVar[Initializer | None] = ContextVar("initializer_override", default=None)

@@ -71,8 +71,7 @@ class Optimizer(ABC):
     arguments: ClassVar[tuple[str, ...]] = ("learning_rate",)
 
     def __init__(self, learning_rate: float) -> None:
-        self.learning_rate = learning_rate
-        self.iterations = 0
+        self.learning_rate, self.iterations = learning_rate, 0  # (the setter checks the learning rate)
         # Per-parameter state: the slot arrays, in ``slots`` order, and the number of
         # steps this parameter has taken (Adam's bias correction needs it).
         self._state: dict[Parameter, _ParameterState] = {}

@@ -130,8 +130,7 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     precision = check_positive_int(precision, "draw_network precision")
     positions, dense_layers, widths = _dense_columns(network)
     columns = [[f"x_{i}" for i in range(widths[0])]]
-    columns += [node_names(depth, len(dense_layers), layer.out_features)
-                for depth, layer in enumerate(dense_layers)]
+    columns += [node_names(depth, len(dense_layers), width) for depth, width in enumerate(widths[1:])]
     values = {} if x is None else _node_values(network, x, positions, columns)
 
     layers, ends = network.layers, [*positions[1:], len(network.layers)]
@@ -139,8 +138,7 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     headers += [" + ".join([layers[p].name] + [type(a).__name__ for a in layers[p + 1 : end]])
                 for p, end in zip(positions, ends, strict=True)]
 
-    lines_below = int(x is not None) + int(any(d.use_bias for d in dense_layers))
-    spacing = 1.0 + 0.2 * lines_below
+    spacing = 1.0 + 0.2 * (int(x is not None) + int(any(d.use_bias for d in dense_layers)))  # lines below
     if ax is None:
         ax = _pyplot().subplots(figsize=(2.6 * len(columns) + 1.0, 1.35 * spacing * max(widths) + 1.6))[1]
     xy = [[(2.2 * c, (len(column) - 1) * spacing / 2 - k * spacing) for k in range(len(column))]
@@ -173,9 +171,8 @@ def _dense_columns(network: Network) -> tuple[list[int], list[Dense], list[int]]
     return positions, dense_layers, widths
 
 
-def _node_values(
-    network: Network, x: ArrayLike, positions: list[int], columns: list[list[str]]
-) -> dict[str, tuple[float, float]]:
+def _node_values(network: Network, x: ArrayLike, positions: list[int],
+                 columns: list[list[str]]) -> dict[str, tuple[float, float]]:
     """Node name -> (input, output) for the sample ``x``, computed in evaluation mode.
 
     A node's input is its Dense layer's weighted sum; its output the value after the layers
@@ -186,8 +183,7 @@ def _node_values(
     if sample.shape not in ((n,), (1, n)):
         raise ValueError(f"draw_network x must be one sample of shape ({n},) or (1, {n}); "
                          f"got shape {np.shape(x)}")
-    with mode(network.layers, training=False):
-        records = network.trace(sample.reshape(n)).layers
+    records = network.trace(sample.reshape(n)).layers  # in evaluation mode, as predict runs
     # An input node's input and output: what the first Dense layer multiplies (the sample, after any
     # layers before it).
     values = {name: (float(v),) * 2 for name, v in zip(columns[0], records[positions[0]][1], strict=True)}

@@ -203,15 +203,15 @@ def _build_layer(index: int, entry: dict[str, Any], types: dict[str, type[Layer]
         return np.zeros(shape, dtype=dtype)  # pages untouched: the file's array replaces it
 
     layer: Layer = _construct(cls, config, where, from_file)
-    parameters, state = layer.parameters(), sorted(layer.state_arrays())
     need(isinstance(layer.name, str), f"{where}: its name must be a string; got {layer.name!r:.80}")
     missing = sorted(layer.config().keys() - config.keys())
     need(not missing, f"{where} config is missing the keys {missing}")
-    built = [[p.name, list(p.shape), p.dtype.name] for p in parameters]
+    built = [[p.name, list(p.shape), p.dtype.name] for p in layer.parameters()]
     declared = [[item["name"], item["shape"], item["dtype"]] for item in entry["parameters"]]
     need(built == declared, f"{where}: the file declares the parameters {declared} (name, shape, dtype); the "
          f"layer built from its config has {built}")
-    stored = sorted(item["name"] for item in entry["state"])  # their shapes: load_state_arrays checks them
+    # The state arrays' shapes: load_state_arrays checks them.
+    stored, state = sorted(item["name"] for item in entry["state"]), sorted(layer.state_arrays())
     need(stored == state, f"{where}: the file has state arrays {stored}; the layer keeps {state}")
     rngs, generators = len(entry.get("rng", [])), len(saving.generators_of(layer))
     need(rngs == generators, f"{where}: the file has {rngs} random generator states; the layer keeps "

@@ -44,8 +44,7 @@ def save(network: Network, path: PathLike, *, include_optimizer: bool = True) ->
         If a layer's ``config()`` is not made of JSON values, or a parameter holds NaN
         or infinity (such a file could not be loaded back).
     """
-    header, arrays = describe_network(network, include_optimizer=include_optimizer)
-    write_model_file(path, header, arrays)
+    write_model_file(path, *describe_network(network, include_optimizer=include_optimizer))
 
 
 def write_model_file(path: PathLike, header: dict[str, Any], arrays: dict[str, Array]) -> None:
@@ -115,12 +114,11 @@ def _describe_training(trainer: Trainer, arrays: dict[str, Array]) -> dict[str, 
                              "loading")
     state = [{"key": key, **_add_array(arrays, f"optimizer.{j}", value, f"optimizer state {key!r}", counts)}
              for j, (key, value) in enumerate(optimizer.state_arrays(trainer.network.parameters()).items())]
-    return {
-        "loss": {"type": loss.name, "config": loss.config()},
-        "optimizer": {"type": optimizer.name, "config": optimizer.config(), "state": state},
-        "metrics": [kind for _, kind in trainer.metrics if isinstance(kind, str)],  # (not functions)
-        "fit_rng": None if trainer.fit_rng is None else generator_state(trainer.fit_rng, "the fit generator"),
-    }
+    fit_rng = None if trainer.fit_rng is None else generator_state(trainer.fit_rng, "the fit generator")
+    return {"loss": {"type": loss.name, "config": loss.config()},
+            "optimizer": {"type": optimizer.name, "config": optimizer.config(), "state": state},
+            "metrics": [kind for _, kind in trainer.metrics if isinstance(kind, str)],  # (not functions)
+            "fit_rng": fit_rng}
 
 
 def _add_array(arrays: dict[str, Array], key: str, value: Any, label: str,

@@ -160,13 +160,11 @@ class BinaryCrossEntropy(_CrossEntropy):
         exp_neg_abs = np.exp(-np.abs(z))
         if p is None:  # sigmoid(z) without overflow: exp(-|z|) / (1 + exp(-|z|)) for z < 0
             p = (np.where(z >= 0, 1.0, exp_neg_abs) / (1.0 + exp_neg_abs)).astype(z.dtype, copy=False)
-        per_element = np.maximum(z, 0.0) - z * target + np.log1p(exp_neg_abs)
-        return float(per_element.sum()) / z.size, p
+        return float((np.maximum(z, 0.0) - z * target + np.log1p(exp_neg_abs)).sum()) / z.size, p
 
     def _from_probabilities(self, p: Array, target: Array) -> float:
         """``L = -mean(y log p + (1 - y) log(1 - p))`` for clipped ``p`` ``(N, ...)``."""
-        per_element = target * np.log(p) + (1.0 - target) * np.log(1.0 - p)
-        return -float(per_element.sum()) / p.size
+        return -float((target * np.log(p) + (1.0 - target) * np.log(1.0 - p)).sum()) / p.size
 
     def gradient(self) -> Array:
         """``dL/dz = (p - y) / n`` after logits; ``dL/dp = (p - y) / (p (1 - p) n)`` after probabilities.
@@ -345,9 +343,8 @@ def _softmax_parts(z: Array, p: Array | None) -> tuple[Array, Array, Array]:
     shifted = z - z.max(axis=-1, keepdims=True)
     exp_shifted = np.exp(shifted)
     total = exp_shifted.sum(axis=-1, keepdims=True)
-    if p is None:
-        exp_shifted /= total  # exp_shifted is ours: it becomes p, with no new array
-        p = exp_shifted
+    if p is None:  # exp_shifted is ours: it becomes p, with no new array
+        p = np.divide(exp_shifted, total, out=exp_shifted)
     return shifted, np.log(total), p
 
 

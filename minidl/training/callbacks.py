@@ -479,18 +479,15 @@ class ProgressBar(Progress):
 
     def write(self, text: str) -> None:
         """Print ``text`` over the bar when one is drawn (the epoch's line), else as a new line."""
-        if self.drawn:
-            self._draw(text)
-            self.drawn, text = 0, ""
+        if self.drawn:  # spaces over the rest of the bar
+            text, self.drawn = "\r" + text.ljust(self.drawn), 0
         super().write(text)
 
 
 def _format_logs(logs: dict[str, float]) -> str:
-    return " - ".join(f"{key}: {_format_number(value)}" for key, value in logs.items())
-
-
-def _format_number(value: float) -> str:
-    return f"{value:.4e}" if 0 < abs(value) < 1e-3 else f"{value:.4f}"  # 1.2345e-05, not 0.0000
+    # 1.2345e-05, not 0.0000
+    return " - ".join(f"{key}: {value:.4e}" if 0 < abs(value) < 1e-3 else f"{key}: {value:.4f}"
+                      for key, value in logs.items())
 
 
 def _format_seconds(seconds: float) -> str:
