@@ -145,6 +145,7 @@ class Layer(ABC):
     #: The shapes of the latest forward's input and output (None before the first).
     last_input_shape: tuple[int, ...] | None = None
     last_output_shape: tuple[int, ...] | None = None
+    _accepted_dtype: np.dtype[Any] | None = None  # the dtype of the last input that passed the check
 
     def __init__(self, name: str | None = None) -> None:
         self.name: str = name if name is not None else type(self).__name__.lower()
@@ -273,11 +274,11 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
     def checked(self: Layer, x: Array) -> Array:
         if type(x) is not np.ndarray:
             x = np.asarray(x)
-        shape, expected = x.shape, self.input_shape
-        # Fast path first: one tuple comparison when every non-batch size is fixed.
-        if expected is not None and (shape[1:] != expected[1:] or x.dtype.kind not in "fiub") \
-                and not _fits(x, expected):
-            raise input_error(self, x, expected)
+        shape = x.shape
+        # A batch of the shape and dtype accepted last time passes again: training's common case
+        # costs one tuple comparison. (The check's shape and dtype conditions are independent.)
+        if shape != self.last_input_shape or x.dtype is not self._accepted_dtype:
+            _check_input(self, x)
         y = forward(self, x)
         self.last_input_shape = shape
         self.last_output_shape = y.shape if type(y) is np.ndarray else getattr(y, "shape", None)
@@ -286,26 +287,34 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
     return checked
 
 
+def _check_input(layer: Layer, x: Array) -> None:
+    """Raise the clear error if ``x`` does not fit ``layer.input_shape``; else remember its dtype."""
+    expected = layer.input_shape
+    if expected is not None and not (x.dtype.kind in "fiub" and x.ndim == len(expected) and all(
+            size is None or size == got for size, got in zip(expected, x.shape, strict=True))):
+        raise input_error(layer, x, expected)
+    layer._accepted_dtype = x.dtype
+
+
 def _checked_backward(backward: Callable[[Any, Array], Any]) -> Callable[[Any, Array], Any]:
     """``backward`` (or ``backward_parameters``) preceded by the forward-ran and grad_y-shape checks."""
 
     @functools.wraps(backward)
     def checked(self: Layer, grad_y: Array) -> Any:
-        expected = self.last_output_shape
-        if expected is None:
-            raise RuntimeError(f"{label(self)}: backward() called before forward(); run forward on a batch "
-                               "first so the layer has its input to differentiate at")
-        if grad_y.shape != expected:
-            raise ValueError(f"{label(self)}: backward expected grad_y of shape {expected} "
-                             f"(the shape of the last forward's output); got {grad_y.shape}")
+        if grad_y.shape != self.last_output_shape:
+            raise _backward_input_error(self, grad_y)
         return backward(self, grad_y)
 
     return checked
 
 
-def _fits(x: Array, expected: tuple[int | None, ...]) -> bool:
-    return x.dtype.kind in "fiub" and x.ndim == len(expected) and all(
-        size is None or size == got for size, got in zip(expected, x.shape, strict=True))
+def _backward_input_error(layer: Layer, grad_y: Array) -> Exception:
+    expected = layer.last_output_shape
+    if expected is None:
+        return RuntimeError(f"{label(layer)}: backward() called before forward(); run forward on a batch "
+                            "first so the layer has its input to differentiate at")
+    return ValueError(f"{label(layer)}: backward expected grad_y of shape {expected} "
+                      f"(the shape of the last forward's output); got {grad_y.shape}")
 
 
 @contextmanager

@@ -71,6 +71,9 @@ class Loss:
     """
 
     name: str = "loss"  # the name used by Network.compile and in model files
+    #: True when ``compute`` is a mean over every element, the same for any shape (MSE, MAE):
+    #: a single sample then needs no batch axis added and taken off again.
+    elementwise: bool = False
     _shape: tuple[int, ...] | None = None  # the last predicted's shape, None before a forward
 
     def __new__(cls: type[LossT], *args: Any, **kwargs: Any) -> LossT:
@@ -87,7 +90,8 @@ class Loss:
         """Check ``actual``, give a single sample a batch axis, return ``compute``."""
         self._shape = None  # a forward that fails leaves nothing for backward
         target = self.check_target(predicted, actual, type(self).__name__)
-        value = self.compute(*with_batch_axis(predicted, target))
+        value = self.compute(predicted, target) if self.elementwise else \
+            self.compute(*with_batch_axis(predicted, target))
         self._shape = predicted.shape
         return value
 

@@ -18,6 +18,7 @@ class MeanSquaredError(Loss):
     """
 
     name = "mean_squared_error"
+    elementwise = True
 
     def compute(self, predicted: Array, target: Array) -> float:
         """``L = mean((p - y)**2)``: ``p`` and ``y`` of shape ``(N, ...)`` in, a float out."""
@@ -41,6 +42,7 @@ class MeanAbsoluteError(Loss):
     """
 
     name = "mean_absolute_error"
+    elementwise = True
 
     def compute(self, predicted: Array, target: Array) -> float:
         """``L = mean(|p - y|)``: ``p`` and ``y`` of shape ``(N, ...)`` in, a float out."""
