@@ -223,6 +223,14 @@ class Layer(ABC):
                 setattr(self, key, array.astype(target, copy=False))
         return self
 
+    def _input_problem(self, x: Array, expected: tuple[int | None, ...]) -> Exception | None:
+        """The error for an input that does not fit ``expected`` (``input_shape``), or None if it fits.
+
+        Called by the forward check only when the quick comparison fails. BatchNorm overrides
+        it to take images too, keeping ``input_shape = (None, num_features)`` for model files.
+        """
+        return None if _fits(x, expected) else input_error(self, x, expected)
+
     # -- description ----------------------------------------------------------------
     def output_features(self, input_features: int | None) -> int | None:
         """The size of the last axis of the output, given that of the input (None: unknown).
@@ -276,8 +284,8 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
         shape, expected = x.shape, self.input_shape
         # Fast path first: one tuple comparison when every non-batch size is fixed.
         if expected is not None and (shape[1:] != expected[1:] or x.dtype.kind not in "fiub") \
-                and not _fits(x, expected):
-            raise input_error(self, x, expected)
+                and (error := self._input_problem(x, expected)) is not None:
+            raise error
         y = forward(self, x)
         self.last_input_shape = shape
         self.last_output_shape = y.shape if type(y) is np.ndarray else getattr(y, "shape", None)
