@@ -327,7 +327,8 @@ IMAGES = RNG.normal(1.0, 3.0, size=(4, 3, 2, 5))
 
 def test_images_are_normalised_per_channel_by_hand():
     x = np.zeros((2, 2, 1, 2))
-    x[:, 0, 0] = [[1.0, 3.0], [5.0, 7.0]]  # channel 0 holds 1, 3, 5, 7: mean 4, variance (9 + 1 + 1 + 9) / 4 = 5
+    # channel 0 holds 1, 3, 5, 7: mean 4, variance (9 + 1 + 1 + 9) / 4 = 5
+    x[:, 0, 0] = [[1.0, 3.0], [5.0, 7.0]]
     x[:, 1] = 2.0  # channel 1 is constant: variance 0
     layer = BatchNorm(2)
     y = layer.forward(x)

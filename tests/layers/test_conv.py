@@ -32,8 +32,10 @@ def test_a_3x3_filter_on_a_4x4_image_by_hand():
     layer = conv(weight_init=EDGE[None, None], bias_init=[0.5])
     y = layer.forward(IMAGE[None, None])
     # Each output: (sum of the window's left column) - (sum of its right column) + 0.5
-    #   rows 0-2, cols 0-2: (1 + 0 + 2) - (0 + 3 + 0) = 0      rows 0-2, cols 1-3: (2 + 1 + 1) - (1 + 1 + 0) = 2
-    #   rows 1-3, cols 0-2: (0 + 2 + 1) - (3 + 0 + 1) = -1     rows 1-3, cols 1-3: (1 + 1 + 0) - (1 + 0 + 2) = -1
+    #   rows 0-2, cols 0-2: (1 + 0 + 2) - (0 + 3 + 0) = 0
+    #   rows 0-2, cols 1-3: (2 + 1 + 1) - (1 + 1 + 0) = 2
+    #   rows 1-3, cols 0-2: (0 + 2 + 1) - (3 + 0 + 1) = -1
+    #   rows 1-3, cols 1-3: (1 + 1 + 0) - (1 + 0 + 2) = -1
     np.testing.assert_array_equal(y, [[[[0.5, 2.5], [-0.5, -0.5]]]])
 
 
