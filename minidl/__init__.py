@@ -12,12 +12,16 @@ from minidl.gradcheck import GradientCheckError, GradientCheckReport, check_grad
 from minidl.io import ModelFileError, register_layer
 from minidl.layers import (
     Activation,
+    AvgPool2D,
     BatchNorm,
+    Conv2D,
     Dense,
     Dropout,
+    Flatten,
     Identity,
     Layer,
     LeakyReLU,
+    MaxPool2D,
     Parameter,
     ReLU,
     Sigmoid,
@@ -37,9 +41,10 @@ from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
 from minidl.training import Callback, EarlyStopping, History, ModelCheckpoint
 
 __all__ = [
-    "SGD", "Activation", "Adam", "BatchNorm", "BinaryCrossEntropy", "Callback", "CategoricalCrossEntropy",
-    "Dense", "Dropout", "EarlyStopping", "GradientCheckError", "GradientCheckReport", "History", "Identity",
-    "Layer", "LeakyReLU", "Loss", "MeanAbsoluteError", "MeanSquaredError", "ModelCheckpoint",
+    "SGD", "Activation", "Adam", "AvgPool2D", "BatchNorm", "BinaryCrossEntropy", "Callback",
+    "CategoricalCrossEntropy", "Conv2D", "Dense", "Dropout", "EarlyStopping", "Flatten", "GradientCheckError",
+    "GradientCheckReport", "History", "Identity", "Layer", "LeakyReLU", "Loss", "MaxPool2D",
+    "MeanAbsoluteError", "MeanSquaredError", "ModelCheckpoint",
     "ModelFileError", "Network", "NodeValues", "Optimizer", "Parameter", "RMSprop", "ReLU", "Sigmoid",
     "Softmax", "SparseCategoricalCrossEntropy", "Tanh", "Trace", "__version__", "check_gradients", "load",
     "metrics", "register_layer"

@@ -110,6 +110,21 @@ def check_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def check_int_pair(value: Any, name: str, *, minimum: int = 1) -> tuple[int, int]:
+    """Return ``value`` as ``(height, width)``: an int ``n`` means ``(n, n)``; a pair is checked.
+
+    Both entries must be integers of at least ``minimum`` (1 for sizes and strides, 0 for
+    paddings), else ``ValueError`` (``TypeError`` for a value that is neither) names ``name``.
+    """
+    items = [value, value] if isinstance(value, (int, np.integer)) else value
+    if not isinstance(items, (list, tuple)) or len(items) != 2:
+        raise TypeError(f"{name} must be an int or a pair of ints (height, width); got {value!r}")
+    if any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum for n in items):
+        least = "positive integers" if minimum == 1 else f"integers >= {minimum}"
+        raise ValueError(f"{name} must be {least} (an int or a pair (height, width)); got {value!r}")
+    return int(items[0]), int(items[1])
+
+
 def check_bool(value: Any, name: str) -> bool:
     """Return ``value`` if it is True or False (a numpy bool too), else raise with its name."""
     if not isinstance(value, (bool, np.bool_)):

@@ -21,6 +21,10 @@ def label(layer: Layer) -> str:
     return f"{type(layer).__name__} {layer.name!r}"
 
 
+#: What the axes after the batch axis are called, by rank (images are NCHW).
+_AXES = {4: ("channels", "height", "width")}
+
+
 def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...]) -> Exception:
     """The error for an input that does not fit the layer's declared ``input_shape``.
 
@@ -29,20 +33,27 @@ def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...]) -> Exc
     name = label(layer)
     if x.dtype.kind not in "fiub":
         return TypeError(f"{name}: input must hold real numbers; got dtype {x.dtype}")
-    sizes = ["*" if n is None else str(n) for n in expected[1:]]
+    axes = _AXES.get(len(expected), ("*",) * (len(expected) - 1))
+    sizes = [axis if n is None else str(n) for axis, n in zip(axes, expected[1:], strict=True)]
     wanted = f"({', '.join(['batch', *sizes])})"
-    sample = f"({', '.join(sizes)}{',' if len(sizes) == 1 else ''})"
-    into_network = f"expected input of shape {wanted} or {sample} for one sample into a Network"
+    # A Network adds the batch axis to a single sample of rank 1 only, (features,).
+    into_network = f"expected input of shape {wanted}" + (
+        f" or ({sizes[0]},) for one sample into a Network" if len(expected) == 2 else "")
     if x.ndim == len(expected) - 1:  # one sample given straight to a layer
+        network = "; Network.forward, predict and trace accept one sample" if len(expected) == 2 else ""
         return ValueError(f"{name}: expected a batch, input of shape {wanted}; got one sample of shape "
-                          f"{x.shape}: layers take batches (x[None] is a batch of one); Network.forward, "
-                          "predict and trace accept one sample")
+                          f"{x.shape}: layers take batches (x[None] is a batch of one){network}")
     if x.ndim != len(expected):
         return ValueError(f"{name}: {into_network}; got an array of rank {x.ndim} with shape {x.shape}")
     features = expected[-1]
-    if features is not None and x.shape[-1] != features:
+    if len(expected) == 2 and features is not None and x.shape[-1] != features:
         return ValueError(f"{name}: expected {features} input features (last axis); got {x.shape[-1]}: "
                           f"{into_network}; got shape {x.shape}")
+    for axis, (size, got) in enumerate(zip(expected, x.shape, strict=True)):
+        if size is not None and size != got:
+            what = (f"{size} input {axes[axis - 1]} (axis {axis})" if len(expected) in _AXES
+                    else f"size {size} on axis {axis}")
+            return ValueError(f"{name}: expected {what}; got {got}: {into_network}; got shape {x.shape}")
     return ValueError(f"{name}: expected input of shape {wanted}; got shape {x.shape}")
 
 

@@ -1,7 +1,9 @@
 """Weight initializers: how a layer's parameters start.
 
 Each initializer is a function ``(shape, rng, dtype) -> array`` where ``shape`` is
-``(fan_in, fan_out)`` for a weight matrix. The names follow Keras:
+``(fan_in, fan_out)`` for a weight matrix, or ``(out_channels, in_channels, kh, kw)`` for a
+convolution kernel (PyTorch's layout), whose ``fan_in`` is ``in_channels * kh * kw`` and
+``fan_out`` is ``out_channels * kh * kw``. The names follow Keras:
 
 | name                      | distribution                                        |
 |---------------------------|-----------------------------------------------------|
@@ -32,7 +34,14 @@ Initializer = Callable[[tuple[int, ...], np.random.Generator, npt.DTypeLike], Ar
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """``(fan_in, fan_out)``: the first two sizes of ``shape`` (``(n, n)`` for a vector)."""
+    """``(fan_in, fan_out)``: the first two sizes of ``shape`` (``(n, n)`` for a vector).
+
+    A shape of rank 3 or more is a kernel ``(out, in, *window)``: each fan is multiplied
+    by the window's size (``kh * kw``), as in PyTorch and Keras.
+    """
+    if len(shape) > 2:
+        window = math.prod(shape[2:])
+        return shape[1] * window, shape[0] * window
     return (shape[0] if shape else 1), (shape[1] if len(shape) >= 2 else shape[0])
 
 

@@ -10,14 +10,18 @@ import pytest
 import minidl
 from minidl import (
     Activation,
+    AvgPool2D,
     BatchNorm,
     BinaryCrossEntropy,
     CategoricalCrossEntropy,
+    Conv2D,
     Dense,
     Dropout,
+    Flatten,
     Identity,
     Layer,
     LeakyReLU,
+    MaxPool2D,
     MeanAbsoluteError,
     MeanSquaredError,
     Network,
@@ -97,6 +101,47 @@ def test_batchnorm_passes_in_both_modes(batch, features, seed, training):
     check_gradients(layer, x, seed=seed).raise_if_failed()
 
 
+pairs = st.tuples(st.integers(1, 3), st.integers(1, 3))
+
+
+@FAST
+@given(channels=pairs, kernel=pairs, stride=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       padding=st.one_of(st.tuples(st.integers(0, 2), st.integers(0, 2)), st.just("same")),
+       extra=st.tuples(st.integers(0, 3), st.integers(0, 3)), use_bias=st.booleans(), seed=seeds,
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_conv2d_passes(channels, kernel, stride, padding, extra, use_bias, seed, dtype):
+    stride = (1, 1) if padding == "same" else stride
+    layer = Conv2D(*channels, kernel, stride=stride, padding=padding, use_bias=use_bias, seed=seed,
+                   bias_init="he_normal" if use_bias else "zeros", dtype=dtype)
+    x = normal(seed, (2, channels[0], kernel[0] + extra[0], kernel[1] + extra[1])).astype(dtype)
+    check_gradients(layer, x, seed=seed).raise_if_failed()
+
+
+@FAST
+@given(pool=pairs, stride=st.one_of(st.none(), pairs), extra=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+       channels=st.integers(1, 3), seed=seeds, kind=st.sampled_from([MaxPool2D, AvgPool2D]))
+def test_pooling_passes(pool, stride, extra, channels, seed, kind):
+    x = normal(seed, (2, channels, pool[0] + extra[0], pool[1] + extra[1]))  # ties: probability 0
+    check_gradients(kind(pool, stride), x, seed=seed).raise_if_failed()
+
+
+@FAST
+@given(shape=st.lists(st.integers(1, 3), min_size=2, max_size=4), seed=seeds)
+def test_flatten_passes(shape, seed):
+    check_gradients(Flatten(), normal(seed, tuple(shape)), seed=seed).raise_if_failed()
+
+
+@FAST
+@given(batch=st.integers(1, 3), channels=st.integers(1, 3), seed=seeds, training=st.booleans())
+def test_batchnorm_on_images_passes_in_both_modes(batch, channels, seed, training):
+    layer = BatchNorm(channels)
+    rng = np.random.default_rng(seed)
+    layer.gamma.value[...] = rng.uniform(0.5, 2.0, channels) * rng.choice([-1, 1], channels)
+    layer.running_var[...] = rng.uniform(0.5, 2.0, channels)
+    layer.train(training)
+    check_gradients(layer, normal(seed, (batch, channels, 3, 2), scale=2.0), seed=seed).raise_if_failed()
+
+
 @FAST
 @given(shape=shapes, seed=seeds)
 def test_mean_squared_error_passes(shape, seed):
@@ -152,7 +197,8 @@ def test_networks_of_built_ins_pass(batch, sizes, seed):
 
 
 def test_every_public_layer_class_is_covered_here():
-    covered = {Dense, Sigmoid, Tanh, Identity, Softmax, ReLU, LeakyReLU, Dropout, BatchNorm}
+    covered = {Dense, Sigmoid, Tanh, Identity, Softmax, ReLU, LeakyReLU, Dropout, BatchNorm,
+               Conv2D, MaxPool2D, AvgPool2D, Flatten}
     public_layers = {
         value for value in vars(minidl).values()
         if isinstance(value, type) and issubclass(value, Layer) and value not in (Layer, Activation)

@@ -41,3 +41,14 @@ def test_bad_initializers_are_errors():
         Dense(2, 1, dtype=np.int64)
     with pytest.raises(TypeError, match="seed"):
         Dense(2, 1, seed="abc")
+
+
+def test_a_convolution_kernel_counts_its_window_in_both_fans():
+    from minidl.initializers import glorot_uniform, he_normal
+
+    # (out_channels, in_channels, kh, kw): fan_in = 8 * 3 * 3 = 72, fan_out = 32 * 3 * 3 = 288
+    rng = np.random.default_rng(0)
+    assert he_normal((32, 8, 3, 3), rng, np.float64).std() == pytest.approx(np.sqrt(2 / 72), rel=0.03)
+    limit = np.sqrt(6 / (72 + 288))
+    glorot = glorot_uniform((32, 8, 3, 3), rng, np.float64)
+    assert glorot.max() <= limit and glorot.max() > 0.99 * limit

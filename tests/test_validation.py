@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minidl._validation import as_batch, check_bool, check_float_dtype
+from minidl._validation import as_batch, check_bool, check_float_dtype, check_int_pair
 
 
 def test_as_batch_adds_an_axis_to_one_sample_as_a_view_and_says_so():
@@ -27,3 +27,17 @@ def test_check_bool_and_check_float_dtype_name_the_argument():
     assert check_float_dtype("float32", "dtype") == np.float32
     with pytest.raises(TypeError, match="dtype must be a floating dtype; got int64"):
         check_float_dtype(np.int64, "dtype")
+
+
+def test_check_int_pair_reads_an_int_as_a_square_and_names_the_argument():
+    assert check_int_pair(3, "size") == (3, 3)
+    assert check_int_pair([2, np.int64(5)], "size") == (2, 5)
+    assert check_int_pair((0, 1), "pad", minimum=0) == (0, 1)
+    with pytest.raises(ValueError, match=r"size must be positive integers .*; got \(2, 0\)"):
+        check_int_pair((2, 0), "size")
+    with pytest.raises(ValueError, match=r"pad must be integers >= 0 .*; got -1"):
+        check_int_pair(-1, "pad", minimum=0)
+    with pytest.raises(TypeError, match=r"size must be an int or a pair of ints \(height, width\); got '3'"):
+        check_int_pair("3", "size")
+    with pytest.raises(ValueError, match=r"got \(True, 2\)"):
+        check_int_pair((True, 2), "size")

@@ -6,14 +6,16 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from minidl.layers import BatchNorm, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from minidl import layers
+from minidl.layers import Layer
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
 LayerClass = TypeVar("LayerClass", bound=type[Layer])
 
 #: The built-in layer classes a model file may name, by type name.
 BUILTIN_LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
-    Dense, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout, BatchNorm)}
+    layers.Dense, layers.Identity, layers.ReLU, layers.LeakyReLU, layers.Sigmoid, layers.Tanh, layers.Softmax,
+    layers.Dropout, layers.BatchNorm, layers.Conv2D, layers.MaxPool2D, layers.AvgPool2D, layers.Flatten)}
 _REGISTRY: dict[str, type[Layer]] = {}
 
 

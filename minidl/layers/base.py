@@ -224,6 +224,16 @@ class Layer(ABC):
                 setattr(self, key, array.astype(target, copy=False))
         return self
 
+    def _input_problem(self, x: Array, expected: tuple[int | None, ...]) -> Exception | None:
+        """The error for an input that does not fit ``expected`` (``input_shape``), or None if it fits.
+
+        Called by the forward check only when the quick comparison fails. BatchNorm overrides
+        it to take images too, keeping ``input_shape = (None, num_features)`` for model files.
+        """
+        fits = x.dtype.kind in "fiub" and x.ndim == len(expected) and all(
+            size is None or size == got for size, got in zip(expected, x.shape, strict=True))
+        return None if fits else input_error(self, x, expected)
+
     # -- description ----------------------------------------------------------------
     def output_features(self, input_features: int | None) -> int | None:
         """The size of the last axis of the output, given that of the input (None: unknown).
@@ -290,9 +300,8 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
 def _check_input(layer: Layer, x: Array) -> None:
     """Raise the clear error if ``x`` does not fit ``layer.input_shape``; else remember its dtype."""
     expected = layer.input_shape
-    if expected is not None and not (x.dtype.kind in "fiub" and x.ndim == len(expected) and all(
-            size is None or size == got for size, got in zip(expected, x.shape, strict=True))):
-        raise input_error(layer, x, expected)
+    if expected is not None and (error := layer._input_problem(x, expected)) is not None:
+        raise error
     layer._accepted_dtype = x.dtype
 
 

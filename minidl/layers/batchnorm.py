@@ -1,4 +1,4 @@
-"""Batch normalization: standardise each feature over the batch, then scale and shift."""
+"""Batch normalization: standardise each feature (or channel) over the batch, then scale and shift."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import numpy.typing as npt
 
 from minidl._typing import Array
 from minidl._validation import check_float_dtype, check_positive_int, check_real
+from minidl.errors import label
 from minidl.initializers import initialize
 from minidl.layers.base import Layer, Parameter
 
 
 class BatchNorm(Layer):
-    r"""Batch normalization over the batch axis, for inputs of shape ``(batch, features)``.
+    r"""Batch normalization, for inputs ``(batch, features)`` or images ``(batch, channels, H, W)``.
 
     Training mode normalises each feature with the statistics of the current batch and
     updates running averages of them; evaluation mode normalises with those running
@@ -27,10 +28,16 @@ class BatchNorm(Layer):
     (divided by ``N``, as in the original paper, Keras and PyTorch); in evaluation they
     are ``running_mean`` and ``running_var``.
 
+    **Images** (NCHW, axis 1 the channels) are normalised per channel, as PyTorch's
+    ``BatchNorm2d``: the statistics of channel ``c`` are taken over the batch and every
+    pixel, ``N * H * W`` values, and ``gamma[c]``, ``beta[c]`` apply to all its pixels.
+    Everything below holds with "feature" read as "channel" and ``N`` as ``N * H * W``.
+
     Parameters
     ----------
     num_features
-        The size of the last axis of the input.
+        The size of the features axis of the input: its last axis ``(batch, features)``,
+        or the channels axis 1 of an image batch.
     momentum
         How much of the old running value to keep, in ``[0, 1]``. After every
         training-mode forward::
@@ -75,9 +82,10 @@ class BatchNorm(Layer):
 
     Training mode needs at least 2 samples per batch (one sample has no variance:
     ``x_hat`` would be 0 and no gradient would reach ``x``), and raises for a batch of 1,
-    as PyTorch does. ``Network.fit`` never produces one: the class attribute
-    ``min_training_batch = 2`` tells it to merge a last batch of 1 sample into the
-    batch before it. Evaluation mode accepts any batch (a single sample of shape
+    as PyTorch does (images need 2 values per channel, ``N * H * W >= 2``, so a single
+    image of more than one pixel is accepted). ``Network.fit`` never produces a batch of
+    1: the class attribute ``min_training_batch = 2`` tells it to merge a last batch of 1
+    sample into the batch before it. Evaluation mode accepts any batch (a single sample of shape
     ``(features,)`` through ``Network.forward``/``predict``).
 
     Examples
@@ -108,11 +116,22 @@ class BatchNorm(Layer):
         self.beta = Parameter(initialize("zeros", shape, rng, dtype, name=f"{label} beta"), name="beta")
         self.running_mean: Array = initialize("zeros", shape, rng, dtype, name=f"{label} running_mean")
         self.running_var: Array = initialize("ones", shape, rng, dtype, name=f"{label} running_var")
-        self.input_shape = (None, self.num_features)
+        self.input_shape = (None, self.num_features)  # or (None, num_features, H, W): _input_problem
         # What backward needs from the last forward.
         self._x_hat: Array
         self._inv_std: Array
         self._batch_stats = False
+        self._axes: tuple[int, ...] = (0,)  # the axes the statistics are taken over
+
+    def _input_problem(self, x: Array, expected: tuple[int | None, ...]) -> Exception | None:
+        """Accept ``(batch, num_features)`` (declared) and images ``(batch, num_features, H, W)``."""
+        if x.ndim == 4:
+            return super()._input_problem(x, (None, self.num_features, None, None))
+        if x.ndim <= 2:
+            return super()._input_problem(x, expected)
+        return ValueError(f"{label(self)}: expected input of shape (batch, {self.num_features}) or images "
+                          f"(batch, {self.num_features}, height, width); got an array of rank {x.ndim} "
+                          f"with shape {x.shape}")
 
     def forward(self, x: Array) -> Array:
         """Normalise each feature, then scale and shift: ``y = gamma * x_hat + beta``.
@@ -124,44 +143,49 @@ class BatchNorm(Layer):
             x_hat = (x - mean) / sqrt(var + epsilon)     shape (N, features)
 
         and the running statistics move towards ``mean`` and ``var`` (see the class).
-        Evaluation mode uses ``running_mean`` and ``running_var`` instead.
+        Evaluation mode uses ``running_mean`` and ``running_var`` instead. For images the
+        means are over ``axis=(0, 2, 3)`` (batch, height, width), one per channel, and
+        the per-channel arrays broadcast as ``(1, channels, 1, 1)``.
 
         Parameters
         ----------
         x
-            Shape ``(batch, num_features)``.
+            Shape ``(batch, num_features)`` or ``(batch, num_features, H, W)``.
 
         Returns
         -------
         Array
             The same shape as ``x``.
         """
+        self._axes = axes = (0,) if x.ndim == 2 else (0, 2, 3)
         if self.training:
-            batch = x.shape[0]
-            if batch < 2:
+            count = x.size // self.num_features  # values per feature: N, or N * H * W for images
+            if count < 2:
                 raise ValueError(f"BatchNorm {self.name!r}: training mode needs at least 2 samples per batch "
                                  f"to compute batch statistics; got a batch of 1 (input shape {x.shape}). "
                                  "Use eval() for single samples, or a batch_size that leaves no batch of 1.")
-            mean: Array = x.sum(axis=0) / batch
+            mean: Array = x.sum(axis=axes, keepdims=True) / count  # (1, features) or (1, channels, 1, 1)
             centred = x - mean
-            var: Array = (centred * centred).sum(axis=0) / batch
+            var: Array = (centred * centred).sum(axis=axes, keepdims=True) / count
             self.running_mean *= self.momentum
-            self.running_mean += (1.0 - self.momentum) * mean
+            self.running_mean += (1.0 - self.momentum) * mean.reshape(-1)
             self.running_var *= self.momentum
-            self.running_var += (1.0 - self.momentum) * var
+            self.running_var += (1.0 - self.momentum) * var.reshape(-1)
         else:
-            centred, var = x - self.running_mean, self.running_var
+            centred, var = x - _per_feature(self.running_mean, x), _per_feature(self.running_var, x)
         self._batch_stats = self.training
         self._inv_std = inv_std = 1.0 / np.sqrt(var + self.epsilon)
         self._x_hat = x_hat = centred * inv_std
-        y: Array = x_hat * self.gamma.value
-        y += self.beta.value
+        y: Array = x_hat * _per_feature(self.gamma.value, x)
+        y += _per_feature(self.beta.value, x)
         return y
 
     def backward(self, grad_y: Array) -> Array:
         """The exact gradient, in the standard closed form.
 
-        With ``g = dL/dy`` of shape ``(N, features)`` and sums over the batch::
+        With ``g = dL/dy`` of shape ``(N, features)`` and sums over the batch (for images
+        ``g`` is ``(N, channels, H, W)``, the sums run over ``axis=(0, 2, 3)`` and ``N``
+        below is ``N * H * W``)::
 
             dL/dbeta  = sum(g)                    shape (features,)
             dL/dgamma = sum(g * x_hat)            shape (features,)
@@ -175,20 +199,21 @@ class BatchNorm(Layer):
         ``dL/dx = g * gamma / sqrt(running_var + epsilon)``. Returns an array of the
         shape of ``x``.
         """
-        x_hat, inv_std = self._x_hat, self._inv_std
-        grad_y.sum(axis=0, out=self.beta.grad)
-        (grad_y * x_hat).sum(axis=0, out=self.gamma.grad)
-        scale = self.gamma.value * inv_std
+        x_hat, inv_std, axes = self._x_hat, self._inv_std, self._axes
+        grad_y.sum(axis=axes, out=self.beta.grad)
+        (grad_y * x_hat).sum(axis=axes, out=self.gamma.grad)
+        scale = _per_feature(self.gamma.value, x_hat) * inv_std
         if not self._batch_stats:
             grad_x: Array = grad_y * scale
             return grad_x
-        batch = grad_y.shape[0]
-        grad_x = grad_y - (self.beta.grad + x_hat * self.gamma.grad) / batch
+        count = grad_y.size // self.num_features
+        grad_beta, grad_gamma = _per_feature(self.beta.grad, x_hat), _per_feature(self.gamma.grad, x_hat)
+        grad_x = grad_y - (grad_beta + x_hat * grad_gamma) / count
         grad_x *= scale
         return grad_x
 
     def output_features(self, input_features: int | None) -> int | None:
-        """``num_features``: the shape is kept."""
+        """``num_features``: the shape is kept (for images the last axis is the width: unknown here)."""
         return self.num_features
 
     def config(self) -> dict[str, Any]:
@@ -207,3 +232,8 @@ class BatchNorm(Layer):
             raise ValueError(f"BatchNorm {self.name!r}: state array 'running_var' has negative entries "
                              f"(min {float(variance.min())}); a variance is never negative")
         super().load_state_arrays(arrays)
+
+
+def _per_feature(values: Array, x: Array) -> Array:
+    """A ``(features,)`` array shaped to broadcast against ``x``: as is, or ``(channels, 1, 1)`` (images)."""
+    return values if x.ndim == 2 else values.reshape(-1, 1, 1)

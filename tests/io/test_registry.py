@@ -123,10 +123,10 @@ def test_a_type_naming_a_module_is_refused_without_importing(saved: Path) -> Non
     header["layers"][1]["type"] = "subprocess.Popen"
     write_parts(saved, header, arrays)
     with pytest.raises(ModelFileError, match=r"layer 1 has the unknown type 'subprocess.Popen'; "
-                                             r"known types: BatchNorm, Dense"):
+                                             r"known types: AvgPool2D, BatchNorm, Conv2D, Dense"):
         minidl.load(saved)
     header["layers"][1]["type"] = "Popen"
     write_parts(saved, header, arrays)
     with pytest.raises(ModelFileError, match=r"layer 1 has the unknown type 'Popen'; "
-                                             r"known types: BatchNorm, Dense"):
+                                             r"known types: AvgPool2D, BatchNorm, Conv2D, Dense"):
         minidl.load(saved)

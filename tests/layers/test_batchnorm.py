@@ -319,3 +319,112 @@ def test_load_refuses_a_batchnorm_config_with_huge_num_features_before_allocatin
     finally:
         tracemalloc.stop()
     assert peak < 50 * 2**20
+
+
+# -- images (N, C, H, W): per channel, as PyTorch's BatchNorm2d -----------------------------------
+IMAGES = RNG.normal(1.0, 3.0, size=(4, 3, 2, 5))
+
+
+def test_images_are_normalised_per_channel_by_hand():
+    x = np.zeros((2, 2, 1, 2))
+    # channel 0 holds 1, 3, 5, 7: mean 4, variance (9 + 1 + 1 + 9) / 4 = 5
+    x[:, 0, 0] = [[1.0, 3.0], [5.0, 7.0]]
+    x[:, 1] = 2.0  # channel 1 is constant: variance 0
+    layer = BatchNorm(2)
+    y = layer.forward(x)
+    np.testing.assert_allclose(y[:, 0, 0], np.array([[-3.0, -1.0], [1.0, 3.0]]) / np.sqrt(5.0 + 1e-5))
+    np.testing.assert_array_equal(y[:, 1], 0.0)
+    np.testing.assert_allclose(layer.running_mean, [0.1 * 4.0, 0.1 * 2.0])
+    np.testing.assert_allclose(layer.running_var, [0.9 + 0.1 * 5.0, 0.9])
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_images_equal_the_features_of_every_pixel(training):
+    # BatchNorm(C) on (N, C, H, W) is BatchNorm(C) on the (N * H * W, C) table of pixels.
+    images, pixels = BatchNorm(3, momentum=0.5), BatchNorm(3, momentum=0.5)
+    for layer in (images, pixels):
+        layer.gamma.value[:] = [1.5, -0.5, 2.0]
+        layer.beta.value[:] = [0.1, 0.2, -0.3]
+        layer.running_mean[:] = [0.5, -1.0, 2.0]
+        layer.running_var[:] = [2.0, 0.5, 1.5]
+        layer.train(training)
+
+    def as_table(a):
+        return a.transpose(0, 2, 3, 1).reshape(-1, 3)
+
+    g = RNG.normal(size=IMAGES.shape)
+    y = images.forward(IMAGES)
+    np.testing.assert_allclose(as_table(y), pixels.forward(as_table(IMAGES)), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(as_table(images.backward(g)), pixels.backward(as_table(g)), rtol=1e-10,
+                               atol=1e-12)
+    for a, b in zip(images.parameters(), pixels.parameters(), strict=True):
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(images.running_mean, pixels.running_mean, rtol=1e-12)
+    np.testing.assert_allclose(images.running_var, pixels.running_var, rtol=1e-12)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_images_pass_the_gradient_check(training):
+    layer = BatchNorm(3)
+    layer.gamma.value[:] = [1.5, -0.5, 2.0]
+    layer.train(training)
+    report = check_gradients(layer, IMAGES)
+    assert report.passed, report
+
+
+def test_images_in_float32_stay_float32():
+    layer = BatchNorm(3, dtype=np.float32)
+    y = layer.forward(IMAGES.astype(np.float32))
+    grad_x = layer.backward(np.ones_like(y))
+    assert (y.dtype, grad_x.dtype, layer.gamma.grad.dtype, layer.running_var.dtype) == (np.float32,) * 4
+
+
+def test_one_image_of_several_pixels_can_train_but_one_pixel_cannot():
+    assert BatchNorm(3).forward(IMAGES[:1]).shape == (1, 3, 2, 5)  # 10 values per channel
+    raises(ValueError, lambda: BatchNorm(3).forward(np.ones((1, 3, 1, 1))), "BatchNorm 'batchnorm'",
+           "at least 2 samples per batch", "(input shape (1, 3, 1, 1))")
+
+
+def test_images_errors_name_the_channels_and_the_accepted_shapes():
+    raises(ValueError, lambda: BatchNorm(3).forward(np.ones((2, 4, 5, 5))), "BatchNorm 'batchnorm'",
+           "expected 3 input channels (axis 1); got 4", "(batch, 3, height, width)")
+    raises(ValueError, lambda: BatchNorm(3).forward(np.ones((2, 3, 5))), "BatchNorm 'batchnorm'",
+           "expected input of shape (batch, 3) or images (batch, 3, height, width)",
+           "got an array of rank 3 with shape (2, 3, 5)")
+    raises(ValueError, lambda: BatchNorm(3).forward(np.ones((2, 3, 5, 5, 1))), "rank 5")
+
+
+def test_a_conv_network_with_batchnorm_saves_and_loads(tmp_path):
+    network = Network([minidl.Conv2D(2, 3, 3, padding=1, seed=0), BatchNorm(3), minidl.ReLU(),
+                       minidl.Flatten(), Dense(3 * 4 * 4, 1, seed=1)])
+    network.forward(IMAGES[:, :2, :, :4].repeat(2, axis=2))  # moves the running statistics
+    network.save(tmp_path / "bn.npz")
+    loaded = minidl.load(tmp_path / "bn.npz")
+    np.testing.assert_array_equal(loaded[1].running_var, network[1].running_var)
+    x = RNG.normal(size=(3, 2, 4, 4))
+    np.testing.assert_array_equal(loaded.predict(x), network.predict(x))
+
+
+def test_images_match_pytorch_batch_norm():
+    torch = pytest.importorskip("torch")
+    layer = BatchNorm(3)
+    layer.gamma.value[:] = [1.5, -0.5, 2.0]
+    layer.beta.value[:] = [0.1, 0.2, -0.3]
+    g = RNG.normal(size=IMAGES.shape)
+    y = layer.forward(IMAGES)
+    grad_x = layer.backward(g)
+    tx = torch.tensor(IMAGES, requires_grad=True)
+    tgamma = torch.tensor(layer.gamma.value, requires_grad=True)
+    tbeta = torch.tensor(layer.beta.value, requires_grad=True)
+    running_mean, running_var = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    ty = torch.nn.functional.batch_norm(tx, running_mean, running_var, tgamma, tbeta, training=True,
+                                        momentum=0.1, eps=1e-5)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grad_x, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(layer.gamma.grad, tgamma.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(layer.beta.grad, tbeta.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(layer.running_mean, running_mean.numpy(), rtol=1e-12)
+    # PyTorch's running variance uses the unbiased variance (see the class notes): m / (m - 1), m = N * H * W
+    m = IMAGES.size // 3
+    np.testing.assert_allclose(0.9 + (layer.running_var - 0.9) * m / (m - 1), running_var.numpy(), rtol=1e-12)

@@ -139,3 +139,12 @@ def test_dropout_keeps_float16_input_float16() -> None:
     y = minidl.Dropout(0.5, seed=0).forward(np.ones((4, 5), dtype=np.float16))
     assert y.dtype == np.float16
     assert set(y.ravel().tolist()) <= {0.0, 2.0}
+
+
+def test_images_of_any_shape_get_one_mask_value_per_element() -> None:
+    drop = Dropout(0.5, seed=1)
+    x = np.ones((2, 3, 4, 5))
+    y = drop.forward(x)
+    assert y.shape == x.shape and set(np.unique(y)) == {0.0, 2.0}
+    np.testing.assert_array_equal(drop.backward(np.full(x.shape, 3.0)), 3.0 * y)
+    assert check_gradients(Dropout(0.3, seed=2), np.random.default_rng(0).normal(size=(2, 2, 3, 3))).passed

@@ -1,0 +1,170 @@
+"""Pooling: shrink each channel of an image by taking the max (or mean) of small windows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minidl._typing import Array
+from minidl._validation import check_int_pair
+from minidl.errors import label
+from minidl.layers.base import Layer
+from minidl.layers.im2col import offsets, output_size
+
+
+class _Pool2D(Layer):
+    """What max and average pooling share: the window, the stride, the shapes and the config."""
+
+    overwrites_gradients = True  # no parameters: nothing to clear before backward
+    input_shape = (None, None, None, None)  # (batch, channels, height, width), any sizes
+
+    def __init__(self, pool_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, *,
+                 name: str | None = None) -> None:
+        super().__init__(name)
+        self.pool_size = check_int_pair(pool_size, f"{label(self)} pool_size")
+        self.stride = self.pool_size if stride is None else check_int_pair(stride, f"{label(self)} stride")
+        self._x_shape: tuple[int, ...]
+        self._x_dtype: np.dtype[Any]
+        self._out: tuple[int, int]
+
+    def _windows(self, x: Array) -> list[tuple[int, int, Array]]:
+        """Keep the shapes for backward; return ``(i, j, view)`` for each window offset.
+
+        ``view[n, c, p, q] = x[n, c, p * sh + i, q * sw + j]``, shape ``(N, C, Ho, Wo)``.
+        """
+        self._out = output_size(label(self), x.shape, self.pool_size, self.stride)
+        self._x_shape, self._x_dtype = x.shape, x.dtype
+        return [(i, j, x[:, :, rows, columns]) for i, j, (rows, columns) in
+                offsets(self.pool_size, self.stride, self._out)]
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments: ``pool_size``, ``stride`` and ``name``."""
+        return {"pool_size": self.pool_size, "stride": self.stride, "name": self.name}
+
+
+class MaxPool2D(_Pool2D):
+    """The largest value of each ``ph x pw`` window, channel by channel (NCHW).
+
+    ``y[n, c, p, q] = max_{i, j} x[n, c, p * sh + i, q * sw + j]``, with the output height
+    ``Ho = (H - ph) // sh + 1`` (the width likewise; rows and columns the windows do not
+    reach are left out, as in PyTorch and Keras's ``"valid"``).
+
+    Parameters
+    ----------
+    pool_size
+        The window ``(ph, pw)``; an int ``k`` means ``(k, k)``.
+    stride
+        The step between windows; ``None`` (the default) means ``pool_size``: windows
+        side by side, not overlapping.
+    name
+        The layer's name in summaries and model files.
+
+    Notes
+    -----
+    **Ties.** The gradient of a window goes to *one* input: its first maximum in row-major
+    order of the window (top row first, left to right), as ``numpy.argmax`` would pick.
+    PyTorch also picks one position, but which one is not documented. Where windows
+    overlap, an input that is the maximum of several windows gets the sum of their
+    gradients.
+
+    Examples
+    --------
+    >>> pool = MaxPool2D(2)
+    >>> pool.forward(np.array([[[[1.0, 2.0], [4.0, 3.0]]]]))
+    array([[[[4.]]]])
+    >>> pool.backward(np.array([[[[10.0]]]]))       # all of it to the position of the 4
+    array([[[[ 0.,  0.],
+             [10.,  0.]]]])
+    """
+
+    def __init__(self, pool_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, *,
+                 name: str | None = None) -> None:
+        super().__init__(pool_size, stride, name=name)
+        self._argmax: Array  # per output: which offset (row-major) held the first maximum
+
+    def forward(self, x: Array) -> Array:
+        """``y = max`` over each window; remember which offset held it.
+
+        One pass per window offset ``(i, j)`` (``ph * pw`` of them), each comparing a
+        strided view of all windows at once with the running maximum; a value replaces
+        it only when strictly larger, so the first maximum is kept.
+
+        Parameters
+        ----------
+        x
+            Shape ``(batch, channels, H, W)``, ``H >= ph`` and ``W >= pw``.
+
+        Returns
+        -------
+        Array
+            Shape ``(batch, channels, Ho, Wo)``, the dtype of ``x``.
+        """
+        windows = self._windows(x)
+        y: Array = windows[0][2].copy(order="K")  # "K": the memory order of x (a Conv2D's is NHWC-like)
+        argmax = np.zeros_like(y, dtype=np.min_scalar_type(len(windows) - 1))
+        for k, (_, _, view) in enumerate(windows[1:], start=1):
+            larger = view > y
+            argmax += larger * (k - argmax)  # k where larger (argmax < k); arithmetic: 10x np.where's speed
+            np.maximum(y, view, out=y)
+        self._argmax = argmax
+        return y
+
+    def backward(self, grad_y: Array) -> Array:
+        """Each window's gradient goes to its (first) maximum; every other input gets 0.
+
+        ``dL/dx[n, c, p * sh + i, q * sw + j] += dL/dy[n, c, p, q]`` for the one offset
+        ``(i, j)`` of window ``(p, q)`` that held the maximum. ``grad_y`` has shape
+        ``(batch, channels, Ho, Wo)``; returns shape ``(batch, channels, H, W)``.
+        """
+        grad_x = np.zeros(self._x_shape, dtype=np.result_type(grad_y, self._x_dtype))
+        for k, (_, _, (rows, columns)) in enumerate(offsets(self.pool_size, self.stride, self._out)):
+            grad_x[:, :, rows, columns] += grad_y * (self._argmax == k)
+        return grad_x
+
+
+class AvgPool2D(_Pool2D):
+    """The mean of each ``ph x pw`` window, channel by channel (NCHW).
+
+    ``y[n, c, p, q] = mean_{i, j} x[n, c, p * sh + i, q * sw + j]``; the output's size and
+    the arguments are those of :class:`MaxPool2D`.
+
+    Examples
+    --------
+    >>> AvgPool2D(2).forward(np.array([[[[1.0, 2.0], [4.0, 3.0]]]]))
+    array([[[[2.5]]]])
+    """
+
+    def forward(self, x: Array) -> Array:
+        """``y = (sum over the window) / (ph * pw)``: one strided view added per offset.
+
+        Parameters
+        ----------
+        x
+            Shape ``(batch, channels, H, W)``, ``H >= ph`` and ``W >= pw``.
+
+        Returns
+        -------
+        Array
+            Shape ``(batch, channels, Ho, Wo)``.
+        """
+        windows = self._windows(x)
+        first = windows[0][2]
+        y: Array = first.copy(order="K") if x.dtype.kind == "f" else first.astype(np.float64)
+        for _, _, view in windows[1:]:
+            y += view
+        y /= len(windows)
+        return y
+
+    def backward(self, grad_y: Array) -> Array:
+        """Every input of a window gets an equal share of its gradient.
+
+        ``dL/dx[n, c, p * sh + i, q * sw + j] += dL/dy[n, c, p, q] / (ph * pw)`` for every
+        offset ``(i, j)``. ``grad_y`` has shape ``(batch, channels, Ho, Wo)``; returns
+        shape ``(batch, channels, H, W)``.
+        """
+        share = grad_y / (self.pool_size[0] * self.pool_size[1])
+        grad_x = np.zeros(self._x_shape, dtype=share.dtype)
+        for _, _, (rows, columns) in offsets(self.pool_size, self.stride, self._out):
+            grad_x[:, :, rows, columns] += share
+        return grad_x
