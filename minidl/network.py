@@ -15,6 +15,7 @@ from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_batch, as_float_array, check_float_dtype, check_positive_int
 from minidl.course import NodeValues, Trace
 from minidl.layers.base import Layer, Parameter, mode
+from minidl.layers.chain import Chain
 from minidl.losses import Loss
 from minidl.optimizers import Optimizer
 from minidl.training import Callback, History, Trainer, loss_and_backward, require_trainer
@@ -39,6 +40,7 @@ class Network:
 
     def __init__(self, layers: Sequence[Layer]) -> None:
         self.layers: list[Layer] = _checked_layers(layers)
+        self._chain = Chain(self.layers)  # runs them, checking each layer once per batch shape
         self._parameters: list[Parameter] | None = None
 
     def __len__(self) -> int:
@@ -67,7 +69,7 @@ class Network:
     def zero_grad(self) -> None:
         """Set every parameter's gradient to zero."""
         for parameter in self.parameters():
-            parameter.zero_grad()
+            parameter.grad.fill(0)
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -118,13 +120,8 @@ class Network:
         is checked (numeric, finite, non-empty) and cast to the network's dtype here, once.
         """
         batch, single = as_batch(as_float_array(x, "Network input x", dtype=self.dtype))
-        output = self._run(batch)
+        output = self._chain.forward(batch)
         return output[0] if single else output
-
-    def _run(self, x: Array) -> Array:
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
 
     def backward(self, grad: Array) -> Array:
         """The chain rule, last layer first: turn ``dL/doutput`` into ``dL/dx``, filling every ``grad``.
@@ -137,20 +134,10 @@ class Network:
             raise TypeError("Network.backward expects dL/doutput as a numpy array; "
                             f"got {type(grad).__name__}")
         output_shape = self.layers[-1].last_output_shape
-        single = output_shape is not None and output_shape[:1] == (1,) and grad.shape == output_shape[1:]
-        grad = grad[None] if single else grad
-        try:
-            for layer in reversed(self.layers):
-                if not layer.overwrites_gradients:
-                    layer.zero_grad()
-                grad = layer.backward(grad)
-                if grad.shape != layer.last_input_shape:
-                    raise errors.backward_shape_error(layer, layer.last_input_shape or (), grad)
-        except (AttributeError, TypeError) as error:
-            raise errors.backward_failure(layer, grad, error) from error
-        except ValueError as error:
-            errors.note_failing_layer(layer, error)
-            raise
+        single = output_shape is not None and grad.shape == output_shape[1:] and output_shape[0] == 1
+        if single:
+            grad = grad[None]
+        grad = self._chain.backward(grad)
         return grad[0] if single else grad
 
     def predict(self, x: ArrayLike, batch_size: int | None = None) -> Array:
@@ -158,11 +145,12 @@ class Network:
         data = as_float_array(x, "predict x", dtype=self.dtype)
         size = None if batch_size is None else check_positive_int(batch_size, "predict batch_size")
         batch, single = as_batch(data)
+        run = self._chain.forward
         with mode(self.layers, training=False):
             if size is None or batch.ndim == 0 or len(batch) <= size:
-                output = self._run(batch)
+                output = run(batch)
             else:
-                output = np.concatenate([self._run(batch[i : i + size]) for i in range(0, len(batch), size)])
+                output = np.concatenate([run(batch[i : i + size]) for i in range(0, len(batch), size)])
         output = output[0] if single else output
         return output.copy() if np.may_share_memory(output, data) else output  # never a view of x
 

@@ -95,6 +95,8 @@ class Layer(ABC):
     the input and output are kept in ``last_input_shape`` and ``last_output_shape``.
     Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` has the
     shape of its output. The errors name the layer, what was expected and what was got.
+    A Network runs its layers through a :class:`~minidl.layers.chain.Chain`, which calls
+    these checked methods for a batch of a new shape or dtype and the bare math otherwise.
 
     **Each backward pass starts from fresh gradients** (see ``overwrites_gradients``). A
     layer object appears once in a :class:`~minidl.Network`; a Parameter belongs to one layer.
@@ -287,7 +289,8 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
         shape = x.shape
         # A batch of the shape and dtype accepted last time passes again: training's common case
         # costs one tuple comparison. (The check's shape and dtype conditions are independent.)
-        if shape != self.last_input_shape or x.dtype is not self._accepted_dtype:
+        if self.input_shape is not None and (shape != self.last_input_shape
+                                             or x.dtype is not self._accepted_dtype):
             _check_input(self, x)
         y = forward(self, x)
         self.last_input_shape = shape
@@ -297,10 +300,10 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
     return checked
 
 
-def _check_input(layer: Layer, x: Array) -> None:
+def _check_input(layer: Any, x: Array) -> None:
     """Raise the clear error if ``x`` does not fit ``layer.input_shape``; else remember its dtype."""
-    expected = layer.input_shape
-    if expected is not None and (error := layer._input_problem(x, expected)) is not None:
+    error = layer._input_problem(x, layer.input_shape)
+    if error is not None:
         raise error
     layer._accepted_dtype = x.dtype
 

@@ -100,7 +100,7 @@ class Loss:
         if self._shape is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
         grad = self.gradient()
-        return grad if grad.shape == self._shape else grad.reshape(self._shape)
+        return grad if self.elementwise or grad.shape == self._shape else grad.reshape(self._shape)
 
     def compute(self, predicted: Array, target: Any) -> float:
         """The loss of a batch ``predicted`` ``(N, ...)`` against its checked ``target``."""
