@@ -252,11 +252,12 @@ class Network:
     def summary(self, input_shape: int | Sequence[int] | None = None) -> str:
         """The layers' table: name (type), output shape (``None``: the batch, ``?``: not known), parameters.
 
-        ``input_shape``: one sample's, such as ``(1, 28, 28)``; by default the first layer's input in the
-        latest forward, else its declared one (:func:`~minidl.summary.summary_table`). ``print`` it:
+        ``input_shape``: one sample's, e.g. ``(1, 28, 28)``; default: the first layer's latest or declared.
 
-        >>> Network([Conv2D(1, 6, 5), Flatten()]).summary((1, 28, 28)).splitlines()[3:5]
-        ['conv2d (Conv2D)    (None, 6, 24, 24)      156', 'flatten (Flatten)  (None, 3456)             0']
+        Examples
+        --------
+        >>> print(Network([Conv2D(1, 6, 5), Flatten()]).summary((1, 28, 28)).splitlines()[3])
+        conv2d (Conv2D)    (None, 6, 24, 24)      156
         """
         return summary_table(self.layers, input_shape)
 
