@@ -18,6 +18,7 @@ from minidl.layers.base import Layer, Parameter, mode
 from minidl.layers.chain import Chain
 from minidl.losses import Loss
 from minidl.optimizers import Optimizer
+from minidl.summary import summary_table
 from minidl.training import Callback, History, Trainer, loss_and_backward, require_trainer
 
 __all__ = ["Network", "NodeValues", "Trace"]
@@ -236,9 +237,17 @@ class Network:
         """Every node's input and output for ``x`` in the course's names (:func:`minidl.course.trace`)."""
         return course.trace(self.layers, as_float_array(x, "trace x", dtype=self.dtype))
 
-    def summary(self) -> str:
-        """A table of the layers: name and type, output shape (``None``: the batch), parameter count."""
-        return _summary(self.layers)
+    def summary(self, input_shape: int | Sequence[int] | None = None) -> str:
+        """The layers' table: name (type), output shape (``None``: the batch, ``?``: not known), parameters.
+
+        ``input_shape``: one sample's, e.g. ``(1, 28, 28)``; default: the first layer's latest or declared.
+
+        Examples
+        --------
+        >>> print(Network([Conv2D(1, 6, 5), Flatten()]).summary((1, 28, 28)).splitlines()[3])
+        conv2d (Conv2D)    (None, 6, 24, 24)      156
+        """
+        return summary_table(self.layers, input_shape)
 
     def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = True) -> None:
         """Save to one ``.npz`` model file at exactly ``path``, atomically (see :mod:`minidl.io`)."""
@@ -283,22 +292,6 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
             layer.name = f"{base}_{count}"
         taken.add(layer.name)
     return list(layers)
-
-
-def _summary(layers: list[Layer]) -> str:
-    """Keras's summary table; ``?`` for a size a layer does not declare (``Layer.output_features``)."""
-    rows = [("Layer (type)", "Output Shape", "Param #")]
-    features: int | None = None
-    for layer in layers:
-        features = layer.output_features(features)
-        count = sum(p.size for p in layer.parameters())
-        width = "?" if features is None else str(features)
-        rows.append((f"{layer.name} ({type(layer).__name__})", f"(None, {width})", f"{count:,}"))
-    widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
-    lines = [f"{a:<{widths[0]}}{b:<{widths[1]}}{c:>{widths[2] - 2}}" for a, b, c in rows]
-    rule = "-" * sum(widths)
-    total = sum(p.size for layer in layers for p in layer.parameters())
-    return "\n".join([rule, lines[0], "=" * sum(widths), *lines[1:], rule, f"Total params: {total:,}"])
 
 
 # -- model files: load

@@ -1,4 +1,4 @@
-"""Pictures drawn from the model itself: network diagrams, training curves, loss landscapes.
+"""Pictures drawn from the model itself: network diagrams, training curves, loss landscapes, filters.
 
 Every picture is computed from a minidl object (its weights, its ``trace``, its
 ``backward``), so it can never disagree with the code. The functions return matplotlib
@@ -14,12 +14,14 @@ when a function here is called, never by ``import minidl`` (nor by ``import mini
 calling one without matplotlib raises ``ModuleNotFoundError`` saying how to install it.
 
 Texts and lines carry a ``gid`` naming what they show (``"weight:dense:0:1"``,
-``"value:node_0"``, ``"history:val_loss"``, ``"tangent"``, ...), so they can be found and
+``"value:node_0"``, ``"history:val_loss"``, ``"tangent"``, ...) and axes a gid naming the image
+they show (``"filter:0:1"``, ``"feature_map:conv2d:3"``), so they can be found and
 restyled with ``artist.get_gid()``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +30,11 @@ import numpy as np
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
 from minidl.course import node_names
-from minidl.layers.base import Parameter, mode
+from minidl.errors import label
+from minidl.layers.base import Layer, Parameter, mode
+from minidl.layers.conv import Conv2D
 from minidl.layers.dense import Dense
+from minidl.layers.pooling import AvgPool2D, MaxPool2D
 from minidl.losses import Loss, get_loss
 from minidl.network import Network
 
@@ -37,9 +42,9 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure, SubFigure
 
-__all__ = ["draw_network", "plot_history", "plot_loss_landscape"]
+__all__ = ["draw_network", "plot_feature_maps", "plot_filters", "plot_history", "plot_loss_landscape"]
 
 #: The widest layer ``draw_network`` draws (more nodes make an unreadable picture).
 MAX_DRAWN_NODES = 12
@@ -473,3 +478,163 @@ def _entry(network: Network, parameter: Parameter | int,
                          f"{parameter.shape}; got {index!r}")
     name = f"{owners[id(parameter)]}.{parameter.name}[{', '.join(str(int(i)) for i in position)}]"
     return parameter, position, name
+
+
+# -- plot_filters and plot_feature_maps: one small image per channel --------------------------
+def plot_filters(layer: Conv2D | ArrayLike, *, cmap: str = "gray") -> Figure:
+    """Draw a Conv2D's filters as a grid of small images, on one colour scale centred on 0.
+
+    One image per (output channel ``o``, input channel ``c``): the ``kh x kw`` weights
+    ``W[o, c]`` that slide over input channel ``c``, a row per output channel and a column
+    per input channel. With one input channel (grey images) each filter is one image, on
+    a near-square grid. Weight 0 is the middle of the colour map (grey for ``"gray"``) and
+    the largest ``|w|`` its ends, so the filters can be compared.
+
+    Parameters
+    ----------
+    layer
+        A :class:`~minidl.Conv2D`, or weights of its shape ``(out_channels, in_channels, kh, kw)``.
+    cmap
+        The matplotlib colour map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Its ``axes``, in the order ``(o, c)`` row by row, each show ``W[o, c]``, titled
+        ``"o"`` (one input channel) or ``"o, c"``, with the gid ``"filter:<o>:<c>"``; the
+        figure's title names the layer and the weights' shape.
+
+    Raises
+    ------
+    TypeError
+        If ``layer`` is a layer but not a Conv2D.
+    ValueError
+        If the weights are not of rank 4.
+
+    Examples
+    --------
+    >>> import minidl.plot
+    >>> figure = minidl.plot.plot_filters(Conv2D(1, 6, 5, seed=0))
+    >>> len(figure.axes), figure.axes[5].get_title(), figure.get_suptitle()
+    (6, '5', "Filters of Conv2D 'conv2d': 6 x 1 x 5 x 5")
+    """
+    if isinstance(layer, Layer) and not isinstance(layer, Conv2D):
+        raise TypeError(f"plot_filters expects a Conv2D layer or its weights; got {label(layer)}")
+    weights = layer.weight.value if isinstance(layer, Conv2D) else as_float_array(layer, "plot_filters layer")
+    if weights.ndim != 4:
+        raise ValueError("plot_filters weights must have a Conv2D's shape (out_channels, in_channels, kh, "
+                         f"kw); got shape {weights.shape}")
+    outs, ins = weights.shape[:2]
+    columns = ins if ins > 1 else _columns(outs)
+    size = (1.1 * columns + 0.4, 1.1 * math.ceil(outs * ins / columns) + 0.6)
+    figure: Figure = _pyplot().figure(figsize=size, layout="constrained")
+    name = f" of {label(layer)}" if isinstance(layer, Conv2D) else ""
+    figure.suptitle(f"Filters{name}: {' x '.join(map(str, weights.shape))}")
+    limit = float(np.abs(weights).max()) or 1.0
+    titles = {f"filter:{o}:{c}": f"{o}" if ins == 1 else f"{o}, {c}" for o in range(outs) for c in range(ins)}
+    _image_grid(figure, weights.reshape(-1, *weights.shape[2:]), columns, cmap, (-limit, limit), titles)
+    return figure
+
+
+def plot_feature_maps(network: Network, image: ArrayLike,
+                      layers: str | Layer | Sequence[str | Layer] | None = None, *,
+                      cmap: str = "viridis") -> Figure:
+    """Draw what one image becomes after each Conv2D and pooling layer: one small image per channel.
+
+    The network runs on the image in evaluation mode (:meth:`Network.trace`: the values
+    ``predict`` computes; the modes are restored). Each chosen layer's output
+    ``(channels, Ho, Wo)`` is a grid of ``channels`` images on one colour scale (from the
+    layer's smallest value to its largest), so the channels can be compared.
+
+    Parameters
+    ----------
+    network
+        The model; its first layer takes images (a :class:`~minidl.Conv2D`, ...).
+    image
+        One image, shape ``(channels, height, width)`` (a grey ``(height, width)`` one: ``image[None]``).
+    layers
+        The layers whose outputs to draw, by name or as layer objects; default every Conv2D,
+        MaxPool2D and AvgPool2D. Each must output images ``(batch, channels, height, width)``.
+    cmap
+        The matplotlib colour map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One part (``figure.subfigs``) per layer, titled with the layer and its output's shape
+        for the image; its axes show ``output[c]``, titled ``"c"``, with the gid
+        ``"feature_map:<layer name>:<c>"``.
+
+    Raises
+    ------
+    ValueError
+        If ``image`` is not one image, has channels the first layer does not take (that
+        layer's own error), or a chosen layer is not in the network or gives no images.
+
+    Examples
+    --------
+    >>> import minidl.plot
+    >>> net = Network([Conv2D(1, 4, 3, seed=0), ReLU(), MaxPool2D(2)])
+    >>> figure = minidl.plot.plot_feature_maps(net, np.ones((1, 8, 8)))
+    >>> [part.get_suptitle() for part in figure.subfigs], len(figure.axes)
+    (["Conv2D 'conv2d': (4, 6, 6)", "MaxPool2D 'maxpool2d': (4, 3, 3)"], 8)
+    """
+    if not isinstance(network, Network):
+        raise TypeError(f"plot_feature_maps expects a minidl Network; got {type(network).__name__}")
+    x = as_float_array(image, "plot_feature_maps image", dtype=network.dtype)
+    if x.ndim != 3:
+        grey = "; a grey image (height, width) is image[None]" if x.ndim == 2 else ""
+        raise ValueError("plot_feature_maps image must be one image of shape (channels, height, width); "
+                         f"got shape {x.shape}{grey}")
+    chosen = _chosen_layers(network, layers)
+    outputs = {id(layer): output[0] for layer, _, output in network.trace(x[None]).layers}
+    maps = [outputs[id(layer)] for layer in chosen]
+    for layer, output in zip(chosen, maps, strict=True):
+        if output.ndim != 3:
+            raise ValueError(f"plot_feature_maps: {label(layer)} does not output images (channels, height, "
+                             f"width); it gives shape {output.shape} per sample")
+    rows = [math.ceil(len(output) / _columns(len(output))) for output in maps]
+    size = (1.1 * max(_columns(len(output)) for output in maps) + 0.4, 1.1 * sum(rows) + 0.5 * len(maps))
+    figure: Figure = _pyplot().figure(figsize=size, layout="constrained")
+    parts = figure.subfigures(len(maps), 1, height_ratios=[r + 0.5 for r in rows], squeeze=False).ravel()
+    for part, layer, output in zip(parts, chosen, maps, strict=True):
+        part.suptitle(f"{label(layer)}: {output.shape}")
+        _image_grid(part, output, _columns(len(output)), cmap, (float(output.min()), float(output.max())),
+                    {f"feature_map:{layer.name}:{c}": str(c) for c in range(len(output))})
+    return figure
+
+
+def _columns(count: int) -> int:
+    """How many columns a near-square grid of ``count`` images has."""
+    return math.ceil(math.sqrt(count))
+
+
+def _chosen_layers(network: Network, layers: str | Layer | Sequence[str | Layer] | None) -> list[Layer]:
+    """The network's layers named or given in ``layers``; by default its Conv2D and pooling layers."""
+    if layers is None:
+        chosen = [layer for layer in network.layers if isinstance(layer, (Conv2D, MaxPool2D, AvgPool2D))]
+        if not chosen:
+            raise ValueError("plot_feature_maps: the network has no Conv2D or pooling layer; choose the "
+                             "layers whose outputs are images with layers=[...]")
+        return list(chosen)
+    by_name = {layer.name: layer for layer in network.layers}
+    wanted = [layers] if isinstance(layers, (str, Layer)) else list(layers)
+    for given in wanted:
+        layer = by_name.get(given) if isinstance(given, str) else given
+        if not any(layer is own for own in network.layers):
+            raise ValueError(f"plot_feature_maps: no layer {given!r} in the network; its layers are "
+                             f"{list(by_name)}")
+    return [by_name[given] if isinstance(given, str) else given for given in wanted]
+
+
+def _image_grid(parent: Figure | SubFigure, images: Array, columns: int, cmap: str,
+                limits: tuple[float, float], titles: dict[str, str]) -> None:
+    """``images[k]`` on a grid of ``columns``, one colour scale; Axes ``k``: the k-th gid and title."""
+    grid = parent.subplots(math.ceil(len(images) / columns), columns, squeeze=False).ravel()
+    for ax in grid[len(images):]:
+        ax.remove()  # the grid's last row is not full
+    for ax, picture, (gid, title) in zip(grid, images, titles.items(), strict=False):
+        ax.imshow(picture, cmap=cmap, vmin=limits[0], vmax=limits[1])
+        ax.set(xticks=[], yticks=[])
+        ax.set_title(title, fontsize=8)
+        ax.set_gid(gid)

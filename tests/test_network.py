@@ -10,11 +10,14 @@ import pytest
 from minidl import (
     SGD,
     BatchNorm,
+    Conv2D,
     Dense,
     Dropout,
+    Flatten,
     History,
     Identity,
     Layer,
+    MaxPool2D,
     MeanSquaredError,
     Network,
     Parameter,
@@ -252,6 +255,115 @@ def test_summary_lists_output_shapes_and_parameter_counts():
     assert any("dense_1 (Dense)" in line and "(None, 10)" in line and "2,570" in line for line in lines)
     assert any("softmax (Softmax)" in line and "(None, 10)" in line for line in lines)
     assert lines[-1] == f"Total params: {784 * 256 + 256 + 256 * 10 + 10:,}"
+
+
+def test_summary_of_a_dense_network_is_keras_table_unchanged():
+    text = Network([Dense(3, 5), BatchNorm(5), Tanh(), Dense(5, 1), Sigmoid()]).summary()
+    assert text == "\n".join([
+        "----------------------------------------------",
+        "Layer (type)           Output Shape  Param #",
+        "==============================================",
+        "dense (Dense)          (None, 5)          20",  # 3*5 + 5
+        "batchnorm (BatchNorm)  (None, 5)          10",  # gamma and beta
+        "tanh (Tanh)            (None, 5)           0",
+        "dense_1 (Dense)        (None, 1)           6",  # 5*1 + 1
+        "sigmoid (Sigmoid)      (None, 1)           0",
+        "----------------------------------------------",
+        "Total params: 36",
+    ])
+
+
+def lenet():
+    return Network([Conv2D(1, 6, 5, padding=2), ReLU(), MaxPool2D(2), Conv2D(6, 16, 5), ReLU(), MaxPool2D(2),
+                    Flatten(), Dense(400, 120), ReLU(), Dense(120, 84), ReLU(), Dense(84, 10), Softmax()])
+
+
+# By hand: 5x5 filters padded by 2 keep 28x28; pooling halves; a valid 5x5 gives 14 - 5 + 1 = 10;
+# 16 * 5 * 5 = 400 features. Parameters: 6*1*5*5 + 6, 16*6*5*5 + 16, 400*120 + 120, 120*84 + 84, 84*10 + 10.
+LENET_TABLE = """\
+------------------------------------------------------
+Layer (type)             Output Shape        Param #
+======================================================
+conv2d (Conv2D)          (None, 6, 28, 28)       156
+relu (ReLU)              (None, 6, 28, 28)         0
+maxpool2d (MaxPool2D)    (None, 6, 14, 14)         0
+conv2d_1 (Conv2D)        (None, 16, 10, 10)    2,416
+relu_1 (ReLU)            (None, 16, 10, 10)        0
+maxpool2d_1 (MaxPool2D)  (None, 16, 5, 5)          0
+flatten (Flatten)        (None, 400)               0
+dense (Dense)            (None, 120)          48,120
+relu_2 (ReLU)            (None, 120)               0
+dense_1 (Dense)          (None, 84)           10,164
+relu_3 (ReLU)            (None, 84)                0
+dense_2 (Dense)          (None, 10)              850
+softmax (Softmax)        (None, 10)                0
+------------------------------------------------------
+Total params: 61,706"""
+
+
+def test_summary_of_lenet_on_28x28_images_shows_every_output_shape():
+    assert lenet().summary((1, 28, 28)) == LENET_TABLE
+    assert 6 * 1 * 5 * 5 + 6 + 16 * 6 * 5 * 5 + 16 + 400 * 120 + 120 + 120 * 84 + 84 + 84 * 10 + 10 == 61_706
+
+
+def test_summary_before_a_forward_shows_unknown_sizes_and_after_it_the_seen_ones():
+    network = lenet()
+    rows = network.summary().splitlines()[3:-2]
+    assert rows[0].split()[2:] == ["(None,", "6,", "?,", "?)", "156"]  # Conv2D declares only its channels
+    assert rows[5].split()[2:] == ["(None,", "16,", "?,", "?)", "0"]
+    assert rows[6].split()[2:] == ["(None,", "?)", "0"]  # flatten: the size depends on H and W
+    assert rows[7].split()[2:] == ["(None,", "120)", "48,120"]  # Dense declares its output
+    network.forward(np.zeros((3, 1, 28, 28)))  # the batch size is not shown
+    assert network.summary() == LENET_TABLE
+    # A given input_shape wins over the one seen: 32 -> 16 -> 12 -> 6, 16 * 6 * 6 = 576 features.
+    raises(ValueError, lambda: network.summary((1, 32, 32)), "(None, 576)", "Dense 'dense'")
+
+
+def test_summary_input_shape_that_does_not_fit_names_the_layer():
+    raises(ValueError, lambda: lenet().summary((1, 20, 20)), "Network.summary", "(None, 144)",
+           "Dense 'dense'", "expected 400 input features")  # 16 * 3 * 3 = 144
+    raises(ValueError, lambda: lenet().summary((3, 28, 28)), "Conv2D 'conv2d'", "expected 1 input channels")
+    raises(ValueError, lambda: Network([Dense(784, 10)]).summary((1, 28, 28)), "Dense 'dense'",
+           "(batch, 784)", "rank 4")  # a forgotten Flatten
+    raises(ValueError, lambda: lenet().summary((1, 4, 4)), "Conv2D 'conv2d_1'", "at least the window's 5 x 5")
+    raises(ValueError, lambda: lenet().summary((None, 1, 28, 28)), "without the batch axis", "got None")
+
+
+class Halve(Layer):
+    """A user layer that says only its output_features (half the input's last axis)."""
+
+    def forward(self, x):
+        return x[..., ::2]
+
+    def backward(self, grad_y):
+        raise NotImplementedError
+
+    def output_features(self, input_features):
+        return None if input_features is None else (input_features + 1) // 2
+
+
+class Silent(Layer):
+    """A user layer that says nothing about its output."""
+
+    def forward(self, x):
+        return x.reshape(len(x), -1)[:, :3]
+
+    def backward(self, grad_y):
+        raise NotImplementedError
+
+
+def test_summary_of_user_layers_uses_output_features_or_else_the_latest_forward():
+    network = Network([Dense(2, 8), Halve(), Halve()])
+    assert [row.split()[2] for row in network.summary().splitlines()[3:-2]] == ["(None,", "(None,", "(None,"]
+    assert [row.split()[3] for row in network.summary().splitlines()[3:-2]] == ["8)", "4)", "2)"]
+    images = Network([Conv2D(1, 16, 3, padding=1), Halve(), Silent(), ReLU()])
+    rows = images.summary((1, 8, 8)).splitlines()[3:-2]
+    assert rows[1].split()[2:] == ["(None,", "16,", "8,", "4)", "0"]  # only the last axis changes
+    assert rows[2].split()[2:] == ["?", "0"] and rows[3].split()[2:] == ["?", "0"]  # unknown, not guessed
+    images.forward(np.zeros((2, 1, 8, 8)))
+    rows = images.summary().splitlines()[3:-2]
+    assert rows[2].split()[2:] == ["(None,", "3)", "0"] and rows[3].split()[2:] == ["(None,", "3)", "0"]
+    assert images.summary((1, 10, 10)).splitlines()[5].split()[2:] == ["?", "0"]  # not the input seen
 
 
 def test_predict_equals_forward_and_accepts_batches():

@@ -31,6 +31,8 @@ def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
         mplot.draw_network(network)
     with pytest.raises(ImportError, match=r'pip install "minidl\[plot\]"'):
         mplot.plot_history({"loss": [1.0]})
+    with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
+        mplot.plot_filters(minidl.Conv2D(1, 2, 3))
 
 
 # The tests that draw need matplotlib; those about matplotlib being optional, and the argument
@@ -323,3 +325,125 @@ def test_plot_loss_landscape_without_matplotlib_says_how_to_install_before_any_f
     with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
         mplot.plot_loss_landscape(network, "mse", [[0, 3]], [3], parameter=0, index=(1, 0))
     assert calls == []  # it did not sweep the loss only to fail at drawing
+
+
+# -- plot_filters --------------------------------------------------------------------------
+def image_data(ax):
+    (image,) = ax.images
+    return np.asarray(image.get_array())
+
+
+@needs_matplotlib
+def test_plot_filters_of_a_grey_conv_draws_each_filter_as_one_image_on_a_scale_centred_on_0():
+    conv = minidl.Conv2D(1, 6, 5, seed=0)
+    figure = mplot.plot_filters(conv)
+    assert len(figure.axes) == 6  # a 3 x 2 grid, every cell used
+    assert figure.get_suptitle() == "Filters of Conv2D 'conv2d': 6 x 1 x 5 x 5"
+    largest = np.abs(conv.weight.value).max()
+    for o, ax in enumerate(figure.axes):
+        np.testing.assert_array_equal(image_data(ax), conv.weight.value[o, 0])
+        assert (ax.get_title(), ax.get_gid()) == (str(o), f"filter:{o}:0")
+        assert ax.images[0].get_clim() == (-largest, largest)
+        assert (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start) == divmod(o, 3)
+
+
+@needs_matplotlib
+def test_plot_filters_draws_a_row_per_output_channel_and_a_column_per_input_channel():
+    conv = minidl.Conv2D(2, 3, (2, 3), seed=1)
+    figure = mplot.plot_filters(conv)
+    assert len(figure.axes) == 3 * 2
+    for ax, (o, c) in zip(figure.axes, [(o, c) for o in range(3) for c in range(2)], strict=True):
+        np.testing.assert_array_equal(image_data(ax), conv.weight.value[o, c])  # a 2 x 3 window
+        assert (ax.get_title(), ax.get_gid()) == (f"{o}, {c}", f"filter:{o}:{c}")
+        assert (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start) == (o, c)
+
+
+@needs_matplotlib
+def test_plot_filters_takes_the_weights_array_and_drops_the_unused_cells_of_the_grid():
+    weights = np.arange(5 * 4.0).reshape(5, 1, 2, 2) - 10.0
+    figure = mplot.plot_filters(weights, cmap="RdBu")
+    assert figure.get_suptitle() == "Filters: 5 x 1 x 2 x 2"
+    assert len(figure.axes) == 5  # a 3 x 2 grid less its last cell
+    np.testing.assert_array_equal(image_data(figure.axes[4]), [[6.0, 7.0], [8.0, 9.0]])
+    assert figure.axes[0].images[0].get_clim() == (-10.0, 10.0)
+    assert figure.axes[0].images[0].get_cmap().name == "RdBu"
+
+
+def test_plot_filters_refuses_other_layers_and_weights_of_another_rank():
+    with pytest.raises(TypeError, match="expects a Conv2D layer or its weights; got Dense 'dense'"):
+        mplot.plot_filters(minidl.Dense(2, 3))
+    with pytest.raises(ValueError, match=r"\(out_channels, in_channels, kh, kw\); got shape \(2, 3, 3\)"):
+        mplot.plot_filters(np.ones((2, 3, 3)))
+
+
+# -- plot_feature_maps ---------------------------------------------------------------------
+FILTERS = np.array([[[[1.0, 0.0, -1.0]] * 3], [[[1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -1.0, -1.0]]]])
+
+
+def correlate(image, kernel):
+    """Written out here, apart from im2col: out[p, q] = sum_ij image[p + i, q + j] * kernel[i, j]."""
+    k = len(kernel)
+    size = len(image) - k + 1
+    return np.array([[np.sum(image[p:p + k, q:q + k] * kernel) for q in range(size)] for p in range(size)])
+
+
+def small_conv_network():
+    conv = minidl.Conv2D(1, 2, 3, use_bias=False, weight_init=FILTERS)  # vertical and horizontal edges
+    return minidl.Network([conv, minidl.ReLU(), minidl.Dropout(0.5, seed=0), minidl.MaxPool2D(2)])
+
+
+IMAGE = np.random.default_rng(3).normal(size=(1, 6, 6))
+
+
+@needs_matplotlib
+def test_plot_feature_maps_draws_every_conv_and_pooling_output_channel_by_channel():
+    network = small_conv_network()
+    figure = mplot.plot_feature_maps(network, IMAGE)
+    conv_part, pool_part = figure.subfigs
+    assert conv_part.get_suptitle() == "Conv2D 'conv2d': (2, 4, 4)"
+    assert pool_part.get_suptitle() == "MaxPool2D 'maxpool2d': (2, 2, 2)"
+    assert len(figure.axes) == 2 + 2
+    for c in range(2):
+        conv = correlate(IMAGE[0], FILTERS[c, 0])  # 4 x 4
+        pooled = np.maximum(conv, 0.0).reshape(2, 2, 2, 2).max(axis=(1, 3))  # evaluation mode: no dropout
+        conv_ax, pool_ax = conv_part.axes[c], pool_part.axes[c]
+        np.testing.assert_allclose(image_data(conv_ax), conv, rtol=1e-12)
+        np.testing.assert_allclose(image_data(pool_ax), pooled, rtol=1e-12)
+        assert (conv_ax.get_title(), conv_ax.get_gid()) == (str(c), f"feature_map:conv2d:{c}")
+        assert pool_ax.get_gid() == f"feature_map:maxpool2d:{c}"
+    everything = np.stack([correlate(IMAGE[0], FILTERS[c, 0]) for c in range(2)])
+    assert conv_part.axes[0].images[0].get_clim() == pytest.approx((everything.min(), everything.max()))
+    assert network.training  # the mode is put back
+
+
+@needs_matplotlib
+def test_plot_feature_maps_draws_the_chosen_layers_by_name_or_object():
+    network = small_conv_network()
+    figure = mplot.plot_feature_maps(network, IMAGE, layers=["relu", network[3]])
+    assert [part.get_suptitle() for part in figure.subfigs] == ["ReLU 'relu': (2, 4, 4)",
+                                                               "MaxPool2D 'maxpool2d': (2, 2, 2)"]
+    np.testing.assert_allclose(image_data(figure.subfigs[0].axes[1]),
+                               np.maximum(correlate(IMAGE[0], FILTERS[1, 0]), 0.0), rtol=1e-12)
+    (part,) = mplot.plot_feature_maps(network, IMAGE, layers="conv2d").subfigs
+    assert len(part.axes) == 2
+
+
+@needs_matplotlib
+def test_plot_feature_maps_errors_name_the_image_or_the_layer():
+    network = small_conv_network()
+    with pytest.raises(ValueError, match=r"one image of shape \(channels, height, width\); got shape "
+                                         r"\(6, 6\); a grey image \(height, width\) is image\[None\]"):
+        mplot.plot_feature_maps(network, IMAGE[0])
+    with pytest.raises(ValueError, match=r"got shape \(1, 1, 6, 6\)"):
+        mplot.plot_feature_maps(network, IMAGE[None])
+    with pytest.raises(ValueError, match="Conv2D 'conv2d': expected 1 input channels"):
+        mplot.plot_feature_maps(network, np.ones((3, 6, 6)))
+    with pytest.raises(ValueError, match=r"no layer 'conv' in the network; its layers are \['conv2d', "):
+        mplot.plot_feature_maps(network, IMAGE, layers=["conv"])
+    flat = minidl.Network([*small_conv_network().layers, minidl.Flatten()])
+    with pytest.raises(ValueError, match=r"Flatten 'flatten' does not output images .* shape \(8,\)"):
+        mplot.plot_feature_maps(flat, IMAGE, layers=["flatten"])
+    with pytest.raises(ValueError, match="no Conv2D or pooling layer"):
+        mplot.plot_feature_maps(minidl.Network([minidl.ReLU()]), IMAGE)
+    with pytest.raises(TypeError, match="minidl Network"):
+        mplot.plot_feature_maps([minidl.Conv2D(1, 2, 3)], IMAGE)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from minidl._typing import Array
+from minidl._typing import Array, Shape
 from minidl._validation import check_real, class_by_name
 from minidl.layers.base import Layer
 
@@ -86,6 +86,10 @@ class Activation(Layer):
     def output_features(self, input_features: int | None) -> int | None:
         """The same as the input: activations keep the shape."""
         return input_features
+
+    def output_shape(self, input_shape: Shape | None) -> Shape | None:
+        """The input's shape: activations keep it."""
+        return input_shape
 
 
 class Identity(Activation):

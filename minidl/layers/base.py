@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from minidl._typing import Array
+from minidl._typing import Array, Shape
 from minidl._validation import check_float_dtype
 from minidl.errors import input_error, label
 
@@ -107,10 +107,11 @@ class Layer(ABC):
     **Writing your own layer.** Subclass ``Layer``; in ``__init__`` call
     ``super().__init__(name)`` first (it sets ``name`` and ``training``), then create the
     parameters; implement ``forward`` and ``backward`` as above. Optionally set
-    ``input_shape`` (checked before each forward) and override ``output_features`` (for
-    ``Network.summary()``), ``config()`` (the constructor arguments, for model files with
-    ``minidl.register_layer``; the constructor should validate them, since a model file
-    supplies them), ``backward_parameters`` and ``min_training_batch``. For an
+    ``input_shape`` (checked before each forward) and override ``output_shape`` (or, for
+    a layer that changes only the last axis, ``output_features``; for ``Network.summary()``),
+    ``config()`` (the constructor arguments, for model files with ``minidl.register_layer``;
+    the constructor should validate them, since a model file supplies them),
+    ``backward_parameters`` and ``min_training_batch``. For an
     element-wise function subclass :class:`Activation` instead. Then check it:
     ``minidl.check_gradients(layer, x)`` compares ``backward`` with finite differences
     and names any wrong gradient. ``Network.backward`` and ``fit`` name a layer whose
@@ -245,6 +246,22 @@ class Layer(ABC):
         says "unknown", never a guess.
         """
         return None
+
+    def output_shape(self, input_shape: Shape | None) -> Shape | None:
+        """The output's shape for an input of ``input_shape`` (None: unknown), for ``Network.summary()``.
+
+        One entry per axis, the batch axis first; an entry is None where the size is not known
+        (the batch, or an image's height and width when not given). The default keeps every axis
+        but the last, which :meth:`output_features` gives; it says None (unknown) when that does.
+        Layers that keep the shape, or change other axes (Conv2D, the poolings, Flatten), override it.
+
+        Examples
+        --------
+        >>> Dense(3, 2).output_shape((None, 3)), Conv2D(1, 6, 5).output_shape((None, 1, 28, 28))
+        ((None, 2), (None, 6, 24, 24))
+        """
+        features = self.output_features(input_shape[-1] if input_shape else None)
+        return None if features is None else (*(input_shape[:-1] if input_shape else (None,)), features)
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this layer (parameters excluded)."""

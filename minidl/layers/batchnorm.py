@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from minidl._typing import Array
+from minidl._typing import Array, Shape
 from minidl._validation import check_float_dtype, check_positive_int, check_real
 from minidl.errors import label
 from minidl.initializers import initialize
@@ -215,6 +215,10 @@ class BatchNorm(Layer):
     def output_features(self, input_features: int | None) -> int | None:
         """``num_features``: the shape is kept (for images the last axis is the width: unknown here)."""
         return self.num_features
+
+    def output_shape(self, input_shape: Shape | None) -> Shape | None:
+        """The input's shape (kept); ``(None, num_features)`` when it is not known."""
+        return (None, self.num_features) if input_shape is None else input_shape
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments: ``num_features``, ``momentum``, ``epsilon``, ``dtype``, ``name``."""

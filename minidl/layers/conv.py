@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from minidl._typing import Array, Seed
+from minidl._typing import Array, Seed, Shape
 from minidl._validation import check_bool, check_float_dtype, check_int_pair, check_positive_int
 from minidl.errors import label
 from minidl.initializers import Initializer, initialize, make_rng
 from minidl.layers.base import Layer, Parameter
-from minidl.layers.im2col import Pads, col2im, im2col, output_size
+from minidl.layers.im2col import Pads, col2im, im2col, output_shape, output_size
 
 PADDING_NAMES = ("valid", "same")
 
@@ -172,6 +172,11 @@ class Conv2D(Layer):
         if self.bias is not None:
             g.sum(axis=1, out=self.bias.grad)
         return g
+
+    def output_shape(self, input_shape: Shape | None) -> Shape:
+        """``(None, out_channels, Ho, Wo)``, ``Ho`` as in the class docstring (None where not known)."""
+        return output_shape(label(self), input_shape, self.kernel_size, self.stride, self.pads,
+                            self.out_channels)
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments: channels, kernel, stride, padding, bias, dtype and name."""

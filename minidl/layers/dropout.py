@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minidl._typing import Array, Seed
+from minidl._typing import Array, Seed, Shape
 from minidl._validation import check_real
 from minidl.initializers import make_rng
 from minidl.layers.base import Layer
@@ -110,6 +110,10 @@ class Dropout(Layer):
     def output_features(self, input_features: int | None) -> int | None:
         """The same as the input: dropout keeps the shape."""
         return input_features
+
+    def output_shape(self, input_shape: Shape | None) -> Shape | None:
+        """The input's shape: dropout keeps it."""
+        return input_shape
 
     def config(self) -> dict[str, Any]:
         """``rate``, ``seed`` (an int, or None when none or a Generator was given) and ``name``."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from minidl._typing import Array
+from minidl._typing import Array, Shape
 from minidl.errors import label
 from minidl.layers.base import Layer
 
@@ -50,6 +51,11 @@ class Flatten(Layer):
         """
         grad_x: Array = grad_y.reshape(self._x_shape)
         return grad_x
+
+    def output_shape(self, input_shape: Shape | None) -> Shape:
+        """``(None, d1 * ... * dk)``; the size is None (not known) if any ``d`` is."""
+        sizes = (None,) if input_shape is None else input_shape[1:]
+        return (None, None if None in sizes else math.prod(n or 0 for n in sizes))
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments: ``name``."""

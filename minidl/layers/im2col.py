@@ -15,7 +15,8 @@ copy reads is ``Wo * N`` adjacent numbers; per-image patch rows (``(N * Ho * Wo,
 forward and backward (``python benchmarks/conv_layouts.py``).
 
 The module also holds what the convolution and pooling layers share: the output size of
-a sliding window and its error for an input smaller than the window.
+a sliding window (and shape, for ``Network.summary``) and its error for an input smaller
+than the window.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from minidl._typing import Array
+from minidl._typing import Array, Shape
 
 #: ``((top, bottom), (left, right))``: the zeros added around each image.
 Pads = tuple[tuple[int, int], tuple[int, int]]
@@ -31,19 +32,33 @@ Pair = tuple[int, int]
 NO_PADS: Pads = ((0, 0), (0, 0))
 
 
-def output_size(where: str, shape: tuple[int, ...], window: Pair, stride: Pair, pads: Pads = NO_PADS) -> Pair:
+def output_size(where: str, shape: Shape, window: Pair, stride: Pair, pads: Pads = NO_PADS) -> Pair:
     """``(Ho, Wo)``: how many window positions fit along the height and the width.
 
     ``Ho = (H + top + bottom - kh) // sh + 1`` (and the same for the width). Raises
     ``ValueError`` naming ``where`` when the (padded) image is smaller than the window.
     """
-    height = shape[2] + pads[0][0] + pads[0][1]
-    width = shape[3] + pads[1][0] + pads[1][1]
+    height = (shape[2] or 0) + pads[0][0] + pads[0][1]  # `or 0`: for mypy (the sizes are known here)
+    width = (shape[3] or 0) + pads[1][0] + pads[1][1]
     if height < window[0] or width < window[1]:
         padded = "" if pads == NO_PADS else f" after padding {pads} (top, bottom), (left, right)"
         raise ValueError(f"{where}: the input's height x width must be at least the window's "
                          f"{window[0]} x {window[1]}{padded}; got {height} x {width} (input shape {shape})")
     return (height - window[0]) // stride[0] + 1, (width - window[1]) // stride[1] + 1
+
+
+def output_shape(where: str, shape: Shape | None, window: Pair, stride: Pair, pads: Pads = NO_PADS,
+                 channels: int | None = None) -> Shape:
+    """``(None, channels, Ho, Wo)`` for an input ``(N, C, H, W)`` of ``shape``; ``channels`` None: ``C``.
+
+    ``Ho`` and ``Wo`` are :func:`output_size`'s; a size not known (None: ``H``, ``W``, or the
+    whole ``shape``) stays None.
+    """
+    if shape is None or len(shape) != 4:
+        return (None, channels, None, None)
+    height, width = shape[2:]
+    out = output_size(where, (*shape[:2], height or window[0], width or window[1]), window, stride, pads)
+    return (None, shape[1] if channels is None else channels, height and out[0], width and out[1])
 
 
 def offsets(window: Pair, stride: Pair, out: Pair) -> list[tuple[int, int, tuple[slice, slice]]]:

@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from minidl._typing import Array
+from minidl._typing import Array, Shape
 from minidl._validation import check_int_pair
 from minidl.errors import label
 from minidl.layers.base import Layer
-from minidl.layers.im2col import offsets, output_size
+from minidl.layers.im2col import offsets, output_shape, output_size
 
 
 class _Pool2D(Layer):
@@ -37,6 +37,10 @@ class _Pool2D(Layer):
         self._x_shape, self._x_dtype = x.shape, x.dtype
         return [(i, j, x[:, :, rows, columns]) for i, j, (rows, columns) in
                 offsets(self.pool_size, self.stride, self._out)]
+
+    def output_shape(self, input_shape: Shape | None) -> Shape:
+        """``(None, channels, Ho, Wo)``: the channels kept, ``Ho = (H - ph) // sh + 1`` (None: not known)."""
+        return output_shape(label(self), input_shape, self.pool_size, self.stride)
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments: ``pool_size``, ``stride`` and ``name``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minidl._typing import Array
+from minidl._typing import Array, Shape
 from minidl.layers.base import Layer
 
 
@@ -53,3 +53,7 @@ class Softmax(Layer):
     def output_features(self, input_features: int | None) -> int | None:
         """The same as the input."""
         return input_features
+
+    def output_shape(self, input_shape: Shape | None) -> Shape | None:
+        """The input's shape: softmax keeps it."""
+        return input_shape

@@ -499,3 +499,33 @@ def test_a_user_layer_refuses_wrong_keys_shapes_and_dtypes_naming_itself():
     with pytest.raises(ValueError, match=r"got shape \(2,\) and dtype float32"):
         layer.load_state_arrays({"seen": np.zeros(2, dtype=np.float32)})
     assert layer.seen.tolist() == [0.0, 0.0]
+
+
+# -- output_shape: what Network.summary shows -------------------------------------------------------
+@pytest.mark.parametrize(("layer", "shape"), [
+    (Dense(3, 2), (4, 3)), (ReLU(), (2, 3, 5, 5)), (Softmax(), (2, 4)), (Dropout(0.5), (2, 3, 4, 4)),
+    (BatchNorm(3), (4, 3)), (BatchNorm(3), (4, 3, 5, 6)), (minidl.Flatten(), (2, 3, 4, 5)),
+    (minidl.Conv2D(3, 4, (3, 2), stride=(2, 1), padding=(1, 0)), (2, 3, 7, 6)),
+    (minidl.Conv2D(2, 3, 4, padding="same"), (1, 2, 5, 5)),
+    (minidl.MaxPool2D(3, stride=2), (2, 3, 9, 8)), (minidl.AvgPool2D((2, 3)), (1, 2, 5, 7)),
+])
+def test_output_shape_is_the_shape_forward_gives_with_the_batch_axis_none(layer, shape):
+    y = layer.forward(np.random.default_rng(0).normal(size=shape))
+    assert layer.output_shape((None, *shape[1:])) == (None, *y.shape[1:])
+
+
+def test_output_shape_keeps_unknown_sizes_unknown():
+    conv = minidl.Conv2D(1, 6, 5)
+    assert conv.output_shape(None) == (None, 6, None, None)
+    assert conv.output_shape((None, 1, 28, None)) == (None, 6, 24, None)
+    assert minidl.MaxPool2D(2).output_shape((None, None, 8, 8)) == (None, None, 4, 4)
+    assert minidl.Flatten().output_shape((None, 6, None, None)) == (None, None)
+    assert ReLU().output_shape((None, 6, None, None)) == (None, 6, None, None)
+    assert Dense(3, 2).output_shape(None) == (None, 2)
+
+
+def test_output_shape_default_comes_from_output_features():
+    assert Scale(3).output_shape((None, 5, 7)) == (None, 5, 3)  # the last axis from output_features
+    assert Scale(3).output_shape(None) == (None, 3)
+    assert Softplus().output_shape((None, 2, 4)) == (None, 2, 4)  # an Activation keeps the shape
+    assert Layer.output_shape(Softplus(), (None, 4)) == (None, 4)  # the default, via output_features

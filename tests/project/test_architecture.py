@@ -119,7 +119,7 @@ LAYERS = [
     "network",
     "training",
     "io",
-    "course",
+    "course | summary",
     "losses : optimizers : metrics",
     "layers",
     "initializers",
