@@ -28,6 +28,7 @@ to compute the same step as the floor.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import itertools
 import json
@@ -290,8 +291,12 @@ class MLPMinidl:
 # PyTorch (optional)
 # --------------------------------------------------------------------------------------
 def torch_or_none(skip: bool) -> Any:
+    """PyTorch, or None. Its OpenMP workers wait passively (``OMP_WAIT_POLICY=PASSIVE``
+    unless set already): spinning workers of a two-thread run took the cores from the
+    numpy that runs next in an interleaved round (the LeNet floor ran 5-25x slower)."""
     if skip:
         return None
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when torch's OpenMP starts
     try:
         import torch
     except ImportError:
@@ -539,6 +544,25 @@ LENET_BATCHES = (8, 64, 256)
 LENET_MEMORY_TARGET = 1.3
 
 
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory in the process; False where that is not possible.
+
+    By default glibc gives the top of its heap back to the system when it is freed, and
+    serves large arrays with fresh ``mmap`` pages. The LeNet floor frees all its arrays
+    (tens of MB at batch 256) at the end of every step, so each step then page-faults them
+    in again, which cost it 30-40% here; minidl's layers keep their last arrays until the
+    next step, so the ratio measured the allocator more than the code. With the memory
+    kept (``M_TRIM_THRESHOLD`` 1 GiB, ``M_MMAP_THRESHOLD`` 32 MiB, the most glibc takes),
+    both sides run the same arithmetic on warm pages. ``--default-malloc`` skips this.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_trim_threshold, 2**30)) and bool(mallopt(m_mmap_threshold, 2**25))
+
+
 def lenet_weights(seed: int = 0) -> list[tuple[Array, Array]]:
     """Glorot-uniform weights for the LeNet floor: conv ``(out, in, 5, 5)``, Dense ``(in, out)``."""
     rng = np.random.default_rng(seed)
@@ -779,6 +803,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="PyTorch's intra-op threads (default 1: see benchmarks/README.md)")
     parser.add_argument("--only", default=None, help="comma-separated cases: tiny,mlp,fit,memory,lenet")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="lenet: leave glibc's malloc as it is (see keep_freed_memory)")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--markdown", action="store_true", help="also print the results as a Markdown table")
     args = parser.parse_args(argv)
@@ -818,6 +844,9 @@ def main(argv: list[str] | None = None) -> int:
         print_memory("memory", memory, 1.2)
     lenet_memory = None
     if "lenet" in only:
+        kept = not args.default_malloc and keep_freed_memory()
+        notes.append("lenet: glibc malloc " + ("keeps freed memory (keep_freed_memory)" if kept else
+                                               "as it is: freed memory goes back to the system"))
         for batch in LENET_BATCHES:
             results[f"lenet-{batch}"] = lenet_case(batch, rounds, budget * 2, torch, notes)
             print_case(results[f"lenet-{batch}"])
@@ -831,7 +860,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  note: {note}")
     if args.markdown:
         print()
-        print(markdown_table({k: r for k, r in results.items() if not k.startswith("lenet")}, memory))
+        others = {k: r for k, r in results.items() if not k.startswith("lenet")}
+        if others or memory is not None:
+            print(markdown_table(others, memory))
         if lenet_memory is not None:
             print()
             print(lenet_markdown_table(results, lenet_memory))
