@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/run.py            # the full run (under a minute on 2 cores)
+    python benchmarks/run.py            # the full run (under two minutes on 2 cores)
     python benchmarks/run.py --quick    # a few seconds: checks that everything runs
 
 What it times (see README.md beside this file):
