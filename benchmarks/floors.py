@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 Array = np.ndarray[Any, Any]
 
@@ -133,3 +134,101 @@ def floor_fit(
         for start in range(0, n, batch_size):
             index = order[start : start + batch_size]
             floor.step(x[index], labels[index])
+
+
+class LeNetFloor:
+    """A LeNet-5-like network on ``(batch, 1, 28, 28)`` images; one SGD step, float32.
+
+    Conv 6@5x5 (padding 2) - ReLU - MaxPool 2 - Conv 16@5x5 - ReLU - MaxPool 2 - Flatten -
+    Dense 120 - ReLU - Dense 84 - ReLU - Dense 10, softmax + cross-entropy on integer labels.
+
+    ``weights`` is a list of ``(W, b)`` pairs (copied): the convolutions' ``W`` of shape
+    ``(out, in, kh, kw)``, the Dense layers' ``(in, out)``. The floor is the numpy a careful
+    person writes for this network, layer by layer:
+
+    * the image is transposed once to ``(C, H, W, N)`` (batch innermost) and stays in that
+      layout through the convolutional part, so no other transpose is needed before Flatten;
+    * im2col by stride tricks, ``cols`` of shape ``(C * 25, Ho * Wo * N)``; one matrix
+      product per convolution, ``W @ cols``;
+    * max-pooling by a reshape, ``(C, Ho, 2, Wo, 2, N).max(axis=(2, 4))``, and its backward
+      by comparing each input with its window's maximum;
+    * col2im by summing shifted slices, one ``+=`` per kernel offset (25), no ``np.add.at``;
+    * no gradient with respect to the input images (the first convolution's ``dL/dx``).
+    """
+
+    def __init__(self, weights: list[tuple[Array, Array]], lr: float) -> None:
+        self.params = [(w.copy(), b.copy()) for w, b in weights]
+        self.lr = lr
+
+    def parameters(self) -> list[Array]:
+        return [a for pair in self.params for a in pair]
+
+    def step(self, x: Array, labels: Array) -> float:
+        (k1, c1), (k2, c2), (w3, b3), (w4, b4), (w5, b5) = self.params
+        lr = self.lr
+        n = x.shape[0]
+        # conv 1: 1 -> 6 channels, 5x5, padding 2: (1, 32, 32, N) -> (6, 28, 28, N)
+        xt = np.zeros((1, 32, 32, n), dtype=np.float32)
+        xt[:, 2:30, 2:30, :] = x.transpose(1, 2, 3, 0)
+        cols1 = sliding_window_view(xt, (5, 5), axis=(1, 2)).transpose(0, 4, 5, 1, 2, 3).reshape(25, -1)
+        z1 = k1.reshape(6, 25) @ cols1  # (6, 28 * 28 * N)
+        z1 += c1[:, None]
+        a1 = np.maximum(z1, 0.0).reshape(6, 14, 2, 14, 2, n)
+        p1 = a1.max(axis=(2, 4))  # (6, 14, 14, N)
+        # conv 2: 6 -> 16 channels, 5x5: (6, 14, 14, N) -> (16, 10, 10, N)
+        cols2 = sliding_window_view(p1, (5, 5), axis=(1, 2)).transpose(0, 4, 5, 1, 2, 3).reshape(150, -1)
+        z2 = k2.reshape(16, 150) @ cols2  # (16, 10 * 10 * N)
+        z2 += c2[:, None]
+        a2 = np.maximum(z2, 0.0).reshape(16, 5, 2, 5, 2, n)
+        p2 = a2.max(axis=(2, 4))  # (16, 5, 5, N)
+        f = p2.transpose(3, 0, 1, 2).reshape(n, 400)  # Flatten in (c, h, w) order
+        # the Dense layers and the fused softmax + cross-entropy
+        z3 = f @ w3
+        z3 += b3
+        a3 = np.maximum(z3, 0.0)
+        z4 = a3 @ w4
+        z4 += b4
+        a4 = np.maximum(z4, 0.0)
+        z5 = a4 @ w5
+        z5 += b5
+        z5 -= z5.max(axis=1, keepdims=True)
+        p = np.exp(z5)
+        p /= p.sum(axis=1, keepdims=True)
+        rows = np.arange(n)
+        loss = -float(np.log(p[rows, labels]).sum()) / n
+        g5 = p
+        g5[rows, labels] -= 1.0
+        g5 *= 1.0 / n
+        # backward through the Dense layers
+        g4 = (g5 @ w5.T) * (z4 > 0.0)
+        g3 = (g4 @ w4.T) * (z3 > 0.0)
+        gf = g3 @ w3.T  # (N, 400)
+        # max-pool 2 and ReLU: the gradient goes to the window's maximum, where z2 > 0
+        gp2 = gf.reshape(n, 16, 5, 5).transpose(1, 2, 3, 0)[:, :, None, :, None]
+        gz2 = ((a2 == p2[:, :, None, :, None]) * gp2).reshape(16, -1)
+        gz2 *= z2 > 0.0
+        # conv 2: weights, bias, and back to its input by col2im
+        gk2 = (gz2 @ cols2.T).reshape(k2.shape)
+        gc2 = gz2.sum(axis=1)
+        gcols2 = (k2.reshape(16, 150).T @ gz2).reshape(6, 5, 5, 10, 10, n)
+        gp1 = np.zeros((6, 14, 14, n), dtype=np.float32)
+        for i in range(5):
+            for j in range(5):
+                gp1[:, i:i + 10, j:j + 10, :] += gcols2[:, i, j]
+        gz1 = ((a1 == p1[:, :, None, :, None]) * gp1[:, :, None, :, None]).reshape(6, -1)
+        gz1 *= z1 > 0.0
+        # conv 1: weights and bias only
+        gk1 = (gz1 @ cols1.T).reshape(k1.shape)
+        gc1 = gz1.sum(axis=1)
+        # SGD, in place
+        w5 -= lr * (a4.T @ g5)
+        b5 -= lr * g5.sum(axis=0)
+        w4 -= lr * (a3.T @ g4)
+        b4 -= lr * g4.sum(axis=0)
+        w3 -= lr * (f.T @ g3)
+        b3 -= lr * g3.sum(axis=0)
+        k2 -= lr * gk2
+        c2 -= lr * gc2
+        k1 -= lr * gk1
+        c1 -= lr * gc1
+        return loss

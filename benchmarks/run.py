@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/run.py            # the full run (under a minute on 2 cores)
+    python benchmarks/run.py            # the full run (under two minutes on 2 cores)
     python benchmarks/run.py --quick    # a few seconds: checks that everything runs
 
 What it times (see README.md beside this file):
@@ -13,6 +13,10 @@ What it times (see README.md beside this file):
   SGD) on a float32 batch of ``B`` = 1, 32, 128, through the public API.
 * ``fit``: ``Network.fit`` per batch against the plain training loop.
 * ``memory``: the MLP's peak memory during ``fit`` against the arrays it must hold.
+* ``lenet-B``: one training step of a LeNet-5-like CNN (two 5x5 convolutions, max-pooling,
+  three Dense layers, softmax + cross-entropy, SGD) on float32 ``(B, 1, 28, 28)`` images,
+  ``B`` = 8, 64, 256, as a user writes it: ``network.train_step(x, labels)``; PyTorch on
+  1 and 2 threads. ``lenet-memory``: its peak memory during ``fit``.
 
 Every case runs its implementations interleaved (the order rotates each round) after a
 warm-up; the reported time is the median over rounds, and the ratio is the median over
@@ -24,6 +28,7 @@ to compute the same step as the floor.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import itertools
 import json
@@ -43,7 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from floors import MLPFloor, TinyFloor, floor_fit
+from floors import LeNetFloor, MLPFloor, TinyFloor, floor_fit
 
 import minidl
 
@@ -63,6 +68,7 @@ TARGETS = {
     "mlp-32": ("minidl", "floor + dx", 1.2),
     "mlp-1": ("minidl", "floor + dx", 1.3),
     "fit-128": ("minidl fit", "floor", 1.1),
+    "lenet-64": ("minidl", "floor", 1.25),  # issue 11: network.train_step against the LeNet floor
 }
 
 
@@ -285,8 +291,12 @@ class MLPMinidl:
 # PyTorch (optional)
 # --------------------------------------------------------------------------------------
 def torch_or_none(skip: bool) -> Any:
+    """PyTorch, or None. Its OpenMP workers wait passively (``OMP_WAIT_POLICY=PASSIVE``
+    unless set already): spinning workers of a two-thread run took the cores from the
+    numpy that runs next in an interleaved round (the LeNet floor ran 5-25x slower)."""
     if skip:
         return None
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when torch's OpenMP starts
     try:
         import torch
     except ImportError:
@@ -527,6 +537,185 @@ def memory_case(batch: int, batches: int, notes: list[str]) -> dict[str, Any] | 
 
 
 # --------------------------------------------------------------------------------------
+# LeNet
+# --------------------------------------------------------------------------------------
+LENET_LR = 1e-2
+LENET_BATCHES = (8, 64, 256)
+LENET_MEMORY_TARGET = 1.3
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory in the process; False where that is not possible.
+
+    By default glibc gives the top of its heap back to the system when it is freed, and
+    serves large arrays with fresh ``mmap`` pages. The LeNet floor frees all its arrays
+    (tens of MB at batch 256) at the end of every step, so each step then page-faults them
+    in again, which cost it 30-40% here; minidl's layers keep their last arrays until the
+    next step, so the ratio measured the allocator more than the code. With the memory
+    kept (``M_TRIM_THRESHOLD`` 1 GiB, ``M_MMAP_THRESHOLD`` 32 MiB, the most glibc takes),
+    both sides run the same arithmetic on warm pages. ``--default-malloc`` skips this.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_trim_threshold, 2**30)) and bool(mallopt(m_mmap_threshold, 2**25))
+
+
+def lenet_weights(seed: int = 0) -> list[tuple[Array, Array]]:
+    """Glorot-uniform weights for the LeNet floor: conv ``(out, in, 5, 5)``, Dense ``(in, out)``."""
+    rng = np.random.default_rng(seed)
+    shapes = [(6, 1, 5, 5), (16, 6, 5, 5), (400, 120), (120, 84), (84, 10)]
+    weights = []
+    for shape in shapes:
+        if len(shape) == 4:
+            fan_in, fan_out = shape[1] * 25, shape[0] * 25
+            bias = shape[0]
+        else:
+            fan_in, fan_out = shape
+            bias = shape[1]
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        weights.append((rng.uniform(-limit, limit, size=shape).astype(np.float32),
+                        rng.uniform(-0.1, 0.1, size=bias).astype(np.float32)))
+    return weights
+
+
+def lenet_data(n: int, seed: int = 1) -> tuple[Array, Array]:
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, size=n)
+
+
+def lenet_network(weights: list[tuple[Array, Array]], lr: float = LENET_LR) -> minidl.Network:
+    """The network as a user writes it, compiled with SGD and the sparse cross-entropy (fused)."""
+    (k1, c1), (k2, c2), (w3, b3), (w4, b4), (w5, b5) = weights
+    f32 = np.float32
+    network = minidl.Network([
+        minidl.Conv2D(1, 6, 5, padding=2, weight_init=k1, bias_init=c1, dtype=f32),
+        minidl.ReLU(),
+        minidl.MaxPool2D(2),
+        minidl.Conv2D(6, 16, 5, weight_init=k2, bias_init=c2, dtype=f32),
+        minidl.ReLU(),
+        minidl.MaxPool2D(2),
+        minidl.Flatten(),
+        minidl.Dense(400, 120, weight_init=w3, bias_init=b3, dtype=f32),
+        minidl.ReLU(),
+        minidl.Dense(120, 84, weight_init=w4, bias_init=b4, dtype=f32),
+        minidl.ReLU(),
+        minidl.Dense(84, 10, weight_init=w5, bias_init=b5, dtype=f32),
+        minidl.Softmax(),
+    ])
+    network.compile(optimizer=minidl.SGD(learning_rate=lr), loss="sparse_categorical_crossentropy")
+    return network
+
+
+class LeNetTorch:
+    def __init__(self, torch: Any, weights: list[tuple[Array, Array]], lr: float) -> None:
+        nn = torch.nn
+        self.model = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+        layers = [m for m in self.model if isinstance(m, (nn.Conv2d, nn.Linear))]
+        with torch.no_grad():
+            for layer, (w, b) in zip(layers, weights, strict=True):
+                layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(w if w.ndim == 4 else w.T)))
+                layer.bias.copy_(torch.from_numpy(b))
+        self.loss = nn.CrossEntropyLoss()
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
+
+    def step(self, x: Any, labels: Any) -> float:
+        self.optimizer.zero_grad()
+        loss = self.loss(self.model(x), labels)
+        loss.backward()
+        self.optimizer.step()
+        return 0.0
+
+    def weights(self) -> list[Array]:
+        return [p.detach().numpy().T if p.ndim == 2 else p.detach().numpy() for p in self.model.parameters()]
+
+
+def lenet_case(batch: int, rounds: int, budget: float, torch: Any, notes: list[str]) -> CaseResult:
+    weights = lenet_weights()
+    x, labels = lenet_data(batch)
+    floor, ours = LeNetFloor(weights, LENET_LR), lenet_network(weights)
+    floor.step(x, labels)
+    ours.train_step(x, labels)
+    check_same("minidl", floor.parameters(), [p.value for p in ours.parameters()], 1e-4)
+    floor, ours = LeNetFloor(weights, LENET_LR), lenet_network(weights)
+    impls: dict[str, Callable[[], object]] = {
+        "floor": lambda: floor.step(x, labels),
+        "minidl": lambda: ours.train_step(x, labels),
+    }
+    if torch is not None:
+        tx, tl = torch.from_numpy(x), torch.from_numpy(labels)
+        check_floor, checked = LeNetFloor(weights, LENET_LR), LeNetTorch(torch, weights, LENET_LR)
+        check_floor.step(x, labels)
+        checked.step(tx, tl)
+        check_same("torch", check_floor.parameters(), checked.weights(), 1e-4)
+        one, two = LeNetTorch(torch, weights, LENET_LR), LeNetTorch(torch, weights, LENET_LR)
+        threads = torch.get_num_threads()
+
+        def torch_two_threads() -> None:
+            torch.set_num_threads(2)
+            two.step(tx, tl)
+            torch.set_num_threads(threads)
+
+        impls["torch"] = lambda: one.step(tx, tl)
+        impls["torch x2"] = torch_two_threads
+    return time_interleaved(
+        f"lenet-{batch}", f"LeNet-5-like CNN, float32 batch of {batch} 1x28x28 images, train_step",
+        impls, rounds=rounds, budget=budget,
+    )
+
+
+def lenet_activation_bytes(batch: int) -> dict[str, int]:
+    """What one LeNet step must hold beyond the parameters, in float32 bytes.
+
+    Forward: each convolution's im2col columns (its backward needs them for dL/dW), every
+    layer's output (each ReLU's and pooling's input is needed by its backward); backward:
+    the largest set in flight at once, the second convolution's dL/dcols with the
+    gradients on both sides of it.
+    """
+    per_sample = {
+        "im2col columns": 25 * 28 * 28 + 150 * 10 * 10,
+        "layer outputs": 2 * 6 * 28 * 28 + 6 * 14 * 14 + 2 * 16 * 10 * 10 + 16 * 5 * 5
+        + 2 * 120 + 2 * 84 + 2 * 10,
+        "gradients in flight": 150 * 10 * 10 + 16 * 10 * 10 + 6 * 14 * 14,
+    }
+    return {key: 4 * batch * value for key, value in per_sample.items()}
+
+
+def lenet_memory_case(batch: int, batches: int) -> dict[str, Any]:
+    """Peak traced memory during one epoch of LeNet's fit, against what it must hold."""
+    weights = lenet_weights()
+    gc.collect()
+    tracemalloc.start()
+    x, labels = lenet_data(batch * batches)
+    network = lenet_network(weights)
+    network.fit(x[:batch], labels[:batch], epochs=1, batch_size=batch, verbose=0, seed=0)
+    gc.collect()
+    tracemalloc.reset_peak()
+    network.fit(x, labels, epochs=1, batch_size=batch, verbose=0, seed=0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    parameters = sum(p.value.nbytes for p in network.parameters())
+    required = {"data": x.nbytes + labels.nbytes, "parameters": parameters, "gradients": parameters,
+                "optimizer state": 0, **lenet_activation_bytes(batch)}
+    must_hold = sum(required.values())
+    return {"batch": batch, "samples": batch * batches, "peak_bytes": peak, "must_hold_bytes": must_hold,
+            "ratio": peak / must_hold, "breakdown": required}
+
+
+def print_memory(name: str, memory: dict[str, Any], target: float) -> None:
+    print(f"\n{name}: fit on {memory['samples']} samples, batch {memory['batch']}, traced by tracemalloc")
+    print(f"  peak {memory['peak_bytes'] / 2**20:.2f} MiB; must hold "
+          f"{memory['must_hold_bytes'] / 2**20:.2f} MiB "
+          f"({', '.join(f'{k} {v / 2**20:.2f}' for k, v in memory['breakdown'].items())}): "
+          f"x{memory['ratio']:.2f} (target <= {target}): {'met' if memory['ratio'] <= target else 'NOT met'}")
+
+
+# --------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------
 def format_time(seconds: float) -> str:
@@ -552,11 +741,11 @@ def target_lines(results: dict[str, CaseResult]) -> list[str]:
     for case, (impl, base, limit) in TARGETS.items():
         result = results.get(case)
         if result is None:
-            lines.append(f"  {case:<8} target <= {limit:.1f}x: not measured")
+            lines.append(f"  {case:<8} target <= {limit:g}x: not measured")
             continue
         ratio = result.ratio(impl, base)
         verdict = "met" if ratio <= limit else f"NOT met, {(ratio / limit - 1) * 100:.1f}% over"
-        lines.append(f"  {case:<8} {impl} / {base}: x{ratio:.2f} (target <= {limit:.1f}): {verdict}")
+        lines.append(f"  {case:<8} {impl} / {base}: x{ratio:.2f} (target <= {limit:g}): {verdict}")
     return lines
 
 
@@ -589,6 +778,23 @@ def markdown_table(results: dict[str, CaseResult], memory: dict[str, Any] | None
     return "\n".join(lines)
 
 
+def lenet_markdown_table(results: dict[str, CaseResult], memory: dict[str, Any]) -> str:
+    """The README's LeNet table: ratios to the floor per batch size, then the memory ratio."""
+    lines = ["| case | floor | minidl | minidl / floor | PyTorch 1 thread / floor "
+             "| PyTorch 2 threads / floor |", "|---|---|---|---|---|---|"]
+    for name, result in results.items():
+        if not name.startswith("lenet"):
+            continue
+        cells = [name, *(format_time(result.median(key)).strip() for key in ("floor", "minidl")),
+                 f"{result.ratio('minidl'):.2f}"]
+        cells += [f"{result.ratio(key):.2f}" if key in result.times else "" for key in ("torch", "torch x2")]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append(f"| lenet-memory (fit, batch {memory['batch']}) | "
+                 f"{memory['must_hold_bytes'] / 2**20:.1f} MiB must be held | "
+                 f"{memory['peak_bytes'] / 2**20:.1f} MiB peak | {memory['ratio']:.2f} | | |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds, to check that it runs")
@@ -596,7 +802,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="PyTorch's intra-op threads (default 1: see benchmarks/README.md)")
-    parser.add_argument("--only", default=None, help="comma-separated case prefixes: tiny,mlp,fit,memory")
+    parser.add_argument("--only", default=None, help="comma-separated cases: tiny,mlp,fit,memory,lenet")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="lenet: leave glibc's malloc as it is (see keep_freed_memory)")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--markdown", action="store_true", help="also print the results as a Markdown table")
     args = parser.parse_args(argv)
@@ -604,7 +812,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (3 if args.quick else 31)
     budget = 0.002 if args.quick else 0.02
     fit_batches = 4 if args.quick else 40
-    only = set(args.only.split(",")) if args.only else {"tiny", "mlp", "fit", "memory"}
+    only = set(args.only.split(",")) if args.only else {"tiny", "mlp", "fit", "memory", "lenet"}
     torch = torch_or_none(args.no_torch)
     if torch is not None:
         torch.set_num_threads(args.torch_threads)
@@ -633,11 +841,17 @@ def main(argv: list[str] | None = None) -> int:
             print_case(fit)
     memory = memory_case(128, fit_batches, notes) if "memory" in only else None
     if memory is not None:
-        print(f"\nmemory: fit on {memory['samples']} samples, batch {memory['batch']}, traced by tracemalloc")
-        print(f"  peak {memory['peak_bytes'] / 2**20:.2f} MiB; must hold "
-              f"{memory['must_hold_bytes'] / 2**20:.2f} MiB "
-              f"({', '.join(f'{k} {v / 2**20:.2f}' for k, v in memory['breakdown'].items())}): "
-              f"x{memory['ratio']:.2f} (target <= 1.2): {'met' if memory['ratio'] <= 1.2 else 'NOT met'}")
+        print_memory("memory", memory, 1.2)
+    lenet_memory = None
+    if "lenet" in only:
+        kept = not args.default_malloc and keep_freed_memory()
+        notes.append("lenet: glibc malloc " + ("keeps freed memory (keep_freed_memory)" if kept else
+                                               "as it is: freed memory goes back to the system"))
+        for batch in LENET_BATCHES:
+            results[f"lenet-{batch}"] = lenet_case(batch, rounds, budget * 2, torch, notes)
+            print_case(results[f"lenet-{batch}"])
+        lenet_memory = lenet_memory_case(64, fit_batches)
+        print_memory("lenet-memory", lenet_memory, LENET_MEMORY_TARGET)
 
     print("\ntargets (ratios measured in this run):")
     for line in target_lines(results):
@@ -646,7 +860,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  note: {note}")
     if args.markdown:
         print()
-        print(markdown_table(results, memory))
+        others = {k: r for k, r in results.items() if not k.startswith("lenet")}
+        if others or memory is not None:
+            print(markdown_table(others, memory))
+        if lenet_memory is not None:
+            print()
+            print(lenet_markdown_table(results, lenet_memory))
 
     if args.json:
         payload = {
@@ -657,6 +876,7 @@ def main(argv: list[str] | None = None) -> int:
                              "ratio": {k: r.ratio(k) for k in r.times}}
                       for name, r in results.items()},
             "memory": memory,
+            "lenet_memory": lenet_memory,
             "notes": notes,
         }
         Path(args.json).write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from minidl._typing import Array, Shape
 from minidl._validation import check_int_pair
@@ -26,6 +27,7 @@ class _Pool2D(Layer):
         self.stride = self.pool_size if stride is None else check_int_pair(stride, f"{label(self)} stride")
         self._x_shape: tuple[int, ...]
         self._x_dtype: np.dtype[Any]
+        self._x_axes: tuple[int, ...]  # x's axes from the slowest-varying in memory to the fastest
         self._out: tuple[int, int]
 
     def _windows(self, x: Array) -> list[tuple[int, int, Array]]:
@@ -35,6 +37,7 @@ class _Pool2D(Layer):
         """
         self._out = output_size(label(self), x.shape, self.pool_size, self.stride)
         self._x_shape, self._x_dtype = x.shape, x.dtype
+        self._x_axes = _memory_axes(x)
         return [(i, j, x[:, :, rows, columns]) for i, j, (rows, columns) in
                 offsets(self.pool_size, self.stride, self._out)]
 
@@ -42,9 +45,42 @@ class _Pool2D(Layer):
         """``(None, channels, Ho, Wo)``: the channels kept, ``Ho = (H - ph) // sh + 1`` (None: not known)."""
         return output_shape(label(self), input_shape, self.pool_size, self.stride)
 
+    def _new_grad_x(self, dtype: npt.DTypeLike) -> Array:
+        """An array for ``dL/dx``, zeros where no window reaches, laid out in memory as ``x`` was.
+
+        After a Conv2D, ``x`` is a transposed view of ``(C, H, W, N)`` memory: so is
+        ``dL/dx``, so that the ReLU before and the Conv2D below read it in memory order
+        (the Conv2D's ``dL/dy`` reshape is then free). When the windows tile the image
+        (stride = pool size, no rows or columns left over), every entry is written by
+        ``backward``: no zeros are needed.
+        """
+        tiled = self.stride == self.pool_size and all(
+            self._x_shape[2 + d] == self._out[d] * self.pool_size[d] for d in (0, 1))
+        return _new_array(self._x_shape, self._x_axes, dtype, zeros=not tiled)
+
     def config(self) -> dict[str, Any]:
         """Constructor arguments: ``pool_size``, ``stride`` and ``name``."""
         return {"pool_size": self.pool_size, "stride": self.stride, "name": self.name}
+
+
+def _memory_axes(a: Array) -> tuple[int, ...]:
+    """``a``'s axes from the slowest-varying in memory to the fastest: ``(0, 1, 2, 3)`` for C order."""
+    return tuple(sorted(range(a.ndim), key=lambda axis: -abs(a.strides[axis])))
+
+
+def _new_array(shape: tuple[int, ...], axes: tuple[int, ...], dtype: npt.DTypeLike, *, zeros: bool) -> Array:
+    """A new array of ``shape`` whose axes lie in memory in the order ``axes`` (see ``_memory_axes``)."""
+    memory_shape = tuple(shape[axis] for axis in axes)
+    memory = np.zeros(memory_shape, dtype=dtype) if zeros else np.empty(memory_shape, dtype=dtype)
+    array: Array = memory.transpose(np.argsort(axes))
+    return array
+
+
+def _copy_laid_out(a: Array, axes: tuple[int, ...]) -> Array:
+    """A copy of ``a`` laid out in memory in the order ``axes``."""
+    copy = _new_array(a.shape, axes, a.dtype, zeros=False)
+    copy[...] = a
+    return copy
 
 
 class MaxPool2D(_Pool2D):
@@ -120,10 +156,19 @@ class MaxPool2D(_Pool2D):
         ``dL/dx[n, c, p * sh + i, q * sw + j] += dL/dy[n, c, p, q]`` for the one offset
         ``(i, j)`` of window ``(p, q)`` that held the maximum. ``grad_y`` has shape
         ``(batch, channels, Ho, Wo)``; returns shape ``(batch, channels, H, W)``.
+
+        When the windows do not overlap (stride >= pool size, the default), each input
+        is in one window at most, and the product is written straight into ``dL/dx``.
         """
-        grad_x = np.zeros(self._x_shape, dtype=np.result_type(grad_y, self._x_dtype))
+        grad_x = self._new_grad_x(np.result_type(grad_y, self._x_dtype))
+        if _memory_axes(grad_y) != self._x_axes:  # e.g. after Flatten: one copy, then all in memory order
+            grad_y = _copy_laid_out(grad_y, self._x_axes)
+        overlap = self.stride[0] < self.pool_size[0] or self.stride[1] < self.pool_size[1]
         for k, (_, _, (rows, columns)) in enumerate(offsets(self.pool_size, self.stride, self._out)):
-            grad_x[:, :, rows, columns] += grad_y * (self._argmax == k)
+            if overlap:
+                grad_x[:, :, rows, columns] += grad_y * (self._argmax == k)
+            else:
+                np.multiply(grad_y, self._argmax == k, out=grad_x[:, :, rows, columns])
         return grad_x
 
 
@@ -168,7 +213,11 @@ class AvgPool2D(_Pool2D):
         shape ``(batch, channels, H, W)``.
         """
         share = grad_y / (self.pool_size[0] * self.pool_size[1])
-        grad_x = np.zeros(self._x_shape, dtype=share.dtype)
+        grad_x = self._new_grad_x(share.dtype)
+        overlap = self.stride[0] < self.pool_size[0] or self.stride[1] < self.pool_size[1]
         for _, _, (rows, columns) in offsets(self.pool_size, self.stride, self._out):
-            grad_x[:, :, rows, columns] += share
+            if overlap:
+                grad_x[:, :, rows, columns] += share
+            else:
+                grad_x[:, :, rows, columns] = share
         return grad_x

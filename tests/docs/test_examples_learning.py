@@ -85,6 +85,14 @@ def test_classify_digits_reaches_95_percent(tmp_path):
     assert len(re.findall(r"^Epoch \d+/200 .* val_accuracy: ", out, re.M)) >= 2
 
 
+def test_classify_digits_cnn_reaches_98_5_percent(tmp_path):
+    pytest.importorskip("sklearn")
+    out = run_example("classify_digits_cnn.py", tmp_path)
+    assert "conv2d (Conv2D)" in out and "maxpool2d (MaxPool2D)" in out and "flatten (Flatten)" in out
+    assert len(re.findall(r"^Epoch \d+/100 .* val_accuracy: ", out, re.M)) >= 2
+    assert number_after("Test accuracy:", out) >= 0.985
+
+
 def test_regression_diabetes_compares_with_least_squares(tmp_path):
     datasets = pytest.importorskip("sklearn.datasets")
     out = run_example("regression_diabetes.py", tmp_path)
