@@ -296,6 +296,11 @@ class Layer(ABC):
         return f"{type(self).__name__}({arguments})"
 
 
+#: Forward passes run so far, counted by every checked ``forward`` and every ``Chain`` forward. A
+#: chain runs a layer's bare math only when nothing else ran the layers since its own last forward.
+forward_runs = [0]
+
+
 def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, Array], Array]:
     """``forward`` preceded by the input check and followed by recording the shapes."""
 
@@ -310,6 +315,7 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
                                              or x.dtype is not self._accepted_dtype):
             _check_input(self, x)
         y = forward(self, x)
+        forward_runs[0] += 1
         self.last_input_shape = shape
         self.last_output_shape = y.shape if type(y) is np.ndarray else getattr(y, "shape", None)
         return y

@@ -18,7 +18,7 @@ import numpy as np
 
 from minidl._typing import Array
 from minidl.errors import backward_failure, backward_shape_error, note_failing_layer
-from minidl.layers.base import Layer
+from minidl.layers.base import Layer, forward_runs
 
 
 def bare(layer: Layer, method: str) -> Callable[[Array], Any]:
@@ -46,18 +46,22 @@ class Chain:
         self._first_parameters = bare(self.layers[self.first], "backward_parameters")
         self._clearing = [layer for layer in self.layers if not layer.overwrites_gradients]
         self._passed: tuple[tuple[int, ...], np.dtype[Any]] | None = None  # the batch that passed
+        self._run = -1  # forward_runs after this chain's latest forward
         self._passed_backward: dict[bool, tuple[int, ...]] = {}  # to the data? -> the grad shape that passed
 
     def forward(self, x: Array) -> Array:
         """``y = layer_n(... layer_1(x))`` for a batch ``x``, checked once per shape and dtype."""
-        if self._passed is not None and x.shape == self._passed[0] and x.dtype is self._passed[1]:
+        passed = self._passed
+        if self._run == forward_runs[0] and passed is not None and x.shape == passed[0] and x.dtype is passed[1]:
             for forward in self._forwards:
                 x = forward(x)
-            return x
-        self._passed, signature = None, (x.shape, x.dtype)
-        for layer in self.layers:
-            x = layer.forward(x)
-        self._passed, self._passed_backward = signature, {}
+        else:
+            self._passed, signature = None, (x.shape, x.dtype)
+            for layer in self.layers:
+                x = layer.forward(x)
+            self._passed, self._passed_backward = signature, {}
+        forward_runs[0] += 1
+        self._run = forward_runs[0]
         return x
 
     def backward(self, grad: Array) -> Array:
@@ -73,7 +77,8 @@ class Chain:
         for layer in self._clearing:
             layer.zero_grad()
         grad_shape = grad.shape
-        checked = self._passed is None or grad_shape != self._passed_backward.get(to_data)
+        checked = (self._run != forward_runs[0] or self._passed is None
+                   or grad_shape != self._passed_backward.get(to_data))
         layer = self.layers[-1]
         try:
             for layer, math in self._down_to_data if to_data else self._down_to_first:
@@ -91,6 +96,6 @@ class Chain:
         except ValueError as error:
             note_failing_layer(layer, error)
             raise
-        if checked and self._passed is not None:
+        if checked and self._passed is not None and self._run == forward_runs[0]:
             self._passed_backward[to_data] = grad_shape
         return grad

@@ -11,7 +11,10 @@
    parameters, whose ``backward_parameters`` fills its gradients without computing the
    gradient with respect to the data (nobody needs it). A layer whose
    ``overwrites_gradients`` is False (a user's layer that may add, ``w.grad += g``) has
-   its gradients cleared right before its backward, so adding is right too.
+   its gradients cleared before the backward pass, so adding is right too.
+
+Both passes run through a :class:`~minidl.layers.chain.Chain`: each layer's checks run for
+the first batch of a shape (and the smaller last batch), its bare math for the others.
 
 The optimizer's ``step`` (in ``fit`` and ``train_step``) then updates the parameters.
 """
@@ -22,8 +25,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from minidl._typing import Array
-from minidl.errors import backward_failure, backward_shape_error, note_failing_layer
-from minidl.layers.base import Layer, Parameter
+from minidl.layers.base import Parameter
+from minidl.layers.chain import Chain
 from minidl.losses import Loss
 
 if TYPE_CHECKING:
@@ -31,73 +34,38 @@ if TYPE_CHECKING:
 
 
 class StepPlan:
-    """The layer lists one training step walks, worked out once per ``fit``.
+    """What one training step runs, worked out once per ``fit``.
 
     Attributes
     ----------
     head
-        Layers run before the loss: all of them, or all but the last when fused.
+        A :class:`~minidl.layers.chain.Chain` of the layers run before the loss: all of
+        them, or all but the last when fused. Its ``backward_parameters`` goes down to the
+        first layer with parameters.
     last
         The fused activation (Softmax/Sigmoid), or None.
-    back_steps
-        ``(layer, position, clear)`` for each layer whose ``backward`` runs, last first
-        (down to, not including, ``first``); ``clear``: call its ``zero_grad`` first.
-    first
-        The first layer with parameters (gets ``backward_parameters``).
     """
 
     def __init__(self, network: Network, loss: Loss) -> None:
         layers, fused = network.layers, loss.fuses_with(network.layers[-1])
-        first = next((i for i, layer in enumerate(layers) if layer.parameters()), None)
-        if first is None:
+        if not any(layer.parameters() for layer in layers):
             raise ValueError("the network has no parameters to train (no layer with weights)")
-        end = len(layers) - 1 if fused else len(layers)
-        self.head, self.last = layers[:end], (layers[-1] if fused else None)
-        self.back_steps = [(layers[i], i, _clears(layers[i])) for i in range(end - 1, first, -1)]
-        self.first, self.clear_first = layers[first], _clears(layers[first])
+        self.head = Chain(layers[:-1] if fused else layers)
+        self.last = layers[-1] if fused else None
         self.loss, self.parameters = loss, network.parameters()
 
 
-def _clears(layer: Layer) -> bool:
-    """Whether the step calls ``layer.zero_grad()`` before its backward (see ``overwrites_gradients``)."""
-    return bool(layer.parameters()) and not layer.overwrites_gradients
-
-
-def forward_loss(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array, list[tuple[int, ...]]]:
-    """Forward and the loss (fused when planned): ``(loss, output, the input shape of each layer)``.
+def forward_loss(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:
+    """Forward and the loss (fused when planned): ``(loss, output)``.
 
     When fused, the loss reads the last layer's input, the logits, and its output, the
     probabilities (which are the output returned).
     """
-    shapes, output = [], x
-    for layer in plan.head:
-        shapes.append(output.shape)
-        output = layer.forward(output)
+    output = plan.head.forward(x)
     if plan.last is None:
-        return plan.loss.forward(output, target), output, shapes
+        return plan.loss.forward(output, target), output
     probabilities = plan.last.forward(output)
-    return plan.loss.forward_from_logits(output, target, probabilities), probabilities, shapes
-
-
-def backward(plan: StepPlan, shapes: list[tuple[int, ...]]) -> None:
-    """Backpropagate the last loss, filling every parameter's ``grad``; a failing layer is named."""
-    grad = plan.loss.backward()
-    try:
-        for layer, position, clear in plan.back_steps:
-            if clear:
-                layer.zero_grad()
-            grad = layer.backward(grad)
-            if grad.shape != shapes[position]:
-                raise backward_shape_error(layer, shapes[position], grad)
-        layer = plan.first
-        if plan.clear_first:
-            layer.zero_grad()
-        layer.backward_parameters(grad)
-    except (AttributeError, TypeError) as error:
-        raise backward_failure(layer, grad, error) from error
-    except ValueError as error:
-        note_failing_layer(layer, error)
-        raise
+    return plan.loss.forward_from_logits(output, target, probabilities), probabilities
 
 
 def step(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:
@@ -105,9 +73,9 @@ def step(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:
 
     The parameters' ``grad`` are filled only when the loss is finite.
     """
-    value, output, shapes = forward_loss(plan, x, target)
+    value, output = forward_loss(plan, x, target)
     if math.isfinite(value):
-        backward(plan, shapes)
+        plan.head.backward_parameters(plan.loss.backward())
     return value, output
 
 

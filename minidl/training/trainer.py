@@ -245,7 +245,7 @@ class Trainer:
         with mode(self.network.layers, training=False):
             for start in range(0, len(x), size):
                 xb, yb = x[start : start + size], target[start : start + size]
-                value, output, _ = forward_loss(plan, xb, yb)
+                value, output = forward_loss(plan, xb, yb)
                 means.add(value, output, yb)
         return means.logs()
 

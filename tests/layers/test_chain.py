@@ -154,3 +154,23 @@ def test_backward_parameters_stops_at_the_first_layer_with_parameters(monkeypatc
         assert chain.backward_parameters(np.ones((4, 2))) is None
         assert spy.backward == 0  # nothing below the first weights is differentiated
         np.testing.assert_array_equal(dense.bias.grad, (output > 0).sum(axis=0))  # dL/db = sum of relu'
+
+
+def test_a_layer_run_by_someone_else_in_between_sends_the_chain_back_to_the_checks():
+    chain = Chain(make_layers())
+    for _ in range(2):  # the second forward runs the bare math
+        chain.forward(np.ones((5, 3)))
+    chain.layers[1].forward(np.ones((1, 4)))  # the ReLU's caches now belong to another batch
+    raises(ValueError, lambda: chain.backward(np.ones((5, 2))),
+           "ReLU 'relu': backward expected grad_y of shape (1, 4)", "got (5, 4)")
+
+
+def test_two_chains_over_the_same_layers_do_not_trust_each_others_runs():
+    layers = make_layers()
+    network_like, fit_like = Chain(layers), Chain(layers)
+    for _ in range(2):
+        network_like.forward(np.ones((5, 3)))
+        network_like.backward(np.ones((5, 2)))
+    fit_like.forward(np.ones((2, 3)))
+    raises(ValueError, lambda: network_like.backward(np.ones((5, 2))),
+           "Sigmoid 'sigmoid': backward expected grad_y of shape (2, 2)", "got (5, 2)")
