@@ -51,8 +51,7 @@ class Chain:
 
     def forward(self, x: Array) -> Array:
         """``y = layer_n(... layer_1(x))`` for a batch ``x``, checked once per shape and dtype."""
-        passed = self._passed
-        if self._run == forward_runs[0] and passed is not None and x.shape == passed[0] and x.dtype is passed[1]:
+        if self._run == forward_runs[0] and (x.shape, x.dtype) == self._passed:
             for forward in self._forwards:
                 x = forward(x)
         else:
