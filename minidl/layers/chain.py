@@ -80,13 +80,14 @@ class Chain:
                    or grad_shape != self._passed_backward.get(to_data))
         layer = self.layers[-1]
         try:
-            for layer, math in self._down_to_data if to_data else self._down_to_first:
-                if not checked:
+            if checked:
+                for layer, _ in self._down_to_data if to_data else self._down_to_first:
+                    grad = layer.backward(grad)
+                    if grad.shape != layer.last_input_shape:
+                        raise backward_shape_error(layer, layer.last_input_shape or (), grad)
+            else:
+                for layer, math in self._down_to_data if to_data else self._down_to_first:
                     grad = math(grad)
-                    continue
-                grad = layer.backward(grad)
-                if grad.shape != layer.last_input_shape:
-                    raise backward_shape_error(layer, layer.last_input_shape or (), grad)
             if not to_data:
                 layer = self.layers[self.first]
                 (layer.backward_parameters if checked else self._first_parameters)(grad)
