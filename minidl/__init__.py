@@ -40,12 +40,10 @@ from minidl.network import Network, load
 from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
 from minidl.training import Callback, EarlyStopping, History, ModelCheckpoint
 
-__all__ = [
-    "SGD", "Activation", "Adam", "AvgPool2D", "BatchNorm", "BinaryCrossEntropy", "Callback",
-    "CategoricalCrossEntropy", "Conv2D", "Dense", "Dropout", "EarlyStopping", "Flatten", "GradientCheckError",
-    "GradientCheckReport", "History", "Identity", "Layer", "LeakyReLU", "Loss", "MaxPool2D",
-    "MeanAbsoluteError", "MeanSquaredError", "ModelCheckpoint",
-    "ModelFileError", "Network", "NodeValues", "Optimizer", "Parameter", "RMSprop", "ReLU", "Sigmoid",
-    "Softmax", "SparseCategoricalCrossEntropy", "Tanh", "Trace", "__version__", "check_gradients", "load",
-    "metrics", "register_layer"
-]
+__all__ = ["SGD", "Activation", "Adam", "AvgPool2D", "BatchNorm", "BinaryCrossEntropy", "Callback",
+           "CategoricalCrossEntropy", "Conv2D", "Dense", "Dropout", "EarlyStopping", "Flatten",
+           "GradientCheckError", "GradientCheckReport", "History", "Identity", "Layer", "LeakyReLU", "Loss",
+           "MaxPool2D", "MeanAbsoluteError", "MeanSquaredError", "ModelCheckpoint", "ModelFileError",
+           "Network", "NodeValues", "Optimizer", "Parameter", "RMSprop", "ReLU", "Sigmoid", "Softmax",
+           "SparseCategoricalCrossEntropy", "Tanh", "Trace", "__version__", "check_gradients", "load",
+           "metrics", "register_layer"]

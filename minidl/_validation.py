@@ -154,6 +154,15 @@ def check_real(value: Any, name: str, *, low: float = -math.inf, high: float = m
     return number
 
 
+def config_repr(obj: Any) -> str:
+    """``Type(key=value, ...)`` from ``obj.config()``: the call that rebuilds ``obj``, as its ``repr``.
+
+    Layers, optimizers and callbacks take it as their ``__repr__``.
+    """
+    arguments = ", ".join(f"{key}={value!r}" for key, value in obj.config().items())
+    return f"{type(obj).__name__}({arguments})"
+
+
 def class_by_name(table: Mapping[str, Callable[[], T]], name: object, kind: str,
                   object_kind: str | None = None) -> T:
     """A new object of the class ``table`` names ``name`` (case-insensitive), or a clear error.

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from minidl._typing import Array
-from minidl._validation import check_bool, check_finite, check_real, class_by_name
+from minidl._validation import check_bool, check_finite, check_real, class_by_name, config_repr
 from minidl.layers.base import Parameter
 
 
@@ -193,9 +193,7 @@ class Optimizer(ABC):
                              f"{array.min():g}")
         return array.astype(parameter.dtype, copy=True)
 
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
-        return f"{type(self).__name__}({arguments})"
+    __repr__ = config_repr
 
 
 @dataclass(slots=True)

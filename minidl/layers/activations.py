@@ -13,7 +13,19 @@ from minidl._validation import check_real, class_by_name
 from minidl.layers.base import Layer
 
 
-class Activation(Layer):
+class KeepsShape:
+    """A mixin for layers whose output has the input's shape (activations, Softmax, Dropout)."""
+
+    def output_features(self, input_features: int | None) -> int | None:
+        """The same as the input: the layer keeps the shape."""
+        return input_features
+
+    def output_shape(self, input_shape: Shape | None) -> Shape | None:
+        """The input's shape: the layer keeps it."""
+        return input_shape
+
+
+class Activation(KeepsShape, Layer):
     """Base of element-wise activations ``y = f(x)``: any shape in, the same shape out.
 
     A subclass defines exactly two methods, ``function(x)`` (``f``) and
@@ -82,14 +94,6 @@ class Activation(Layer):
             slope = self.derivative(self._x)
         grad_x: Array = grad_y * slope
         return grad_x
-
-    def output_features(self, input_features: int | None) -> int | None:
-        """The same as the input: activations keep the shape."""
-        return input_features
-
-    def output_shape(self, input_shape: Shape | None) -> Shape | None:
-        """The input's shape: activations keep it."""
-        return input_shape
 
 
 class Identity(Activation):

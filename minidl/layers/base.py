@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array, Shape
-from minidl._validation import check_float_dtype
+from minidl._validation import check_float_dtype, config_repr
 from minidl.errors import input_error, label
 
 
@@ -291,9 +291,7 @@ class Layer(ABC):
                                  f"and dtype {target.dtype}; got shape {value.shape} and dtype {value.dtype}")
             target[...] = value
 
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
-        return f"{type(self).__name__}({arguments})"
+    __repr__ = config_repr
 
 
 #: Forward passes run so far, counted by every checked ``forward`` and every ``Chain`` forward. A

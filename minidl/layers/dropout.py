@@ -6,13 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from minidl._typing import Array, Seed, Shape
+from minidl._typing import Array, Seed
 from minidl._validation import check_real
 from minidl.initializers import make_rng
+from minidl.layers.activations import KeepsShape
 from minidl.layers.base import Layer
 
 
-class Dropout(Layer):
+class Dropout(KeepsShape, Layer):
     """Inverted dropout: in training, zero each value with probability ``rate``.
 
     In training mode every value of the input is kept with probability ``1 - rate`` and
@@ -106,14 +107,6 @@ class Dropout(Layer):
             return grad_y
         grad_x: Array = grad_y * self.mask
         return grad_x
-
-    def output_features(self, input_features: int | None) -> int | None:
-        """The same as the input: dropout keeps the shape."""
-        return input_features
-
-    def output_shape(self, input_shape: Shape | None) -> Shape | None:
-        """The input's shape: dropout keeps it."""
-        return input_shape
 
     def config(self) -> dict[str, Any]:
         """``rate``, ``seed`` (an int, or None when none or a Generator was given) and ``name``."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from minidl._typing import Array, Shape
 from minidl.errors import label
@@ -56,7 +55,3 @@ class Flatten(Layer):
         """``(None, d1 * ... * dk)``; the size is None (not known) if any ``d`` is."""
         sizes = (None,) if input_shape is None else input_shape[1:]
         return (None, None if None in sizes else math.prod(n or 0 for n in sizes))
-
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments: ``name``."""
-        return {"name": self.name}

@@ -118,10 +118,7 @@ class MaxPool2D(_Pool2D):
              [10.,  0.]]]])
     """
 
-    def __init__(self, pool_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, *,
-                 name: str | None = None) -> None:
-        super().__init__(pool_size, stride, name=name)
-        self._argmax: Array  # per output: which offset (row-major) held the first maximum
+    _argmax: Array  # per output: which offset (row-major) held the first maximum
 
     def forward(self, x: Array) -> Array:
         """``y = max`` over each window; remember which offset held it.

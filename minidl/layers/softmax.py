@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from minidl._typing import Array, Shape
+from minidl._typing import Array
+from minidl.layers.activations import KeepsShape
 from minidl.layers.base import Layer
 
 
-class Softmax(Layer):
+class Softmax(KeepsShape, Layer):
     """Softmax over the last axis: ``p[i] = exp(z[i]) / sum_k exp(z[k])``.
 
     Each row of the output is a probability distribution (non-negative, summing to 1).
@@ -49,11 +50,3 @@ class Softmax(Layer):
         weighted: Array = (grad_y * p).sum(axis=-1, keepdims=True)
         grad_x: Array = p * (grad_y - weighted)
         return grad_x
-
-    def output_features(self, input_features: int | None) -> int | None:
-        """The same as the input."""
-        return input_features
-
-    def output_shape(self, input_shape: Shape | None) -> Shape | None:
-        """The input's shape: softmax keeps it."""
-        return input_shape

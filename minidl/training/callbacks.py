@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from minidl._validation import check_bool, check_real
+from minidl._validation import check_bool, check_real, config_repr
 from minidl.layers.base import Parameter
 
 if TYPE_CHECKING:
@@ -86,9 +86,7 @@ class Callback:
         """The constructor arguments, ``{name: value}`` for each of ``config_keys`` (shown by ``repr``)."""
         return {name: getattr(self, name) for name in self.config_keys}
 
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
-        return f"{type(self).__name__}({arguments})"
+    __repr__ = config_repr
 
     def set_network(self, network: Network, params: dict[str, Any]) -> None:
         """Attach the callback to ``network`` for one ``fit`` (called by ``fit``)."""
@@ -470,10 +468,8 @@ class ProgressBar(Progress):
         filled = self.width * done // steps
         bar = "=" * filled + (">" if filled < self.width else "") + "." * (self.width - filled - 1)
         running = {key: value for key, value in logs.items() if key != "size"}
-        self._draw(f"Epoch {self.epoch + 1}/{self.params['epochs']} {done:>{len(str(steps))}}/{steps} "
-                   f"[{bar}] ETA {_format_seconds(eta)} - {_format_logs(running)}")
-
-    def _draw(self, text: str) -> None:
+        text = (f"Epoch {self.epoch + 1}/{self.params['epochs']} {done:>{len(str(steps))}}/{steps} "
+                f"[{bar}] ETA {_format_seconds(eta)} - {_format_logs(running)}")
         print("\r" + text.ljust(self.drawn), end="", file=self.stream, flush=True)  # spaces over a longer bar
         self.drawn = len(text)
 
