@@ -13,6 +13,7 @@ never disagree with the code. Needs the ``plot`` extra (matplotlib).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -169,6 +170,42 @@ def figure_digits_history():
     return minidl.plot.plot_history(history)
 
 
+@functools.cache
+def digits_cnn():
+    """Tutorial 8: the small CNN trained 8 epochs on the digits as (1, 8, 8) images, and the test images."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = (digits.data / 16.0).reshape(-1, 1, 8, 8).astype(np.float32)
+    order = np.random.default_rng(0).permutation(len(images))
+    images, labels = images[order], digits.target[order]
+    split = int(0.8 * len(images))
+    f32 = np.float32
+    network = minidl.Network([
+        minidl.Conv2D(1, 16, 3, padding=1, seed=51, dtype=f32), minidl.ReLU(), minidl.MaxPool2D(2),
+        minidl.Conv2D(16, 32, 3, padding=1, seed=52, dtype=f32), minidl.ReLU(), minidl.MaxPool2D(2),
+        minidl.Flatten(),
+        minidl.Dense(128, 64, seed=53, dtype=f32), minidl.ReLU(),
+        minidl.Dense(64, 10, seed=54, dtype=f32), minidl.Softmax(),
+    ])
+    network.compile(optimizer=minidl.Adam(learning_rate=0.002),
+                    loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    network.fit(images[:split], labels[:split], epochs=8, batch_size=32, seed=0, verbose=0)
+    return network, images[split:]
+
+
+def figure_digits_cnn_filters():
+    """Tutorial 8: the 16 trained filters of the CNN's first Conv2D."""
+    network, _ = digits_cnn()
+    return minidl.plot.plot_filters(network.layers[0])
+
+
+def figure_digits_cnn_feature_maps():
+    """Tutorial 8: one test digit (a 7) after the CNN's first Conv2D and first MaxPool2D."""
+    network, test_images = digits_cnn()
+    return minidl.plot.plot_feature_maps(network, test_images[6], layers=["conv2d", "maxpool2d"])
+
+
 FIGURES: dict[str, Callable[[], object]] = {
     "forward_propagation.png": figure_forward_propagation,
     "network_weights_0.png": figure_network(WEIGHTS_0, "weights_0"),
@@ -179,6 +216,8 @@ FIGURES: dict[str, Callable[[], object]] = {
     "gradient_descent_history.png": figure_gradient_descent_history,
     "model_capacity.png": figure_model_capacity,
     "digits_history.png": figure_digits_history,
+    "digits_cnn_filters.png": figure_digits_cnn_filters,
+    "digits_cnn_feature_maps.png": figure_digits_cnn_feature_maps,
 }
 
 

@@ -24,6 +24,7 @@ TUTORIALS = [
     "05-training-models.md",
     "06-classification.md",
     "07-custom-layers.md",
+    "08-convolutions.md",
 ]
 
 
