@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
+from minidl._validation import config_repr
 from minidl.layers.base import Layer
 
 LossT = TypeVar("LossT", bound="Loss")
@@ -127,9 +128,7 @@ class Loss:
         """Constructor arguments that rebuild this loss."""
         return {}
 
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
-        return f"{type(self).__name__}({arguments})"
+    __repr__ = config_repr
 
 
 def _overrides(cls: type[Loss], *names: str) -> bool:
