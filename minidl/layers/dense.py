@@ -122,8 +122,9 @@ class Dense(Layer):
     def _parameter_gradients(self, grad_y: Array) -> None:
         x = self._x
         if len(x) == 1:
-            # BLAS is slow on an inner size of 1 (4x at 784 x 256); the outer product is the same numbers
-            np.multiply.outer(x[0], grad_y[0], out=self.weight.grad)
+            # BLAS is slow on an inner size of 1 (4x at 784 x 256); the outer product (x.T broadcast
+            # against grad_y) is the same numbers
+            np.multiply(x.T, grad_y, out=self.weight.grad)
         else:
             np.matmul(x.T, grad_y, out=self.weight.grad)
         if self.bias is not None:
