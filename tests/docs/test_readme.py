@@ -43,6 +43,14 @@ def test_ci_runs_the_quickstart_commands_verbatim():
         assert command in ci_lines
 
 
+def test_ci_installs_pytorch_with_the_readmes_pinned_command():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Checking against PyTorch", 1)[1].split("\n## ", 1)[0]
+    (command,) = re.findall(r"```bash\n(.*?)\n```", section, flags=re.DOTALL)
+    assert command == ".venv/bin/pip install torch==2.13.0"  # pinned: the CPU build, never an open range
+    assert command in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
 def test_quickstart_promises_the_examples_real_output():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
