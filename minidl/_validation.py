@@ -173,7 +173,9 @@ def class_by_name(table: Mapping[str, Callable[[], T]], name: object, kind: str,
     """
     if not isinstance(name, str):
         alternative = f" or {object_kind}" if object_kind else ""
-        raise TypeError(f"{kind} must be a name{alternative}; got {type(name).__name__}")
+        got = (f"the class {name.__name__}; create one with {name.__name__}()" if isinstance(name, type)
+               else type(name).__name__)  # Keras and PyTorch habit: passing the class itself
+        raise TypeError(f"{kind} must be a name{alternative}; got {got}")
     make = table.get(name.lower())
     if make is None:
         valid = ", ".join(repr(key) for key in table) + (f", or {object_kind}" if object_kind else "")

@@ -39,7 +39,10 @@ class Network:
     array([9.])
     """
 
-    def __init__(self, layers: Sequence[Layer]) -> None:
+    def __init__(self, layers: Sequence[Layer], *more: Layer) -> None:
+        if more:  # Network(Dense(2, 4), ReLU()): PyTorch's nn.Sequential habit
+            raise TypeError(f"Network expects one list of layers, Network([layer, layer, ...]); got "
+                            f"{1 + len(more)} separate arguments (put them in square brackets)")
         self.layers: list[Layer] = _checked_layers(layers)
         self._chain = Chain(self.layers)  # runs them, checking each layer once per batch shape
         self._parameters: list[Parameter] | None = None
@@ -294,7 +297,19 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
     return list(layers)
 
 
-# -- model files: load
+# -- model files: save and load
+def save(network: Network, path: str | os.PathLike[str], *, include_optimizer: bool = True) -> None:
+    """Save ``network`` to one ``.npz`` model file at ``path``: the same as ``network.save(path)``.
+
+    The pair of :func:`load`, as ``torch.save``/``torch.load`` and Keras's
+    ``model.save``/``load_model`` are; see :meth:`Network.save`.
+    """
+    if not isinstance(network, Network):
+        raise TypeError(f"minidl.save expects a Network first (save(network, path)); got "
+                        f"{type(network).__name__}")
+    network.save(path, include_optimizer=include_optimizer)
+
+
 def load(
     path: _io.PathLike | IO[bytes],
     *,

@@ -61,6 +61,13 @@ class Optimizer(ABC):
     (array([-0.14,  1.72,  0.58]), 1)
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """Refuse ``lr=`` (Keras 2 and old tutorials) by naming ``learning_rate``, as Keras 3 does."""
+        if "lr" in kwargs:
+            raise TypeError(f"{cls.__name__} has no argument 'lr'; the learning rate is learning_rate=..., "
+                            f"e.g. {cls.__name__}(learning_rate={kwargs['lr']!r})")
+        return super().__new__(cls)
+
     #: The name used by ``Network.compile`` and in saved files.
     name: ClassVar[str] = "optimizer"
     #: Names of the per-parameter state arrays (besides the step count ``"t"``).

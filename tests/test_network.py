@@ -7,6 +7,7 @@ import typing
 import numpy as np
 import pytest
 
+import minidl
 from minidl import (
     SGD,
     BatchNorm,
@@ -699,3 +700,17 @@ def test_the_properties_before_and_after_compile():
     assert net.metrics_names == ["loss", "mae"]
     with pytest.raises(AttributeError):
         net.loss = MeanSquaredError()
+
+
+def test_layers_given_as_separate_arguments_are_refused_with_the_list_form():
+    raises(TypeError, lambda: Network(Dense(2, 4), ReLU()),
+           "Network expects one list of layers, Network([layer, layer, ...]); got 2 separate arguments")
+
+
+def test_minidl_save_is_network_save_and_pairs_with_load(tmp_path):
+    network = Network([Dense(2, 3, seed=0), ReLU(), Dense(3, 1, seed=1)])
+    path = tmp_path / "model.npz"
+    minidl.save(network, path)
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    np.testing.assert_array_equal(minidl.load(path).predict(x), network.predict(x))
+    raises(TypeError, lambda: minidl.save(path, network), "minidl.save expects a Network first")

@@ -319,3 +319,17 @@ def test_optimizer_step_given_one_parameter_names_the_fix():
     with pytest.raises(TypeError, match=r"expects a list of Parameters; got a single Parameter 'w'"):
         optimizer.step(parameter)  # type: ignore[arg-type]
     assert optimizer.iterations == 0
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, RMSprop, Adam])
+def test_lr_is_refused_by_naming_learning_rate(optimizer_class):
+    name = optimizer_class.__name__
+    raises(TypeError, lambda: optimizer_class(lr=0.1), f"{name} has no argument 'lr'",
+           f"{name}(learning_rate=0.1)")
+    assert optimizer_class(learning_rate=0.1).learning_rate == 0.1  # the real argument still works
+
+
+def test_passing_the_optimizer_class_instead_of_an_object_says_how_to_make_one():
+    network = minidl.Network([Dense(2, 1)])
+    raises(TypeError, lambda: network.compile(optimizer=Adam, loss="mse"),
+           "optimizer must be a name or an Optimizer object; got the class Adam; create one with Adam()")

@@ -413,7 +413,9 @@ class ModelCheckpoint(Monitor):
 
 def progress_for(verbose: int) -> Callback | None:
     """The progress callback for ``fit``'s ``verbose`` (0: None), printing to ``sys.stdout``."""
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+    if isinstance(verbose, (bool, np.bool_)):  # Keras accepts verbose=False / True
+        verbose = int(verbose)
+    if verbose not in (0, 1, 2):
         raise ValueError(f"fit verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch); "
                          f"got {verbose!r}")
     if not verbose:
@@ -435,7 +437,7 @@ class Progress(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Print the epoch's line."""
         elapsed = _format_seconds(time.perf_counter() - self.start)
-        self.write(f"Epoch {epoch + 1}/{self.params['epochs']} - {self.params['steps']} batches - "
+        self.write(f"Epoch {epoch + 1}/{self.params['epochs']} - {_batches(self.params['steps'])} - "
                    f"{elapsed} - {_format_logs(logs)}")
 
     def on_train_end(self, logs: dict[str, float]) -> None:
@@ -498,3 +500,8 @@ def _is_terminal(stream: TextIO) -> bool:
         return bool(stream.isatty())
     except (AttributeError, TypeError, ValueError, OSError):  # no isatty(), or a closed stream
         return False
+
+
+def _batches(count: int) -> str:
+    """``"1 batch"``, ``"40 batches"``."""
+    return f"{count} batch" if count == 1 else f"{count} batches"

@@ -25,6 +25,7 @@ from minidl import (
 )
 from minidl.losses import get_loss, match_target
 from minidl.losses.base import with_batch_axis
+from tests.messages import raises
 
 
 class Recorder(Loss):
@@ -253,3 +254,10 @@ def test_a_subclass_of_a_built_in_loss_that_overrides_only_forward_is_still_comp
     assert loss(np.array([[3.0]]), [1.0]) == 4.0 and loss.calls == 1
     np.testing.assert_array_equal(loss.backward(), [[4.0]])
     assert copy.deepcopy(loss).calls == 1  # copying (as check_gradients does) builds through __new__
+
+
+def test_passing_the_loss_class_instead_of_an_object_says_how_to_make_one():
+    network = minidl.Network([minidl.Dense(2, 1)])
+    raises(TypeError, lambda: network.compile(optimizer="sgd", loss=minidl.BinaryCrossEntropy),
+           "loss must be a name or a Loss object; got the class BinaryCrossEntropy; create one with "
+           "BinaryCrossEntropy()")

@@ -407,6 +407,20 @@ def test_one_line_per_epoch_when_not_a_terminal(capsys, verbose):
     assert f"loss: {history.history['loss'][0]:.4f}" in lines[0]
 
 
+def test_verbose_false_and_true_are_keras_s_0_and_1(capsys):
+    run_fit(False)
+    assert capsys.readouterr().out == ""
+    run_fit(True)  # not a terminal here: one line per epoch, as verbose=1
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_an_epoch_of_one_batch_says_1_batch(capsys):
+    net = Network([Dense(1, 1, seed=0)])
+    net.compile(optimizer=SGD(0.1), loss="mse")
+    net.fit(PROGRESS_X, PROGRESS_Y, epochs=1, batch_size=8, verbose=2)
+    assert capsys.readouterr().out.startswith("Epoch 1/1 - 1 batch - ")
+
+
 class FakeTerminal(io.StringIO):
     def isatty(self):
         return True
