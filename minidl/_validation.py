@@ -92,7 +92,7 @@ def check_finite(array: Array, name: str) -> None:
                 flat = array.reshape(-1)
                 total = float(np.dot(flat, flat))
             else:
-                total = float(np.add.reduce(array, axis=None))
+                total = float(np.sum(array))
         if math.isfinite(total):
             return
     bad = ~np.isfinite(array)

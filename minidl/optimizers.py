@@ -197,7 +197,7 @@ class Optimizer(ABC):
         if slot in self.squares and (array < 0).any():
             raise ValueError(f"{label}, the second moment of parameter {parameter.name!r}, must be >= 0 (a "
                              "mean of squared gradients; the next step takes its square root); got "
-                             f"{array.min():g}")
+                             f"{float(np.min(array)):g}")
         return array.astype(parameter.dtype, copy=True)
 
     __repr__ = config_repr

@@ -40,7 +40,7 @@ def check_unit_interval(values: Array, what: str, owner: str) -> None:
     Two reductions, cheap next to the loss itself; without them a probability of 1.5 or
     a target of 2 would be clipped or used silently into a wrong loss.
     """
-    low, high = float(values.min()), float(values.max())
+    low, high = float(np.min(values)), float(np.max(values))
     if not (low >= 0.0 and high <= 1.0):  # written so that NaN fails too
         raise ValueError(f"{owner}: {what} must be in [0, 1]; got values from {low:g} to {high:g}")
 
@@ -295,7 +295,7 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         if labels.dtype.kind == "f" and not np.array_equal(as_int, labels):
             raise ValueError(f"{owner}: class labels must be whole numbers (class indices); got e.g. "
                              f"{labels[as_int != labels][0]}")
-        low, high = (int(as_int.min()), int(as_int.max())) if as_int.size else (0, 0)
+        low, high = (int(np.min(as_int)), int(np.max(as_int))) if as_int.size else (0, 0)
         if low < 0 or high >= classes:
             raise ValueError(f"{owner}: labels must be in [0, {classes}) for a network with {classes} "
                              f"outputs (one per class); got values from {low} to {high}")
