@@ -281,7 +281,7 @@ class _Check:
             return GradientCheckRow(name, shape, 0, np.nan, np.nan, None, np.nan, np.nan, False, problem)
         if values.size == 0:
             return GradientCheckRow(name, shape, 0, 0.0, 0.0, None, np.nan, np.nan, True)
-        indices = np.arange(values.size)
+        indices: Any = np.arange(values.size)
         if self.max_entries is not None and values.size > self.max_entries:
             indices = np.sort(self.rng.choice(values.size, size=self.max_entries, replace=False))
         grad = np.asarray(analytic, dtype=np.float64).reshape(-1)

@@ -23,6 +23,9 @@ import numpy as np
 
 from minidl._typing import Array
 
+#: numpy's ``.npy`` reader and writer; typed loosely: numpy 2.2 (Python 3.10) ships it without types.
+_npy_format: Any = np.lib.format
+
 PathLike = str | os.PathLike[str]
 #: Default bound on the bytes the members of a file may unpack to (1 GiB).
 DEFAULT_MAX_BYTES = 1 << 30
@@ -101,7 +104,7 @@ def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
 def write_member(archive: zipfile.ZipFile, member: str, value: np.ndarray[Any, Any]) -> None:
     """Write one array, in C order, as the ``.npy`` member ``member`` (never pickled)."""
     with archive.open(member, mode="w", force_zip64=True) as stream:
-        np.lib.format.write_array(stream, value if value.flags.c_contiguous else value.copy(order="C"),
+        _npy_format.write_array(stream, value if value.flags.c_contiguous else value.copy(order="C"),
                                   allow_pickle=False)  # (ascontiguousarray would make a 0-d array 1-d)
 
 
@@ -172,7 +175,7 @@ def check_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, dtype
     ``dtype`` is one the model file allows (a float, ``int64`` or ``uint8``); the data
     the header declares (shape x itemsize) must fill the member exactly.
     """
-    npy = np.lib.format
+    npy = _npy_format
     with archive.open(info) as stream:
         version = npy.read_magic(stream)
         need(version in ((1, 0), (2, 0)), f"{label}: unsupported .npy format version {version}")
@@ -193,7 +196,7 @@ def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> A
     numpy reads it in chunks into one new array (no second copy); the zip checks its CRC.
     """
     with archive.open(info) as stream:
-        array: Array = np.lib.format.read_array(stream, allow_pickle=False)
+        array: Array = _npy_format.read_array(stream, allow_pickle=False)
     if not array.dtype.isnative:  # swap in place: no copy of a big array
         array = array.byteswap(inplace=True).view(array.dtype.newbyteorder("="))
     need(array.dtype.kind != "f" or bool(np.isfinite(array).all()), f"{label}: holds NaN or infinity")

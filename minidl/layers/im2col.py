@@ -21,10 +21,15 @@ than the window.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib import stride_tricks
 
 from minidl._typing import Array, Shape
+
+#: numpy's own; typed loosely because numpy 2.2's stubs (Python 3.10) refuse a tuple ``axis``.
+_sliding_window_view: Any = stride_tricks.sliding_window_view
 
 #: ``((top, bottom), (left, right))``: the zeros added around each image.
 Pads = tuple[tuple[int, int], tuple[int, int]]
@@ -88,7 +93,7 @@ def im2col(x: Array, window: Pair, stride: Pair, pads: Pads) -> Array:
     else:
         xt = np.zeros((c, h + top + bottom, w + left + right, n), dtype=x.dtype)
         xt[:, top:top + h, left:left + w, :] = x.transpose(1, 2, 3, 0)
-    windows = sliding_window_view(xt, window, axis=(1, 2))  # (C, H', W', N, kh, kw), a view
+    windows = _sliding_window_view(xt, window, axis=(1, 2))  # (C, H', W', N, kh, kw), a view
     windows = windows[:, ::stride[0], ::stride[1]]  # (C, Ho, Wo, N, kh, kw)
     cols: Array = windows.transpose(0, 4, 5, 1, 2, 3).reshape(c * window[0] * window[1], -1)
     return cols
