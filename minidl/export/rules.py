@@ -188,7 +188,8 @@ def load_torch_state_dict(layers: list[Layer], arrays: Mapping[str, Array], what
     """Fill the layers from a ``state_dict`` of ``to_torch``'s keys, all checked before any is written.
 
     Raises ``ValueError`` naming the first missing or unexpected key, or a key whose shape
-    or dtype differs from the layer's.
+    or dtype differs from the layer's (checked for all keys first); a layer's own check of
+    the values (BatchNorm: no negative ``running_var``) runs as it is filled, after the layers before it.
     """
     expected = torch_state_dict(layers, what)
     missing, unexpected = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
