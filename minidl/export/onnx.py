@@ -202,10 +202,6 @@ def to_onnx(network: Network, path: str | os.PathLike[str] | None, *, opset: int
     target = network.dtype if dtype is None else check_float_dtype(dtype, "to_onnx dtype")
     if target not in (np.float32, np.float64):
         raise ValueError(f"to_onnx: dtype must be float32 or float64; got {target}")
-    if target == np.float64 and (slow := [label(x) for x in network.layers if isinstance(x, _NO_FLOAT64)]):
-        warnings.warn(f"to_onnx: onnxruntime has no float64 Conv or AveragePool (for {', '.join(slow)}): "
-                      "the model is valid ONNX but onnxruntime will not load it; pass dtype=np.float32 "
-                      "to export it as float32", UserWarning, stacklevel=2)
     dims = _input_dims(network, input_shape)
     onnx_lib = _import_onnx()
     newest = onnx_lib.defs.onnx_opset_version()
@@ -227,6 +223,10 @@ def to_onnx(network: Network, path: str | os.PathLike[str] | None, *, opset: int
         ir_version=helper.find_min_ir_version_for([helper.make_opsetid("", opset)]))
     inferred: onnx.ModelProto = onnx_lib.shape_inference.infer_shapes(model, strict_mode=True)  # + shapes
     onnx_lib.checker.check_model(inferred, full_check=True)
+    if target == np.float64 and (slow := [label(x) for x in network.layers if isinstance(x, _NO_FLOAT64)]):
+        warnings.warn(f"to_onnx: onnxruntime has no float64 Conv or AveragePool (for {', '.join(slow)}): "
+                      "the model is valid ONNX but onnxruntime will not load it; pass dtype=np.float32 "
+                      "to export it as float32", UserWarning, stacklevel=2)
     if path is not None:
         onnx_lib.save_model(inferred, os.fspath(path))
     return inferred
