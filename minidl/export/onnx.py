@@ -6,28 +6,26 @@ imported when :func:`to_onnx` is called, never by ``import minidl`` nor by this 
 Each layer becomes at most one ONNX operator, built with ``onnx.helper`` (no PyTorch). The model
 computes what ``network.predict`` computes: evaluation mode, whatever the network's mode.
 
-==========================  ================================================================
-minidl layer                ONNX operator
-==========================  ================================================================
-Dense                       ``Gemm(x, W, b)``: minidl's weight ``(in, out)`` is Gemm's ``B``
-                            ``(K, N)`` as it is (``transB=0``); no bias: ``Gemm(x, W)``
-Conv2D                      ``Conv``: ``kernel_shape``, ``strides``, ``pads`` ``[top, left,
-                            bottom, right]`` (``'same'`` with an even kernel: one more bottom
-                            and right, as minidl pads)
-MaxPool2D, AvgPool2D        ``MaxPool``, ``AveragePool``: ``kernel_shape``, ``strides``, no pads
-                            (rows and columns no window reaches are left out, ``ceil_mode=0``)
-Flatten                     ``Flatten(axis=1)``
-BatchNorm                   ``BatchNormalization``: ``gamma``, ``beta``, ``running_mean``,
-                            ``running_var``, ``epsilon`` (inference: the running statistics)
-ReLU, Sigmoid, Tanh         ``Relu``, ``Sigmoid``, ``Tanh``
-Identity                    ``Identity``
-LeakyReLU                   ``LeakyRelu(alpha)``
-Softmax                     ``Softmax(axis=-1)``: minidl's last axis
-Dropout                     nothing: in inference it is the identity
-==========================  ================================================================
+| minidl layer         | ONNX operator                                                                  |
+|----------------------|--------------------------------------------------------------------------------|
+| Dense                | ``Gemm(x, W, b)``, ``transB=0``: the ``(in, out)`` weight is Gemm's ``B`` as is |
+| Conv2D               | ``Conv``: ``kernel_shape``, ``strides``, ``pads`` ``[top, left, bottom, right]`` |
+| MaxPool2D, AvgPool2D | ``MaxPool``, ``AveragePool``: ``kernel_shape``, ``strides``, no pads            |
+| Flatten              | ``Flatten(axis=1)``                                                            |
+| BatchNorm            | ``BatchNormalization``: gamma, beta, the running statistics, ``epsilon``       |
+| ReLU, Sigmoid, Tanh  | ``Relu``, ``Sigmoid``, ``Tanh``                                                |
+| Identity             | ``Identity``                                                                   |
+| LeakyReLU            | ``LeakyRelu(alpha)``                                                           |
+| Softmax              | ``Softmax(axis=-1)``: minidl's last axis                                       |
+| Dropout              | nothing: in inference it is the identity                                       |
+
+A Dense without a bias is ``Gemm(x, W)``. Conv2D's ``'same'`` with an even kernel pads one
+more row below and column right, as minidl does (``pads`` ``[0, 0, 1, 1]`` for a 2 x 2).
+The pools leave out rows and columns no window reaches, as minidl (``ceil_mode=0``).
 
 The input is called ``"input"``, the output ``"output"``; axis 0 is the batch, of any size
-(``dim_param "batch"``). Tensors are named after the layers (``"dense.weight"``).
+(``dim_param "batch"``). The other tensors are named after the layers (``"dense.weight"``,
+``"dense.output"``).
 
 **float64.** ONNX stores float64 models and the checker accepts them, but onnxruntime's CPU
 build has no float64 ``Conv`` nor ``AveragePool`` (1.32 here): export a network with those as
@@ -97,10 +95,11 @@ class _Graph:
         return full_name
 
     def node(self, layer: Layer, op_type: str, constants: Sequence[str] = (), **attributes: Any) -> None:
-        """Add ``op_type(latest output, *constants)``, its output named after the layer."""
-        self.nodes.append(self.helper.make_node(op_type, [self.tensor, *constants], [layer.name],
+        """Add ``op_type(latest output, *constants)``, its output ``"<layer>.output"``."""
+        output = f"{layer.name}.output"  # never "input", "output" nor an initializer's name
+        self.nodes.append(self.helper.make_node(op_type, [self.tensor, *constants], [output],
                                                 name=layer.name, **attributes))
-        self.tensor = layer.name
+        self.tensor = output
 
 
 def _dense(graph: _Graph, layer: Dense) -> None:

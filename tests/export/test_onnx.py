@@ -173,6 +173,13 @@ def test_pools(layer: Layer, op_type: str) -> None:
     assert_matches(net, model, (2, 7, 9))
 
 
+def test_layers_named_input_and_output() -> None:
+    net = Network([Dense(3, 4, name="output"), ReLU(name="input"), Dense(4, 2, name="dense.weight")])
+    model = to_onnx(net.astype(np.float32), None)
+    assert [node.output[0] for node in model.graph.node] == ["output.output", "input.output", "output"]
+    assert_matches(net, model, (3,))
+
+
 def test_every_rule_is_tested_here() -> None:
     assert {kind.__name__ for kind in RULES} == {
         "Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten", "BatchNorm", "ReLU", "LeakyReLU",
@@ -228,7 +235,8 @@ def test_mlp_float64_runs_in_onnxruntime() -> None:
 
 def test_float64_cnn_warns_and_exports_as_float32_on_request() -> None:
     net = cnn(np.float64)
-    warning = r"no float64 Conv or AveragePool \(for Conv2D 'conv2d', AvgPool2D .*dtype=np.float32"
+    warning = (r"no float64 Conv or AveragePool \(for Conv2D 'conv2d', Conv2D 'conv2d_1', AvgPool2D 'avgpool2d'\)"
+               r".*pass dtype=np.float32")
     with pytest.warns(UserWarning, match=warning):
         model = to_onnx(net, None)
     onnx.checker.check_model(model, full_check=True)  # valid ONNX, which onnxruntime's CPU build cannot run
