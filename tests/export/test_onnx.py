@@ -235,8 +235,8 @@ def test_mlp_float64_runs_in_onnxruntime() -> None:
 
 def test_float64_cnn_warns_and_exports_as_float32_on_request() -> None:
     net = cnn(np.float64)
-    warning = (r"no float64 Conv or AveragePool \(for Conv2D 'conv2d', Conv2D 'conv2d_1', AvgPool2D 'avgpool2d'\)"
-               r".*pass dtype=np.float32")
+    warning = (r"no float64 Conv or AveragePool "
+               r"\(for Conv2D 'conv2d', Conv2D 'conv2d_1', AvgPool2D 'avgpool2d'\).*pass dtype=np.float32")
     with pytest.warns(UserWarning, match=warning):
         model = to_onnx(net, None)
     onnx.checker.check_model(model, full_check=True)  # valid ONNX, which onnxruntime's CPU build cannot run
