@@ -5,12 +5,15 @@
 * :func:`save_safetensors` / :func:`load_safetensors` (:mod:`minidl.export.safetensors`):
   the weights under ``to_torch(network).state_dict()``'s keys, with numpy alone.
 * :func:`register_torch_rule` (:mod:`minidl.export.rules`): the mapping for a layer of your own.
+* :func:`to_onnx` (:mod:`minidl.export.onnx`): the network as an ONNX model, built with the
+  ``onnx`` package alone, for onnxruntime and every ONNX runtime.
 
 Imported on its own (``import minidl.export``), as :mod:`minidl.plot` is; neither this
-package nor ``import minidl`` imports PyTorch or safetensors: a function does, when called,
+package nor ``import minidl`` imports PyTorch, safetensors or onnx: a function does, when called,
 and says what to install when the package is missing.
 """
 
+from minidl.export.onnx import to_onnx
 from minidl.export.rules import (
     TorchRule,
     register_torch_rule,
@@ -21,7 +24,5 @@ from minidl.export.rules import (
 from minidl.export.safetensors import load_safetensors, save_safetensors
 from minidl.export.torch import from_torch, to_torch
 
-# ONNX (issue 13, item 3) is re-exported here by its own change: from minidl.export.onnx import to_onnx
-
 __all__ = ["TorchRule", "from_torch", "load_safetensors", "register_torch_rule", "save_safetensors",
-           "to_torch", "torch_rules", "torch_state_dict", "unregister_torch_rule"]
+           "to_onnx", "to_torch", "torch_rules", "torch_state_dict", "unregister_torch_rule"]
