@@ -115,6 +115,9 @@ class Loss:
         """``actual`` checked and shaped as ``compute`` reads it; errors start with ``owner``."""
         return match_target(predicted, actual, owner)
 
+    def check_fits(self, layer: Layer) -> None:
+        """Raise ``ValueError`` when this loss cannot train a network ending in ``layer`` (compile asks)."""
+
     def fuses_with(self, layer: Layer) -> bool:
         """Whether training should hand a last ``layer``'s input to ``forward_from_logits`` (no: unfused)."""
         return False

@@ -72,6 +72,14 @@ class _CrossEntropy(Loss):
         check_unit_interval(target, f"{self.name} targets", owner)
         return target
 
+    def check_fits(self, layer: Layer) -> None:
+        """Refuse ``from_logits=True`` after the activation that already made probabilities of the logits."""
+        if self.from_logits and isinstance(layer, self._activation):
+            kind = self._activation.__name__
+            raise ValueError(f"{type(self).__name__}(from_logits=True) reads logits, but the network ends in "
+                             f"{kind} {layer.name!r}, whose outputs are probabilities: use from_logits=False "
+                             f"(the default), or remove the {kind} layer to train on logits")
+
     def fuses_with(self, layer: Layer) -> bool:
         """True when this loss reads probabilities and ``layer`` is the activation that makes them."""
         return not self.from_logits and isinstance(layer, self._activation)

@@ -19,6 +19,7 @@ from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_batch, as_float_array, check_bool, check_positive_int, check_real
 from minidl.initializers import make_rng
 from minidl.layers.base import Parameter, mode
+from minidl.layers.softmax import Softmax
 from minidl.losses import Loss, get_loss
 from minidl.metrics import MetricFunction
 from minidl.optimizers import Optimizer, get_optimizer
@@ -93,6 +94,8 @@ class Trainer:
             raise ValueError("compile needs a loss, e.g. loss='mse' or loss='categorical_crossentropy'")
         self.network, self.metrics = network, _metrics.compiled(metrics)
         self.loss, self.optimizer = get_loss(loss), get_optimizer(optimizer)
+        self.loss.check_fits(network.layers[-1])
+        _check_softmax_width(network)
         previous = network.trainer
         self.history: History | None = previous.history if previous else None
         self.fit_rng: np.random.Generator | None = previous.fit_rng if previous else None
@@ -374,3 +377,12 @@ def _checked(network: Network, x: ArrayLike, y: ArrayLike, owner: str) -> tuple[
     data, target = as_float_array(x, f"{owner} x", dtype=dtype), as_float_array(y, f"{owner} y", dtype=dtype)
     data, single = as_batch(data)
     return data, target[None] if single else target
+
+
+def _check_softmax_width(network: Network) -> None:
+    """Refuse a Softmax over one output unit: its output is always 1, so the network never learns."""
+    layers = network.layers
+    if len(layers) > 1 and isinstance(layers[-1], Softmax) and layers[-2].output_features(None) == 1:
+        raise ValueError(f"Softmax {layers[-1].name!r} normalises a single output unit, so it always gives "
+                         "1.0 and the network cannot learn: for two classes use one unit with Sigmoid and "
+                         "binary_crossentropy, or two units with Softmax")

@@ -328,3 +328,27 @@ def test_accuracy_on_a_sigmoid_network_is_the_binary_accuracy() -> None:
     net.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
     logs = net.evaluate([[2.0], [-2.0], [3.0]], [1.0, 0.0, 0.0])
     assert logs["accuracy"] == pytest.approx(2 / 3)
+
+
+
+@pytest.mark.parametrize(("last", "loss"), [
+    (minidl.Softmax, minidl.SparseCategoricalCrossEntropy(from_logits=True)),
+    (minidl.Softmax, minidl.CategoricalCrossEntropy(from_logits=True)),
+    (minidl.Sigmoid, minidl.BinaryCrossEntropy(from_logits=True)),
+])
+def test_logits_losses_after_the_activation_that_made_probabilities_are_refused(last, loss):
+    network = minidl.Network([minidl.Dense(3, 2), last()])
+    name = type(loss).__name__
+    raises(ValueError, lambda: network.compile(optimizer="sgd", loss=loss),
+           f"{name}(from_logits=True) reads logits, but the network ends in {last.__name__}",
+           "use from_logits=False")
+    network.compile(optimizer="sgd", loss=type(loss)())  # the probabilities version trains
+    assert network.loss.fuses_with(network.layers[-1])
+
+
+def test_a_softmax_over_one_output_unit_is_refused_at_compile():
+    network = minidl.Network([minidl.Dense(3, 1), minidl.Softmax()])
+    raises(ValueError, lambda: network.compile(optimizer="sgd", loss="mse"),
+           "Softmax 'softmax' normalises a single output unit, so it always gives 1.0",
+           "one unit with Sigmoid and binary_crossentropy")
+    minidl.Network([minidl.Dense(3, 2), minidl.Softmax()]).compile(optimizer="sgd", loss="mse")
