@@ -28,7 +28,8 @@ far, "improved?").
 ``verbose``: ``verbose=2`` (or ``verbose=1`` when the output is not a terminal: a log
 file, a CI log) prints one line per epoch with its time and logs (:class:`Progress`);
 ``verbose=1`` on a terminal redraws a bar after each batch (batches done, ETA, running
-loss and metrics) and finishes each epoch with the same line (:class:`ProgressBar`).
+loss and metrics; at most every 0.1 s, and never wider than the terminal: the bar shrinks,
+then metrics are left out) and finishes each epoch with the same line (:class:`ProgressBar`).
 Why training stopped early is printed last.
 
 **Resuming exactly.** ``fit`` keeps its random generator (the one that shuffles) as
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -466,12 +468,10 @@ class ProgressBar(Progress):
         if done != 1 and done != steps and now - self.last_draw < self.interval:
             return
         self.last_draw = now
-        eta = (now - self.start) / done * (steps - done)
-        filled = self.width * done // steps
-        bar = "=" * filled + (">" if filled < self.width else "") + "." * (self.width - filled - 1)
-        running = {key: value for key, value in logs.items() if key != "size"}
-        text = (f"Epoch {self.epoch + 1}/{self.params['epochs']} {done:>{len(str(steps))}}/{steps} "
-                f"[{bar}] ETA {_format_seconds(eta)} - {_format_logs(running)}")
+        eta = _format_seconds((now - self.start) / done * (steps - done))
+        running = [f"{key}: {value}" for key, value in _formatted(logs).items() if key != "size"]
+        head = f"Epoch {self.epoch + 1}/{self.params['epochs']} {done:>{len(str(steps))}}/{steps} "
+        text = _fitted(head, done / steps, f" ETA {eta}", running, self.width, _columns())
         print("\r" + text.ljust(self.drawn), end="", file=self.stream, flush=True)  # spaces over a longer bar
         self.drawn = len(text)
 
@@ -483,9 +483,35 @@ class ProgressBar(Progress):
 
 
 def _format_logs(logs: dict[str, float]) -> str:
+    return " - ".join(f"{key}: {value}" for key, value in _formatted(logs).items())
+
+
+def _formatted(logs: dict[str, float]) -> dict[str, str]:
     # 1.2345e-05, not 0.0000
-    return " - ".join(f"{key}: {value:.4e}" if 0 < abs(value) < 1e-3 else f"{key}: {value:.4f}"
-                      for key, value in logs.items())
+    return {key: f"{value:.4e}" if 0 < abs(value) < 1e-3 else f"{value:.4f}" for key, value in logs.items()}
+
+
+def _columns() -> int:
+    """The terminal's width in characters, less the last column (writing there wraps some terminals)."""
+    return shutil.get_terminal_size(fallback=(80, 24)).columns - 1
+
+
+def _fitted(head: str, fraction: float, eta: str, metrics: list[str], width: int, columns: int) -> str:
+    """``head [bar] eta - metrics`` in at most ``columns`` characters.
+
+    The bar shrinks first (to 10 characters), then metrics are left out from the last,
+    then the line is cut.
+    """
+    while True:
+        tail = eta + "".join(f" - {metric}" for metric in metrics)
+        bar_width = min(width, columns - len(head) - len(tail) - 2)
+        if bar_width >= 10 or not metrics:
+            break
+        metrics = metrics[:-1]
+    bar_width = max(bar_width, 10)
+    filled = int(bar_width * fraction)
+    bar = "=" * filled + (">" if filled < bar_width else "") + "." * (bar_width - filled - 1)
+    return f"{head}[{bar}]{tail}"[:columns]
 
 
 def _format_seconds(seconds: float) -> str:

@@ -429,6 +429,7 @@ class FakeTerminal(io.StringIO):
 def test_verbose_1_on_a_terminal_draws_a_live_bar(monkeypatch):
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("COLUMNS", "200")  # room for the full 30-character bar
     run_fit(1)
     out = terminal.getvalue()
     assert out.count("\n") == 3  # one finished line per epoch
@@ -439,6 +440,28 @@ def test_verbose_1_on_a_terminal_draws_a_live_bar(monkeypatch):
         assert re.match(first, frames[0]), frames[0]
         assert any(re.match(rf"Epoch {epoch}/3 4/4 \[={{30}}\] ETA 0\.0s", frame) for frame in frames)
         assert EPOCH_LINE.fullmatch(frames[-1].rstrip()), frames[-1]
+
+
+@pytest.mark.parametrize("columns", [40, 80, 200])
+def test_the_live_bar_never_outgrows_the_terminal(monkeypatch, columns):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    run_fit(1)
+    lines = terminal.getvalue().split("\n")[:-1]
+    frames = [frame for line in lines for frame in line.split("\r")[1:-1]]  # the bar's redraws
+    assert frames and all(len(frame.rstrip()) < columns for frame in frames)  # the last column wraps
+    for line in lines:  # the epoch's line is whole, whatever the width
+        assert EPOCH_LINE.fullmatch(line.split("\r")[-1].rstrip())
+    widest = max(len(re.search(r"\[([=>.]*)\]", frame).group(1)) for frame in frames)
+    # "Epoch 1/3 1/4 " is 14 characters and " ETA 0.0s - loss: 1.2089 - mae: 1.0953" 38: at 80
+    # columns (79 usable) the bar gets 79 - 14 - 38 - 2 brackets = 25; at 40 even one metric
+    # leaves it under 10, so both go and it gets 39 - 14 - 9 - 2 = 14.
+    assert widest == {40: 14, 80: 25, 200: 30}[columns]
+    if columns == 40:
+        assert all("loss" not in frame for frame in frames)
+    if columns == 200:
+        assert all("mae: " in frame for frame in frames)
 
 
 def test_verbose_2_on_a_terminal_prints_no_bar(monkeypatch):
