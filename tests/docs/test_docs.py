@@ -25,6 +25,7 @@ TUTORIALS = [
     "06-classification.md",
     "07-custom-layers.md",
     "08-convolutions.md",
+    "09-moving-to-pytorch.md",
 ]
 
 
