@@ -1,6 +1,6 @@
 """Classify handwritten digits with an MLP: validation split, early stopping, test accuracy.
 
-Run it with ``python examples/classify_digits.py`` after ``pip install ".[examples]"``
+Run it with ``python examples/classify_digits.py`` after ``pip install -e ".[examples]"``
 (it needs scikit-learn, only for its bundled copy of the UCI digits: 1,797 images of
 8x8 pixels, loaded from the installed package, no download).
 
@@ -20,7 +20,7 @@ import minidl
 try:
     from sklearn.datasets import load_digits
 except ImportError:
-    message = 'This example needs scikit-learn for its bundled digits: pip install ".[examples]"'
+    message = 'This example needs scikit-learn for its bundled digits: pip install -e ".[examples]"'
     raise SystemExit(message) from None
 
 start = time.perf_counter()

@@ -1,6 +1,6 @@
 """Classify handwritten digits with a small CNN: convolutions, pooling, early stopping.
 
-Run it with ``python examples/classify_digits_cnn.py`` after ``pip install ".[examples]"``
+Run it with ``python examples/classify_digits_cnn.py`` after ``pip install -e ".[examples]"``
 (it needs scikit-learn, only for its bundled copy of the UCI digits: 1,797 images of
 8x8 pixels, loaded from the installed package, no download).
 
@@ -24,7 +24,7 @@ import minidl
 try:
     from sklearn.datasets import load_digits
 except ImportError:
-    message = 'This example needs scikit-learn for its bundled digits: pip install ".[examples]"'
+    message = 'This example needs scikit-learn for its bundled digits: pip install -e ".[examples]"'
     raise SystemExit(message) from None
 
 start = time.perf_counter()

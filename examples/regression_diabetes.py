@@ -1,6 +1,6 @@
 """Regression on scikit-learn's bundled diabetes data: a small MLP against least squares.
 
-Run it with ``python examples/regression_diabetes.py`` after ``pip install ".[examples]"``
+Run it with ``python examples/regression_diabetes.py`` after ``pip install -e ".[examples]"``
 (scikit-learn only provides the data: 442 patients, 10 measurements each, and a
 measure of disease progression one year later, bundled with the package).
 
@@ -19,7 +19,7 @@ import minidl
 try:
     from sklearn.datasets import load_diabetes
 except ImportError:
-    message = 'This example needs scikit-learn for its bundled data: pip install ".[examples]"'
+    message = 'This example needs scikit-learn for its bundled data: pip install -e ".[examples]"'
     raise SystemExit(message) from None
 
 data = load_diabetes()

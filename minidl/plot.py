@@ -9,7 +9,7 @@ objects, to style, show or save as usual::
     ax = minidl.plot.draw_network(network, x=[0, 3])
     ax.figure.savefig("network.png")
 
-matplotlib is an optional dependency: ``pip install "minidl[plot]"``. It is imported
+matplotlib is an optional dependency: ``pip install -e ".[plot]"``. It is imported
 when a function here is called, never by ``import minidl`` (nor by ``import minidl.plot``);
 calling one without matplotlib raises ``ModuleNotFoundError`` saying how to install it.
 
@@ -58,7 +58,7 @@ def _pyplot() -> ModuleType:
         import matplotlib.pyplot as plt
     except ModuleNotFoundError as error:
         raise ModuleNotFoundError('minidl.plot needs matplotlib, an optional extra: pip install '
-                                  f'"minidl[plot]" (import failed: {error})') from error
+                                  f'-e ".[plot]" in minidl\'s clone (import failed: {error})') from error
     return plt
 
 

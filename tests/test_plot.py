@@ -27,11 +27,11 @@ def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
     for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.patches", "matplotlib.ticker"):
         monkeypatch.setitem(sys.modules, name, None)
     network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
-    with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
+    with pytest.raises(ModuleNotFoundError, match=r'pip install -e "\.\[plot\]"'):
         mplot.draw_network(network)
-    with pytest.raises(ImportError, match=r'pip install "minidl\[plot\]"'):
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[plot\]"'):
         mplot.plot_history({"loss": [1.0]})
-    with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
+    with pytest.raises(ModuleNotFoundError, match=r'pip install -e "\.\[plot\]"'):
         mplot.plot_filters(minidl.Conv2D(1, 2, 3))
 
 
@@ -114,7 +114,7 @@ def test_draw_network_shows_softmax_probabilities_as_output_values():
 @pytest.fixture
 def pyplot():
     """matplotlib.pyplot, closing the figures a test drew; without matplotlib the test is skipped."""
-    plt = pytest.importorskip("matplotlib.pyplot", reason='needs matplotlib: pip install "minidl[plot]"')
+    plt = pytest.importorskip("matplotlib.pyplot", reason='needs matplotlib: pip install -e ".[plot]"')
     yield plt
     plt.close("all")
 
@@ -214,7 +214,7 @@ COURSE_Y = np.array([1, 3, 5, 7])
 
 
 def test_plot_history_draws_into_the_axes_array_that_plt_subplots_returns():
-    plt = pytest.importorskip("matplotlib.pyplot", reason='needs matplotlib: pip install "minidl[plot]"')
+    plt = pytest.importorskip("matplotlib.pyplot", reason='needs matplotlib: pip install -e ".[plot]"')
 
     record = {"loss": [2.0, 1.0], "accuracy": [0.5, 0.75]}
     figure, grid = plt.subplots(1, 2)  # a numpy array of two Axes
@@ -322,7 +322,7 @@ def test_plot_loss_landscape_without_matplotlib_says_how_to_install_before_any_f
     network = minidl.Network.from_node_weights({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1]})
     calls = []
     monkeypatch.setattr(network, "forward", lambda x: calls.append(x))
-    with pytest.raises(ModuleNotFoundError, match=r'pip install "minidl\[plot\]"'):
+    with pytest.raises(ModuleNotFoundError, match=r'pip install -e "\.\[plot\]"'):
         mplot.plot_loss_landscape(network, "mse", [[0, 3]], [3], parameter=0, index=(1, 0))
     assert calls == []  # it did not sweep the loss only to fail at drawing
 

@@ -1,6 +1,6 @@
 """Export a network to ONNX, to run it in onnxruntime or any other ONNX runtime.
 
-onnx is an optional dependency: ``pip install "minidl[onnx]"`` (onnx and onnxruntime). It is
+onnx is an optional dependency: ``pip install -e ".[onnx]"`` (onnx and onnxruntime). It is
 imported when :func:`to_onnx` is called, never by ``import minidl`` nor by this module's import.
 
 Each layer becomes at most one ONNX operator, built with ``onnx.helper`` (no PyTorch). The model
@@ -263,5 +263,5 @@ def _import_onnx() -> Any:
         import onnx.shape_inference
     except ImportError as error:
         raise ModuleNotFoundError('minidl.export.onnx needs onnx: pip install onnx onnxruntime (or '
-                                  f'pip install "minidl[onnx]"; import failed: {error})') from error
+                                  f'pip install -e ".[onnx]"; import failed: {error})') from error
     return onnx

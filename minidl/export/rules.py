@@ -77,7 +77,7 @@ def require(package: str, what: str) -> ModuleType:
                     "https://pytorch.org/get-started/locally/ shows, e.g. pip install torch "
                     "--index-url https://download.pytorch.org/whl/cpu")
         else:
-            hint = 'safetensors, an optional extra: pip install "minidl[safetensors]"'
+            hint = 'safetensors, an optional extra: pip install -e ".[safetensors]"'
         raise ModuleNotFoundError(f"{what} needs {hint}", name=error.name) from error
 
 

@@ -12,7 +12,7 @@ PyTorch reads it straight into the exported model::
 
 Only the weights: the layers themselves (sizes, strides, ...) are the code that builds the
 network, or a minidl model file (:meth:`Network.save <minidl.Network.save>`). safetensors is
-an optional extra (``pip install "minidl[safetensors]"``), imported when a function is called.
+an optional extra (``pip install -e ".[safetensors]"``), imported when a function is called.
 """
 
 from __future__ import annotations

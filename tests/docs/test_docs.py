@@ -31,7 +31,7 @@ TUTORIALS = [
 
 def test_mkdocs_build_strict_is_clean(tmp_path):
     for tool in ("mkdocs", "material", "mkdocstrings"):
-        pytest.importorskip(tool, reason='needs the docs tools: pip install "minidl[docs]"')
+        pytest.importorskip(tool, reason='needs the docs tools: pip install -e ".[docs]"')
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
@@ -110,7 +110,7 @@ def test_every_committed_image_is_drawn_by_the_figures_script():
 
 
 def test_the_figures_script_runs_and_writes_every_figure(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason='needs matplotlib: pip install "minidl[plot]"')
+    pytest.importorskip("matplotlib", reason='needs matplotlib: pip install -e ".[plot]"')
     script = load_figures_script()
     written = script.main(["--out", str(tmp_path)])
     assert sorted(path.name for path in written) == sorted(script.FIGURES)

@@ -26,7 +26,7 @@ INTERNAL_HELPERS = [
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     for tool in ("mkdocs", "material", "mkdocstrings"):
-        pytest.importorskip(tool, reason='needs the docs tools: pip install "minidl[docs]"')
+        pytest.importorskip(tool, reason='needs the docs tools: pip install -e ".[docs]"')
     out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     result = subprocess.run(

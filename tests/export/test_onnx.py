@@ -324,7 +324,8 @@ def test_opsets(opset: int) -> None:
 
 def test_without_onnx_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
-    with pytest.raises(ModuleNotFoundError, match=r"pip install onnx onnxruntime .*minidl\[onnx\]"):
+    wanted = r"pip install onnx onnxruntime .*pip install -e \"\.\[onnx\]\""
+    with pytest.raises(ModuleNotFoundError, match=wanted):
         to_onnx(Network([Dense(2, 2)]), None)
 
 

@@ -142,6 +142,6 @@ def test_safetensors_files_need_no_torch(tmp_path):
 
 def test_without_safetensors_the_error_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
-    message = r'save_safetensors needs safetensors.*pip install "minidl\[safetensors\]"'
+    message = r'save_safetensors needs safetensors.*pip install -e "\.\[safetensors\]"'
     with pytest.raises(ModuleNotFoundError, match=message):
         save_safetensors(Network([Dense(2, 2)]), tmp_path / "m.safetensors")
