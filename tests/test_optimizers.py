@@ -333,3 +333,18 @@ def test_passing_the_optimizer_class_instead_of_an_object_says_how_to_make_one()
     network = minidl.Network([Dense(2, 1)])
     raises(TypeError, lambda: network.compile(optimizer=Adam, loss="mse"),
            "optimizer must be a name or an Optimizer object; got the class Adam; create one with Adam()")
+
+
+def test_sgd_and_rmsprop_defaults_are_the_documented_ones():
+    sgd, rmsprop = SGD(), RMSprop()
+    assert (sgd.learning_rate, sgd.momentum, sgd.nesterov) == (0.01, 0.0, False)
+    assert (rmsprop.learning_rate, rmsprop.rho, rmsprop.epsilon) == (0.001, 0.9, 1e-7)
+    # One step with each, by hand, from w = 1 and g = 2.
+    w = Parameter(np.array([1.0]))
+    w.grad[...] = 2.0
+    sgd.step([w])
+    assert w.value[0] == 1.0 - 0.01 * 2.0
+    w.value[...] = 1.0
+    rmsprop.step([w])
+    v = 0.1 * 2.0**2  # (1 - rho) g**2 from a zero average
+    assert w.value[0] == pytest.approx(1.0 - 0.001 * 2.0 / (math.sqrt(v) + 1e-7), rel=1e-15)

@@ -213,3 +213,13 @@ def test_backward_equals_upstream_times_derivative(activation):
 ])
 def test_leaky_relu_alpha_is_checked(alpha: object, error: type[Exception], fragments: list[str]) -> None:
     raises(error, lambda: LeakyReLU(alpha), "LeakyReLU alpha", *fragments)
+
+
+def test_relu_and_leaky_relu_slopes_at_exactly_zero_are_the_documented_ones():
+    # ReLU: 0 at 0 (PyTorch, Keras); LeakyReLU: alpha at 0 (its docstring).
+    x, upstream = np.array([[-1.0, 0.0, 1.0]]), np.array([[1.0, 1.0, 1.0]])
+    relu, leaky = ReLU(), LeakyReLU(alpha=0.25)
+    relu.forward(x)
+    np.testing.assert_array_equal(relu.backward(upstream), [[0.0, 0.0, 1.0]])
+    leaky.forward(x)
+    np.testing.assert_array_equal(leaky.backward(upstream), [[0.25, 0.25, 1.0]])

@@ -338,3 +338,15 @@ def test_probabilities_outside_zero_one_are_an_error_not_clipped(loss, predicted
 def test_targets_outside_zero_one_are_an_error(loss):
     with pytest.raises(ValueError, match=r"targets must be in \[0, 1\]; got values from 0 to 2"):
         loss.forward(np.array([[0.5, 0.5]]), [[2, 0]])
+
+
+def test_single_sample_from_logits_paths_of_both_categorical_losses():
+    # One sample of logits (3,), no batch axis: the value and the gradient, by hand.
+    z = np.array([1.0, 2.0, 0.5])
+    p = np.exp(z) / np.exp(z).sum()
+    for loss, target in ((CategoricalCrossEntropy(from_logits=True), np.array([0.0, 1.0, 0.0])),
+                         (SparseCategoricalCrossEntropy(from_logits=True), np.array(1))):
+        assert loss.forward(z, target) == pytest.approx(-math.log(p[1]), rel=1e-12)
+        grad = loss.backward()
+        assert grad.shape == (3,)
+        np.testing.assert_allclose(grad, p - [0.0, 1.0, 0.0], rtol=1e-12)
