@@ -66,7 +66,14 @@ def main():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 4))
 
-    print("== 3. Checking the new activation and the new layer ==")
+    print("== 1. A new activation, Swish: f(x) = x * sigmoid(x) ==")
+    swish = Swish()
+    print("f([-1, 0, 1]) =", np.round(swish.forward(np.array([[-1.0, 0.0, 1.0]]))[0], 4))
+
+    print("\n== 2. A new layer with parameters, Scale: y = x * a + c ==")
+    print([f"{p.name} {p.shape}" for p in Scale(4).parameters()])
+
+    print("\n== 3. Checking the new activation and the new layer ==")
     swish_report = check_gradients(Swish(), x)
     print(swish_report)
     scale = Scale(4)

@@ -74,6 +74,14 @@ def figure_loss_landscape():
     return ax.figure
 
 
+def figure_backprop_tangent():
+    """Tutorial 4: the MSE on the point [0, 3] as the weight x_1 -> node_0 varies; the tangent's slope is 36."""
+    network = minidl.Network.from_node_weights(WEIGHTS_0)
+    ax = minidl.plot.plot_loss_landscape(network, minidl.MeanSquaredError(), np.array([[0.0, 3.0]]),
+                                         np.array([[3.0]]), parameter=network[0].weight, index=(1, 0))
+    return ax.figure
+
+
 def gradient_descent_network():
     """The course's gradient-descent model: three inputs, weights [0, 2, 1], no activation."""
     return minidl.Network([
@@ -212,6 +220,7 @@ FIGURES: dict[str, Callable[[], object]] = {
     "network_weights_1.png": figure_network(WEIGHTS_1, "weights_1"),
     "deeper_network.png": figure_deeper_network,
     "loss_landscape.png": figure_loss_landscape,
+    "backprop_tangent.png": figure_backprop_tangent,
     "single_weight.png": figure_single_weight,
     "gradient_descent_history.png": figure_gradient_descent_history,
     "model_capacity.png": figure_model_capacity,

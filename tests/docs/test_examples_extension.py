@@ -12,6 +12,10 @@ def test_custom_layer_example_runs_and_reports_what_it_claims():
                             check=False)
     assert result.returncode == 0, result.stderr
     out = result.stdout
+    assert out.startswith("== 1. A new activation, Swish")  # every section prints, in order
+    assert out.index("== 2.") < out.index("== 3.") < out.index("== 4.") < out.index("== 5.")
+    assert "f([-1, 0, 1]) = [-0.2689  0.      0.7311]" in out  # -1 * sigmoid(-1), 0, sigmoid(1)
+    assert "['a (4,)', 'c (4,)']" in out
     assert "Gradient check of Swish 'swish': passed" in out
     assert "Gradient check of Scale 'scale': passed" in out
     assert "Gradient check of BrokenScale 'brokenscale': FAILED (1 of 3 gradients wrong)" in out
