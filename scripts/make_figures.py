@@ -75,7 +75,7 @@ def figure_loss_landscape():
 
 
 def figure_backprop_tangent():
-    """Tutorial 4: the MSE on the point [0, 3] as the weight x_1 -> node_0 varies; the tangent's slope is 36."""
+    """Tutorial 4: the MSE on the point [0, 3] as the weight x_1 -> node_0 varies (tangent slope 36)."""
     network = minidl.Network.from_node_weights(WEIGHTS_0)
     ax = minidl.plot.plot_loss_landscape(network, minidl.MeanSquaredError(), np.array([[0.0, 3.0]]),
                                          np.array([[3.0]]), parameter=network[0].weight, index=(1, 0))
