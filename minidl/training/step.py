@@ -39,19 +39,19 @@ class StepPlan:
     Attributes
     ----------
     head
-        A :class:`~minidl.layers.chain.Chain` of the layers run before the loss: all of
-        them, or all but the last when fused. Its ``backward_parameters`` goes down to the
-        first layer with parameters.
-    last
-        The fused activation (Softmax/Sigmoid), or None.
+        A :class:`~minidl.layers.chain.Chain` of every layer, ``fused`` when the loss fuses
+        with the last one (the chain then keeps that layer's input, the logits, and its
+        ``backward_parameters`` starts below it). Its ``backward_parameters`` goes down to
+        the first layer with parameters.
+    fused
+        Whether the loss reads the logits (fused with the last layer).
     """
 
     def __init__(self, network: Network, loss: Loss) -> None:
         layers, fused = network.layers, loss.fuses_with(network.layers[-1])
         if not any(layer.parameters() for layer in layers):
             raise ValueError("the network has no parameters to train (no layer with weights)")
-        self.head = Chain(layers[:-1] if fused else layers)
-        self.last = layers[-1] if fused else None
+        self.head, self.fused = Chain(layers, fused=fused), fused
         self.loss, self.parameters = loss, network.parameters()
 
 
@@ -62,10 +62,11 @@ def forward_loss(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:
     probabilities (which are the output returned).
     """
     output = plan.head.forward(x)
-    if plan.last is None:
+    if not plan.fused:
         return plan.loss.forward(output, target), output
-    probabilities = plan.last.forward(output)
-    return plan.loss.forward_from_logits(output, target, probabilities), probabilities
+    logits = plan.head.logits
+    assert logits is not None  # kept by the fused chain's forward
+    return plan.loss.forward_from_logits(logits, target, output), output
 
 
 def step(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:
