@@ -28,12 +28,13 @@ Array = np.ndarray[Any, Any]
 
 
 class TinyFloor:
-    """The seed's 2-2-1 ReLU network (no biases, ReLU after both layers) on one sample: the tight floor.
+    """The seed's 2-2-1 ReLU network (no biases, ReLU after both layers), one sample: the tight floor.
 
     One step: forward, mean squared error, backward, SGD update ``W -= lr * dL/dW``, in as
     few numpy calls as the math allows (eleven, two of them ``tolist``, on arrays of two
-    elements, where each call costs ~0.4 us whatever it computes). What is a scalar is a Python float: the output
-    ``o`` (one unit), the error, the loss and ``dL/do``; the one-output product ``h . w2``
+    elements, where each call costs ~0.4 us whatever it computes). What is a scalar is a
+    Python float: the output ``o`` (one unit), the error, the loss and ``dL/do``; the
+    one-output product ``h . w2``
     is read with ``tolist`` and summed in Python; ``lr`` is folded into the scalar before
     it meets an array; ``w2``'s column is a view made once, so nothing is reshaped per step.
     Fastest of the variants measured (``np.dot``/``@``/``.dot``, ``out=`` buffers, a mask
@@ -67,7 +68,8 @@ class LooseTinyFloor:
     """The 2-2-1 step as first written (the floor of issue 6): the same math, array by array.
 
     Every quantity an array, products with ``@`` on 1-D arrays, ``lr`` multiplied into
-    each gradient array: about twenty numpy calls, twice :class:`TinyFloor`'s time. Kept as the "loose floor" column.
+    each gradient array: about twenty numpy calls, twice :class:`TinyFloor`'s time. Kept as
+    the "loose floor" column.
     """
 
     def __init__(self, w1: Array, w2: Array, x: Array, y: Array, lr: float) -> None:

@@ -55,26 +55,29 @@ class StepPlan:
         self.loss, self.parameters = loss, network.parameters()
 
 
-def forward_loss(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:
+def forward_loss(plan: StepPlan, x: Array, target: Any, checked: bool = False) -> tuple[float, Array]:
     """Forward and the loss (fused when planned): ``(loss, output)``.
 
     When fused, the loss reads the last layer's input, the logits, and its output, the
-    probabilities (which are the output returned).
+    probabilities (which are the output returned). ``checked``: ``target`` is a batch
+    of a target that ``loss.check_target`` already returned (``fit`` and ``evaluate``
+    check their data once), so the fused loss does not check it again.
     """
     output = plan.head.forward(x)
     if not plan.fused:
         return plan.loss.forward(output, target), output
     logits = plan.head.logits
     assert logits is not None  # kept by the fused chain's forward
-    return plan.loss.forward_from_logits(logits, target, output), output
+    loss = plan.loss.logits_loss if checked else plan.loss.forward_from_logits
+    return loss(logits, target, output), output
 
 
-def step(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:
-    """Forward, loss and backward for one batch; returns ``(loss, output)``.
+def step(plan: StepPlan, x: Array, target: Any, checked: bool = False) -> tuple[float, Array]:
+    """Forward, loss and backward for one batch: ``(loss, output)`` (``checked``: see ``forward_loss``).
 
     The parameters' ``grad`` are filled only when the loss is finite.
     """
-    value, output = forward_loss(plan, x, target)
+    value, output = forward_loss(plan, x, target, checked)
     if math.isfinite(value):
         plan.head.backward_parameters(plan.loss.backward())
     return value, output
