@@ -34,9 +34,9 @@ class TinyFloor:
     few numpy calls as the math allows (eleven, two of them ``tolist``, on arrays of two
     elements, where each call costs ~0.4 us whatever it computes). What is a scalar is a
     Python float: the output ``o`` (one unit), the error, the loss and ``dL/do``; the
-    one-output product ``h . w2``
-    is read with ``tolist`` and summed in Python; ``lr`` is folded into the scalar before
-    it meets an array; ``w2``'s column is a view made once, so nothing is reshaped per step.
+    one-output product ``h . w2`` is read with ``tolist`` and summed in Python; ``lr`` is
+    folded into the scalar before it meets an array; ``w2``'s column is a view made once, so
+    nothing is reshaped per step.
     Fastest of the variants measured (``np.dot``/``@``/``.dot``, ``out=`` buffers, a mask
     computed once); the step is the same as :class:`LooseTinyFloor`'s to rounding.
     """
