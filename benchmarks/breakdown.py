@@ -3,7 +3,7 @@
 Run from the repository root::
 
     python benchmarks/breakdown.py            # the 2-2-1 step and the MLP at batch 1, 32, 128
-    python benchmarks/breakdown.py mlp-32     # one case: tiny, mlp-1, mlp-32 or mlp-128
+    python benchmarks/breakdown.py mlp-32     # one case: tiny, small, mlp-1, mlp-32 or mlp-128
 
 For every call of minidl's explicit step (``zero_grad``, each layer's ``forward`` and
 ``backward``, the loss, the optimizer) it prints the time per call (best of several
@@ -182,16 +182,58 @@ def profile_mlp(batch: int) -> None:
     ])
 
 
+def profile_small() -> None:
+    """fit's loop on the 64-50-50-10 MLP, batch 32: each per-batch piece, against the floor's numpy."""
+    from minidl.training.data import Batches
+    from minidl.training.step import StepPlan, step
+    from minidl.training.trainer import RunningMeans
+
+    weights = run.mlp_weights(sizes=run.SMALL_SIZES)
+    x, labels = run.mlp_data(run.SMALL_SAMPLES, sizes=run.SMALL_SIZES)
+    network = run.compiled_network(weights, run.SMALL_LR)
+    loss, optimizer = network.trainer.loss, network.trainer.optimizer
+    plan, xb, yb = StepPlan(network, loss), x[:32].copy(), labels[:32].copy()
+    step(plan, xb, yb, checked=True)
+    output = plan.head.forward(xb)
+    logits, params = plan.head.logits, plan.parameters
+    batches = Batches(network, x, labels, 32, np.random.default_rng(0))
+    order, means = np.random.default_rng(0).permutation(len(x)), RunningMeans({})
+    floor = run.MLPFloor(weights, run.SMALL_LR)
+    per_epoch = len(batches)
+    rows: list[Row] = [
+        ("Batches (gather, per batch)", lambda: [None for _ in batches],
+         lambda: [(x[order[i:i + 32]], labels[order[i:i + 32]]) for i in range(0, len(x), 32)]),
+        ("chain forward (fused)", lambda: plan.head.forward(xb), None),
+        ("loss.logits_loss", lambda: loss.logits_loss(logits, yb, output), None),
+        ("  check_target (not per batch)", lambda: loss.check_target(logits, yb, "fit y"), None),
+        ("loss.backward", loss.backward, None),
+        ("chain backward_parameters", lambda: plan.head.backward_parameters(loss.backward()), None),
+        ("optimizer.step (SGD)", lambda: optimizer.step(params),
+         lambda: [np.subtract(p.value, run.SMALL_LR * p.grad, out=p.value) for p in params]),
+        ("RunningMeans.add", lambda: means.add(1.0, output, yb), None),
+    ]
+    print("\nsmall: fit of the 64-50-50-10 MLP, float32 batch of 32 (the Batches row: a whole epoch of "
+          f"{per_epoch} batches)")
+    print_rows("per-batch pieces of fit's loop", rows, [
+        ("minidl step (checked=True)", lambda: step(plan, xb, yb, checked=True)),
+        ("floor step", lambda: floor.step(xb, yb)),
+        ("minidl fit, one epoch", lambda: network.fit(x, labels, epochs=1, batch_size=32, verbose=0, seed=0)),
+    ])
+    print(f"  (the last row is per epoch: divide by {per_epoch})")
+
+
 def main(argv: list[str]) -> int:
-    cases = argv or ["tiny", "mlp-1", "mlp-32", "mlp-128"]
+    cases = argv or ["tiny", "small", "mlp-1", "mlp-32", "mlp-128"]
     print(f"numpy {np.__version__}; best of 7 repeats per call")
     for case in cases:
         if case == "tiny":
             profile_tiny()
+        elif case == "small":
+            profile_small()
         elif case.startswith("mlp-"):
             profile_mlp(int(case.split("-", 1)[1]))
         else:
-            raise SystemExit(f"unknown case {case!r}; expected tiny, mlp-1, mlp-32 or mlp-128")
+            raise SystemExit(f"unknown case {case!r}; expected tiny, small, mlp-1, mlp-32 or mlp-128")
     return 0
 
 

@@ -34,15 +34,23 @@ class Chain:
     ``backward_parameters`` (training needs no gradient with respect to the data). A layer
     that does not overwrite its gradients has them cleared first, so it may add to them.
     A layer whose backward fails or returns a gradient not shaped like its input is named.
+
+    ``fused=True`` (training with a loss fused with the last layer, a Softmax or Sigmoid):
+    ``forward`` still runs every layer and keeps the last layer's input as ``logits``, and
+    ``backward_parameters`` starts below the last layer, with ``dL/dlogits``. One chain for
+    all the layers, so running the last one does not count as "another forward" that
+    would have the chain check every layer again on the next batch.
     """
 
-    def __init__(self, layers: Sequence[Layer]) -> None:
+    def __init__(self, layers: Sequence[Layer], *, fused: bool = False) -> None:
         self.layers = list(layers)
         #: The first layer with parameters (where ``backward_parameters`` stops); 0 when none has any.
         self.first = next((i for i, layer in enumerate(self.layers) if layer.parameters()), 0)
         self._forwards = [bare(layer, "forward") for layer in self.layers]
+        self._fused = fused
+        self.logits: Array | None = None  # with fused=True, the input of the last layer's latest forward
         steps = [(layer, bare(layer, "backward")) for layer in self.layers]
-        self._down_to_data, self._down_to_first = steps[::-1], steps[:self.first:-1]
+        self._down_to_data, self._down_to_first = steps[::-1], steps[self.first + 1:len(steps) - fused][::-1]
         self._first_parameters = bare(self.layers[self.first], "backward_parameters")
         self._clearing = [layer for layer in self.layers if not layer.overwrites_gradients]
         self._passed: tuple[tuple[int, ...], np.dtype[Any]] | None = None  # the batch that passed
@@ -51,14 +59,16 @@ class Chain:
 
     def forward(self, x: Array) -> Array:
         """``y = layer_n(... layer_1(x))`` for a batch ``x``, checked once per shape and dtype."""
+        logits = None  # the last layer's input, kept when fused
         if self._run == forward_runs[0] and (x.shape, x.dtype) == self._passed:
             for forward in self._forwards:
-                x = forward(x)
+                logits, x = x, forward(x)
         else:
             self._passed, signature = None, (x.shape, x.dtype)
             for layer in self.layers:
-                x = layer.forward(x)
+                logits, x = x, layer.forward(x)
             self._passed, self._passed_backward = signature, {}
+        self.logits = logits if self._fused else None
         forward_runs[0] += 1
         self._run = forward_runs[0]
         return x
@@ -69,7 +79,10 @@ class Chain:
         return result
 
     def backward_parameters(self, grad: Array) -> None:
-        """As ``backward``, down to the first layer with parameters, without ``dL/dx``."""
+        """As ``backward``, down to the first layer with parameters, without ``dL/dx``.
+
+        With ``fused=True``, ``grad`` is ``dL/dlogits`` and the last layer is skipped.
+        """
         self._backward(grad, False)
 
     def _backward(self, grad: Array, to_data: bool) -> Any:
@@ -78,7 +91,7 @@ class Chain:
         grad_shape = grad.shape
         checked = (self._run != forward_runs[0] or self._passed is None
                    or grad_shape != self._passed_backward.get(to_data))
-        layer = self.layers[-1]
+        layer = self.layers[-1 - (self._fused and not to_data)]
         try:
             if checked:
                 for layer, _ in self._down_to_data if to_data else self._down_to_first:

@@ -127,6 +127,10 @@ class Loss:
         """The loss from the input of the last layer, for a loss that ``fuses_with`` that layer."""
         raise TypeError(f"{type(self).__name__} does not read logits (it fuses with no layer)")
 
+    def logits_loss(self, logits: Array, target: Any, probabilities: Array | None = None) -> float:
+        """``forward_from_logits`` for a ``target`` from ``check_target`` (fit's batches); checks it again."""
+        return self.forward_from_logits(logits, target, probabilities)
+
     def config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this loss."""
         return {}

@@ -91,8 +91,12 @@ class _CrossEntropy(Loss):
         ``probabilities`` is that layer's output if it already ran (else computed here);
         ``backward()`` then returns ``dL/dz = (p - y) / N``, shaped like ``logits``.
         """
+        return self.logits_loss(logits, self.check_target(logits, actual, type(self).__name__), probabilities)
+
+    def logits_loss(self, logits: Array, target: Any, probabilities: Array | None = None) -> float:
+        """``forward_from_logits`` for a ``target`` from ``check_target`` (fit checks its data once)."""
         self._shape = None
-        z, target = with_batch_axis(logits, self.check_target(logits, actual, type(self).__name__))
+        z, target = with_batch_axis(logits, target)
         if probabilities is not None and z is not logits:  # a single sample: add the batch axis too
             probabilities = probabilities.reshape(z.shape)
         value, self._p = self._from_logits(z, target, probabilities)

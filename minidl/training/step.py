@@ -39,41 +39,45 @@ class StepPlan:
     Attributes
     ----------
     head
-        A :class:`~minidl.layers.chain.Chain` of the layers run before the loss: all of
-        them, or all but the last when fused. Its ``backward_parameters`` goes down to the
-        first layer with parameters.
-    last
-        The fused activation (Softmax/Sigmoid), or None.
+        A :class:`~minidl.layers.chain.Chain` of every layer, ``fused`` when the loss fuses
+        with the last one (the chain then keeps that layer's input, the logits, and its
+        ``backward_parameters`` starts below it). Its ``backward_parameters`` goes down to
+        the first layer with parameters.
+    fused
+        Whether the loss reads the logits (fused with the last layer).
     """
 
     def __init__(self, network: Network, loss: Loss) -> None:
         layers, fused = network.layers, loss.fuses_with(network.layers[-1])
         if not any(layer.parameters() for layer in layers):
             raise ValueError("the network has no parameters to train (no layer with weights)")
-        self.head = Chain(layers[:-1] if fused else layers)
-        self.last = layers[-1] if fused else None
+        self.head, self.fused = Chain(layers, fused=fused), fused
         self.loss, self.parameters = loss, network.parameters()
 
 
-def forward_loss(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:
+def forward_loss(plan: StepPlan, x: Array, target: Any, checked: bool = False) -> tuple[float, Array]:
     """Forward and the loss (fused when planned): ``(loss, output)``.
 
     When fused, the loss reads the last layer's input, the logits, and its output, the
-    probabilities (which are the output returned).
+    probabilities (which are the output returned). ``checked``: ``target`` is a batch
+    of a target that ``loss.check_target`` already returned (``fit`` and ``evaluate``
+    check their data once), so the fused loss does not check it again.
     """
     output = plan.head.forward(x)
-    if plan.last is None:
+    if not plan.fused:
         return plan.loss.forward(output, target), output
-    probabilities = plan.last.forward(output)
-    return plan.loss.forward_from_logits(output, target, probabilities), probabilities
+    logits = plan.head.logits
+    assert logits is not None  # kept by the fused chain's forward
+    loss = plan.loss.logits_loss if checked else plan.loss.forward_from_logits
+    return loss(logits, target, output), output
 
 
-def step(plan: StepPlan, x: Array, target: Any) -> tuple[float, Array]:
-    """Forward, loss and backward for one batch; returns ``(loss, output)``.
+def step(plan: StepPlan, x: Array, target: Any, checked: bool = False) -> tuple[float, Array]:
+    """Forward, loss and backward for one batch: ``(loss, output)`` (``checked``: see ``forward_loss``).
 
     The parameters' ``grad`` are filled only when the loss is finite.
     """
-    value, output = forward_loss(plan, x, target)
+    value, output = forward_loss(plan, x, target, checked)
     if math.isfinite(value):
         plan.head.backward_parameters(plan.loss.backward())
     return value, output

@@ -202,7 +202,7 @@ class Trainer:
         means, per_batch = RunningMeans(functions), bool(callback_list.per_batch)
         for batch, (xb, yb) in enumerate(batches):
             guard.check()  # a Ctrl-C held during the last batch: stop before this one
-            value, output = step(plan, xb, yb)
+            value, output = step(plan, xb, yb, checked=True)  # the data was checked once, by fit
             if epoch == batch == 0:  # after the first backward of fit: what did the layers do?
                 check_parameters_after_backward(self.network, plan.parameters)
             if not math.isfinite(value):
@@ -248,7 +248,7 @@ class Trainer:
         with mode(self.network.layers, training=False):
             for start in range(0, len(x), size):
                 xb, yb = x[start : start + size], target[start : start + size]
-                value, output = forward_loss(plan, xb, yb)
+                value, output = forward_loss(plan, xb, yb, checked=True)
                 means.add(value, output, yb)
         return means.logs()
 

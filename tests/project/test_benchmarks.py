@@ -30,7 +30,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, 
 
 def test_quick_run_prints_machine_and_every_step_case(quick_run: tuple[str, dict[str, object]]) -> None:
     stdout, _ = quick_run
-    for text in ("cpu_count", "numpy", "blas", "tiny:", "mlp-1:", "mlp-32:", "mlp-128:", "fit-128:",
+    for text in ("cpu_count", "numpy", "blas", "tiny:", "mlp-1:", "mlp-32:", "mlp-128:", "fit-128:", "small:",
                  "memory:", "targets"):
         assert text in stdout
 
@@ -41,7 +41,7 @@ def test_quick_run_reports_a_positive_ratio_for_every_implementation(
     _, payload = quick_run
     cases = payload["cases"]
     assert isinstance(cases, dict)
-    assert {"tiny", "mlp-1", "mlp-32", "mlp-128", "fit-128"} <= set(cases)
+    assert {"tiny", "small", "mlp-1", "mlp-32", "mlp-128", "fit-128"} <= set(cases)
     memory = payload["memory"]
     assert isinstance(memory, dict) and memory["peak_bytes"] > 0 and memory["ratio"] > 0.0
     for case in cases.values():
