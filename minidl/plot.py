@@ -9,6 +9,19 @@ objects, to style, show or save as usual::
     ax = minidl.plot.draw_network(network, x=[0, 3])
     ax.figure.savefig("network.png")
 
+What each function returns: a one-panel picture returns its ``Axes`` (and takes ``ax=``,
+to draw into a panel of your own figure); a picture of several panels returns the
+``Figure`` holding them (its panels are ``figure.axes``). Either way ``ax.figure`` or the
+figure itself is what to save.
+
+| function              | returns  | why                                                        |
+|-----------------------|----------|------------------------------------------------------------|
+| `draw_network`        | `Axes`   | one panel, the diagram                                     |
+| `plot_loss_landscape` | `Axes`   | one panel, the curve and its tangent                       |
+| `plot_history`        | `Figure` | one panel per key (loss, each metric), even for one key    |
+| `plot_filters`        | `Figure` | one small panel per filter                                 |
+| `plot_feature_maps`   | `Figure` | one part per layer, one small panel per channel            |
+
 matplotlib is an optional dependency: ``pip install -e ".[plot]"``. It is imported
 when a function here is called, never by ``import minidl`` (nor by ``import minidl.plot``);
 calling one without matplotlib raises ``ModuleNotFoundError`` saying how to install it.
@@ -293,7 +306,9 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
     Returns
     -------
     matplotlib.figure.Figure
-        The figure; its ``axes`` hold one panel per key. Each line has the gid
+        The figure holding the panels: a new one, or with ``axes`` given the figure they
+        are in. A Figure, not an Axes, because there is one panel per key; a new figure's
+        ``axes`` are the panels, one per key in order. Each line has the gid
         ``"history:<key>"`` (``"history:val_loss"``, ...), and its y data are the
         values of that key, for epochs 1, 2, ...
 
@@ -409,7 +424,8 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes. Lines have the gids ``"landscape"`` (the curve), ``"tangent"`` and
+        The Axes drawn into, ``ax`` if given (its figure is ``ax.figure``): the picture is
+        one panel. Lines have the gids ``"landscape"`` (the curve), ``"tangent"`` and
         ``"current"`` (the point ``(w0, L(w0))``).
 
     Examples
@@ -522,7 +538,8 @@ def plot_filters(layer: Conv2D | ArrayLike, *, cmap: str = "gray") -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        Its ``axes``, in the order ``(o, c)`` row by row, each show ``W[o, c]``, titled
+        A new figure, not an Axes: it has one small panel per filter. Its ``axes``, in
+        the order ``(o, c)`` row by row, each show ``W[o, c]``, titled
         ``"o"`` (one input channel) or ``"o, c"``, with the gid ``"filter:<o>:<c>"``; the
         figure's title names the layer and the weights' shape.
 
@@ -583,6 +600,7 @@ def plot_feature_maps(network: Network, image: ArrayLike,
     Returns
     -------
     matplotlib.figure.Figure
+        A new figure, not an Axes: it has one small panel per channel of each layer.
         One part (``figure.subfigs``) per layer, titled with the layer and its output's shape
         for the image; its axes show ``output[c]``, titled ``"c"``, with the gid
         ``"feature_map:<layer name>:<c>"``.

@@ -1,6 +1,8 @@
 """minidl.plot: the pictures show the model's own numbers (structure checked, not pixels)."""
 
+import inspect
 import os
+import re
 import subprocess
 import sys
 
@@ -520,3 +522,49 @@ def test_plot_feature_maps_errors_name_the_image_or_the_layer():
         mplot.plot_feature_maps(minidl.Network([minidl.ReLU()]), IMAGE)
     with pytest.raises(TypeError, match="minidl Network"):
         mplot.plot_feature_maps([minidl.Conv2D(1, 2, 3)], IMAGE)
+
+
+# -- what each function returns ------------------------------------------------------------
+def documented_returns():
+    """The module docstring's table: function name -> "Axes" or "Figure"."""
+    rows = re.findall(r"^\| `(\w+)` +\| `(Axes|Figure)` +\|", mplot.__doc__, flags=re.MULTILINE)
+    return dict(rows)
+
+
+def test_the_returns_table_lists_every_public_function_as_its_docstring_and_annotation_say():
+    table = documented_returns()
+    assert sorted(table) == sorted(mplot.__all__)
+    for name, kind in table.items():
+        function = getattr(mplot, name)
+        assert inspect.signature(function).return_annotation == kind  # annotations are strings here
+        returns = function.__doc__.split("Returns\n    -------\n")[1]
+        expected = {"Axes": "matplotlib.axes.Axes", "Figure": "matplotlib.figure.Figure"}[kind]
+        assert returns.lstrip().startswith(expected + "\n")
+
+
+@needs_matplotlib
+def test_each_function_returns_what_the_table_says(pyplot):
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    course = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    conv = minidl.Network([minidl.Conv2D(1, 2, 3, seed=0), minidl.MaxPool2D(2)])
+    results = {
+        "draw_network": mplot.draw_network(course, x=[0, 3]),
+        "plot_loss_landscape": mplot.plot_loss_landscape(course, "mse", [[0, 3]], [[1]], parameter=0,
+                                                         index=(0, 0), num=5),
+        "plot_history": mplot.plot_history({"loss": [2.0, 1.0]}),  # one key: still a Figure
+        "plot_filters": mplot.plot_filters(conv[0]),
+        "plot_feature_maps": mplot.plot_feature_maps(conv, np.ones((1, 6, 6))),
+    }
+    kinds = {"Axes": Axes, "Figure": Figure}
+    assert {name: type(result).__name__ for name, result in results.items()} == documented_returns()
+    for name, result in results.items():
+        assert isinstance(result, kinds[documented_returns()[name]])
+    # Given where to draw, the one-panel functions return that Axes, plot_history the figure holding its axes.
+    _, (left, right) = pyplot.subplots(1, 2)
+    assert mplot.draw_network(course, ax=left) is left
+    assert mplot.plot_loss_landscape(course, "mse", [[0, 3]], [[1]], parameter=0, index=(0, 0), num=5,
+                                     ax=right) is right
+    figure, panels = pyplot.subplots(1, 1, squeeze=False)
+    assert mplot.plot_history({"loss": [2.0, 1.0]}, axes=panels) is figure
