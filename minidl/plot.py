@@ -166,12 +166,11 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     headers = [h if w <= MAX_DRAWN_NODES else f"{h}\n{w} nodes" for h, w in zip(headers, widths, strict=True)]
 
     spacing = 1.0 + 0.2 * (int(x is not None) + int(any(d.use_bias for d in dense_layers)))  # lines below
-    slots = [_slots(width) for width in widths]  # per column: the drawn nodes' indices, None for "⋮"
-    tallest = max(len(column) for column in slots)
+    tallest = max(len(_slots(width)) for width in widths)  # rows of the tallest column
     if ax is None:
         ax = _pyplot().subplots(figsize=(2.6 * len(columns) + 1.0, 1.35 * spacing * tallest + 1.6))[1]
-    xy = [{j: (2.2 * c, (len(column) - 1) * spacing / 2 - k * spacing) for k, j in enumerate(column)}
-          for c, column in enumerate(slots)]  # per column: node index (None: the ellipsis) -> centre
+    xy = [{j: (2.2 * c, (len(column) - 1) * spacing / 2 - k * spacing) for k, j in enumerate(column)
+           if j is not None} for c, column in enumerate(map(_slots, widths))]  # per column: node -> centre
     _draw_edges(ax, dense_layers, xy, precision)  # first, so nodes and labels sit on top
     _draw_nodes(ax, columns, xy, dense_layers, values, precision)
 
@@ -179,6 +178,8 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     for c, header in enumerate(headers):
         ax.text(2.2 * c, top + _RADIUS + 0.45, header, ha="center", va="bottom", fontsize=9,
                 fontstyle="italic", gid=f"header:{c}")
+        if widths[c] > MAX_DRAWN_NODES:  # the nodes left out: the middle row, between the first and last
+            ax.text(2.2 * c, 0, "⋮", ha="center", va="center", fontsize=20, color="0.3", gid=f"ellipsis:{c}")
     ax.set(xlim=(-0.6, 2.2 * (len(columns) - 1) + 0.6), ylim=(-top - _RADIUS - 0.55, top + _RADIUS + 0.8),
            aspect="equal")
     ax.axis("off")
@@ -199,10 +200,8 @@ def _slots(width: int) -> list[int | None]:
 
     Every node up to ``MAX_DRAWN_NODES``; beyond, the first and last ``(MAX_DRAWN_NODES - 1) // 2``.
     """
-    if width <= MAX_DRAWN_NODES:
-        return list(range(width))
     end = (MAX_DRAWN_NODES - 1) // 2
-    return [*range(end), None, *range(width - end, width)]
+    return list(range(width)) if width <= MAX_DRAWN_NODES else [*range(end), None, *range(width - end, width)]
 
 
 def _node_values(network: Network, x: ArrayLike, positions: list[int],
@@ -228,21 +227,19 @@ def _node_values(network: Network, x: ArrayLike, positions: list[int],
     return values
 
 
-def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[dict[int | None, tuple[float, float]]],
+def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[dict[int, tuple[float, float]]],
                 precision: int) -> None:
     """Every edge between two columns' drawn nodes, labelled with the weight it multiplies by."""
     for depth, dense in enumerate(dense_layers):
-        weights = dense.weight.value
-        starts = [(i, point) for i, point in xy[depth].items() if i is not None]
-        ends = [(j, point) for j, point in xy[depth + 1].items() if j is not None]
-        for k, (i, (x0, y0)) in enumerate(starts):
-            for j, (x1, y1) in ends:
+        weights, sources = dense.weight.value, len(xy[depth])
+        for k, (i, (x0, y0)) in enumerate(xy[depth].items()):
+            for j, (x1, y1) in xy[depth + 1].items():
                 ax.plot([x0, x1], [y0, y1], color="0.55", linewidth=1.0, zorder=1,
                         gid=f"edge:{dense.name}:{i}:{j}")
                 # Labels of edges from different source nodes sit at different distances
                 # along their edges, so labels of crossing edges stay apart; each label is
                 # turned to follow its edge.
-                t = 0.3 if len(starts) == 1 else 0.22 + 0.5 * k / (len(starts) - 1)
+                t = 0.3 if sources == 1 else 0.22 + 0.5 * k / (sources - 1)
                 angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
                 ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), _number(float(weights[i, j]), precision),
                         ha="center", va="center", rotation=angle, rotation_mode="anchor", fontsize=11,
@@ -250,7 +247,7 @@ def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[dict[int | None, t
                         bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"})
 
 
-def _draw_nodes(ax: Axes, columns: list[list[str]], xy: list[dict[int | None, tuple[float, float]]],
+def _draw_nodes(ax: Axes, columns: list[list[str]], xy: list[dict[int, tuple[float, float]]],
                 dense_layers: list[Dense], values: dict[str, tuple[float, float]], precision: int) -> None:
     """Every drawn node: its circle and name; its value (given a sample); its input and bias below it."""
     from matplotlib.patches import Circle
@@ -259,9 +256,6 @@ def _draw_nodes(ax: Axes, columns: list[list[str]], xy: list[dict[int | None, tu
         owner = dense_layers[c - 1] if c > 0 else None
         face = "#dbe9f6" if c == 0 else ("#fde2c8" if c == len(columns) - 1 else "#e2f0d9")
         for k, (cx, cy) in xy[c].items():
-            if k is None:  # the nodes left out of a wide column
-                ax.text(cx, cy, "⋮", ha="center", va="center", fontsize=20, color="0.3", gid=f"ellipsis:{c}")
-                continue
             name = column[k]
             ax.add_patch(Circle((cx, cy), _RADIUS, facecolor=face, edgecolor="0.25", zorder=2,
                                 gid=f"node:{name}"))
