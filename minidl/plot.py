@@ -9,6 +9,19 @@ objects, to style, show or save as usual::
     ax = minidl.plot.draw_network(network, x=[0, 3])
     ax.figure.savefig("network.png")
 
+What each function returns: a one-panel picture returns its ``Axes`` (and takes ``ax=``,
+to draw into a panel of your own figure); a picture of several panels returns the
+``Figure`` holding them (its panels are ``figure.axes``). Either way ``ax.figure`` or the
+figure itself is what to save.
+
+| function              | returns  | why                                                        |
+|-----------------------|----------|------------------------------------------------------------|
+| `draw_network`        | `Axes`   | one panel, the diagram                                     |
+| `plot_loss_landscape` | `Axes`   | one panel, the curve and its tangent                       |
+| `plot_history`        | `Figure` | one panel per key (loss, each metric), even for one key    |
+| `plot_filters`        | `Figure` | one small panel per filter                                 |
+| `plot_feature_maps`   | `Figure` | one part per layer, one small panel per channel            |
+
 matplotlib is an optional dependency: ``pip install -e ".[plot]"``. It is imported
 when a function here is called, never by ``import minidl`` (nor by ``import minidl.plot``);
 calling one without matplotlib raises ``ModuleNotFoundError`` saying how to install it.
@@ -46,7 +59,8 @@ if TYPE_CHECKING:
 
 __all__ = ["draw_network", "plot_feature_maps", "plot_filters", "plot_history", "plot_loss_landscape"]
 
-#: The widest layer ``draw_network`` draws (more nodes make an unreadable picture).
+#: The widest column ``draw_network`` draws in full; a wider one is drawn as its first and last
+#: ``(MAX_DRAWN_NODES - 1) // 2`` nodes (5 and 5) with "⋮" between them, so it is no taller.
 MAX_DRAWN_NODES = 12
 
 _RADIUS = 0.27  # of a node's circle in draw_network
@@ -94,9 +108,13 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     ----------
     network
         A network whose layers are ``Dense`` layers, each optionally followed by other
-        layers (activations, ...); the columns are the ``Dense`` layers. At most
-        ``MAX_DRAWN_NODES`` (12) nodes per column.
-        Column headers name the layers between one ``Dense`` and the next.
+        layers (activations, ...); the columns are the ``Dense`` layers. Column headers
+        name the layers between one ``Dense`` and the next. A column of more than
+        ``MAX_DRAWN_NODES`` (12) nodes, such as the 64 inputs of an 8 x 8 digit, is drawn
+        as its first 5 and last 5 nodes with a vertical ellipsis "⋮" between them (the
+        text with the gid ``"ellipsis:<column>"``), its header saying how many nodes it
+        has (``"64 nodes"``); edges join the drawn nodes only, and the drawn nodes keep
+        their names (``x_0`` ... ``x_4``, ``x_59`` ... ``x_63``), weights and values.
     x
         One sample, shape ``(in_features,)`` or ``(1, in_features)``; ``None`` draws the
         weights only.
@@ -108,15 +126,18 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn into (its figure is ``ax.figure``). Weight labels have the gid
-        ``"weight:<layer name>:<i>:<j>"``, node values ``"value:<node>"``, node inputs
-        ``"input:<node>"``, biases ``"bias:<node>"``, node names ``"name:<node>"``.
+        The Axes drawn into, ``ax`` if given (its figure is ``ax.figure``): the diagram is
+        one panel, so it can be drawn into a panel of your own figure. Weight labels have
+        the gid ``"weight:<layer name>:<i>:<j>"``, edges ``"edge:<layer name>:<i>:<j>"``,
+        node circles ``"node:<node>"``, node values ``"value:<node>"``, node inputs
+        ``"input:<node>"``, biases ``"bias:<node>"``, node names ``"name:<node>"``, column
+        headers ``"header:<column>"`` (the inputs are column 0).
 
     Raises
     ------
     ValueError
-        If the network has no ``Dense`` layer or a layer too wide to draw, or ``x`` is
-        not a single sample of the right size.
+        If the network has no ``Dense`` layer, or ``x`` is not a single sample of the
+        right size.
     ModuleNotFoundError
         If matplotlib is not installed.
 
@@ -142,19 +163,23 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     headers = [" + ".join(["input"] + [type(a).__name__ for a in layers[: positions[0]]])]
     headers += [" + ".join([layers[p].name] + [type(a).__name__ for a in layers[p + 1 : end]])
                 for p, end in zip(positions, ends, strict=True)]
+    headers = [h if w <= MAX_DRAWN_NODES else f"{h}\n{w} nodes" for h, w in zip(headers, widths, strict=True)]
 
     spacing = 1.0 + 0.2 * (int(x is not None) + int(any(d.use_bias for d in dense_layers)))  # lines below
+    tallest = max(len(_slots(width)) for width in widths)  # rows of the tallest column
     if ax is None:
-        ax = _pyplot().subplots(figsize=(2.6 * len(columns) + 1.0, 1.35 * spacing * max(widths) + 1.6))[1]
-    xy = [[(2.2 * c, (len(column) - 1) * spacing / 2 - k * spacing) for k in range(len(column))]
-          for c, column in enumerate(columns)]
+        ax = _pyplot().subplots(figsize=(2.6 * len(columns) + 1.0, 1.35 * spacing * tallest + 1.6))[1]
+    xy = [{j: (2.2 * c, (len(column) - 1) * spacing / 2 - k * spacing) for k, j in enumerate(column)
+           if j is not None} for c, column in enumerate(map(_slots, widths))]  # per column: node -> centre
     _draw_edges(ax, dense_layers, xy, precision)  # first, so nodes and labels sit on top
     _draw_nodes(ax, columns, xy, dense_layers, values, precision)
 
-    top = (max(widths) - 1) * spacing / 2  # the tallest column's first node; its last at -top
+    top = (tallest - 1) * spacing / 2  # the tallest column's first node; its last at -top
     for c, header in enumerate(headers):
-        ax.text(xy[c][0][0], top + _RADIUS + 0.45, header, ha="center", va="bottom", fontsize=9,
+        ax.text(2.2 * c, top + _RADIUS + 0.45, header, ha="center", va="bottom", fontsize=9,
                 fontstyle="italic", gid=f"header:{c}")
+        if widths[c] > MAX_DRAWN_NODES:  # the nodes left out: the middle row, between the first and last
+            ax.text(2.2 * c, 0, "⋮", ha="center", va="center", fontsize=20, color="0.3", gid=f"ellipsis:{c}")
     ax.set(xlim=(-0.6, 2.2 * (len(columns) - 1) + 0.6), ylim=(-top - _RADIUS - 0.55, top + _RADIUS + 0.8),
            aspect="equal")
     ax.axis("off")
@@ -167,13 +192,16 @@ def _dense_columns(network: Network) -> tuple[list[int], list[Dense], list[int]]
     dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)]
     if not dense_layers:
         raise ValueError("draw_network needs a network with at least one Dense layer; it has none")
-    widths = [dense_layers[0].in_features] + [layer.out_features for layer in dense_layers]
-    for column, width in enumerate(widths):
-        if width > MAX_DRAWN_NODES:
-            what = "inputs" if column == 0 else "nodes"
-            raise ValueError(f"draw_network draws networks of at most {MAX_DRAWN_NODES} nodes per layer; "
-                             f"Dense {dense_layers[max(column - 1, 0)].name!r} has {width} {what}")
-    return positions, dense_layers, widths
+    return positions, dense_layers, [dense_layers[0].in_features] + [d.out_features for d in dense_layers]
+
+
+def _slots(width: int) -> list[int | None]:
+    """The rows of a column of ``width`` nodes, top to bottom: each drawn node's index, ``None`` for "⋮".
+
+    Every node up to ``MAX_DRAWN_NODES``; beyond, the first and last ``(MAX_DRAWN_NODES - 1) // 2``.
+    """
+    end = (MAX_DRAWN_NODES - 1) // 2
+    return list(range(width)) if width <= MAX_DRAWN_NODES else [*range(end), None, *range(width - end, width)]
 
 
 def _node_values(network: Network, x: ArrayLike, positions: list[int],
@@ -199,19 +227,19 @@ def _node_values(network: Network, x: ArrayLike, positions: list[int],
     return values
 
 
-def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[list[tuple[float, float]]],
+def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[dict[int, tuple[float, float]]],
                 precision: int) -> None:
-    """Every edge between two columns, labelled with the weight it multiplies by."""
+    """Every edge between two columns' drawn nodes, labelled with the weight it multiplies by."""
     for depth, dense in enumerate(dense_layers):
         weights, sources = dense.weight.value, len(xy[depth])
-        for i, (x0, y0) in enumerate(xy[depth]):
-            for j, (x1, y1) in enumerate(xy[depth + 1]):
+        for k, (i, (x0, y0)) in enumerate(xy[depth].items()):
+            for j, (x1, y1) in xy[depth + 1].items():
                 ax.plot([x0, x1], [y0, y1], color="0.55", linewidth=1.0, zorder=1,
                         gid=f"edge:{dense.name}:{i}:{j}")
                 # Labels of edges from different source nodes sit at different distances
                 # along their edges, so labels of crossing edges stay apart; each label is
                 # turned to follow its edge.
-                t = 0.3 if sources == 1 else 0.22 + 0.5 * i / (sources - 1)
+                t = 0.3 if sources == 1 else 0.22 + 0.5 * k / (sources - 1)
                 angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
                 ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), _number(float(weights[i, j]), precision),
                         ha="center", va="center", rotation=angle, rotation_mode="anchor", fontsize=11,
@@ -219,17 +247,18 @@ def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[list[tuple[float, 
                         bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"})
 
 
-def _draw_nodes(ax: Axes, columns: list[list[str]], xy: list[list[tuple[float, float]]],
+def _draw_nodes(ax: Axes, columns: list[list[str]], xy: list[dict[int, tuple[float, float]]],
                 dense_layers: list[Dense], values: dict[str, tuple[float, float]], precision: int) -> None:
-    """Every node: its circle and name; its value (given a sample); its input and bias below it."""
+    """Every drawn node: its circle and name; its value (given a sample); its input and bias below it."""
     from matplotlib.patches import Circle
 
     for c, column in enumerate(columns):
         owner = dense_layers[c - 1] if c > 0 else None
         face = "#dbe9f6" if c == 0 else ("#fde2c8" if c == len(columns) - 1 else "#e2f0d9")
-        for k, name in enumerate(column):
-            cx, cy = xy[c][k]
-            ax.add_patch(Circle((cx, cy), _RADIUS, facecolor=face, edgecolor="0.25", zorder=2))
+        for k, (cx, cy) in xy[c].items():
+            name = column[k]
+            ax.add_patch(Circle((cx, cy), _RADIUS, facecolor=face, edgecolor="0.25", zorder=2,
+                                gid=f"node:{name}"))
             ax.text(cx, cy + _RADIUS + 0.06, name, ha="center", va="bottom", fontsize=8,
                     color="0.3", zorder=5, gid=f"name:{name}")
             # Below the node: its input (the weighted sum; column c > 0 only) and its bias.
@@ -271,7 +300,9 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
     Returns
     -------
     matplotlib.figure.Figure
-        The figure; its ``axes`` hold one panel per key. Each line has the gid
+        The figure holding the panels: a new one, or with ``axes`` given the figure they
+        are in. A Figure, not an Axes, because there is one panel per key; a new figure's
+        ``axes`` are the panels, one per key in order. Each line has the gid
         ``"history:<key>"`` (``"history:val_loss"``, ...), and its y data are the
         values of that key, for epochs 1, 2, ...
 
@@ -387,7 +418,8 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes. Lines have the gids ``"landscape"`` (the curve), ``"tangent"`` and
+        The Axes drawn into, ``ax`` if given (its figure is ``ax.figure``): the picture is
+        one panel. Lines have the gids ``"landscape"`` (the curve), ``"tangent"`` and
         ``"current"`` (the point ``(w0, L(w0))``).
 
     Examples
@@ -500,7 +532,8 @@ def plot_filters(layer: Conv2D | ArrayLike, *, cmap: str = "gray") -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        Its ``axes``, in the order ``(o, c)`` row by row, each show ``W[o, c]``, titled
+        A new figure, not an Axes: it has one small panel per filter. Its ``axes``, in
+        the order ``(o, c)`` row by row, each show ``W[o, c]``, titled
         ``"o"`` (one input channel) or ``"o, c"``, with the gid ``"filter:<o>:<c>"``; the
         figure's title names the layer and the weights' shape.
 
@@ -561,6 +594,7 @@ def plot_feature_maps(network: Network, image: ArrayLike,
     Returns
     -------
     matplotlib.figure.Figure
+        A new figure, not an Axes: it has one small panel per channel of each layer.
         One part (``figure.subfigs``) per layer, titled with the layer and its output's shape
         for the image; its axes show ``output[c]``, titled ``"c"``, with the gid
         ``"feature_map:<layer name>:<c>"``.

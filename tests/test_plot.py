@@ -1,6 +1,8 @@
 """minidl.plot: the pictures show the model's own numbers (structure checked, not pixels)."""
 
+import inspect
 import os
+import re
 import subprocess
 import sys
 
@@ -148,14 +150,87 @@ def test_draw_network_rejects_a_bad_sample(x, message):
         mplot.draw_network(network, x=x)
 
 
-def test_draw_network_refuses_networks_too_wide_to_read():
-    network = minidl.Network([minidl.Dense(64, 3)])
-    with pytest.raises(ValueError, match=r"at most 12 nodes.*'dense' has 64 inputs"):
-        mplot.draw_network(network)
+def test_draw_network_refuses_what_is_not_a_network_of_dense_layers():
     with pytest.raises(ValueError, match="at least one Dense layer"):
         mplot.draw_network(minidl.Network([minidl.ReLU()]))
     with pytest.raises(TypeError, match="Network"):
         mplot.draw_network([minidl.Dense(2, 1)])
+
+
+def circles_per_column(ax):
+    """Column x position -> the gids of the node circles drawn there, top to bottom."""
+    columns = {}
+    for circle in sorted(ax.patches, key=lambda patch: -patch.center[1]):
+        columns.setdefault(round(circle.center[0], 6), []).append(circle.get_gid())
+    return [columns[x] for x in sorted(columns)]
+
+
+@needs_matplotlib
+def test_draw_network_draws_a_digits_sized_network_as_the_first_and_last_5_nodes_of_wide_columns():
+    assert mplot.MAX_DRAWN_NODES == 12
+    network = minidl.Network([minidl.Dense(64, 16, seed=0), minidl.ReLU(), minidl.Dense(16, 10, seed=1),
+                              minidl.Softmax()])
+    network[0].bias.value[...] = np.linspace(-1, 1, 16)  # non-zero biases, to check which one is shown
+    x = np.random.default_rng(0).uniform(0, 16, size=64)  # an 8 x 8 digit's pixels, 0 to 16
+    ax = mplot.draw_network(network, x=x, precision=8)
+
+    inputs, hidden = [0, 1, 2, 3, 4, 59, 60, 61, 62, 63], [0, 1, 2, 3, 4, 11, 12, 13, 14, 15]
+    assert circles_per_column(ax) == [[f"node:x_{i}" for i in inputs], [f"node:node_{j}" for j in hidden],
+                                      [f"node:output_{k}" for k in range(10)]]  # 10 nodes: all drawn
+    ellipses = [t for t in ax.texts if (t.get_gid() or "").startswith("ellipsis:")]
+    assert [(t.get_gid(), t.get_text()) for t in ellipses] == [("ellipsis:0", "⋮"), ("ellipsis:1", "⋮")]
+    (circle_4,) = [c for c in ax.patches if c.get_gid() == "node:x_4"]
+    (circle_59,) = [c for c in ax.patches if c.get_gid() == "node:x_59"]
+    assert circle_59.center[1] < ellipses[0].get_position()[1] < circle_4.center[1]  # between them
+    headers = texts_by_gid(ax, "header:")
+    assert headers == {"header:0": "input\n64 nodes", "header:1": "dense + ReLU\n16 nodes",
+                       "header:2": "dense_1 + Softmax"}  # 10 nodes: drawn in full, no count
+
+    # Edges and weights between drawn nodes only, each labelled with its own W[i, j].
+    weights = texts_by_gid(ax, "weight:")
+    assert len(weights) == len([line for line in ax.get_lines() if line.get_gid().startswith("edge:")])
+    assert len(weights) == 10 * 10 + 10 * 10
+    for i in inputs:
+        for j in hidden:
+            assert float(weights[f"weight:dense:{i}:{j}"]) == pytest.approx(network[0].weight.value[i, j])
+    assert "weight:dense:5:0" not in weights and "weight:dense:0:5" not in weights
+
+    # The drawn nodes' values, computed here by hand: relu(x W1 + b1), softmax(h W2 + b2).
+    sums = x @ network[0].weight.value + network[0].bias.value
+    hidden_out = np.maximum(sums, 0.0)
+    logits = hidden_out @ network[2].weight.value + network[2].bias.value
+    probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    values, node_inputs = texts_by_gid(ax, "value:"), texts_by_gid(ax, "input:")
+    biases = texts_by_gid(ax, "bias:")
+    assert len(values) == 10 + 10 + 10
+    for i in inputs:
+        assert float(values[f"value:x_{i}"]) == pytest.approx(x[i], rel=1e-6)
+    for j in hidden:
+        assert float(values[f"value:node_{j}"]) == pytest.approx(hidden_out[j], rel=1e-6, abs=1e-12)
+        assert float(node_inputs[f"input:node_{j}"].removeprefix("in ")) == pytest.approx(sums[j], rel=1e-6)
+        assert float(biases[f"bias:node_{j}"].removeprefix("b ")) == pytest.approx(network[0].bias.value[j])
+    for k in range(10):
+        assert float(values[f"value:output_{k}"]) == pytest.approx(probabilities[k], rel=1e-6)
+
+
+@needs_matplotlib
+def test_draw_network_draws_every_node_of_a_column_up_to_max_drawn_nodes():
+    network = minidl.Network([minidl.Dense(12, 13, seed=0), minidl.Dense(13, 1, seed=1)])
+    ax = mplot.draw_network(network)
+    assert [len(column) for column in circles_per_column(ax)] == [12, 10, 1]
+    assert [t.get_gid() for t in ax.texts if (t.get_gid() or "").startswith("ellipsis:")] == ["ellipsis:1"]
+    assert texts_by_gid(ax, "header:")["header:1"] == "dense\n13 nodes"
+
+
+@needs_matplotlib
+def test_draw_network_draws_a_narrow_network_with_no_ellipsis_nor_count():
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    ax = mplot.draw_network(network, x=[0, 3])
+    assert circles_per_column(ax) == [["node:x_0", "node:x_1"], ["node:node_0", "node:node_1"],
+                                      ["node:output"]]
+    assert not [t for t in ax.texts if (t.get_gid() or "").startswith("ellipsis:")]
+    assert texts_by_gid(ax, "header:") == {"header:0": "input", "header:1": "dense + ReLU",
+                                           "header:2": "dense_1 + ReLU"}
 
 
 def line_by_gid(ax, gid):
@@ -447,3 +522,49 @@ def test_plot_feature_maps_errors_name_the_image_or_the_layer():
         mplot.plot_feature_maps(minidl.Network([minidl.ReLU()]), IMAGE)
     with pytest.raises(TypeError, match="minidl Network"):
         mplot.plot_feature_maps([minidl.Conv2D(1, 2, 3)], IMAGE)
+
+
+# -- what each function returns ------------------------------------------------------------
+def documented_returns():
+    """The module docstring's table: function name -> "Axes" or "Figure"."""
+    rows = re.findall(r"^\| `(\w+)` +\| `(Axes|Figure)` +\|", mplot.__doc__, flags=re.MULTILINE)
+    return dict(rows)
+
+
+def test_the_returns_table_lists_every_public_function_as_its_docstring_and_annotation_say():
+    table = documented_returns()
+    assert sorted(table) == sorted(mplot.__all__)
+    for name, kind in table.items():
+        function = getattr(mplot, name)
+        assert inspect.signature(function).return_annotation == kind  # annotations are strings here
+        returns = function.__doc__.split("Returns\n    -------\n")[1]
+        expected = {"Axes": "matplotlib.axes.Axes", "Figure": "matplotlib.figure.Figure"}[kind]
+        assert returns.lstrip().startswith(expected + "\n")
+
+
+@needs_matplotlib
+def test_each_function_returns_what_the_table_says(pyplot):
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    course = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    conv = minidl.Network([minidl.Conv2D(1, 2, 3, seed=0), minidl.MaxPool2D(2)])
+    results = {
+        "draw_network": mplot.draw_network(course, x=[0, 3]),
+        "plot_loss_landscape": mplot.plot_loss_landscape(course, "mse", [[0, 3]], [[1]], parameter=0,
+                                                         index=(0, 0), num=5),
+        "plot_history": mplot.plot_history({"loss": [2.0, 1.0]}),  # one key: still a Figure
+        "plot_filters": mplot.plot_filters(conv[0]),
+        "plot_feature_maps": mplot.plot_feature_maps(conv, np.ones((1, 6, 6))),
+    }
+    kinds = {"Axes": Axes, "Figure": Figure}
+    assert {name: type(result).__name__ for name, result in results.items()} == documented_returns()
+    for name, result in results.items():
+        assert isinstance(result, kinds[documented_returns()[name]])
+    # Given where to draw, the one-panel functions return that Axes, plot_history the figure holding its axes.
+    _, (left, right) = pyplot.subplots(1, 2)
+    assert mplot.draw_network(course, ax=left) is left
+    assert mplot.plot_loss_landscape(course, "mse", [[0, 3]], [[1]], parameter=0, index=(0, 0), num=5,
+                                     ax=right) is right
+    figure, panels = pyplot.subplots(1, 1, squeeze=False)
+    assert mplot.plot_history({"loss": [2.0, 1.0]}, axes=panels) is figure
