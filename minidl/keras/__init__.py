@@ -1,0 +1,33 @@
+"""Keras's names on minidl: run the Keras course's code with only its import lines changed.
+
+``from minidl.keras import Sequential, Dense, Input, to_categorical, load_model, EarlyStopping,
+ModelCheckpoint, SGD, Adam, RMSprop``. What is built is an ordinary minidl
+:class:`~minidl.Network` of ordinary layers (``model.network``). What differs from Keras:
+
+* ``minidl.keras.Dense(units)`` is Keras's (outputs only, inputs inferred); ``minidl.Dense(in, out)``
+  is PyTorch's order.
+* Images are channels first (NCHW): ``input_shape=(channels, height, width)``.
+* ``model.save`` writes, and ``load_model`` reads, minidl's model file format whatever the
+  extension (a ``.h5`` file from here is not HDF5; Keras's own files cannot be read).
+* ``model.layers`` lists minidl layers: ``Dense(32, activation="relu")`` is a Dense and a ReLU.
+"""
+
+from minidl.keras.layers import (
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,
+    KerasLayer,
+    MaxPooling2D,
+)
+from minidl.keras.model import Sequential, load_model
+from minidl.keras.utils import to_categorical
+from minidl.optimizers import SGD, Adam, RMSprop
+from minidl.training import EarlyStopping, ModelCheckpoint
+
+__all__ = ["SGD", "Adam", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout",
+           "EarlyStopping", "Flatten", "Input", "KerasLayer", "MaxPooling2D", "ModelCheckpoint", "RMSprop",
+           "Sequential", "load_model", "to_categorical"]

@@ -1,0 +1,105 @@
+"""minidl.keras's layer constructors (minidl/keras/layers.py): what each builds, and their errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minidl
+from minidl.keras import (
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPooling2D,
+    Sequential,
+)
+
+
+def kinds(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+@pytest.mark.parametrize(("name", "kind"), [("relu", "ReLU"), ("sigmoid", "Sigmoid"), ("tanh", "Tanh"),
+                                            ("softmax", "Softmax")])
+def test_activation_names_add_the_minidl_layer_after_the_dense(name, kind):
+    assert kinds(Sequential([Dense(2, activation=name, input_shape=(3,))])) == ["Dense", kind]
+
+
+@pytest.mark.parametrize("name", ["linear", None])
+def test_linear_and_none_add_no_activation(name):
+    assert kinds(Sequential([Dense(2, activation=name, input_shape=(3,))])) == ["Dense"]
+
+
+def test_an_unknown_activation_lists_the_valid_names():
+    with pytest.raises(ValueError, match=r"unknown activation 'relu6'.*'relu', 'sigmoid', 'tanh', "
+                                         r"'softmax', 'linear' or None"):
+        Dense(2, activation="relu6")
+
+
+def test_initializer_names_and_use_bias_reach_the_minidl_dense():
+    (dense,) = Sequential([Dense(2, use_bias=False, kernel_initializer="ones", input_shape=(3,))]).layers
+    np.testing.assert_array_equal(dense.weight.value, np.ones((3, 2)))
+    assert dense.bias is None
+    (dense,) = Sequential([Dense(2, bias_initializer="ones", input_shape=(3,))]).layers
+    np.testing.assert_array_equal(dense.bias.value, [1.0, 1.0])
+
+
+@pytest.mark.parametrize(("shape", "error", "match"), [
+    (8, TypeError, r"Dense input_shape must be a tuple.*\(8,\)"),
+    ((0,), ValueError, "positive integers"),
+    ((), ValueError, "non-empty tuple"),
+    ("8", ValueError, "positive integers"),
+])
+def test_a_wrong_input_shape_is_refused_with_the_fix(shape, error, match):
+    with pytest.raises(error, match=match):
+        Dense(1, input_shape=shape)
+
+
+def test_data_of_another_shape_than_declared_names_the_layer():
+    model = Sequential([Dense(1, input_shape=(3,))])
+    with pytest.raises(ValueError, match="dense"):
+        model.predict(np.ones((2, 4)))
+
+
+def test_dense_on_images_asks_for_flatten():
+    with pytest.raises(ValueError, match=r"Dense expects samples of shape \(features,\).*Flatten"):
+        Sequential([Conv2D(2, 3, input_shape=(1, 5, 5)), Dense(1)])
+
+
+def test_a_small_convnet_is_channels_first():
+    model = Sequential([Conv2D(4, 3, activation="relu", padding="same", input_shape=(1, 8, 8)),
+                        MaxPooling2D(2), AveragePooling2D(2), BatchNormalization(), Flatten(), Dropout(0.5),
+                        Dense(3, activation="softmax")])
+    assert kinds(model) == ["Conv2D", "ReLU", "MaxPool2D", "AvgPool2D", "BatchNorm", "Flatten", "Dropout",
+                            "Dense", "Softmax"]
+    conv, norm, dense = model.layers[0], model.layers[4], model.layers[7]
+    assert (conv.in_channels, conv.out_channels) == (1, 4)
+    assert norm.num_features == 4 and dense.in_features == 4 * 2 * 2
+    assert (norm.momentum, norm.epsilon) == (0.99, 0.001)  # Keras's defaults
+    assert model.predict(np.ones((2, 1, 8, 8))).shape == (2, 3)
+
+
+def test_pooling_refuses_same_padding():
+    with pytest.raises(ValueError, match="padding='valid'"):
+        MaxPooling2D(2, padding="same")
+
+
+def test_a_failed_build_leaves_the_model_unchanged():
+    model = Sequential([Dense(2)])
+    with pytest.raises(ValueError, match="Flatten"):
+        model.predict(np.ones((1, 1, 2, 2)))
+    assert model.layers == [] and model.predict(np.ones((1, 3))).shape == (1, 2)
+
+
+def test_a_layer_declaring_another_shape_than_reaches_it_is_refused():
+    with pytest.raises(ValueError, match=r"input_shape=\(5,\).*is \(2,\)"):
+        Sequential([Dense(2, input_shape=(3,)), Dense(1, input_shape=(5,))])
+
+
+def test_the_built_layers_are_ordinary_minidl_layers():
+    layer = Dense(3, activation="relu")
+    (dense, relu) = layer.build((2,))
+    assert isinstance(dense, minidl.Dense) and isinstance(relu, minidl.ReLU) and layer.layers == [dense, relu]

@@ -1,0 +1,218 @@
+"""minidl.keras's Sequential and load_model (minidl/keras/model.py): the course's Keras code, as written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minidl
+from minidl.keras import (
+    SGD,
+    Adam,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    EarlyStopping,
+    Flatten,
+    Input,
+    MaxPooling2D,
+    ModelCheckpoint,
+    RMSprop,
+    Sequential,
+    load_model,
+    to_categorical,
+)
+
+
+def test_the_course_regression_code_runs_with_only_its_imports_changed(tmp_path, capsys):
+    datasets = pytest.importorskip("sklearn.datasets")
+    predictors, target = datasets.load_diabetes(return_X_y=True)
+    data_to_predict_with = predictors[:5]
+    n_cols = predictors.shape[1]
+    model = Sequential()
+    model.add(Dense(50, activation='relu', input_shape=(n_cols,)))
+    model.add(Dense(32, activation='relu'))
+    model.add(Dense(1))
+    model.compile(optimizer='adam', loss='mean_squared_error')
+    print("Loss function: " + model.loss)
+    model.fit(predictors, target, validation_split=0.3, epochs=20, callbacks=[EarlyStopping(patience=2)],
+              verbose=False)
+    model.save(tmp_path / 'model_file.h5')
+    my_model = load_model(tmp_path / 'model_file.h5')
+    predictions = my_model.predict(data_to_predict_with)
+    assert capsys.readouterr().out == "Loss function: mean_squared_error\n"
+    assert predictions.shape == (5, 1)
+    np.testing.assert_array_equal(predictions, model.predict(data_to_predict_with))
+    assert isinstance(my_model, Sequential) and my_model.loss == "mean_squared_error"
+
+
+def get_new_model(n_cols):
+    model = Sequential()
+    model.add(Dense(100, activation='relu', input_shape=(n_cols,)))
+    model.add(Dense(100, activation='relu'))
+    model.add(Dense(2, activation='softmax'))
+    return model
+
+
+def test_the_course_classification_code_runs_with_only_its_imports_changed(capsys):
+    datasets = pytest.importorskip("sklearn.datasets")
+    x, labels = datasets.load_breast_cancer(return_X_y=True)
+    predictors = (x - x.mean(axis=0)) / x.std(axis=0)
+    target = to_categorical(labels)
+    n_cols = predictors.shape[1]
+    model = get_new_model(n_cols)
+    model.compile(optimizer='sgd', loss='categorical_crossentropy', metrics=['accuracy'])
+    history = model.fit(predictors, target, epochs=10, verbose=False, seed=0)
+    predictions = model.predict(predictors)
+    probability_true = predictions[:, 1]
+    assert history.history["accuracy"][-1] > 0.9
+    assert probability_true.shape == (len(x),) and np.all((0 <= probability_true) & (probability_true <= 1))
+    for lr in [.000001, 0.01, 1]:
+        model = get_new_model(n_cols)
+        my_optimizer = SGD(learning_rate=lr)
+        model.compile(optimizer=my_optimizer, loss='categorical_crossentropy')
+        model.fit(predictors, target, verbose=False)
+        assert model.optimizer is my_optimizer
+    assert model.summary() is None
+    assert 'Model: "sequential"' in capsys.readouterr().out
+
+
+def test_keras_optimizers_are_minidls_and_lr_names_learning_rate():
+    assert (SGD, Adam, RMSprop) == (minidl.SGD, minidl.Adam, minidl.RMSprop)
+    assert ModelCheckpoint is minidl.ModelCheckpoint and EarlyStopping is minidl.EarlyStopping
+    with pytest.raises(TypeError, match="learning_rate"):
+        SGD(lr=0.01)
+
+
+def test_input_sizes_are_inferred_from_input_shape_at_add():
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(2, activation="softmax")])
+    assert model.built and isinstance(model.network, minidl.Network)
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "ReLU", "Dense", "Softmax"]
+    assert model.layers[0].weight.shape == (3, 4) and model.layers[2].weight.shape == (4, 2)
+
+
+def test_an_input_layer_gives_the_shape():
+    model = Sequential([Input(shape=(5,)), Dense(1)])
+    assert model.layers[0].weight.shape == (5, 1)
+
+
+def test_without_an_input_shape_the_first_data_builds_the_model():
+    model = Sequential()
+    model.add(Dense(3))
+    model.add(Dense(1))
+    model.compile(optimizer="sgd", loss="mse")
+    assert not model.built and model.loss == "mse"
+    model.fit(np.ones((8, 6)), np.zeros(8), epochs=1, verbose=0)
+    assert model.built and model.layers[0].weight.shape == (6, 3)
+    assert model.network.trainer is not None  # compile was applied when it was built
+
+
+def test_predict_builds_an_uncompiled_model_too():
+    model = Sequential([Dense(2)])
+    assert model.predict(np.ones((4, 7))).shape == (4, 2)
+
+
+def test_a_model_with_no_input_shape_and_no_data_says_what_to_pass():
+    model = Sequential([Dense(3)])
+    with pytest.raises(ValueError, match=r"summary|network") as error:
+        model.summary()
+    assert "Dense" in str(error.value) and "input_shape=(n_features,)" in str(error.value)
+
+
+def test_a_minidl_layer_may_be_added_as_it_is():
+    model = Sequential([Dense(3, input_shape=(2,)), minidl.Tanh(), Dense(1)])
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Tanh", "Dense"]
+
+
+def test_model_loss_is_what_compile_was_given():
+    model = Sequential([Dense(1, input_shape=(2,))])
+    assert model.loss is None
+    model.compile(optimizer="adam", loss="mean_squared_error")
+    assert model.loss == "mean_squared_error"
+    loss = minidl.MeanAbsoluteError()
+    model.compile(optimizer="adam", loss=loss)
+    assert model.loss is loss
+
+
+def test_evaluate_returns_a_float_or_a_list_as_keras():
+    model = Sequential([Dense(1, input_shape=(1,), kernel_initializer="zeros")])
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.evaluate([[1.0], [2.0]], [1.0, 3.0]) == pytest.approx(5.0)  # (1 + 9) / 2
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    assert model.evaluate([[1.0], [2.0]], [1.0, 3.0]) == pytest.approx([5.0, 2.0])
+    assert model.evaluate([[1.0], [2.0]], [1.0, 3.0], return_dict=True) == pytest.approx(
+        {"loss": 5.0, "mae": 2.0})
+
+
+def test_summary_prints_keras_table_and_returns_none(capsys):
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), BatchNormalization(), Dense(1)])
+    assert model.summary() is None
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == 'Model: "sequential"'
+    assert any(line.startswith("dense (Dense)") and line.endswith(" 16") for line in out)
+    assert out[-3:] == ["Total params: 37", "Trainable params: 29", "Non-trainable params: 8"]
+
+
+def test_network_summary_still_returns_a_string():
+    model = Sequential([Dense(1, input_shape=(2,))])
+    assert isinstance(model.network.summary(), str)
+
+
+def test_save_and_load_model_roundtrip_keeps_predictions_and_compilation(tmp_path):
+    model = Sequential([Dense(4, activation="tanh", input_shape=(3,)), Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).normal(size=(10, 3))
+    model.fit(x, to_categorical(np.arange(10) % 2), epochs=2, verbose=0, seed=0)
+    model.save(tmp_path / "model.keras")
+    again = load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    assert again.loss == "categorical_crossentropy" and again.optimizer.name == "adam"
+    assert isinstance(minidl.load(tmp_path / "model.keras"), minidl.Network)  # minidl's own format
+    assert load_model(tmp_path / "model.keras", compile=False).loss is None
+    again.add(Dense(1))  # a loaded model may grow: its output shape is known
+    assert again.layers[-1].weight.shape == (2, 1)
+
+
+def test_get_weights_are_keras_layouts_of_the_minidl_layers():
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), BatchNormalization(), Dense(2)])
+    dense, _, norm, dense_1 = model.layers
+    weights = model.get_weights()
+    assert [w.shape for w in weights] == [(3, 4), (4,), (4,), (4,), (4,), (4,), (4, 2), (2,)]
+    expected = [dense.weight.value, dense.bias.value, norm.gamma.value, norm.beta.value, norm.running_mean,
+                norm.running_var, dense_1.weight.value, dense_1.bias.value]
+    for got, want in zip(weights, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+        assert got is not want
+
+
+def test_set_weights_writes_into_the_minidl_layers_in_place():
+    model = Sequential([Dense(2, input_shape=(3,)), BatchNormalization()])
+    dense, norm = model.layers
+    weight = dense.weight.value
+    new = [np.arange(6.0).reshape(3, 2), np.array([1.0, 2.0]), np.full(2, 3.0), np.full(2, 4.0),
+           np.full(2, 5.0), np.full(2, 6.0)]
+    model.set_weights(new)
+    assert dense.weight.value is weight
+    np.testing.assert_array_equal(weight, new[0])
+    np.testing.assert_array_equal(norm.running_var, [6.0, 6.0])
+    with pytest.raises(ValueError, match="expects 6 arrays"):
+        model.set_weights(new[:2])
+    with pytest.raises(ValueError, match=r"Dense 'dense' weight 0 .* shape \(3, 2\)"):
+        model.set_weights([np.ones((2, 3)), *new[1:]])
+
+
+def test_conv2d_weights_are_keras_kernel_layout():
+    model = Sequential([Conv2D(2, 3, input_shape=(1, 6, 6)), MaxPooling2D(2), Flatten(), Dense(1)])
+    conv = model.layers[0]
+    kernel, bias = model.get_weights()[:2]
+    assert kernel.shape == (3, 3, 1, 2) and bias.shape == (2,)
+    np.testing.assert_array_equal(kernel[:, :, 0, 1], conv.weight.value[1, 0])
+    model.set_weights([kernel + 1.0, *model.get_weights()[1:]])
+    np.testing.assert_array_equal(conv.weight.value, kernel.transpose(3, 2, 0, 1) + 1.0)
+
+
+def test_the_network_works_with_minidls_tools():
+    model = Sequential([Dense(3, activation="tanh", input_shape=(2,)), Dense(1)])
+    x = np.array([[0.5, -1.0]])
+    assert minidl.check_gradients(model.network, x).passed
+    np.testing.assert_allclose(model.network.trace(x[0]).model_output, model.predict(x)[0])
