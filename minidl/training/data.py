@@ -35,7 +35,9 @@ def prepare_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, owner
         raise ValueError(f"{owner} x must have a batch axis, shape (samples, features); got shape "
                          f"{data.shape} (for one feature per sample use x.reshape(-1, 1); for one "
                          "sample, x[None, :])")
-    target = as_float_array(y, f"{owner} y", dtype=dtype)
+    # Not cast to the network's dtype here: integer labels stay exact (float16 would turn label
+    # 2049 into 2048); the loss's check_target casts a target that is compared as numbers.
+    target = as_float_array(y, f"{owner} y")
     if target.ndim == 0 or len(target) != len(data):
         got = "a scalar" if target.ndim == 0 else f"{len(target)} samples (shape {target.shape})"
         raise ValueError(f"{owner}: x has {len(data)} samples (shape {data.shape}) but y has {got}")

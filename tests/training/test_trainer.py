@@ -352,3 +352,15 @@ def test_a_softmax_over_one_output_unit_is_refused_at_compile():
            "Softmax 'softmax' normalises a single output unit, so it always gives 1.0",
            "one unit with Sigmoid and binary_crossentropy")
     minidl.Network([minidl.Dense(3, 2), minidl.Softmax()]).compile(optimizer="sgd", loss="mse")
+
+
+def test_integer_labels_stay_exact_in_a_float16_network():
+    # float16 holds integers exactly only up to 2048: label 2049 must not become 2048.
+    network = minidl.Network([minidl.Dense(2, 3000, seed=0), minidl.Softmax()]).astype(np.float16)
+    network.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, labels = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([2049, 1])
+    probabilities = network.predict(x).astype(np.float64)
+    assert probabilities[0, 2049] != probabilities[0, 2048]  # so the two labels give different losses
+    expected = -np.mean(np.log([probabilities[0, 2049], probabilities[1, 1]]))
+    assert network.evaluate(x, labels)["loss"] == pytest.approx(expected, rel=2e-3)  # float16 arithmetic
+    assert network.train_step(x, labels) == pytest.approx(expected, rel=2e-3)
