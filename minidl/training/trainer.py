@@ -372,7 +372,7 @@ class NonFiniteRecovery:
 
 
 def _checked(network: Network, x: ArrayLike, y: ArrayLike, owner: str) -> tuple[Array, Array]:
-    """``(x, y)`` checked, ``x`` in the network's dtype (``y`` kept: labels stay exact); one sample as a batch."""
+    """``(x, y)`` checked, ``x`` in the network's dtype (``y`` kept: exact labels); one sample as a batch."""
     data, target = as_float_array(x, f"{owner} x", dtype=network.dtype), as_float_array(y, f"{owner} y")
     data, single = as_batch(data)
     return data, target[None] if single else target
