@@ -37,13 +37,14 @@ from minidl.losses import (
     SparseCategoricalCrossEntropy,
 )
 from minidl.network import Network, load, save
-from minidl.optimizers import SGD, Adam, Optimizer, RMSprop
+from minidl.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from minidl.training import Callback, EarlyStopping, History, ModelCheckpoint
 
 __all__ = [
     "SGD",
     "Activation",
     "Adam",
+    "AdamW",
     "AvgPool2D",
     "BatchNorm",
     "BinaryCrossEntropy",

@@ -18,6 +18,23 @@ Saving and resuming
 ``"0/m"``, ``"0/v"``, ``"0/t"`` for Adam) and ``load_state_arrays(parameters, arrays)``
 puts it back, so a training run can be saved and resumed bit-identically; ``config()``
 gives the constructor arguments (JSON-friendly) that rebuild the optimizer.
+
+Weight decay and gradient clipping
+----------------------------------
+Every optimizer takes Keras's clipping arguments (at most one of them; ``None``: off),
+applied first, to a copy of each gradient ``g`` (``Parameter.grad`` is never changed):
+
+* ``clipvalue=c``: every element clipped to ``[-c, c]``.
+* ``clipnorm=c``: each parameter's gradient rescaled, ``g <- g * c / ||g||`` when ``||g|| > c``.
+* ``global_clipnorm=c``: all the gradients of the step rescaled together, ``g <- g * min(1,
+  c / (N + 1e-6))`` with ``N`` the norm of all of them joined, exactly as
+  ``torch.nn.utils.clip_grad_norm_`` (its ``1e-6`` included).
+
+Keras refuses ``clipnorm`` with ``global_clipnorm`` and silently ignores ``clipvalue`` when
+a norm is set; minidl refuses any two. Then ``SGD``, ``RMSprop`` and ``Adam`` add an L2
+penalty's gradient, ``g <- g + weight_decay * w``, as ``torch.optim`` does (Keras 3's
+``weight_decay`` is decoupled instead, as :class:`AdamW`'s). With ``weight_decay=0`` and no
+clipping the update reads ``Parameter.grad`` directly: no copy, no extra arithmetic.
 """
 
 from __future__ import annotations
@@ -74,11 +91,25 @@ class Optimizer(ABC):
     slots: tuple[str, ...] = ()
     #: Slots that are means of squared gradients: never negative (a file holding one is refused).
     squares: ClassVar[tuple[str, ...]] = ()
-    #: The constructor arguments, read back as attributes by ``config``.
+    #: The constructor arguments, read back as attributes by ``config`` (the clipping ones, when set, too).
     arguments: ClassVar[tuple[str, ...]] = ("learning_rate",)
+    #: True when ``weight_decay`` shrinks the weights directly (AdamW), not through the gradient.
+    decoupled: ClassVar[bool] = False
 
-    def __init__(self, learning_rate: float) -> None:
+    def __init__(self, learning_rate: float, weight_decay: float = 0.0, *, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None) -> None:
         self.learning_rate, self.iterations = learning_rate, 0  # (the setter checks the learning rate)
+        owner = type(self).__name__
+        self.weight_decay = check_real(weight_decay, f"{owner} weight_decay", low=0.0)
+        clipping = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        chosen = [name for name, value in clipping.items() if value is not None]
+        if len(chosen) > 1:
+            raise ValueError(f"{owner}: at most one of clipnorm, clipvalue and global_clipnorm may be set; "
+                             f"got {', '.join(f'{name}={clipping[name]!r}' for name in chosen)}")
+        # Each None (off) or a finite number > 0.
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (
+            None if value is None else check_real(value, f"{owner} {name}", low=0.0, low_inclusive=False)
+            for name, value in clipping.items())
         # Per-parameter state: the slot arrays, in ``slots`` order, and the number of
         # steps this parameter has taken (Adam's bias correction needs it).
         self._state: dict[Parameter, _ParameterState] = {}
@@ -104,21 +135,51 @@ class Optimizer(ABC):
         if isinstance(parameters, Parameter):
             raise TypeError(f"{type(self).__name__}.step expects a list of Parameters; got a single "
                             f"Parameter {parameters.name!r} (write step([parameter]))")
-        self.iterations += 1
-        for parameter in parameters:
+        for parameter in parameters:  # all checked before any is changed
             if not isinstance(parameter, Parameter):
                 raise TypeError(f"{type(self).__name__}.step expects a list of minidl Parameters (e.g. "
                                 f"network.parameters()); got an element of type {type(parameter).__name__}")
+        # The hot path: no decay through the gradient and no clipping, the update reads grad itself.
+        plain = ((not self.weight_decay or self.decoupled) and self.clipnorm is None
+                 and self.clipvalue is None and self.global_clipnorm is None)
+        scale = 1.0 if self.global_clipnorm is None else self._global_scale(parameters, self.global_clipnorm)
+        self.iterations += 1
+        for parameter in parameters:
             state = self._state.get(parameter)
             if state is None:  # the first step of this parameter: its slots start at zero
                 state = self._state[parameter] = _ParameterState([np.zeros_like(parameter.value)
                                                                   for _ in self.slots])
             state.t += 1
-            self._update(parameter, state)
+            self._update(parameter, parameter.grad if plain else self._gradient(parameter, scale), state)
+
+    @staticmethod
+    def _global_scale(parameters: Sequence[Parameter], limit: float) -> float:
+        """``min(1, limit / (N + 1e-6))``, ``N`` the norm of all gradients: ``clip_grad_norm_``'s factor."""
+        total = math.sqrt(sum(_squared_norm(parameter.grad) for parameter in parameters))
+        return min(1.0, limit / (total + 1e-6))
+
+    def _gradient(self, parameter: Parameter, scale: float) -> Array:
+        """The gradient the update uses: ``grad`` clipped, plus ``weight_decay * w`` (``grad`` kept)."""
+        grad = parameter.grad
+        if self.clipvalue is not None:
+            grad = np.clip(grad, -self.clipvalue, self.clipvalue)
+        elif self.clipnorm is not None:
+            norm = math.sqrt(_squared_norm(grad))
+            grad = grad * (self.clipnorm / norm) if norm > self.clipnorm else grad
+        elif scale < 1.0:
+            grad = grad * scale
+        if self.weight_decay and not self.decoupled:
+            decayed = self.weight_decay * parameter.value
+            decayed += grad
+            grad = decayed
+        return grad
 
     @abstractmethod
-    def _update(self, parameter: Parameter, state: _ParameterState) -> None:
-        """Apply one step to ``parameter.value`` in place (``state.t`` already counts it)."""
+    def _update(self, parameter: Parameter, grad: Array, state: _ParameterState) -> None:
+        """Apply one step to ``parameter.value`` in place from ``grad`` (``state.t`` already counts it).
+
+        ``grad`` may be ``parameter.grad`` itself (the plain path): read it, never write to it.
+        """
 
     def reset(self) -> None:
         """Forget all state (momentum, averages, step counts), as a new optimizer."""
@@ -128,7 +189,10 @@ class Optimizer(ABC):
     # -- saving and resuming --------------------------------------------------------
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this optimizer (JSON-friendly values)."""
-        return {name: getattr(self, name) for name in self.arguments}
+        config = {name: getattr(self, name) for name in self.arguments}
+        config.update({name: getattr(self, name) for name in ("clipnorm", "clipvalue", "global_clipnorm")
+                       if getattr(self, name) is not None})
+        return config
 
     def state_arrays(self, parameters: Sequence[Parameter]) -> dict[str, np.ndarray[Any, Any]]:
         """The optimizer's state as named arrays (copies), for saving.
@@ -218,6 +282,11 @@ def _entry(arrays: Mapping[str, Any], key: str, owner: str) -> Array:
     return np.asarray(arrays[key])
 
 
+def _squared_norm(array: Array) -> float:
+    """``sum(array**2)`` as a Python float."""
+    return float(np.vdot(array, array))
+
+
 def _count(arrays: Mapping[str, Any], key: str, owner: str) -> int:
     """The saved count ``arrays[key]`` (a step count), checked: a non-negative integer scalar."""
     array = _entry(arrays, key, owner)
@@ -235,6 +304,9 @@ class SGD(Optimizer):
     * ``momentum>0``: ``v <- mu * v - lr * g``, then ``w <- w + v`` (``v`` starts at 0).
     * ``nesterov=True``: ``v <- mu * v - lr * g``, then ``w <- w + mu * v - lr * g``.
 
+    With ``weight_decay=wd``, ``g = grad + wd * w`` (L2, as ``torch.optim.SGD``; for a constant
+    ``lr`` its ``buf <- mu * buf + g``, ``w <- w - lr * buf`` is the same ``v = -lr * buf``).
+
     Parameters
     ----------
     learning_rate
@@ -243,6 +315,10 @@ class SGD(Optimizer):
         ``mu``, in ``[0, 1)``.
     nesterov
         Use Nesterov momentum (needs ``momentum > 0`` to make a difference).
+    weight_decay
+        ``wd >= 0``, the L2 penalty's coefficient (default 0: none).
+    clipnorm, clipvalue, global_clipnorm
+        Gradient clipping, at most one, ``> 0`` (see the module's docstring).
 
     Examples
     --------
@@ -254,18 +330,21 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
-    arguments = ("learning_rate", "momentum", "nesterov")
+    arguments = ("learning_rate", "momentum", "nesterov", "weight_decay")
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0, *, clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None) -> None:
+        super().__init__(learning_rate, weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm)
         self.momentum = check_real(momentum, "SGD momentum", low=0.0, high=1.0, high_inclusive=False)
         self.nesterov = check_bool(nesterov, "SGD nesterov")
         # Plain SGD keeps no state at all (state_arrays then holds only the counts).
         self.slots = ("velocity",) if self.momentum > 0.0 else ()
 
-    def _update(self, parameter: Parameter, state: _ParameterState) -> None:
+    def _update(self, parameter: Parameter, grad: Array, state: _ParameterState) -> None:
         """``w -= lr g``; with momentum ``v <- mu v - lr g``, ``w += v`` (Nesterov: ``w += mu v - lr g``)."""
-        step = self._learning_rate * parameter.grad
+        step = self._learning_rate * grad
         if not state.arrays:
             parameter.value -= step
             return
@@ -283,7 +362,8 @@ class RMSprop(Optimizer):
     """RMSprop: divide the step by a running root-mean-square of recent gradients.
 
     With ``v`` starting at 0: ``v <- rho * v + (1 - rho) * g**2``, then
-    ``w <- w - lr * g / (sqrt(v) + epsilon)``.
+    ``w <- w - lr * g / (sqrt(v) + epsilon)``, with ``g = grad + weight_decay * w`` (L2, as
+    ``torch.optim.RMSprop``, whose ``alpha`` is ``rho``).
 
     Parameters
     ----------
@@ -293,6 +373,10 @@ class RMSprop(Optimizer):
         Decay of the running average, in ``[0, 1)`` (default 0.9, as in Keras).
     epsilon
         Added to the root mean square to avoid dividing by zero, ``> 0`` (default 1e-7).
+    weight_decay
+        The L2 penalty's coefficient, ``>= 0`` (default 0).
+    clipnorm, clipvalue, global_clipnorm
+        Gradient clipping, at most one, ``> 0`` (see the module's docstring).
 
     Examples
     --------
@@ -308,16 +392,19 @@ class RMSprop(Optimizer):
     name = "rmsprop"
     slots = ("v",)
     squares = ("v",)
-    arguments = ("learning_rate", "rho", "epsilon")
+    arguments = ("learning_rate", "rho", "epsilon", "weight_decay")
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7) -> None:
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7,
+                 weight_decay: float = 0.0, *, clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None) -> None:
+        super().__init__(learning_rate, weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm)
         self.rho = check_real(rho, "RMSprop rho", low=0.0, high=1.0, high_inclusive=False)
         self.epsilon = check_real(epsilon, "RMSprop epsilon", low=0.0, low_inclusive=False)
 
-    def _update(self, parameter: Parameter, state: _ParameterState) -> None:
+    def _update(self, parameter: Parameter, grad: Array, state: _ParameterState) -> None:
         """``v = rho v + (1 - rho) g**2``; ``w -= lr g / (sqrt(v) + eps)``."""
-        (v,), grad = state.arrays, parameter.grad
+        (v,) = state.arrays
         v *= self.rho
         v += (1.0 - self.rho) * (grad * grad)
         denominator = np.sqrt(v)
@@ -337,7 +424,8 @@ class Adam(Optimizer):
         w <- w - lr * m_hat / (sqrt(v_hat) + epsilon)
 
     ``epsilon`` is added to the square root of the corrected second moment (as in the
-    paper and PyTorch).
+    paper and PyTorch). ``g = grad + weight_decay * w`` (L2 through the moments, as
+    ``torch.optim.Adam``; :class:`AdamW` decays the weights directly instead).
 
     Parameters
     ----------
@@ -347,6 +435,10 @@ class Adam(Optimizer):
         Decay rates of the first and second moment averages, in ``[0, 1)``.
     epsilon
         ``> 0``, keeps the division finite (default 1e-8).
+    weight_decay
+        The L2 penalty's coefficient, ``>= 0`` (default 0).
+    clipnorm, clipvalue, global_clipnorm
+        Gradient clipping, at most one, ``> 0`` (see the module's docstring).
 
     Examples
     --------
@@ -362,18 +454,21 @@ class Adam(Optimizer):
     name = "adam"
     slots = ("m", "v")
     squares = ("v",)
-    arguments = ("learning_rate", "beta_1", "beta_2", "epsilon")
+    arguments = ("learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-8) -> None:
-        super().__init__(learning_rate)
-        self.beta_1 = check_real(beta_1, "Adam beta_1", low=0.0, high=1.0, high_inclusive=False)
-        self.beta_2 = check_real(beta_2, "Adam beta_2", low=0.0, high=1.0, high_inclusive=False)
-        self.epsilon = check_real(epsilon, "Adam epsilon", low=0.0, low_inclusive=False)
+                 epsilon: float = 1e-8, weight_decay: float = 0.0, *, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None) -> None:
+        super().__init__(learning_rate, weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm)
+        owner = type(self).__name__
+        self.beta_1 = check_real(beta_1, f"{owner} beta_1", low=0.0, high=1.0, high_inclusive=False)
+        self.beta_2 = check_real(beta_2, f"{owner} beta_2", low=0.0, high=1.0, high_inclusive=False)
+        self.epsilon = check_real(epsilon, f"{owner} epsilon", low=0.0, low_inclusive=False)
 
-    def _update(self, parameter: Parameter, state: _ParameterState) -> None:
+    def _update(self, parameter: Parameter, grad: Array, state: _ParameterState) -> None:
         """``m, v <- beta m + (1 - beta) (g, g**2)``; ``w -= lr m_hat / (sqrt(v_hat) + eps)``."""
-        (m, v), grad, beta_1, beta_2 = state.arrays, parameter.grad, self.beta_1, self.beta_2
+        (m, v), beta_1, beta_2 = state.arrays, self.beta_1, self.beta_2
         m *= beta_1
         m += (1.0 - beta_1) * grad
         v *= beta_2
@@ -386,12 +481,48 @@ class Adam(Optimizer):
         parameter.value -= (self._learning_rate / (1.0 - beta_1**state.t)) * m / denominator
 
 
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, as ``torch.optim.AdamW``.
+
+    Each step first shrinks the weights, ``w <- w - lr * weight_decay * w`` (computed as
+    ``w *= 1 - lr * weight_decay``, as PyTorch does), then takes :class:`Adam`'s step with
+    the gradient itself (clipped if asked): the decay does not pass through ``m`` and ``v``,
+    so it is not rescaled by them. Arguments as :class:`Adam`'s, ``weight_decay`` default 0.01.
+
+    Examples
+    --------
+    ``w = 1`` decays to ``1 - 0.1 * 0.5 = 0.95``, then Adam's first step moves it by ``-0.1``:
+
+    >>> w = Parameter(np.array([1.0]))
+    >>> w.grad[...] = [3.0]
+    >>> AdamW(learning_rate=0.1, weight_decay=0.5).step([w])
+    >>> np.round(w.value, 6)
+    array([0.85])
+    """
+
+    name = "adamw"
+    decoupled = True
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, weight_decay: float = 0.01, *, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm)
+
+    def _update(self, parameter: Parameter, grad: Array, state: _ParameterState) -> None:
+        """``w *= 1 - lr wd``, then Adam's step."""
+        if self.weight_decay:
+            parameter.value *= 1.0 - self._learning_rate * self.weight_decay
+        super()._update(parameter, grad, state)
+
+
 #: Optimizer names accepted by ``Network.compile`` (and ``get_optimizer``).
-OPTIMIZERS: dict[str, Callable[[], Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
+OPTIMIZERS: dict[str, Callable[[], Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam,
+                                                  "adamw": AdamW}
 
 
 def get_optimizer(optimizer: str | Optimizer) -> Optimizer:
-    """An optimizer from its name (``"sgd"``, ``"rmsprop"``, ``"adam"``, default settings).
+    """An optimizer from its name (``"sgd"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``, default settings).
 
     An :class:`Optimizer` object is returned as is. Names are case-insensitive.
 
@@ -403,7 +534,7 @@ def get_optimizer(optimizer: str | Optimizer) -> Optimizer:
     Examples
     --------
     >>> get_optimizer("adam")
-    Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-08)
+    Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-08, weight_decay=0.0)
     """
     if isinstance(optimizer, Optimizer):
         return optimizer

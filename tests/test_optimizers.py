@@ -348,3 +348,232 @@ def test_sgd_and_rmsprop_defaults_are_the_documented_ones():
     rmsprop.step([w])
     v = 0.1 * 2.0**2  # (1 - rho) g**2 from a zero average
     assert w.value[0] == pytest.approx(1.0 - 0.001 * 2.0 / (math.sqrt(v) + 1e-7), rel=1e-15)
+
+
+# -- weight decay, AdamW, gradient clipping (issue 12) ---------------------------------------------
+from minidl import AdamW  # noqa: E402
+
+
+def _run_many(optimizer: Optimizer, steps: int = 5, seed: int = 0) -> tuple[list[Parameter], list[list]]:
+    """Two parameters stepped with seeded float64 gradients; their values after every step."""
+    rng = np.random.default_rng(seed)
+    params = [Parameter(rng.standard_normal((3, 2))), Parameter(rng.standard_normal(4))]
+    grads = [[rng.standard_normal(p.shape) * 3.0 for p in params] for _ in range(steps)]
+    history = []
+    for step_grads in grads:
+        for p, g in zip(params, step_grads, strict=True):
+            p.grad[...] = g
+        optimizer.step(params)
+        history.append([p.value.copy() for p in params])
+    return params, history
+
+
+def _run_torch(make, steps: int = 5, seed: int = 0, clip: float | None = None) -> list[list]:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    params = [torch.tensor(rng.standard_normal((3, 2)), requires_grad=True),
+              torch.tensor(rng.standard_normal(4), requires_grad=True)]
+    grads = [[rng.standard_normal(tuple(p.shape)) * 3.0 for p in params] for _ in range(steps)]
+    optimizer, history = make(torch, params), []
+    for step_grads in grads:
+        for p, g in zip(params, step_grads, strict=True):
+            p.grad = torch.tensor(g)
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip)
+        optimizer.step()
+        history.append([p.detach().numpy().copy() for p in params])
+    return history
+
+
+@pytest.mark.parametrize(("ours", "theirs", "clip"), [
+    (lambda: SGD(0.05, momentum=0.9, weight_decay=0.1),
+     lambda t, ps: t.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.1), None),
+    (lambda: SGD(0.05, momentum=0.9, nesterov=True, weight_decay=0.1),
+     lambda t, ps: t.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1), None),
+    (lambda: SGD(0.05, weight_decay=0.2), lambda t, ps: t.optim.SGD(ps, lr=0.05, weight_decay=0.2), None),
+    (lambda: RMSprop(0.01, rho=0.9, epsilon=1e-7, weight_decay=0.1),
+     lambda t, ps: t.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-7, weight_decay=0.1), None),
+    (lambda: Adam(0.01, 0.8, 0.99, 1e-8, weight_decay=0.1),
+     lambda t, ps: t.optim.Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.1), None),
+    (lambda: AdamW(0.01, 0.8, 0.99, 1e-8, weight_decay=0.3),
+     lambda t, ps: t.optim.AdamW(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.3), None),
+    (lambda: AdamW(), lambda t, ps: t.optim.AdamW(ps), None),  # the defaults agree too
+    (lambda: SGD(0.05, momentum=0.9, weight_decay=0.1, global_clipnorm=1.0),
+     lambda t, ps: t.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.1), 1.0),
+    (lambda: Adam(0.01, global_clipnorm=0.5), lambda t, ps: t.optim.Adam(ps, lr=0.01), 0.5),
+    (lambda: SGD(0.05, global_clipnorm=1e3), lambda t, ps: t.optim.SGD(ps, lr=0.05), 1e3),  # no clipping
+], ids=["sgd-momentum", "sgd-nesterov", "sgd", "rmsprop", "adam", "adamw", "adamw-defaults",
+        "sgd-global-clip", "adam-global-clip", "global-clip-inactive"])
+def test_trajectories_equal_torch_optim_in_float64(ours, theirs, clip) -> None:
+    expected = _run_torch(theirs, clip=clip)
+    _, history = _run_many(ours())
+    for step, (mine, torch_values) in enumerate(zip(history, expected, strict=True)):
+        for a, b in zip(mine, torch_values, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"step {step + 1}")
+
+
+def test_global_clipnorm_scales_as_clip_grad_norm_() -> None:
+    torch = pytest.importorskip("torch")
+    grads = [np.array([[3.0, 0.0], [0.0, 4.0]]), np.array([12.0])]  # global norm 13
+    tensors = [torch.tensor(g, requires_grad=True) for g in grads]
+    for t, g in zip(tensors, grads, strict=True):
+        t.grad = torch.tensor(g)
+    torch.nn.utils.clip_grad_norm_(tensors, 1.0)
+    params = [Parameter(np.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads, strict=True):
+        p.grad[...] = g
+    SGD(1.0, global_clipnorm=1.0).step(params)  # w = 0 - clipped g
+    for p, t in zip(params, tensors, strict=True):
+        np.testing.assert_array_equal(-p.value, t.grad.numpy())
+
+
+def test_global_clipnorm_by_hand_with_torch_epsilon() -> None:
+    a, b = Parameter(np.zeros(2)), Parameter(np.zeros(1))
+    a.grad[...], b.grad[...] = [3.0, 4.0], [12.0]  # norm 13
+    SGD(1.0, global_clipnorm=2.0).step([a, b])
+    scale = 2.0 / (13.0 + 1e-6)  # torch.nn.utils.clip_grad_norm_'s divisor
+    np.testing.assert_allclose(-a.value, [3.0 * scale, 4.0 * scale], rtol=1e-15)
+    np.testing.assert_allclose(-b.value, [12.0 * scale], rtol=1e-15)
+
+
+def test_clipnorm_rescales_each_parameter_on_its_own_by_hand() -> None:
+    a, b = Parameter(np.zeros(2)), Parameter(np.zeros(2))
+    a.grad[...], b.grad[...] = [3.0, 4.0], [0.3, 0.4]  # norms 5 and 0.5
+    SGD(1.0, clipnorm=1.0).step([a, b])
+    np.testing.assert_allclose(-a.value, [0.6, 0.8], rtol=1e-15)
+    np.testing.assert_array_equal(-b.value, [0.3, 0.4])  # under the limit: unchanged
+
+
+def test_clipvalue_clips_every_element_by_hand() -> None:
+    p = Parameter(np.zeros(4))
+    p.grad[...] = [-3.0, -0.2, 0.5, 7.0]
+    SGD(1.0, clipvalue=0.5).step([p])
+    np.testing.assert_array_equal(-p.value, [-0.5, -0.2, 0.5, 0.5])
+
+
+def test_weight_decay_and_adamw_by_hand() -> None:
+    p = Parameter(np.array([2.0]))
+    p.grad[...] = [1.0]
+    SGD(0.1, weight_decay=0.5).step([p])  # g = 1 + 0.5 * 2 = 2
+    assert p.value[0] == pytest.approx(2.0 - 0.1 * 2.0, rel=1e-15)
+    q = Parameter(np.array([2.0]))
+    q.grad[...] = [1.0]
+    AdamW(0.1, weight_decay=0.5).step([q])  # w = 2 * (1 - 0.05) = 1.9, then Adam's first step -0.1
+    assert q.value[0] == pytest.approx(1.9 - 0.1, abs=1e-8)  # (epsilon moves it by 1e-9)
+    r = Parameter(np.array([2.0]))
+    r.grad[...] = [1.0]
+    Adam(0.1, weight_decay=0.5).step([r])  # L2 through the moments: the first step is still -lr * sign
+    assert r.value[0] == pytest.approx(2.0 - 0.1, abs=1e-8)
+
+
+def test_clipping_applies_before_weight_decay() -> None:
+    p = Parameter(np.array([2.0]))
+    p.grad[...] = [10.0]
+    SGD(1.0, weight_decay=0.5, clipvalue=1.0).step([p])  # g = clip(10) + 0.5 * 2 = 2
+    assert p.value[0] == 0.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SGD(0.1, momentum=0.9, weight_decay=0.1, clipnorm=0.5),
+    lambda: RMSprop(0.01, weight_decay=0.1, clipvalue=0.1),
+    lambda: Adam(0.01, weight_decay=0.1, global_clipnorm=0.5),
+    lambda: AdamW(0.01, clipnorm=0.5),
+    lambda: SGD(0.1, momentum=0.9),
+], ids=["sgd", "rmsprop", "adam", "adamw", "plain"])
+def test_step_never_changes_parameter_grad(make) -> None:
+    rng = np.random.default_rng(1)
+    params = [Parameter(rng.standard_normal(3)), Parameter(rng.standard_normal((2, 2)))]
+    for p in params:
+        p.grad[...] = rng.standard_normal(p.shape) * 5.0
+    before = [(p.grad, p.grad.copy()) for p in params]
+    optimizer = make()
+    for _ in range(3):
+        optimizer.step(params)
+    for p, (array, copy) in zip(params, before, strict=True):
+        assert p.grad is array
+        np.testing.assert_array_equal(p.grad, copy)
+
+
+def test_plain_path_skips_the_gradient_copy(monkeypatch) -> None:
+    # weight_decay=0 and no clipping: the update gets Parameter.grad itself, _gradient is never called.
+    def fail(*args, **kwargs):
+        raise AssertionError("_gradient called on the plain path")
+    monkeypatch.setattr(Optimizer, "_gradient", fail)
+    for optimizer in (SGD(0.1), SGD(0.1, momentum=0.9), RMSprop(), Adam(), AdamW(), AdamW(weight_decay=0.0)):
+        run(optimizer)
+    with pytest.raises(AssertionError, match="plain path"):
+        run(SGD(0.1, weight_decay=0.1))
+
+
+def test_float32_stays_float32_with_decay_and_clipping() -> None:
+    for optimizer in (SGD(0.1, weight_decay=0.1, clipnorm=1.0), Adam(0.1, weight_decay=0.1, clipvalue=0.5),
+                      AdamW(0.1, global_clipnorm=0.5), RMSprop(0.1, weight_decay=0.1)):
+        p = Parameter(np.array([1.0, 2.0], dtype=np.float32))
+        p.grad[...] = [5.0, -5.0]
+        optimizer.step([p])
+        assert p.value.dtype == np.float32
+
+
+@pytest.mark.parametrize(("make", "fragments"), [
+    (lambda: SGD(weight_decay=-0.1), ["SGD weight_decay", "[0.0, inf]", "got -0.1"]),
+    (lambda: Adam(weight_decay=np.nan), ["Adam weight_decay", "finite"]),
+    (lambda: AdamW(weight_decay=-1), ["AdamW weight_decay", "got -1.0"]),
+    (lambda: RMSprop(clipnorm=0.0), ["RMSprop clipnorm", "(0.0, inf]", "got 0.0"]),
+    (lambda: SGD(clipnorm=-1.0), ["SGD clipnorm", "got -1.0"]),
+    (lambda: Adam(clipvalue=0), ["Adam clipvalue", "got 0.0"]),
+    (lambda: Adam(global_clipnorm=np.inf), ["Adam global_clipnorm", "finite"]),
+    (lambda: SGD(clipnorm=1.0, global_clipnorm=1.0),
+     ["SGD: at most one of clipnorm, clipvalue and global_clipnorm",
+      "got clipnorm=1.0, global_clipnorm=1.0"]),
+    (lambda: Adam(clipnorm=1.0, clipvalue=0.5), ["at most one", "clipnorm=1.0, clipvalue=0.5"]),
+])
+def test_decay_and_clipping_arguments_are_checked(make, fragments) -> None:
+    with pytest.raises(ValueError) as info:
+        make()
+    for fragment in fragments:
+        assert fragment in str(info.value)
+    with pytest.raises(TypeError, match="AdamW clipnorm must be a real number"):
+        AdamW(clipnorm="1")
+
+
+def test_new_arguments_are_in_config_and_rebuild() -> None:
+    optimizers = [SGD(0.2, 0.5, True, 0.01, clipnorm=2.0), RMSprop(0.3, weight_decay=0.1, clipvalue=0.5),
+                  Adam(0.1, weight_decay=0.2, global_clipnorm=1.5), AdamW(0.01, weight_decay=0.05)]
+    for opt in optimizers:
+        rebuilt = type(opt)(**opt.config())
+        assert rebuilt.config() == opt.config()
+    assert optimizers[0].config()["clipnorm"] == 2.0 and "clipvalue" not in optimizers[0].config()
+    assert repr(optimizers[3]) == ("AdamW(learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-08, "
+                                   "weight_decay=0.05)")
+    assert get_optimizer("AdamW").config() == AdamW().config() and AdamW().weight_decay == 0.01
+    keras = pytest.importorskip("minidl.keras")  # (always there: imported by name, not as minidl.keras)
+    assert keras.AdamW is AdamW and "AdamW" in minidl.__all__ and "AdamW" in keras.__all__
+
+
+@pytest.mark.parametrize("make", [
+    lambda: AdamW(0.01, weight_decay=0.1, clipnorm=0.5),
+    lambda: SGD(0.05, momentum=0.9, weight_decay=0.01, global_clipnorm=1.0),
+    lambda: RMSprop(0.01, weight_decay=0.01, clipvalue=0.2),
+], ids=["adamw", "sgd", "rmsprop"])
+def test_model_file_keeps_decay_and_clipping_and_resumes_identically(make, tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 1))
+
+    def network() -> minidl.Network:
+        net = minidl.Network([Dense(3, 4, seed=1), minidl.Tanh(), Dense(4, 1, seed=2)])
+        net.compile(optimizer=make(), loss="mse")
+        return net
+
+    straight = network()
+    for _ in range(6):
+        straight.train_step(x, y)
+    first = network()
+    for _ in range(3):
+        first.train_step(x, y)
+    first.save(tmp_path / "model.npz")
+    resumed = minidl.load(tmp_path / "model.npz")
+    assert resumed.optimizer.config() == first.optimizer.config() == make().config()
+    for _ in range(3):
+        resumed.train_step(x, y)
+    for a, b in zip(resumed.parameters(), straight.parameters(), strict=True):
+        np.testing.assert_array_equal(a.value, b.value)

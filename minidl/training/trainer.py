@@ -46,7 +46,7 @@ class Trainer:
         The network to train.
     optimizer
         An :class:`~minidl.Optimizer` or a name: ``"sgd"``, ``"rmsprop"`` (default, as
-        Keras), ``"adam"`` (default settings).
+        Keras), ``"adam"``, ``"adamw"`` (default settings).
     loss
         A :class:`~minidl.Loss` or a name: ``"mean_squared_error"``/``"mse"``,
         ``"mean_absolute_error"``/``"mae"``, ``"binary_crossentropy"``,
@@ -83,8 +83,10 @@ class Trainer:
     --------
     >>> net = Network([Dense(4, 3), Softmax()])
     >>> net.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    >>> net.optimizer, net.metrics_names
-    (Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-08), ['loss', 'accuracy'])
+    >>> net.optimizer
+    Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-08, weight_decay=0.0)
+    >>> net.metrics_names
+    ['loss', 'accuracy']
     """
 
     def __init__(self, network: Network, optimizer: str | Optimizer = "rmsprop",

@@ -38,8 +38,8 @@ def sigint_inside_step(network: Network, at_step: int, times: int = 1) -> None:
     original = optimizer._update
     calls = {"n": 0}
 
-    def update(parameter, state):
-        original(parameter, state)
+    def update(parameter, grad, state):
+        original(parameter, grad, state)
         calls["n"] += 1
         if calls["n"] == at_step * len(network.parameters()) + 1:
             for _ in range(times):
