@@ -38,7 +38,15 @@ from minidl.losses import (
 )
 from minidl.network import Network, load, save
 from minidl.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
-from minidl.training import Callback, EarlyStopping, History, ModelCheckpoint
+from minidl.training import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+)
 
 __all__ = [
     "SGD",
@@ -48,6 +56,7 @@ __all__ = [
     "AvgPool2D",
     "BatchNorm",
     "BinaryCrossEntropy",
+    "CSVLogger",
     "Callback",
     "CategoricalCrossEntropy",
     "Conv2D",
@@ -61,6 +70,7 @@ __all__ = [
     "Identity",
     "Layer",
     "LeakyReLU",
+    "LearningRateScheduler",
     "Loss",
     "MaxPool2D",
     "MeanAbsoluteError",
@@ -73,6 +83,7 @@ __all__ = [
     "Parameter",
     "RMSprop",
     "ReLU",
+    "ReduceLROnPlateau",
     "Sigmoid",
     "Softmax",
     "SparseCategoricalCrossEntropy",

@@ -1,8 +1,9 @@
 """Keras's names on minidl: run the Keras course's code with only its import lines changed.
 
 ``from minidl.keras import Sequential, Dense, Input, to_categorical, load_model, EarlyStopping,
-ModelCheckpoint, SGD, Adam, AdamW, RMSprop``. What is built is an ordinary minidl
-:class:`~minidl.Network` of ordinary layers (``model.network``). What differs from Keras:
+ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, CSVLogger, SGD, Adam, AdamW, RMSprop``.
+What is built is an ordinary minidl :class:`~minidl.Network` of ordinary layers
+(``model.network``). What differs from Keras:
 
 * ``minidl.keras.Dense(units)`` is Keras's (outputs only, inputs inferred); ``minidl.Dense(in, out)``
   is PyTorch's order.
@@ -26,8 +27,15 @@ from minidl.keras.layers import (
 from minidl.keras.model import Sequential, load_model
 from minidl.keras.utils import to_categorical
 from minidl.optimizers import SGD, Adam, AdamW, RMSprop
-from minidl.training import EarlyStopping, ModelCheckpoint
+from minidl.training import (
+    CSVLogger,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+)
 
-__all__ = ["SGD", "Adam", "AdamW", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout",
-           "EarlyStopping", "Flatten", "Input", "KerasLayer", "MaxPooling2D", "ModelCheckpoint", "RMSprop",
-           "Sequential", "load_model", "to_categorical"]
+__all__ = ["SGD", "Adam", "AdamW", "AveragePooling2D", "BatchNormalization", "CSVLogger", "Conv2D", "Dense",
+           "Dropout", "EarlyStopping", "Flatten", "Input", "KerasLayer", "LearningRateScheduler",
+           "MaxPooling2D", "ModelCheckpoint", "RMSprop", "ReduceLROnPlateau", "Sequential", "load_model",
+           "to_categorical"]

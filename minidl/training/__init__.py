@@ -8,15 +8,27 @@ One concept a module, read in this order:
 * :mod:`~minidl.training.trainer`: the :class:`Trainer` that ``compile`` makes, holding the
   training state, and ``fit`` in named parts;
 * :mod:`~minidl.training.callbacks`: :class:`Callback`, :class:`History`, the shared
-  :class:`Monitor`, :class:`EarlyStopping`, :class:`ModelCheckpoint`, and the progress output;
+  :class:`Monitor`, :class:`EarlyStopping`, :class:`ModelCheckpoint`, :class:`CSVLogger`, and the
+  progress output;
+* :mod:`~minidl.training.learning_rate`: :class:`LearningRateScheduler`, :class:`ReduceLROnPlateau`;
 * :mod:`~minidl.training.interrupts`: :class:`InterruptGuard` (Ctrl-C held until a safe point).
 
 This package never imports :mod:`minidl.network`: the network hands itself over.
 """
 
-from minidl.training.callbacks import Callback, CallbackList, EarlyStopping, History, ModelCheckpoint, Monitor
+from minidl.training.callbacks import (
+    Callback,
+    CallbackList,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    ModelCheckpoint,
+    Monitor,
+)
 from minidl.training.interrupts import InterruptGuard
+from minidl.training.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from minidl.training.trainer import Trainer, loss_and_backward, require_trainer
 
-__all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "InterruptGuard", "ModelCheckpoint",
-           "Monitor", "Trainer", "loss_and_backward", "require_trainer"]
+__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "InterruptGuard",
+           "LearningRateScheduler", "ModelCheckpoint", "Monitor", "ReduceLROnPlateau", "Trainer",
+           "loss_and_backward", "require_trainer"]

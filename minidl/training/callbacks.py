@@ -20,6 +20,7 @@ current epoch's bookkeeping, then stops, and the reason appears in
 ``fit`` only calls ``on_batch_end`` on callbacks that override it, so callbacks that
 work per epoch cost nothing per batch.
 
+:class:`CSVLogger` writes the epoch logs to a CSV file.
 :class:`EarlyStopping` and :class:`ModelCheckpoint` watch one number of the epoch logs
 through their shared base, :class:`Monitor` (its name, which way is better, the best so
 far, "improved?").
@@ -42,6 +43,7 @@ continues the same run: its weights are bit-identical to those of one uninterrup
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import shutil
@@ -83,6 +85,9 @@ class Callback:
 
     #: The names of the constructor arguments, kept as attributes of the same names.
     config_keys: tuple[str, ...] = ()
+    #: True for callbacks that change the learning rate: while one is in ``fit``, each epoch's logs
+    #: hold ``learning_rate`` (the rate the epoch trained with), as Keras 3's.
+    logs_learning_rate = False
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments, ``{name: value}`` for each of ``config_keys`` (shown by ``repr``)."""
@@ -122,7 +127,8 @@ class CallbackList:
 
     ``call(hook, ...)`` runs that hook of each in order; ``batch_end`` reaches only the
     callbacks that override ``on_batch_end`` (``per_batch``), so callbacks that work per
-    epoch cost nothing per batch.
+    epoch cost nothing per batch. ``logs_learning_rate``: whether one of them changes the
+    learning rate (then ``fit`` logs ``learning_rate`` each epoch).
     """
 
     def __init__(self, callbacks: Sequence[Callback] | None, *built_in: Callback | None) -> None:
@@ -134,6 +140,7 @@ class CallbackList:
                 raise TypeError(f"fit callbacks must be minidl Callback objects; got {type(item).__name__}")
         self.callbacks = [c for c in built_in if c is not None] + list(callbacks or [])
         self.per_batch = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+        self.logs_learning_rate = any(c.logs_learning_rate for c in self.callbacks)
 
     def call(self, hook: str, *arguments: Any) -> None:
         """Run ``hook`` (``"set_network"``, ``"on_train_begin"``, ...) of every callback, in order."""
@@ -411,6 +418,72 @@ class ModelCheckpoint(Monitor):
         if self.verbose:
             detail = f" ({self.monitor} {self.best:.6g})" if self.save_best_only else ""
             print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}{detail}")
+
+
+class CSVLogger(Callback):
+    """Write each epoch's logs to a CSV file, one row per epoch (as Keras's ``CSVLogger``).
+
+    The columns are ``epoch`` (counted from 0, as Keras writes it) then the keys of the
+    first epoch's logs in sorted order (``learning_rate``, ``loss``, ``val_loss``...); a
+    key missing from a later epoch is written ``NA``. Numbers are written as ``repr``
+    writes them, so they read back to the same float. Each row is flushed as it is
+    written; the file is closed at the end of training.
+
+    Parameters
+    ----------
+    filename
+        The CSV file (its folder must exist).
+    separator
+        The character between columns.
+    append
+        Add to an existing file (continuing a run) instead of overwriting it: the header
+        is written only when the file is new or empty.
+
+    Examples
+    --------
+    >>> logger = CSVLogger("training.csv")
+    """
+
+    config_keys = ("filename", "separator", "append")
+
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
+        super().__init__()
+        if not isinstance(filename, (str, os.PathLike)):
+            raise TypeError(f"CSVLogger filename must be a str or os.PathLike; got {type(filename).__name__}")
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"CSVLogger separator must be one character; got {separator!r}")
+        self.filename, self.separator = os.fspath(filename), separator
+        self.append = check_bool(append, "CSVLogger append")
+        self.file: TextIO | None = None
+        self.keys: list[str] | None = None
+        self.writer: Any = None  # a csv.writer
+        self.header = True
+
+    def on_train_begin(self, logs: dict[str, float]) -> None:
+        """Open the file (for appending, or anew) and forget the previous columns."""
+        self.on_train_end({})
+        header = not (self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0)
+        self.file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")
+        self.keys, self.header = None, header
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Write the epoch's row (and the header, before the first row of a new file)."""
+        if self.file is None:
+            raise RuntimeError("CSVLogger.on_epoch_end called before on_train_begin (outside fit())")
+        if self.keys is None:
+            self.keys = sorted(logs)
+            self.writer = csv.writer(self.file, delimiter=self.separator)
+            if self.header:
+                self.writer.writerow(["epoch", *self.keys])
+        row = [repr(float(logs[key])) if key in logs else "NA" for key in self.keys]
+        self.writer.writerow([epoch, *row])
+        self.file.flush()
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        """Close the file."""
+        if self.file is not None:
+            self.file.close()
+        self.file = None
 
 
 def progress_for(verbose: int) -> Callback | None:

@@ -185,6 +185,8 @@ class Trainer:
                         # the activations of every validation sample (fit's memory grew with it).
                         validated = self._evaluate(plan, functions, *validation, batches.batch_size)
                         logs.update({f"val_{key}": value for key, value in validated.items()})
+                    if callback_list.logs_learning_rate:  # a scheduler or ReduceLROnPlateau is in fit
+                        logs["learning_rate"] = self.optimizer.learning_rate
                     callback_list.call("on_epoch_end", epoch, logs)
                     guard.check()
                     if self.stop_training:

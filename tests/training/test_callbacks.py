@@ -3,6 +3,7 @@ the callback list of fit, what callbacks see, and the progress output of each ve
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 import math
@@ -485,3 +486,180 @@ def test_small_numbers_in_scientific_notation(capsys):
     net.compile(optimizer=SGD(0.0), loss="mse")
     net.fit(PROGRESS_X, PROGRESS_Y + 1e-5, epochs=1, verbose=2)
     assert "loss: 1.0000e-10" in capsys.readouterr().out
+
+
+# -- LearningRateScheduler, ReduceLROnPlateau, CSVLogger ------------------------------------------------
+
+
+def driven(callback, values, learning_rate=1.0, monitor="val_loss"):
+    """Feed ``values`` of ``monitor`` to ``callback.on_epoch_end``; the learning rate after each epoch."""
+    net = Network([Dense(1, 1, seed=0)])
+    net.compile(optimizer=SGD(learning_rate), loss="mse")
+    callback.set_network(net, {})
+    callback.on_train_begin({})
+    rates = []
+    for epoch, value in enumerate(values):
+        callback.on_epoch_end(epoch, {"loss": 0.0, monitor: value})
+        rates.append(net.optimizer.learning_rate)
+    return rates
+
+
+def test_plateau_with_patience_cooldown_and_min_lr_follows_keras_by_hand() -> None:
+    plateau = minidl.ReduceLROnPlateau(factor=0.5, patience=2, cooldown=2, min_lr=0.3)
+    rates = driven(plateau, [5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4])
+    # e0, e1 improve; e2 wait 1; e3 wait 2: 1.0 -> 0.5, cooldown 2; e4 cooldown 1 (not counted);
+    # e5 cooldown 0, wait 1; e6 wait 2: max(0.25, 0.3) = 0.3, cooldown 2; e7 cooldown 1; e8 wait 1;
+    # e9 wait 2 but lr 0.3 is not > min_lr: no change; e10 wait 3, still none.
+    assert rates == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.3, 0.3, 0.3, 0.3, 0.3]
+    assert (plateau.wait, plateau.cooldown_counter, plateau.best, plateau.best_epoch) == (3, 0, 4.0, 1)
+
+
+def test_plateau_cooldown_1_counts_the_next_epoch_as_keras_does() -> None:
+    # Keras decrements the cooldown before testing it: cooldown=1 leaves the next miss counted.
+    rates = driven(minidl.ReduceLROnPlateau(factor=0.5, patience=1, cooldown=1), [3, 3, 3, 3])
+    assert rates == [1.0, 0.5, 0.25, 0.125]
+
+
+def test_plateau_in_mode_max_with_min_delta() -> None:
+    plateau = minidl.ReduceLROnPlateau(monitor="score", mode="max", factor=0.5, patience=1, min_delta=0.05)
+    # e0 best 0.5; e1 0.52 is not > 0.55: 1.0 -> 0.5; e2 0.6 > 0.55: best; e3 0.6 not > 0.65: 0.25;
+    # e4 0.7 > 0.65: best, no change.
+    assert driven(plateau, [0.5, 0.52, 0.6, 0.6, 0.7], monitor="score") == [1.0, 0.5, 0.5, 0.25, 0.25]
+    assert minidl.ReduceLROnPlateau(monitor="val_accuracy").mode == "max"
+
+
+def test_plateau_patience_0_reduces_at_every_miss_and_a_new_fit_starts_afresh() -> None:
+    plateau = minidl.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0)
+    assert driven(plateau, [1.0, 2.0, 0.5, 0.5], monitor="loss") == [1.0, 0.5, 0.5, 0.25]
+    assert driven(plateau, [9.0], monitor="loss") == [1.0]  # best forgotten: 9 improves on inf
+
+
+def test_plateau_lowers_the_learning_rate_during_fit() -> None:
+    # one_weight_network at lr 0.2: val_loss 0.09 after epoch 0, 0.6084 after epoch 1 (a miss: 0.2 -> 0.1);
+    # epoch 2 at lr 0.1: w = 1.28 + 0.1 * 2 * (2 - 1.28) = 1.424, val_loss 0.853776 (a miss: 0.1 -> 0.05).
+    net = one_weight_network()
+    history = net.fit(X_ONE, Y_ONE, epochs=3, batch_size=1, shuffle=False, verbose=0,
+                      validation_data=(X_VAL_ONE, Y_VAL_ONE),
+                      callbacks=[minidl.ReduceLROnPlateau(factor=0.5, patience=1)])
+    assert net.optimizer.learning_rate == 0.05
+    assert history.history["learning_rate"] == [0.2, 0.2, 0.1]  # the rate each epoch trained with
+    assert history.history["val_loss"] == pytest.approx([0.09, 0.6084, 0.853776], rel=1e-12)
+    assert net[0].weight.value.item() == pytest.approx(1.424, rel=1e-12)
+
+
+def test_scheduler_sets_each_epoch_s_rate_and_training_uses_it() -> None:
+    seen = []
+
+    def schedule(epoch, lr):
+        seen.append((epoch, lr))
+        return 0.1 if epoch == 0 else lr * 0.5
+
+    net = one_weight_network()  # SGD(0.2)
+    history = net.fit(X_ONE, Y_ONE, epochs=4, batch_size=1, shuffle=False, verbose=0,
+                      callbacks=[minidl.LearningRateScheduler(schedule)])
+    assert seen == [(0, 0.2), (1, 0.1), (2, 0.05), (3, 0.025)]
+    assert history.history["learning_rate"] == [0.1, 0.05, 0.025, 0.0125]
+    w = 0.0
+    for lr in (0.1, 0.05, 0.025, 0.0125):  # one step per epoch: w <- w - lr * 2 (w - 2)
+        w -= lr * 2 * (w - 2.0)
+    assert net[0].weight.value.item() == pytest.approx(w, rel=1e-12)
+    assert net.optimizer.learning_rate == 0.0125
+
+
+def test_scheduler_prints_when_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+    one_weight_network().fit(X_ONE, Y_ONE, epochs=1, verbose=0,
+                             callbacks=[minidl.LearningRateScheduler(lambda epoch, lr: 0.5, verbose=1)])
+    assert capsys.readouterr().out == "Epoch 1: LearningRateScheduler setting learning rate to 0.5.\n"
+
+
+def test_no_learning_rate_in_the_logs_without_a_learning_rate_callback() -> None:
+    assert sorted(fit(one_weight_network()).history) == ["loss", "val_loss"]
+
+
+@pytest.mark.parametrize(("result", "error", "fragment"), [
+    (math.nan, ValueError, "LearningRateScheduler schedule returned nan at epoch 0"),
+    (-0.1, ValueError, "LearningRateScheduler schedule returned -0.1 at epoch 0"),
+    (math.inf, ValueError, "a learning rate must be a finite number >= 0"),
+    ("0.1", TypeError, "LearningRateScheduler schedule must return a number; got '0.1'"),
+])
+def test_scheduler_refuses_a_bad_learning_rate(result, error, fragment) -> None:
+    net = one_weight_network()
+    scheduler = minidl.LearningRateScheduler(lambda epoch, lr: result)
+    raises(error, lambda: net.fit(X_ONE, Y_ONE, verbose=0, callbacks=[scheduler]), fragment)
+    assert net.optimizer.learning_rate == 0.2
+
+
+@pytest.mark.parametrize(("make", "error", "fragments"), [
+    (lambda: minidl.ReduceLROnPlateau(factor=1.0), ValueError, ["ReduceLROnPlateau factor must be < 1"]),
+    (lambda: minidl.ReduceLROnPlateau(factor=2), ValueError, ["ReduceLROnPlateau factor must be < 1", "2"]),
+    (lambda: minidl.ReduceLROnPlateau(factor=-0.5), ValueError, ["ReduceLROnPlateau factor", "got -0.5"]),
+    (lambda: minidl.ReduceLROnPlateau(mode="best"), ValueError,
+     ["ReduceLROnPlateau mode must be 'auto', 'min' or 'max'; got 'best'"]),
+    (lambda: minidl.ReduceLROnPlateau(patience=-1), ValueError, ["ReduceLROnPlateau patience", "got -1"]),
+    (lambda: minidl.ReduceLROnPlateau(cooldown=1.5), ValueError, ["ReduceLROnPlateau cooldown", "got 1.5"]),
+    (lambda: minidl.ReduceLROnPlateau(min_lr=-1), ValueError, ["ReduceLROnPlateau min_lr"]),
+    (lambda: minidl.LearningRateScheduler(0.1), TypeError, ["LearningRateScheduler schedule must be a"]),
+    (lambda: minidl.CSVLogger(3), TypeError, ["CSVLogger filename must be a str or os.PathLike"]),
+    (lambda: minidl.CSVLogger("a.csv", separator=";;"), ValueError, ["CSVLogger separator", "';;'"]),
+])
+def test_learning_rate_and_csv_arguments_are_checked(make, error, fragments) -> None:
+    raises(error, make, *fragments)
+
+
+def test_plateau_on_a_missing_monitor_names_it() -> None:
+    plateau = minidl.ReduceLROnPlateau(monitor="val_mae")
+    raises(ValueError, lambda: fit(one_weight_network(), callbacks=[plateau]),
+           "ReduceLROnPlateau monitor 'val_mae' is not in the epoch logs", "available: learning_rate, loss")
+
+
+def read_csv(path, separator=","):
+    with open(path, newline="") as file:
+        return list(csv.reader(file, delimiter=separator))
+
+
+def test_csv_logger_writes_the_history_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    logger = minidl.CSVLogger(path)
+    net = compiled_network()
+    history = net.fit(X_TRAIN, Y_TRAIN, epochs=3, batch_size=8, validation_split=0.25, verbose=0, seed=0,
+                      callbacks=[logger, minidl.LearningRateScheduler(lambda epoch, lr: 0.05 / (epoch + 1))])
+    header, *rows = read_csv(path)
+    assert header == ["epoch", "learning_rate", "loss", "mae", "val_loss", "val_mae"]
+    assert [int(row[0]) for row in rows] == [0, 1, 2]
+    for column, key in enumerate(header[1:], start=1):
+        assert [float(row[column]) for row in rows] == history.history[key]  # repr: exact floats
+    assert logger.file is None  # closed at the end of training
+
+
+def test_csv_logger_appends_without_a_second_header(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    net = one_weight_network()
+    first = net.fit(X_ONE, Y_ONE, epochs=2, verbose=0, callbacks=[minidl.CSVLogger(path, separator=";")])
+    second = net.fit(X_ONE, Y_ONE, epochs=1, verbose=0,
+                     callbacks=[minidl.CSVLogger(path, separator=";", append=True)])
+    losses = first.history["loss"] + second.history["loss"]
+    rows = [[str(epoch), repr(loss)] for epoch, loss in zip([0, 1, 0], losses, strict=True)]
+    assert read_csv(path, ";") == [["epoch", "loss"], *rows]
+    net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[minidl.CSVLogger(path)])  # append=False: anew
+    assert read_csv(path) == [["epoch", "loss"], ["0", repr(net.history.history["loss"][0])]]
+    new = tmp_path / "new.csv"
+    net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[minidl.CSVLogger(new, append=True)])
+    assert read_csv(new)[0] == ["epoch", "loss"]  # a new file gets its header
+
+
+def test_csv_logger_writes_na_for_a_key_missing_later(tmp_path: Path) -> None:
+    logger = minidl.CSVLogger(tmp_path / "log.csv")
+    logger.on_train_begin({})
+    logger.on_epoch_end(0, {"loss": 0.5, "acc": 0.25})
+    logger.on_epoch_end(1, {"loss": 0.1})
+    logger.on_train_end({})
+    expected = [["epoch", "acc", "loss"], ["0", "0.25", "0.5"], ["1", "NA", "0.1"]]
+    assert read_csv(tmp_path / "log.csv") == expected
+
+
+def test_the_new_callbacks_are_exported_from_minidl_and_minidl_keras() -> None:
+    import minidl.keras
+
+    for name in ("LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger"):
+        assert name in minidl.__all__ and name in minidl.keras.__all__
+        assert getattr(minidl, name) is getattr(minidl.keras, name)
