@@ -27,6 +27,22 @@ from numpy.lib.stride_tricks import sliding_window_view
 Array = np.ndarray[Any, Any]
 
 
+def softmax_cross_entropy(z: Array, labels: Array) -> tuple[float, Array]:
+    """Fused softmax + cross-entropy of logits ``z`` ``(N, k)``: ``(mean loss, dL/dz = (p - onehot) / N)``.
+
+    ``z`` is overwritten (shifted by its row maxima); the gradient reuses the array of ``p``.
+    """
+    n = z.shape[0]
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    rows = np.arange(n)
+    loss = -float(np.log(p[rows, labels]).sum()) / n
+    p[rows, labels] -= 1.0
+    p *= 1.0 / n
+    return loss, p
+
+
 class TinyFloor:
     """The seed's 2-2-1 ReLU network (no biases, ReLU after both layers), one sample: the tight floor.
 
@@ -126,15 +142,7 @@ class MLPFloor:
         a2 = np.maximum(z2, 0.0)
         z3 = a2 @ w3
         z3 += b3
-        # softmax + cross-entropy, fused
-        z3 -= z3.max(axis=1, keepdims=True)
-        p = np.exp(z3)
-        p /= p.sum(axis=1, keepdims=True)
-        rows = np.arange(n)
-        loss = -float(np.log(p[rows, labels]).sum()) / n
-        g3 = p
-        g3[rows, labels] -= 1.0
-        g3 *= 1.0 / n
+        loss, g3 = softmax_cross_entropy(z3, labels)
         # backward
         g2 = (g3 @ w3.T) * (z2 > 0.0)
         g1 = (g2 @ w2.T) * (z1 > 0.0)
@@ -233,14 +241,7 @@ class LeNetFloor:
         a4 = np.maximum(z4, 0.0)
         z5 = a4 @ w5
         z5 += b5
-        z5 -= z5.max(axis=1, keepdims=True)
-        p = np.exp(z5)
-        p /= p.sum(axis=1, keepdims=True)
-        rows = np.arange(n)
-        loss = -float(np.log(p[rows, labels]).sum()) / n
-        g5 = p
-        g5[rows, labels] -= 1.0
-        g5 *= 1.0 / n
+        loss, g5 = softmax_cross_entropy(z5, labels)
         # backward through the Dense layers
         g4 = (g5 @ w5.T) * (z4 > 0.0)
         g3 = (g4 @ w4.T) * (z3 > 0.0)

@@ -676,12 +676,7 @@ class LeNetTorch:
         self.loss = nn.CrossEntropyLoss()
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
 
-    def step(self, x: Any, labels: Any) -> float:
-        self.optimizer.zero_grad()
-        loss = self.loss(self.model(x), labels)
-        loss.backward()
-        self.optimizer.step()
-        return 0.0
+    step = MLPTorch.step  # the same zero_grad, loss, backward, step
 
     def weights(self) -> list[Array]:
         return [p.detach().numpy().T if p.ndim == 2 else p.detach().numpy() for p in self.model.parameters()]
