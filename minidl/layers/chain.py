@@ -50,7 +50,8 @@ class Chain:
         self._fused = fused
         self.logits: Array | None = None  # with fused=True, the input of the last layer's latest forward
         steps = [(layer, bare(layer, "backward")) for layer in self.layers]
-        self._down_to_data, self._down_to_first = steps[::-1], steps[self.first + 1:len(steps) - fused][::-1]
+        below_loss = len(steps) - 1 if fused else len(steps)  # the loss differentiates a fused last layer
+        self._down_to_data, self._down_to_first = steps[::-1], steps[self.first + 1:below_loss][::-1]
         self._first_parameters = bare(self.layers[self.first], "backward_parameters")
         self._clearing = [layer for layer in self.layers if not layer.overwrites_gradients]
         self._passed: tuple[tuple[int, ...], np.dtype[Any]] | None = None  # the batch that passed
@@ -91,7 +92,7 @@ class Chain:
         grad_shape = grad.shape
         checked = (self._run != forward_runs[0] or self._passed is None
                    or grad_shape != self._passed_backward.get(to_data))
-        layer = self.layers[-1 - (self._fused and not to_data)]
+        layer = self.layers[-2 if self._fused and not to_data else -1]  # the first to run backward
         try:
             if checked:
                 for layer, _ in self._down_to_data if to_data else self._down_to_first:
