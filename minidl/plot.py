@@ -375,7 +375,9 @@ def _panels(axes: Axes | Sequence[Axes] | np.ndarray[Any, Any] | None,
     if len(panels) != len(keys):
         raise ValueError(f"plot_history: got {len(panels)} axes for {len(keys)} keys {list(keys)}; "
                          "pass one Axes per key")
-    return panels[0].get_figure(root=True), panels  # the figure holding the Axes
+    # The canvas's figure is the top-level one, also for an Axes in a subfigure (get_figure(root=True)
+    # says the same, but only from matplotlib 3.10 on).
+    return panels[0].figure.canvas.figure, panels
 
 
 # -- plot_loss_landscape ---------------------------------------------------------------
