@@ -513,7 +513,7 @@ class Progress(Callback):
         """Print the epoch's line."""
         elapsed = _format_seconds(time.perf_counter() - self.start)
         self.write(f"Epoch {epoch + 1}/{self.params['epochs']} - {_batches(self.params['steps'])} - "
-                   f"{elapsed} - {_format_logs(logs)}")
+                   f"{elapsed} - " + " - ".join(f"{key}: {value}" for key, value in _formatted(logs).items()))
 
     def on_train_end(self, logs: dict[str, float]) -> None:
         """Print why training stopped early, if it did."""
@@ -553,10 +553,6 @@ class ProgressBar(Progress):
         if self.drawn:  # spaces over the rest of the bar
             text, self.drawn = "\r" + text.ljust(self.drawn), 0
         super().write(text)
-
-
-def _format_logs(logs: dict[str, float]) -> str:
-    return " - ".join(f"{key}: {value}" for key, value in _formatted(logs).items())
 
 
 def _formatted(logs: dict[str, float]) -> dict[str, str]:
