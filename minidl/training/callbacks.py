@@ -488,9 +488,7 @@ class CSVLogger(Callback):
 
 def progress_for(verbose: int) -> Callback | None:
     """The progress callback for ``fit``'s ``verbose`` (0: None), printing to ``sys.stdout``."""
-    if isinstance(verbose, (bool, np.bool_)):  # Keras accepts verbose=False / True
-        verbose = int(verbose)
-    if verbose not in (0, 1, 2):
+    if verbose not in (0, 1, 2):  # verbose=False / True pass as 0 / 1 (Keras accepts them)
         raise ValueError(f"fit verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch); "
                          f"got {verbose!r}")
     if not verbose:
