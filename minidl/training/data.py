@@ -69,7 +69,8 @@ def fit_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, split: fl
         got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
                if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
         raise TypeError(f"fit validation_data must be a pair (x_val, y_val); got {got}")
-    return data, target, width, prepare_data(network, loss, *validation_data, "fit validation_data")[:2]
+    x_val, y_val = validation_data
+    return data, target, width, prepare_data(network, loss, x_val, y_val, "fit validation_data")[:2]
 
 
 class Batches:
