@@ -69,24 +69,19 @@ def as_batch(x: Array) -> tuple[Array, bool]:
     ``x[None]`` (a view, no copy); any other rank is returned as it is. Take the axis off
     the result with ``y[0]`` when ``was_single``.
     """
-    if x.ndim == 1:
-        return x[None], True
-    return x, False
+    return (x[None], True) if x.ndim == 1 else (x, False)
 
 
 def check_finite(array: Array, name: str) -> None:
     """Raise ``ValueError`` naming ``name`` and the first bad position if NaN or inf is present."""
-    # Small arrays: one mask and one ``all`` (no error-state context to enter, which
-    # alone costs more than the scan). Large arrays: one reduction, cheaper than a mask;
-    # a NaN or an infinity anywhere makes it NaN or infinite. For a contiguous float
-    # array that reduction is the sum of squares, ``flat @ flat``, computed by BLAS
-    # without a temporary (about 3x faster than ``np.add.reduce``). Only when the
-    # result is not finite do we pay for the mask, which also tells an overflow of the
-    # reduction apart from a real NaN/inf.
-    if array.size <= _SMALL:
-        if np.isfinite(array).all():
-            return
-    else:
+    # Large arrays: one reduction first, cheaper than a mask; a NaN or an infinity anywhere
+    # makes it NaN or infinite. For a contiguous float array that reduction is the sum of
+    # squares, ``flat @ flat``, computed by BLAS without a temporary (about 3x faster than
+    # ``np.add.reduce``). Only when the result is not finite do we pay for the mask, which
+    # also tells an overflow of the reduction apart from a real NaN/inf. Small arrays go
+    # straight to the mask and one ``all`` (no error-state context to enter, which alone
+    # costs more than the scan).
+    if array.size > _SMALL:
         with np.errstate(over="ignore", invalid="ignore"):
             if array.dtype.kind == "f" and array.flags.c_contiguous:
                 flat = array.reshape(-1)
@@ -95,9 +90,10 @@ def check_finite(array: Array, name: str) -> None:
                 total = float(np.sum(array))
         if math.isfinite(total):
             return
-    bad = ~np.isfinite(array)
-    if not bad.any():
+    finite = np.isfinite(array)
+    if finite.all():
         return
+    bad = ~finite
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     where = f" at index {index}" if array.ndim else ""
     raise ValueError(f"{name} must be finite; got {array[index]}{where} ({int(bad.sum())} non-finite values)")

@@ -84,10 +84,9 @@ class Trace(Mapping[str, Any]):
         return self.layers[-1][2]
 
     def __getitem__(self, key: str) -> Any:
-        try:
-            return self._values[key]
-        except KeyError:
-            raise KeyError(f"no node value {key!r}; available: {', '.join(self._values)}") from None
+        if key not in self._values:
+            raise KeyError(f"no node value {key!r}; available: {', '.join(self._values)}")
+        return self._values[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
@@ -160,9 +159,8 @@ def node_names(depth: int, dense_count: int, width: int) -> list[str]:
     """
     if depth == dense_count - 1:
         return ["output"] if width == 1 else [f"output_{j}" for j in range(width)]
-    if dense_count == 2:
-        return [f"node_{j}" for j in range(width)]
-    return [f"node_{depth}_{j}" for j in range(width)]
+    prefix = "node_" if dense_count == 2 else f"node_{depth}_"
+    return [f"{prefix}{j}" for j in range(width)]
 
 
 def node_weights(layers: Sequence[Layer]) -> dict[str, Array]:

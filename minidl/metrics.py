@@ -119,8 +119,7 @@ def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
 
 
 def _binary_accuracy(predicted: Array, actual: Array, threshold: float = 0.5) -> float:
-    hits = int(np.count_nonzero((predicted > threshold) == (actual >= 0.5)))
-    return hits / predicted.size
+    return int(np.count_nonzero((predicted > threshold) == (actual >= 0.5))) / predicted.size
 
 
 def _categorical_accuracy(predicted: Array, actual: Array) -> float:

@@ -139,9 +139,7 @@ class Network:
                             f"got {type(grad).__name__}")
         output_shape = self.layers[-1].last_output_shape
         single = output_shape is not None and grad.shape == output_shape[1:] and output_shape[0] == 1
-        if single:
-            grad = grad[None]
-        grad = self._chain.backward(grad)
+        grad = self._chain.backward(grad[None] if single else grad)
         return grad[0] if single else grad
 
     def predict(self, x: ArrayLike, batch_size: int | None = None) -> Array:

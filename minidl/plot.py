@@ -208,23 +208,21 @@ def _node_values(network: Network, x: ArrayLike, positions: list[int],
                  columns: list[list[str]]) -> dict[str, tuple[float, float]]:
     """Node name -> (input, output) for the sample ``x``, computed in evaluation mode.
 
-    A node's input is its Dense layer's weighted sum; its output the value after the layers
-    that follow, up to the next Dense layer (its activation).
+    The course's node values (:meth:`Network.trace`): a node's input is its Dense layer's
+    weighted sum; its output the value after the layers that follow and keep its shape, up
+    to the next Dense layer (its activation).
     """
     sample = as_float_array(x, "draw_network x", dtype=network.dtype)
     n = len(columns[0])
     if sample.shape not in ((n,), (1, n)):
         raise ValueError(f"draw_network x must be one sample of shape ({n},) or (1, {n}); "
                          f"got shape {np.shape(x)}")
-    records = network.trace(sample.reshape(n)).layers  # in evaluation mode, as predict runs
+    traced = network.trace(sample.reshape(n))  # in evaluation mode, as predict runs
     # An input node's input and output: what the first Dense layer multiplies (the sample, after any
     # layers before it).
-    values = {name: (float(v),) * 2 for name, v in zip(columns[0], records[positions[0]][1], strict=True)}
-    for column, position, end in zip(columns[1:], positions, [*positions[1:], len(records)], strict=True):
-        node_in, node_out = records[position][2], records[end - 1][2]
-        node_out = node_out if node_out.shape == node_in.shape else node_in  # width changed: show the sums
-        values.update({name: (float(node_in[j]), float(node_out[j])) for j, name in enumerate(column)})
-    return values
+    inputs = traced.layers[positions[0]][1]
+    values = {name: (float(v),) * 2 for name, v in zip(columns[0], inputs, strict=True)}
+    return values | {node.name: (node.input, node.output) for node in traced.nodes}
 
 
 def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[dict[int, tuple[float, float]]],

@@ -488,9 +488,7 @@ class CSVLogger(Callback):
 
 def progress_for(verbose: int) -> Callback | None:
     """The progress callback for ``fit``'s ``verbose`` (0: None), printing to ``sys.stdout``."""
-    if isinstance(verbose, (bool, np.bool_)):  # Keras accepts verbose=False / True
-        verbose = int(verbose)
-    if verbose not in (0, 1, 2):
+    if verbose not in (0, 1, 2):  # verbose=False / True pass as 0 / 1 (Keras accepts them)
         raise ValueError(f"fit verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch); "
                          f"got {verbose!r}")
     if not verbose:
@@ -513,7 +511,7 @@ class Progress(Callback):
         """Print the epoch's line."""
         elapsed = _format_seconds(time.perf_counter() - self.start)
         self.write(f"Epoch {epoch + 1}/{self.params['epochs']} - {_batches(self.params['steps'])} - "
-                   f"{elapsed} - {_format_logs(logs)}")
+                   f"{elapsed} - " + " - ".join(f"{key}: {value}" for key, value in _formatted(logs).items()))
 
     def on_train_end(self, logs: dict[str, float]) -> None:
         """Print why training stopped early, if it did."""
@@ -553,10 +551,6 @@ class ProgressBar(Progress):
         if self.drawn:  # spaces over the rest of the bar
             text, self.drawn = "\r" + text.ljust(self.drawn), 0
         super().write(text)
-
-
-def _format_logs(logs: dict[str, float]) -> str:
-    return " - ".join(f"{key}: {value}" for key, value in _formatted(logs).items())
 
 
 def _formatted(logs: dict[str, float]) -> dict[str, str]:

@@ -239,8 +239,7 @@ class Trainer:
         >>> net.evaluate([[1.0], [2.0]], [2.0, 5.0])
         {'loss': 0.5, 'mae': 0.5}
         """
-        if batch_size is not None:
-            batch_size = check_positive_int(batch_size, "evaluate batch_size")
+        batch_size = None if batch_size is None else check_positive_int(batch_size, "evaluate batch_size")
         plan = StepPlan(self.network, self.loss)
         data, target, width = prepare_data(self.network, self.loss, x, y, "evaluate")
         return self._evaluate(plan, self._metric_functions(width), data, target, batch_size)
