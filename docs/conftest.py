@@ -20,6 +20,6 @@ def _close_figures():
         pyplot.close("all")
 
 
-# The tutorials run as notebooks, their printed output checked (tests/docs/test_tutorials.py),
-# not block by block through pytest-markdown-docs.
-collect_ignore_glob = ["tutorials/[0-9][0-9]-*.md"]
+# The tutorials and the home page run as notebooks, their printed output checked
+# (tests/docs/test_tutorials.py), not block by block through pytest-markdown-docs.
+collect_ignore_glob = ["tutorials/[0-9][0-9]-*.md", "index.md"]

@@ -18,6 +18,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("[0-9][0-9]-*.md"))
+PAGES = [ROOT / "docs" / "index.md", *TUTORIALS]  # the home page shows its output the same way
 
 
 def load_script():
@@ -141,7 +142,7 @@ def test_the_notebook_is_valid_nbformat(tmp_path):
     nbformat.validate(nbformat.reads(json.dumps(book), as_version=4))
 
 
-@pytest.mark.parametrize("path", TUTORIALS, ids=[path.stem for path in TUTORIALS])
+@pytest.mark.parametrize("path", PAGES, ids=[path.stem for path in PAGES])
 def test_tutorial_prints_what_it_shows(path, tmp_path):
     pytest.importorskip("matplotlib", reason='the tutorials draw figures: pip install -e ".[docs]"')
     pytest.importorskip("sklearn", reason='the tutorials load bundled data: pip install -e ".[docs]"')
@@ -151,7 +152,7 @@ def test_tutorial_prints_what_it_shows(path, tmp_path):
         pytest.skip(f"checked up to line {result.skipped_from}; the rest needs a module not installed")
 
 
-@pytest.mark.parametrize("path", TUTORIALS, ids=[path.stem for path in TUTORIALS])
+@pytest.mark.parametrize("path", PAGES, ids=[path.stem for path in PAGES])
 def test_tutorial_shows_output_and_asserts_nothing(path):
     """A learner sees numbers printed, not assert statements; the tests do the checking."""
     blocks = tutorials.parse(path.read_text(encoding="utf8"))
