@@ -92,5 +92,5 @@ def test_tutorial_4_numbers_match_an_independent_finite_difference_of_plain_nump
         g1, g2 = numeric(x, t)
         np.testing.assert_allclose(g1, stated_w1, atol=1e-5)
         np.testing.assert_allclose(g2, stated_w2, atol=1e-5)
-        # and the tutorial really states (and asserts) those numbers
+        # and the tutorial really prints those numbers
         assert str([[float(v) for v in row] for row in stated_w1]) in text
