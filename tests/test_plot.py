@@ -92,6 +92,21 @@ def test_draw_network_shows_the_course_node_values_for_the_sample_0_3():
 
 
 @needs_matplotlib
+def test_draw_network_shows_tutorial_1_identity_network_values_and_weights():
+    # docs/tutorials/01: inputs [2, 3]; node_0 = 2*1 + 3*1 = 5, node_1 = 2*(-1) + 3*1 = 1,
+    # output = 5*2 + 1*(-1) = 9, no activation.
+    weights = {"node_0": [1, 1], "node_1": [-1, 1], "output": [2, -1]}
+    network = minidl.Network.from_node_weights(weights, activation="identity")
+    ax = mplot.draw_network(network, x=np.array([2, 3]))
+    assert texts_by_gid(ax, "value:") == {
+        "value:x_0": "2", "value:x_1": "3", "value:node_0": "5", "value:node_1": "1", "value:output": "9",
+    }
+    labels = texts_by_gid(ax, "weight:")
+    assert labels["weight:dense:1:1"] == "1"  # from input 1 to node_1: weights["node_1"][1]
+    assert labels["weight:dense:0:1"] == "-1"  # from input 0 to node_1: weights["node_1"][0]
+
+
+@needs_matplotlib
 def test_draw_network_shows_relu_clipping_input_and_output_apart():
     weights = {"node_0_0": [2, 4], "node_0_1": [4, -5], "node_1_0": [-1, 2], "node_1_1": [1, 2],
                "output": [2, 7]}
@@ -270,6 +285,21 @@ def test_plot_history_accepts_an_object_with_a_history_dict_and_overlays_runs():
 
 
 @needs_matplotlib
+def test_plot_history_overlaid_runs_draw_training_and_validation_lines_each():
+    # docs/tutorials/05 overlays a small and a large run, each with loss and val_loss.
+    small = {"loss": [2.0, 1.5], "val_loss": [2.5, 2.0]}
+    large = {"loss": [1.0, 0.5], "val_loss": [1.5, 3.0]}
+    figure = mplot.plot_history(small, keys=["loss"], label="small [2]")
+    mplot.plot_history(large, keys=["loss"], axes=figure.axes, label="large [100, 100]")
+    (panel,) = figure.axes
+    assert [list(line.get_ydata()) for line in panel.get_lines()] == [
+        small["loss"], small["val_loss"], large["loss"], large["val_loss"]]
+    legend = [text.get_text() for text in panel.get_legend().get_texts()]
+    assert legend == ["small [2]: training", "small [2]: validation",
+                      "large [100, 100]: training", "large [100, 100]: validation"]
+
+
+@needs_matplotlib
 def test_plot_history_errors_are_clear():
     with pytest.raises(ValueError, match="empty history"):
         mplot.plot_history({})
@@ -344,6 +374,19 @@ def test_loss_landscape_slope_is_the_course_gradient_14():
     tx, ty = line_by_gid(ax, "tangent").get_data()
     # error = 1*0 + 2*2 + 3*1 - 0 = 7; dMSE/dw_0 = 2 * error * x_0 = 14
     assert (ty[-1] - ty[0]) / (tx[-1] - tx[0]) == pytest.approx(14.0, rel=1e-12)
+
+
+@needs_matplotlib
+def test_loss_landscape_slope_is_tutorial_4_backprop_gradient_36():
+    # docs/tutorials/04: the point [0, 3], target 3; prediction 9, so raising the weight from
+    # x_1 into node_0 by h makes the squared error (6 + 3h)^2: slope 2 * 6 * 3 = 36.
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    ax = mplot.plot_loss_landscape(network, minidl.MeanSquaredError(), [[0.0, 3.0]], [[3.0]],
+                                   parameter=network[0].weight, index=(1, 0))
+    (tx0, tx1), (ty0, ty1) = line_by_gid(ax, "tangent").get_data()
+    assert (ty1 - ty0) / (tx1 - tx0) == pytest.approx(36.0, rel=1e-10)
+    (_,), (loss_at_w0,) = line_by_gid(ax, "current").get_data()
+    assert loss_at_w0 == 36.0
 
 
 @needs_matplotlib
