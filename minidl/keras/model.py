@@ -309,6 +309,7 @@ def _arrays(layer: Layer) -> list[Array]:
 
 
 def _count(arrays: Sequence[Array]) -> int:
+    """How many values the arrays hold."""
     return sum(array.size for array in arrays)
 
 
