@@ -58,8 +58,8 @@ def test_an_activation_layer_takes_a_name_or_a_minidl_activation():
 
 
 def test_an_activation_layer_refuses_an_unknown_name_at_once():
-    with pytest.raises(ValueError, match=r"Activation: unknown activation 'relu6'.*'relu', 'sigmoid', 'tanh', "
-                                         r"'softmax', 'linear' or None"):
+    with pytest.raises(ValueError, match=r"Activation: unknown activation 'relu6'.*'relu', 'sigmoid', "
+                                         r"'tanh', 'softmax', 'linear' or None"):
         Activation("relu6")
     with pytest.raises(ValueError, match="Activation: unknown activation 3"):
         Activation(3)

@@ -206,7 +206,7 @@ def test_summary_size_units_are_powers_of_1024(capsys):
 def test_summary_counts_batchnorm_state_in_its_row_and_as_non_trainable(capsys):
     model = Sequential([Dense(4, activation="relu", input_shape=(3,)), BatchNormalization(), Dense(1)])
     out = summary_lines(model, capsys)
-    # BatchNorm over 4 features: gamma, beta (trainable) and the moving mean, variance: 16 values, as Keras shows
+    # BatchNorm over 4 features: gamma, beta (trainable), moving mean and variance: 16 values, as in Keras
     assert row("batchnorm (BatchNorm)", "(None, 4)", "16") in out
     assert out[-3:] == [" Total params: 37 (296.00 B)",  # 16 + 16 + 5 values, 8 bytes each
                         " Trainable params: 29 (232.00 B)",  # 16 + 8 + 5
