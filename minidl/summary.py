@@ -36,10 +36,8 @@ def summary_table(layers: Sequence[Layer], input_shape: int | Sequence[int] | No
     -------------------------------------------------
     Total params: 29
     """
-    shape = _first_input(layers[0], input_shape)
     rows = [("Layer (type)", "Output Shape", "Param #")]
-    for layer in layers:
-        shape = _output_shape(layer, shape)
+    for layer, shape in zip(layers, output_shapes(layers, input_shape), strict=True):
         count = sum(p.size for p in layer.parameters())
         rows.append((f"{layer.name} ({type(layer).__name__})", show(shape), f"{count:,}"))
     widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
@@ -47,6 +45,21 @@ def summary_table(layers: Sequence[Layer], input_shape: int | Sequence[int] | No
     rule = "-" * sum(widths)
     total = sum(p.size for layer in layers for p in layer.parameters())
     return "\n".join([rule, lines[0], "=" * sum(widths), *lines[1:], rule, f"Total params: {total:,}"])
+
+
+def output_shapes(layers: Sequence[Layer],
+                  input_shape: int | Sequence[int] | None = None) -> list[Shape | None]:
+    """Each layer's output shape, batch axis None, as :func:`summary_table` shows them (None: not known).
+
+    ``input_shape`` as for :func:`summary_table` (one sample's; when None, the first layer's
+    input of the latest forward, else its declared one); the same ``ValueError`` for a declared
+    input that does not fit.
+    """
+    shape, shapes = _first_input(layers[0], input_shape), []
+    for layer in layers:
+        shape = _output_shape(layer, shape)
+        shapes.append(shape)
+    return shapes
 
 
 def show(shape: Shape | None) -> str:

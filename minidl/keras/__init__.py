@@ -1,7 +1,8 @@
 """Keras's names on minidl: run the Keras course's code with only its import lines changed.
 
-``from minidl.keras import Sequential, Dense, Input, to_categorical, load_model, EarlyStopping,
-ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, CSVLogger, SGD, Adam, AdamW, RMSprop``.
+``from minidl.keras import Sequential, Dense, Activation, Input, to_categorical, load_model,
+EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, CSVLogger, SGD, Adam,
+AdamW, RMSprop``.
 What is built is an ordinary minidl :class:`~minidl.Network` of ordinary layers
 (``model.network``). What differs from Keras:
 
@@ -14,6 +15,7 @@ What is built is an ordinary minidl :class:`~minidl.Network` of ordinary layers
 """
 
 from minidl.keras.layers import (
+    Activation,
     AveragePooling2D,
     BatchNormalization,
     Conv2D,
@@ -35,7 +37,7 @@ from minidl.training import (
     ReduceLROnPlateau,
 )
 
-__all__ = ["SGD", "Adam", "AdamW", "AveragePooling2D", "BatchNormalization", "CSVLogger", "Conv2D", "Dense",
-           "Dropout", "EarlyStopping", "Flatten", "Input", "KerasLayer", "LearningRateScheduler",
-           "MaxPooling2D", "ModelCheckpoint", "RMSprop", "ReduceLROnPlateau", "Sequential", "load_model",
-           "to_categorical"]
+__all__ = ["SGD", "Activation", "Adam", "AdamW", "AveragePooling2D", "BatchNormalization", "CSVLogger",
+           "Conv2D", "Dense", "Dropout", "EarlyStopping", "Flatten", "Input", "KerasLayer",
+           "LearningRateScheduler", "MaxPooling2D", "ModelCheckpoint", "RMSprop", "ReduceLROnPlateau",
+           "Sequential", "load_model", "to_categorical"]

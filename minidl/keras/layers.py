@@ -18,8 +18,12 @@ import numpy as np
 
 from minidl._typing import Seed, Shape
 from minidl.layers import (
+    Activation as _Activation,
+)
+from minidl.layers import (
     AvgPool2D,
     BatchNorm,
+    Identity,
     Layer,
     MaxPool2D,
     ReLU,
@@ -40,8 +44,8 @@ from minidl.layers import (
     Flatten as _Flatten,
 )
 
-__all__ = ["ACTIVATIONS", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
-           "Input", "KerasLayer", "MaxPooling2D", "output_sample_shape", "sample_shape"]
+__all__ = ["ACTIVATIONS", "Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense",
+           "Dropout", "Flatten", "Input", "KerasLayer", "MaxPooling2D", "output_sample_shape", "sample_shape"]
 
 #: Keras's activation names and the minidl layer each adds ("linear" and None add none).
 ACTIVATIONS: dict[str, type[Layer] | None] = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh,
@@ -60,13 +64,13 @@ def sample_shape(shape: object, where: str) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-def _activation(name: str | None, where: str) -> list[Layer]:
+def _activation(name: str | None, where: str, layer_name: str | None = None) -> list[Layer]:
     """The minidl layer for Keras's activation ``name`` (none for "linear" or None)."""
     if name is not None and (not isinstance(name, str) or name.lower() not in ACTIVATIONS):
         valid = ", ".join(repr(key) for key in ACTIVATIONS)
         raise ValueError(f"{where}: unknown activation {name!r}; use one of {valid} or None")
     kind = None if name is None else ACTIVATIONS[name.lower()]
-    return [] if kind is None else [kind()]
+    return [] if kind is None else [kind(name=layer_name)]
 
 
 class KerasLayer:
@@ -138,6 +142,41 @@ def Dense(units: int, activation: str | None = None, use_bias: bool = True,
 
     _activation(activation, "Dense")  # an unknown name fails at once, not at build
     return KerasLayer("Dense", make, input_shape)
+
+
+def Activation(activation: str | Layer | None, name: str | None = None) -> KerasLayer:
+    """Keras's ``Activation("relu")``: the activation as a layer of its own, ``y = f(x)``, any shape.
+
+    ``model.add(Dense(10)); model.add(Activation("softmax"))`` builds the same minidl layers as
+    ``Dense(10, activation="softmax")``: a ``minidl.Dense`` then a ``minidl.Softmax``.
+
+    Parameters
+    ----------
+    activation
+        A Keras name: ``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"softmax"`` (any case), or
+        ``"linear"`` or None (a ``minidl.Identity``: Keras's layer passes its input through);
+        or a minidl activation layer itself (``minidl.LeakyReLU(0.2)``, ``minidl.Softmax()``),
+        added as it is. Anything else is a ValueError (an unknown name, listing the known ones)
+        or a TypeError.
+    name
+        The minidl layer's name (by default the layer type's, e.g. ``"relu"``); not used with a
+        minidl layer, which keeps its own.
+
+    Examples
+    --------
+    >>> from minidl.keras import Activation
+    >>> Activation("softmax").build((10,))
+    [Softmax(name='softmax')]
+    """
+    if isinstance(activation, Layer):
+        if not isinstance(activation, (_Activation, Softmax)):
+            raise TypeError("Activation expects an activation name such as 'relu' or a minidl activation "
+                            f"layer (minidl.ReLU(), minidl.Softmax(), ...); got {type(activation).__name__}")
+        layer = activation
+        return KerasLayer("Activation", lambda shape: [layer])
+    _activation(activation, "Activation")  # an unknown name fails at once, not at build
+    return KerasLayer("Activation",
+                      lambda shape: _activation(activation, "Activation", name) or [Identity(name=name)])
 
 
 def Conv2D(filters: int, kernel_size: int | tuple[int, int], strides: int | tuple[int, int] = 1,

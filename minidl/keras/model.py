@@ -6,11 +6,16 @@ shape of one sample is known (an ``input_shape=``, an ``Input``, or the first da
 ``model.network``. The model is not itself a Network (it may start empty, and Keras's
 ``evaluate``, ``summary`` and ``loss`` return other things than minidl's); pass
 ``model.network`` to ``minidl.check_gradients``, ``minidl.plot`` or ``trace``.
+
+As in Keras, ``model(x)`` gives the outputs for ``x`` (in evaluation mode unless
+``training=True``), ``model.history`` is the History of the latest ``fit`` (None before), and
+``summary()`` prints Keras 3's box-drawn table.
 """
 
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -18,10 +23,11 @@ import numpy as np
 from minidl._typing import Array, ArrayLike, Seed, Shape
 from minidl.keras.layers import KerasLayer, output_sample_shape, sample_shape
 from minidl.layers import BatchNorm, Conv2D, Layer
+from minidl.layers.base import mode
 from minidl.losses import Loss
 from minidl.network import Network, load
 from minidl.optimizers import Optimizer
-from minidl.summary import summary_table
+from minidl.summary import output_shapes, show
 from minidl.training import Callback, History
 
 __all__ = ["Sequential", "get_weights", "load_model", "set_weights"]
@@ -47,7 +53,12 @@ class Sequential:
     >>> model.add(Dense(1))
     >>> model.network.layers[0].weight.shape   # minidl.Dense(3, 4): the 3 inputs were inferred
     (3, 4)
+    >>> model(np.ones((2, 3))).shape           # Keras's model(x): the outputs, as predict gives them
+    (2, 1)
     """
+
+    #: The :class:`~minidl.History` of the latest ``fit`` (the object ``fit`` returned); None before.
+    history: History | None
 
     def __init__(self, layers: Sequence[KerasLayer | Layer] | None = None,
                  name: str = "sequential") -> None:
@@ -55,6 +66,8 @@ class Sequential:
         self._built: list[Layer] = []  # the minidl layers made so far
         self._pending: list[KerasLayer] = []  # recipes waiting for their input shape
         self._shape: tuple[int, ...] | None = None  # one sample's shape reaching the next layer
+        self._input: tuple[int, ...] | None = None  # one sample's shape reaching the first layer
+        self.history = None
         self._network: Network | None = None
         self._compiled: tuple[str | Optimizer, str | Loss, Metrics] | None = None
         for layer in layers or []:
@@ -86,6 +99,8 @@ class Sequential:
             built = layer.build(next_shape)
             made.extend(built)
             next_shape = _known(output_sample_shape(built, next_shape))
+        if not self._built:
+            self._input = shape
         self._built.extend(made)
         self._pending, self._shape = [], next_shape
         if self._built:
@@ -147,14 +162,17 @@ class Sequential:
         """Keras's ``fit`` (its argument order): mini-batch training; returns a History (``.history`` dict).
 
         ``batch_size`` None means 32, ``verbose="auto"`` means 1; ``seed`` is minidl's (repeatable
-        shuffling). See :meth:`minidl.training.Trainer.fit`.
+        shuffling). The History is also kept as ``model.history``, as Keras does. See
+        :meth:`minidl.training.Trainer.fit`.
         """
         network = self._ready(x, "fit")
         if network.trainer is None:
             raise RuntimeError("fit needs a compiled model: call model.compile(optimizer='adam', "
                                "loss='mean_squared_error') first")
-        return network.fit(x, y, epochs, 32 if batch_size is None else batch_size, shuffle, validation_split,
-                           validation_data, callbacks, 1 if verbose == "auto" else verbose, seed)  # type: ignore[arg-type]
+        self.history = network.fit(x, y, epochs, 32 if batch_size is None else batch_size, shuffle,
+                                   validation_split, validation_data, callbacks,
+                                   1 if verbose == "auto" else verbose, seed)  # type: ignore[arg-type]
+        return self.history
 
     def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = None, verbose: int | str = "auto",
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
@@ -170,26 +188,76 @@ class Sequential:
         """The outputs for ``x`` in evaluation mode: shape ``(samples, outputs)``."""
         return self._ready(x, "predict").predict(x, 32 if batch_size is None else batch_size)
 
+    def __call__(self, x: ArrayLike, training: bool | None = None) -> Array:
+        """Keras's ``model(x)``: the outputs for ``x``, shape ``(samples, outputs)``, in one forward.
+
+        Parameters
+        ----------
+        x
+            A batch of samples (one sample's shape as the model's input), built on first use.
+        training
+            False or None (the default): evaluation mode, the same numbers as ``predict(x)``
+            (Dropout passes its input through, BatchNormalization uses its moving averages).
+            True: training mode, as ``fit`` runs the layers (Dropout drops; BatchNormalization
+            normalizes with the batch's statistics and updates its moving averages, as in Keras).
+            Each layer's mode is restored afterwards.
+
+        Returns
+        -------
+        numpy.ndarray
+            A new array (Keras returns a tensor), never a view of ``x``.
+        """
+        if training is not None and not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"Sequential call: training must be True, False or None; got {training!r}")
+        network = self._ready(x, "Sequential call")
+        with mode(network.layers, training=bool(training)):
+            output = network.forward(x)
+        return output.copy() if np.may_share_memory(output, x) else output
+
     # -- seeing inside, weights, files ----------------------------------------------------
     def summary(self) -> None:
-        """Print Keras's table: each minidl layer's name (type), output shape and parameter count.
+        """Print Keras 3's summary table, in box-drawing characters: each minidl layer, then the totals.
 
-        Total params counts the trainable parameters and the non-trainable state (BatchNormalization's
-        moving mean and variance), as Keras does; the table's rows count the trainable ones.
+        One row a minidl layer (a Dense with ``activation="relu"`` is two): ``name (type)``, the
+        output shape (batch axis None) and the number of values it keeps: its parameters and
+        its non-trainable state (BatchNormalization's moving mean and variance), as Keras counts.
+        ``Total params`` sums them; ``Trainable params`` are the parameters, ``Non-trainable
+        params`` the state. Each count shows its size in memory as Keras does (the arrays' own
+        dtype, 1024 bytes a KB): minidl's float64 takes 8 bytes a value, twice Keras's float32,
+        so the sizes are twice Keras's (``model.network.astype("float32")`` halves them). After
+        training, Keras also shows ``Optimizer params`` and adds them to the total; minidl does not.
+
+        The table is 76 characters wide, as Keras prints it in a notebook or an 80-column
+        terminal; a cell too long for its column wraps at a space.
+
+        Examples
+        --------
+        >>> from minidl.keras import Dense, Sequential
+        >>> Sequential([Dense(50, activation="relu", input_shape=(10,)), Dense(1)]).summary()
+        Model: "sequential"
+        ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+        ┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+        ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+        │ dense (Dense)                   │ (None, 50)             │           550 │
+        ├─────────────────────────────────┼────────────────────────┼───────────────┤
+        │ relu (ReLU)                     │ (None, 50)             │             0 │
+        ├─────────────────────────────────┼────────────────────────┼───────────────┤
+        │ dense_1 (Dense)                 │ (None, 1)              │            51 │
+        └─────────────────────────────────┴────────────────────────┴───────────────┘
+         Total params: 601 (4.70 KB)
+         Trainable params: 601 (4.70 KB)
+         Non-trainable params: 0 (0.00 B)
         """
         network = self.network
-        trainable = sum(p.size for p in network.parameters())
-        fixed = sum(a.size for layer in network.layers for a in layer.state_arrays().values())
-        table = summary_table(network.layers, self._input_sample_shape()).splitlines()[:-1]
-        print("\n".join([f'Model: "{self.name}"', *table, f"Total params: {trainable + fixed:,}",
-                         f"Trainable params: {trainable:,}", f"Non-trainable params: {fixed:,}"]))
-
-    def _input_sample_shape(self) -> tuple[int, ...] | None:
-        first = self.network.layers[0]
-        if first.last_input_shape is not None:
-            return first.last_input_shape[1:]
-        declared = first.input_shape
-        return None if declared is None or None in declared[1:] else declared[1:]  # type: ignore[return-value]
+        shapes = output_shapes(network.layers, self._input)
+        rows = [(f"{layer.name} ({type(layer).__name__})", show(shape), f"{_count(_arrays(layer)):,}")
+                for layer, shape in zip(network.layers, shapes, strict=True)]
+        trainable = [p.value for p in network.parameters()]
+        fixed = [a for layer in network.layers for a in layer.state_arrays().values()]
+        totals = [("Total", trainable + fixed), ("Trainable", trainable), ("Non-trainable", fixed)]
+        print("\n".join([f'Model: "{self.name}"', *_box_table(rows),
+                         *(f" {kind} params: {_count(arrays):,} ({_readable_size(arrays)})"
+                           for kind, arrays in totals)]))
 
     def get_weights(self) -> list[Array]:
         """Every layer's arrays in Keras's order and layouts (copies); see :func:`get_weights`."""
@@ -228,6 +296,49 @@ def _as_is(layer: Layer) -> Callable[[tuple[int, ...]], list[Layer]]:
 def _known(shape: Shape | None) -> tuple[int, ...] | None:
     """``shape`` when every size is known, else None."""
     return None if shape is None or None in shape else tuple(int(n) for n in shape if n is not None)
+
+
+#: The text widths of the summary's three columns: 76 characters with the borders and a space
+#: either side of each cell, Keras 3's table in a notebook or an 80-column terminal.
+_WIDTHS = (31, 22, 13)
+
+
+def _arrays(layer: Layer) -> list[Array]:
+    """Every array a layer keeps: its parameters' values, then its state (BatchNorm's moving averages)."""
+    return [p.value for p in layer.parameters()] + list(layer.state_arrays().values())
+
+
+def _count(arrays: Sequence[Array]) -> int:
+    """How many values the arrays hold."""
+    return sum(array.size for array in arrays)
+
+
+def _readable_size(arrays: Sequence[Array]) -> str:
+    """The arrays' bytes as Keras writes a size: two decimals, the unit a power of 1024 (``4.70 KB``)."""
+    size, units = float(sum(array.nbytes for array in arrays)), ["B", "KB", "MB", "GB", "TB", "PB"]
+    while size >= 1024 and len(units) > 1:
+        size, units = size / 1024, units[1:]
+    return f"{size:.2f} {units[0]}"
+
+
+def _box_table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Keras 3's table: a heavy header, a light rule between rows, the counts right-aligned."""
+    def rule(left: str, line: str, join: str, right: str) -> str:
+        return left + join.join(line * (width + 2) for width in _WIDTHS) + right
+
+    def lines(cells: tuple[str, str, str], bar: str) -> list[str]:
+        wrapped = [textwrap.wrap(cell, width, break_on_hyphens=False) or [""]
+                   for cell, width in zip(cells, _WIDTHS, strict=True)]
+        height = max(len(cell) for cell in wrapped)
+        name, shape, count = ([*cell, *[""] * (height - len(cell))] for cell in wrapped)
+        return [f"{bar} {a:<{_WIDTHS[0]}} {bar} {b:<{_WIDTHS[1]}} {bar} {c:>{_WIDTHS[2]}} {bar}"
+                for a, b, c in zip(name, shape, count, strict=True)]
+
+    body: list[str] = []
+    for index, row in enumerate(rows):
+        body += ([rule("├", "─", "┼", "┤")] if index else []) + lines(row, "│")
+    return [rule("┏", "━", "┳", "┓"), *lines(("Layer (type)", "Output Shape", "Param #"), "┃"),
+            rule("┡", "━", "╇", "┩"), *body, rule("└", "─", "┴", "┘")]
 
 
 def _batchnorm_arrays(layer: BatchNorm) -> list[Array]:
@@ -283,6 +394,7 @@ def load_model(path: str | os.PathLike[str], custom_objects: Mapping[str, type[L
     model._built, model._network = list(network.layers), network
     shape = network.layers[0].input_shape
     first = _known(None if shape is None else shape[1:])
+    model._input = first
     model._shape = None if first is None else _known(output_sample_shape(network.layers, first))
     trainer = network.trainer
     if trainer is not None and compile:

@@ -7,12 +7,14 @@ import pytest
 
 import minidl
 from minidl.keras import (
+    Activation,
     AveragePooling2D,
     BatchNormalization,
     Conv2D,
     Dense,
     Dropout,
     Flatten,
+    Input,
     MaxPooling2D,
     Sequential,
 )
@@ -31,6 +33,38 @@ def test_activation_names_add_the_minidl_layer_after_the_dense(name, kind):
 @pytest.mark.parametrize("name", ["linear", None])
 def test_linear_and_none_add_no_activation(name):
     assert kinds(Sequential([Dense(2, activation=name, input_shape=(3,))])) == ["Dense"]
+
+
+@pytest.mark.parametrize(("name", "kind"), [("relu", "ReLU"), ("sigmoid", "Sigmoid"), ("tanh", "Tanh"),
+                                            ("softmax", "Softmax"), ("Softmax", "Softmax"),
+                                            ("linear", "Identity"), (None, "Identity")])
+def test_an_activation_layer_adds_the_minidl_activation(name, kind):
+    model = Sequential([Dense(2, input_shape=(3,)), Activation(name)])
+    assert kinds(model) == ["Dense", kind]
+
+
+def test_an_activation_layer_after_a_convolution_keeps_the_image_shape():
+    model = Sequential([Conv2D(2, 3, input_shape=(1, 5, 5)), Activation("relu")])
+    out = model.predict(np.random.default_rng(0).normal(size=(2, 1, 5, 5)))
+    assert out.shape == (2, 2, 3, 3) and out.min() >= 0.0
+
+
+def test_an_activation_layer_takes_a_name_or_a_minidl_activation():
+    assert Sequential([Input(shape=(2,)), Activation("tanh", name="squash")]).layers[0].name == "squash"
+    leaky = minidl.LeakyReLU(alpha=0.2)
+    model = Sequential([Input(shape=(2,)), Activation(leaky)])
+    assert model.layers == [leaky]
+    np.testing.assert_allclose(model.predict([[-1.0, 3.0]]), [[-0.2, 3.0]])  # 0.2 * -1, and 3 kept
+
+
+def test_an_activation_layer_refuses_an_unknown_name_at_once():
+    with pytest.raises(ValueError, match=r"Activation: unknown activation 'relu6'.*'relu', 'sigmoid', "
+                                         r"'tanh', 'softmax', 'linear' or None"):
+        Activation("relu6")
+    with pytest.raises(ValueError, match="Activation: unknown activation 3"):
+        Activation(3)
+    with pytest.raises(TypeError, match=r"Activation expects an activation name .* got Dense"):
+        Activation(minidl.Dense(2, 3))
 
 
 def test_an_unknown_activation_lists_the_valid_names():

@@ -8,10 +8,12 @@ import pytest
 import minidl
 from minidl.keras import (
     SGD,
+    Activation,
     Adam,
     BatchNormalization,
     Conv2D,
     Dense,
+    Dropout,
     EarlyStopping,
     Flatten,
     Input,
@@ -144,13 +146,92 @@ def test_evaluate_returns_a_float_or_a_list_as_keras():
         {"loss": 5.0, "mae": 2.0})
 
 
-def test_summary_prints_keras_table_and_returns_none(capsys):
-    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), BatchNormalization(), Dense(1)])
+# Keras 3's table at 76 characters: cells of 31, 22 and 13 characters, a space either side, 4 borders.
+TOP = "┏" + "━" * 33 + "┳" + "━" * 24 + "┳" + "━" * 15 + "┓"
+HEADER = "┃ Layer (type)" + " " * 20 + "┃ Output Shape" + " " * 11 + "┃" + " " * 7 + "Param # ┃"
+UNDER_HEADER = "┡" + "━" * 33 + "╇" + "━" * 24 + "╇" + "━" * 15 + "┩"
+BETWEEN = "├" + "─" * 33 + "┼" + "─" * 24 + "┼" + "─" * 15 + "┤"
+BOTTOM = "└" + "─" * 33 + "┴" + "─" * 24 + "┴" + "─" * 15 + "┘"
+
+
+def row(name, shape, count):
+    return f"│ {name:<31} │ {shape:<22} │ {count:>13} │"
+
+
+def summary_lines(model, capsys):
     assert model.summary() is None
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == 'Model: "sequential"'
-    assert any(line.startswith("dense (Dense)") and line.endswith(" 16") for line in out)
-    assert out[-3:] == ["Total params: 37", "Trainable params: 29", "Non-trainable params: 8"]
+    return capsys.readouterr().out.splitlines()
+
+
+def test_summary_prints_keras_3s_box_table(capsys):
+    model = Sequential([Dense(50, activation="relu", input_shape=(10,)), Dense(1)])
+    # 10*50 + 50 = 550 and 50*1 + 1 = 51 parameters; 601 float64 values are 4,808 bytes = 4.6953 KB
+    assert summary_lines(model, capsys) == [
+        'Model: "sequential"',
+        TOP, HEADER, UNDER_HEADER,
+        "│ dense (Dense)                   │ (None, 50)             │           550 │",
+        BETWEEN,
+        "│ relu (ReLU)                     │ (None, 50)             │             0 │",
+        BETWEEN,
+        "│ dense_1 (Dense)                 │ (None, 1)              │            51 │",
+        BOTTOM,
+        " Total params: 601 (4.70 KB)",
+        " Trainable params: 601 (4.70 KB)",
+        " Non-trainable params: 0 (0.00 B)",
+    ]
+    assert all(len(line) == 76 for line in (TOP, HEADER, UNDER_HEADER, BETWEEN, BOTTOM))
+
+
+def test_summary_sizes_follow_the_dtype_as_keras_float32_gives_kerass_numbers(capsys):
+    model = Sequential([Dense(50, activation="relu", input_shape=(10,)), Dense(1)])
+    model.network.astype("float32")
+    # Keras's own figure for this model: 601 float32 values, 2,404 bytes = 2.3477 KB
+    assert summary_lines(model, capsys)[-3:] == [" Total params: 601 (2.35 KB)",
+                                                 " Trainable params: 601 (2.35 KB)",
+                                                 " Non-trainable params: 0 (0.00 B)"]
+
+
+def test_summary_size_units_are_powers_of_1024(capsys):
+    assert summary_lines(Sequential([Dense(127, input_shape=(1,))]), capsys)[-3] == \
+        " Total params: 254 (1.98 KB)"  # 2,032 bytes / 1024
+    assert summary_lines(Sequential([Dense(64, input_shape=(1,))]), capsys)[-3] == \
+        " Total params: 128 (1.00 KB)"  # 1,024 bytes
+    assert summary_lines(Sequential([Dense(63, input_shape=(1,))]), capsys)[-3] == \
+        " Total params: 126 (1008.00 B)"
+    # 1000 * 1000 + 1000 = 1,001,000 values, 8,008,000 bytes / 1024**2 = 7.637 MB
+    assert summary_lines(Sequential([Dense(1000, input_shape=(1000,))]), capsys)[-3] == \
+        " Total params: 1,001,000 (7.64 MB)"
+
+
+def test_summary_counts_batchnorm_state_in_its_row_and_as_non_trainable(capsys):
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), BatchNormalization(), Dense(1)])
+    out = summary_lines(model, capsys)
+    # BatchNorm over 4 features: gamma, beta (trainable), moving mean and variance: 16 values, as in Keras
+    assert row("batchnorm (BatchNorm)", "(None, 4)", "16") in out
+    assert out[-3:] == [" Total params: 37 (296.00 B)",  # 16 + 16 + 5 values, 8 bytes each
+                        " Trainable params: 29 (232.00 B)",  # 16 + 8 + 5
+                        " Non-trainable params: 8 (64.00 B)"]
+
+
+def test_summary_shows_the_image_shapes_from_the_input_shape(capsys):
+    model = Sequential([Conv2D(2, 3, input_shape=(1, 6, 6)), MaxPooling2D(2), Flatten(), Dense(1)])
+    out = summary_lines(model, capsys)
+    assert row("conv2d (Conv2D)", "(None, 2, 4, 4)", "20") in out  # 2 * 3*3 + 2
+    assert row("maxpool2d (MaxPool2D)", "(None, 2, 2, 2)", "0") in out
+    assert row("flatten (Flatten)", "(None, 8)", "0") in out
+
+
+def test_summary_wraps_a_cell_too_long_for_its_column(capsys):
+    model = Sequential([Dense(2, input_shape=(3,), name="hidden_layer_number_one_")])  # 24 + 8 > 31
+    out = summary_lines(model, capsys)
+    assert out[4:6] == [row("hidden_layer_number_one_", "(None, 2)", "8"), row("(Dense)", "", "")]
+    assert max(len(line) for line in out) <= 80
+
+
+def test_a_loaded_model_prints_its_summary(tmp_path, capsys):
+    model = Sequential([Dense(3, input_shape=(2,)), Dense(1)])
+    model.save(tmp_path / "model.h5")
+    assert summary_lines(load_model(tmp_path / "model.h5"), capsys) == summary_lines(model, capsys)
 
 
 def test_network_summary_still_returns_a_string():
@@ -216,3 +297,55 @@ def test_the_network_works_with_minidls_tools():
     x = np.array([[0.5, -1.0]])
     assert minidl.check_gradients(model.network, x).passed
     np.testing.assert_allclose(model.network.trace(x[0]).model_output, model.predict(x)[0])
+
+
+def test_calling_the_model_gives_the_predictions_in_evaluation_mode():
+    model = Sequential([Dense(8, activation="relu", input_shape=(3,), seed=0), Dropout(0.5, seed=0),
+                        Dense(2, seed=1)])
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    out = model(x)
+    assert isinstance(out, np.ndarray) and out.shape == (5, 2)
+    np.testing.assert_array_equal(out, model.predict(x))  # Dropout passed its input through
+    np.testing.assert_array_equal(model(x, training=False), out)
+    assert model.network.training  # the modes are as they were
+
+
+def test_calling_the_model_with_training_true_drops_then_restores_the_modes():
+    model = Sequential([Input(shape=(1000,)), Dropout(0.5, seed=0)])
+    x = np.ones((1, 1000))
+    model.network.eval()
+    dropped = model(x, training=True)
+    assert set(np.unique(dropped)) == {0.0, 2.0}  # each one zeroed, or kept and scaled by 1 / (1 - 0.5)
+    assert 400 < np.count_nonzero(dropped) < 600
+    assert not model.network.training
+    np.testing.assert_array_equal(model(x), x)
+    assert not np.shares_memory(model(x), x)  # a new array, even when every layer passes x through
+
+
+def test_calling_the_model_builds_it_and_checks_training():
+    model = Sequential([Dense(2)])
+    assert model(np.ones((4, 7))).shape == (4, 2)
+    with pytest.raises(TypeError, match="training must be True, False or None; got 'yes'"):
+        model(np.ones((4, 7)), training="yes")
+    with pytest.raises(ValueError, match=r"Sequential call: .*not built"):
+        Sequential([Dense(2)])(None)
+
+
+def test_model_history_is_the_history_fit_returned():
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.history is None
+    x, y = np.ones((4, 2)), np.zeros(4)
+    history = model.fit(x, y, epochs=3, verbose=0)
+    assert model.history is history and len(model.history.history["loss"]) == 3
+    again = model.fit(x, y, epochs=1, verbose=0)
+    assert model.history is again and again is not history
+
+
+def test_an_activation_layer_builds_what_the_activation_argument_does():
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    apart = Sequential([Dense(5, input_shape=(3,), seed=0), Activation("softmax")])
+    joined = Sequential([Dense(5, activation="softmax", input_shape=(3,), seed=0)])
+    assert [type(layer).__name__ for layer in apart.layers] == ["Dense", "Softmax"]
+    np.testing.assert_array_equal(apart.predict(x), joined.predict(x))
+    np.testing.assert_allclose(apart.predict(x).sum(axis=1), 1.0)
