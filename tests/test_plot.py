@@ -567,6 +567,25 @@ def test_plot_feature_maps_errors_name_the_image_or_the_layer():
         mplot.plot_feature_maps([minidl.Conv2D(1, 2, 3)], IMAGE)
 
 
+@needs_matplotlib
+def test_plot_filters_and_feature_maps_of_the_digits_cnn_of_tutorial_8():
+    """Tutorial 8 draws these for its trained CNN; the page shows the pictures, this checks them."""
+    network = minidl.Network([
+        minidl.Conv2D(1, 16, 3, padding=1, seed=51, dtype=np.float32), minidl.ReLU(), minidl.MaxPool2D(2),
+        minidl.Conv2D(16, 32, 3, padding=1, seed=52, dtype=np.float32), minidl.ReLU(), minidl.MaxPool2D(2),
+        minidl.Flatten(), minidl.Dense(128, 10, seed=53, dtype=np.float32), minidl.Softmax(),
+    ])
+    filters = mplot.plot_filters(network.layers[0])
+    assert len(filters.axes) == 16
+    assert filters.get_suptitle() == "Filters of Conv2D 'conv2d': 16 x 1 x 3 x 3"
+    image = np.random.default_rng(7).uniform(size=(1, 8, 8)).astype(np.float32)
+    figure = mplot.plot_feature_maps(network, image, layers=["conv2d", "maxpool2d"])
+    assert [part.get_suptitle() for part in figure.subfigs] == [
+        "Conv2D 'conv2d': (16, 8, 8)", "MaxPool2D 'maxpool2d': (16, 4, 4)"]
+    assert len(figure.axes) == 16 + 16
+    assert [image_data(ax).shape for ax in figure.subfigs[1].axes] == [(4, 4)] * 16
+
+
 # -- what each function returns ------------------------------------------------------------
 def documented_returns():
     """The module docstring's table: function name -> "Axes" or "Figure"."""
