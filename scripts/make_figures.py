@@ -214,6 +214,79 @@ def figure_digits_cnn_feature_maps():
     return minidl.plot.plot_feature_maps(network, test_images[6], layers=["conv2d", "maxpool2d"])
 
 
+def breast_cancer_data():
+    """Tutorials 12 and 13: the breast cancer data shuffled, standardised on its first 70%, one-hot."""
+    from sklearn.datasets import load_breast_cancer
+
+    from minidl.keras import to_categorical
+
+    data = load_breast_cancer()
+    order = np.random.default_rng(0).permutation(len(data.target))
+    features, labels = data.data[order], data.target[order]
+    n_train = int(0.7 * len(features))
+    predictors = (features - features[:n_train].mean(axis=0)) / features[:n_train].std(axis=0)
+    return predictors, to_categorical(labels)
+
+
+def keras_classifier(hidden, seeds):
+    """Tutorials 12 and 13: ReLU hidden layers of the given sizes and a softmax over 2 classes."""
+    from minidl.keras import Dense, Sequential
+
+    model = Sequential()
+    model.add(Dense(hidden[0], activation="relu", input_shape=(30,), seed=seeds[0]))
+    for units, seed in zip(hidden[1:], seeds[1:-1], strict=True):  # seeds: one per Dense
+        model.add(Dense(units, activation="relu", seed=seed))
+    model.add(Dense(2, activation="softmax", seed=seeds[-1]))
+    return model
+
+
+def figure_learning_rates():
+    """Tutorial 12: SGD's training loss for the learning rates 0.000001, 0.01 and 1 (10 epochs)."""
+    from minidl.keras import SGD
+
+    predictors, target = breast_cancer_data()
+    figure = None
+    for lr in [0.000001, 0.01, 1]:
+        model = keras_classifier((100, 100), seeds=(1, 2, 3))
+        model.compile(optimizer=SGD(learning_rate=lr), loss="categorical_crossentropy")
+        history = model.fit(predictors, target, epochs=10, verbose=0, seed=0)
+        figure = minidl.plot.plot_history(history, label=f"learning rate {lr:g}",
+                                          axes=None if figure is None else figure.axes)
+    figure.axes[0].set_yscale("log")
+    figure.axes[0].set_title("SGD with three learning rates, from the same initial weights")
+    figure.axes[0].legend(loc="center left", bbox_to_anchor=(1.02, 0.5))   # beside the curves
+    figure.set_size_inches(9.0, 4.2)
+    return figure
+
+
+def figure_wider_deeper():
+    """Tutorial 13: validation loss of wider (10 vs 100 nodes) and deeper (1 vs 3 layers) networks."""
+    import matplotlib.pyplot as plt
+
+    from minidl.keras import EarlyStopping
+
+    predictors, target = breast_cancer_data()
+    early_stopping_monitor = EarlyStopping(patience=2)
+
+    def val_loss_of(hidden):
+        model = keras_classifier(hidden, seeds=(*range(1, len(hidden) + 1), 99))
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        training = model.fit(predictors, target, epochs=15, validation_split=0.2,
+                             callbacks=[early_stopping_monitor], verbose=False, seed=0)
+        return training.history["val_loss"]
+
+    figure, (wider, deeper) = plt.subplots(1, 2, figsize=(10.0, 4.0), sharey=True)
+    for ax, runs in [(wider, {"2 layers of 10": (10, 10), "2 layers of 100": (100, 100)}),
+                     (deeper, {"1 layer of 50": (50,), "3 layers of 50": (50, 50, 50)})]:
+        for label, hidden in runs.items():
+            minidl.plot.plot_history({"val_loss": val_loss_of(hidden)}, axes=ax, label=label)
+    wider.set_ylabel("validation loss")
+    deeper.set_ylabel("")
+    wider.set_title("Wider: more nodes per layer")
+    deeper.set_title("Deeper: more layers")
+    return figure
+
+
 FIGURES: dict[str, Callable[[], object]] = {
     "forward_propagation.png": figure_forward_propagation,
     "network_weights_0.png": figure_network(WEIGHTS_0, "weights_0"),
@@ -227,6 +300,8 @@ FIGURES: dict[str, Callable[[], object]] = {
     "digits_history.png": figure_digits_history,
     "digits_cnn_filters.png": figure_digits_cnn_filters,
     "digits_cnn_feature_maps.png": figure_digits_cnn_feature_maps,
+    "learning_rates.png": figure_learning_rates,
+    "wider_deeper.png": figure_wider_deeper,
 }
 
 
