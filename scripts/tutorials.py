@@ -44,6 +44,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import traceback
 import types
 from dataclasses import dataclass, field
@@ -261,7 +262,10 @@ def _lines(text: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run and check one or more pages (exit 1 on a mismatch), or write one as a notebook."""
+    """Run and check one or more pages (exit 1 on a mismatch), or write one as a notebook.
+
+    Each page runs in a temporary directory, so the files it saves do not stay behind.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pages", nargs="+", type=Path)
     parser.add_argument("--notebook", type=Path, help="write the (single) page as this .ipynb")
@@ -271,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     failed = False
     for page in args.pages:
-        result = run_page(page.resolve(), Path.cwd())
+        with tempfile.TemporaryDirectory() as workdir:  # the files a page saves are not left behind
+            result = run_page(page.resolve(), Path(workdir))
         for mismatch in result.mismatches:
             print(mismatch, end="\n\n")
         failed = failed or bool(result.mismatches)
