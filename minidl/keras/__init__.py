@@ -10,7 +10,10 @@ What is built is an ordinary minidl :class:`~minidl.Network` of ordinary layers
   is PyTorch's order.
 * Images are channels first (NCHW): ``input_shape=(channels, height, width)``.
 * ``model.save`` writes, and ``load_model`` reads, minidl's model file format whatever the
-  extension (a ``.h5`` file from here is not HDF5; Keras's own files cannot be read).
+  extension (a ``.h5`` file from here is not HDF5; Keras's own files cannot be read, and
+  ``load_model`` says so when given one).
+* ``Adam`` and ``AdamW`` are minidl's, with PyTorch's ``epsilon=1e-8`` by default (Keras's is
+  ``1e-7``); pass ``epsilon=1e-7`` for Keras's. ``RMSprop``'s default is Keras's ``1e-7``.
 * ``model.layers`` lists minidl layers: ``Dense(32, activation="relu")`` is a Dense and a ReLU.
 """
 

@@ -205,6 +205,24 @@ def test_random_bytes_and_empty_file_are_refused(tmp_path: Path) -> None:
             minidl.load(path)
 
 
+def test_a_keras_h5_file_is_refused_as_hdf5_naming_what_minidl_reads(tmp_path: Path) -> None:
+    path = tmp_path / "model_file.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(600))  # HDF5's signature, then (here) nothing
+    with pytest.raises(ModelFileError, match=r"model_file\.h5.*it is an HDF5 file \(Keras's \.h5 format\); "
+                                             r"minidl reads only the files minidl\.save and model\.save write"):
+        minidl.load(path)
+
+
+def test_a_keras_3_file_is_refused_as_keras(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as zipped:  # what a Keras 3 .keras file holds
+        zipped.writestr("metadata.json", "{}")
+        zipped.writestr("config.json", "{}")
+        zipped.writestr("model.weights.h5", b"\x89HDF\r\n\x1a\n")
+    with pytest.raises(ModelFileError, match=r"it is a Keras 3 \.keras file \(config\.json\)"):
+        minidl.load(path)
+
+
 def test_every_truncation_is_refused(saved: Path) -> None:
     data = saved.read_bytes()
     for cut in range(0, len(data), 97):
