@@ -88,8 +88,8 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> tup
         zipped = zipfile.ZipFile(file, mode="r")
     except zipfile.BadZipFile:
         file.seek(0)
-        need(file.read(8) != _HDF5_SIGNATURE, f"not a minidl model file: it is an HDF5 file (Keras's .h5 "
-             f"format); minidl reads only the files minidl.save and model.save write")
+        need(file.read(8) != _HDF5_SIGNATURE, "not a minidl model file: it is an HDF5 file (Keras's .h5 "
+             "format); minidl reads only the files minidl.save and model.save write")
         raise ModelFileError("not a minidl model file: it is not a zip archive of arrays (.npz), or it is "
                              "truncated (the end of the archive is missing)") from None
     with zipped:
