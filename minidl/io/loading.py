@@ -79,6 +79,7 @@ def read_model_file(source: PathLike | IO[bytes], *, custom_layers: Mapping[str,
 
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # the first 8 bytes of every HDF5 file, Keras's .h5 among them
+_ONLY_OURS = "minidl reads only the files minidl.save and model.save write"
 
 
 def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> tuple[
@@ -88,14 +89,14 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> tup
         zipped = zipfile.ZipFile(file, mode="r")
     except zipfile.BadZipFile:
         file.seek(0)
-        need(file.read(8) != _HDF5_SIGNATURE, "not a minidl model file: it is an HDF5 file (Keras's .h5 "
-             "format); minidl reads only the files minidl.save and model.save write")
+        need(file.read(8) != _HDF5_SIGNATURE, f"not a minidl model file: it is an HDF5 file (Keras's .h5 "
+             f"format); {_ONLY_OURS}")
         raise ModelFileError("not a minidl model file: it is not a zip archive of arrays (.npz), or it is "
                              "truncated (the end of the archive is missing)") from None
     with zipped:
         members = archive.check_members(zipped, max_bytes)
-        need(HEADER_MEMBER in members or "config.json" not in members, "not a minidl model file: it is a "
-             "Keras 3 .keras file (config.json); minidl reads only the files minidl.save and model.save write")
+        need(HEADER_MEMBER in members or "config.json" not in members,
+             f"not a minidl model file: it is a Keras 3 .keras file (config.json); {_ONLY_OURS}")
         need(HEADER_MEMBER in members, f"not a minidl model file: it has no {HEADER_MEMBER} member")
         info, label = members[HEADER_MEMBER], f"member {HEADER_MEMBER}"
         need(info.file_size <= _HEADER_MAX, f"the header is {info.file_size} bytes; at most {_HEADER_MAX}")

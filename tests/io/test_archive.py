@@ -208,8 +208,9 @@ def test_random_bytes_and_empty_file_are_refused(tmp_path: Path) -> None:
 def test_a_keras_h5_file_is_refused_as_hdf5_naming_what_minidl_reads(tmp_path: Path) -> None:
     path = tmp_path / "model_file.h5"
     path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(600))  # HDF5's signature, then (here) nothing
-    with pytest.raises(ModelFileError, match=r"model_file\.h5.*it is an HDF5 file \(Keras's \.h5 format\); "
-                                             r"minidl reads only the files minidl\.save and model\.save write"):
+    expected = (r"model_file\.h5.*it is an HDF5 file \(Keras's \.h5 format\); "
+                r"minidl reads only the files minidl\.save and model\.save write")
+    with pytest.raises(ModelFileError, match=expected):
         minidl.load(path)
 
 
