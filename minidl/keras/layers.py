@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from minidl._typing import Seed, Shape
 from minidl.layers import (
@@ -121,12 +122,14 @@ def Input(shape: Sequence[int], name: str | None = None) -> KerasLayer:
 
 def Dense(units: int, activation: str | None = None, use_bias: bool = True,
           input_shape: Sequence[int] | None = None, kernel_initializer: str = "glorot_uniform",
-          bias_initializer: str = "zeros", name: str | None = None, seed: Seed = None) -> KerasLayer:
+          bias_initializer: str = "zeros", name: str | None = None, seed: Seed = None,
+          dtype: npt.DTypeLike = np.float64) -> KerasLayer:
     """Keras's ``Dense(units)``: ``y = activation(x @ kernel + bias)``, kernel ``(inputs, units)``.
 
     Builds ``minidl.Dense(inputs, units)`` (its ``weight`` is Keras's kernel, same layout), then
     the activation layer. The number of inputs comes from the shape reaching the layer.
-    ``seed`` (minidl's, not Keras's) makes the initial weights repeatable.
+    ``seed`` (minidl's, not Keras's) makes the initial weights repeatable. ``dtype`` is
+    minidl's default float64 (Keras's is float32: pass ``dtype="float32"`` for it).
 
     Examples
     --------
@@ -137,7 +140,7 @@ def Dense(units: int, activation: str | None = None, use_bias: bool = True,
     def make(shape: tuple[int, ...]) -> list[Layer]:
         _needs_rank("Dense", shape, 1)
         dense = _Dense(shape[0], units, use_bias=use_bias, weight_init=kernel_initializer,
-                       bias_init=bias_initializer, seed=seed, name=name)
+                       bias_init=bias_initializer, seed=seed, dtype=dtype, name=name)
         return [dense, *_activation(activation, f"Dense {dense.name!r}")]
 
     _activation(activation, "Dense")  # an unknown name fails at once, not at build
@@ -182,16 +185,19 @@ def Activation(activation: str | Layer | None, name: str | None = None) -> Keras
 def Conv2D(filters: int, kernel_size: int | tuple[int, int], strides: int | tuple[int, int] = 1,
            padding: str = "valid", activation: str | None = None, use_bias: bool = True,
            input_shape: Sequence[int] | None = None, kernel_initializer: str = "glorot_uniform",
-           bias_initializer: str = "zeros", name: str | None = None, seed: Seed = None) -> KerasLayer:
+           bias_initializer: str = "zeros", name: str | None = None, seed: Seed = None,
+           dtype: npt.DTypeLike = np.float64) -> KerasLayer:
     """Keras's ``Conv2D(filters, kernel_size)`` on **channels-first** images, ``input_shape=(C, H, W)``.
 
     Builds ``minidl.Conv2D(C, filters, kernel_size, stride=strides, padding=padding)``; its weight
     has PyTorch's layout ``(filters, C, kh, kw)`` (``get_weights`` gives Keras's ``(kh, kw, C, filters)``).
+    ``dtype``: float64 by default, as in minidl (``dtype="float32"`` for Keras's).
     """
     def make(shape: tuple[int, ...]) -> list[Layer]:
         _needs_rank("Conv2D", shape, 3)
         conv = _Conv2D(shape[0], filters, kernel_size, stride=strides, padding=padding, use_bias=use_bias,
-                       weight_init=kernel_initializer, bias_init=bias_initializer, seed=seed, name=name)
+                       weight_init=kernel_initializer, bias_init=bias_initializer, seed=seed, dtype=dtype,
+                       name=name)
         return [conv, *_activation(activation, f"Conv2D {conv.name!r}")]
 
     _activation(activation, "Conv2D")

@@ -81,6 +81,16 @@ def test_initializer_names_and_use_bias_reach_the_minidl_dense():
     np.testing.assert_array_equal(dense.bias.value, [1.0, 1.0])
 
 
+def test_dtype_reaches_the_minidl_layers_and_float32_data_stays_float32():
+    model = Sequential([Conv2D(2, 3, input_shape=(1, 4, 4), dtype="float32", activation="relu"), Flatten(),
+                        Dense(3, dtype="float32", activation="softmax")])
+    assert [p.value.dtype for p in model.network.parameters()] == [np.dtype(np.float32)] * 4
+    out = model.predict(np.zeros((2, 1, 4, 4), dtype=np.float32))
+    assert out.dtype == np.float32 and out.shape == (2, 3)
+    (dense,) = Sequential([Dense(2, input_shape=(3,))]).layers
+    assert dense.weight.value.dtype == np.float64  # minidl's default, not Keras's float32
+
+
 @pytest.mark.parametrize(("shape", "error", "match"), [
     (8, TypeError, r"Dense input_shape must be a tuple.*\(8,\)"),
     ((0,), ValueError, "positive integers"),
