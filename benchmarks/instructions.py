@@ -13,8 +13,9 @@ or name the cases (``python benchmarks/instructions.py tiny small``):
 
 Both counts take the difference of two runs, so start-up cancels out. Hash randomisation
 and address randomisation are turned off so two runs agree to a few hundred instructions.
-Compare two commits by running it in each checkout (``PYTHONPATH=<checkout>``); timings on
-a shared 2-core machine move by 10%, this by well under 1%.
+Compare two commits by running each checkout's own copy with ``PYTHONPATH=<checkout>`` (the
+small case imports that checkout's ``run.py``, which puts its repository first on the path);
+timings on a shared 2-core machine move by 10%, this by well under 1%.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def instructions(script: str, length: int) -> int:
                sys.executable, "-c", script, str(length), str(Path(__file__).resolve().parent)]
     if shutil.which("setarch") is None:
         command = command[2:]
-    result = subprocess.run(command, capture_output=True, text=True, check=True,
+    # Run from the file system's root, so ``python -c`` finds minidl on PYTHONPATH (or installed),
+    # not in whatever checkout the current directory is.
+    result = subprocess.run(command, capture_output=True, text=True, check=True, cwd="/",
                             env=dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1"))
     match = re.search(r"Collected : ([\d,]+)", result.stderr)
     if match is None:
