@@ -18,6 +18,7 @@ probabilities.
 
 from __future__ import annotations
 
+import functools
 from abc import abstractmethod
 from typing import Any
 
@@ -315,28 +316,29 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
 
     def _from_logits(self, z: Array, labels: Labels, p: Array | None) -> tuple[float, Array]:
         """``L = -mean(log_softmax(z)[label])``: logits ``(N, ..., k)``, labels ``(N, ...)``."""
-        at_labels = _label_index(labels)
+        self._at_labels = at_labels = _label_index(labels)  # kept for gradient
         if p is not None:
             # Fused after the network's Softmax: -log p[label] read from its p is as exact
             # as the log-softmax while every p[label] is a normal number (a loss up to
             # ~87 in float32, ~708 in float64), and costs three small calls instead of a
             # second softmax. Saturated logits fall through to the log-softmax below.
             picked = p[at_labels]
-            if float(picked.min()) >= np.finfo(picked.dtype).tiny:
+            if float(picked.min()) >= _smallest_normal(picked.dtype):
                 return -float(np.log(picked).sum()) / _samples(z), p
         shifted, log_total, p = _softmax_parts(z, p)  # -log p[label] = log_total - shifted[label]
         return (float(log_total.sum()) - float(shifted[at_labels].sum())) / _samples(z), p
 
     def _from_probabilities(self, p: Array, labels: Labels) -> float:
         """``L = -mean(log p[label])`` for clipped ``p`` ``(N, ..., k)``."""
-        return -float(np.log(p[_label_index(labels)]).sum()) / _samples(p)
+        self._at_labels = at_labels = _label_index(labels)  # kept for gradient
+        return -float(np.log(p[at_labels]).sum()) / _samples(p)
 
     def gradient(self) -> Array:
         """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities.
 
         ``onehot`` is the label as a one-hot row; shape ``(N, ..., k)``, like the batch given.
         """
-        p, at_labels, scale = self._p, _label_index(self._target), 1.0 / _samples(self._p)
+        p, at_labels, scale = self._p, self._at_labels, 1.0 / _samples(self._p)
         if self._read_logits:
             grad: Array = p * scale
             grad[at_labels] -= scale
@@ -358,6 +360,12 @@ def _softmax_parts(z: Array, p: Array | None) -> tuple[Array, Array, Array]:
     if p is None:  # exp_shifted is ours: it becomes p, with no new array
         p = np.divide(exp_shifted, total, out=exp_shifted)
     return shifted, np.log(total), p
+
+
+@functools.cache
+def _smallest_normal(dtype: np.dtype[Any]) -> float:
+    """``np.finfo(dtype).tiny``, looked up once per dtype (finfo itself costs a microsecond a call)."""
+    return float(np.finfo(dtype).tiny)
 
 
 def _label_index(labels: Labels) -> tuple[Any, ...]:
