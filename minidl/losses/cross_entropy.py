@@ -369,7 +369,7 @@ def _smallest_normal(dtype: np.dtype[Any]) -> float:
     return float(np.finfo(dtype).tiny)
 
 
-def _label_index(labels: Labels, classes: int) -> Array:
+def _label_index(labels: Labels, classes: int) -> Labels:
     """Where each sample's label sits in a batch ``(N, ..., k)`` flattened in C order: ``sample * k + label``.
 
     ``values.reshape(-1)[index]`` are the values at the labels, one per sample in the labels'
