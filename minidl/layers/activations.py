@@ -92,6 +92,9 @@ class Activation(KeepsShape, Layer):
             slope = self.derivative_from_output(self._y)
         else:
             slope = self.derivative(self._x)
+        # ReLU's boolean mask as 0/1 in grad_y's dtype: a product of one dtype is cheaper (0.5 vs 0.9 us)
+        if type(slope) is np.ndarray and slope.dtype == bool:
+            slope = slope.astype(grad_y.dtype)
         grad_x: Array = grad_y * slope
         return grad_x
 

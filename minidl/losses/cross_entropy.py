@@ -18,6 +18,7 @@ probabilities.
 
 from __future__ import annotations
 
+import functools
 from abc import abstractmethod
 from typing import Any
 
@@ -315,34 +316,36 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
 
     def _from_logits(self, z: Array, labels: Labels, p: Array | None) -> tuple[float, Array]:
         """``L = -mean(log_softmax(z)[label])``: logits ``(N, ..., k)``, labels ``(N, ...)``."""
-        at_labels = _label_index(labels)
+        self._at_labels = at_labels = _label_index(labels, z.shape[-1])  # kept for gradient
         if p is not None:
             # Fused after the network's Softmax: -log p[label] read from its p is as exact
             # as the log-softmax while every p[label] is a normal number (a loss up to
             # ~87 in float32, ~708 in float64), and costs three small calls instead of a
             # second softmax. Saturated logits fall through to the log-softmax below.
-            picked = p[at_labels]
-            if float(picked.min()) >= np.finfo(picked.dtype).tiny:
+            picked = p.reshape(-1)[at_labels]
+            if float(picked.min()) >= _smallest_normal(picked.dtype):
                 return -float(np.log(picked).sum()) / _samples(z), p
         shifted, log_total, p = _softmax_parts(z, p)  # -log p[label] = log_total - shifted[label]
-        return (float(log_total.sum()) - float(shifted[at_labels].sum())) / _samples(z), p
+        return (float(log_total.sum()) - float(shifted.reshape(-1)[at_labels].sum())) / _samples(z), p
 
     def _from_probabilities(self, p: Array, labels: Labels) -> float:
         """``L = -mean(log p[label])`` for clipped ``p`` ``(N, ..., k)``."""
-        return -float(np.log(p[_label_index(labels)]).sum()) / _samples(p)
+        self._at_labels = at_labels = _label_index(labels, p.shape[-1])  # kept for gradient
+        return -float(np.log(p.reshape(-1)[at_labels]).sum()) / _samples(p)
 
     def gradient(self) -> Array:
         """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities.
 
         ``onehot`` is the label as a one-hot row; shape ``(N, ..., k)``, like the batch given.
         """
-        p, at_labels, scale = self._p, _label_index(self._target), 1.0 / _samples(self._p)
+        p, at_labels, scale = self._p, self._at_labels, 1.0 / _samples(self._p)
+        # grad in C order, so that grad.reshape(-1) is a view and writing into it writes grad
         if self._read_logits:
-            grad: Array = p * scale
-            grad[at_labels] -= scale
+            grad: Array = np.multiply(p, scale, order="C")
+            grad.reshape(-1)[at_labels] -= scale
         else:
-            grad = np.zeros_like(p)
-            grad[at_labels] = -scale / p[at_labels]
+            grad = np.zeros(p.shape, dtype=p.dtype)
+            grad.reshape(-1)[at_labels] = -scale / p.reshape(-1)[at_labels]
         return grad
 
 
@@ -360,12 +363,17 @@ def _softmax_parts(z: Array, p: Array | None) -> tuple[Array, Array, Array]:
     return shifted, np.log(total), p
 
 
-def _label_index(labels: Labels) -> tuple[Any, ...]:
-    """Where each sample's label sits in a batch ``(N, ..., k)``: ``values[index]`` is ``values[..., label]``.
+@functools.cache
+def _smallest_normal(dtype: np.dtype[Any]) -> float:
+    """``np.finfo(dtype).tiny``, looked up once per dtype (finfo itself costs a microsecond a call)."""
+    return float(np.finfo(dtype).tiny)
 
-    An open grid of the sample positions, then the labels, so ``values[index]`` has the
-    labels' shape, reads or writes in place, and works for any rank (and any memory layout).
+
+def _label_index(labels: Labels, classes: int) -> Labels:
+    """Where each sample's label sits in a batch ``(N, ..., k)`` flattened in C order: ``sample * k + label``.
+
+    ``values.reshape(-1)[index]`` are the values at the labels, one per sample in the labels'
+    order, for any rank. One flat index reads and writes 2-3x faster than a pair of index
+    arrays (``values[rows, labels]``: 25k instructions for ``-=`` on a 32x10 batch, 12k flat).
     """
-    if labels.ndim == 1:  # (N, k): plain integer indexing, the fast path of small batches
-        return np.arange(len(labels)), labels
-    return (*np.indices(labels.shape, sparse=True), labels)
+    return np.arange(labels.size) * classes + labels.reshape(-1)
