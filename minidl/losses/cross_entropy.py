@@ -323,7 +323,7 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             # ~87 in float32, ~708 in float64), and costs three small calls instead of a
             # second softmax. Saturated logits fall through to the log-softmax below.
             picked = p.reshape(-1)[at_labels]
-            if float(picked.min()) >= _smallest_normal(picked.dtype):
+            if float(np.min(picked)) >= _smallest_normal(picked.dtype):
                 return -float(np.log(picked).sum()) / _samples(z), p
         shifted, log_total, p = _softmax_parts(z, p)  # -log p[label] = log_total - shifted[label]
         return (float(log_total.sum()) - float(shifted.reshape(-1)[at_labels].sum())) / _samples(z), p
