@@ -42,7 +42,7 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
     if len(shape) > 2:
         window = math.prod(shape[2:])
         return shape[1] * window, shape[0] * window
-    return (shape[0] if shape else 1), (shape[1] if len(shape) >= 2 else shape[0])
+    return shape[0], shape[-1]
 
 
 def he_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype: npt.DTypeLike) -> Array:
