@@ -18,32 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Seed, Shape
-from minidl.layers import (
-    Activation as _Activation,
-)
-from minidl.layers import (
-    AvgPool2D,
-    BatchNorm,
-    Identity,
-    Layer,
-    MaxPool2D,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Tanh,
-)
-from minidl.layers import (
-    Conv2D as _Conv2D,
-)
-from minidl.layers import (
-    Dense as _Dense,
-)
-from minidl.layers import (
-    Dropout as _Dropout,
-)
-from minidl.layers import (
-    Flatten as _Flatten,
-)
+from minidl.layers import Activation as _Activation
+from minidl.layers import AvgPool2D, BatchNorm, Identity, Layer, MaxPool2D, ReLU, Sigmoid, Softmax, Tanh
+from minidl.layers import Conv2D as _Conv2D
+from minidl.layers import Dense as _Dense
+from minidl.layers import Dropout as _Dropout
+from minidl.layers import Flatten as _Flatten
 
 __all__ = ["ACTIVATIONS", "Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense",
            "Dropout", "Flatten", "Input", "KerasLayer", "MaxPooling2D", "output_sample_shape", "sample_shape"]
