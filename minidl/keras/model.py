@@ -265,15 +265,14 @@ class Sequential:
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Copy ``weights`` (as :meth:`get_weights` lists them) into the layers, in place."""
-        weights, start = list(weights), 0
-        expected = sum(len(get_weights(layer)) for layer in self.network.layers)
-        if len(weights) != expected:
-            raise ValueError(f"set_weights expects {expected} arrays (as get_weights lists them); "
+        weights = list(weights)
+        counts = [len(_keras_arrays(layer)) for layer in self.network.layers]
+        if len(weights) != sum(counts):
+            raise ValueError(f"set_weights expects {sum(counts)} arrays (as get_weights lists them); "
                              f"got {len(weights)}")
-        for layer in self.network.layers:
-            count = len(get_weights(layer))
-            set_weights(layer, weights[start : start + count])
-            start += count
+        for layer, count in zip(self.network.layers, counts, strict=True):
+            set_weights(layer, weights[:count])  # this layer's: the first count of those left
+            weights = weights[count:]
 
     def save(self, path: str | os.PathLike[str], include_optimizer: bool = True) -> None:
         """Save to ``path`` in **minidl's model file format whatever the extension** (``.h5``, ``.keras``).
