@@ -107,9 +107,8 @@ class TorchRule:
 
     def module_types(self) -> list[type[Any]]:
         """The module classes ``from_module`` reads (needs PyTorch for the built-in ones)."""
-        nn = require("torch.nn", "minidl.export.from_torch") if any(
-            isinstance(c, str) for c in self.module_classes) else None
-        return [getattr(nn, c) if isinstance(c, str) else c for c in self.module_classes]
+        return [getattr(require("torch.nn", "minidl.export.from_torch"), c) if isinstance(c, str) else c
+                for c in self.module_classes]
 
 
 _RULES: dict[type[Layer], TorchRule] = {}
