@@ -154,8 +154,7 @@ def Activation(activation: str | Layer | None, name: str | None = None) -> Keras
         if not isinstance(activation, (_Activation, Softmax)):
             raise TypeError("Activation expects an activation name such as 'relu' or a minidl activation "
                             f"layer (minidl.ReLU(), minidl.Softmax(), ...); got {type(activation).__name__}")
-        layer = activation
-        return KerasLayer("Activation", lambda shape: [layer])
+        return KerasLayer("Activation", lambda shape: [activation])
     _activation(activation, "Activation")  # an unknown name fails at once, not at build
     return KerasLayer("Activation",
                       lambda shape: _activation(activation, "Activation", name) or [Identity(name=name)])
