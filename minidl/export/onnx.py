@@ -43,10 +43,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from minidl._typing import Array
 from minidl._validation import check_float_dtype, check_positive_int
 from minidl._version import __version__
 from minidl.errors import label
+from minidl.export.rules import own_tensors
 from minidl.layers import (
     AvgPool2D,
     BatchNorm,
@@ -88,62 +88,48 @@ class _Graph:
         self.initializers: list[onnx.TensorProto] = []
         self.tensor = "input"
 
-    def constant(self, layer: Layer, name: str, array: Array) -> str:
-        """Add ``array`` (cast to the model's dtype) as the initializer ``"<layer>.<name>"``."""
-        full_name = f"{layer.name}.{name}"
-        self.initializers.append(self.numpy_helper.from_array(np.asarray(array, dtype=self.dtype), full_name))
-        return full_name
+    def node(self, layer: Layer, op_type: str, **attributes: Any) -> None:
+        """Add ``op_type(latest output, *the layer's arrays)``, its output ``"<layer>.output"``.
 
-    def node(self, layer: Layer, op_type: str, constants: Sequence[str] = (), **attributes: Any) -> None:
-        """Add ``op_type(latest output, *constants)``, its output ``"<layer>.output"``."""
+        The layer's parameters, then its state arrays, become the initializers ``"<layer>.<name>"``
+        (``"dense.weight"``, ``"dense.bias"``), cast to the model's dtype.
+        """
+        arrays = {f"{layer.name}.{name}": array for name, array in own_tensors(layer).items()}
+        self.initializers += [self.numpy_helper.from_array(np.asarray(array, dtype=self.dtype), name)
+                              for name, array in arrays.items()]
         output = f"{layer.name}.output"  # never "input", "output" nor an initializer's name
-        self.nodes.append(self.helper.make_node(op_type, [self.tensor, *constants], [output],
-                                                name=layer.name, **attributes))
+        self.nodes.append(self.helper.make_node(op_type, [self.tensor, *arrays], [output], name=layer.name,
+                                                **attributes))
         self.tensor = output
 
 
-def _dense(graph: _Graph, layer: Dense) -> None:
-    constants = [graph.constant(layer, "weight", layer.weight.value)]
-    if layer.bias is not None:
-        constants.append(graph.constant(layer, "bias", layer.bias.value))
-    graph.node(layer, "Gemm", constants)  # Y = X @ B + C: B is (in, out) as minidl keeps it, transB=0
-
-
-def _conv(graph: _Graph, layer: Conv2D) -> None:
-    constants = [graph.constant(layer, "weight", layer.weight.value)]  # (out, in, kh, kw): ONNX's layout
-    if layer.bias is not None:
-        constants.append(graph.constant(layer, "bias", layer.bias.value))
+def _conv(layer: Conv2D) -> dict[str, Any]:
     (top, bottom), (left, right) = layer.pads
-    graph.node(layer, "Conv", constants, kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-               pads=[top, left, bottom, right])
+    return {"kernel_shape": list(layer.kernel_size), "strides": list(layer.stride),
+            "pads": [top, left, bottom, right]}
 
 
-def _pool(op_type: str) -> Callable[[_Graph, Any], None]:
-    def rule(graph: _Graph, layer: MaxPool2D | AvgPool2D) -> None:
-        graph.node(layer, op_type, kernel_shape=list(layer.pool_size), strides=list(layer.stride))
-    return rule
+def _pool(layer: MaxPool2D | AvgPool2D) -> dict[str, Any]:
+    return {"kernel_shape": list(layer.pool_size), "strides": list(layer.stride)}
 
 
-def _batchnorm(graph: _Graph, layer: BatchNorm) -> None:
-    arrays = {"gamma": layer.gamma.value, "beta": layer.beta.value, "running_mean": layer.running_mean,
-              "running_var": layer.running_var}
-    graph.node(layer, "BatchNormalization", [graph.constant(layer, k, v) for k, v in arrays.items()],
-               epsilon=float(layer.epsilon), momentum=float(layer.momentum))
+def _no_attributes(layer: Layer) -> dict[str, Any]:
+    return {}
 
 
-def _simple(op_type: str, **attributes: Any) -> Callable[[_Graph, Any], None]:
-    def rule(graph: _Graph, layer: Layer) -> None:
-        graph.node(layer, op_type, **attributes)
-    return rule
-
-
-#: The rule for each layer type (the exact type: a subclass may compute something else).
-RULES: dict[type[Layer], Callable[[_Graph, Any], None]] = {
-    Dense: _dense, Conv2D: _conv, MaxPool2D: _pool("MaxPool"), AvgPool2D: _pool("AveragePool"),
-    Flatten: _simple("Flatten", axis=1), BatchNorm: _batchnorm, ReLU: _simple("Relu"),
-    Sigmoid: _simple("Sigmoid"), Tanh: _simple("Tanh"), Identity: _simple("Identity"),
-    LeakyReLU: lambda graph, layer: graph.node(layer, "LeakyRelu", alpha=float(layer.alpha)),
-    Softmax: _simple("Softmax", axis=-1), Dropout: lambda graph, layer: None,
+#: Each layer type's ONNX operator and its attributes, ``(op_type, attributes(layer))`` (the exact
+#: type: a subclass may compute something else); None: no operator. The operator's inputs are the
+#: latest output, then the layer's parameters and state arrays, in their order.
+RULES: dict[type[Layer], tuple[str, Callable[[Any], dict[str, Any]]] | None] = {
+    Dense: ("Gemm", _no_attributes),  # Y = X @ B + C: B is (in, out) as minidl keeps it, transB=0
+    Conv2D: ("Conv", _conv),  # the weight's (out, in, kh, kw) is ONNX's layout
+    MaxPool2D: ("MaxPool", _pool), AvgPool2D: ("AveragePool", _pool),
+    Flatten: ("Flatten", lambda layer: {"axis": 1}), Softmax: ("Softmax", lambda layer: {"axis": -1}),
+    BatchNorm: ("BatchNormalization", lambda layer: {"epsilon": float(layer.epsilon),
+                                                     "momentum": float(layer.momentum)}),
+    ReLU: ("Relu", _no_attributes), Sigmoid: ("Sigmoid", _no_attributes), Tanh: ("Tanh", _no_attributes),
+    LeakyReLU: ("LeakyRelu", lambda layer: {"alpha": float(layer.alpha)}),
+    Identity: ("Identity", _no_attributes), Dropout: None,  # in inference Dropout is the identity
 }
 
 
@@ -209,7 +195,9 @@ def to_onnx(network: Network, path: str | os.PathLike[str] | None, *, opset: int
                          f"newest); got {opset!r}")
     graph = _Graph(np.dtype(target))
     for layer in network.layers:
-        RULES[type(layer)](graph, layer)
+        if (rule := RULES[type(layer)]) is not None:
+            op_type, attributes = rule
+            graph.node(layer, op_type, **attributes(layer))
     helper = onnx_lib.helper
     if not graph.nodes:  # only Dropout: the output is the input
         graph.node(network.layers[-1], "Identity")

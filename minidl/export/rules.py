@@ -107,9 +107,8 @@ class TorchRule:
 
     def module_types(self) -> list[type[Any]]:
         """The module classes ``from_module`` reads (needs PyTorch for the built-in ones)."""
-        nn = require("torch.nn", "minidl.export.from_torch") if any(
-            isinstance(c, str) for c in self.module_classes) else None
-        return [getattr(nn, c) if isinstance(c, str) else c for c in self.module_classes]
+        return [getattr(require("torch.nn", "minidl.export.from_torch"), c) if isinstance(c, str) else c
+                for c in self.module_classes]
 
 
 _RULES: dict[type[Layer], TorchRule] = {}
@@ -169,8 +168,7 @@ def rule_for(layer: Layer, index: int, what: str) -> TorchRule:
     if rule is None:
         known = ", ".join(sorted(c.__name__ for c in _RULES))
         raise TypeError(f"{what}: layer {index} ({label(layer)}) has no PyTorch rule; rules exist for "
-                        f"{known}. "
-                        "For a layer of your own, see minidl.export.register_torch_rule")
+                        f"{known}. For a layer of your own, see minidl.export.register_torch_rule")
     return rule
 
 
@@ -215,14 +213,11 @@ def _nn() -> ModuleType:
 
 
 def _dense_tensors(layer: Dense) -> dict[str, Array]:
-    weight = {"weight": layer.weight.value.T}  # PyTorch's Linear keeps (out_features, in_features)
-    return weight if layer.bias is None else {**weight, "bias": layer.bias.value}
+    return {**own_tensors(layer), "weight": layer.weight.value.T}  # Linear's is (out_features, in_features)
 
 
 def _load_dense(layer: Dense, arrays: Mapping[str, Array]) -> None:
-    layer.weight.value[...] = arrays["weight"].T
-    if layer.bias is not None:
-        layer.bias.value[...] = arrays["bias"]
+    load_own_tensors(layer, {**arrays, "weight": arrays["weight"].T})
 
 
 def _batchnorm_tensors(layer: BatchNorm) -> dict[str, Array]:
@@ -247,8 +242,7 @@ def _conv_from(module: Any, rank: int | None) -> Conv2D:
     _refuse_unless(module.padding_mode == "zeros", f"padding_mode={module.padding_mode!r}")
     padding = module.padding if isinstance(module.padding, str) else tuple(module.padding)
     return Conv2D(module.in_channels, module.out_channels, tuple(module.kernel_size),
-                  stride=tuple(module.stride),
-                  padding=padding, use_bias=module.bias is not None)
+                  stride=tuple(module.stride), padding=padding, use_bias=module.bias is not None)
 
 
 def _pool_from(module: Any, layer_class: type[MaxPool2D | AvgPool2D]) -> MaxPool2D | AvgPool2D:
@@ -312,12 +306,8 @@ def _builtin_rules() -> list[TorchRule]:
 
 def _same_name(cls: type[Layer]) -> TorchRule:
     """The rule of a layer with no arguments whose PyTorch module has its name (ReLU, ...)."""
-
-    def to_module(layer: Layer, rank: int | None) -> nn.Module:
-        module: nn.Module = getattr(_nn(), cls.__name__)()
-        return module
-
-    return TorchRule(cls, to_module, (cls.__name__,), lambda module, rank: cls())
+    return TorchRule(cls, lambda layer, rank: getattr(_nn(), cls.__name__)(), (cls.__name__,),
+                     lambda module, rank: cls())
 
 
 _RULES.update({rule.layer_class: rule for rule in _builtin_rules()})

@@ -18,32 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Seed, Shape
-from minidl.layers import (
-    Activation as _Activation,
-)
-from minidl.layers import (
-    AvgPool2D,
-    BatchNorm,
-    Identity,
-    Layer,
-    MaxPool2D,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Tanh,
-)
-from minidl.layers import (
-    Conv2D as _Conv2D,
-)
-from minidl.layers import (
-    Dense as _Dense,
-)
-from minidl.layers import (
-    Dropout as _Dropout,
-)
-from minidl.layers import (
-    Flatten as _Flatten,
-)
+from minidl.layers import Activation as _Activation
+from minidl.layers import AvgPool2D, BatchNorm, Identity, Layer, MaxPool2D, ReLU, Sigmoid, Softmax, Tanh
+from minidl.layers import Conv2D as _Conv2D
+from minidl.layers import Dense as _Dense
+from minidl.layers import Dropout as _Dropout
+from minidl.layers import Flatten as _Flatten
 
 __all__ = ["ACTIVATIONS", "Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense",
            "Dropout", "Flatten", "Input", "KerasLayer", "MaxPooling2D", "output_sample_shape", "sample_shape"]
@@ -86,11 +66,14 @@ class KerasLayer:
     input_shape
         One sample's shape, without the batch axis, when the layer is the first (Keras's
         ``input_shape=``); None otherwise.
+    rank
+        How many axes one sample must have (1: ``(features,)``; 3: ``(channels, height, width)``),
+        checked at :meth:`build`; None: any.
     """
 
     def __init__(self, kind: str, make: Callable[[tuple[int, ...]], list[Layer]],
-                 input_shape: Sequence[int] | None = None) -> None:
-        self.kind = kind
+                 input_shape: Sequence[int] | None = None, rank: int | None = None) -> None:
+        self.kind, self.rank = kind, rank
         self._make = make
         self.input_shape = None if input_shape is None else sample_shape(input_shape, f"{kind} input_shape")
         #: The minidl layers made by :meth:`build` (empty before).
@@ -101,18 +84,15 @@ class KerasLayer:
         if self.input_shape is not None and self.input_shape != input_shape:
             raise ValueError(f"{self.kind} was declared with input_shape={self.input_shape}, but the "
                              f"shape reaching it is {input_shape}")
+        if self.rank is not None and len(input_shape) != self.rank:
+            want = "(features,)" if self.rank == 1 else "(channels, height, width), channels first"
+            hint = "; put Flatten() before it" if self.rank == 1 else ""
+            raise ValueError(f"{self.kind} expects samples of shape {want}; got {input_shape}{hint}")
         self.layers = self._make(input_shape)
         return self.layers
 
     def __repr__(self) -> str:
         return f"<minidl.keras {self.kind}, {'built' if self.layers else 'not built'}>"
-
-
-def _needs_rank(kind: str, shape: tuple[int, ...], rank: int) -> None:
-    if len(shape) != rank:
-        want = "(features,)" if rank == 1 else "(channels, height, width), channels first"
-        hint = "; put Flatten() before it" if rank == 1 else ""
-        raise ValueError(f"{kind} expects samples of shape {want}; got {shape}{hint}")
 
 
 def Input(shape: Sequence[int], name: str | None = None) -> KerasLayer:
@@ -138,13 +118,12 @@ def Dense(units: int, activation: str | None = None, use_bias: bool = True,
     [Dense(in_features=2, out_features=3, use_bias=True, dtype='float64', name='dense'), ReLU(name='relu')]
     """
     def make(shape: tuple[int, ...]) -> list[Layer]:
-        _needs_rank("Dense", shape, 1)
         dense = _Dense(shape[0], units, use_bias=use_bias, weight_init=kernel_initializer,
                        bias_init=bias_initializer, seed=seed, dtype=dtype, name=name)
         return [dense, *_activation(activation, f"Dense {dense.name!r}")]
 
     _activation(activation, "Dense")  # an unknown name fails at once, not at build
-    return KerasLayer("Dense", make, input_shape)
+    return KerasLayer("Dense", make, input_shape, rank=1)
 
 
 def Activation(activation: str | Layer | None, name: str | None = None) -> KerasLayer:
@@ -175,8 +154,7 @@ def Activation(activation: str | Layer | None, name: str | None = None) -> Keras
         if not isinstance(activation, (_Activation, Softmax)):
             raise TypeError("Activation expects an activation name such as 'relu' or a minidl activation "
                             f"layer (minidl.ReLU(), minidl.Softmax(), ...); got {type(activation).__name__}")
-        layer = activation
-        return KerasLayer("Activation", lambda shape: [layer])
+        return KerasLayer("Activation", lambda shape: [activation])
     _activation(activation, "Activation")  # an unknown name fails at once, not at build
     return KerasLayer("Activation",
                       lambda shape: _activation(activation, "Activation", name) or [Identity(name=name)])
@@ -194,26 +172,20 @@ def Conv2D(filters: int, kernel_size: int | tuple[int, int], strides: int | tupl
     ``dtype``: float64 by default, as in minidl (``dtype="float32"`` for Keras's).
     """
     def make(shape: tuple[int, ...]) -> list[Layer]:
-        _needs_rank("Conv2D", shape, 3)
         conv = _Conv2D(shape[0], filters, kernel_size, stride=strides, padding=padding, use_bias=use_bias,
                        weight_init=kernel_initializer, bias_init=bias_initializer, seed=seed, dtype=dtype,
                        name=name)
         return [conv, *_activation(activation, f"Conv2D {conv.name!r}")]
 
     _activation(activation, "Conv2D")
-    return KerasLayer("Conv2D", make, input_shape)
+    return KerasLayer("Conv2D", make, input_shape, rank=3)
 
 
 def _pooling(kind: str, layer: type[MaxPool2D] | type[AvgPool2D], pool_size: int | tuple[int, int],
              strides: int | tuple[int, int] | None, padding: str, name: str | None) -> KerasLayer:
     if padding != "valid":
         raise ValueError(f"{kind}: only padding='valid' is supported; got {padding!r}")
-
-    def make(shape: tuple[int, ...]) -> list[Layer]:
-        _needs_rank(kind, shape, 3)
-        return [layer(pool_size, strides, name=name)]
-
-    return KerasLayer(kind, make)
+    return KerasLayer(kind, lambda shape: [layer(pool_size, strides, name=name)], rank=3)
 
 
 def MaxPooling2D(pool_size: int | tuple[int, int] = 2, strides: int | tuple[int, int] | None = None,

@@ -265,15 +265,14 @@ class Sequential:
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Copy ``weights`` (as :meth:`get_weights` lists them) into the layers, in place."""
-        weights, start = list(weights), 0
-        expected = sum(len(get_weights(layer)) for layer in self.network.layers)
-        if len(weights) != expected:
-            raise ValueError(f"set_weights expects {expected} arrays (as get_weights lists them); "
+        weights = list(weights)
+        counts = [len(_keras_arrays(layer)) for layer in self.network.layers]
+        if len(weights) != sum(counts):
+            raise ValueError(f"set_weights expects {sum(counts)} arrays (as get_weights lists them); "
                              f"got {len(weights)}")
-        for layer in self.network.layers:
-            count = len(get_weights(layer))
-            set_weights(layer, weights[start : start + count])
-            start += count
+        for layer, count in zip(self.network.layers, counts, strict=True):
+            set_weights(layer, weights[:count])  # this layer's: the first count of those left
+            weights = weights[count:]
 
     def save(self, path: str | os.PathLike[str], include_optimizer: bool = True) -> None:
         """Save to ``path`` in **minidl's model file format whatever the extension** (``.h5``, ``.keras``).
@@ -341,9 +340,12 @@ def _box_table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
             rule("┡", "━", "╇", "┩"), *body, rule("└", "─", "┴", "┘")]
 
 
-def _batchnorm_arrays(layer: BatchNorm) -> list[Array]:
-    """Keras's order: ``[gamma, beta, moving_mean, moving_variance]`` (the arrays themselves)."""
-    return [layer.gamma.value, layer.beta.value, layer.running_mean, layer.running_var]
+def _keras_arrays(layer: Layer) -> list[Array]:
+    """The arrays Keras lists, in minidl's layouts (the arrays themselves): the parameters' values.
+
+    BatchNorm's are ``[gamma, beta, moving_mean, moving_variance]``: its state arrays too.
+    """
+    return _arrays(layer) if isinstance(layer, BatchNorm) else [p.value for p in layer.parameters()]
 
 
 def get_weights(layer: Layer) -> list[Array]:
@@ -353,9 +355,7 @@ def get_weights(layer: Layer) -> list[Array]:
     ``[kernel (kh, kw, in, filters), bias]`` (minidl's ``(filters, in, kh, kw)`` transposed);
     BatchNorm: ``[gamma, beta, moving_mean, moving_variance]``; other layers: their parameters.
     """
-    if isinstance(layer, BatchNorm):
-        return [array.copy() for array in _batchnorm_arrays(layer)]
-    arrays = [p.value.copy() for p in layer.parameters()]
+    arrays = [array.copy() for array in _keras_arrays(layer)]
     if isinstance(layer, Conv2D):
         arrays[0] = arrays[0].transpose(2, 3, 1, 0).copy()
     return arrays
@@ -363,10 +363,7 @@ def get_weights(layer: Layer) -> list[Array]:
 
 def set_weights(layer: Layer, weights: Sequence[ArrayLike]) -> None:
     """Copy ``weights`` (as :func:`get_weights` lists them) into one minidl layer, in place."""
-    if isinstance(layer, BatchNorm):
-        targets = _batchnorm_arrays(layer)
-    else:
-        targets = [p.value for p in layer.parameters()]
+    targets = _keras_arrays(layer)
     if len(weights) != len(targets):
         raise ValueError(f"{type(layer).__name__} {layer.name!r} has {len(targets)} weight arrays; "
                          f"got {len(weights)}")
