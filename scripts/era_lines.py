@@ -7,7 +7,7 @@ file under ``minidl/``, the code lines (as ``size_budget.py`` counts them) that 
 deleted and that date from the era (``git blame``: written at or before the era commit), and
 the code lines it inserted. Conservatively, every inserted line of a hunk that deleted era
 lines, and of a hunk that only inserts, is counted as era code, so the era's net change is
-never reported smaller than it is::
+never reported smaller than it is (files written after the era hold no era code)::
 
     python scripts/era_lines.py 332ec9f main            # era ebf3cb6 (the default)
     python scripts/era_lines.py BASE HEAD --era COMMIT
@@ -48,6 +48,11 @@ def in_era(commit: str, era: str) -> bool:
     return subprocess.run(["git", "merge-base", "--is-ancestor", commit, era]).returncode == 0
 
 
+def existed(commit: str, path: str) -> bool:
+    """Whether ``path`` is a file at ``commit``."""
+    return subprocess.run(["git", "cat-file", "-e", f"{commit}:{path}"], capture_output=True).returncode == 0
+
+
 def origins(base: str, path: str) -> list[str]:
     """The commit that wrote each line of ``path`` at ``base`` (``git blame``)."""
     commits = []
@@ -84,7 +89,7 @@ def main() -> None:
     era = git("rev-parse", args.era).strip()
     changed = git("diff", "--name-only", "--diff-filter=M", args.base, args.head, "--", "minidl").split()
     total = 0
-    for path in sorted(p for p in changed if p.endswith(".py")):
+    for path in sorted(p for p in changed if p.endswith(".py") and existed(era, p)):
         deleted, inserted = file_change(args.base, args.head, era, path)
         if deleted or inserted:
             print(f"{path:34} -{deleted:<4} +{inserted:<4} net {inserted - deleted:+d}")

@@ -74,3 +74,15 @@ def test_an_insert_only_hunk_counts_as_era_code(tmp_path: Path) -> None:
     head = commit(tmp_path, ERA + "\n\ndef helper(x):\n    return x\n", "a helper")
     # Conservative: two inserted code lines, no era line deleted: +2.
     assert era_lines(tmp_path, era, head, era).splitlines()[-1].endswith(": +2")
+
+
+def test_a_file_written_after_the_era_holds_no_era_code(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    era = commit(tmp_path, ERA, "era")
+    (tmp_path / "minidl" / "later.py").write_text(FEATURE)
+    base = commit(tmp_path, ERA, "a new file")
+    (tmp_path / "minidl" / "later.py").write_text(FEATURE + "\n\ndef more(x):\n    return x\n")
+    head = commit(tmp_path, ERA, "the new file grows")
+    output = era_lines(tmp_path, base, head, era)
+    assert "later.py" not in output
+    assert output.splitlines()[-1].endswith(": +0")
