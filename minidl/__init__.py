@@ -48,12 +48,10 @@ from minidl.training import (
     ReduceLROnPlateau,
 )
 
-__all__ = [
-    "SGD", "Activation", "Adam", "AdamW", "AvgPool2D", "BatchNorm", "BinaryCrossEntropy", "CSVLogger",
-    "Callback", "CategoricalCrossEntropy", "Conv2D", "Dense", "Dropout", "EarlyStopping", "Flatten",
-    "GradientCheckError", "GradientCheckReport", "History", "Identity", "Layer", "LeakyReLU",
-    "LearningRateScheduler", "Loss", "MaxPool2D", "MeanAbsoluteError", "MeanSquaredError", "ModelCheckpoint",
-    "ModelFileError", "Network", "NodeValues", "Optimizer", "Parameter", "RMSprop", "ReLU",
-    "ReduceLROnPlateau", "Sigmoid", "Softmax", "SparseCategoricalCrossEntropy", "Tanh", "Trace",
-    "__version__", "check_gradients", "load", "metrics", "register_layer", "save"
-]
+__all__ = ["SGD", "Activation", "Adam", "AdamW", "AvgPool2D", "BatchNorm", "BinaryCrossEntropy", "CSVLogger",
+           "Callback", "CategoricalCrossEntropy", "Conv2D", "Dense", "Dropout", "EarlyStopping", "Flatten",
+           "GradientCheckError", "GradientCheckReport", "History", "Identity", "Layer", "LeakyReLU",
+           "LearningRateScheduler", "Loss", "MaxPool2D", "MeanAbsoluteError", "MeanSquaredError",
+           "ModelCheckpoint", "ModelFileError", "Network", "NodeValues", "Optimizer", "Parameter", "RMSprop",
+           "ReLU", "ReduceLROnPlateau", "Sigmoid", "Softmax", "SparseCategoricalCrossEntropy", "Tanh",
+           "Trace", "__version__", "check_gradients", "load", "metrics", "register_layer", "save"]

@@ -308,12 +308,8 @@ def save(network: Network, path: str | os.PathLike[str], *, include_optimizer: b
     network.save(path, include_optimizer=include_optimizer)
 
 
-def load(
-    path: _io.PathLike | IO[bytes],
-    *,
-    custom_layers: Mapping[str, type[Layer]] | None = None,
-    max_bytes: int = _io.DEFAULT_MAX_BYTES,
-) -> Network:
+def load(path: _io.PathLike | IO[bytes], *, custom_layers: Mapping[str, type[Layer]] | None = None,
+         max_bytes: int = _io.DEFAULT_MAX_BYTES) -> Network:
     """Load a network saved with ``network.save(path)``; no code from the file runs.
 
     :mod:`minidl.io` reads and checks the file and rebuilds the layers; here they become

@@ -55,11 +55,10 @@ def output_shapes(layers: Sequence[Layer],
     input of the latest forward, else its declared one); the same ``ValueError`` for a declared
     input that does not fit.
     """
-    shape, shapes = _first_input(layers[0], input_shape), []
+    shapes = [_first_input(layers[0], input_shape)]  # then each layer's output, from the shape before it
     for layer in layers:
-        shape = _output_shape(layer, shape)
-        shapes.append(shape)
-    return shapes
+        shapes.append(_output_shape(layer, shapes[-1]))
+    return shapes[1:]
 
 
 def show(shape: Shape | None) -> str:

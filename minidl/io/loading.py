@@ -117,8 +117,7 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> tup
                   for key in expected}
     for index, (layer, entry) in enumerate(zip(layers, header["layers"], strict=True)):
         _fill_layer(layer, index, entry, values)
-    training = _read_training(header["training"], values) if "training" in header else None
-    return layers, training
+    return layers, (_read_training(header["training"], values) if "training" in header else None)
 
 
 def parse_header(payload: bytes) -> dict[str, Any]:

@@ -260,6 +260,13 @@ class Monitor(Callback):
         return math.isfinite(value) and value > self.best + self.min_delta
 
 
+def check_count(value: Any, name: str) -> int:
+    """``value`` as an int if it is an integer ``>= 0`` (a patience, a cooldown), else raise with its name."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+    return int(value)
+
+
 class EarlyStopping(Monitor):
     """Stop training when a monitored number has stopped improving.
 
@@ -300,9 +307,8 @@ class EarlyStopping(Monitor):
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  restore_best_weights: bool = False, mode: str = "auto", verbose: int = 0) -> None:
         super().__init__(monitor, mode, min_delta, verbose)
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise ValueError(f"EarlyStopping patience must be an integer >= 0; got {patience!r}")
-        self.patience, self.restore_best_weights = int(patience), bool(restore_best_weights)
+        self.patience = check_count(patience, "EarlyStopping patience")
+        self.restore_best_weights = bool(restore_best_weights)
         self.on_train_begin({})
 
     def on_train_begin(self, logs: dict[str, float]) -> None:
@@ -464,7 +470,7 @@ class CSVLogger(Callback):
         self.on_train_end({})
         header = not (self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0)
         self.file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")
-        self.keys, self.header = None, header
+        self.writer, self.keys, self.header = csv.writer(self.file, delimiter=self.separator), None, header
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Write the epoch's row (and the header, before the first row of a new file)."""
@@ -472,7 +478,6 @@ class CSVLogger(Callback):
             raise RuntimeError("CSVLogger.on_epoch_end called before on_train_begin (outside fit())")
         if self.keys is None:
             self.keys = sorted(logs)
-            self.writer = csv.writer(self.file, delimiter=self.separator)
             if self.header:
                 self.writer.writerow(["epoch", *self.keys])
         row = [repr(float(logs[key])) if key in logs else "NA" for key in self.keys]

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from minidl._validation import check_real
 from minidl.optimizers import Optimizer
-from minidl.training.callbacks import Callback, Monitor
+from minidl.training.callbacks import Callback, Monitor, check_count
 
 
 def _optimizer(callback: Callback) -> Optimizer:
@@ -27,12 +26,6 @@ def _optimizer(callback: Callback) -> Optimizer:
     if trainer is None:
         raise RuntimeError(f"{type(callback).__name__} needs a compiled network: it is used inside fit()")
     return trainer.optimizer
-
-
-def _check_count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
-    return int(value)
 
 
 class LearningRateScheduler(Callback):
@@ -128,8 +121,8 @@ class ReduceLROnPlateau(Monitor):
         if self.factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau factor must be < 1 (the learning rate is multiplied by "
                              f"it); got {factor!r}")
-        self.patience = _check_count(patience, "ReduceLROnPlateau patience")
-        self.cooldown = _check_count(cooldown, "ReduceLROnPlateau cooldown")
+        self.patience = check_count(patience, "ReduceLROnPlateau patience")
+        self.cooldown = check_count(cooldown, "ReduceLROnPlateau cooldown")
         self.min_lr = check_real(min_lr, "ReduceLROnPlateau min_lr", low=0.0)
         self.on_train_begin({})
 
