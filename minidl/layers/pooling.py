@@ -125,8 +125,7 @@ class MaxPool2D(_Pool2D):
         y: Array = windows[0].copy(order="K")  # "K": the memory order of x (a Conv2D's is NHWC-like)
         self._argmax = argmax = np.zeros_like(y, dtype=np.min_scalar_type(len(windows) - 1))
         for k, view in enumerate(windows[1:], start=1):
-            larger = view > y
-            argmax += larger * (k - argmax)  # k where larger (argmax < k); arithmetic: 10x np.where's speed
+            argmax += (view > y) * (k - argmax)  # k where larger (argmax < k); 10x faster than np.where
             np.maximum(y, view, out=y)
         return y
 
