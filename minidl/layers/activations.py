@@ -88,8 +88,10 @@ class Activation(KeepsShape, Layer):
 
     def backward(self, grad_y: Array) -> Array:
         """Chain rule, element by element: ``dL/dx = dL/dy * f'(x)``, same shape in and out."""
-        slope = (self.derivative_from_output(self._y) if self.derivative_uses_output
-                 else self.derivative(self._x))
+        if self.derivative_uses_output:
+            slope = self.derivative_from_output(self._y)
+        else:
+            slope = self.derivative(self._x)
         # ReLU's boolean mask as 0/1 in grad_y's dtype: a product of one dtype is cheaper (0.5 vs 0.9 us)
         if type(slope) is np.ndarray and slope.dtype == bool:
             slope = slope.astype(grad_y.dtype)
