@@ -311,7 +311,10 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
         # costs one tuple comparison. (The check's shape and dtype conditions are independent.)
         if self.input_shape is not None and (shape != self.last_input_shape
                                              or x.dtype is not self._accepted_dtype):
-            _check_input(self, x)
+            error = self._input_problem(x, self.input_shape)
+            if error is not None:
+                raise error
+            self._accepted_dtype = x.dtype
         y = forward(self, x)
         forward_runs[0] += 1
         self.last_input_shape = shape
@@ -321,33 +324,20 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
     return checked
 
 
-def _check_input(layer: Any, x: Array) -> None:
-    """Raise the clear error if ``x`` does not fit ``layer.input_shape``; else remember its dtype."""
-    error = layer._input_problem(x, layer.input_shape)
-    if error is not None:
-        raise error
-    layer._accepted_dtype = x.dtype
-
-
 def _checked_backward(backward: Callable[[Any, Array], Any]) -> Callable[[Any, Array], Any]:
     """``backward`` (or ``backward_parameters``) preceded by the forward-ran and grad_y-shape checks."""
 
     @functools.wraps(backward)
     def checked(self: Layer, grad_y: Array) -> Any:
         if grad_y.shape != self.last_output_shape:
-            raise _backward_input_error(self, grad_y)
+            if self.last_output_shape is None:
+                raise RuntimeError(f"{label(self)}: backward() called before forward(); run forward on a "
+                                   "batch first so the layer has its input to differentiate at")
+            raise ValueError(f"{label(self)}: backward expected grad_y of shape {self.last_output_shape} "
+                             f"(the shape of the last forward's output); got {grad_y.shape}")
         return backward(self, grad_y)
 
     return checked
-
-
-def _backward_input_error(layer: Layer, grad_y: Array) -> Exception:
-    expected = layer.last_output_shape
-    if expected is None:
-        return RuntimeError(f"{label(layer)}: backward() called before forward(); run forward on a batch "
-                            "first so the layer has its input to differentiate at")
-    return ValueError(f"{label(layer)}: backward expected grad_y of shape {expected} "
-                      f"(the shape of the last forward's output); got {grad_y.shape}")
 
 
 @contextmanager

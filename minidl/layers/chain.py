@@ -76,8 +76,7 @@ class Chain:
 
     def backward(self, grad: Array) -> Array:
         """The chain rule, last layer first: ``dL/doutput`` in, ``dL/dx`` out, every ``grad`` filled."""
-        result: Array = self._backward(grad, True)
-        return result
+        return self._backward(grad, True)
 
     def backward_parameters(self, grad: Array) -> None:
         """As ``backward``, down to the first layer with parameters, without ``dL/dx``.
@@ -86,7 +85,7 @@ class Chain:
         """
         self._backward(grad, False)
 
-    def _backward(self, grad: Array, to_data: bool) -> Any:
+    def _backward(self, grad: Array, to_data: bool) -> Array:
         for layer in self._clearing:
             layer.zero_grad()
         grad_shape = grad.shape

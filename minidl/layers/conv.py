@@ -14,8 +14,6 @@ from minidl.initializers import Initializer, initialize, make_rng
 from minidl.layers.base import Layer, Parameter
 from minidl.layers.im2col import Pads, col2im, im2col, output_shape, output_size
 
-PADDING_NAMES = ("valid", "same")
-
 
 class Conv2D(Layer):
     """A 2-D convolution over images of shape ``(batch, channels, height, width)`` (NCHW).
@@ -189,7 +187,7 @@ def _padding(padding: object, kernel: tuple[int, int], stride: tuple[int, int],
              where: str) -> tuple[str | tuple[int, int], Pads]:
     """The padding as given (``"valid"``, ``"same"`` or a pair) and as ``((top, bottom), (left, right))``."""
     if isinstance(padding, str):
-        if padding not in PADDING_NAMES:
+        if padding not in ("valid", "same"):
             raise ValueError(f"{where} padding must be an int, a pair (height, width), 'valid' or 'same'; "
                              f"got {padding!r}")
         if padding == "valid":

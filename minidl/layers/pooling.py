@@ -25,38 +25,37 @@ class _Pool2D(Layer):
         super().__init__(name)
         self.pool_size = check_int_pair(pool_size, f"{label(self)} pool_size")
         self.stride = self.pool_size if stride is None else check_int_pair(stride, f"{label(self)} stride")
-        self._x_shape: tuple[int, ...]
-        self._x_dtype: np.dtype[Any]
-        self._x_axes: tuple[int, ...]  # x's axes from the slowest-varying in memory to the fastest
+        self._overlap = self.stride[0] < self.pool_size[0] or self.stride[1] < self.pool_size[1]
+        self._x: Array  # the input of the last forward: its shape, dtype and layout in memory
         self._out: tuple[int, int]
 
-    def _windows(self, x: Array) -> list[tuple[int, int, Array]]:
-        """Keep the shapes for backward; return ``(i, j, view)`` for each window offset.
+    def _windows(self, x: Array) -> list[Array]:
+        """Keep ``x`` and the output size for backward; return a view for each window offset ``(i, j)``.
 
-        ``view[n, c, p, q] = x[n, c, p * sh + i, q * sw + j]``, shape ``(N, C, Ho, Wo)``.
+        ``view[n, c, p, q] = x[n, c, p * sh + i, q * sw + j]``, shape ``(N, C, Ho, Wo)``; the
+        offsets in row-major order.
         """
-        self._out = output_size(label(self), x.shape, self.pool_size, self.stride)
-        self._x_shape, self._x_dtype = x.shape, x.dtype
-        self._x_axes = _memory_axes(x)
-        return [(i, j, x[:, :, rows, columns]) for i, j, (rows, columns) in
-                offsets(self.pool_size, self.stride, self._out)]
+        self._x, self._out = x, output_size(label(self), x.shape, self.pool_size, self.stride)
+        return [x[:, :, rows, columns]
+                for _, _, (rows, columns) in offsets(self.pool_size, self.stride, self._out)]
 
     def output_shape(self, input_shape: Shape | None) -> Shape:
         """``(None, channels, Ho, Wo)``: the channels kept, ``Ho = (H - ph) // sh + 1`` (None: not known)."""
         return output_shape(label(self), input_shape, self.pool_size, self.stride)
 
     def _new_grad_x(self, dtype: npt.DTypeLike) -> Array:
-        """An array for ``dL/dx``, zeros where no window reaches, laid out in memory as ``x`` was.
+        """An array for ``dL/dx``, zeros where no window reaches, laid out in memory as ``x`` is.
 
         After a Conv2D, ``x`` is a transposed view of ``(C, H, W, N)`` memory: so is
         ``dL/dx``, so that the ReLU before and the Conv2D below read it in memory order
         (the Conv2D's ``dL/dy`` reshape is then free). When the windows tile the image
         (stride = pool size, no rows or columns left over), every entry is written by
-        ``backward``: no zeros are needed.
+        ``backward``: no zeros are needed. (``empty_like`` and ``zeros_like`` keep the layout:
+        their default order ``"K"``.)
         """
         tiled = self.stride == self.pool_size and all(
-            self._x_shape[2 + d] == self._out[d] * self.pool_size[d] for d in (0, 1))
-        return _new_array(self._x_shape, self._x_axes, dtype, zeros=not tiled)
+            self._x.shape[2 + d] == self._out[d] * self.pool_size[d] for d in (0, 1))
+        return np.empty_like(self._x, dtype=dtype) if tiled else np.zeros_like(self._x, dtype=dtype)
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments: ``pool_size``, ``stride`` and ``name``."""
@@ -66,21 +65,6 @@ class _Pool2D(Layer):
 def _memory_axes(a: Array) -> tuple[int, ...]:
     """``a``'s axes from the slowest-varying in memory to the fastest: ``(0, 1, 2, 3)`` for C order."""
     return tuple(sorted(range(a.ndim), key=lambda axis: -abs(a.strides[axis])))
-
-
-def _new_array(shape: tuple[int, ...], axes: tuple[int, ...], dtype: npt.DTypeLike, *, zeros: bool) -> Array:
-    """A new array of ``shape`` whose axes lie in memory in the order ``axes`` (see ``_memory_axes``)."""
-    memory_shape = tuple(shape[axis] for axis in axes)
-    memory = np.zeros(memory_shape, dtype=dtype) if zeros else np.empty(memory_shape, dtype=dtype)
-    array: Array = memory.transpose(np.argsort(axes))
-    return array
-
-
-def _copy_laid_out(a: Array, axes: tuple[int, ...]) -> Array:
-    """A copy of ``a`` laid out in memory in the order ``axes``."""
-    copy = _new_array(a.shape, axes, a.dtype, zeros=False)
-    copy[...] = a
-    return copy
 
 
 class MaxPool2D(_Pool2D):
@@ -138,13 +122,11 @@ class MaxPool2D(_Pool2D):
             Shape ``(batch, channels, Ho, Wo)``, the dtype of ``x``.
         """
         windows = self._windows(x)
-        y: Array = windows[0][2].copy(order="K")  # "K": the memory order of x (a Conv2D's is NHWC-like)
-        argmax = np.zeros_like(y, dtype=np.min_scalar_type(len(windows) - 1))
-        for k, (_, _, view) in enumerate(windows[1:], start=1):
-            larger = view > y
-            argmax += larger * (k - argmax)  # k where larger (argmax < k); arithmetic: 10x np.where's speed
+        y: Array = windows[0].copy(order="K")  # "K": the memory order of x (a Conv2D's is NHWC-like)
+        self._argmax = argmax = np.zeros_like(y, dtype=np.min_scalar_type(len(windows) - 1))
+        for k, view in enumerate(windows[1:], start=1):
+            argmax += (view > y) * (k - argmax)  # k where larger (argmax < k); 10x faster than np.where
             np.maximum(y, view, out=y)
-        self._argmax = argmax
         return y
 
     def backward(self, grad_y: Array) -> Array:
@@ -157,12 +139,12 @@ class MaxPool2D(_Pool2D):
         When the windows do not overlap (stride >= pool size, the default), each input
         is in one window at most, and the product is written straight into ``dL/dx``.
         """
-        grad_x = self._new_grad_x(np.result_type(grad_y, self._x_dtype))
-        if _memory_axes(grad_y) != self._x_axes:  # e.g. after Flatten: one copy, then all in memory order
-            grad_y = _copy_laid_out(grad_y, self._x_axes)
-        overlap = self.stride[0] < self.pool_size[0] or self.stride[1] < self.pool_size[1]
+        grad_x = self._new_grad_x(np.result_type(grad_y, self._x.dtype))
+        axes = _memory_axes(self._x)
+        if _memory_axes(grad_y) != axes:  # e.g. after Flatten: one copy, then all in memory order
+            grad_y = grad_y.transpose(axes).copy().transpose(np.argsort(axes))  # laid out as x is
         for k, (_, _, (rows, columns)) in enumerate(offsets(self.pool_size, self.stride, self._out)):
-            if overlap:
+            if self._overlap:
                 grad_x[:, :, rows, columns] += grad_y * (self._argmax == k)
             else:
                 np.multiply(grad_y, self._argmax == k, out=grad_x[:, :, rows, columns])
@@ -195,9 +177,8 @@ class AvgPool2D(_Pool2D):
             Shape ``(batch, channels, Ho, Wo)``.
         """
         windows = self._windows(x)
-        first = windows[0][2]
-        y: Array = first.copy(order="K") if x.dtype.kind == "f" else first.astype(np.float64)
-        for _, _, view in windows[1:]:
+        y: Array = windows[0].astype(x.dtype if x.dtype.kind == "f" else np.float64)  # a copy, in x's order
+        for view in windows[1:]:
             y += view
         y /= len(windows)
         return y
@@ -211,9 +192,8 @@ class AvgPool2D(_Pool2D):
         """
         share = grad_y / (self.pool_size[0] * self.pool_size[1])
         grad_x = self._new_grad_x(share.dtype)
-        overlap = self.stride[0] < self.pool_size[0] or self.stride[1] < self.pool_size[1]
         for _, _, (rows, columns) in offsets(self.pool_size, self.stride, self._out):
-            if overlap:
+            if self._overlap:
                 grad_x[:, :, rows, columns] += share
             else:
                 grad_x[:, :, rows, columns] = share

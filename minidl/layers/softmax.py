@@ -35,8 +35,7 @@ class Softmax(KeepsShape, Layer):
             x = x.astype(np.float64)
         shifted = x - x.max(axis=-1, keepdims=True)
         p: Array = np.exp(shifted, out=shifted)  # in place: shifted is ours and not needed after
-        total: Array = p.sum(axis=-1, keepdims=True)
-        p /= total
+        p /= p.sum(axis=-1, keepdims=True)
         self._p = p
         return p
 
