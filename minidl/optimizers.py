@@ -96,7 +96,7 @@ class Optimizer(ABC):
     #: True when ``weight_decay`` shrinks the weights directly (AdamW), not through the gradient.
     decoupled: ClassVar[bool] = False
 
-    def __init__(self, learning_rate: float, weight_decay: float = 0.0, clipnorm: float | None = None,
+    def __init__(self, learning_rate: float, weight_decay: float = 0.0, *, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None) -> None:
         self.learning_rate, self.iterations = learning_rate, 0  # (the setter checks the learning rate)
         owner = type(self).__name__
@@ -346,7 +346,8 @@ class SGD(Optimizer):
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, *, clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None) -> None:
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
+        super().__init__(learning_rate, weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm)
         self.momentum = check_real(momentum, "SGD momentum", low=0.0, high=1.0, high_inclusive=False)
         self.nesterov = check_bool(nesterov, "SGD nesterov")
         # Plain SGD keeps no state at all (state_arrays then holds only the counts).
@@ -407,7 +408,8 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7,
                  weight_decay: float = 0.0, *, clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None) -> None:
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
+        super().__init__(learning_rate, weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm)
         self.rho = check_real(rho, "RMSprop rho", low=0.0, high=1.0, high_inclusive=False)
         self.epsilon = check_real(epsilon, "RMSprop epsilon", low=0.0, low_inclusive=False)
 
@@ -468,7 +470,8 @@ class Adam(Optimizer):
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-8, weight_decay: float = 0.0, *, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None) -> None:
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
+        super().__init__(learning_rate, weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm)
         owner = type(self).__name__
         self.beta_1 = check_real(beta_1, f"{owner} beta_1", low=0.0, high=1.0, high_inclusive=False)
         self.beta_2 = check_real(beta_2, f"{owner} beta_2", low=0.0, high=1.0, high_inclusive=False)
