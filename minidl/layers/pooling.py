@@ -25,9 +25,13 @@ class _Pool2D(Layer):
         super().__init__(name)
         self.pool_size = check_int_pair(pool_size, f"{label(self)} pool_size")
         self.stride = self.pool_size if stride is None else check_int_pair(stride, f"{label(self)} stride")
-        self._overlap = self.stride[0] < self.pool_size[0] or self.stride[1] < self.pool_size[1]
         self._x: Array  # the input of the last forward: its shape, dtype and layout in memory
         self._out: tuple[int, int]
+
+    @property
+    def _overlap(self) -> bool:
+        """Whether the windows overlap (stride < pool size on an axis): an input may then be in several."""
+        return self.stride[0] < self.pool_size[0] or self.stride[1] < self.pool_size[1]
 
     def _windows(self, x: Array) -> list[Array]:
         """Keep ``x`` and the output size for backward; return a view for each window offset ``(i, j)``.
@@ -125,7 +129,8 @@ class MaxPool2D(_Pool2D):
         y: Array = windows[0].copy(order="K")  # "K": the memory order of x (a Conv2D's is NHWC-like)
         self._argmax = argmax = np.zeros_like(y, dtype=np.min_scalar_type(len(windows) - 1))
         for k, view in enumerate(windows[1:], start=1):
-            argmax += (view > y) * (k - argmax)  # k where larger (argmax < k); 10x faster than np.where
+            # argmax set to k where view is larger: 10x faster than np.where
+            argmax += (view > y) * (k - argmax)
             np.maximum(y, view, out=y)
         return y
 
@@ -142,7 +147,8 @@ class MaxPool2D(_Pool2D):
         grad_x = self._new_grad_x(np.result_type(grad_y, self._x.dtype))
         axes = _memory_axes(self._x)
         if _memory_axes(grad_y) != axes:  # e.g. after Flatten: one copy, then all in memory order
-            grad_y = grad_y.transpose(axes).copy().transpose(np.argsort(axes))  # laid out as x is
+            # a copy laid out in memory as x is: transpose to x's memory order, copy, transpose back
+            grad_y = grad_y.transpose(axes).copy().transpose(np.argsort(axes))
         for k, (_, _, (rows, columns)) in enumerate(offsets(self.pool_size, self.stride, self._out)):
             if self._overlap:
                 grad_x[:, :, rows, columns] += grad_y * (self._argmax == k)
