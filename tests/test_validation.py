@@ -1,9 +1,18 @@
 """minidl._validation: the checks run where data and arguments enter."""
 
+import re
+
 import numpy as np
 import pytest
 
-from minidl._validation import as_batch, check_bool, check_float_dtype, check_int_pair
+from minidl._validation import (
+    as_batch,
+    check_bool,
+    check_count,
+    check_float_dtype,
+    check_int_pair,
+    check_positive_int,
+)
 
 
 def test_as_batch_adds_an_axis_to_one_sample_as_a_view_and_says_so():
@@ -41,3 +50,18 @@ def test_check_int_pair_reads_an_int_as_a_square_and_names_the_argument():
         check_int_pair("3", "size")
     with pytest.raises(ValueError, match=r"got \(True, 2\)"):
         check_int_pair((True, 2), "size")
+
+
+def test_check_count_takes_zero_and_numpy_integers_and_refuses_the_rest():
+    assert check_count(0, "patience") == 0
+    assert check_count(np.int64(3), "patience") == 3 and type(check_count(np.int64(3), "patience")) is int
+    for bad in (-1, 1.5, True, "2", None):
+        message = f"ReduceLROnPlateau cooldown must be an integer >= 0; got {bad!r}"
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            check_count(bad, "ReduceLROnPlateau cooldown")
+
+
+def test_check_positive_int_refuses_zero_which_check_count_takes():
+    with pytest.raises(ValueError, match=r"^fit epochs must be a positive integer; got 0$"):
+        check_positive_int(0, "fit epochs")
+    assert check_positive_int(np.int32(5), "fit epochs") == 5

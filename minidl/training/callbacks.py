@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from minidl._validation import check_bool, check_real, config_repr
+from minidl._validation import check_bool, check_count, check_real, config_repr
 from minidl.layers.base import Parameter
 
 if TYPE_CHECKING:
@@ -258,13 +258,6 @@ class Monitor(Callback):
         if self.mode == "min":
             return math.isfinite(value) and value < self.best - self.min_delta
         return math.isfinite(value) and value > self.best + self.min_delta
-
-
-def check_count(value: Any, name: str) -> int:
-    """``value`` as an int if it is an integer ``>= 0`` (a patience, a cooldown), else raise with its name."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
-    return int(value)
 
 
 class EarlyStopping(Monitor):

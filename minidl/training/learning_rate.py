@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from minidl._validation import check_real
+from minidl._validation import check_count, check_real
 from minidl.optimizers import Optimizer
-from minidl.training.callbacks import Callback, Monitor, check_count
+from minidl.training.callbacks import Callback, Monitor
 
 
 def _optimizer(callback: Callback) -> Optimizer:
