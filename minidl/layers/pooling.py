@@ -149,8 +149,9 @@ class MaxPool2D(_Pool2D):
         if _memory_axes(grad_y) != axes:  # e.g. after Flatten: one copy, then all in memory order
             # a copy laid out in memory as x is: transpose to x's memory order, copy, transpose back
             grad_y = grad_y.transpose(axes).copy().transpose(np.argsort(axes))
+        overlap = self._overlap
         for k, (_, _, (rows, columns)) in enumerate(offsets(self.pool_size, self.stride, self._out)):
-            if self._overlap:
+            if overlap:
                 grad_x[:, :, rows, columns] += grad_y * (self._argmax == k)
             else:
                 np.multiply(grad_y, self._argmax == k, out=grad_x[:, :, rows, columns])
@@ -198,8 +199,9 @@ class AvgPool2D(_Pool2D):
         """
         share = grad_y / (self.pool_size[0] * self.pool_size[1])
         grad_x = self._new_grad_x(share.dtype)
+        overlap = self._overlap
         for _, _, (rows, columns) in offsets(self.pool_size, self.stride, self._out):
-            if self._overlap:
+            if overlap:
                 grad_x[:, :, rows, columns] += share
             else:
                 grad_x[:, :, rows, columns] = share
