@@ -86,6 +86,10 @@ def main() -> None:
     parser.add_argument("head")
     parser.add_argument("--era", default="ebf3cb6")
     args = parser.parse_args()
+    for name, value in (("base", args.base), ("head", args.head), ("--era", args.era)):
+        if subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{value}^{{commit}}"],
+                          capture_output=True).returncode != 0:
+            parser.error(f"{name}: expected a commit of this repository; got {value!r}")
     era = git("rev-parse", args.era).strip()
     changed = git("diff", "--name-only", "--diff-filter=M", args.base, args.head, "--", "minidl").split()
     total = 0

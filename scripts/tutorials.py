@@ -270,13 +270,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pages", nargs="+", type=Path)
     parser.add_argument("--notebook", type=Path, help="write the (single) page as this .ipynb")
     args = parser.parse_args(argv)
-    if args.notebook:
-        args.notebook.write_text(json.dumps(notebook(args.pages[0]), indent=1) + "\n", encoding="utf8")
-        return 0
-    failed = False
     for page in args.pages:
+        if not page.is_file():
+            parser.error(f"page {page}: expected a Markdown file; there is no such file")
+    if args.notebook and len(args.pages) != 1:
+        parser.error(f"--notebook writes one page; got {len(args.pages)} pages")
+    page = args.pages[0]
+    try:
+        if args.notebook:
+            args.notebook.write_text(json.dumps(notebook(page), indent=1) + "\n", encoding="utf8")
+            return 0
+        return _check_pages(args.pages)
+    except _PageError as error:  # a page the converter cannot read (an unclosed block, ...)
+        parser.error(str(error))
+    except ValueError as error:
+        parser.error(f"{page}: {error}")
+
+
+class _PageError(ValueError):
+    """A page that cannot be read, its path in the message."""
+
+
+def _check_pages(pages: list[Path]) -> int:
+    failed = False
+    for page in pages:
         with tempfile.TemporaryDirectory() as workdir:  # the files a page saves are not left behind
-            result = run_page(page.resolve(), Path(workdir))
+            try:
+                result = run_page(page.resolve(), Path(workdir))
+            except ValueError as error:
+                raise _PageError(f"{page}: {error}") from None
         for mismatch in result.mismatches:
             print(mismatch, end="\n\n")
         failed = failed or bool(result.mismatches)

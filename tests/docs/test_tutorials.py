@@ -124,6 +124,21 @@ def test_an_output_block_must_follow_a_python_block():
         tutorials.parse('```text title="Output"\n6\n```\n')
 
 
+@pytest.mark.parametrize(("pages", "message"), [
+    (["missing.md"], "page missing.md: expected a Markdown file; there is no such file"),
+    (["open.md"], "open.md: line 1: the code block is never closed ('```')"),
+    (["--notebook", "out.ipynb", "open.md", "open.md"], "--notebook writes one page; got 2 pages"),
+])
+def test_bad_pages_get_a_clear_error_naming_the_page(tmp_path, monkeypatch, capsys, pages, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "open.md").write_text("```python\nprint(1)\n", encoding="utf8")
+    with pytest.raises(SystemExit) as stopped:
+        tutorials.main(pages)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(f": error: {message}")
+    assert not (tmp_path / "out.ipynb").exists()
+
+
 def test_the_notebook_holds_the_text_the_code_its_output_and_the_attached_images(tmp_path):
     (tmp_path / "dot.png").write_bytes(b"\x89PNG\r\n\x1a\n fake")
     book = tutorials.notebook(page(tmp_path, GOOD_PAGE))

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "era_lines.py"
 
 ERA = '''\
@@ -86,3 +88,16 @@ def test_a_file_written_after_the_era_holds_no_era_code(tmp_path: Path) -> None:
     output = era_lines(tmp_path, base, head, era)
     assert "later.py" not in output
     assert output.splitlines()[-1].endswith(": +0")
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["nosuch", "HEAD"], "base: expected a commit of this repository; got 'nosuch'"),
+    (["HEAD", "HEAD", "--era", "zz"], "--era: expected a commit of this repository; got 'zz'"),
+])
+def test_a_bad_commit_gets_a_clear_error_naming_the_argument(tmp_path: Path, arguments, message) -> None:
+    git(tmp_path, "init", "-q")
+    commit(tmp_path, ERA, "era")
+    result = subprocess.run([sys.executable, str(SCRIPT), *arguments], cwd=tmp_path, capture_output=True,
+                            text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == f"era_lines.py: error: {message}"
