@@ -322,8 +322,8 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             # as the log-softmax while every p[label] is a normal number (a loss up to
             # ~87 in float32, ~708 in float64), and costs three small calls instead of a
             # second softmax. Saturated logits fall through to the log-softmax below.
-            picked = p.reshape(-1)[at_labels]
-            if float(np.min(picked)) >= _smallest_normal(picked.dtype):
+            picked = p.reshape(-1)[at_labels]  # 1-D: the method's min(axis=0), 1 us sooner than np.min
+            if float(picked.min(axis=0)) >= _smallest_normal(picked.dtype):
                 return -float(np.log(picked).sum()) / _samples(z), p
         shifted, log_total, p = _softmax_parts(z, p)  # -log p[label] = log_total - shifted[label]
         return (float(log_total.sum()) - float(shifted.reshape(-1)[at_labels].sum())) / _samples(z), p
