@@ -183,43 +183,110 @@ def profile_mlp(batch: int) -> None:
 
 
 def profile_small() -> None:
-    """fit's loop on the 64-50-50-10 MLP, batch 32: each per-batch piece, against the floor's numpy."""
-    from minidl.training.data import Batches
-    from minidl.training.step import StepPlan, step
-    from minidl.training.trainer import RunningMeans
+    """Where a batch of ``run.py``'s small case goes: fit against ``floor_fit``, piece by piece.
+
+    Both sides are cut into the same pieces, each timed alone on one batch: the gather, the
+    forward (the floor's softmax counted with it, as minidl's Softmax layer), the loss and
+    ``dL/dlogits``, the backward, the update. Then an epoch of each, and a 3-epoch ``fit``
+    (run.py's), per batch: their difference is what ``fit`` does once per call and per epoch.
+    """
+    from minidl.training.callbacks import CallbackList, History, progress_for
+    from minidl.training.interrupts import InterruptGuard
+    from minidl.training.step import StepPlan
+    from minidl.training.trainer import NonFiniteRecovery
 
     weights = run.mlp_weights(sizes=run.SMALL_SIZES)
     x, labels = run.mlp_data(run.SMALL_SAMPLES, sizes=run.SMALL_SIZES)
-    network = run.compiled_network(weights, run.SMALL_LR)
-    loss, optimizer = network.trainer.loss, network.trainer.optimizer
-    plan, xb, yb = StepPlan(network, loss), x[:32].copy(), labels[:32].copy()
-    step(plan, xb, yb, checked=True)
+    batch, epochs, lr = run.SMALL_BATCH, run.SMALL_EPOCHS, run.SMALL_LR
+    network = run.compiled_network(weights, lr)
+    trainer = network.trainer
+    assert trainer is not None
+    loss, optimizer = trainer.loss, trainer.optimizer
+    plan, xb, yb = StepPlan(network, loss), x[:batch].copy(), labels[:batch].copy()
     output = plan.head.forward(xb)
-    logits, params = plan.head.logits, plan.parameters
-    batches = Batches(network, x, labels, 32, np.random.default_rng(0))
-    order, means = np.random.default_rng(0).permutation(len(x)), RunningMeans({})
-    floor = run.MLPFloor(weights, run.SMALL_LR)
-    per_epoch = len(batches)
-    rows: list[Row] = [
-        ("Batches (gather, per batch)", lambda: [None for _ in batches],
-         lambda: [(x[order[i:i + 32]], labels[order[i:i + 32]]) for i in range(0, len(x), 32)]),
-        ("chain forward (fused)", lambda: plan.head.forward(xb), None),
-        ("loss.logits_loss", lambda: loss.logits_loss(logits, yb, output), None),
-        ("  check_target (not per batch)", lambda: loss.check_target(logits, yb, "fit y"), None),
-        ("loss.backward", loss.backward, None),
-        ("chain backward_parameters", lambda: plan.head.backward_parameters(loss.backward()), None),
-        ("optimizer.step (SGD)", lambda: optimizer.step(params),
-         lambda: [np.subtract(p.value, run.SMALL_LR * p.grad, out=p.value) for p in params]),
-        ("RunningMeans.add", lambda: means.add(1.0, output, yb), None),
+    loss.logits_loss(plan.head.logits, yb, output)
+    plan.head.backward_parameters(loss.backward())
+    params = plan.parameters
+    batches = minidl.training.data.Batches(network, x, labels, batch, np.random.default_rng(0))
+    steps = len(batches)
+    guard, recovery = InterruptGuard(), NonFiniteRecovery(trainer, params)
+    callbacks = CallbackList(None, History(), progress_for(0))
+
+    def minidl_loss() -> object:
+        return loss.logits_loss(plan.head.logits, yb, output), loss.backward()
+
+    floor = run.MLPFloor(weights, lr)
+    (w1, b1), (w2, b2), (w3, b3) = floor.params
+    order, rows, state = np.random.default_rng(0).permutation(len(x)), np.arange(batch), {}
+
+    def floor_gather() -> object:
+        return [(x[order[i:i + batch]], labels[order[i:i + batch]]) for i in range(0, len(x), batch)]
+
+    def floor_forward() -> None:
+        z1 = xb @ w1
+        z1 += b1
+        a1 = np.maximum(z1, 0.0)
+        z2 = a1 @ w2
+        z2 += b2
+        a2 = np.maximum(z2, 0.0)
+        z3 = a2 @ w3
+        z3 += b3
+        z3 -= z3.max(axis=1, keepdims=True)
+        p = np.exp(z3)
+        p /= p.sum(axis=1, keepdims=True)
+        state.update(z1=z1, a1=a1, z2=z2, a2=a2, p=p)
+
+    def floor_loss() -> object:  # on a copy of p, since it writes into it (the copy is timed too)
+        p = state["p"].copy()
+        value = -float(np.log(p[rows, yb]).sum()) / batch
+        p[rows, yb] -= 1.0
+        p *= 1.0 / batch
+        state["g3"] = p
+        return value
+
+    def floor_backward() -> None:
+        g3, z1, z2, a1, a2 = state["g3"], state["z1"], state["z2"], state["a1"], state["a2"]
+        g2 = (g3 @ w3.T) * (z2 > 0.0)
+        g1 = (g2 @ w2.T) * (z1 > 0.0)
+        state["grads"] = (xb.T @ g1, g1.sum(axis=0), a1.T @ g2, g2.sum(axis=0), a2.T @ g3, g3.sum(axis=0))
+
+    def floor_update() -> None:
+        for value, grad in zip(floor.parameters(), state["grads"], strict=True):
+            value -= lr * grad
+
+    floor_forward()
+    floor_loss()
+    floor_backward()
+    pieces = [
+        ("gather the batch", lambda: [None for _ in batches], floor_gather, steps),
+        ("forward (with the softmax)", lambda: plan.head.forward(xb), floor_forward, 1),
+        ("loss and dL/dlogits", minidl_loss, floor_loss, 1),
+        ("backward", lambda: plan.head.backward_parameters(loss.backward()), floor_backward, 1),
+        ("update (SGD)", lambda: optimizer.step(params), floor_update, 1),
     ]
-    print("\nsmall: fit of the 64-50-50-10 MLP, float32 batch of 32 (the Batches row: a whole epoch of "
-          f"{per_epoch} batches)")
-    print_rows("per-batch pieces of fit's loop", rows, [
-        ("minidl step (checked=True)", lambda: step(plan, xb, yb, checked=True)),
-        ("floor step", lambda: floor.step(xb, yb)),
-        ("minidl fit, one epoch", lambda: network.fit(x, labels, epochs=1, batch_size=32, verbose=0, seed=0)),
-    ])
-    print(f"  (the last row is per epoch: divide by {per_epoch})")
+    epoch_ours = best(lambda: trainer._epoch(plan, batches, {}, callbacks, guard, recovery, 1)) / steps
+    epoch_floor = best(lambda: run.floor_fit(floor, x, labels, batch_size=batch, epochs=1, seed=0)) / steps
+    fit_ours = best(lambda: network.fit(x, labels, epochs=epochs, batch_size=batch, verbose=0, seed=0),
+                    budget=0.3) / (epochs * steps)
+    print(f"\nsmall: fit of the 64-50-50-10 MLP, float32, {epochs} epochs of {steps} batches of {batch}, "
+          "per batch (best of 7)")
+    print(f"  {'piece':<44}{'minidl':>9}{'floor':>9}{'minidl - floor':>16}")
+    total_ours = total_floor = 0.0
+
+    def line(label: str, ours: float, theirs: float) -> None:
+        print(f"  {label:<44}{ours * 1e6:7.2f}us{theirs * 1e6:7.2f}us{(ours - theirs) * 1e6:+14.2f}us")
+
+    for label, ours_call, floor_call, per in pieces:
+        ours, theirs = best(ours_call) / per, best(floor_call) / per
+        total_ours, total_floor = total_ours + ours, total_floor + theirs
+        line(label, ours, theirs)
+    line("sum of the pieces", total_ours, total_floor)
+    line("an epoch, per batch (pieces and loop)", epoch_ours, epoch_floor)
+    line(f"fit of {epochs} epochs, per batch", fit_ours, epoch_floor)
+    print(f"  minidl / floor: {fit_ours / epoch_floor:.2f} for fit, {epoch_ours / epoch_floor:.2f} for an "
+          "epoch (run.py times the two interleaved). Pieces timed alone run slower than in the loop.\n"
+          "  fit's extra over its epochs: checking x and y, the step plan, the Ctrl-C guard, the first "
+          "batch's checks\n  and, per epoch, the parameters' copy and finiteness test and the callbacks.")
 
 
 def main(argv: list[str]) -> int:
