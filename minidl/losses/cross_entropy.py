@@ -375,5 +375,6 @@ def _label_index(labels: Labels, classes: int) -> Labels:
     ``values.reshape(-1)[index]`` are the values at the labels, one per sample in the labels'
     order, for any rank. One flat index reads and writes 2-3x faster than a pair of index
     arrays (``values[rows, labels]``: 25k instructions for ``-=`` on a 32x10 batch, 12k flat).
+    The ``sample * k`` are counted out by ``arange``'s step (one numpy call fewer than a product).
     """
-    return np.arange(labels.size) * classes + labels.reshape(-1)
+    return np.arange(0, labels.size * classes, classes) + labels.ravel()
