@@ -18,6 +18,15 @@ from minidl.layers.base import Layer
 LossT = TypeVar("LossT", bound="Loss")
 
 
+def check_predicted(predicted: Array, owner: str) -> None:
+    """Raise unless ``predicted`` is a non-empty numpy array (a mean over nothing has no value)."""
+    if type(predicted) is not np.ndarray:
+        raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
+    if predicted.size == 0:
+        raise ValueError(f"{owner}: predicted is empty (shape {predicted.shape}); expected at least one "
+                         "value")
+
+
 def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
     """Return ``actual`` as an array of ``predicted``'s shape and dtype, or raise.
 
@@ -28,11 +37,7 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
     dtype (float32 stays float32), float64 otherwise (an integer prediction never
     truncates a float target). An empty ``predicted`` is an error (a mean over nothing).
     """
-    if type(predicted) is not np.ndarray:
-        raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
-    if predicted.size == 0:
-        raise ValueError(f"{owner}: predicted is empty (shape {predicted.shape}); expected at least one "
-                         "value")
+    check_predicted(predicted, owner)
     target = np.asarray(actual)
     if target.dtype.kind not in "fiub":
         raise TypeError(f"{owner}: actual must hold real numbers; got dtype {target.dtype}")

@@ -29,7 +29,7 @@ from minidl._validation import check_bool, check_real
 from minidl.layers.activations import Sigmoid
 from minidl.layers.base import Layer
 from minidl.layers.softmax import Softmax
-from minidl.losses.base import Loss, match_target, with_batch_axis
+from minidl.losses.base import Loss, check_predicted, match_target, with_batch_axis
 
 #: Integer class labels, one per sample: shape ``(N, ...)`` for predictions ``(N, ..., k)``.
 Labels = np.ndarray[Any, np.dtype[np.intp]]
@@ -292,8 +292,7 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
 
     def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Labels:
         """``actual`` as intp labels of shape ``predicted.shape[:-1]``, whole numbers in ``[0, k)``."""
-        if type(predicted) is not np.ndarray:
-            raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
+        check_predicted(predicted, owner)
         if predicted.ndim == 0:
             raise ValueError(f"{owner}: predicted must have a class axis; got a scalar")
         labels, expected, classes = np.asarray(actual), predicted.shape[:-1], predicted.shape[-1]
@@ -308,7 +307,7 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         if labels.dtype.kind == "f" and not np.array_equal(as_int, labels):
             raise ValueError(f"{owner}: class labels must be whole numbers (class indices); got e.g. "
                              f"{labels[as_int != labels][0]}")
-        low, high = (int(np.min(as_int)), int(np.max(as_int))) if as_int.size else (0, 0)
+        low, high = int(np.min(as_int)), int(np.max(as_int))  # not empty: predicted is not
         if low < 0 or high >= classes:
             raise ValueError(f"{owner}: labels must be in [0, {classes}) for a network with {classes} "
                              f"outputs (one per class); got values from {low} to {high}")

@@ -165,6 +165,17 @@ def test_empty_arrays_in_a_loss_are_a_clear_error(loss):
         loss.forward(np.zeros((0, 1)), np.zeros(0))
 
 
+def test_an_empty_batch_in_the_sparse_cross_entropy_is_a_clear_error():
+    # it once reached np.min of the empty probabilities: "zero-size array to reduction operation"
+    loss = SparseCategoricalCrossEntropy()
+    for forward in (loss.forward, loss.forward_from_logits):
+        with pytest.raises(ValueError, match=r"^SparseCategoricalCrossEntropy: predicted is empty \(shape "
+                                             r"\(0, 3\)\); expected at least one value$"):
+            forward(np.zeros((0, 3)), np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match=r"predicted is empty \(shape \(4, 0\)\)"):
+        loss.forward(np.zeros((4, 0)), np.zeros(4, dtype=int))
+
+
 # -- a user loss: the template (compute/gradient) or its own forward/backward ----------------------
 
 class TemplateSquaredError(Loss):
