@@ -145,7 +145,7 @@ def resolve(kind: str | Callable[..., float], loss: losses.Loss, output_width: i
         one_output = output_width == 1 and not isinstance(loss, losses.CategoricalCrossEntropy)
         binary = isinstance(loss, losses.BinaryCrossEntropy) or one_output
         kind = "binary_accuracy" if binary and not sparse else "categorical_accuracy"
-    if kind == "binary_accuracy":
+    if kind == "binary_accuracy" and not sparse:  # (labels fall to the error below)
         # Logits are positive exactly where the probability is above 0.5.
         threshold = 0.0 if isinstance(loss, losses.BinaryCrossEntropy) and loss.from_logits else 0.5
         return lambda predicted, target: _binary_accuracy(predicted, target, threshold)

@@ -108,6 +108,8 @@ def test_a_user_metric_gets_scikit_learns_argument_order() -> None:
 @pytest.mark.parametrize(("kind", "loss", "message"), [
     ("sparse_categorical_accuracy", CategoricalCrossEntropy(), "needs integer labels"),
     ("mse", SparseCategoricalCrossEntropy(), "needs targets shaped like the output"),
+    # Integer labels (N,) against outputs (N, k) used to reach numpy: "operands could not be broadcast".
+    ("binary_accuracy", SparseCategoricalCrossEntropy(), "the binary_accuracy metric needs targets shaped"),
 ])
 def test_metrics_that_cannot_read_the_targets_are_refused(kind, loss, message) -> None:
     with pytest.raises(ValueError, match=message):
