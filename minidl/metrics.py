@@ -95,7 +95,10 @@ def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> categorical_accuracy([[0, 1], [1, 0], [0, 1]], [[0.2, 0.8], [0.3, 0.7], [0.4, 0.6]])
     0.6666666666666666
     """
-    return _categorical_accuracy(*_pair(y_true, y_pred, "categorical_accuracy"))
+    predicted, actual = _pair(y_true, y_pred, "categorical_accuracy")
+    if predicted.ndim == 0:
+        raise ValueError("categorical_accuracy: y_pred must have a class axis (N, k) or (k,); got a scalar")
+    return _categorical_accuracy(predicted, actual)
 
 
 def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:

@@ -32,6 +32,12 @@ def test_metrics_refuse_bad_data(metric: Callable, y_true: object, y_pred: objec
     raises(error, lambda: metric(y_true, y_pred), metric.__name__, *fragments)
 
 
+def test_categorical_accuracy_refuses_scalars() -> None:
+    # A scalar has no class axis to take the argmax of (it was an IndexError from inside).
+    raises(ValueError, lambda: metrics.categorical_accuracy(1.0, 0.3), "categorical_accuracy: y_pred must "
+           "have a class axis", "got a scalar")
+
+
 def test_metrics_accept_integers_with_the_float_answer() -> None:
     assert metrics.mean_absolute_error([1, 3], [2, 1]) == 1.5
     assert metrics.mean_squared_error(np.array([1, 3], dtype=np.int8), [2.0, 1.0]) == 2.5
