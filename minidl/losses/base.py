@@ -19,9 +19,11 @@ LossT = TypeVar("LossT", bound="Loss")
 
 
 def check_predicted(predicted: Array, owner: str) -> None:
-    """Raise unless ``predicted`` is a non-empty numpy array (a mean over nothing has no value)."""
+    """Raise unless ``predicted`` is a non-empty real numpy array (a mean over nothing has no value)."""
     if type(predicted) is not np.ndarray:
         raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
+    if predicted.dtype.kind not in "fiub":
+        raise TypeError(f"{owner}: predicted must hold real numbers; got dtype {predicted.dtype}")
     if predicted.size == 0:
         raise ValueError(f"{owner}: predicted is empty (shape {predicted.shape}); expected at least one "
                          "value")
