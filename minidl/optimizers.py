@@ -181,7 +181,7 @@ class Optimizer(ABC):
         elif scale < 1.0:
             grad = grad * scale
         if self.weight_decay and not self.decoupled:
-            decayed = self.weight_decay * parameter.value
+            decayed = np.asarray(self.weight_decay * parameter.value)  # (a 0-d value's product is a scalar)
             grad = np.add(decayed, grad, out=decayed)
         return grad
 

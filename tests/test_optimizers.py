@@ -466,6 +466,21 @@ def test_weight_decay_and_adamw_by_hand() -> None:
     assert r.value[0] == pytest.approx(2.0 - 0.1, abs=1e-8)
 
 
+@pytest.mark.parametrize("make", [
+    lambda: SGD(0.1, weight_decay=0.5),
+    lambda: RMSprop(0.1, weight_decay=0.5),
+    lambda: Adam(0.1, weight_decay=0.5, clipvalue=1.0),
+], ids=["sgd", "rmsprop", "adam"])
+def test_weight_decay_steps_a_scalar_parameter_as_a_one_element_one(make) -> None:
+    # A 0-d value times the decay is a numpy scalar, not an array: np.add(..., out=) refused it
+    # ("return arrays must be of ArrayType").
+    scalar, vector = Parameter(np.array(2.0)), Parameter(np.array([2.0]))
+    scalar.grad[...], vector.grad[...] = 1.0, [1.0]
+    make().step([scalar])
+    make().step([vector])
+    assert scalar.shape == () and scalar.value == vector.value[0]
+
+
 def test_clipping_applies_before_weight_decay() -> None:
     p = Parameter(np.array([2.0]))
     p.grad[...] = [10.0]
