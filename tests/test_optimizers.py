@@ -444,6 +444,16 @@ def test_clipnorm_rescales_each_parameter_on_its_own_by_hand() -> None:
     np.testing.assert_array_equal(-b.value, [0.3, 0.4])  # under the limit: unchanged
 
 
+@pytest.mark.parametrize("clip", [{"clipnorm": 1.0}, {"global_clipnorm": 1.0}], ids=str)
+def test_norm_clipping_of_a_float16_gradient_whose_squares_overflow(clip) -> None:
+    # 300**2 is beyond float16's 65504: the norm was inf, and the step 0 (SGD) or NaN (Adam).
+    p = Parameter(np.zeros(2, dtype=np.float16))
+    p.grad[...] = [300.0, -400.0]  # norm 500
+    SGD(1.0, **clip).step([p])
+    assert p.value.dtype == np.float16
+    np.testing.assert_allclose(-p.value, [0.6, -0.8], rtol=1e-3)
+
+
 def test_clipvalue_clips_every_element_by_hand() -> None:
     p = Parameter(np.zeros(4))
     p.grad[...] = [-3.0, -0.2, 0.5, 7.0]
