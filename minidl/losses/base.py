@@ -29,6 +29,14 @@ def check_predicted(predicted: Array, owner: str) -> None:
                          "value")
 
 
+def as_array(actual: ArrayLike, owner: str, name: str) -> np.ndarray[Any, Any]:
+    """``np.asarray(actual)``; a TypeError naming ``name`` for nested lists of unequal lengths."""
+    try:
+        return np.asarray(actual)
+    except ValueError as error:  # numpy's "inhomogeneous shape" of ragged lists
+        raise TypeError(f"{owner}: {name} must be a rectangular array of numbers; got {error}") from None
+
+
 def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
     """Return ``actual`` as an array of ``predicted``'s shape and dtype, or raise.
 
@@ -40,7 +48,7 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
     truncates a float target). An empty ``predicted`` is an error (a mean over nothing).
     """
     check_predicted(predicted, owner)
-    target = np.asarray(actual)
+    target = as_array(actual, owner, "actual")
     if target.dtype.kind not in "fiub":
         raise TypeError(f"{owner}: actual must hold real numbers; got dtype {target.dtype}")
     p_shape, a_shape = predicted.shape, target.shape

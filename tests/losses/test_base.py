@@ -197,6 +197,15 @@ def test_predictions_that_are_not_real_numbers_are_a_clear_error(loss, target, d
         raises(TypeError, lambda: loss.forward_from_logits(predicted, target), expected)
 
 
+@pytest.mark.parametrize("loss", [MeanSquaredError(), BinaryCrossEntropy(), SparseCategoricalCrossEntropy()],
+                         ids=repr)
+def test_ragged_targets_are_a_clear_error(loss):
+    # numpy's own "setting an array element with a sequence ... inhomogeneous shape" reached the user.
+    name = "labels" if isinstance(loss, SparseCategoricalCrossEntropy) else "actual"
+    raises(TypeError, lambda: loss.forward(np.full((2, 2), 0.5), [[0, 1], [1]]),
+           f"{type(loss).__name__}: {name} must be a rectangular array of numbers; got ", "inhomogeneous")
+
+
 # -- a user loss: the template (compute/gradient) or its own forward/backward ----------------------
 
 class TemplateSquaredError(Loss):
