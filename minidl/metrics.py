@@ -95,7 +95,10 @@ def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> categorical_accuracy([[0, 1], [1, 0], [0, 1]], [[0.2, 0.8], [0.3, 0.7], [0.4, 0.6]])
     0.6666666666666666
     """
-    return _categorical_accuracy(*_pair(y_true, y_pred, "categorical_accuracy"))
+    predicted, actual = _pair(y_true, y_pred, "categorical_accuracy")
+    if predicted.ndim == 0:
+        raise ValueError("categorical_accuracy: y_pred must have a class axis (N, k) or (k,); got a scalar")
+    return _categorical_accuracy(predicted, actual)
 
 
 def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -145,7 +148,7 @@ def resolve(kind: str | Callable[..., float], loss: losses.Loss, output_width: i
         one_output = output_width == 1 and not isinstance(loss, losses.CategoricalCrossEntropy)
         binary = isinstance(loss, losses.BinaryCrossEntropy) or one_output
         kind = "binary_accuracy" if binary and not sparse else "categorical_accuracy"
-    if kind == "binary_accuracy":
+    if kind == "binary_accuracy" and not sparse:  # (labels fall to the error below)
         # Logits are positive exactly where the probability is above 0.5.
         threshold = 0.0 if isinstance(loss, losses.BinaryCrossEntropy) and loss.from_logits else 0.5
         return lambda predicted, target: _binary_accuracy(predicted, target, threshold)

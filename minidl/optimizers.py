@@ -181,7 +181,7 @@ class Optimizer(ABC):
         elif scale < 1.0:
             grad = grad * scale
         if self.weight_decay and not self.decoupled:
-            decayed = self.weight_decay * parameter.value
+            decayed = np.asarray(self.weight_decay * parameter.value)  # (a 0-d value's product is a scalar)
             grad = np.add(decayed, grad, out=decayed)
         return grad
 
@@ -294,8 +294,11 @@ def _entry(arrays: Mapping[str, Any], key: str, owner: str) -> Array:
 
 
 def _squared_norm(array: Array) -> float:
-    """``sum(array**2)`` as a Python float."""
-    return float(np.vdot(array, array))
+    """``sum(array**2)`` as a Python float, in float64 when the array's own dtype overflows."""
+    total = float(np.vdot(array, array))
+    if math.isinf(total):  # float16 squares pass its largest number, 65504, from a gradient of 256
+        total = float(np.vdot(wide := array.astype(np.float64), wide))
+    return total
 
 
 def _count(arrays: Mapping[str, Any], key: str, owner: str) -> int:

@@ -32,6 +32,12 @@ def test_metrics_refuse_bad_data(metric: Callable, y_true: object, y_pred: objec
     raises(error, lambda: metric(y_true, y_pred), metric.__name__, *fragments)
 
 
+def test_categorical_accuracy_refuses_scalars() -> None:
+    # A scalar has no class axis to take the argmax of (it was an IndexError from inside).
+    raises(ValueError, lambda: metrics.categorical_accuracy(1.0, 0.3), "categorical_accuracy: y_pred must "
+           "have a class axis", "got a scalar")
+
+
 def test_metrics_accept_integers_with_the_float_answer() -> None:
     assert metrics.mean_absolute_error([1, 3], [2, 1]) == 1.5
     assert metrics.mean_squared_error(np.array([1, 3], dtype=np.int8), [2.0, 1.0]) == 2.5
@@ -108,6 +114,8 @@ def test_a_user_metric_gets_scikit_learns_argument_order() -> None:
 @pytest.mark.parametrize(("kind", "loss", "message"), [
     ("sparse_categorical_accuracy", CategoricalCrossEntropy(), "needs integer labels"),
     ("mse", SparseCategoricalCrossEntropy(), "needs targets shaped like the output"),
+    # Integer labels (N,) against outputs (N, k) used to reach numpy: "operands could not be broadcast".
+    ("binary_accuracy", SparseCategoricalCrossEntropy(), "the binary_accuracy metric needs targets shaped"),
 ])
 def test_metrics_that_cannot_read_the_targets_are_refused(kind, loss, message) -> None:
     with pytest.raises(ValueError, match=message):

@@ -444,6 +444,16 @@ def test_clipnorm_rescales_each_parameter_on_its_own_by_hand() -> None:
     np.testing.assert_array_equal(-b.value, [0.3, 0.4])  # under the limit: unchanged
 
 
+@pytest.mark.parametrize("clip", [{"clipnorm": 1.0}, {"global_clipnorm": 1.0}], ids=str)
+def test_norm_clipping_of_a_float16_gradient_whose_squares_overflow(clip) -> None:
+    # 300**2 is beyond float16's 65504: the norm was inf, and the step 0 (SGD) or NaN (Adam).
+    p = Parameter(np.zeros(2, dtype=np.float16))
+    p.grad[...] = [300.0, -400.0]  # norm 500
+    SGD(1.0, **clip).step([p])
+    assert p.value.dtype == np.float16
+    np.testing.assert_allclose(-p.value, [0.6, -0.8], rtol=1e-3)
+
+
 def test_clipvalue_clips_every_element_by_hand() -> None:
     p = Parameter(np.zeros(4))
     p.grad[...] = [-3.0, -0.2, 0.5, 7.0]
@@ -464,6 +474,21 @@ def test_weight_decay_and_adamw_by_hand() -> None:
     r.grad[...] = [1.0]
     Adam(0.1, weight_decay=0.5).step([r])  # L2 through the moments: the first step is still -lr * sign
     assert r.value[0] == pytest.approx(2.0 - 0.1, abs=1e-8)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SGD(0.1, weight_decay=0.5),
+    lambda: RMSprop(0.1, weight_decay=0.5),
+    lambda: Adam(0.1, weight_decay=0.5, clipvalue=1.0),
+], ids=["sgd", "rmsprop", "adam"])
+def test_weight_decay_steps_a_scalar_parameter_as_a_one_element_one(make) -> None:
+    # A 0-d value times the decay is a numpy scalar, not an array: np.add(..., out=) refused it
+    # ("return arrays must be of ArrayType").
+    scalar, vector = Parameter(np.array(2.0)), Parameter(np.array([2.0]))
+    scalar.grad[...], vector.grad[...] = 1.0, [1.0]
+    make().step([scalar])
+    make().step([vector])
+    assert scalar.shape == () and scalar.value == vector.value[0]
 
 
 def test_clipping_applies_before_weight_decay() -> None:

@@ -19,12 +19,22 @@ LossT = TypeVar("LossT", bound="Loss")
 
 
 def check_predicted(predicted: Array, owner: str) -> None:
-    """Raise unless ``predicted`` is a non-empty numpy array (a mean over nothing has no value)."""
+    """Raise unless ``predicted`` is a non-empty real numpy array (a mean over nothing has no value)."""
     if type(predicted) is not np.ndarray:
         raise TypeError(f"{owner}: predicted must be a numpy array; got {type(predicted).__name__}")
+    if predicted.dtype.kind not in "fiub":
+        raise TypeError(f"{owner}: predicted must hold real numbers; got dtype {predicted.dtype}")
     if predicted.size == 0:
         raise ValueError(f"{owner}: predicted is empty (shape {predicted.shape}); expected at least one "
                          "value")
+
+
+def as_array(actual: ArrayLike, owner: str, name: str) -> np.ndarray[Any, Any]:
+    """``np.asarray(actual)``; a TypeError naming ``name`` for nested lists of unequal lengths."""
+    try:
+        return np.asarray(actual)
+    except ValueError as error:  # numpy's "inhomogeneous shape" of ragged lists
+        raise TypeError(f"{owner}: {name} must be a rectangular array of numbers; got {error}") from None
 
 
 def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
@@ -38,7 +48,7 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
     truncates a float target). An empty ``predicted`` is an error (a mean over nothing).
     """
     check_predicted(predicted, owner)
-    target = np.asarray(actual)
+    target = as_array(actual, owner, "actual")
     if target.dtype.kind not in "fiub":
         raise TypeError(f"{owner}: actual must hold real numbers; got dtype {target.dtype}")
     p_shape, a_shape = predicted.shape, target.shape

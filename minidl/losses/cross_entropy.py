@@ -29,7 +29,7 @@ from minidl._validation import check_bool, check_real
 from minidl.layers.activations import Sigmoid
 from minidl.layers.base import Layer
 from minidl.layers.softmax import Softmax
-from minidl.losses.base import Loss, check_predicted, match_target, with_batch_axis
+from minidl.losses.base import Loss, as_array, check_predicted, match_target, with_batch_axis
 
 #: Integer class labels, one per sample: shape ``(N, ...)`` for predictions ``(N, ..., k)``.
 Labels = np.ndarray[Any, np.dtype[np.intp]]
@@ -295,7 +295,8 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         check_predicted(predicted, owner)
         if predicted.ndim == 0:
             raise ValueError(f"{owner}: predicted must have a class axis; got a scalar")
-        labels, expected, classes = np.asarray(actual), predicted.shape[:-1], predicted.shape[-1]
+        labels, expected = as_array(actual, owner, "labels"), predicted.shape[:-1]
+        classes = predicted.shape[-1]
         if labels.shape == (*expected, 1):
             labels = labels.reshape(expected)
         if labels.shape != expected:

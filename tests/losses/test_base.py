@@ -176,6 +176,36 @@ def test_an_empty_batch_in_the_sparse_cross_entropy_is_a_clear_error():
         loss.forward(np.zeros((4, 0)), np.zeros(4, dtype=int))
 
 
+@pytest.mark.parametrize(("loss", "target"), [
+    (MeanSquaredError(), [[1.0, 0.0]]),
+    (MeanAbsoluteError(), [[1.0, 0.0]]),
+    (BinaryCrossEntropy(), [[1.0, 0.0]]),
+    (BinaryCrossEntropy(from_logits=True), [[1.0, 0.0]]),
+    (CategoricalCrossEntropy(), [[1.0, 0.0]]),
+    (CategoricalCrossEntropy(from_logits=True), [[1.0, 0.0]]),
+    (SparseCategoricalCrossEntropy(), [0]),
+    (SparseCategoricalCrossEntropy(from_logits=True), [0]),
+], ids=repr)
+@pytest.mark.parametrize("dtype", [complex, object, str])
+def test_predictions_that_are_not_real_numbers_are_a_clear_error(loss, target, dtype):
+    # Complex predictions once gave a loss without the imaginary parts (and a ComplexWarning),
+    # objects and strings numpy's errors from inside ("ufunc 'subtract' did not contain a loop").
+    predicted = np.array([[0.5, 0.5]]).astype(dtype)
+    expected = f"{type(loss).__name__}: predicted must hold real numbers; got dtype {predicted.dtype}"
+    raises(TypeError, lambda: loss.forward(predicted, target), expected)
+    if not isinstance(loss, (MeanSquaredError, MeanAbsoluteError)):  # the fused training path too
+        raises(TypeError, lambda: loss.forward_from_logits(predicted, target), expected)
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError(), BinaryCrossEntropy(), SparseCategoricalCrossEntropy()],
+                         ids=repr)
+def test_ragged_targets_are_a_clear_error(loss):
+    # numpy's own "setting an array element with a sequence ... inhomogeneous shape" reached the user.
+    name = "labels" if isinstance(loss, SparseCategoricalCrossEntropy) else "actual"
+    raises(TypeError, lambda: loss.forward(np.full((2, 2), 0.5), [[0, 1], [1]]),
+           f"{type(loss).__name__}: {name} must be a rectangular array of numbers; got ", "inhomogeneous")
+
+
 # -- a user loss: the template (compute/gradient) or its own forward/backward ----------------------
 
 class TemplateSquaredError(Loss):
