@@ -328,6 +328,7 @@ def test_summary_input_shape_that_does_not_fit_names_the_layer():
            "(batch, 784)", "rank 4")  # a forgotten Flatten
     raises(ValueError, lambda: lenet().summary((1, 4, 4)), "Conv2D 'conv2d_1'", "at least the window's 5 x 5")
     raises(ValueError, lambda: lenet().summary((None, 1, 28, 28)), "without the batch axis", "got None")
+    raises(ValueError, lambda: Network([Dense(3, 1)]).summary(3.0), "without the batch axis", "got 3.0")
 
 
 class Halve(Layer):
