@@ -277,6 +277,9 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
             raise TypeError(f"Network layer {index} must be a minidl Layer; got {type(layer).__name__}")
         if not hasattr(layer, "training") or not hasattr(layer, "name"):
             raise TypeError(errors.not_initialised(layer, f"Network layer {index}"))
+        if not isinstance(layer.name, str):  # a model file could not hold it
+            raise TypeError(f"Network layer {index} ({type(layer).__name__}): its name must be a string; "
+                            f"got {layer.name!r}")
         if any(earlier is layer for earlier in layers[:index]):
             raise ValueError(f"Network layer {index} ({layer.name!r}) appears twice; create a new layer "
                              "object for each position (a layer's gradients belong to one position)")

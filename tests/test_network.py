@@ -243,6 +243,11 @@ def test_len_indexing_iteration():
     assert network[1:3] == network.layers[1:3]
 
 
+def test_a_layer_name_that_is_not_a_string_is_refused_as_a_model_file_would_refuse_it():
+    raises(TypeError, lambda: Network([Dense(2, 1), Dense(1, 1, name=0)]), "Network layer 1 (Dense)",
+           "its name must be a string; got 0")
+
+
 def test_layer_names_are_made_unique():
     network = Network([Dense(2, 2), ReLU(), Dense(2, 2), ReLU(), Dense(2, 1)])
     assert [layer.name for layer in network] == ["dense", "relu", "dense_1", "relu_1", "dense_2"]
