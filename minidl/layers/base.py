@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array, Shape
-from minidl._validation import check_float_dtype, config_repr
+from minidl._validation import check_bool, check_float_dtype, config_repr
 from minidl.errors import input_error, label
 
 
@@ -197,7 +197,7 @@ class Layer(ABC):
 
     def train(self, mode: bool = True) -> None:
         """Put the layer in training mode (or evaluation mode with ``mode=False``)."""
-        self.training = bool(mode)
+        self.training = check_bool(mode, f"{label(self)}: train mode")
 
     def eval(self) -> None:
         """Put the layer in evaluation mode (``train(False)``)."""

@@ -529,3 +529,10 @@ def test_output_shape_default_comes_from_output_features():
     assert Scale(3).output_shape(None) == (None, 3)
     assert Softplus().output_shape((None, 2, 4)) == (None, 2, 4)  # an Activation keeps the shape
     assert Layer.output_shape(Softplus(), (None, 4)) == (None, 4)  # the default, via output_features
+
+
+@pytest.mark.parametrize("mode", ["eval", None, 0])
+def test_train_takes_true_or_false_only(mode: object) -> None:
+    # bool(mode) took "eval" for training mode; Network.train hands its mode to every layer
+    raises(TypeError, lambda: Network([Dense(2, 1)]).train(mode), "Dense 'dense': train mode",
+           f"must be True or False; got {mode!r}")
