@@ -25,14 +25,17 @@ def label(layer: Layer) -> str:
 _AXES = {4: ("channels", "height", "width")}
 
 
-def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...]) -> Exception:
+def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None) -> Exception:
     """The error for an input that does not fit the layer's declared ``input_shape``.
 
-    ``expected`` has one entry per axis: a size, or None for any (the batch axis).
+    ``expected`` has one entry per axis: a size, or None for any (the batch axis); None: any rank but 0.
     """
     name = label(layer)
     if x.dtype.kind not in "fiub":
         return TypeError(f"{name}: input must hold real numbers; got dtype {x.dtype}")
+    if expected is None:  # a layer that takes any shape: only a scalar does not fit
+        return ValueError(f"{name}: expected a batch (the batch axis first); got a 0-d array (a scalar): "
+                          "x[None] is a batch of one value")
     axes = _AXES.get(len(expected), ("*",) * (len(expected) - 1))
     sizes = [axis if n is None else str(n) for axis, n in zip(axes, expected[1:], strict=True)]
     wanted = f"({', '.join(['batch', *sizes])})"

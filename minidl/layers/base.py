@@ -90,8 +90,8 @@ class Layer(ABC):
 
     **The checks are written once, here.** Every subclass's ``forward``, ``backward`` and
     ``backward_parameters`` are wrapped when the class is defined (``__init_subclass__``),
-    so their bodies are the math only. Before ``forward``, the input is checked against
-    the declared ``input_shape`` (when a layer declares one); after it, the shapes of
+    so their bodies are the math only. Before ``forward``, the input is checked: real numbers,
+    a batch, fitting the declared ``input_shape`` (when a layer declares one); after it, the shapes of
     the input and output are kept in ``last_input_shape`` and ``last_output_shape``.
     Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` has the
     shape of its output. The errors name the layer, what was expected and what was got.
@@ -227,12 +227,16 @@ class Layer(ABC):
                 setattr(self, key, array.astype(target, copy=False))
         return self
 
-    def _input_problem(self, x: Array, expected: tuple[int | None, ...]) -> Exception | None:
+    def _input_problem(self, x: Array, expected: tuple[int | None, ...] | None) -> Exception | None:
         """The error for an input that does not fit ``expected`` (``input_shape``), or None if it fits.
 
-        Called by the forward check only when the quick comparison fails. BatchNorm overrides
-        it to take images too, keeping ``input_shape = (None, num_features)`` for model files.
+        Called by the forward check only when the quick comparison fails. With no ``input_shape``,
+        any batch of real numbers fits (any rank but 0). BatchNorm overrides it to take images
+        too, keeping ``input_shape = (None, num_features)`` for model files; Softmax, to refuse
+        an empty last axis.
         """
+        if expected is None:
+            return None if x.dtype.kind in "fiub" and x.ndim > 0 else input_error(self, x, None)
         fits = x.dtype.kind in "fiub" and x.ndim == len(expected) and all(
             size is None or size == got for size, got in zip(expected, x.shape, strict=True))
         return None if fits else input_error(self, x, expected)
@@ -309,8 +313,7 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
         shape = x.shape
         # A batch of the shape and dtype accepted last time passes again: training's common case
         # costs one tuple comparison. (The check's shape and dtype conditions are independent.)
-        if self.input_shape is not None and (shape != self.last_input_shape
-                                             or x.dtype is not self._accepted_dtype):
+        if shape != self.last_input_shape or x.dtype is not self._accepted_dtype:
             error = self._input_problem(x, self.input_shape)
             if error is not None:
                 raise error

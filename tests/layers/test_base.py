@@ -536,3 +536,37 @@ def test_train_takes_true_or_false_only(mode: object) -> None:
     # bool(mode) took "eval" for training mode; Network.train hands its mode to every layer
     raises(TypeError, lambda: Network([Dense(2, 1)]).train(mode), "Dense 'dense': train mode",
            f"must be True or False; got {mode!r}")
+
+
+SHAPE_FREE_LAYERS = [ReLU(), LeakyReLU(0.1), Sigmoid(), Tanh(), Identity(), Softmax(), Dropout(0.5, seed=0),
+                     minidl.Flatten()]
+
+
+@pytest.mark.parametrize("layer", SHAPE_FREE_LAYERS, ids=lambda layer: type(layer).__name__)
+@pytest.mark.parametrize("dtype", [complex, object, str])
+def test_a_layer_without_input_shape_still_refuses_input_that_is_not_real_numbers(layer, dtype) -> None:
+    # Softmax took the real part of complex scores silently; the others returned complex or object
+    # arrays, or failed inside numpy (strings)
+    raises(TypeError, lambda: layer.forward(np.ones((2, 3), dtype=dtype)), f"{type(layer).__name__} ",
+           "input must hold real numbers; got dtype")
+
+
+@pytest.mark.parametrize("layer", SHAPE_FREE_LAYERS, ids=lambda layer: type(layer).__name__)
+def test_a_layer_without_input_shape_refuses_a_scalar(layer) -> None:
+    # LeakyReLU and Softmax failed inside numpy ("return arrays must be of ArrayType"), the others
+    # returned a numpy scalar
+    raises(ValueError, lambda: layer.forward(np.array(1.0)), f"{type(layer).__name__} ",
+           "expected a batch (the batch axis first); got a 0-d array")
+
+
+def test_a_user_layer_without_input_shape_gets_the_dtype_check_too() -> None:
+    class Double(Layer):
+        def forward(self, x):
+            return 2.0 * x
+
+        def backward(self, grad_y):
+            return 2.0 * grad_y
+
+    raises(TypeError, lambda: Double().forward(np.ones((2, 2), dtype=complex)), "Double 'double'",
+           "real numbers")
+    np.testing.assert_array_equal(Double().forward(np.ones((2, 2), dtype=int)), np.full((2, 2), 2.0))
