@@ -76,6 +76,19 @@ def not_initialised(layer: Layer, where: str) -> str:
             "call super().__init__() (or super().__init__(name)) first, which gives it a name and a mode")
 
 
+def grad_y_error(layer: Layer, grad_y: Any) -> Exception:
+    """The error for a backward before any forward, or a ``grad_y`` that is not real numbers shaped like y."""
+    name, expected = label(layer), layer.last_output_shape
+    if expected is None:
+        return RuntimeError(f"{name}: backward() called before forward(); run forward on a "
+                            "batch first so the layer has its input to differentiate at")
+    if not isinstance(grad_y, np.ndarray) or grad_y.dtype.kind not in "fiub":
+        got = f"dtype {grad_y.dtype}" if isinstance(grad_y, np.ndarray) else type(grad_y).__name__
+        return TypeError(f"{name}: backward expects grad_y (dL/dy) as an array of real numbers; got {got}")
+    return ValueError(f"{name}: backward expected grad_y of shape {expected} "
+                      f"(the shape of the last forward's output); got {grad_y.shape}")
+
+
 def backward_shape_error(layer: Layer, expected: tuple[int, ...], grad: Array) -> ValueError:
     """The error for a layer whose backward returned ``dL/dx`` of the wrong shape."""
     return ValueError(f"{label(layer)}: backward returned a gradient of shape "

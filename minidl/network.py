@@ -137,6 +137,8 @@ class Network:
         if not isinstance(grad, np.ndarray):
             raise TypeError("Network.backward expects dL/doutput as a numpy array; "
                             f"got {type(grad).__name__}")
+        if grad.dtype.kind not in "fiub":
+            raise TypeError(f"Network.backward expects dL/doutput of real numbers; got dtype {grad.dtype}")
         output_shape = self.layers[-1].last_output_shape
         single = output_shape is not None and grad.shape == output_shape[1:] and output_shape[0] == 1
         grad = self._chain.backward(grad[None] if single else grad)

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from minidl._typing import Array, Shape
 from minidl._validation import check_bool, check_float_dtype, config_repr
-from minidl.errors import input_error, label
+from minidl.errors import grad_y_error, input_error, label
 
 
 class Parameter:
@@ -93,8 +93,8 @@ class Layer(ABC):
     so their bodies are the math only. Before ``forward``, the input is checked: real numbers,
     a batch, fitting the declared ``input_shape`` (when a layer declares one); after it, the shapes of
     the input and output are kept in ``last_input_shape`` and ``last_output_shape``.
-    Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` has the
-    shape of its output. The errors name the layer, what was expected and what was got.
+    Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` is an array
+    of real numbers shaped like its output. The errors name the layer, what was expected and what was got.
     A Network runs its layers through a :class:`~minidl.layers.chain.Chain`, which calls
     these checked methods for a batch of a new shape or dtype and the bare math otherwise.
 
@@ -328,16 +328,13 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
 
 
 def _checked_backward(backward: Callable[[Any, Array], Any]) -> Callable[[Any, Array], Any]:
-    """``backward`` (or ``backward_parameters``) preceded by the forward-ran and grad_y-shape checks."""
+    """``backward`` (or ``backward_parameters``) preceded by the forward-ran and grad_y checks."""
 
     @functools.wraps(backward)
     def checked(self: Layer, grad_y: Array) -> Any:
-        if grad_y.shape != self.last_output_shape:
-            if self.last_output_shape is None:
-                raise RuntimeError(f"{label(self)}: backward() called before forward(); run forward on a "
-                                   "batch first so the layer has its input to differentiate at")
-            raise ValueError(f"{label(self)}: backward expected grad_y of shape {self.last_output_shape} "
-                             f"(the shape of the last forward's output); got {grad_y.shape}")
+        if (not isinstance(grad_y, np.ndarray) or grad_y.shape != self.last_output_shape
+                or grad_y.dtype.kind not in "fiub"):
+            raise grad_y_error(self, grad_y)
         return backward(self, grad_y)
 
     return checked

@@ -323,6 +323,16 @@ def test_network_backward_rejects_a_non_array_gradient():
         net.backward([[1.0]] * 5)
 
 
+def test_network_backward_rejects_a_gradient_that_is_not_real_numbers():
+    # after a first backward of the same shape, the chain ran the bare math: Dense's matmul failed
+    # and was reported as a missing cache
+    net = Network([Dense(3, 1, seed=0)])
+    net.forward(X)
+    net.backward(np.ones((5, 1)))
+    raises(TypeError, lambda: net.backward(np.ones((5, 1), dtype=complex)),
+           "Network.backward expects dL/doutput of real numbers; got dtype complex128")
+
+
 def test_forgetting_super_init_is_explained():
     class NoSuper(Layer):
         def __init__(self):
@@ -404,6 +414,19 @@ def test_backward_with_a_gradient_of_the_wrong_shape(layer: minidl.Layer) -> Non
     layer.forward(np.ones((4, 3)))
     raises(ValueError, lambda: layer.backward(np.ones((4, 2))), f"'{layer.name}'",
            "expected grad_y of shape (4, 3)", "got (4, 2)")
+
+
+@pytest.mark.parametrize("layer", [Dense(3, 3), ReLU(), Softmax(), minidl.BatchNorm(3), minidl.Flatten()],
+                         ids=lambda layer: type(layer).__name__)
+@pytest.mark.parametrize(("grad_y", "got"), [([[1.0] * 3] * 4, "got list"), (None, "got NoneType"),
+                                             (np.ones((4, 3), dtype=complex), "got dtype complex128"),
+                                             (np.ones((4, 3), dtype=object), "got dtype object")])
+def test_backward_refuses_a_gradient_that_is_not_an_array_of_real_numbers(layer, grad_y, got) -> None:
+    # an AttributeError on .shape, numpy's "Cannot cast ufunc 'matmul' output", or a complex
+    # or object gradient passed on without a word
+    layer.forward(np.ones((4, 3)))
+    raises(TypeError, lambda: layer.backward(grad_y), f"{type(layer).__name__} '{layer.name}'",
+           "backward expects grad_y (dL/dy) as an array of real numbers", got)
 
 
 @pytest.mark.parametrize("layer", [minidl.Dropout(0.5), minidl.BatchNorm(2)], ids=["dropout", "batchnorm"])
