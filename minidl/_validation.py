@@ -130,7 +130,10 @@ def check_bool(value: Any, name: str) -> bool:
 
 def check_float_dtype(value: Any, name: str) -> np.dtype[Any]:
     """Return ``value`` as a numpy dtype if it is a floating one (float16/32/64), else raise."""
-    dtype: np.dtype[Any] = np.dtype(value)
+    try:
+        dtype: np.dtype[Any] = np.dtype(value)
+    except TypeError:  # "nope", 2.0, object(): numpy's "data type not understood"
+        raise TypeError(f"{name} must be a floating dtype; got {value!r}") from None
     if dtype.kind != "f":
         raise TypeError(f"{name} must be a floating dtype; got {dtype}")
     return dtype

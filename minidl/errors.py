@@ -25,14 +25,17 @@ def label(layer: Layer) -> str:
 _AXES = {4: ("channels", "height", "width")}
 
 
-def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...]) -> Exception:
+def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None) -> Exception:
     """The error for an input that does not fit the layer's declared ``input_shape``.
 
-    ``expected`` has one entry per axis: a size, or None for any (the batch axis).
+    ``expected`` has one entry per axis: a size, or None for any (the batch axis); None: any rank but 0.
     """
     name = label(layer)
     if x.dtype.kind not in "fiub":
         return TypeError(f"{name}: input must hold real numbers; got dtype {x.dtype}")
+    if expected is None:  # a layer that takes any shape: only a scalar does not fit
+        return ValueError(f"{name}: expected a batch (the batch axis first); got a 0-d array (a scalar): "
+                          "x[None] is a batch of one value")
     axes = _AXES.get(len(expected), ("*",) * (len(expected) - 1))
     sizes = [axis if n is None else str(n) for axis, n in zip(axes, expected[1:], strict=True)]
     wanted = f"({', '.join(['batch', *sizes])})"
@@ -71,6 +74,19 @@ def not_initialised(layer: Layer, where: str) -> str:
     """The message for a layer whose ``__init__`` did not call ``super().__init__()``."""
     return (f"{where} ({type(layer).__name__}) was not initialised as a Layer: its __init__ must "
             "call super().__init__() (or super().__init__(name)) first, which gives it a name and a mode")
+
+
+def grad_y_error(layer: Layer, grad_y: Any) -> Exception:
+    """The error for a backward before any forward, or a ``grad_y`` that is not real numbers shaped like y."""
+    name, expected = label(layer), layer.last_output_shape
+    if expected is None:
+        return RuntimeError(f"{name}: backward() called before forward(); run forward on a "
+                            "batch first so the layer has its input to differentiate at")
+    if not isinstance(grad_y, np.ndarray) or grad_y.dtype.kind not in "fiub":
+        got = f"dtype {grad_y.dtype}" if isinstance(grad_y, np.ndarray) else type(grad_y).__name__
+        return TypeError(f"{name}: backward expects grad_y (dL/dy) as an array of real numbers; got {got}")
+    return ValueError(f"{name}: backward expected grad_y of shape {expected} "
+                      f"(the shape of the last forward's output); got {grad_y.shape}")
 
 
 def backward_shape_error(layer: Layer, expected: tuple[int, ...], grad: Array) -> ValueError:

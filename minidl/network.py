@@ -137,6 +137,8 @@ class Network:
         if not isinstance(grad, np.ndarray):
             raise TypeError("Network.backward expects dL/doutput as a numpy array; "
                             f"got {type(grad).__name__}")
+        if grad.dtype.kind not in "fiub":
+            raise TypeError(f"Network.backward expects dL/doutput of real numbers; got dtype {grad.dtype}")
         output_shape = self.layers[-1].last_output_shape
         single = output_shape is not None and grad.shape == output_shape[1:] and output_shape[0] == 1
         grad = self._chain.backward(grad[None] if single else grad)
@@ -277,6 +279,9 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
             raise TypeError(f"Network layer {index} must be a minidl Layer; got {type(layer).__name__}")
         if not hasattr(layer, "training") or not hasattr(layer, "name"):
             raise TypeError(errors.not_initialised(layer, f"Network layer {index}"))
+        if not isinstance(layer.name, str):  # a model file could not hold it
+            raise TypeError(f"Network layer {index} ({type(layer).__name__}): its name must be a string; "
+                            f"got {layer.name!r}")
         if any(earlier is layer for earlier in layers[:index]):
             raise ValueError(f"Network layer {index} ({layer.name!r}) appears twice; create a new layer "
                              "object for each position (a layer's gradients belong to one position)")

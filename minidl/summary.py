@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -72,7 +72,7 @@ def show(shape: Shape | None) -> str:
 def _first_input(layer: Layer, input_shape: int | Sequence[int] | None) -> Shape | None:
     """The shape going into the first layer, batch axis None (see :func:`summary_table`)."""
     if input_shape is not None:
-        sizes = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
+        sizes = tuple(input_shape) if isinstance(input_shape, Iterable) else (input_shape,)
         name = "Network.summary input_shape (one sample's, without the batch axis): each size"
         return (None, *(check_positive_int(size, name) for size in sizes))
     if layer.last_input_shape is not None:

@@ -243,6 +243,11 @@ def test_len_indexing_iteration():
     assert network[1:3] == network.layers[1:3]
 
 
+def test_a_layer_name_that_is_not_a_string_is_refused_as_a_model_file_would_refuse_it():
+    raises(TypeError, lambda: Network([Dense(2, 1), Dense(1, 1, name=0)]), "Network layer 1 (Dense)",
+           "its name must be a string; got 0")
+
+
 def test_layer_names_are_made_unique():
     network = Network([Dense(2, 2), ReLU(), Dense(2, 2), ReLU(), Dense(2, 1)])
     assert [layer.name for layer in network] == ["dense", "relu", "dense_1", "relu_1", "dense_2"]
@@ -328,6 +333,7 @@ def test_summary_input_shape_that_does_not_fit_names_the_layer():
            "(batch, 784)", "rank 4")  # a forgotten Flatten
     raises(ValueError, lambda: lenet().summary((1, 4, 4)), "Conv2D 'conv2d_1'", "at least the window's 5 x 5")
     raises(ValueError, lambda: lenet().summary((None, 1, 28, 28)), "without the batch axis", "got None")
+    raises(ValueError, lambda: Network([Dense(3, 1)]).summary(3.0), "without the batch axis", "got 3.0")
 
 
 class Halve(Layer):

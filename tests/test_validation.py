@@ -65,3 +65,10 @@ def test_check_positive_int_refuses_zero_which_check_count_takes():
     with pytest.raises(ValueError, match=r"^fit epochs must be a positive integer; got 0$"):
         check_positive_int(0, "fit epochs")
     assert check_positive_int(np.int32(5), "fit epochs") == 5
+
+
+@pytest.mark.parametrize("value", ["nope", 2.0, object()])
+def test_check_float_dtype_names_the_argument_for_what_numpy_cannot_read_as_a_dtype(value):
+    message = f"Dense 'dense': dtype must be a floating dtype; got {value!r}"
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        check_float_dtype(value, "Dense 'dense': dtype")

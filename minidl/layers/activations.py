@@ -204,7 +204,7 @@ class Sigmoid(Activation):
 
         For ``x >= 0`` that is ``1 / (1 + exp(-x))``; for ``x < 0``, ``exp(x) / (1 + exp(x))``.
         """
-        denominator = np.exp(-np.abs(x))
+        denominator = np.exp(-1.0 * np.abs(x))  # not -np.abs(x): numpy has no negative of a boolean array
         denominator += 1.0
         result: Array = np.exp(np.minimum(x, 0.0))
         result /= denominator

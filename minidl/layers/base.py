@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Array, Shape
-from minidl._validation import check_float_dtype, config_repr
-from minidl.errors import input_error, label
+from minidl._validation import check_bool, check_float_dtype, config_repr
+from minidl.errors import grad_y_error, input_error, label
 
 
 class Parameter:
@@ -90,11 +90,11 @@ class Layer(ABC):
 
     **The checks are written once, here.** Every subclass's ``forward``, ``backward`` and
     ``backward_parameters`` are wrapped when the class is defined (``__init_subclass__``),
-    so their bodies are the math only. Before ``forward``, the input is checked against
-    the declared ``input_shape`` (when a layer declares one); after it, the shapes of
+    so their bodies are the math only. Before ``forward``, the input is checked: real numbers,
+    a batch, fitting the declared ``input_shape`` (when a layer declares one); after it, the shapes of
     the input and output are kept in ``last_input_shape`` and ``last_output_shape``.
-    Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` has the
-    shape of its output. The errors name the layer, what was expected and what was got.
+    Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` is an array
+    of real numbers shaped like its output. The errors name the layer, what was expected and what was got.
     A Network runs its layers through a :class:`~minidl.layers.chain.Chain`, which calls
     these checked methods for a batch of a new shape or dtype and the bare math otherwise.
 
@@ -197,7 +197,7 @@ class Layer(ABC):
 
     def train(self, mode: bool = True) -> None:
         """Put the layer in training mode (or evaluation mode with ``mode=False``)."""
-        self.training = bool(mode)
+        self.training = check_bool(mode, f"{label(self)}: train mode")
 
     def eval(self) -> None:
         """Put the layer in evaluation mode (``train(False)``)."""
@@ -227,12 +227,16 @@ class Layer(ABC):
                 setattr(self, key, array.astype(target, copy=False))
         return self
 
-    def _input_problem(self, x: Array, expected: tuple[int | None, ...]) -> Exception | None:
+    def _input_problem(self, x: Array, expected: tuple[int | None, ...] | None) -> Exception | None:
         """The error for an input that does not fit ``expected`` (``input_shape``), or None if it fits.
 
-        Called by the forward check only when the quick comparison fails. BatchNorm overrides
-        it to take images too, keeping ``input_shape = (None, num_features)`` for model files.
+        Called by the forward check only when the quick comparison fails. With no ``input_shape``,
+        any batch of real numbers fits (any rank but 0). BatchNorm overrides it to take images
+        too, keeping ``input_shape = (None, num_features)`` for model files; Softmax, to refuse
+        an empty last axis.
         """
+        if expected is None:
+            return None if x.dtype.kind in "fiub" and x.ndim > 0 else input_error(self, x, None)
         fits = x.dtype.kind in "fiub" and x.ndim == len(expected) and all(
             size is None or size == got for size, got in zip(expected, x.shape, strict=True))
         return None if fits else input_error(self, x, expected)
@@ -309,8 +313,7 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
         shape = x.shape
         # A batch of the shape and dtype accepted last time passes again: training's common case
         # costs one tuple comparison. (The check's shape and dtype conditions are independent.)
-        if self.input_shape is not None and (shape != self.last_input_shape
-                                             or x.dtype is not self._accepted_dtype):
+        if shape != self.last_input_shape or x.dtype is not self._accepted_dtype:
             error = self._input_problem(x, self.input_shape)
             if error is not None:
                 raise error
@@ -325,16 +328,13 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
 
 
 def _checked_backward(backward: Callable[[Any, Array], Any]) -> Callable[[Any, Array], Any]:
-    """``backward`` (or ``backward_parameters``) preceded by the forward-ran and grad_y-shape checks."""
+    """``backward`` (or ``backward_parameters``) preceded by the forward-ran and grad_y checks."""
 
     @functools.wraps(backward)
     def checked(self: Layer, grad_y: Array) -> Any:
-        if grad_y.shape != self.last_output_shape:
-            if self.last_output_shape is None:
-                raise RuntimeError(f"{label(self)}: backward() called before forward(); run forward on a "
-                                   "batch first so the layer has its input to differentiate at")
-            raise ValueError(f"{label(self)}: backward expected grad_y of shape {self.last_output_shape} "
-                             f"(the shape of the last forward's output); got {grad_y.shape}")
+        if (not isinstance(grad_y, np.ndarray) or grad_y.shape != self.last_output_shape
+                or grad_y.dtype.kind not in "fiub"):
+            raise grad_y_error(self, grad_y)
         return backward(self, grad_y)
 
     return checked

@@ -123,7 +123,7 @@ class BatchNorm(Layer):
         self._batch_stats = False
         self._axes: tuple[int, ...] = (0,)  # the axes the statistics are taken over
 
-    def _input_problem(self, x: Array, expected: tuple[int | None, ...]) -> Exception | None:
+    def _input_problem(self, x: Array, expected: tuple[int | None, ...] | None) -> Exception | None:
         """Accept ``(batch, num_features)`` (declared) and images ``(batch, num_features, H, W)``."""
         if x.ndim == 4:
             return super()._input_problem(x, (None, self.num_features, None, None))

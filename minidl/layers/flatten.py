@@ -40,7 +40,7 @@ class Flatten(Layer):
             raise ValueError(f"{label(self)}: expected a batch of rank 2 or more, (batch, d1, ...); got an "
                              f"array of rank {x.ndim} with shape {x.shape}")
         self._x_shape = x.shape
-        y: Array = x.reshape(x.shape[0], -1)
+        y: Array = x.reshape(x.shape[0], math.prod(x.shape[1:]))  # not -1: an empty batch has none
         return y
 
     def backward(self, grad_y: Array) -> Array:

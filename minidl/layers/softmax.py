@@ -29,6 +29,13 @@ class Softmax(KeepsShape, Layer):
 
     _p: Array  # the output of the last forward
 
+    def _input_problem(self, x: Array, expected: tuple[int | None, ...] | None) -> Exception | None:
+        """Any batch of real numbers with at least one score on the last axis (the base checks the rest)."""
+        if x.ndim > 0 and x.shape[-1] == 0:
+            return ValueError(f"Softmax {self.name!r}: expected at least one score on the last axis; "
+                              f"got shape {x.shape}")
+        return super()._input_problem(x, expected)
+
     def forward(self, x: Array) -> Array:
         """``p = exp(z - max z) / sum(exp(z - max z))`` along the last axis; any shape, the same out."""
         if x.dtype.kind != "f":  # integer or boolean input: exp below writes into this array

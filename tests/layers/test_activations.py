@@ -223,3 +223,10 @@ def test_relu_and_leaky_relu_slopes_at_exactly_zero_are_the_documented_ones():
     np.testing.assert_array_equal(relu.backward(upstream), [[0.0, 0.0, 1.0]])
     leaky.forward(x)
     np.testing.assert_array_equal(leaky.backward(upstream), [[0.25, 0.25, 1.0]])
+
+
+@pytest.mark.parametrize("layer", [ReLU(), LeakyReLU(0.1), Sigmoid(), Tanh(), Identity(), Softmax()])
+def test_boolean_input_is_computed_as_zeros_and_ones(layer):
+    expected = layer.forward(np.array([[1.0, 0.0]]))
+    # rtol: numpy's tanh of a boolean array is float16
+    np.testing.assert_allclose(layer.forward(np.array([[True, False]])), expected, rtol=1e-3)

@@ -323,6 +323,16 @@ def test_network_backward_rejects_a_non_array_gradient():
         net.backward([[1.0]] * 5)
 
 
+def test_network_backward_rejects_a_gradient_that_is_not_real_numbers():
+    # after a first backward of the same shape, the chain ran the bare math: Dense's matmul failed
+    # and was reported as a missing cache
+    net = Network([Dense(3, 1, seed=0)])
+    net.forward(X)
+    net.backward(np.ones((5, 1)))
+    raises(TypeError, lambda: net.backward(np.ones((5, 1), dtype=complex)),
+           "Network.backward expects dL/doutput of real numbers; got dtype complex128")
+
+
 def test_forgetting_super_init_is_explained():
     class NoSuper(Layer):
         def __init__(self):
@@ -404,6 +414,19 @@ def test_backward_with_a_gradient_of_the_wrong_shape(layer: minidl.Layer) -> Non
     layer.forward(np.ones((4, 3)))
     raises(ValueError, lambda: layer.backward(np.ones((4, 2))), f"'{layer.name}'",
            "expected grad_y of shape (4, 3)", "got (4, 2)")
+
+
+@pytest.mark.parametrize("layer", [Dense(3, 3), ReLU(), Softmax(), minidl.BatchNorm(3), minidl.Flatten()],
+                         ids=lambda layer: type(layer).__name__)
+@pytest.mark.parametrize(("grad_y", "got"), [([[1.0] * 3] * 4, "got list"), (None, "got NoneType"),
+                                             (np.ones((4, 3), dtype=complex), "got dtype complex128"),
+                                             (np.ones((4, 3), dtype=object), "got dtype object")])
+def test_backward_refuses_a_gradient_that_is_not_an_array_of_real_numbers(layer, grad_y, got) -> None:
+    # an AttributeError on .shape, numpy's "Cannot cast ufunc 'matmul' output", or a complex
+    # or object gradient passed on without a word
+    layer.forward(np.ones((4, 3)))
+    raises(TypeError, lambda: layer.backward(grad_y), f"{type(layer).__name__} '{layer.name}'",
+           "backward expects grad_y (dL/dy) as an array of real numbers", got)
 
 
 @pytest.mark.parametrize("layer", [minidl.Dropout(0.5), minidl.BatchNorm(2)], ids=["dropout", "batchnorm"])
@@ -529,3 +552,44 @@ def test_output_shape_default_comes_from_output_features():
     assert Scale(3).output_shape(None) == (None, 3)
     assert Softplus().output_shape((None, 2, 4)) == (None, 2, 4)  # an Activation keeps the shape
     assert Layer.output_shape(Softplus(), (None, 4)) == (None, 4)  # the default, via output_features
+
+
+@pytest.mark.parametrize("mode", ["eval", None, 0])
+def test_train_takes_true_or_false_only(mode: object) -> None:
+    # bool(mode) took "eval" for training mode; Network.train hands its mode to every layer
+    raises(TypeError, lambda: Network([Dense(2, 1)]).train(mode), "Dense 'dense': train mode",
+           f"must be True or False; got {mode!r}")
+
+
+SHAPE_FREE_LAYERS = [ReLU(), LeakyReLU(0.1), Sigmoid(), Tanh(), Identity(), Softmax(), Dropout(0.5, seed=0),
+                     minidl.Flatten()]
+
+
+@pytest.mark.parametrize("layer", SHAPE_FREE_LAYERS, ids=lambda layer: type(layer).__name__)
+@pytest.mark.parametrize("dtype", [complex, object, str])
+def test_a_layer_without_input_shape_still_refuses_input_that_is_not_real_numbers(layer, dtype) -> None:
+    # Softmax took the real part of complex scores silently; the others returned complex or object
+    # arrays, or failed inside numpy (strings)
+    raises(TypeError, lambda: layer.forward(np.ones((2, 3), dtype=dtype)), f"{type(layer).__name__} ",
+           "input must hold real numbers; got dtype")
+
+
+@pytest.mark.parametrize("layer", SHAPE_FREE_LAYERS, ids=lambda layer: type(layer).__name__)
+def test_a_layer_without_input_shape_refuses_a_scalar(layer) -> None:
+    # LeakyReLU and Softmax failed inside numpy ("return arrays must be of ArrayType"), the others
+    # returned a numpy scalar
+    raises(ValueError, lambda: layer.forward(np.array(1.0)), f"{type(layer).__name__} ",
+           "expected a batch (the batch axis first); got a 0-d array")
+
+
+def test_a_user_layer_without_input_shape_gets_the_dtype_check_too() -> None:
+    class Double(Layer):
+        def forward(self, x):
+            return 2.0 * x
+
+        def backward(self, grad_y):
+            return 2.0 * grad_y
+
+    raises(TypeError, lambda: Double().forward(np.ones((2, 2), dtype=complex)), "Double 'double'",
+           "real numbers")
+    np.testing.assert_array_equal(Double().forward(np.ones((2, 2), dtype=int)), np.full((2, 2), 2.0))

@@ -42,6 +42,13 @@ def test_after_a_conv2d_the_transposed_output_is_flattened_in_c_order():
     np.testing.assert_array_equal(y, [[0, 1, 2, 3, 0, -1, -2, -3], [4, 5, 6, 7, -4, -5, -6, -7]])
 
 
+def test_an_empty_batch_flattens_to_an_empty_batch_and_back():
+    layer = Flatten()
+    y = layer.forward(np.ones((0, 2, 3, 3)))
+    assert y.shape == (0, 18)
+    assert layer.backward(y).shape == (0, 2, 3, 3)
+
+
 def test_rank_below_2_is_refused():
     raises(ValueError, lambda: Flatten().forward(np.ones(3)), "Flatten 'flatten'",
            "expected a batch of rank 2 or more", "got an array of rank 1 with shape (3,)")

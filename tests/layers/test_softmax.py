@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from minidl import Softmax
+from tests.messages import raises
 from tests.numeric import assert_layer_gradients
 
 
@@ -33,3 +34,13 @@ def test_softmax_backward_is_not_the_diagonal_shortcut():
 def test_softmax_accepts_integer_input():
     np.testing.assert_allclose(Softmax().forward(np.array([0, 0])), [0.5, 0.5])
     np.testing.assert_allclose(Softmax().forward(np.array([True, True])), [0.5, 0.5])
+
+
+def test_softmax_of_no_scores_is_refused():
+    # it reached numpy's "zero-size array to reduction operation maximum which has no identity"
+    raises(ValueError, lambda: Softmax().forward(np.ones((4, 0))), "Softmax 'softmax'",
+           "expected at least one score on the last axis; got shape (4, 0)")
+
+
+def test_softmax_of_an_empty_batch_is_an_empty_batch():
+    assert Softmax().forward(np.ones((0, 3))).shape == (0, 3)
