@@ -235,11 +235,9 @@ class Layer(ABC):
         too, keeping ``input_shape = (None, num_features)`` for model files; Softmax, to refuse
         an empty last axis.
         """
-        if expected is None:
-            return None if x.dtype.kind in "fiub" and x.ndim > 0 else input_error(self, x, None)
-        fits = x.dtype.kind in "fiub" and x.ndim == len(expected) and all(
+        shape_fits = x.ndim > 0 if expected is None else x.ndim == len(expected) and all(
             size is None or size == got for size, got in zip(expected, x.shape, strict=True))
-        return None if fits else input_error(self, x, expected)
+        return None if shape_fits and x.dtype.kind in "fiub" else input_error(self, x, expected)
 
     # -- description ----------------------------------------------------------------
     def output_features(self, input_features: int | None) -> int | None:

@@ -301,7 +301,7 @@ class EarlyStopping(Monitor):
                  restore_best_weights: bool = False, mode: str = "auto", verbose: int = 0) -> None:
         super().__init__(monitor, mode, min_delta, verbose)
         self.patience = check_count(patience, "EarlyStopping patience")
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = check_bool(restore_best_weights, "EarlyStopping restore_best_weights")
         self.on_train_begin({})
 
     def on_train_begin(self, logs: dict[str, float]) -> None:

@@ -90,6 +90,9 @@ def test_the_callback_list_calls_in_order_and_only_batch_callbacks_per_batch() -
     ({"min_delta": -1}, ValueError, ["EarlyStopping min_delta", "[0.0, inf]", "got -1.0"]),
     ({"mode": "best"}, ValueError, ["EarlyStopping mode", "'auto', 'min' or 'max'", "got 'best'"]),
     ({"monitor": 3}, TypeError, ["EarlyStopping monitor", "a name such as 'val_loss'", "got 3"]),
+    # "no" was once taken as True
+    ({"restore_best_weights": "no"}, TypeError, ["EarlyStopping restore_best_weights", "True or False",
+                                                  "got 'no'"]),
 ])
 def test_early_stopping_arguments_are_checked(kwargs: dict, error: type[Exception],
                                               fragments: list[str]) -> None:
