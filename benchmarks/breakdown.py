@@ -254,9 +254,17 @@ def profile_small() -> None:
         for value, grad in zip(floor.parameters(), state["grads"], strict=True):
             value -= lr * grad
 
+    # The pieces are MLPFloor.step's lines cut apart (they must stay one call each to be timed):
+    # their loss and gradients must be the step's, or the table compares something else.
     floor_forward()
-    floor_loss()
+    whole = run.MLPFloor(weights, lr)
+    before = [value.copy() for value in whole.parameters()]
+    if not np.isclose(floor_loss(), whole.step(xb, yb)):
+        raise SystemExit("breakdown.py: the floor's pieces no longer compute MLPFloor.step's loss")
     floor_backward()
+    for old, new, grad in zip(before, whole.parameters(), state["grads"], strict=True):
+        if not np.allclose(old - lr * grad, new, atol=1e-6):
+            raise SystemExit("breakdown.py: the floor's pieces no longer compute MLPFloor.step's gradients")
     pieces = [
         ("gather the batch", lambda: [None for _ in batches], floor_gather, steps),
         ("forward (with the softmax)", lambda: plan.head.forward(xb), floor_forward, 1),
