@@ -25,7 +25,8 @@ from minidl.layers.dense import Dense
 
 T = TypeVar("T")
 
-_NODE_KEY = re.compile(r"node_(0|[1-9]\d*)(?:_(0|[1-9]\d*))?\Z")  # no leading zeros: node_00 is not node_0
+# node_<j> or node_<layer>_<j>, groups (layer or None, j); no leading zeros: node_00 is not node_0
+_NODE_KEY = re.compile(r"node_(?:(0|[1-9]\d*)_)?(0|[1-9]\d*)\Z")
 
 
 @dataclass(frozen=True)
@@ -236,8 +237,7 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
         if match is None:
             raise ValueError(f"node weights: unexpected key {key!r}; expected 'node_<j>', "
                              "'node_<layer>_<j>' or 'output'")
-        first, second = match.groups()  # node_<j>: (j, None); node_<layer>_<j>: (layer, j)
-        layer, node = ("0", first) if second is None else (first, second)
+        layer, node = match.groups(default="0")  # node_<j> is node_0_<j>
         hidden.setdefault(int(layer), {})[int(node)] = vector
     if len({key.count("_") for key in weights if key != "output"}) > 1:  # node_<j> and node_<layer>_<j>
         raise ValueError("node weights mix 'node_<j>' and 'node_<layer>_<j>' keys; use one style")
