@@ -128,15 +128,14 @@ def trace(layers: Sequence[Layer], x: Array) -> Trace:
     >>> t["node_0_input"], t["node_1_output"], t["output_output"]
     (11.0, 13.0, 24.0)
     """
-    values, single = as_batch(x)
-    records: list[tuple[Layer, Array, Array]] = []
+    batch, single = as_batch(x)
+    arrays = [batch]  # the input, then each layer's output
     with mode(layers, training=False):
         for layer in layers:
-            output = layer.forward(values)
-            records.append((layer, values, output))
-            values = output
-    if single:  # one sample in: every recorded array without the batch axis, as given
-        records = [(layer, inputs[0], outputs[0]) for layer, inputs, outputs in records]
+            arrays.append(layer.forward(arrays[-1]))
+    if single:  # one sample in: every array without the batch axis, as given
+        arrays = [array[0] for array in arrays]
+    records = list(zip(layers, arrays[:-1], arrays[1:], strict=True))  # (layer, its input, its output)
     value: Callable[[Array], Any] = float if single else np.copy  # a node's value: a float, or one per sample
     dense_positions = [i for i, layer in enumerate(layers) if isinstance(layer, Dense)]
     nodes: list[NodeValues] = []
