@@ -668,6 +668,5 @@ def _image_grid(parent: Figure | SubFigure, images: Array, columns: int, cmap: s
         ax.remove()  # the grid's last row is not full
     for ax, picture, (gid, title) in zip(grid, images, titles.items(), strict=False):
         ax.imshow(picture, cmap=cmap, vmin=limits[0], vmax=limits[1])
-        ax.set(xticks=[], yticks=[])
+        ax.set(xticks=[], yticks=[], gid=gid)
         ax.set_title(title, fontsize=8)
-        ax.set_gid(gid)
