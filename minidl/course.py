@@ -25,7 +25,8 @@ from minidl.layers.dense import Dense
 
 T = TypeVar("T")
 
-_NODE_KEY = re.compile(r"node_(0|[1-9]\d*)(?:_(0|[1-9]\d*))?\Z")  # no leading zeros: node_00 is not node_0
+# node_<j> or node_<layer>_<j>, groups (layer or None, j); no leading zeros: node_00 is not node_0
+_NODE_KEY = re.compile(r"node_(?:(0|[1-9]\d*)_)?(0|[1-9]\d*)\Z")
 
 
 @dataclass(frozen=True)
@@ -127,15 +128,14 @@ def trace(layers: Sequence[Layer], x: Array) -> Trace:
     >>> t["node_0_input"], t["node_1_output"], t["output_output"]
     (11.0, 13.0, 24.0)
     """
-    values, single = as_batch(x)
-    records: list[tuple[Layer, Array, Array]] = []
+    batch, single = as_batch(x)
+    arrays = [batch]  # the input, then each layer's output
     with mode(layers, training=False):
         for layer in layers:
-            output = layer.forward(values)
-            records.append((layer, values, output))
-            values = output
-    if single:  # one sample in: every recorded array without the batch axis, as given
-        records = [(layer, inputs[0], outputs[0]) for layer, inputs, outputs in records]
+            arrays.append(layer.forward(arrays[-1]))
+    if single:  # one sample in: every array without the batch axis, as given
+        arrays = [array[0] for array in arrays]
+    records = list(zip(layers, arrays[:-1], arrays[1:], strict=True))  # (layer, its input, its output)
     value: Callable[[Array], Any] = float if single else np.copy  # a node's value: a float, or one per sample
     dense_positions = [i for i, layer in enumerate(layers) if isinstance(layer, Dense)]
     nodes: list[NodeValues] = []
@@ -236,8 +236,7 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
         if match is None:
             raise ValueError(f"node weights: unexpected key {key!r}; expected 'node_<j>', "
                              "'node_<layer>_<j>' or 'output'")
-        first, second = match.groups()  # node_<j>: (j, None); node_<layer>_<j>: (layer, j)
-        layer, node = ("0", first) if second is None else (first, second)
+        layer, node = match.groups(default="0")  # node_<j> is node_0_<j>
         hidden.setdefault(int(layer), {})[int(node)] = vector
     if len({key.count("_") for key in weights if key != "output"}) > 1:  # node_<j> and node_<layer>_<j>
         raise ValueError("node weights mix 'node_<j>' and 'node_<layer>_<j>' keys; use one style")

@@ -332,11 +332,10 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
     prefix = f"{label}: " if label else ""
     for panel, key in zip(panels, keys, strict=True):
         color = None
-        for name, style in ((key, "-"), (f"val_{key}", "--")):
+        for name, style, role in ((key, "-", "training"), (f"val_{key}", "--", "validation")):
             if name in series and series[name].size:
                 (line,) = panel.plot(np.arange(1, series[name].size + 1), series[name], style, marker="o",
-                                     markersize=3, color=color, gid=f"history:{name}",
-                                     label=f"{prefix}{'validation' if name != key else 'training'}")
+                                     markersize=3, color=color, gid=f"history:{name}", label=prefix + role)
                 if label:  # a labelled run keeps one colour: solid training, dashed validation
                     color = line.get_color()
         panel.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -669,6 +668,5 @@ def _image_grid(parent: Figure | SubFigure, images: Array, columns: int, cmap: s
         ax.remove()  # the grid's last row is not full
     for ax, picture, (gid, title) in zip(grid, images, titles.items(), strict=False):
         ax.imshow(picture, cmap=cmap, vmin=limits[0], vmax=limits[1])
-        ax.set(xticks=[], yticks=[])
+        ax.set(xticks=[], yticks=[], gid=gid)
         ax.set_title(title, fontsize=8)
-        ax.set_gid(gid)

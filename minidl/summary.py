@@ -36,15 +36,14 @@ def summary_table(layers: Sequence[Layer], input_shape: int | Sequence[int] | No
     -------------------------------------------------
     Total params: 29
     """
+    counts = [sum(p.size for p in layer.parameters()) for layer in layers]
     rows = [("Layer (type)", "Output Shape", "Param #")]
-    for layer, shape in zip(layers, output_shapes(layers, input_shape), strict=True):
-        count = sum(p.size for p in layer.parameters())
+    for layer, shape, count in zip(layers, output_shapes(layers, input_shape), counts, strict=True):
         rows.append((f"{layer.name} ({type(layer).__name__})", show(shape), f"{count:,}"))
     widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
     lines = [f"{a:<{widths[0]}}{b:<{widths[1]}}{c:>{widths[2] - 2}}" for a, b, c in rows]
     rule = "-" * sum(widths)
-    total = sum(p.size for layer in layers for p in layer.parameters())
-    return "\n".join([rule, lines[0], "=" * sum(widths), *lines[1:], rule, f"Total params: {total:,}"])
+    return "\n".join([rule, lines[0], "=" * sum(widths), *lines[1:], rule, f"Total params: {sum(counts):,}"])
 
 
 def output_shapes(layers: Sequence[Layer],
