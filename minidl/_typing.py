@@ -1,7 +1,5 @@
 """Type aliases shared by the package."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import numpy as np

@@ -80,11 +80,9 @@ def check_finite(array: Array, name: str) -> None:
     else:
         with np.errstate(over="ignore", invalid="ignore"):
             total = np.sum(array)
-    if math.isfinite(total):
+    if math.isfinite(total) or np.isfinite(array).all():  # all finite: only the reduction overflowed
         return
     bad = ~np.isfinite(array)
-    if not bad.any():
-        return
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     where = f" at index {index}" if array.ndim else ""
     raise ValueError(f"{name} must be finite; got {array[index]}{where} ({int(bad.sum())} non-finite values)")

@@ -48,13 +48,10 @@ def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None)
                           f"{x.shape}: layers take batches (x[None] is a batch of one){network}")
     if x.ndim != len(expected):
         return ValueError(f"{name}: {into_network}; got an array of rank {x.ndim} with shape {x.shape}")
-    features = expected[-1]
-    if len(expected) == 2 and features is not None and x.shape[-1] != features:
-        return ValueError(f"{name}: expected {features} input features (last axis); got {x.shape[-1]}: "
-                          f"{into_network}; got shape {x.shape}")
     for axis, (size, got) in enumerate(zip(expected, x.shape, strict=True)):
         if size is not None and size != got:
             what = (f"{size} input {axes[axis - 1]} (axis {axis})" if len(expected) in _AXES
+                    else f"{size} input features (last axis)" if len(expected) == 2 and axis == 1
                     else f"size {size} on axis {axis}")
             return ValueError(f"{name}: expected {what}; got {got}: {into_network}; got shape {x.shape}")
     return ValueError(f"{name}: expected input of shape {wanted}; got shape {x.shape}")
