@@ -159,10 +159,23 @@ class Optimizer(ABC):
         for parameter in parameters:
             state = self._state.get(parameter)
             if state is None:  # the first step of this parameter: its slots start at zero
+                self._check_epsilon(parameter)
                 state = self._state[parameter] = _ParameterState([np.zeros_like(parameter.value)
                                                                   for _ in self.slots])
             state.t += 1
             self._update(parameter, parameter.grad if plain else self._gradient(parameter, scale), state)
+
+    def _check_epsilon(self, parameter: Parameter) -> None:
+        """Refuse an ``epsilon`` that rounds to 0 in the parameter's dtype (1e-8 in float16).
+
+        The step divides by ``sqrt(v) + epsilon``: with ``epsilon`` 0, a zero gradient gives 0/0, NaN.
+        """
+        epsilon = getattr(self, "epsilon", None)
+        if epsilon is not None and parameter.dtype.type(epsilon) == 0:
+            smallest = float(np.finfo(parameter.dtype).smallest_subnormal)
+            raise ValueError(f"{type(self).__name__} epsilon={epsilon:g} is 0 in {parameter.dtype} "
+                             f"(parameter {parameter.name!r}), so sqrt(v) + epsilon can be 0; pass an "
+                             f"epsilon of at least {smallest:g}, or train in float32")
 
     @staticmethod
     def _global_scale(parameters: Sequence[Parameter], limit: float) -> float:
@@ -448,7 +461,8 @@ class Adam(Optimizer):
     beta_1, beta_2
         Decay rates of the first and second moment averages, in ``[0, 1)``.
     epsilon
-        ``> 0``, keeps the division finite (default 1e-8).
+        ``> 0``, keeps the division finite (default 1e-8). It must not round to 0 in the
+        parameters' dtype: 1e-8 does in float16, so the first step refuses it there.
     weight_decay
         The L2 penalty's coefficient, ``>= 0`` (default 0).
     clipnorm, clipvalue, global_clipnorm

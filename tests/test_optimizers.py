@@ -454,6 +454,19 @@ def test_norm_clipping_of_a_float16_gradient_whose_squares_overflow(clip) -> Non
     np.testing.assert_allclose(-p.value, [0.6, -0.8], rtol=1e-3)
 
 
+@pytest.mark.parametrize("optimizer", [Adam(), AdamW()], ids=["Adam", "AdamW"])
+def test_an_epsilon_that_is_zero_in_float16_is_refused_before_a_step(optimizer) -> None:
+    # 1e-8 rounds to 0 in float16: a zero gradient gave 0 / (0 + 0), a NaN weight, and fit stopped
+    # with the advice to lower the learning rate.
+    p = Parameter(np.zeros(2, dtype=np.float16), name="w")
+    p.grad[...] = [0.0, 1.0]
+    with pytest.raises(ValueError, match=r"epsilon=1e-08 is 0 in float16 \(parameter 'w'\).*at least 5\.96"):
+        optimizer.step([p])
+    np.testing.assert_array_equal(p.value, [0.0, 0.0])
+    type(optimizer)(epsilon=1e-7).step([p])  # a representable epsilon: a finite step
+    np.testing.assert_allclose(p.value, [0.0, -0.001], rtol=1e-3)
+
+
 def test_clipvalue_clips_every_element_by_hand() -> None:
     p = Parameter(np.zeros(4))
     p.grad[...] = [-3.0, -0.2, 0.5, 7.0]
