@@ -7,12 +7,13 @@ Its math is written for a batch (the batch axis first, any rank); the public ent
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeVar
 
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
-from minidl._validation import config_repr
+from minidl._validation import check_finite, config_repr
 from minidl.layers.base import Layer
 
 LossT = TypeVar("LossT", bound="Loss")
@@ -103,11 +104,17 @@ class Loss:
         return self.forward(predicted, actual)
 
     def forward(self, predicted: Array, actual: ArrayLike) -> float:
-        """Check ``actual``, give a single sample a batch axis, return ``compute``."""
+        """Check ``actual``, give a single sample a batch axis, return ``compute``.
+
+        A loss that comes out NaN or infinite because ``actual`` holds NaN or inf is refused
+        (``ValueError`` naming the first such entry); one that comes from ``predicted`` is returned.
+        """
         self._shape = None  # a forward that fails leaves nothing for backward
         target = self.check_target(predicted, actual, type(self).__name__)
         value = self.compute(predicted, target) if self.elementwise else \
             self.compute(*with_batch_axis(predicted, target))
+        if not math.isfinite(value):  # a NaN/inf target is refused; a diverged prediction is fit's to see
+            check_finite(np.asarray(actual), f"{type(self).__name__}: actual")
         self._shape = predicted.shape
         return value
 

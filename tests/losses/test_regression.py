@@ -48,6 +48,18 @@ def test_loss_target_of_strings(loss: minidl.Loss) -> None:
 
 
 @pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()], ids=lambda loss: loss.name)
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_target_is_refused_but_a_diverged_prediction_gives_its_loss(loss: minidl.Loss,
+                                                                                 bad: float) -> None:
+    # The target's NaN/inf gave a NaN/inf loss with no error; the prediction's is what fit watches for.
+    raises(ValueError, lambda: loss(PREDICTED, [1.0, bad, 5.0, 7.0]), type(loss).__name__, "actual must be "
+           f"finite; got {bad} at index (1,)")
+    predicted = PREDICTED.copy()
+    predicted[1, 0] = bad
+    assert np.isnan(loss(predicted, TARGET)) if np.isnan(bad) else loss(predicted, TARGET) == np.inf
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()], ids=lambda loss: loss.name)
 def test_loss_backward_before_forward(loss: minidl.Loss) -> None:
     raises(RuntimeError, loss.backward, type(loss).__name__, "backward() called before forward()")
 
