@@ -227,8 +227,13 @@ class CategoricalCrossEntropy(_CrossEntropy):
     name = "categorical_crossentropy"
 
     def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Any:
-        """Targets in ``[0, 1]`` whose rows (the last axis) sum to 1, as one-hot rows do."""
+        """Targets in ``[0, 1]`` whose rows (the last axis) sum to 1, as one-hot rows do; k >= 2 classes."""
         target = super().check_target(predicted, actual, owner)
+        if predicted.ndim == 0 or predicted.shape[-1] == 1:  # the one one-hot row, [1], teaches nothing
+            raise ValueError(f"{owner}: categorical_crossentropy over a single output unit (predicted has "
+                             f"shape {predicted.shape}): its only one-hot target is [1], so it cannot learn "
+                             "the classes; for two classes use one unit with Sigmoid and "
+                             "binary_crossentropy, or two units with Softmax")
         sums = target.sum(axis=-1) if target.ndim else target
         off = np.flatnonzero(np.abs(sums - 1.0) > 1e-3)
         if off.size:

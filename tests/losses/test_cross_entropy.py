@@ -26,6 +26,18 @@ def test_categorical_targets_must_be_one_hot_rows(loss):
     assert loss.forward(np.array([[0.5, 0.5]]), [[0.1, 0.9]]) > 0  # soft targets summing to 1 are fine
 
 
+@pytest.mark.parametrize("loss", [CategoricalCrossEntropy(), CategoricalCrossEntropy(from_logits=True)])
+@pytest.mark.parametrize(("predicted", "actual"), [
+    (np.array([[0.3], [0.9]]), [[1], [1]]),  # one column: the only one-hot row is [1]
+    (np.array([0.3]), [1]),                  # one sample of one class
+], ids=["batch", "one-sample"])
+def test_one_class_is_refused_as_it_cannot_learn(loss, predicted, actual):
+    with pytest.raises(ValueError, match=r"^CategoricalCrossEntropy: categorical_crossentropy over a "
+                                         r"single output unit \(predicted has shape \((2, 1|1,)\)\).*"
+                                         r"one unit with Sigmoid and binary_crossentropy"):
+        loss.forward(predicted, actual)
+
+
 def test_fit_style_messages_come_from_the_same_checks():
     template = np.zeros((2, 3))
     with pytest.raises(ValueError, match=r"^fit y: binary_crossentropy targets must be in \[0, 1\]; "

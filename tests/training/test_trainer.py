@@ -354,6 +354,20 @@ def test_a_softmax_over_one_output_unit_is_refused_at_compile():
     minidl.Network([minidl.Dense(3, 2), minidl.Softmax()]).compile(optimizer="sgd", loss="mse")
 
 
+@pytest.mark.parametrize("y", [np.array([0, 1, 1, 0]), np.ones(4)], ids=["labels", "ones"])
+def test_a_categorical_crossentropy_over_one_output_unit_is_refused_by_fit(y):
+    # Labels 0/1 got "for integer labels use sparse_categorical_crossentropy", which needs two units
+    # too; all-ones targets trained (loss 0.47 and falling) and learnt nothing.
+    network = minidl.Network([minidl.Dense(3, 1), minidl.Sigmoid()])
+    network.compile(optimizer="sgd", loss="categorical_crossentropy")
+    x = np.ones((4, 3))
+    for run in (lambda: network.fit(x, y, verbose=0), lambda: network.evaluate(x, y)):
+        raises(ValueError, run, "categorical_crossentropy over a single output unit",
+               "one-hot target is [1]", "one unit with Sigmoid and binary_crossentropy")
+    network.compile(optimizer="sgd", loss="binary_crossentropy")
+    assert len(network.fit(x, y, verbose=0).history["loss"]) == 1
+
+
 def test_integer_labels_stay_exact_in_a_float16_network():
     # float16 holds integers exactly only up to 2048: label 2049 must not become 2048.
     network = minidl.Network([minidl.Dense(2, 3000, seed=0), minidl.Softmax()]).astype(np.float16)
