@@ -23,7 +23,6 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -124,7 +123,9 @@ def initialize(init: str | Initializer | npt.ArrayLike, shape: tuple[int, ...], 
             valid = ", ".join(sorted(INITIALIZERS))
             raise ValueError(f"{name}: unknown initializer {init!r}; valid names: {valid}")
         return INITIALIZERS[init](shape, rng, dtype)
-    values: Any = init(shape, rng, dtype) if callable(init) else init
+    values = np.asarray(init(shape, rng, dtype) if callable(init) else init)
+    if values.dtype.kind not in "fiub":  # a cast would drop an imaginary part, or fail on text
+        raise TypeError(f"{name}: initial values must be real numbers; got dtype {values.dtype}")
     array = np.array(values, dtype=dtype)  # a copy, never the caller's array
     if array.shape != shape:
         raise ValueError(f"{name}: expected an array of shape {shape}; got shape {array.shape}")

@@ -43,6 +43,18 @@ def test_bad_initializers_are_errors():
         Dense(2, 1, seed="abc")
 
 
+@pytest.mark.parametrize("values", [
+    np.ones((2, 2)) * (1 + 1j),      # the cast kept 1 and dropped the imaginary part, with a warning only
+    [["a", "b"], ["c", "d"]],        # numpy's "could not convert string to float"
+    lambda shape, rng, dtype: np.ones(shape, dtype=complex),  # a function's values are checked too
+], ids=["complex", "strings", "function"])
+def test_initial_values_that_are_not_real_numbers_are_refused(values):
+    with pytest.raises(TypeError, match=r"^Dense 'dense' weight_init: initial values must be real "
+                                        r"numbers; got dtype (complex128|<U1)$"):
+        Dense(2, 2, weight_init=values)
+    assert Dense(2, 2, weight_init=[[True, False], [False, True]]).weight.value.trace() == 2.0
+
+
 def test_a_convolution_kernel_counts_its_window_in_both_fans():
     from minidl.initializers import glorot_uniform, he_normal
 
