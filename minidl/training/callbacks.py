@@ -567,12 +567,11 @@ def _fitted(head: str, fraction: float, eta: str, metrics: list[str], width: int
     The bar shrinks first (to 10 characters), then metrics are left out from the last,
     then the line is cut.
     """
-    while True:
-        tail = eta + "".join(f" - {metric}" for metric in metrics)
+    for kept in range(len(metrics), -1, -1):
+        tail = eta + "".join(f" - {metric}" for metric in metrics[:kept])
         bar_width = min(width, columns - len(head) - len(tail) - 2)
-        if bar_width >= 10 or not metrics:
+        if bar_width >= 10:
             break
-        metrics = metrics[:-1]
     bar_width = max(bar_width, 10)
     filled = int(bar_width * fraction)
     bar = "=" * filled + (">" if filled < bar_width else "") + "." * (bar_width - filled - 1)
