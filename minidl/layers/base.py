@@ -345,12 +345,11 @@ def mode(layers: Iterable[Layer], training: bool) -> Iterator[None]:
     ``predict``, ``trace`` and ``evaluate`` run in ``mode(layers, training=False)``;
     ``fit`` in ``mode(layers, training=True)``.
     """
-    layers = list(layers)
-    modes = [layer.training for layer in layers]
-    for layer in layers:
+    modes = [(layer, layer.training) for layer in layers]
+    for layer, _ in modes:
         layer.train(training)
     try:
         yield
     finally:
-        for layer, was_training in zip(layers, modes, strict=True):
+        for layer, was_training in modes:
             layer.train(was_training)

@@ -204,11 +204,10 @@ class BatchNorm(Layer):
         (grad_y * x_hat).sum(axis=axes, out=self.gamma.grad)
         scale = _per_feature(self.gamma.value, x_hat) * inv_std
         if not self._batch_stats:
-            grad_x: Array = grad_y * scale
-            return grad_x
+            return grad_y * scale
         count = grad_y.size // self.num_features
         grad_beta, grad_gamma = _per_feature(self.beta.grad, x_hat), _per_feature(self.gamma.grad, x_hat)
-        grad_x = grad_y - (grad_beta + x_hat * grad_gamma) / count
+        grad_x: Array = grad_y - (grad_beta + x_hat * grad_gamma) / count
         grad_x *= scale
         return grad_x
 

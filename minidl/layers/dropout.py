@@ -94,8 +94,7 @@ class Dropout(KeepsShape, Layer):
         keep = self._rng.random(x.shape, dtype=draw) >= self.rate
         mask: Array = keep * dtype.type(1.0 / (1.0 - self.rate))
         self.mask = mask
-        y: Array = x * mask
-        return y
+        return x * mask
 
     def backward(self, grad_y: Array) -> Array:
         """``dL/dx = dL/dy * mask``: dropped values get no gradient, kept ones are rescaled.
@@ -105,8 +104,7 @@ class Dropout(KeepsShape, Layer):
         """
         if self.mask is None:
             return grad_y
-        grad_x: Array = grad_y * self.mask
-        return grad_x
+        return grad_y * self.mask
 
     def config(self) -> dict[str, Any]:
         """``rate``, ``seed`` (an int, or None when none or a Generator was given) and ``name``."""

@@ -40,16 +40,14 @@ class Flatten(Layer):
             raise ValueError(f"{label(self)}: expected a batch of rank 2 or more, (batch, d1, ...); got an "
                              f"array of rank {x.ndim} with shape {x.shape}")
         self._x_shape = x.shape
-        y: Array = x.reshape(x.shape[0], math.prod(x.shape[1:]))  # not -1: an empty batch has none
-        return y
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # not -1: an empty batch has none
 
     def backward(self, grad_y: Array) -> Array:
         """``dL/dx = grad_y.reshape(x.shape)``: each value goes back to where it came from.
 
         ``grad_y`` has shape ``(batch, d1 * ... * dk)``; returns ``(batch, d1, ..., dk)``.
         """
-        grad_x: Array = grad_y.reshape(self._x_shape)
-        return grad_x
+        return grad_y.reshape(self._x_shape)
 
     def output_shape(self, input_shape: Shape | None) -> Shape:
         """``(None, d1 * ... * dk)``; the size is None (not known) if any ``d`` is."""

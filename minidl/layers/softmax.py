@@ -54,5 +54,4 @@ class Softmax(KeepsShape, Layer):
         """
         p = self._p
         weighted: Array = (grad_y * p).sum(axis=-1, keepdims=True)
-        grad_x: Array = p * (grad_y - weighted)
-        return grad_x
+        return p * (grad_y - weighted)
