@@ -154,21 +154,20 @@ class Optimizer(ABC):
         # The hot path: no decay through the gradient and no clipping, the update reads grad itself.
         plain = ((not self.weight_decay or self.decoupled) and self.clipnorm is None
                  and self.clipvalue is None and self.global_clipnorm is None)
-        scale = 1.0 if self.global_clipnorm is None else self._global_scale(parameters, self.global_clipnorm)
+        scale = 1.0 if self.global_clipnorm is None else _global_scale(parameters, self.global_clipnorm)
         self.iterations += 1
         for parameter in parameters:
             state = self._state.get(parameter)
-            if state is None:  # the first step of this parameter: its slots start at zero
-                self._check_epsilon(parameter)
-                state = self._state[parameter] = _ParameterState([np.zeros_like(parameter.value)
-                                                                  for _ in self.slots])
+            if state is None:  # the first step of this parameter
+                state = self._state[parameter] = self._new_state(parameter)
             state.t += 1
             self._update(parameter, parameter.grad if plain else self._gradient(parameter, scale), state)
 
-    def _check_epsilon(self, parameter: Parameter) -> None:
-        """Refuse an ``epsilon`` that rounds to 0 in the parameter's dtype (1e-8 in float16).
+    def _new_state(self, parameter: Parameter) -> _ParameterState:
+        """The state of a parameter's first step: its slots at zero.
 
-        The step divides by ``sqrt(v) + epsilon``: with ``epsilon`` 0, a zero gradient gives 0/0, NaN.
+        Refuses an ``epsilon`` that rounds to 0 in the parameter's dtype (1e-8 in float16): the
+        step divides by ``sqrt(v) + epsilon``, so a zero gradient would give 0/0, NaN.
         """
         epsilon = getattr(self, "epsilon", None)
         if epsilon is not None and parameter.dtype.type(epsilon) == 0:
@@ -176,12 +175,7 @@ class Optimizer(ABC):
             raise ValueError(f"{type(self).__name__} epsilon={epsilon:g} is 0 in {parameter.dtype} "
                              f"(parameter {parameter.name!r}), so sqrt(v) + epsilon can be 0; pass an "
                              f"epsilon of at least {smallest:g}, or train in float32")
-
-    @staticmethod
-    def _global_scale(parameters: Sequence[Parameter], limit: float) -> float:
-        """``min(1, limit / (N + 1e-6))``, ``N`` the norm of all gradients: ``clip_grad_norm_``'s factor."""
-        total = math.sqrt(sum(_squared_norm(parameter.grad) for parameter in parameters))
-        return min(1.0, limit / (total + 1e-6))
+        return _ParameterState([np.zeros_like(parameter.value) for _ in self.slots])
 
     def _gradient(self, parameter: Parameter, scale: float) -> Array:
         """The gradient the update uses: ``grad`` clipped, plus ``weight_decay * w`` (``grad`` kept)."""
@@ -304,6 +298,12 @@ def _entry(arrays: Mapping[str, Any], key: str, owner: str) -> Array:
     if key not in arrays:
         raise ValueError(f"{owner}: no {key!r} entry; got keys {sorted(arrays)}")
     return np.asarray(arrays[key])
+
+
+def _global_scale(parameters: Sequence[Parameter], limit: float) -> float:
+    """``min(1, limit / (N + 1e-6))``, ``N`` the norm of all gradients: ``clip_grad_norm_``'s factor."""
+    total = math.sqrt(sum(_squared_norm(parameter.grad) for parameter in parameters))
+    return min(1.0, limit / (total + 1e-6))
 
 
 def _squared_norm(array: Array) -> float:
