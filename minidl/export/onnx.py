@@ -80,10 +80,8 @@ _NO_FLOAT64 = (Conv2D, AvgPool2D)
 class _Graph:
     """The nodes and initializers made so far; ``tensor`` names the latest output."""
 
-    def __init__(self, dtype: np.dtype[Any]) -> None:
-        from onnx import helper, numpy_helper
-
-        self.helper, self.numpy_helper, self.dtype = helper, numpy_helper, dtype
+    def __init__(self, onnx_lib: Any, dtype: np.dtype[Any]) -> None:
+        self.onnx, self.dtype = onnx_lib, dtype
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self.tensor = "input"
@@ -95,11 +93,11 @@ class _Graph:
         (``"dense.weight"``, ``"dense.bias"``), cast to the model's dtype.
         """
         arrays = {f"{layer.name}.{name}": array for name, array in own_tensors(layer).items()}
-        self.initializers += [self.numpy_helper.from_array(np.asarray(array, dtype=self.dtype), name)
+        self.initializers += [self.onnx.numpy_helper.from_array(np.asarray(array, dtype=self.dtype), name)
                               for name, array in arrays.items()]
         output = f"{layer.name}.output"  # never "input", "output" nor an initializer's name
-        self.nodes.append(self.helper.make_node(op_type, [self.tensor, *arrays], [output], name=layer.name,
-                                                **attributes))
+        self.nodes.append(self.onnx.helper.make_node(op_type, [self.tensor, *arrays], [output],
+                                                     name=layer.name, **attributes))
         self.tensor = output
 
 
@@ -193,7 +191,7 @@ def to_onnx(network: Network, path: str | os.PathLike[str] | None, *, opset: int
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
         raise ValueError(f"to_onnx: opset must be an int from {MIN_OPSET} to {newest} (the installed onnx's "
                          f"newest); got {opset!r}")
-    graph = _Graph(np.dtype(target))
+    graph = _Graph(onnx_lib, np.dtype(target))
     for layer in network.layers:
         if (rule := RULES[type(layer)]) is not None:
             op_type, attributes = rule
@@ -227,10 +225,8 @@ def _input_dims(network: Network, input_shape: int | Sequence[int] | None) -> li
         given = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
         name = "to_onnx input_shape (one sample's, without the batch axis): each size"
         sizes = [check_positive_int(size, name) for size in given]
-    elif first.last_input_shape is not None:
-        sizes = first.last_input_shape[1:]
-    elif first.input_shape is not None:
-        sizes = first.input_shape[1:]
+    elif (known := first.last_input_shape or first.input_shape) is not None:
+        sizes = known[1:]
     else:
         raise ValueError(f"to_onnx: the input's shape is not known ({label(first)} declares none and has "
                          "not run a forward); pass input_shape, one sample's shape, e.g. (1, 28, 28)")
