@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
+from itertools import zip_longest
 
 import numpy as np
 
@@ -328,10 +329,8 @@ def _box_table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
     def lines(cells: tuple[str, str, str], bar: str) -> list[str]:
         wrapped = [textwrap.wrap(cell, width, break_on_hyphens=False) or [""]
                    for cell, width in zip(cells, _WIDTHS, strict=True)]
-        height = max(len(cell) for cell in wrapped)
-        name, shape, count = ([*cell, *[""] * (height - len(cell))] for cell in wrapped)
         return [f"{bar} {a:<{_WIDTHS[0]}} {bar} {b:<{_WIDTHS[1]}} {bar} {c:>{_WIDTHS[2]}} {bar}"
-                for a, b, c in zip(name, shape, count, strict=True)]
+                for a, b, c in zip_longest(*wrapped, fillvalue="")]
 
     body: list[str] = []
     for index, row in enumerate(rows):
