@@ -485,6 +485,9 @@ class GradientCheckRow:
 class GradientCheckReport:
     """The result of :func:`check_gradients`: one row per gradient, printable as a table.
 
+    ``bool(report)`` is ``report.passed``, so ``assert check_gradients(layer, x)`` works;
+    ``report.raise_if_failed()`` gives the better message (the whole table).
+
     Attributes
     ----------
     subject
@@ -499,9 +502,6 @@ class GradientCheckReport:
         ``NOISE_FACTOR``).
     requested_atol
         The ``atol`` asked for (None when constructing: then the same as ``atol``).
-
-    ``bool(report)`` is ``report.passed``, so ``assert check_gradients(layer, x)`` works;
-    ``report.raise_if_failed()`` gives the better message (the whole table).
 
     Examples
     --------
