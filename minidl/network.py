@@ -118,9 +118,12 @@ class Network:
 
     # -- the computation ------------------------------------------------------------
     def forward(self, x: ArrayLike) -> Array:
-        """``y = layer_n(... layer_1(x))`` in the current mode, ``x`` of shape ``(batch, features)``.
+        """``y = layer_n(... layer_1(x))`` in the current mode, ``x`` of shape ``(batch, ...)``.
 
-        One sample ``(features,)`` gets a batch axis for the layers (and loses it after); ``x``
+        ``(batch, features)`` for a dense network, ``(batch, channels, height, width)`` for images;
+        ``y`` is ``(batch, ...)`` as the last layer gives it.
+
+        One sample (``(features,)``) gets a batch axis for the layers (and loses it after); ``x``
         is checked (numeric, finite, non-empty) and cast to the network's dtype here, once.
         """
         batch, single = as_batch(as_float_array(x, "Network input x", dtype=self.dtype))

@@ -190,7 +190,7 @@ class Sequential:
         return self._ready(x, "predict").predict(x, 32 if batch_size is None else batch_size)
 
     def __call__(self, x: ArrayLike, training: bool | None = None) -> Array:
-        """Keras's ``model(x)``: the outputs for ``x``, shape ``(samples, outputs)``, in one forward.
+        """Keras's ``model(x)``: the outputs for ``x`` in one forward, shaped as the last layer gives.
 
         Parameters
         ----------

@@ -1,6 +1,7 @@
 """``Loss``, the base class of every loss, and ``match_target``, the one target-shape rule.
 
-A loss is a mean over samples, so the learning rate does not depend on the batch size.
+A loss is a mean (over every element for MSE, MAE and binary cross-entropy, over every
+sample for the categorical ones), so the learning rate does not depend on the batch size.
 Its math is written for a batch (the batch axis first, any rank); the public entry
 ``forward`` checks the target and gives a single sample a batch axis, once for all losses.
 """

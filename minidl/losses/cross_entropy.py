@@ -4,14 +4,16 @@ Each reads either probabilities (the default, what a network ending in Sigmoid/S
 outputs) or logits (``from_logits=True``, the raw scores before the activation). The
 logits path is the exact one: it works with log-sigmoid/log-softmax computed stably, so
 the loss and its gradient ``(p - y) / N`` stay finite and exact even for logits of
-+-1000. The probabilities path clips ``p`` to ``[epsilon, 1 - epsilon]``, which keeps
-everything finite but is only approximate for saturated outputs.
++-1000 (``N`` the number of predictions the loss averages: for the categorical losses every
+position of ``(N, ..., k)`` but the class axis, for the binary one every element). The
+probabilities path clips ``p`` to ``[epsilon, 1 - epsilon]``, which keeps everything finite
+but is only approximate for saturated outputs.
 
 **Fusion.** When a network ends in the activation a loss reads (``loss.fuses_with(last)``:
 Softmax for the categorical losses, Sigmoid for the binary one, with
 ``from_logits=False``), the training step calls ``loss.forward_from_logits(logits,
 target, probabilities)`` with that layer's input and output, then starts backpropagation
-below the layer with ``loss.backward() = (p - y) / N``: the exact logits path, and no
+below the layer with ``loss.backward() = (p - y) / N`` (``N`` as above): the exact logits path, and no
 Softmax Jacobian to multiply. The activation still runs, so predictions and metrics see
 probabilities.
 """
@@ -90,7 +92,8 @@ class _CrossEntropy(Loss):
         """The exact loss from the logits ``z`` (the Sigmoid's/Softmax's input), any shape ``compute`` takes.
 
         ``probabilities`` is that layer's output if it already ran (else computed here);
-        ``backward()`` then returns ``dL/dz = (p - y) / N``, shaped like ``logits``.
+        ``backward()`` then returns ``dL/dz = (p - y) / N``, shaped like ``logits`` (``N`` the
+        number of predictions averaged, as the module docstring says).
         """
         return self.logits_loss(logits, self.check_target(logits, actual, type(self).__name__), probabilities)
 
@@ -254,7 +257,8 @@ class CategoricalCrossEntropy(_CrossEntropy):
     def gradient(self) -> Array:
         """``dL/dz = (p - y) / N`` after logits; ``dL/dp = -y / (p N)`` after probabilities.
 
-        ``N`` counts samples; shape ``(N, ..., k)``, like the batch given.
+        ``N`` counts every position of the batch ``(N, ..., k)`` but the class axis (the samples,
+        for a batch ``(N, k)``); the shape is the batch's.
         """
         p, scale = self._p, 1.0 / _samples(self._p)
         if self._read_logits:
@@ -341,7 +345,8 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
     def gradient(self) -> Array:
         """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities.
 
-        ``onehot`` is the label as a one-hot row; shape ``(N, ..., k)``, like the batch given.
+        ``onehot`` is the label as a one-hot row; ``N`` counts every position of the batch
+        ``(N, ..., k)`` but the class axis (the samples, for a batch ``(N, k)``); the shape is the batch's.
         """
         p, at_labels, scale = self._p, self._at_labels, 1.0 / _samples(self._p)
         # grad in C order, so that grad.reshape(-1) is a view and writing into it writes grad
