@@ -99,8 +99,8 @@ class Chain:
                     if grad.shape != layer.last_input_shape:
                         raise backward_shape_error(layer, layer.last_input_shape or (), grad)
             else:
-                for layer, math in self._down_to_data if to_data else self._down_to_first:  # noqa: B007
-                    grad = math(grad)  # (``layer`` names the failing layer in the errors below)
+                for layer, bare_backward in self._down_to_data if to_data else self._down_to_first:  # noqa: B007
+                    grad = bare_backward(grad)  # (``layer`` names the failing layer in the errors below)
             if not to_data:
                 layer = self.layers[self.first]
                 (layer.backward_parameters if checked else self._first_parameters)(grad)

@@ -100,7 +100,7 @@ class Conv2D(Layer):
         # What backward needs from the last forward.
         self._cols: Array
         self._x_shape: tuple[int, ...]
-        self._out: tuple[int, int]
+        self._out_size: tuple[int, int]
 
     @property
     def use_bias(self) -> bool:
@@ -133,7 +133,7 @@ class Conv2D(Layer):
             (float32 stays float32). A transposed view of the product, no copy.
         """
         out = output_size(label(self), x.shape, self.kernel_size, self.stride, self.pads)
-        self._x_shape, self._out = x.shape, out
+        self._x_shape, self._out_size = x.shape, out
         self._cols = cols = im2col(x, self.kernel_size, self.stride, self.pads)
         y: Array = self.weight.value.reshape(self.out_channels, -1) @ cols
         if self.bias is not None:
@@ -157,7 +157,7 @@ class Conv2D(Layer):
         """
         g = self._parameter_gradients(grad_y)
         grad_cols: Array = self.weight.value.reshape(self.out_channels, -1).T @ g
-        return col2im(grad_cols, self._x_shape, self.kernel_size, self.stride, self.pads, self._out)
+        return col2im(grad_cols, self._x_shape, self.kernel_size, self.stride, self.pads, self._out_size)
 
     def backward_parameters(self, grad_y: Array) -> None:
         """Fill ``weight.grad`` and ``bias.grad`` as ``backward`` does, without ``dL/dx``."""

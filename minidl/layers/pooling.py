@@ -26,7 +26,7 @@ class _Pool2D(Layer):
         self.pool_size = check_int_pair(pool_size, f"{label(self)} pool_size")
         self.stride = self.pool_size if stride is None else check_int_pair(stride, f"{label(self)} stride")
         self._x: Array  # the input of the last forward: its shape, dtype and layout in memory
-        self._out: tuple[int, int]
+        self._out_size: tuple[int, int]
 
     @property
     def _overlap(self) -> bool:
@@ -39,9 +39,9 @@ class _Pool2D(Layer):
         ``view[n, c, p, q] = x[n, c, p * sh + i, q * sw + j]``, shape ``(N, C, Ho, Wo)``; the
         offsets in row-major order.
         """
-        self._x, self._out = x, output_size(label(self), x.shape, self.pool_size, self.stride)
+        self._x, self._out_size = x, output_size(label(self), x.shape, self.pool_size, self.stride)
         return [x[:, :, rows, columns]
-                for _, _, (rows, columns) in offsets(self.pool_size, self.stride, self._out)]
+                for _, _, (rows, columns) in offsets(self.pool_size, self.stride, self._out_size)]
 
     def output_shape(self, input_shape: Shape | None) -> Shape:
         """``(None, channels, Ho, Wo)``: the channels kept, ``Ho = (H - ph) // sh + 1`` (None: not known)."""
@@ -58,7 +58,7 @@ class _Pool2D(Layer):
         their default order ``"K"``.)
         """
         tiled = self.stride == self.pool_size and all(
-            self._x.shape[2 + d] == self._out[d] * self.pool_size[d] for d in (0, 1))
+            self._x.shape[2 + d] == self._out_size[d] * self.pool_size[d] for d in (0, 1))
         return np.empty_like(self._x, dtype=dtype) if tiled else np.zeros_like(self._x, dtype=dtype)
 
     def config(self) -> dict[str, Any]:
@@ -150,7 +150,7 @@ class MaxPool2D(_Pool2D):
             # a copy laid out in memory as x is: transpose to x's memory order, copy, transpose back
             grad_y = grad_y.transpose(axes).copy().transpose(np.argsort(axes))
         overlap = self._overlap
-        for k, (_, _, (rows, columns)) in enumerate(offsets(self.pool_size, self.stride, self._out)):
+        for k, (_, _, (rows, columns)) in enumerate(offsets(self.pool_size, self.stride, self._out_size)):
             if overlap:
                 grad_x[:, :, rows, columns] += grad_y * (self._argmax == k)
             else:
@@ -200,7 +200,7 @@ class AvgPool2D(_Pool2D):
         share = grad_y / (self.pool_size[0] * self.pool_size[1])
         grad_x = self._new_grad_x(share.dtype)
         overlap = self._overlap
-        for _, _, (rows, columns) in offsets(self.pool_size, self.stride, self._out):
+        for _, _, (rows, columns) in offsets(self.pool_size, self.stride, self._out_size):
             if overlap:
                 grad_x[:, :, rows, columns] += share
             else:
