@@ -162,8 +162,9 @@ class BatchNorm(Layer):
             count = x.size // self.num_features  # values per feature: N, or N * H * W for images
             if count < 2:
                 raise ValueError(f"BatchNorm {self.name!r}: training mode needs at least 2 samples per batch "
-                                 f"to compute batch statistics; got a batch of 1 (input shape {x.shape}). "
-                                 "Use eval() for single samples, or a batch_size that leaves no batch of 1.")
+                                 f"to compute batch statistics; got a batch of {x.shape[0]} (input shape "
+                                 f"{x.shape}). Use eval() for single samples, or a batch_size that leaves no "
+                                 "batch of 1.")
             mean: Array = x.sum(axis=axes, keepdims=True) / count  # (1, features) or (1, channels, 1, 1)
             centred = x - mean
             var: Array = (centred * centred).sum(axis=axes, keepdims=True) / count

@@ -274,6 +274,7 @@ def test_batchnorm_wrong_features_and_batch_of_one() -> None:
            "expected input of shape (batch, 3) or (3,)", "got shape (4, 2)")
     raises(ValueError, lambda: layer.forward(np.ones((1, 3))), "at least 2 samples per batch",
            "got a batch of 1")
+    raises(ValueError, lambda: layer.forward(np.ones((0, 3))), "got a batch of 0 (input shape (0, 3))")
 
 
 def test_batchnorm_refuses_a_negative_variance_before_changing_anything():
