@@ -116,8 +116,10 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
         has (``"64 nodes"``); edges join the drawn nodes only, and the drawn nodes keep
         their names (``x_0`` ... ``x_4``, ``x_59`` ... ``x_63``), weights and values.
     x
-        One sample, shape ``(in_features,)`` or ``(1, in_features)``; ``None`` draws the
-        weights only.
+        One sample: shape ``(in_features,)`` or ``(1, in_features)`` for a network that
+        starts with its Dense layer, else the network's input for one sample without the
+        batch axis (an image ``(channels, height, width)`` before ``Conv2D`` and ``Flatten``);
+        ``None`` draws the weights only.
     ax
         The matplotlib Axes to draw into; ``None`` makes a new figure.
     precision
@@ -214,15 +216,16 @@ def _node_values(network: Network, x: ArrayLike, positions: list[int],
     """
     sample = as_float_array(x, "draw_network x", dtype=network.dtype)
     n = len(columns[0])
-    if sample.shape not in ((n,), (1, n)):
+    if positions[0] == 0 and sample.shape not in ((n,), (1, n)):
         raise ValueError(f"draw_network x must be one sample of shape ({n},) or (1, {n}); "
                          f"got shape {np.shape(x)}")
-    traced = network.trace(sample.reshape(n))  # in evaluation mode, as predict runs
+    one = sample[0] if sample.shape == (1, n) else sample  # (1, n): a batch of one, as predict takes
+    traced = network.trace(one[None])  # in evaluation mode, as predict runs
     # An input node's input and output: what the first Dense layer multiplies (the sample, after any
     # layers before it).
-    inputs = traced.layers[positions[0]][1]
+    inputs = traced.layers[positions[0]][1][0]
     values = {name: (float(v),) * 2 for name, v in zip(columns[0], inputs, strict=True)}
-    return values | {node.name: (node.input, node.output) for node in traced.nodes}
+    return values | {node.name: (float(node.input[0]), float(node.output[0])) for node in traced.nodes}
 
 
 def _draw_edges(ax: Axes, dense_layers: list[Dense], xy: list[dict[int, tuple[float, float]]],
@@ -325,7 +328,9 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
     keys = bases if keys is None else ([keys] if isinstance(keys, str) else list(keys))
     missing = [key for key in keys if key not in bases]
     if missing:
-        raise ValueError(f"plot_history: no {missing} in the history; it has {bases}")
+        hint = " (give a key without val_: its validation curve is drawn with it)" if any(
+            key.startswith("val_") for key in missing) else ""
+        raise ValueError(f"plot_history: no {missing} in the history; it has {bases}{hint}")
     figure, panels = _panels(axes, keys)
     from matplotlib.ticker import MaxNLocator
 
@@ -502,8 +507,9 @@ def _entry(network: Network, parameter: Parameter | int,
                         f"in network.parameters(); got {type(parameter).__name__}")
     if id(parameter) not in owners:
         raise ValueError(f"plot_loss_landscape: {parameter!r} is not a parameter of this network")
-    position = (index,) if isinstance(index, (int, np.integer)) else tuple(index)
-    in_range = all(-n <= int(i) < n for i, n in zip(position, parameter.shape, strict=False))
+    position = tuple(index) if isinstance(index, (tuple, list, np.ndarray)) else (index,)
+    integers = all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in position)
+    in_range = integers and all(-n <= int(i) < n for i, n in zip(position, parameter.shape, strict=False))
     if len(position) != parameter.value.ndim or not in_range:
         raise ValueError(f"plot_loss_landscape index must pick one entry of a parameter of shape "
                          f"{parameter.shape}; got {index!r}")
@@ -652,6 +658,9 @@ def _chosen_layers(network: Network, layers: str | Layer | Sequence[str | Layer]
         return list(chosen)
     by_name = {layer.name: layer for layer in network.layers}
     wanted = [layers] if isinstance(layers, (str, Layer)) else list(layers)
+    if not wanted:
+        raise ValueError("plot_feature_maps layers is empty; give at least one layer (a name or the layer), "
+                         "or None for every Conv2D and pooling layer")
     for given in wanted:
         layer = by_name.get(given) if isinstance(given, str) else given
         if not any(layer is own for own in network.layers):

@@ -165,6 +165,17 @@ def test_draw_network_rejects_a_bad_sample(x, message):
         mplot.draw_network(network, x=x)
 
 
+def test_draw_network_shows_the_values_of_a_network_with_layers_before_its_first_dense():
+    network = minidl.Network([minidl.Conv2D(1, 2, 3, seed=0), minidl.Flatten(), minidl.Dense(8, 1, seed=1)])
+    image = np.arange(16.0).reshape(1, 4, 4)  # one sample (channels, height, width), as plot_feature_maps
+    ax = mplot.draw_network(network, x=image)
+    flat = network.layers[1].forward(network.layers[0].forward(image[None]))[0]  # what the Dense receives
+    expected = float(flat @ network.layers[2].weight.value[:, 0] + network.layers[2].bias.value[0])
+    values = texts_by_gid(ax, "value:")
+    assert values["value:output"] == f"{expected:.3g}"
+    assert values["value:x_0"] == f"{flat[0]:.3g}" and len(values) == 9
+
+
 def test_draw_network_refuses_what_is_not_a_network_of_dense_layers():
     with pytest.raises(ValueError, match="at least one Dense layer"):
         mplot.draw_network(minidl.Network([minidl.ReLU()]))
@@ -305,6 +316,9 @@ def test_plot_history_errors_are_clear():
         mplot.plot_history({})
     with pytest.raises(ValueError, match=r"no \['accuracy'\]"):
         mplot.plot_history({"loss": [1.0]}, keys=["accuracy"])
+    with pytest.raises(ValueError, match=r"no \['val_loss'\] in the history; it has \['loss'\] "
+                                         r"\(give a key without val_"):
+        mplot.plot_history({"loss": [1.0], "val_loss": [2.0]}, keys=["val_loss"])
     with pytest.raises(TypeError, match="History"):
         mplot.plot_history([1.0, 2.0])
     with pytest.raises(ValueError, match="one Axes per key"):
@@ -419,6 +433,12 @@ def test_loss_landscape_rejects_bad_arguments():
         mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=5, index=(0, 0))
     with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
         mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=0, index=(2, 0))
+    for index in (True, 0.0, slice(0, 2), (0, True), "0", [[0, 0]]):  # one entry, by integers
+        with pytest.raises(ValueError, match=r"index must pick one entry of a parameter of shape \(2, 2\)"):
+            mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=0, index=index)
+    with_bias = minidl.Network([minidl.Dense(2, 1, seed=0)])  # a bias of shape (1,): True was a mask
+    with pytest.raises(ValueError, match=r"index must pick one entry of a parameter of shape \(1,\)"):
+        mplot.plot_loss_landscape(with_bias, loss, COURSE_X, COURSE_Y, parameter=1, index=True)
     with pytest.raises(ValueError, match="not a parameter of this network"):
         mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y,
                                   parameter=minidl.Parameter(np.zeros(2)), index=0)
@@ -565,6 +585,8 @@ def test_plot_feature_maps_errors_name_the_image_or_the_layer():
         mplot.plot_feature_maps(minidl.Network([minidl.ReLU()]), IMAGE)
     with pytest.raises(TypeError, match="minidl Network"):
         mplot.plot_feature_maps([minidl.Conv2D(1, 2, 3)], IMAGE)
+    with pytest.raises(ValueError, match="layers is empty; give at least one layer"):
+        mplot.plot_feature_maps(network, IMAGE, layers=[])
 
 
 @needs_matplotlib
