@@ -317,9 +317,11 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
                 raise error
             self._accepted_dtype = x.dtype
         y = forward(self, x)
+        if type(y) is not np.ndarray and not isinstance(y, (np.ndarray, np.generic)):  # the next layer
+            raise TypeError(f"{label(self)}: forward must return a numpy array; got {type(y).__name__}")
         forward_runs[0] += 1
         self.last_input_shape = shape
-        self.last_output_shape = y.shape if type(y) is np.ndarray else getattr(y, "shape", None)
+        self.last_output_shape = y.shape
         return y
 
     return checked

@@ -305,6 +305,21 @@ def test_fit_names_the_faulty_layer_too(layer, error, match):
         net.fit(X[:4], np.zeros(4), epochs=1, batch_size=4, verbose=0)
 
 
+def test_forward_returning_no_array_is_named_where_it_returns():
+    class ReturnsList(Scale):
+        def forward(self, x):
+            return super().forward(x).tolist()
+
+    message = r"ReturnsList 'returnslist': forward must return a numpy array; got list"
+    # the next Dense turned the list into an array, and backward then said "called before forward()"
+    net = Network([ReturnsList(3), Dense(3, 1, seed=0)])
+    net.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(TypeError, match=message):
+        net.fit(X, np.zeros(5), epochs=1, verbose=0)
+    with pytest.raises(TypeError, match=message):  # as the last layer: fit raised an AttributeError
+        Network([Dense(3, 3, seed=0), ReturnsList(3)]).forward(X)
+
+
 def test_backward_returning_nothing_is_named():
     class NoReturn(Scale):
         def backward(self, grad_y):
