@@ -42,10 +42,11 @@ def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None)
     # A Network adds the batch axis to a single sample of rank 1 only, (features,).
     into_network = f"expected input of shape {wanted}" + (
         f" or ({sizes[0]},) for one sample into a Network" if len(expected) == 2 else "")
-    if x.ndim == len(expected) - 1:  # one sample given straight to a layer
+    if x.ndim == len(expected) - 1:  # one sample given straight to a layer, or images without their channel
         network = "; Network.forward, predict and trace accept one sample" if len(expected) == 2 else ""
+        grey = ", x[:, None] a batch of grey images" if len(expected) == 4 and expected[1] == 1 else ""
         return ValueError(f"{name}: expected a batch, input of shape {wanted}; got one sample of shape "
-                          f"{x.shape}: layers take batches (x[None] is a batch of one){network}")
+                          f"{x.shape}: layers take batches (x[None] is a batch of one{grey}){network}")
     if x.ndim != len(expected):
         return ValueError(f"{name}: {into_network}; got an array of rank {x.ndim} with shape {x.shape}")
     for axis, (size, got) in enumerate(zip(expected, x.shape, strict=True)):
@@ -53,7 +54,11 @@ def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None)
             what = (f"{size} input {axes[axis - 1]} (axis {axis})" if len(expected) in _AXES
                     else f"{size} input features (last axis)" if len(expected) == 2 and axis == 1
                     else f"size {size} on axis {axis}")
-            return ValueError(f"{name}: expected {what}; got {got}: {into_network}; got shape {x.shape}")
+            channels_last = (" (minidl images are channels first: x.transpose(0, 3, 1, 2) turns (batch, "
+                             "height, width, channels) around)" if len(expected) == 4 and axis == 1
+                             and x.shape[-1] == size else "")
+            return ValueError(f"{name}: expected {what}; got {got}: {into_network}; got shape {x.shape}"
+                              f"{channels_last}")
     return ValueError(f"{name}: expected input of shape {wanted}; got shape {x.shape}")
 
 

@@ -41,7 +41,10 @@ def prepare_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, owner
     if target.ndim == 0 or len(target) != len(data):
         got = "a scalar" if target.ndim == 0 else f"{len(target)} samples (shape {target.shape})"
         raise ValueError(f"{owner}: x has {len(data)} samples (shape {data.shape}) but y has {got}")
-    output_shape = network.predict(data[:1]).shape[1:]  # in evaluation mode
+    try:
+        output_shape = network.predict(data[:1]).shape[1:]  # in evaluation mode
+    except ValueError as error:  # the layer's message shows the one-sample probe: name the data given
+        raise ValueError(f"{owner} x of shape {data.shape} does not fit the network: {error}") from error
     template = np.broadcast_to(np.zeros((), dtype=dtype), (len(data), *output_shape))
     target = loss.check_target(template, target, f"{owner} y")
     return data, target, int(output_shape[-1]) if output_shape else 1

@@ -249,6 +249,15 @@ def test_one_image_without_the_batch_axis():
            "expected a batch", "one sample of shape (3, 5, 5)", "x[None]")
 
 
+def test_grey_images_without_their_channel_axis_or_channels_last_get_the_fix():
+    raises(ValueError, lambda: Conv2D(1, 2, 3).forward(np.ones((8, 6, 6))), "one sample of shape (8, 6, 6)",
+           "x[None] is a batch of one, x[:, None] a batch of grey images")
+    raises(ValueError, lambda: Conv2D(3, 2, 3).forward(np.ones((8, 6, 6, 3))), "expected 3 input channels",
+           "got 6", "channels first: x.transpose(0, 3, 1, 2)")
+    error = Conv2D(3, 2, 3)._input_problem(np.ones((8, 5, 6, 6)), (None, 3, None, None))
+    assert "transpose" not in str(error)  # 5 channels on axis 1 and 6 last: not channels-last data
+
+
 def test_input_smaller_than_the_kernel():
     raises(ValueError, lambda: Conv2D(1, 1, (3, 4)).forward(np.ones((1, 1, 5, 3))), "Conv2D 'conv2d'",
            "at least the window's 3 x 4", "got 5 x 3", "(input shape (1, 1, 5, 3))")

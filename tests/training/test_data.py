@@ -24,6 +24,20 @@ def test_fit_casts_the_data_once_up_front_and_batches_are_views_of_it() -> None:
     np.testing.assert_array_equal(root, x.astype(np.float32))
 
 
+def test_data_that_does_not_fit_the_network_is_named_with_its_own_shape() -> None:
+    # the layers see fit's one-sample probe, (1, 6, 6): the message names the data given
+    net = Network([minidl.Conv2D(1, 2, 3, seed=0), minidl.Flatten(), Dense(32, 1, seed=1)])
+    net.compile(optimizer="sgd", loss="mse")
+    images, y = np.ones((8, 1, 6, 6)), np.zeros((8, 1))
+    with pytest.raises(ValueError, match=r"^fit x of shape \(8, 6, 6\) does not fit the network: Conv2D"):
+        net.fit(images[:, 0], y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"^fit validation_data x of shape \(8, 1, 5, 5\) does not fit the "
+                                         r"network: Dense 'dense': expected 32 input features"):
+        net.fit(images, y, epochs=1, verbose=0, validation_data=(images[:, :, :5, :5], y))
+    with pytest.raises(ValueError, match=r"^evaluate x of shape \(8, 36\) does not fit the network"):
+        net.evaluate(np.ones((8, 36)), y)
+
+
 def _batchnorm_network() -> minidl.Network:
     network = minidl.Network([minidl.Dense(3, 4, seed=0), minidl.BatchNorm(4), minidl.ReLU(),
                               minidl.Dense(4, 1, seed=1)])
