@@ -241,6 +241,7 @@ class _Check:
             # one that promises to overwrite them, so a gradient it never writes (or adds to) shows.
             for _, parameter, layer in self.named:
                 parameter.grad.fill(np.nan if layer.overwrites_gradients else 0.0)
+            values = [parameter.value.copy() for _, parameter, _ in self.named]
             # A layer's missing cache is explained here; Network.backward explains its layers' itself.
             failures = (AttributeError, TypeError) if isinstance(clone, Layer) else ()
             try:
@@ -249,6 +250,11 @@ class _Check:
                 raise backward_failure(clone, sent, error) from error
             if not np.array_equal(sent, self.upstream):
                 self.problems.append("backward changed grad_y in place; it must leave its argument as it is")
+            for (name, parameter, _), value in zip(self.named, values, strict=True):
+                if not np.array_equal(parameter.value, value, equal_nan=True):
+                    self.problems.append(f"backward changed the value of {name}; it must only fill its "
+                                         "gradient, p.grad (the optimizer changes the values)")
+                    parameter.value[...] = value  # the finite differences need the point backward was at
             self.problems.extend(unseen_parameters(clone, self.named))
         gradients = [("input", self.point, returned), *((name, p.value, p.grad) for name, p, _ in self.named)]
         gradients = [(name, v, copy.copy(g)) for name, v, g in gradients]  # before any other forward

@@ -284,6 +284,20 @@ def test_mutating_grad_y_or_x_in_place_fails_the_check():
     assert "changed its input x in place" in report.problems[0]
 
 
+def test_a_backward_that_steps_its_own_parameter_is_named_not_blamed_on_randomness():
+    class StepsInBackward(Dense):
+        def backward(self, grad_y):
+            grad_x = super().backward(grad_y)
+            self.weight.value -= 0.1 * self.weight.grad  # the optimizer's job
+            return grad_x
+
+    report = check_gradients(StepsInBackward(3, 2, seed=0), np.ones((4, 3)))
+    assert not report.passed
+    assert report.problems == ["backward changed the value of weight; it must only fill its gradient, p.grad "
+                               "(the optimizer changes the values)"]
+    assert report.failed_names == []  # the values were put back: the gradients themselves are right
+
+
 def test_forward_that_returns_no_array_or_a_loss_that_returns_no_float_is_refused():
     class ReturnsList(Layer):
         def forward(self, x):
