@@ -121,4 +121,7 @@ def note_failing_layer(layer: Layer, error: BaseException) -> None:
     add_note = getattr(error, "add_note", None)
     if label(layer) not in str(error) and add_note is not None:
         add_note(f"raised in the backward of layer {label(layer)}")
+        if "could not broadcast input array" in str(error) and layer.parameters():
+            add_note("a parameter's gradient has the parameter's shape: sum over the batch axis, e.g. "
+                     "p.grad[...] = (grad_y * x).sum(axis=0)")
 

@@ -415,6 +415,23 @@ def test_a_numpy_error_inside_a_user_backward_is_noted_with_the_layer():
     assert "raised in the backward of layer WrongMatmul 'mine'" in getattr(caught.value, "__notes__", [])
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes need Python 3.11")
+def test_a_gradient_not_summed_over_the_batch_gets_the_hint_to_sum():
+    class Unsummed(Scale):
+        def backward(self, grad_y):
+            self.a.grad[...] = grad_y * self.x  # (batch, 3) into (3,): numpy's broadcast error
+            return grad_y * self.a.value
+
+    network = Network([Unsummed(3, name="mine"), Dense(3, 1, seed=0)])
+    network.forward(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="could not broadcast") as caught:
+        network.backward(np.ones((4, 1)))
+    assert getattr(caught.value, "__notes__", []) == [
+        "raised in the backward of layer Unsummed 'mine'",
+        "a parameter's gradient has the parameter's shape: sum over the batch axis, e.g. "
+        "p.grad[...] = (grad_y * x).sum(axis=0)"]
+
+
 # -- backward misuse ------------------------------------------------------------------------
 @pytest.mark.parametrize("layer", [Dense(3, 2), ReLU(), Sigmoid(), Tanh(), LeakyReLU(), Softmax()],
                          ids=lambda layer: type(layer).__name__)
