@@ -249,7 +249,7 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
         if len(lengths) > 1:
             raise ValueError(f"node weights: the nodes of {where} have different lengths {lengths}")
         if i > 0 and lengths[0] != len(layers[i - 1]):
-            raise ValueError(f"node weights: each node of {where} needs {len(layers[i - 1])} weights "
+            raise ValueError(f"node weights: each node of {where} needs {len(layers[i - 1])} weight(s) "
                              f"(one per node of the layer before); got {lengths[0]}")
     return [np.stack(nodes, axis=1) for nodes in layers]
 

@@ -64,7 +64,7 @@ def test_node_weights_refuses_networks_it_cannot_describe():
     [
         ({"node_0": [2, 1], "node_1": [1, 2]}, "no 'output' key"),
         ({"node_0": [2, 1], "node_1": [1, 2, 3], "output": [1, 1]}, "different lengths"),
-        ({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1, 1]}, "needs 2 weights"),
+        ({"node_0": [2, 1], "node_1": [1, 2], "output": [1, 1, 1]}, r"needs 2 weight\(s\)"),
         ({"node_0": [[2, 1], [1]], "output": [1]}, "flat list of numbers"),
         ({"node_0": [2, 1], "node_2": [1, 2], "output": [1, 1]}, "numbered 0, 1"),
         ({"node_0": [2, 1], "node_0_1": [1, 2], "output": [1, 1]}, "mix"),
