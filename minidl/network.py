@@ -77,7 +77,7 @@ class Network:
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        """The dtype of the parameters (float64 when the network has none)."""
+        """The dtype of the parameters, one for all layers (float64 when the network has none)."""
         parameters = self.parameters()
         return parameters[0].dtype if parameters else np.dtype(np.float64)
 
@@ -293,6 +293,11 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
                 first = owners[id(parameter)]
                 raise errors.tied_parameter(parameter.name, (first, layers[first].name), (index, layer.name))
             owners[id(parameter)] = index
+    dtypes = {p.dtype: index for index, layer in enumerate(layers) for p in layer.parameters()}
+    if len(dtypes) > 1:  # numpy would promote float32 to float64 after the float64 layer, silently
+        mixed = ", ".join(f"{dtype} in layer {i} ({type(layers[i]).__name__})" for dtype, i in dtypes.items())
+        raise TypeError(f"Network: the layers' parameters mix dtypes ({mixed}); give every layer one dtype "
+                        "(layer.astype(np.float32) converts a layer in place)")
     taken: set[str] = set()
     for layer in layers:  # a name taken before becomes name_1, name_2, ...
         base, count = layer.name, 0

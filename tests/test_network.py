@@ -530,6 +530,18 @@ def test_a_parameter_held_twice_by_one_layer_is_refused():
         Network([Dense(3, 3, seed=0), layer])
 
 
+def test_layers_of_mixed_dtypes_are_refused_naming_them():
+    # a float64 layer in a float32 network made every later array float64, while net.dtype said float32
+    f32 = np.float32
+    layers = [Dense(3, 3, seed=0, dtype=f32), ScaleBy(adds=False), Dense(3, 1, seed=1, dtype=f32)]
+    expected = (r"^Network: the layers' parameters mix dtypes \(float32 in layer 2 \(Dense\), float64 in "
+                r"layer 1 \(ScaleBy\)\); give every layer one dtype \(layer.astype\(np.float32\)")
+    with pytest.raises(TypeError, match=expected):
+        Network(layers)
+    layers[1].astype(np.float32)  # as the message says
+    assert Network(layers).predict(np.ones((2, 3))).dtype == np.float32
+
+
 def test_backward_after_a_one_sample_forward_takes_and_gives_one_sample():
     net = Network([Dense(3, 2, seed=0), ReLU(), Dense(2, 1, seed=1)])
     y = net.forward(np.array([1.0, 2.0, 3.0]))

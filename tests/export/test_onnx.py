@@ -255,7 +255,7 @@ def test_conv_first_without_a_forward_has_symbolic_height_and_width() -> None:
 
 
 def test_input_shape_argument_fixes_the_sizes() -> None:
-    net = Network([Conv2D(1, 2, 3, seed=0, dtype=np.float32), Flatten(), Dense(2 * 4 * 4, 3, seed=1)])
+    net = Network([Conv2D(1, 2, 3, seed=0), Flatten(), Dense(2 * 4 * 4, 3, seed=1)]).astype(np.float32)
     model = to_onnx(net, None, input_shape=(1, 6, 6))
     assert input_dims(model) == ["batch", 1, 6, 6]
     assert_matches(net, model, (1, 6, 6))
