@@ -8,7 +8,10 @@ What is built is an ordinary minidl :class:`~minidl.Network` of ordinary layers
 
 * ``minidl.keras.Dense(units)`` is Keras's (outputs only, inputs inferred); ``minidl.Dense(in, out)``
   is PyTorch's order.
-* Images are channels first (NCHW): ``input_shape=(channels, height, width)``.
+* Images are channels first (NCHW): ``input_shape=(channels, height, width)``. So
+  ``activation="softmax"`` on images (Conv2D's, or an ``Activation`` after it) is refused:
+  minidl's Softmax normalises the last axis, the width, where Keras's normalises the channels;
+  and ``BatchNormalization`` refuses samples of rank 2 (Keras normalises their last axis).
 * ``model.save`` writes, and ``load_model`` reads, minidl's model file format whatever the
   extension (a ``.h5`` file from here is not HDF5; Keras's own files cannot be read, and
   ``load_model`` says so when given one).

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from minidl._typing import Seed, Shape
+from minidl._validation import check_int_pair, check_positive_int
 from minidl.layers import Activation as _Activation
 from minidl.layers import AvgPool2D, BatchNorm, Identity, Layer, MaxPool2D, ReLU, Sigmoid, Softmax, Tanh
 from minidl.layers import Conv2D as _Conv2D
@@ -45,11 +46,16 @@ def sample_shape(shape: object, where: str) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-def _activation(name: str | None, where: str, layer_name: str | None = None) -> list[Layer]:
-    """The minidl layer for Keras's activation ``name`` (none for "linear" or None)."""
+def _activation(name: str | None, where: str, layer_name: str | None = None,
+                images: bool = False) -> list[Layer]:
+    """The minidl layer for Keras's activation ``name`` (none for "linear" or None); ``images``: on NCHW."""
     if name is not None and (not isinstance(name, str) or name.lower() not in ACTIVATIONS):
         valid = ", ".join(repr(key) for key in ACTIVATIONS)
         raise ValueError(f"{where}: unknown activation {name!r}; use one of {valid} or None")
+    if images and name is not None and name.lower() == "softmax":  # Keras's is over the channels
+        raise ValueError(f"{where}: activation 'softmax' on images is not supported: Keras's normalises the "
+                         "channels, minidl's Softmax the last axis (the width of NCHW images); put Flatten() "
+                         "and Dense(..., activation='softmax') after it")
     kind = None if name is None else ACTIVATIONS[name.lower()]
     return [] if kind is None else [kind(name=layer_name)]
 
@@ -122,11 +128,13 @@ def Dense(units: int, activation: str | None = None, use_bias: bool = True,
                        bias_init=bias_initializer, seed=seed, dtype=dtype, name=name)
         return [dense, *_activation(activation, f"Dense {dense.name!r}")]
 
+    check_positive_int(units, "Dense units")
     _activation(activation, "Dense")  # an unknown name fails at once, not at build
     return KerasLayer("Dense", make, input_shape, rank=1)
 
 
-def Activation(activation: str | Layer | None, name: str | None = None) -> KerasLayer:
+def Activation(activation: str | Layer | None, name: str | None = None,
+               input_shape: Sequence[int] | None = None) -> KerasLayer:
     """Keras's ``Activation("relu")``: the activation as a layer of its own, ``y = f(x)``, any shape.
 
     ``model.add(Dense(10)); model.add(Activation("softmax"))`` builds the same minidl layers as
@@ -154,10 +162,10 @@ def Activation(activation: str | Layer | None, name: str | None = None) -> Keras
         if not isinstance(activation, (_Activation, Softmax)):
             raise TypeError("Activation expects an activation name such as 'relu' or a minidl activation "
                             f"layer (minidl.ReLU(), minidl.Softmax(), ...); got {type(activation).__name__}")
-        return KerasLayer("Activation", lambda shape: [activation])
+        return KerasLayer("Activation", lambda shape: [activation], input_shape)
     _activation(activation, "Activation")  # an unknown name fails at once, not at build
-    return KerasLayer("Activation",
-                      lambda shape: _activation(activation, "Activation", name) or [Identity(name=name)])
+    return KerasLayer("Activation", lambda shape: _activation(activation, "Activation", name, len(shape) == 3)
+                      or [Identity(name=name)], input_shape)
 
 
 def Conv2D(filters: int, kernel_size: int | tuple[int, int], strides: int | tuple[int, int] = 1,
@@ -177,7 +185,10 @@ def Conv2D(filters: int, kernel_size: int | tuple[int, int], strides: int | tupl
                        name=name)
         return [conv, *_activation(activation, f"Conv2D {conv.name!r}")]
 
-    _activation(activation, "Conv2D")
+    check_positive_int(filters, "Conv2D filters")
+    check_int_pair(kernel_size, "Conv2D kernel_size")
+    check_int_pair(strides, "Conv2D strides")
+    _activation(activation, "Conv2D", images=True)
     return KerasLayer("Conv2D", make, input_shape, rank=3)
 
 
@@ -185,6 +196,7 @@ def _pooling(kind: str, layer: type[MaxPool2D] | type[AvgPool2D], pool_size: int
              strides: int | tuple[int, int] | None, padding: str, name: str | None) -> KerasLayer:
     if padding != "valid":
         raise ValueError(f"{kind}: only padding='valid' is supported; got {padding!r}")
+    layer(pool_size, strides, name=name)  # bad sizes fail at once, not at build
     return KerasLayer(kind, lambda shape: [layer(pool_size, strides, name=name)], rank=3)
 
 
@@ -205,23 +217,33 @@ def Flatten(input_shape: Sequence[int] | None = None, name: str | None = None) -
     return KerasLayer("Flatten", lambda shape: [_Flatten(name=name)], input_shape)
 
 
-def Dropout(rate: float, seed: Seed = None, name: str | None = None) -> KerasLayer:
+def Dropout(rate: float, seed: Seed = None, name: str | None = None,
+            input_shape: Sequence[int] | None = None) -> KerasLayer:
     """Keras's ``Dropout(rate)``: in training, zero each input with probability ``rate``.
 
     The others are scaled by ``1 / (1 - rate)``; in evaluation the layer passes its input through.
     """
-    return KerasLayer("Dropout", lambda shape: [_Dropout(rate, seed=seed, name=name)])
+    _Dropout(rate, seed=seed, name=name)  # a bad rate or seed fails at once, not at build
+    return KerasLayer("Dropout", lambda shape: [_Dropout(rate, seed=seed, name=name)], input_shape)
 
 
-def BatchNormalization(momentum: float = 0.99, epsilon: float = 0.001,
-                       name: str | None = None) -> KerasLayer:
+def BatchNormalization(momentum: float = 0.99, epsilon: float = 0.001, name: str | None = None,
+                       input_shape: Sequence[int] | None = None) -> KerasLayer:
     """Keras's ``BatchNormalization`` (its defaults): ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta``.
 
     The features are the last axis of ``(features,)`` samples and the channels (axis 1) of
-    channels-first images, inferred from the shape reaching it (``minidl.BatchNorm``).
+    channels-first images, inferred from the shape reaching it (``minidl.BatchNorm``). Samples of
+    rank 2, ``(a, b)``, are refused: Keras normalises their last axis, ``minidl.BatchNorm`` axis 1.
     """
-    return KerasLayer("BatchNormalization", lambda shape: [BatchNorm(shape[0], momentum=momentum,
-                                                                      epsilon=epsilon, name=name)])
+    def make(shape: tuple[int, ...]) -> list[Layer]:
+        if len(shape) not in (1, 3):
+            raise ValueError(f"BatchNormalization expects samples of shape (features,) or (channels, "
+                             f"height, width); got {shape}: Keras normalises the last axis, minidl's "
+                             "BatchNorm axis 1 (features, or channels); put Flatten() before it")
+        return [BatchNorm(shape[0], momentum=momentum, epsilon=epsilon, name=name)]
+
+    BatchNorm(1, momentum=momentum, epsilon=epsilon, name=name)  # bad settings fail at once, not at build
+    return KerasLayer("BatchNormalization", make, input_shape)
 
 
 def output_sample_shape(layers: Sequence[Layer], shape: tuple[int, ...]) -> Shape | None:

@@ -22,12 +22,15 @@ from itertools import zip_longest
 import numpy as np
 
 from minidl._typing import Array, ArrayLike, Seed, Shape
+from minidl._validation import as_float_array
+from minidl.errors import label
 from minidl.keras.layers import KerasLayer, output_sample_shape, sample_shape
 from minidl.layers import BatchNorm, Conv2D, Layer
 from minidl.layers.base import mode
-from minidl.losses import Loss
+from minidl.losses import Loss, get_loss
+from minidl.metrics import compiled as compiled_metrics
 from minidl.network import Network, load
-from minidl.optimizers import Optimizer
+from minidl.optimizers import Optimizer, get_optimizer
 from minidl.summary import output_shapes, show
 from minidl.training import Callback, History
 
@@ -71,6 +74,9 @@ class Sequential:
         self.history = None
         self._network: Network | None = None
         self._compiled: tuple[str | Optimizer, str | Loss, Metrics] | None = None
+        if isinstance(layers, (KerasLayer, Layer)):
+            kind = layers.kind if isinstance(layers, KerasLayer) else type(layers).__name__
+            raise TypeError(f"Sequential expects a list of layers; got one {kind}: write Sequential([...])")
         for layer in layers or []:
             self.add(layer)
 
@@ -97,9 +103,17 @@ class Sequential:
             if next_shape is None:
                 raise ValueError(f"the shape reaching {layer.kind} is not known; give the first layer "
                                  "the full input_shape, e.g. (1, 28, 28) for images")
-            built = layer.build(next_shape)
+            reaching = next_shape
+            built = layer.build(reaching)
             made.extend(built)
-            next_shape = _known(output_sample_shape(built, next_shape))
+            try:
+                next_shape = _known(output_sample_shape(built, reaching))
+            except ValueError as error:  # an image smaller than the window: channels last, perhaps
+                channels_last = len(reaching) == 3 and reaching[2] <= 4 and reaching[2] < reaching[0]
+                if "window" not in str(error) or not channels_last:
+                    raise
+                raise ValueError(f"{error}. minidl images are channels first: input_shape=(channels, height, "
+                                 f"width), here {(reaching[2], *reaching[:2])}?") from error
         if not self._built:
             self._input = shape
         self._built.extend(made)
@@ -119,6 +133,16 @@ class Sequential:
                              f"({first}) is not known. Pass input_shape=(n_features,) to the first layer "
                              "(or add Input(shape=(n_features,)) first), or call fit or predict with data")
         return self._network
+
+    def _compiled_network(self, x: ArrayLike, caller: str) -> Network:
+        """The Network, built from ``x`` if needed and compiled; else a clear error."""
+        network = self._ready(x, caller)
+        if network.trainer is None and self._compiled is None:
+            raise RuntimeError(f"{caller} needs a compiled model: call model.compile(optimizer='adam', "
+                               "loss='mean_squared_error') first")
+        if network.trainer is None and self._compiled is not None:  # compile failed at build: its error
+            network.compile(*self._compiled)
+        return network
 
     @property
     def network(self) -> Network:
@@ -144,6 +168,8 @@ class Sequential:
                              "loss='categorical_crossentropy'")
         if self._network is not None and not self._pending:
             self._network.compile(optimizer, loss, metrics)  # the errors come now, when they can
+        else:  # not built: the names now, the fit to the last layer when built
+            get_optimizer(optimizer), get_loss(loss), compiled_metrics(metrics)
         self._compiled = (optimizer, loss, metrics)
 
     @property
@@ -166,10 +192,7 @@ class Sequential:
         shuffling). The History is also kept as ``model.history``, as Keras does. See
         :meth:`minidl.training.Trainer.fit`.
         """
-        network = self._ready(x, "fit")
-        if network.trainer is None:
-            raise RuntimeError("fit needs a compiled model: call model.compile(optimizer='adam', "
-                               "loss='mean_squared_error') first")
+        network = self._compiled_network(x, "fit")
         self.history = network.fit(x, y, epochs, 32 if batch_size is None else batch_size, shuffle,
                                    validation_split, validation_data, callbacks,
                                    1 if verbose == "auto" else verbose, seed)  # type: ignore[arg-type]
@@ -181,7 +204,7 @@ class Sequential:
 
         ``return_dict=True`` gives minidl's ``{"loss": ..., "accuracy": ...}``; nothing is printed.
         """
-        logs = self._ready(x, "evaluate").evaluate(x, y, 32 if batch_size is None else batch_size)
+        logs = self._compiled_network(x, "evaluate").evaluate(x, y, 32 if batch_size is None else batch_size)
         values = list(logs.values())
         return logs if return_dict else values[0] if len(values) == 1 else values
 
@@ -265,15 +288,22 @@ class Sequential:
         return [array for layer in self.network.layers for array in get_weights(layer)]
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
-        """Copy ``weights`` (as :meth:`get_weights` lists them) into the layers, in place."""
-        weights = list(weights)
+        """Copy ``weights`` (as :meth:`get_weights` lists them) into the layers, in place (all or none).
+
+        Each array is checked as :func:`set_weights` says; when one is refused, no layer changes.
+        """
+        weights, before = list(weights), self.get_weights()
         counts = [len(_keras_arrays(layer)) for layer in self.network.layers]
         if len(weights) != sum(counts):
             raise ValueError(f"set_weights expects {sum(counts)} arrays (as get_weights lists them); "
                              f"got {len(weights)}")
-        for layer, count in zip(self.network.layers, counts, strict=True):
-            set_weights(layer, weights[:count])  # this layer's: the first count of those left
-            weights = weights[count:]
+        try:
+            for layer, count in zip(self.network.layers, counts, strict=True):
+                set_weights(layer, weights[:count])  # this layer's: the first count of those left
+                weights = weights[count:]
+        except (TypeError, ValueError):
+            self.set_weights(before)  # the layers set before the refused array are put back
+            raise
 
     def save(self, path: str | os.PathLike[str], include_optimizer: bool = True) -> None:
         """Save to ``path`` in **minidl's model file format whatever the extension** (``.h5``, ``.keras``).
@@ -289,8 +319,13 @@ class Sequential:
 
 
 def _as_is(layer: Layer) -> Callable[[tuple[int, ...]], list[Layer]]:
-    """The recipe of a minidl layer added as it is."""
-    return lambda shape: [layer]
+    """The recipe of a minidl layer added as it is: its declared input must fit the shape reaching it."""
+    def make(shape: tuple[int, ...]) -> list[Layer]:
+        problem = layer._input_problem(np.broadcast_to(np.zeros(()), (1, *shape)), layer.input_shape)
+        if problem is not None:
+            raise ValueError(f"{problem} (Sequential: samples of shape {shape} reach it)")
+        return [layer]
+    return make
 
 
 def _known(shape: Shape | None) -> tuple[int, ...] | None:
@@ -361,19 +396,33 @@ def get_weights(layer: Layer) -> list[Array]:
 
 
 def set_weights(layer: Layer, weights: Sequence[ArrayLike]) -> None:
-    """Copy ``weights`` (as :func:`get_weights` lists them) into one minidl layer, in place."""
+    """Copy ``weights`` (as :func:`get_weights` lists them) into one minidl layer, in place.
+
+    Each must be real, finite, of Keras's shape and within the layer's dtype (1e300 does not fit
+    float32); BatchNorm's moving variance must be >= 0. Nothing is copied if one is refused:
+    a TypeError (not real numbers) or ValueError names the layer and the weight's index.
+    """
     targets = _keras_arrays(layer)
     if len(weights) != len(targets):
-        raise ValueError(f"{type(layer).__name__} {layer.name!r} has {len(targets)} weight arrays; "
-                         f"got {len(weights)}")
+        raise ValueError(f"{label(layer)} has {len(targets)} weight arrays; got {len(weights)}")
+    arrays = []
     for index, (target, value) in enumerate(zip(targets, weights, strict=True)):
-        array = np.asarray(value)
+        array = as_float_array(value, f"{label(layer)} weight {index}")
         if isinstance(layer, Conv2D) and index == 0:
             array = array.transpose(3, 2, 0, 1) if array.ndim == 4 else array
-        if array.shape != target.shape or not np.all(np.isfinite(array)):
+        if array.shape != target.shape:
             keras_shape = get_weights(layer)[index].shape
-            raise ValueError(f"{type(layer).__name__} {layer.name!r} weight {index} must be a finite array "
-                             f"of shape {keras_shape}; got shape {np.shape(value)}")
+            raise ValueError(f"{label(layer)} weight {index} must have shape {keras_shape}; got shape "
+                             f"{np.shape(value)}")
+        with np.errstate(over="ignore"):
+            arrays.append(array.astype(target.dtype))
+        if not np.isfinite(arrays[-1]).all():
+            raise ValueError(f"{label(layer)} weight {index} holds {np.abs(array).max():g}, too large for "
+                             f"the layer's {target.dtype} (at most {np.finfo(target.dtype).max:g})")
+    count = len(list(layer.parameters()))
+    if count < len(arrays):  # BatchNorm's moving mean and variance: its own checks (a variance >= 0)
+        layer.load_state_arrays(dict(zip(layer.state_arrays(), arrays[count:], strict=True)))
+    for target, array in zip(targets[:count], arrays[:count], strict=True):
         np.copyto(target, array)
 
 

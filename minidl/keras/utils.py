@@ -9,6 +9,10 @@ from minidl._validation import check_positive_int
 
 __all__ = ["to_categorical"]
 
+#: The most values a one-hot array from labels alone may hold (2**30: 8 GiB of float64); a larger
+#: label is a mistake (a count, an id), not a class index.
+_MOST_VALUES = 2**30
+
 
 def to_categorical(y: ArrayLike, num_classes: int | None = None) -> Array:
     """One-hot rows for integer labels, as Keras: ``out[i, k] = 1.0 if y[i] == k else 0.0``.
@@ -19,7 +23,8 @@ def to_categorical(y: ArrayLike, num_classes: int | None = None) -> Array:
         Class labels ``0, 1, ..., num_classes - 1`` (ints, bools, or floats holding whole
         numbers, such as a pandas column); any shape, a last axis of size 1 is dropped (Keras).
     num_classes
-        The number of classes; default ``max(y) + 1``.
+        The number of classes; default ``max(y) + 1``, refused when the one-hot array would hold
+        more than ``2**30`` values (a label such as ``10**12`` is not a class index).
 
     Returns
     -------
@@ -39,7 +44,6 @@ def to_categorical(y: ArrayLike, num_classes: int | None = None) -> Array:
             np.all(np.isfinite(labels)) and np.array_equal(labels, np.round(labels)))):
         raise ValueError(f"to_categorical expects integer class labels 0, 1, 2, ...; got dtype {labels.dtype}"
                          + (" with values that are not whole numbers" if labels.dtype.kind == "f" else ""))
-    labels = labels.astype(np.int64)
     if labels.ndim > 1 and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if labels.size and labels.min() < 0:
@@ -47,10 +51,14 @@ def to_categorical(y: ArrayLike, num_classes: int | None = None) -> Array:
     if num_classes is None:
         if not labels.size:
             raise ValueError("to_categorical: no labels; pass num_classes for an empty y")
-        num_classes = int(labels.max()) + 1
+        num_classes = int(labels.max()) + 1  # a Python int: exact for any label (uint64, whole floats)
+        if labels.size * num_classes > _MOST_VALUES:
+            raise ValueError(f"to_categorical: label {num_classes - 1} is too large: it would need "
+                             f"{num_classes:,} classes, {labels.size * num_classes:,} one-hot values (at "
+                             f"most {_MOST_VALUES:,}); labels are class indices 0, 1, ..., num_classes - 1")
     num_classes = check_positive_int(num_classes, "to_categorical num_classes")
     if labels.size and labels.max() >= num_classes:
         raise ValueError(f"to_categorical: label {int(labels.max())} does not fit num_classes={num_classes} "
                          f"(labels must be 0 to {num_classes - 1})")
-    one_hot: Array = np.eye(num_classes)[labels]
+    one_hot: Array = (labels.astype(np.int64)[..., None] == np.arange(num_classes)).astype(np.float64)
     return one_hot

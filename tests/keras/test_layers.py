@@ -147,3 +147,39 @@ def test_the_built_layers_are_ordinary_minidl_layers():
     layer = Dense(3, activation="relu")
     (dense, relu) = layer.build((2,))
     assert isinstance(dense, minidl.Dense) and isinstance(relu, minidl.ReLU) and layer.layers == [dense, relu]
+
+
+def test_softmax_on_images_is_refused_keras_normalises_the_channels_minidl_the_width():
+    with pytest.raises(ValueError, match=r"Conv2D: activation 'softmax' on images is not supp.*channels"):
+        Conv2D(3, 3, activation="softmax", input_shape=(1, 6, 6))
+    with pytest.raises(ValueError, match=r"Activation: activation 'softmax' on images is not supported"):
+        Sequential([Conv2D(2, 3, input_shape=(1, 5, 5)), Activation("softmax")])
+    assert kinds(Sequential([Conv2D(2, 3, input_shape=(1, 5, 5)), Flatten(), Activation("softmax")])) == [
+        "Conv2D", "Flatten", "Softmax"]
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: Dense(0), "Dense units must be a positive integer; got 0"),
+    (lambda: Conv2D(0, 3), "Conv2D filters must be a positive integer; got 0"),
+    (lambda: Conv2D(2, 0), "Conv2D kernel_size must be positive integers"),
+    (lambda: Conv2D(2, 3, strides=0), "Conv2D strides must be positive integers"),
+    (lambda: MaxPooling2D(0), "MaxPool2D 'maxpool2d' pool_size must be positive integers"),
+    (lambda: Dropout(1.5), r"Dropout rate must be in \[0.0, 1.0\)"),
+    (lambda: BatchNormalization(momentum=2.0), r"BatchNorm 'batchnorm' momentum must be in \[0.0, 1.0\]"),
+])
+def test_recipe_arguments_are_checked_at_once_not_at_build(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_layers_other_than_dense_take_input_shape_as_in_keras():
+    (norm,) = Sequential([BatchNormalization(input_shape=(3,))]).layers
+    assert norm.num_features == 3
+    assert kinds(Sequential([Dropout(0.5, input_shape=(4,)), Dense(1)])) == ["Dropout", "Dense"]
+    assert kinds(Sequential([Activation("relu", input_shape=(2,)), Dense(1)])) == ["ReLU", "Dense"]
+
+
+def test_batchnormalization_refuses_samples_of_rank_2_whose_last_axis_keras_would_normalise():
+    with pytest.raises(ValueError, match=r"BatchNormalization expects samples of shape \(features,\) or "
+                                         r"\(channels, height, width\); got \(5, 3\): Keras normalises"):
+        Sequential([Input((5, 3)), BatchNormalization()])

@@ -349,3 +349,84 @@ def test_an_activation_layer_builds_what_the_activation_argument_does():
     assert [type(layer).__name__ for layer in apart.layers] == ["Dense", "Softmax"]
     np.testing.assert_array_equal(apart.predict(x), joined.predict(x))
     np.testing.assert_allclose(apart.predict(x).sum(axis=1), 1.0)
+
+
+def test_a_layer_instead_of_a_list_is_a_clear_type_error():
+    with pytest.raises(TypeError, match=r"expects a list of layers; got one Dense: write Sequential"):
+        Sequential(Dense(3))
+
+
+def test_compile_checks_the_names_before_the_model_is_built():
+    model = Sequential([Dense(3, activation="softmax")])
+    with pytest.raises(ValueError, match="unknown optimizer 'adm'"):
+        model.compile("adm", "categorical_crossentropy")
+    with pytest.raises(ValueError, match="unknown loss 'categorical_crossentropyy'"):
+        model.compile("adam", "categorical_crossentropyy")
+    with pytest.raises(ValueError, match="unknown metric 'acuracy'"):
+        model.compile("adam", "categorical_crossentropy", metrics=["acuracy"])
+    assert model.loss is None  # nothing was kept
+
+
+def test_a_compile_that_fails_when_built_gives_its_own_error_again_not_call_compile():
+    model = Sequential([Dense(1, activation="softmax")])
+    model.compile("adam", "categorical_crossentropy")
+    with pytest.raises(ValueError, match="normalises a single output unit"):
+        model.predict(np.ones((2, 3)))  # built here: compile's check of the last layer fails
+    with pytest.raises(ValueError, match="normalises a single output unit"):
+        model.fit(np.ones((2, 3)), np.ones((2, 1)), verbose=0)
+    with pytest.raises(ValueError, match="normalises a single output unit"):
+        model.evaluate(np.ones((2, 3)), np.ones((2, 1)))
+
+
+def test_evaluate_before_compile_says_model_compile():
+    model = Sequential([Dense(1, input_shape=(2,))])
+    with pytest.raises(RuntimeError, match=r"evaluate needs a compiled model: call model.compile\("):
+        model.evaluate(np.ones((2, 2)), np.ones(2))
+
+
+def batchnorm_model():
+    return Sequential([Dense(2, input_shape=(2,)), BatchNormalization()])
+
+
+@pytest.mark.parametrize(("model", "index", "value", "error", "match"), [
+    (batchnorm_model, 5, [-5.0, 1.0], ValueError, r"'running_var' has negative entries \(min -5.0\)"),
+    (batchnorm_model, 5, [np.inf, 1.0], ValueError, r"weight 3 must be finite; got inf"),
+    (lambda: Sequential([Dense(2, input_shape=(2,), dtype="float32")]), 0, np.full((2, 2), 1e300), ValueError,
+     r"Dense 'dense' weight 0 holds 1e\+300, too large for the layer's float32"),
+    (batchnorm_model, 0, np.full((2, 2), "a"), TypeError, "Dense 'dense' weight 0 must hold real numbers"),
+    (batchnorm_model, 1, [1j, 1j], TypeError, r"Dense 'dense' weight 1 must hold real numbers .* complex128"),
+])
+def test_set_weights_refuses_what_other_loaders_refuse_and_changes_nothing(model, index, value, error, match):
+    model = model()
+    before = model.get_weights()
+    with pytest.raises(error, match=match):
+        model.set_weights([*before[:index], value, *before[index + 1:]])
+    for got, want in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_an_image_smaller_than_the_window_with_a_small_last_axis_hints_at_channels_first():
+    with pytest.raises(ValueError, match=r"window's 3 x 3; got 8 x 1 .*minidl images are channels first: "
+                                         r"input_shape=\(channels, height, width\), here \(1, 8, 8\)"):
+        Sequential([Conv2D(2, 3, input_shape=(8, 8, 1))])
+    with pytest.raises(ValueError, match="window") as error:
+        Sequential([Conv2D(2, 9, input_shape=(3, 8, 8))])
+    assert "channels first" not in str(error.value)
+
+
+def test_a_minidl_layer_whose_declared_input_does_not_fit_is_refused_at_build():
+    with pytest.raises(ValueError, match=r"Dense 'dense': expected 5 input features.*got 3.*"
+                                         r"\(Sequential: samples of shape \(3,\) reach it\)"):
+        Sequential([Dense(3, input_shape=(4,)), minidl.Dense(5, 2)])
+    model = Sequential([minidl.Dense(5, 2)])
+    with pytest.raises(ValueError, match="expected 5 input features"):
+        model.predict(np.ones((2, 3)))
+    assert model.layers == []
+
+
+def test_set_weights_puts_back_the_layers_set_before_a_refused_array():
+    model = batchnorm_model()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="negative entries"):
+        model.set_weights([before[0] + 1.0, *before[1:5], np.array([-5.0, 1.0])])
+    np.testing.assert_array_equal(model.get_weights()[0], before[0])

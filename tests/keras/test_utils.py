@@ -43,3 +43,15 @@ def test_a_pandas_column_works():
 def test_labels_that_are_not_class_indices_are_refused(labels, kwargs, match):
     with pytest.raises(ValueError, match=match):
         to_categorical(labels, **kwargs)
+
+
+@pytest.mark.parametrize("labels", [[1e20], np.array([2**63 + 5], dtype=np.uint64), [10**12]])
+def test_labels_too_large_to_be_class_indices_are_refused_with_the_label(labels):
+    label = int(np.asarray(labels).max())
+    with pytest.raises(ValueError, match=rf"label {label} is too large: it would need {label + 1:,} classes"):
+        to_categorical(labels)
+
+
+def test_many_classes_do_not_need_a_square_identity_matrix():
+    out = to_categorical([49_999, 0])  # an identity of 50000 x 50000 would take 20 GB
+    assert out.shape == (2, 50_000) and out.sum() == 2 and out[0, -1] == out[1, 0] == 1
