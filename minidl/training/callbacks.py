@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from minidl._validation import check_bool, check_count, check_real, config_repr
-from minidl.layers.base import Parameter
+from minidl.layers.base import Layer, Parameter
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -276,8 +276,9 @@ class EarlyStopping(Monitor):
         How many epochs without improvement to accept before stopping (an integer
         ``>= 0``; 0 and 1 both stop at the first epoch that does not improve).
     restore_best_weights
-        At the end of training, put back the parameters of the best epoch (when it was
-        not the last one). Otherwise the network keeps the last epoch's parameters.
+        At the end of training, put back the parameters of the best epoch, and the layers'
+        state arrays (BatchNorm's running statistics), when it was not the last one.
+        Otherwise the network keeps the last epoch's.
     verbose
         1 prints a line when training stops and when weights are restored.
 
@@ -310,6 +311,7 @@ class EarlyStopping(Monitor):
         self.stopped_epoch: int | None = None
         self.wait = 0
         self._best_weights: list[tuple[Parameter, Any]] | None = None  # (parameter, its best value)
+        self._best_states: list[tuple[Layer, dict[str, Any]]] = []  # (layer, copies of its state arrays)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Compare ``logs[monitor]`` with the best so far; stop after ``patience`` misses."""
@@ -318,6 +320,8 @@ class EarlyStopping(Monitor):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights and self.network is not None:
                 self._best_weights = [(p, p.value.copy()) for p in self.network.parameters()]
+                self._best_states = [(layer, {key: array.copy() for key, array in arrays.items()})
+                                     for layer in self.network.layers if (arrays := layer.state_arrays())]
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):
@@ -329,13 +333,15 @@ class EarlyStopping(Monitor):
                               f"{self.min_delta:g} for {self.wait} {epochs} ({best})")
 
     def on_train_end(self, logs: dict[str, float]) -> None:
-        """Restore the best epoch's parameters, if asked and if they are not the current ones."""
+        """Restore the best epoch's parameters and state arrays, if asked and if not the current ones."""
         if self.verbose and self.stopped_epoch is not None:
             print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
         # wait > 0: the last epoch did not improve, so the best parameters are not the current ones
         if self._best_weights is not None and self.best_epoch is not None and self.wait > 0:
             for parameter, saved in self._best_weights:
                 np.copyto(parameter.value, saved)
+            for layer, states in self._best_states:
+                layer.load_state_arrays(states)
             if self.verbose:
                 print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
                       f"({self.monitor} {self.best:.6g})")

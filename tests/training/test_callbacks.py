@@ -210,6 +210,20 @@ def test_restore_best_weights_also_when_all_epochs_ran():
     assert net[0].weight.value[0, 0] == pytest.approx(weights_by_epoch(1)[0], rel=1e-15)
 
 
+def test_restore_best_weights_also_restores_batchnorm_s_running_statistics() -> None:
+    rng = np.random.default_rng(0)
+    x, x_val = rng.standard_normal((200, 4)), rng.standard_normal((60, 4))
+    y, y_val = (x[:, 0] + x[:, 1] > 0).astype(float), (x_val[:, 0] + x_val[:, 1] > 0).astype(float)
+    layers = [Dense(4, 8, seed=0), minidl.BatchNorm(8), minidl.ReLU(), Dense(8, 1, seed=1), minidl.Sigmoid()]
+    net = Network(layers)
+    net.compile(SGD(learning_rate=2.0), "binary_crossentropy")
+    stop = EarlyStopping("val_loss", patience=3, restore_best_weights=True)
+    history = net.fit(x, y, validation_data=(x_val, y_val), callbacks=[stop], epochs=40, batch_size=8, seed=0,
+                      verbose=0)
+    assert stop.stopped_epoch is not None and stop.best_epoch < stop.stopped_epoch
+    assert net.evaluate(x_val, y_val, batch_size=8)["loss"] == min(history.history["val_loss"])
+
+
 # -- ModelCheckpoint ------------------------------------------------------------------------------
 class RecordPredictions(Callback):
     def __init__(self) -> None:
