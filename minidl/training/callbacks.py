@@ -439,10 +439,13 @@ class CSVLogger(Callback):
     filename
         The CSV file (its folder must exist).
     separator
-        The character between columns.
+        The character between columns (not a quote, a newline or a carriage return, which
+        CSV readers take for the quoting and the row ends).
     append
         Add to an existing file (continuing a run) instead of overwriting it: the header
-        is written only when the file is new or empty.
+        is written only when the file is new or empty. Rows follow the file's header (a
+        column the run does not log is ``NA``); a run that logs a key the header lacks
+        (validation now, none before) is an error at the end of its first epoch.
 
     Examples
     --------
@@ -455,30 +458,40 @@ class CSVLogger(Callback):
         super().__init__()
         if not isinstance(filename, (str, os.PathLike)):
             raise TypeError(f"CSVLogger filename must be a str or os.PathLike; got {type(filename).__name__}")
-        if not isinstance(separator, str) or len(separator) != 1:
-            raise ValueError(f"CSVLogger separator must be one character; got {separator!r}")
+        if not isinstance(separator, str) or len(separator) != 1 or separator in '"\n\r':
+            raise ValueError(f"CSVLogger separator must be one character, not a quote, a newline or a "
+                             f"carriage return (they break the CSV format); got {separator!r}")
         self.filename, self.separator = os.fspath(filename), separator
         self.append = check_bool(append, "CSVLogger append")
         self.file: TextIO | None = None
         self.keys: list[str] | None = None
         self.writer: Any = None  # a csv.writer
-        self.header = True
+        self.header: list[str] | None = None  # the header of the file appended to
 
     def on_train_begin(self, logs: dict[str, float]) -> None:
-        """Open the file (for appending, or anew) and forget the previous columns."""
+        """Open the file (for appending, or anew), read the header it has and forget the previous columns."""
         self.on_train_end({})
-        header = not (self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0)
+        self.header = None
+        if self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0:
+            with open(self.filename, newline="", encoding="utf-8") as file:
+                self.header = next(csv.reader(file, delimiter=self.separator), [])
         self.file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")
-        self.writer, self.keys, self.header = csv.writer(self.file, delimiter=self.separator), None, header
+        self.writer, self.keys = csv.writer(self.file, delimiter=self.separator), None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Write the epoch's row (and the header, before the first row of a new file)."""
         if self.file is None:
             raise RuntimeError("CSVLogger.on_epoch_end called before on_train_begin (outside fit())")
         if self.keys is None:
-            self.keys = sorted(logs)
-            if self.header:
+            self.keys = sorted(logs) if self.header is None else self.header[1:]
+            if self.header is None:
                 self.writer.writerow(["epoch", *self.keys])
+            elif self.header[:1] != ["epoch"] or not set(logs) <= set(self.keys):
+                self.on_train_end({})
+                raise ValueError(f"CSVLogger {self.filename!r}: append=True, but the file's header is "
+                                 f"{self.separator.join(self.header)} and this fit logs "
+                                 f"{self.separator.join(['epoch', *sorted(logs)])}: append to a file with "
+                                 "these columns, or write a new file")
         row = [repr(float(logs[key])) if key in logs else "NA" for key in self.keys]
         self.writer.writerow([epoch, *row])
         self.file.flush()

@@ -618,6 +618,9 @@ def test_scheduler_refuses_a_bad_learning_rate(result, error, fragment) -> None:
     (lambda: minidl.LearningRateScheduler(0.1), TypeError, ["LearningRateScheduler schedule must be a"]),
     (lambda: minidl.CSVLogger(3), TypeError, ["CSVLogger filename must be a str or os.PathLike"]),
     (lambda: minidl.CSVLogger("a.csv", separator=";;"), ValueError, ["CSVLogger separator", "';;'"]),
+    *[(lambda separator=separator: minidl.CSVLogger("a.csv", separator=separator), ValueError,
+       ["CSVLogger separator must be one character, not a quote, a newline or a carriage return",
+        f"got {separator!r}"]) for separator in ['"', "\n", "\r", ""]],
 ])
 def test_learning_rate_and_csv_arguments_are_checked(make, error, fragments) -> None:
     raises(error, make, *fragments)
@@ -662,6 +665,23 @@ def test_csv_logger_appends_without_a_second_header(tmp_path: Path) -> None:
     new = tmp_path / "new.csv"
     net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[minidl.CSVLogger(new, append=True)])
     assert read_csv(new)[0] == ["epoch", "loss"]  # a new file gets its header
+
+
+def test_csv_logger_appending_follows_the_file_s_header_and_refuses_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    net = one_weight_network()
+    scheduler = minidl.LearningRateScheduler(lambda epoch, lr: lr)
+    first = net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[minidl.CSVLogger(path), scheduler])
+    second = net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[minidl.CSVLogger(path, append=True)])
+    expected = [["epoch", "learning_rate", "loss"], ["0", "0.2", repr(first.history["loss"][0])],
+                ["0", "NA", repr(second.history["loss"][0])]]  # the loss under loss, not under learning_rate
+    assert read_csv(path) == expected
+    logger = minidl.CSVLogger(path, append=True)
+    raises(ValueError, lambda: net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[logger],
+                                       validation_data=(X_VAL_ONE, Y_VAL_ONE)),
+           f"CSVLogger {str(path)!r}: append=True, but the file's header is epoch,learning_rate,loss and "
+           "this fit logs epoch,loss,val_loss", "write a new file")
+    assert read_csv(path) == expected  # nothing written under the wrong header
 
 
 def test_csv_logger_writes_na_for_a_key_missing_later(tmp_path: Path) -> None:
