@@ -414,7 +414,7 @@ class ModelCheckpoint(Monitor):
             self.best, self.best_epoch = value, epoch
         try:
             path = self.path.format(epoch=epoch + 1, **logs)
-        except (KeyError, IndexError, ValueError) as error:
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
             logged = ", ".join(sorted(logs))
             raise ValueError(f"ModelCheckpoint path {self.path!r}: cannot fill its fields with epoch and the "
                              f"epoch logs ({logged}): {type(error).__name__}: {error}") from None

@@ -269,12 +269,17 @@ def test_checkpoint_monitor_missing_from_logs_says_so(tmp_path: Path) -> None:
         network.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "m.npz")])
 
 
-def test_checkpoint_path_with_an_unknown_field_says_so(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("field", "error"), [
+    ("{val_acc}", "KeyError: 'val_acc'"), ("{epoch.x}", "AttributeError: 'int' object has no attribute 'x'"),
+    ("{loss[0]}", "TypeError: 'float' object is not subscriptable"),
+])
+def test_checkpoint_path_with_a_field_it_cannot_fill_says_so(tmp_path: Path, field: str, error: str) -> None:
     network = batchnorm_net(SGD(0.1), dropout=False)
-    checkpoint = ModelCheckpoint(tmp_path / "m-{val_acc}.npz", save_best_only=False)
-    with pytest.raises(ValueError, match=r"cannot fill its fields with epoch and the epoch logs "
-                                         r"\(loss, mae\)"):
-        network.fit(X, Y, epochs=1, verbose=0, callbacks=[checkpoint])
+    path = str(tmp_path / f"m-{field}.npz")
+    checkpoint = ModelCheckpoint(path, save_best_only=False)
+    raises(ValueError, lambda: network.fit(X, Y, epochs=1, verbose=0, callbacks=[checkpoint]),
+           f"ModelCheckpoint path {path!r}: cannot fill its fields with epoch and the epoch logs "
+           f"(loss, mae): {error}")
 
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
