@@ -588,6 +588,13 @@ def test_scheduler_sets_each_epoch_s_rate_and_training_uses_it() -> None:
     assert net.optimizer.learning_rate == 0.0125
 
 
+def test_scheduler_takes_a_schedule_of_the_epoch_alone_as_keras_does() -> None:
+    net = one_weight_network()
+    history = net.fit(X_ONE, Y_ONE, epochs=3, verbose=0,
+                      callbacks=[minidl.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))])
+    assert history.history["learning_rate"] == [0.1, 0.05, 0.1 / 3]
+
+
 def test_scheduler_prints_when_verbose(capsys: pytest.CaptureFixture[str]) -> None:
     one_weight_network().fit(X_ONE, Y_ONE, epochs=1, verbose=0,
                              callbacks=[minidl.LearningRateScheduler(lambda epoch, lr: 0.5, verbose=1)])
@@ -621,6 +628,8 @@ def test_scheduler_refuses_a_bad_learning_rate(result, error, fragment) -> None:
     (lambda: minidl.ReduceLROnPlateau(cooldown=1.5), ValueError, ["ReduceLROnPlateau cooldown", "got 1.5"]),
     (lambda: minidl.ReduceLROnPlateau(min_lr=-1), ValueError, ["ReduceLROnPlateau min_lr"]),
     (lambda: minidl.LearningRateScheduler(0.1), TypeError, ["LearningRateScheduler schedule must be a"]),
+    (lambda: minidl.LearningRateScheduler(lambda epoch, lr, extra: lr), TypeError,
+     ["LearningRateScheduler schedule must take (epoch, lr) or (epoch)", "which takes (epoch, lr, extra)"]),
     (lambda: minidl.CSVLogger(3), TypeError, ["CSVLogger filename must be a str or os.PathLike"]),
     (lambda: minidl.CSVLogger("a.csv", separator=";;"), ValueError, ["CSVLogger separator", "';;'"]),
     *[(lambda separator=separator: minidl.CSVLogger("a.csv", separator=separator), ValueError,
