@@ -38,7 +38,7 @@ works on, then the report it returns (:class:`GradientCheckReport`, a
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -51,6 +51,7 @@ from minidl.errors import backward_failure, label, not_initialised
 from minidl.layers.base import Layer, Parameter
 from minidl.losses import Loss
 from minidl.network import Network
+from minidl.training.step import unseen_parameters
 
 __all__ = ["GradientCheckError", "GradientCheckReport", "GradientCheckRow", "check_gradients"]
 
@@ -255,7 +256,9 @@ class _Check:
                     self.problems.append(f"backward changed the value of {name}; it must only fill its "
                                          "gradient, p.grad (the optimizer changes the values)")
                     parameter.value[...] = value  # the finite differences need the point backward was at
-            self.problems.extend(unseen_parameters(clone, self.named))
+            layers = clone.layers if isinstance(clone, Network) else [clone]
+            known = {id(parameter) for _, parameter, _ in self.named}
+            self.problems.extend(unseen_parameters(layers, known, " (nor was it checked)"))
         gradients = [("input", self.point, returned), *((name, p.value, p.grad) for name, p, _ in self.named)]
         gradients = [(name, v, copy.copy(g)) for name, v, g in gradients]  # before any other forward
         output = np.array(output, dtype=np.float64)
@@ -398,24 +401,6 @@ def named_parameters(module: Layer | Network) -> list[tuple[str, Parameter, Laye
         candidates = [base, *(f"{base}_{count}" for count in range(2, len(used) + 2))]  # w, w_2, w_3, ...
         named.append((next(name for name in candidates if name not in used), parameter, module))
     return named
-
-
-def unseen_parameters(module: Layer | Network, named: list[tuple[str, Parameter, Layer]]) -> Iterator[str]:
-    """Parameters that ``parameters()`` did not list before the forward pass, one message each.
-
-    Two learner mistakes leave a parameter that optimizers never update (and that the
-    check cannot compare): creating it in ``forward`` rather than ``__init__``, and
-    keeping it inside a list, tuple or dict, where the attribute scan does not look.
-    """
-    known = {id(parameter) for _, parameter, _ in named}
-    for layer in module.layers if isinstance(module, Network) else [module]:
-        for key, value in vars(layer).items():
-            inside = f" inside a {type(value).__name__}" if isinstance(value, (list, tuple, dict)) else ""
-            items = (value.values() if isinstance(value, dict) else value) if inside else [value]
-            if any(isinstance(item, Parameter) and id(item) not in known for item in items):
-                yield (f"{label(layer)}: attribute {key!r} holds a Parameter{inside} that parameters() did "
-                       "not list before forward ran, so the optimizers never update it (nor was it "
-                       "checked): create it in __init__, as an attribute: self.w = Parameter(...)")
 
 
 # -- the report --------------------------------------------------------------------------

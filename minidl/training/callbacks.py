@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from minidl._validation import check_bool, check_count, check_real, config_repr
-from minidl.layers.base import Parameter
+from minidl.layers.base import Layer, Parameter
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -276,8 +276,9 @@ class EarlyStopping(Monitor):
         How many epochs without improvement to accept before stopping (an integer
         ``>= 0``; 0 and 1 both stop at the first epoch that does not improve).
     restore_best_weights
-        At the end of training, put back the parameters of the best epoch (when it was
-        not the last one). Otherwise the network keeps the last epoch's parameters.
+        At the end of training, put back the parameters of the best epoch, and the layers'
+        state arrays (BatchNorm's running statistics), when it was not the last one.
+        Otherwise the network keeps the last epoch's.
     verbose
         1 prints a line when training stops and when weights are restored.
 
@@ -310,6 +311,7 @@ class EarlyStopping(Monitor):
         self.stopped_epoch: int | None = None
         self.wait = 0
         self._best_weights: list[tuple[Parameter, Any]] | None = None  # (parameter, its best value)
+        self._best_states: list[tuple[Layer, dict[str, Any]]] = []  # (layer, copies of its state arrays)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Compare ``logs[monitor]`` with the best so far; stop after ``patience`` misses."""
@@ -318,6 +320,8 @@ class EarlyStopping(Monitor):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights and self.network is not None:
                 self._best_weights = [(p, p.value.copy()) for p in self.network.parameters()]
+                self._best_states = [(layer, {key: array.copy() for key, array in arrays.items()})
+                                     for layer in self.network.layers if (arrays := layer.state_arrays())]
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):
@@ -329,13 +333,15 @@ class EarlyStopping(Monitor):
                               f"{self.min_delta:g} for {self.wait} {epochs} ({best})")
 
     def on_train_end(self, logs: dict[str, float]) -> None:
-        """Restore the best epoch's parameters, if asked and if they are not the current ones."""
+        """Restore the best epoch's parameters and state arrays, if asked and if not the current ones."""
         if self.verbose and self.stopped_epoch is not None:
             print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
         # wait > 0: the last epoch did not improve, so the best parameters are not the current ones
         if self._best_weights is not None and self.best_epoch is not None and self.wait > 0:
             for parameter, saved in self._best_weights:
                 np.copyto(parameter.value, saved)
+            for layer, states in self._best_states:
+                layer.load_state_arrays(states)
             if self.verbose:
                 print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
                       f"({self.monitor} {self.best:.6g})")
@@ -408,7 +414,7 @@ class ModelCheckpoint(Monitor):
             self.best, self.best_epoch = value, epoch
         try:
             path = self.path.format(epoch=epoch + 1, **logs)
-        except (KeyError, IndexError, ValueError) as error:
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
             logged = ", ".join(sorted(logs))
             raise ValueError(f"ModelCheckpoint path {self.path!r}: cannot fill its fields with epoch and the "
                              f"epoch logs ({logged}): {type(error).__name__}: {error}") from None
@@ -433,10 +439,13 @@ class CSVLogger(Callback):
     filename
         The CSV file (its folder must exist).
     separator
-        The character between columns.
+        The character between columns (not a quote, a newline or a carriage return, which
+        CSV readers take for the quoting and the row ends).
     append
         Add to an existing file (continuing a run) instead of overwriting it: the header
-        is written only when the file is new or empty.
+        is written only when the file is new or empty. Rows follow the file's header (a
+        column the run does not log is ``NA``); a run that logs a key the header lacks
+        (validation now, none before) is an error at the end of its first epoch.
 
     Examples
     --------
@@ -449,30 +458,40 @@ class CSVLogger(Callback):
         super().__init__()
         if not isinstance(filename, (str, os.PathLike)):
             raise TypeError(f"CSVLogger filename must be a str or os.PathLike; got {type(filename).__name__}")
-        if not isinstance(separator, str) or len(separator) != 1:
-            raise ValueError(f"CSVLogger separator must be one character; got {separator!r}")
+        if not isinstance(separator, str) or len(separator) != 1 or separator in '"\n\r':
+            raise ValueError(f"CSVLogger separator must be one character, not a quote, a newline or a "
+                             f"carriage return (they break the CSV format); got {separator!r}")
         self.filename, self.separator = os.fspath(filename), separator
         self.append = check_bool(append, "CSVLogger append")
         self.file: TextIO | None = None
         self.keys: list[str] | None = None
         self.writer: Any = None  # a csv.writer
-        self.header = True
+        self.header: list[str] | None = None  # the header of the file appended to
 
     def on_train_begin(self, logs: dict[str, float]) -> None:
-        """Open the file (for appending, or anew) and forget the previous columns."""
+        """Open the file (for appending, or anew), read the header it has and forget the previous columns."""
         self.on_train_end({})
-        header = not (self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0)
+        self.header = None
+        if self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0:
+            with open(self.filename, newline="", encoding="utf-8") as file:
+                self.header = next(csv.reader(file, delimiter=self.separator), [])
         self.file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")
-        self.writer, self.keys, self.header = csv.writer(self.file, delimiter=self.separator), None, header
+        self.writer, self.keys = csv.writer(self.file, delimiter=self.separator), None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Write the epoch's row (and the header, before the first row of a new file)."""
         if self.file is None:
             raise RuntimeError("CSVLogger.on_epoch_end called before on_train_begin (outside fit())")
         if self.keys is None:
-            self.keys = sorted(logs)
-            if self.header:
+            self.keys = sorted(logs) if self.header is None else self.header[1:]
+            if self.header is None:
                 self.writer.writerow(["epoch", *self.keys])
+            elif self.header[:1] != ["epoch"] or not set(logs) <= set(self.keys):
+                self.on_train_end({})
+                raise ValueError(f"CSVLogger {self.filename!r}: append=True, but the file's header is "
+                                 f"{self.separator.join(self.header)} and this fit logs "
+                                 f"{self.separator.join(['epoch', *sorted(logs)])}: append to a file with "
+                                 "these columns, or write a new file")
         row = [repr(float(logs[key])) if key in logs else "NA" for key in self.keys]
         self.writer.writerow([epoch, *row])
         self.file.flush()

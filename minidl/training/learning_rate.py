@@ -10,6 +10,7 @@ the rate the epoch trained with (as Keras 3 logs it).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 
@@ -28,6 +29,22 @@ def _optimizer(callback: Callback) -> Optimizer:
     return trainer.optimizer
 
 
+def _takes_lr(schedule: Callable[..., float]) -> bool:
+    """Whether ``schedule`` is called as ``(epoch, lr)`` rather than ``(epoch)``; an error if neither fits."""
+    try:
+        signature = inspect.signature(schedule)
+    except (TypeError, ValueError):  # no signature to read (some built-ins): called as Keras calls it
+        return True
+    for arguments in ((0, 0.1), (0,)):
+        try:
+            signature.bind(*arguments)
+            return len(arguments) == 2
+        except TypeError:
+            pass
+    raise TypeError(f"LearningRateScheduler schedule must take (epoch, lr) or (epoch); got {schedule!r}, "
+                    f"which takes {signature}")
+
+
 class LearningRateScheduler(Callback):
     """Set the learning rate at the start of each epoch from ``schedule(epoch, lr)``.
 
@@ -35,7 +52,8 @@ class LearningRateScheduler(Callback):
     ----------
     schedule
         A function ``(epoch, lr) -> new lr``: ``epoch`` counted from 0, ``lr`` the
-        optimizer's current learning rate. Its result must be a finite number ``>= 0``.
+        optimizer's current learning rate; or ``(epoch) -> new lr``, which Keras accepts
+        too (its older form). Its result must be a finite number ``>= 0``.
     verbose
         0 or 1: 1 prints the rate set at each epoch.
 
@@ -49,7 +67,7 @@ class LearningRateScheduler(Callback):
     config_keys = ("schedule", "verbose")
     logs_learning_rate = True
 
-    def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         if not callable(schedule):
             raise TypeError(f"LearningRateScheduler schedule must be a function (epoch, lr) -> lr; "
@@ -57,11 +75,12 @@ class LearningRateScheduler(Callback):
         if verbose not in (0, 1):
             raise ValueError(f"LearningRateScheduler verbose must be 0 or 1; got {verbose!r}")
         self.schedule, self.verbose = schedule, int(verbose)
+        self._takes_lr = _takes_lr(schedule)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float]) -> None:
-        """Set the optimizer's learning rate to ``schedule(epoch, lr)``."""
+        """Set the optimizer's learning rate to ``schedule(epoch, lr)`` (or ``schedule(epoch)``)."""
         optimizer = _optimizer(self)
-        value = self.schedule(epoch, optimizer.learning_rate)
+        value = self.schedule(epoch, optimizer.learning_rate) if self._takes_lr else self.schedule(epoch)
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise TypeError(f"LearningRateScheduler schedule must return a number; got {value!r} "
                             f"at epoch {epoch}")

@@ -22,10 +22,13 @@ The optimizer's ``step`` (in ``fit`` and ``train_step``) then updates the parame
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from minidl._typing import Array
-from minidl.layers.base import Parameter
+from minidl.errors import label
+from minidl.layers.activations import Activation
+from minidl.layers.base import Layer, Parameter
 from minidl.layers.chain import Chain
 from minidl.losses import Loss
 
@@ -86,22 +89,48 @@ def step(plan: StepPlan, x: Array, target: Any, checked: bool = False) -> tuple[
 def check_parameters_after_backward(network: Network, parameters: list[Parameter]) -> None:
     """After the first backward of ``fit``: every gradient fits its parameter, none was missed.
 
-    Catches two mistakes of a user's layer that would otherwise end in a numpy error
-    inside the optimizer or in a parameter that is silently never trained: a ``grad``
-    rebound to an array of another shape, and a Parameter created in ``forward``.
+    Catches mistakes of a user's layer that would otherwise end in a numpy error inside
+    the optimizer or in a parameter that is silently never trained: a ``grad`` rebound
+    to an array of another shape, a Parameter created in ``forward`` or kept in a list,
+    tuple or dict, and an :class:`~minidl.Activation` with parameters whose inherited
+    ``backward`` fills no parameter gradient.
     """
     known = {id(parameter) for parameter in parameters}
     for layer in network.layers:
-        label = f"{type(layer).__name__} {layer.name!r}"
+        owner, own = label(layer), layer.parameters()
         attributes = {id(value): key for key, value in vars(layer).items() if isinstance(value, Parameter)}
-        for parameter in layer.parameters():
-            name = attributes.get(id(parameter), parameter.name)
+        names = [attributes.get(id(parameter), parameter.name) for parameter in own]
+        if own and isinstance(layer, Activation) and type(layer).backward is Activation.backward:
+            raise ValueError(f"{owner}: an Activation's backward fills no parameter gradients, so its "
+                             f"parameters ({', '.join(map(repr, names))}) would never be trained; subclass "
+                             "Layer and write backward (filling each parameter's grad), or override backward")
+        for name, parameter in zip(names, own, strict=True):
             if id(parameter) not in known:
-                raise ValueError(f"{label}: the Parameter {name!r} did not exist when training started "
+                raise ValueError(f"{owner}: the Parameter {name!r} did not exist when training started "
                                  "(created in forward?), so the optimizer would never update it; create "
                                  "every Parameter in __init__, after super().__init__()")
             if parameter.grad.shape != parameter.value.shape:
-                raise ValueError(f"{label}: backward set the gradient of parameter {name!r} to shape "
+                raise ValueError(f"{owner}: backward set the gradient of parameter {name!r} to shape "
                                  f"{parameter.grad.shape}; expected {parameter.value.shape}, the shape of "
                                  "the parameter (sum over the batch axis, and assign in place: "
                                  "`p.grad[...] = ...`)")
+    for problem in unseen_parameters(network.layers, known):
+        raise ValueError(problem)
+
+
+def unseen_parameters(layers: Iterable[Layer], known: Collection[int], aside: str = "") -> Iterator[str]:
+    """Parameters of ``layers`` that ``parameters()`` did not list before the forward pass, one message each.
+
+    ``known``: the ids of those it listed; ``aside`` is added after "never update it".
+    Two learner mistakes leave a parameter that optimizers never update: creating it in
+    ``forward`` rather than ``__init__``, and keeping it inside a list, tuple or dict,
+    where the attribute scan does not look (``check_gradients`` reports them too).
+    """
+    for layer in layers:
+        for key, value in vars(layer).items():
+            inside = f" inside a {type(value).__name__}" if isinstance(value, (list, tuple, dict)) else ""
+            items = (value.values() if isinstance(value, dict) else value) if inside else [value]
+            if any(isinstance(item, Parameter) and id(item) not in known for item in items):
+                yield (f"{label(layer)}: attribute {key!r} holds a Parameter{inside} that parameters() did "
+                       f"not list before forward ran, so the optimizers never update it{aside}: create it in "
+                       "__init__, as an attribute: self.w = Parameter(...)")

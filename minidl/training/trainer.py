@@ -17,6 +17,7 @@ import numpy as np
 from minidl import metrics as _metrics
 from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_batch, as_float_array, check_bool, check_positive_int, check_real
+from minidl.errors import label
 from minidl.initializers import make_rng
 from minidl.layers.base import Parameter, mode
 from minidl.layers.softmax import Softmax
@@ -336,11 +337,14 @@ def require_trainer(network: Network, caller: str) -> Trainer:
 
 
 class NonFiniteRecovery:
-    """A NaN or infinite loss stops ``fit``; parameters that turned non-finite are put back.
+    """A NaN or infinite loss stops ``fit``; what it spoilt is put back from the start of the epoch.
 
-    The step of the batch with a non-finite loss is not applied. The parameters are
-    copied at each epoch's start into buffers allocated once; when they themselves
-    turn non-finite, those copies are restored and the optimizer's state is reset.
+    The step of the batch with a non-finite loss is not applied. The parameters and the
+    layers' state arrays (BatchNorm's running statistics) are copied at each epoch's start
+    into buffers allocated once. Those copies are restored, and the optimizer's state is
+    reset, when the parameters themselves turned non-finite, or when the network has state
+    arrays: the forward pass of the batch with the non-finite loss has already updated them
+    (so the network is that of the last complete epoch, nothing is copied per batch).
     The reason is kept in ``stop_reason`` and ``History.stop_reason``, warned as a
     ``RuntimeWarning`` and printed when ``verbose > 0``; the History holds the
     completed epochs only.
@@ -348,12 +352,18 @@ class NonFiniteRecovery:
 
     def __init__(self, trainer: Trainer, parameters: list[Parameter]) -> None:
         self.trainer, self.parameters = trainer, parameters
-        self.snapshot = [parameter.value.copy() for parameter in parameters]
+        self.stateful = [layer for layer in trainer.network.layers if layer.state_arrays()]
+        self.snapshot = [array.copy() for array in self.arrays()]
+
+    def arrays(self) -> list[Array]:
+        """What is restored: the parameters' values, then the layers' state arrays (the live arrays)."""
+        return [p.value for p in self.parameters] + [
+            array for layer in self.stateful for array in layer.state_arrays().values()]
 
     def epoch_begin(self) -> None:
-        """Copy the parameters of the epoch's start."""
-        for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
-            np.copyto(saved, parameter.value)
+        """Copy the parameters and state arrays of the epoch's start."""
+        for saved, array in zip(self.snapshot, self.arrays(), strict=True):
+            np.copyto(saved, array)
 
     def parameters_finite(self) -> bool:
         """Whether every parameter is finite (a cheap sum first, the element-wise test if it is not)."""
@@ -361,15 +371,22 @@ class NonFiniteRecovery:
 
     def stop(self, where: str) -> None:
         """Stop training, saying ``where`` it went wrong; restore the epoch's start if needed."""
-        restored = not self.parameters_finite()
-        if restored:
-            for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
-                np.copyto(parameter.value, saved)
+        broken = not self.parameters_finite()
+        if broken or self.stateful:
+            for saved, array in zip(self.snapshot, self.arrays(), strict=True):
+                np.copyto(array, saved)
             self.trainer.optimizer.reset()
-        kept = ("the parameters had turned non-finite, so those of the start of the epoch were restored and "
-                "the optimizer's state was reset" if restored else
-                "the parameters are those before that batch (its update was not applied)")
-        reason = f"stopped: {where}; {kept} (try a smaller learning rate)"
+        states = "; ".join(f"{label(layer)} ({', '.join(layer.state_arrays())})" for layer in self.stateful)
+        if broken:
+            which = f"they and the state arrays of {states}" if self.stateful else "those"
+            kept = f"the parameters had turned non-finite, so {which} of the start of the epoch were restored"
+        elif self.stateful:
+            kept = (f"that batch's forward had already updated the state arrays of {states}, so they and the "
+                    "parameters of the start of the epoch were restored")
+        else:
+            kept = "the parameters are those before that batch (its update was not applied)"
+        reset = " and the optimizer's state was reset" if broken or self.stateful else ""
+        reason = f"stopped: {where}; {kept}{reset} (try a smaller learning rate)"
         self.trainer.stop_training, self.trainer.stop_reason = True, reason
         warnings.warn(reason, RuntimeWarning, stacklevel=6)  # the caller of network.fit
 

@@ -210,6 +210,20 @@ def test_restore_best_weights_also_when_all_epochs_ran():
     assert net[0].weight.value[0, 0] == pytest.approx(weights_by_epoch(1)[0], rel=1e-15)
 
 
+def test_restore_best_weights_also_restores_batchnorm_s_running_statistics() -> None:
+    rng = np.random.default_rng(0)
+    x, x_val = rng.standard_normal((200, 4)), rng.standard_normal((60, 4))
+    y, y_val = (x[:, 0] + x[:, 1] > 0).astype(float), (x_val[:, 0] + x_val[:, 1] > 0).astype(float)
+    layers = [Dense(4, 8, seed=0), minidl.BatchNorm(8), minidl.ReLU(), Dense(8, 1, seed=1), minidl.Sigmoid()]
+    net = Network(layers)
+    net.compile(SGD(learning_rate=2.0), "binary_crossentropy")
+    stop = EarlyStopping("val_loss", patience=3, restore_best_weights=True)
+    history = net.fit(x, y, validation_data=(x_val, y_val), callbacks=[stop], epochs=40, batch_size=8, seed=0,
+                      verbose=0)
+    assert stop.stopped_epoch is not None and stop.best_epoch < stop.stopped_epoch
+    assert net.evaluate(x_val, y_val, batch_size=8)["loss"] == min(history.history["val_loss"])
+
+
 # -- ModelCheckpoint ------------------------------------------------------------------------------
 class RecordPredictions(Callback):
     def __init__(self) -> None:
@@ -255,12 +269,17 @@ def test_checkpoint_monitor_missing_from_logs_says_so(tmp_path: Path) -> None:
         network.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "m.npz")])
 
 
-def test_checkpoint_path_with_an_unknown_field_says_so(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("field", "error"), [
+    ("{val_acc}", "KeyError: 'val_acc'"), ("{epoch.x}", "AttributeError: 'int' object has no attribute 'x'"),
+    ("{loss[0]}", "TypeError: 'float' object is not subscriptable"),
+])
+def test_checkpoint_path_with_a_field_it_cannot_fill_says_so(tmp_path: Path, field: str, error: str) -> None:
     network = batchnorm_net(SGD(0.1), dropout=False)
-    checkpoint = ModelCheckpoint(tmp_path / "m-{val_acc}.npz", save_best_only=False)
-    with pytest.raises(ValueError, match=r"cannot fill its fields with epoch and the epoch logs "
-                                         r"\(loss, mae\)"):
-        network.fit(X, Y, epochs=1, verbose=0, callbacks=[checkpoint])
+    path = str(tmp_path / f"m-{field}.npz")
+    checkpoint = ModelCheckpoint(path, save_best_only=False)
+    raises(ValueError, lambda: network.fit(X, Y, epochs=1, verbose=0, callbacks=[checkpoint]),
+           f"ModelCheckpoint path {path!r}: cannot fill its fields with epoch and the epoch logs "
+           f"(loss, mae): {error}")
 
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
@@ -569,6 +588,13 @@ def test_scheduler_sets_each_epoch_s_rate_and_training_uses_it() -> None:
     assert net.optimizer.learning_rate == 0.0125
 
 
+def test_scheduler_takes_a_schedule_of_the_epoch_alone_as_keras_does() -> None:
+    net = one_weight_network()
+    history = net.fit(X_ONE, Y_ONE, epochs=3, verbose=0,
+                      callbacks=[minidl.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))])
+    assert history.history["learning_rate"] == [0.1, 0.05, 0.1 / 3]
+
+
 def test_scheduler_prints_when_verbose(capsys: pytest.CaptureFixture[str]) -> None:
     one_weight_network().fit(X_ONE, Y_ONE, epochs=1, verbose=0,
                              callbacks=[minidl.LearningRateScheduler(lambda epoch, lr: 0.5, verbose=1)])
@@ -602,8 +628,13 @@ def test_scheduler_refuses_a_bad_learning_rate(result, error, fragment) -> None:
     (lambda: minidl.ReduceLROnPlateau(cooldown=1.5), ValueError, ["ReduceLROnPlateau cooldown", "got 1.5"]),
     (lambda: minidl.ReduceLROnPlateau(min_lr=-1), ValueError, ["ReduceLROnPlateau min_lr"]),
     (lambda: minidl.LearningRateScheduler(0.1), TypeError, ["LearningRateScheduler schedule must be a"]),
+    (lambda: minidl.LearningRateScheduler(lambda epoch, lr, extra: lr), TypeError,
+     ["LearningRateScheduler schedule must take (epoch, lr) or (epoch)", "which takes (epoch, lr, extra)"]),
     (lambda: minidl.CSVLogger(3), TypeError, ["CSVLogger filename must be a str or os.PathLike"]),
     (lambda: minidl.CSVLogger("a.csv", separator=";;"), ValueError, ["CSVLogger separator", "';;'"]),
+    *[(lambda separator=separator: minidl.CSVLogger("a.csv", separator=separator), ValueError,
+       ["CSVLogger separator must be one character, not a quote, a newline or a carriage return",
+        f"got {separator!r}"]) for separator in ['"', "\n", "\r", ""]],
 ])
 def test_learning_rate_and_csv_arguments_are_checked(make, error, fragments) -> None:
     raises(error, make, *fragments)
@@ -648,6 +679,23 @@ def test_csv_logger_appends_without_a_second_header(tmp_path: Path) -> None:
     new = tmp_path / "new.csv"
     net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[minidl.CSVLogger(new, append=True)])
     assert read_csv(new)[0] == ["epoch", "loss"]  # a new file gets its header
+
+
+def test_csv_logger_appending_follows_the_file_s_header_and_refuses_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    net = one_weight_network()
+    scheduler = minidl.LearningRateScheduler(lambda epoch, lr: lr)
+    first = net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[minidl.CSVLogger(path), scheduler])
+    second = net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[minidl.CSVLogger(path, append=True)])
+    expected = [["epoch", "learning_rate", "loss"], ["0", "0.2", repr(first.history["loss"][0])],
+                ["0", "NA", repr(second.history["loss"][0])]]  # the loss under loss, not under learning_rate
+    assert read_csv(path) == expected
+    logger = minidl.CSVLogger(path, append=True)
+    raises(ValueError, lambda: net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[logger],
+                                       validation_data=(X_VAL_ONE, Y_VAL_ONE)),
+           f"CSVLogger {str(path)!r}: append=True, but the file's header is epoch,learning_rate,loss and "
+           "this fit logs epoch,loss,val_loss", "write a new file")
+    assert read_csv(path) == expected  # nothing written under the wrong header
 
 
 def test_csv_logger_writes_na_for_a_key_missing_later(tmp_path: Path) -> None:

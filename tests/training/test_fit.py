@@ -285,6 +285,67 @@ def test_fit_refuses_a_parameter_created_in_forward() -> None:
         network.fit(x, x, epochs=1, verbose=0)
 
 
+
+class _PReLU(minidl.Activation):
+    """A learner's mistake: a parameter in an Activation, whose inherited backward fills no gradient."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alpha = minidl.Parameter(np.full(1, 0.25))
+
+    def function(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, x, self.alpha.value * x)
+
+    def derivative(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, 1.0, self.alpha.value)
+
+
+class _TrainedPReLU(_PReLU):
+    """The same with its own backward, which fills alpha's gradient."""
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        self.alpha.grad[...] = (grad_y * np.minimum(self._x, 0.0)).sum()
+        return grad_y * self.derivative(self._x)
+
+
+def test_fit_refuses_an_activation_with_parameters_and_the_inherited_backward() -> None:
+    x = np.random.default_rng(0).normal(size=(8, 3))
+    network = minidl.Network([minidl.Dense(3, 3, seed=0), _PReLU()])
+    network.compile(optimizer="sgd", loss="mse")
+    raises(ValueError, lambda: network.fit(x, x, epochs=1, verbose=0),
+           "_PReLU '_prelu': an Activation's backward fills no parameter gradients, so its parameters "
+           "('alpha') would never be trained; subclass Layer and write backward", "or override backward")
+    trained = minidl.Network([minidl.Dense(3, 3, seed=0), _TrainedPReLU()])
+    trained.compile(optimizer="sgd", loss="mse")
+    trained.fit(x, x, epochs=2, verbose=0)
+    assert trained[1].alpha.value[0] != 0.25
+
+
+class _ListScale(minidl.Layer):
+    """A learner's mistake: the parameter is kept in a list, which parameters() does not see."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights = [minidl.Parameter(np.ones(3), name="w")]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return x * self.weights[0].value
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        self.weights[0].grad[...] = (grad_y * self.x).sum(axis=0)
+        return grad_y * self.weights[0].value
+
+
+def test_fit_refuses_a_parameter_kept_in_a_list() -> None:
+    x = np.random.default_rng(0).normal(size=(8, 3))
+    network = minidl.Network([minidl.Dense(3, 3, seed=0), _ListScale()])
+    network.compile(optimizer="sgd", loss="mse")
+    raises(ValueError, lambda: network.fit(x, x, epochs=1, verbose=0),
+           "_ListScale '_listscale': attribute 'weights' holds a Parameter inside a list that parameters() "
+           "did not list before forward ran, so the optimizers never update it: create it in __init__")
+
+
 class _SeenRecorder(minidl.Layer):
     """A pass-through layer noting what it sees: (mode, shape, dtype) forward, dtypes backward."""
 

@@ -254,6 +254,48 @@ def test_parameters_turned_non_finite_are_restored_to_the_epoch_start():
     assert net.optimizer.iterations == 0  # state reset with the restore
 
 
+
+class EpochStarts(Callback):
+    """Keeps each epoch's starting parameters and state arrays; can set a weight to inf in epoch 3."""
+
+    def __init__(self, poison: bool) -> None:
+        super().__init__()
+        self.poison, self.starts = poison, []
+
+    def on_epoch_begin(self, epoch, logs):
+        self.starts.append([array.copy() for array in self.arrays()])
+
+    def on_batch_end(self, batch, logs):
+        if self.poison and len(self.starts) == 3 and batch == 0:
+            self.network[0].weight.value[0, 0] = np.inf
+
+    def arrays(self):
+        return [p.value for p in self.network.parameters()] + list(self.network[1].state_arrays().values())
+
+
+@pytest.mark.parametrize(("poison", "fragment"), [
+    (False, "epoch 1, batch 5; that batch's forward had already updated the state arrays of BatchNorm "
+            "'batchnorm' (running_mean, running_var), so they and the parameters of the start of the epoch "
+            "were restored and the optimizer's state was reset"),
+    (True, "epoch 3, batch 2; the parameters had turned non-finite, so they and the state arrays of "
+           "BatchNorm 'batchnorm' (running_mean, running_var) of the start of the epoch were restored"),
+], ids=["nan-loss", "non-finite-parameters"])
+def test_a_stop_restores_batchnorm_s_running_statistics_with_the_parameters(poison, fragment):
+    # A batch with a non-finite loss has already moved the running statistics in its forward pass.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 4))
+    y = (x[:, 0] + x[:, 1] > 0) * (1.0 if poison else 100.0)
+    net = Network([Dense(4, 8, seed=0), minidl.BatchNorm(8), ReLU(), Dense(8, 1, seed=1)])
+    net.compile(SGD(learning_rate=0.01 if poison else 10.0), "mse")
+    starts = EpochStarts(poison)
+    with pytest.warns(RuntimeWarning, match="restored"), np.errstate(over="ignore", invalid="ignore"):
+        net.fit(x, y, epochs=20, batch_size=8, seed=0, verbose=0, callbacks=[starts])
+    assert fragment in net.stop_reason
+    for saved, array in zip(starts.starts[-1], starts.arrays(), strict=True):
+        np.testing.assert_array_equal(array, saved)
+    assert np.isfinite(net.predict(x)).all()
+
+
 def test_train_step_skips_the_update_on_a_non_finite_loss():
     net = Network([Dense(1, 1, weight_init=[[1e200]], bias_init="zeros")])
     net.compile(optimizer=SGD(0.1), loss="mse")
