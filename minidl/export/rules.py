@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minidl._typing import Array
+from minidl._validation import check_finite
 from minidl.errors import label
 from minidl.layers import (
     AvgPool2D,
@@ -186,8 +187,9 @@ def load_torch_state_dict(layers: list[Layer], arrays: Mapping[str, Array], what
     """Fill the layers from a ``state_dict`` of ``to_torch``'s keys, all checked before any is written.
 
     Raises ``ValueError`` naming the first missing or unexpected key, or a key whose shape
-    or dtype differs from the layer's (checked for all keys first); a layer's own check of
-    the values (BatchNorm: no negative ``running_var``) runs as it is filled, after the layers before it.
+    or dtype differs from the layer's or whose values are not all finite (checked for all keys
+    first); a layer's own check of the values (BatchNorm: no negative ``running_var``) runs as
+    it is filled, after the layers before it.
     """
     expected = torch_state_dict(layers, what)
     missing, unexpected = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
@@ -200,11 +202,15 @@ def load_torch_state_dict(layers: list[Layer], arrays: Mapping[str, Array], what
         if value.shape != target.shape or value.dtype != target.dtype:
             raise ValueError(f"{what}: key {key!r} must have shape {target.shape} and dtype {target.dtype}; "
                              f"got shape {value.shape} and dtype {value.dtype}")
+        check_finite(value, f"{what}: key {key!r}")
     for index, layer in enumerate(layers):
         prefix = f"{index}."
         own = {key[len(prefix):]: np.asarray(arrays[key]) for key in expected if key.startswith(prefix)}
         if own:
-            rule_for(layer, index, what).load_tensors(layer, own)
+            try:
+                rule_for(layer, index, what).load_tensors(layer, own)
+            except ValueError as error:  # BatchNorm's negative running_var
+                raise ValueError(f"{what}: {error}") from error
 
 
 # -- the built-in rules -----------------------------------------------------------------------

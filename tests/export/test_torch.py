@@ -329,6 +329,19 @@ def test_from_torch_refuses_settings_minidl_lacks(modules, message):
         from_torch(nn.Sequential(*modules))
 
 
+def test_from_torch_refuses_non_finite_weights_and_a_negative_variance_naming_them():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    with torch.no_grad():
+        model[0].weight.fill_(float("inf"))
+    with pytest.raises(ValueError, match=r"from_torch: key '0.weight' must be finite; got inf at index"):
+        from_torch(model)
+    with torch.no_grad():
+        model[0].weight.fill_(1.0)
+        model[1].running_var.fill_(-1.0)
+    with pytest.raises(ValueError, match=r"from_torch: BatchNorm 'batchnorm': .*'running_var' has negative"):
+        from_torch(model)
+
+
 class Double(Layer):
     def forward(self, x):
         return 2.0 * x
