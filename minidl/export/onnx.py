@@ -46,7 +46,7 @@ import numpy.typing as npt
 from minidl._validation import check_float_dtype, check_positive_int
 from minidl._version import __version__
 from minidl.errors import label
-from minidl.export.rules import own_tensors
+from minidl.export.rules import check_network, own_tensors
 from minidl.layers import (
     AvgPool2D,
     BatchNorm,
@@ -175,9 +175,7 @@ def to_onnx(network: Network, path: str | os.PathLike[str] | None, *, opset: int
     >>> [node.op_type for node in model.graph.node]  # doctest: +SKIP
     ['Gemm', 'Relu', 'Gemm', 'Softmax']
     """
-    if not isinstance(network, Network):
-        raise TypeError(f"to_onnx expects a minidl Network; got {type(network).__name__}")
-    for index, layer in enumerate(network.layers):
+    for index, layer in enumerate(check_network(network, "to_onnx").layers):
         if type(layer) not in RULES:
             supported = ", ".join(sorted(kind.__name__ for kind in RULES))
             raise TypeError(f"to_onnx: layer {index}, {label(layer)}, has no ONNX rule; supported types: "

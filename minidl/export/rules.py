@@ -51,14 +51,15 @@ from minidl.layers import (
     Softmax,
     Tanh,
 )
+from minidl.network import Network
 
 if TYPE_CHECKING:
     from types import ModuleType
 
     from torch import nn
 
-__all__ = ["TorchRule", "load_torch_state_dict", "register_torch_rule", "require", "rule_for",
-           "torch_rules", "torch_state_dict", "unregister_torch_rule"]
+__all__ = ["TorchRule", "check_network", "load_torch_state_dict", "register_torch_rule", "require",
+           "rule_for", "torch_rules", "torch_state_dict", "unregister_torch_rule"]
 
 #: ``to_module(layer, input_rank)``: a new module for ``layer``; its weights are loaded after.
 ToModule = Callable[[Any, "int | None"], "nn.Module"]
@@ -80,6 +81,14 @@ def require(package: str, what: str) -> ModuleType:
         else:
             hint = 'safetensors, an optional extra: pip install -e ".[safetensors]"'
         raise ModuleNotFoundError(f"{what} needs {hint}", name=error.name) from error
+
+
+def check_network(network: Any, what: str) -> Network:
+    """``network`` if it is a minidl :class:`~minidl.Network`, else a TypeError saying what was passed."""
+    if not isinstance(network, Network):
+        keras = "; for a Keras-style model, pass model.network" if hasattr(type(network), "network") else ""
+        raise TypeError(f"{what} expects a minidl Network; got {type(network).__name__}{keras}")
+    return network
 
 
 def own_tensors(layer: Layer) -> dict[str, Array]:
@@ -179,6 +188,10 @@ def torch_state_dict(layers: list[Layer], what: str = "torch_state_dict") -> dic
     The arrays are the layers' own where the layouts agree (a view, not a copy, e.g. a
     transposed ``Dense`` weight); no PyTorch needed.
     """
+    if not isinstance(layers, (list, tuple, Network)) or not all(isinstance(x, Layer) for x in layers):
+        kinds = [type(x).__name__ for x in layers] if isinstance(layers, (list, tuple)) else None
+        got = kinds or type(layers).__name__
+        raise TypeError(f"{what} expects a list of minidl layers, e.g. network.layers; got {got}")
     return {f"{index}.{key}": array for index, layer in enumerate(layers)
             for key, array in rule_for(layer, index, what).tensors(layer).items()}
 

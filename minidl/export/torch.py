@@ -48,7 +48,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from minidl.export.rules import load_torch_state_dict, require, rule_for, torch_rules, torch_state_dict
+from minidl.export.rules import (
+    check_network,
+    load_torch_state_dict,
+    require,
+    rule_for,
+    torch_rules,
+    torch_state_dict,
+)
 from minidl.layers import AvgPool2D, Conv2D, Dense, Flatten, Layer, MaxPool2D
 from minidl.network import Network
 
@@ -105,10 +112,11 @@ def to_torch(network: Network) -> nn.Sequential:
     ModuleNotFoundError
         Without PyTorch, saying how to install it.
     TypeError
-        For a layer with no rule, naming it (index, type and name).
+        For anything but a Network (a Keras-style model: pass ``model.network``), or a layer
+        with no rule, naming it (index, type and name).
     """
     torch = require("torch", "minidl.export.to_torch")
-    layers = list(network.layers)
+    layers = list(check_network(network, "to_torch").layers)
     modules = [rule_for(layer, index, "to_torch").to_module(layer, rank)
                for index, (layer, rank) in enumerate(zip(layers, input_ranks(layers), strict=True))]
     sequential = torch.nn.Sequential(*modules).to(torch.from_numpy(np.zeros(0, network.dtype)).dtype)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import minidl.keras
 from minidl import (
     AvgPool2D,
     BatchNorm,
@@ -305,6 +306,9 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     net = Network([Dense(2, 2)])
     with pytest.raises(TypeError, match="expects a minidl Network; got list"):
         to_onnx([Dense(2, 2)], None)  # type: ignore[arg-type]
+    model = minidl.keras.Sequential([minidl.keras.layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(TypeError, match=r"got Sequential; for a Keras-style model, pass model\.network"):
+        to_onnx(model, None)  # type: ignore[arg-type]
     for opset in (12, 10_000, 17.0, True):
         with pytest.raises(ValueError, match="opset must be an int from 13 to"):
             to_onnx(net, None, opset=opset)  # type: ignore[arg-type]

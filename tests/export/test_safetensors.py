@@ -122,6 +122,13 @@ def test_load_refuses_a_wrong_file_naming_the_key(tmp_path, change, message):
     np.testing.assert_array_equal(net[0].weight.value, before)  # checked before anything is written
 
 
+def test_save_and_load_refuse_anything_but_a_network(tmp_path):
+    with pytest.raises(TypeError, match="save_safetensors expects a minidl Network; got list"):
+        save_safetensors([Dense(3, 2)], tmp_path / "m.safetensors")
+    with pytest.raises(TypeError, match="load_safetensors expects a minidl Network; got list"):
+        load_safetensors([Dense(3, 2)], tmp_path / "m.safetensors")
+
+
 def test_save_refuses_a_layer_without_a_rule(tmp_path):
     class Double(minidl.Layer):
         def forward(self, x):

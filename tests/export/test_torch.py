@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import minidl
+import minidl.keras
 from minidl import (
     AvgPool2D,
     BatchNorm,
@@ -369,6 +370,19 @@ class TorchScale(nn.Module):
 
     def forward(self, x):
         return x * self.scale
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: to_torch(minidl.keras.Sequential([minidl.keras.layers.Dense(2, input_shape=(3,))])),
+     r"to_torch expects a minidl Network; got Sequential; for a Keras-style model, pass model\.network"),
+    (lambda: to_torch([Dense(3, 2)]), r"to_torch expects a minidl Network; got list$"),
+    (lambda: torch_state_dict(Dense(3, 2)),
+     r"torch_state_dict expects a list of minidl layers, e\.g\. network\.layers; got Dense"),
+    (lambda: torch_state_dict([Dense(3, 2), "relu"]), r"list of minidl layers.*got \['Dense', 'str'\]"),
+])
+def test_anything_but_a_network_is_refused_saying_what_was_passed(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
 
 
 def test_to_torch_refuses_a_layer_without_a_rule_naming_it():
