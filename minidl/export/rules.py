@@ -26,6 +26,7 @@ names (``layer.weight.name``, ...) and state arrays' keys, with the same shapes;
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -152,14 +153,41 @@ def register_torch_rule(layer_class: type[Layer], to_module: ToModule, *,
     load_tensors
         ``load_tensors(layer, arrays)``, the inverse: put arrays of the ``tensors`` keys,
         shapes and dtypes (checked before) into the layer.
+
+    Raises
+    ------
+    TypeError
+        For an argument of the wrong kind (a ``to_module`` that is not a function, ...).
+    ValueError
+        For a ``module_class`` another layer's rule already reads (``nn.Identity``:
+        ``Identity``'s): unregister that rule first to replace it.
     """
     if not (isinstance(layer_class, type) and issubclass(layer_class, Layer)):
         raise TypeError("register_torch_rule: layer_class must be a subclass of minidl.Layer; "
                         f"got {layer_class!r}")
+    functions = {"to_module": to_module, "from_module": from_module, "tensors": tensors,
+                 "load_tensors": load_tensors}
+    for name, function in functions.items():
+        if not callable(function) and (function is not None or name == "to_module"):
+            raise TypeError(f"register_torch_rule: {name} must be a function; got {function!r}")
     if (module_class is None) != (from_module is None):
         raise ValueError("register_torch_rule: give module_class and from_module together (or neither)")
+    if module_class is not None and not isinstance(module_class, (type, str)):
+        raise TypeError(f"register_torch_rule: module_class must be a class; got {module_class!r}")
+    readers = {_module_key(c): rule.layer_class for rule in _RULES.values() for c in rule.module_classes}
+    if (reader := readers.get(_module_key(module_class))) not in (None, layer_class):
+        raise ValueError(f"register_torch_rule: the rule of {reader.__name__} already reads "
+                         f"{getattr(module_class, '__name__', module_class)} modules in from_torch; "
+                         f"unregister_torch_rule({reader.__name__}) first to replace it")
     _RULES[layer_class] = TorchRule(layer_class, to_module, () if module_class is None else (module_class,),
                                     from_module, tensors or own_tensors, load_tensors or load_own_tensors)
+
+
+def _module_key(module_class: type[Any] | str | None) -> type[Any] | str | None:
+    """A class of torch.nn as its name, as the built-in rules give it; any other as it is."""
+    torch_nn = sys.modules.get("torch.nn")  # imported already if module_class is one of its classes
+    name = getattr(module_class, "__name__", None)
+    return name if name is not None and getattr(torch_nn, name, None) is module_class else module_class
 
 
 def unregister_torch_rule(layer_class: type[Layer]) -> None:

@@ -170,6 +170,9 @@ def from_torch(module: nn.Sequential) -> Network:
             layer = rule.from_module(child, rank)
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: {error}") from error
+        if not isinstance(layer, Layer):
+            raise TypeError(f"{where}: the from_module of {rule.layer_class.__name__}'s rule returned "
+                            f"{type(layer).__name__}; expected a minidl Layer")
         dtypes = [t.dtype for t in child.state_dict().values() if t.is_floating_point()]
         if dtypes:
             layer.astype(torch.empty(0, dtype=dtypes[0]).numpy().dtype)

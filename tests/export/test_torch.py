@@ -424,6 +424,34 @@ def test_register_torch_rule_checks_its_arguments():
         register_torch_rule(int, lambda layer, rank: None)
     with pytest.raises(ValueError, match="module_class and from_module together"):
         register_torch_rule(Double, lambda layer, rank: None, module_class=TorchScale)
+    with pytest.raises(TypeError, match="register_torch_rule: to_module must be a function; got 5"):
+        register_torch_rule(Double, 5)
+    with pytest.raises(TypeError, match="register_torch_rule: load_tensors must be a function; got 'x'"):
+        register_torch_rule(Double, lambda layer, rank: None, load_tensors="x")
+    with pytest.raises(TypeError, match="register_torch_rule: module_class must be a class; got 3"):
+        register_torch_rule(Double, lambda layer, rank: None, module_class=3, from_module=lambda *a: Double())
+    assert Double not in minidl.export.torch_rules()
+
+
+@pytest.mark.parametrize("module_class", [nn.Identity, "Identity"])
+def test_register_torch_rule_refuses_a_module_class_a_builtin_rule_reads(module_class):
+    message = r"the rule of Identity already reads Identity modules in from_torch; unregister_torch_rule\("
+    with pytest.raises(ValueError, match=message):
+        register_torch_rule(Double, lambda layer, rank: nn.Identity(), module_class=module_class,
+                            from_module=lambda module, rank: Double())
+    assert Double not in minidl.export.torch_rules()
+    assert type(from_torch(nn.Sequential(nn.Identity()))[0]) is Identity
+
+
+def test_from_torch_refuses_a_from_module_that_gives_no_layer():
+    register_torch_rule(Scale, lambda layer, rank: TorchScale(), module_class=TorchScale,
+                        from_module=lambda module, rank: "scale")
+    try:
+        message = r"from_torch: module 0 \(TorchScale\): the from_module of Scale's rule returned str; exp"
+        with pytest.raises(TypeError, match=message):
+            from_torch(nn.Sequential(TorchScale()))
+    finally:
+        unregister_torch_rule(Scale)
 
 
 def test_a_rule_whose_module_does_not_hold_its_tensors_is_reported():
