@@ -311,7 +311,8 @@ def _batchnorm_from(module: Any, rank: int | None) -> BatchNorm:
 
 def _softmax_from(module: Any, rank: int | None) -> Softmax:
     # minidl's Softmax is over the last axis: dim=1 is that axis only for (batch, classes)
-    _refuse_unless(module.dim == -1 or (module.dim == 1 and rank != 4), f"dim={module.dim} (on rank {rank})")
+    where = f"on rank {rank}" if rank else "on an input of unknown rank; dim=-1 is minidl's last axis"
+    _refuse_unless(module.dim in ((-1,) if rank is None else (-1, rank - 1)), f"dim={module.dim} ({where})")
     return Softmax()
 
 

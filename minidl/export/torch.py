@@ -68,6 +68,9 @@ _IMAGES = (Conv2D, MaxPool2D, AvgPool2D)  # layers that take and give images (ba
 #: The rank of each PyTorch module's output, for the modules that decide it.
 _MODULE_RANKS = {"Conv2d": 4, "MaxPool2d": 4, "AvgPool2d": 4, "BatchNorm2d": 4, "Linear": 2, "Flatten": 2,
                  "BatchNorm1d": 2}
+#: The modules whose minidl layer takes one rank only (the rank of the output too), and those that keep it.
+_INPUT_RANKS = {name: rank for name, rank in _MODULE_RANKS.items() if name != "Flatten"}
+_KEEP_RANK = {"ReLU", "Sigmoid", "Tanh", "Identity", "LeakyReLU", "Dropout", "Softmax"}
 
 
 def input_ranks(layers: list[Layer]) -> list[int | None]:
@@ -89,6 +92,19 @@ def input_ranks(layers: list[Layer]) -> list[int | None]:
         rank = 4 if isinstance(layer, _IMAGES) else 2 if isinstance(layer, (Dense, Flatten)) else rank
     first = next((r for r in ranks if r is not None), None)
     return [first if r is None else r for r in ranks]
+
+
+def _torch_name(module: nn.Module) -> str:
+    """The class name of a module of ``torch.nn``; "" for a module of your own."""
+    return type(module).__name__ if type(module).__module__.startswith("torch.nn.") else ""
+
+
+def _leading_rank(modules: nn.Sequential) -> int | None:
+    """The input's rank, told by the first module taking one rank when only modules keeping it come before."""
+    for name in map(_torch_name, modules):
+        if name in _INPUT_RANKS or name not in _KEEP_RANK:
+            return _INPUT_RANKS.get(name)
+    return None
 
 
 def to_torch(network: Network) -> nn.Sequential:
@@ -148,7 +164,8 @@ def from_torch(module: nn.Sequential) -> Network:
         the supported ones.
     ValueError
         For a supported module with a setting minidl lacks (e.g. ``Conv2d(dilation=2)``,
-        ``BatchNorm1d(affine=False)``), naming the module and the setting.
+        ``BatchNorm1d(affine=False)``, a ``Softmax`` over another axis than the last, or
+        ``Softmax(dim=1)`` where no module tells the input's rank), naming the module and the setting.
     """
     torch = require("torch", "minidl.export.from_torch")
     if type(module) is not torch.nn.Sequential:
@@ -157,7 +174,7 @@ def from_torch(module: nn.Sequential) -> Network:
                for cls in rule.module_types()}
     supported = ", ".join(sorted(cls.__name__ for cls in readers))
     layers: list[Layer] = []
-    rank: int | None = None
+    rank = _leading_rank(module)  # Softmax(dim=1) first is over the last axis only on (batch, classes)
     for index, child in enumerate(module):
         where = f"from_torch: module {index} ({type(child).__name__})"
         rule = readers.get(type(child))
@@ -178,7 +195,7 @@ def from_torch(module: nn.Sequential) -> Network:
             layer.astype(torch.empty(0, dtype=dtypes[0]).numpy().dtype)
         layer.train(child.training)
         layers.append(layer)
-        rank = _MODULE_RANKS.get(type(child).__name__, rank)
+        rank = _MODULE_RANKS.get(_torch_name(child), rank)
     network = Network(layers)
     state = {f"{index}.{key}": tensor.detach().cpu().numpy() for index, child in enumerate(module)
              for key, tensor in child.state_dict().items()}

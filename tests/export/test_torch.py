@@ -287,6 +287,14 @@ def test_from_torch_reads_each_setting():
     assert (cnn_net[5].pool_size, cnn_net[5].stride) == ((2, 2), (1, 1))
 
 
+@pytest.mark.parametrize(("modules", "shape"), [([nn.Softmax(dim=1), nn.Linear(3, 2)], (4, 3)),
+                                               ([nn.Conv2d(3, 2, 1), nn.Softmax(dim=3)], (4, 3, 2, 5))])
+def test_from_torch_takes_a_softmax_over_the_last_axis_the_later_modules_tell(modules, shape):
+    model = nn.Sequential(*modules).double()
+    x = data(shape)
+    np.testing.assert_allclose(from_torch(model).predict(x), run(model, x), rtol=1e-12)
+
+
 def test_round_trip_keeps_every_layers_config_and_arrays():
     net = trained(cnn(), data((16, 2, 8, 8)))
     again = from_torch(to_torch(net))
@@ -322,6 +330,9 @@ def test_from_torch_refuses_unknown_modules_naming_them(module, message):
     ([nn.MaxPool2d(2, ceil_mode=True)], r"ceil_mode=True"),
     ([nn.AvgPool2d(2, divisor_override=3)], r"divisor_override"),
     ([nn.Conv2d(1, 1, 1), nn.Softmax(dim=1)], r"module 1 \(Softmax\): dim=1 \(on rank 4\)"),
+    ([nn.Softmax(dim=1), nn.ReLU(), nn.Conv2d(3, 2, 1)], r"module 0 \(Softmax\): dim=1 \(on rank 4\)"),
+    ([nn.Softmax(dim=1)], r"module 0 \(Softmax\): dim=1 \(on an input of unknown rank; dim=-1 is minidl's"),
+    ([nn.Softmax(dim=1), nn.Flatten()], r"module 0 \(Softmax\): dim=1 \(on an input of unknown rank"),
     ([nn.Flatten(start_dim=2)], r"module 0 \(Flatten\): start_dim=2"),
     ([nn.Dropout(1.0)], r"module 0 \(Dropout\): Dropout rate"),
 ])
