@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from minidl._typing import Array
 from minidl.export.rules import (
     check_network,
     load_torch_state_dict,
@@ -60,6 +61,7 @@ from minidl.layers import AvgPool2D, Conv2D, Dense, Flatten, Layer, MaxPool2D
 from minidl.network import Network
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
 __all__ = ["from_torch", "input_ranks", "to_torch"]
@@ -70,6 +72,7 @@ _MODULE_RANKS = {"Conv2d": 4, "MaxPool2d": 4, "AvgPool2d": 4, "BatchNorm2d": 4, 
                  "BatchNorm1d": 2}
 #: The modules whose minidl layer takes one rank only (the rank of the output too), and those that keep it.
 _INPUT_RANKS = {name: rank for name, rank in _MODULE_RANKS.items() if name != "Flatten"}
+_FLOATS = ("float16", "float32", "float64")  # the dtypes of minidl's arrays
 _KEEP_RANK = {"ReLU", "Sigmoid", "Tanh", "Identity", "LeakyReLU", "Dropout", "Softmax"}
 
 
@@ -105,6 +108,18 @@ def _leading_rank(modules: nn.Sequential) -> int | None:
         if name in _INPUT_RANKS or name not in _KEEP_RANK:
             return _INPUT_RANKS.get(name)
     return None
+
+
+def _as_numpy(tensor: torch.Tensor, where: str) -> Array:
+    """A module's tensor as a numpy array, or an error saying why it cannot be one."""
+    if tensor.is_meta:
+        raise ValueError(f"{where} is on the meta device and holds no data; from_torch needs the weights "
+                         "on the CPU: module.to_empty(device='cpu'), then load them")
+    if tensor.is_floating_point() and str(tensor.dtype).removeprefix("torch.") not in _FLOATS:
+        raise TypeError(f"{where} has dtype {tensor.dtype}; minidl takes float16, float32 or float64: "
+                        "convert the module first, e.g. module.float()")
+    array: Array = tensor.detach().cpu().numpy()
+    return array
 
 
 def to_torch(network: Network) -> nn.Sequential:
@@ -161,11 +176,13 @@ def from_torch(module: nn.Sequential) -> Network:
     TypeError
         If ``module`` is not an ``nn.Sequential``, or holds a module with no minidl
         equivalent (a nested Sequential included), naming it (index and type) and listing
-        the supported ones.
+        the supported ones; or a tensor of another dtype than float16, float32 and float64
+        (bfloat16: convert with ``module.float()`` first).
     ValueError
         For a supported module with a setting minidl lacks (e.g. ``Conv2d(dilation=2)``,
         ``BatchNorm1d(affine=False)``, a ``Softmax`` over another axis than the last, or
-        ``Softmax(dim=1)`` where no module tells the input's rank), naming the module and the setting.
+        ``Softmax(dim=1)`` where no module tells the input's rank), naming the module and the
+        setting; or for a tensor on the meta device (no data).
     """
     torch = require("torch", "minidl.export.from_torch")
     if type(module) is not torch.nn.Sequential:
@@ -174,6 +191,7 @@ def from_torch(module: nn.Sequential) -> Network:
                for cls in rule.module_types()}
     supported = ", ".join(sorted(cls.__name__ for cls in readers))
     layers: list[Layer] = []
+    state: dict[str, Array] = {}  # the modules' state_dict()s, under to_torch's keys
     rank = _leading_rank(module)  # Softmax(dim=1) first is over the last axis only on (batch, classes)
     for index, child in enumerate(module):
         where = f"from_torch: module {index} ({type(child).__name__})"
@@ -190,14 +208,13 @@ def from_torch(module: nn.Sequential) -> Network:
         if not isinstance(layer, Layer):
             raise TypeError(f"{where}: the from_module of {rule.layer_class.__name__}'s rule returned "
                             f"{type(layer).__name__}; expected a minidl Layer")
-        dtypes = [t.dtype for t in child.state_dict().values() if t.is_floating_point()]
-        if dtypes:
-            layer.astype(torch.empty(0, dtype=dtypes[0]).numpy().dtype)
+        arrays = {key: _as_numpy(t, f"{where}: tensor {key!r}") for key, t in child.state_dict().items()}
+        if floats := [array.dtype for array in arrays.values() if array.dtype.kind == "f"]:
+            layer.astype(floats[0])
         layer.train(child.training)
         layers.append(layer)
+        state |= {f"{index}.{key}": array for key, array in arrays.items()}
         rank = _MODULE_RANKS.get(_torch_name(child), rank)
     network = Network(layers)
-    state = {f"{index}.{key}": tensor.detach().cpu().numpy() for index, child in enumerate(module)
-             for key, tensor in child.state_dict().items()}
     load_torch_state_dict(network.layers, state, "from_torch")
     return network

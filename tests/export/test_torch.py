@@ -354,6 +354,18 @@ def test_from_torch_refuses_non_finite_weights_and_a_negative_variance_naming_th
         from_torch(model)
 
 
+def test_from_torch_refuses_tensors_minidl_cannot_hold_saying_what_it_takes():
+    message = r"module 0 \(Linear\): tensor 'weight' has dtype torch\.bfloat16; minidl takes float16, float32"
+    with pytest.raises(TypeError, match=message):
+        from_torch(nn.Sequential(nn.Linear(2, 2)).bfloat16())
+    with torch.device("meta"):
+        on_meta = nn.Sequential(nn.Linear(2, 2))
+    with pytest.raises(ValueError, match=r"module 0 \(Linear\): tensor 'weight' is on the meta device and "
+                                         r"holds no data; from_torch needs the weights on the CPU"):
+        from_torch(on_meta)
+    assert from_torch(nn.Sequential(nn.Linear(2, 2)).half()).dtype == np.float16
+
+
 class Double(Layer):
     def forward(self, x):
         return 2.0 * x
