@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -224,12 +224,10 @@ def _input_dims(network: Network, input_shape: int | Sequence[int] | None) -> li
     sizes: Sequence[int | None]
     if input_shape is not None:
         name = "to_onnx input_shape (one sample's, without the batch axis)"
-        try:
-            given = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
-        except TypeError:  # 3.0
-            raise TypeError(f"{name} must be an int or a tuple of ints; got {input_shape!r}") from None
-        name += ": each size"
-        sizes = [check_positive_int(size, name) for size in given]
+        if not isinstance(input_shape, (int, np.integer, Iterable)):
+            raise TypeError(f"{name} must be an int or a tuple of ints; got {input_shape!r}")
+        given = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
+        sizes = [check_positive_int(size, f"{name}: each size") for size in given]
     elif (known := first.last_input_shape or first.input_shape) is not None:
         sizes = known[1:]
     else:

@@ -26,7 +26,6 @@ names (``layer.weight.name``, ...) and state arrays' keys, with the same shapes;
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -59,8 +58,8 @@ if TYPE_CHECKING:
 
     from torch import nn
 
-__all__ = ["TorchRule", "check_network", "load_torch_state_dict", "register_torch_rule", "require",
-           "rule_for", "torch_rules", "torch_state_dict", "unregister_torch_rule"]
+__all__ = ["TorchRule", "check_network", "load_torch_state_dict", "module_key", "register_torch_rule",
+           "require", "rule_for", "torch_rules", "torch_state_dict", "unregister_torch_rule"]
 
 #: ``to_module(layer, input_rank)``: a new module for ``layer``; its weights are loaded after.
 ToModule = Callable[[Any, "int | None"], "nn.Module"]
@@ -174,8 +173,8 @@ def register_torch_rule(layer_class: type[Layer], to_module: ToModule, *,
         raise ValueError("register_torch_rule: give module_class and from_module together (or neither)")
     if module_class is not None and not isinstance(module_class, (type, str)):
         raise TypeError(f"register_torch_rule: module_class must be a class; got {module_class!r}")
-    readers = {_module_key(c): rule.layer_class for rule in _RULES.values() for c in rule.module_classes}
-    if (reader := readers.get(_module_key(module_class))) not in (None, layer_class):
+    readers = {module_key(c): rule.layer_class for rule in _RULES.values() for c in rule.module_classes}
+    if (reader := readers.get(module_key(module_class))) not in (None, layer_class):
         raise ValueError(f"register_torch_rule: the rule of {reader.__name__} already reads "
                          f"{getattr(module_class, '__name__', module_class)} modules in from_torch; "
                          f"unregister_torch_rule({reader.__name__}) first to replace it")
@@ -183,11 +182,10 @@ def register_torch_rule(layer_class: type[Layer], to_module: ToModule, *,
                                     from_module, tensors or own_tensors, load_tensors or load_own_tensors)
 
 
-def _module_key(module_class: type[Any] | str | None) -> type[Any] | str | None:
-    """A class of torch.nn as its name, as the built-in rules give it; any other as it is."""
-    torch_nn = sys.modules.get("torch.nn")  # imported already if module_class is one of its classes
-    name = getattr(module_class, "__name__", None)
-    return name if name is not None and getattr(torch_nn, name, None) is module_class else module_class
+def module_key(module_class: Any) -> Any:
+    """A class of ``torch.nn`` as its name (``"Linear"``), as the built-in rules give it; else as it is."""
+    in_nn = isinstance(module_class, type) and module_class.__module__.startswith("torch.nn.")
+    return module_class.__name__ if in_nn else module_class
 
 
 def unregister_torch_rule(layer_class: type[Layer]) -> None:

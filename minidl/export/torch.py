@@ -52,6 +52,7 @@ from minidl._typing import Array
 from minidl.export.rules import (
     check_network,
     load_torch_state_dict,
+    module_key,
     require,
     rule_for,
     torch_rules,
@@ -97,14 +98,9 @@ def input_ranks(layers: list[Layer]) -> list[int | None]:
     return [first if r is None else r for r in ranks]
 
 
-def _torch_name(module: nn.Module) -> str:
-    """The class name of a module of ``torch.nn``; "" for a module of your own."""
-    return type(module).__name__ if type(module).__module__.startswith("torch.nn.") else ""
-
-
 def _leading_rank(modules: nn.Sequential) -> int | None:
     """The input's rank, told by the first module taking one rank when only modules keeping it come before."""
-    for name in map(_torch_name, modules):
+    for name in (module_key(type(module)) for module in modules):
         if name in _INPUT_RANKS or name not in _KEEP_RANK:
             return _INPUT_RANKS.get(name)
     return None
@@ -214,7 +210,7 @@ def from_torch(module: nn.Sequential) -> Network:
         layer.train(child.training)
         layers.append(layer)
         state |= {f"{index}.{key}": array for key, array in arrays.items()}
-        rank = _MODULE_RANKS.get(_torch_name(child), rank)
+        rank = _MODULE_RANKS.get(module_key(type(child)), rank)
     network = Network(layers)
     load_torch_state_dict(network.layers, state, "from_torch")
     return network
