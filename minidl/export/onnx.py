@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,7 +46,7 @@ import numpy.typing as npt
 from minidl._validation import check_float_dtype, check_positive_int
 from minidl._version import __version__
 from minidl.errors import label
-from minidl.export.rules import own_tensors
+from minidl.export.rules import check_network, own_tensors
 from minidl.layers import (
     AvgPool2D,
     BatchNorm,
@@ -162,7 +162,8 @@ def to_onnx(network: Network, path: str | os.PathLike[str] | None, *, opset: int
     ModuleNotFoundError
         Without onnx installed.
     TypeError
-        For a layer with no ONNX rule (the message names it and lists the supported types).
+        For anything but a Network, an ``input_shape`` that is neither an int nor a tuple of
+        ints, or a layer with no ONNX rule (the message names it and lists the supported types).
     ValueError
         For an opset out of range, a dtype other than float32 or float64, or an input shape
         the layers do not take.
@@ -175,9 +176,7 @@ def to_onnx(network: Network, path: str | os.PathLike[str] | None, *, opset: int
     >>> [node.op_type for node in model.graph.node]  # doctest: +SKIP
     ['Gemm', 'Relu', 'Gemm', 'Softmax']
     """
-    if not isinstance(network, Network):
-        raise TypeError(f"to_onnx expects a minidl Network; got {type(network).__name__}")
-    for index, layer in enumerate(network.layers):
+    for index, layer in enumerate(check_network(network, "to_onnx").layers):
         if type(layer) not in RULES:
             supported = ", ".join(sorted(kind.__name__ for kind in RULES))
             raise TypeError(f"to_onnx: layer {index}, {label(layer)}, has no ONNX rule; supported types: "
@@ -188,9 +187,11 @@ def to_onnx(network: Network, path: str | os.PathLike[str] | None, *, opset: int
     dims = _input_dims(network, input_shape)
     onnx_lib = _import_onnx()
     newest = onnx_lib.defs.onnx_opset_version()
-    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+    is_int = isinstance(opset, (int, np.integer)) and not isinstance(opset, bool)
+    if not (is_int and MIN_OPSET <= opset <= newest):
         raise ValueError(f"to_onnx: opset must be an int from {MIN_OPSET} to {newest} (the installed onnx's "
                          f"newest); got {opset!r}")
+    opset = int(opset)
     graph = _Graph(onnx_lib, np.dtype(target))
     for layer in network.layers:
         if (rule := RULES[type(layer)]) is not None:
@@ -222,9 +223,11 @@ def _input_dims(network: Network, input_shape: int | Sequence[int] | None) -> li
     first = network.layers[0]
     sizes: Sequence[int | None]
     if input_shape is not None:
+        name = "to_onnx input_shape (one sample's, without the batch axis)"
+        if not isinstance(input_shape, (int, np.integer, Iterable)):
+            raise TypeError(f"{name} must be an int or a tuple of ints; got {input_shape!r}")
         given = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
-        name = "to_onnx input_shape (one sample's, without the batch axis): each size"
-        sizes = [check_positive_int(size, name) for size in given]
+        sizes = [check_positive_int(size, f"{name}: each size") for size in given]
     elif (known := first.last_input_shape or first.input_shape) is not None:
         sizes = known[1:]
     else:
@@ -234,7 +237,9 @@ def _input_dims(network: Network, input_shape: int | Sequence[int] | None) -> li
         try:  # the layers' own shape checks, as Network.summary runs them
             summary_table(network.layers, [int(size or 0) for size in sizes])
         except ValueError as error:
-            raise ValueError(f"to_onnx: {str(error).removeprefix('Network.summary: ')}") from error
+            hint = "" if input_shape is not None else (f" (the shape {label(first)} declares; pass "
+                                                        "input_shape, one sample's shape, e.g. (1, 28, 28))")
+            raise ValueError(f"to_onnx: {str(error).removeprefix('Network.summary: ')}{hint}") from error
     rank = len(sizes)
     names = ("channels", "height", "width") if rank == 3 else [f"dim_{i + 1}" for i in range(rank)]
     return ["batch", *(name if size is None else int(size) for size, name in zip(sizes, names, strict=True))]

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minidl._typing import Array
+from minidl._validation import check_finite
 from minidl.errors import label
 from minidl.layers import (
     AvgPool2D,
@@ -50,14 +51,15 @@ from minidl.layers import (
     Softmax,
     Tanh,
 )
+from minidl.network import Network
 
 if TYPE_CHECKING:
     from types import ModuleType
 
     from torch import nn
 
-__all__ = ["TorchRule", "load_torch_state_dict", "register_torch_rule", "require", "rule_for",
-           "torch_rules", "torch_state_dict", "unregister_torch_rule"]
+__all__ = ["TorchRule", "check_network", "load_torch_state_dict", "module_key", "register_torch_rule",
+           "require", "rule_for", "torch_rules", "torch_state_dict", "unregister_torch_rule"]
 
 #: ``to_module(layer, input_rank)``: a new module for ``layer``; its weights are loaded after.
 ToModule = Callable[[Any, "int | None"], "nn.Module"]
@@ -79,6 +81,14 @@ def require(package: str, what: str) -> ModuleType:
         else:
             hint = 'safetensors, an optional extra: pip install -e ".[safetensors]"'
         raise ModuleNotFoundError(f"{what} needs {hint}", name=error.name) from error
+
+
+def check_network(network: Any, what: str) -> Network:
+    """``network`` if it is a minidl :class:`~minidl.Network`, else a TypeError saying what was passed."""
+    if not isinstance(network, Network):
+        keras = "; for a Keras-style model, pass model.network" if hasattr(type(network), "network") else ""
+        raise TypeError(f"{what} expects a minidl Network; got {type(network).__name__}{keras}")
+    return network
 
 
 def own_tensors(layer: Layer) -> dict[str, Array]:
@@ -142,14 +152,40 @@ def register_torch_rule(layer_class: type[Layer], to_module: ToModule, *,
     load_tensors
         ``load_tensors(layer, arrays)``, the inverse: put arrays of the ``tensors`` keys,
         shapes and dtypes (checked before) into the layer.
+
+    Raises
+    ------
+    TypeError
+        For an argument of the wrong kind (a ``to_module`` that is not a function, ...).
+    ValueError
+        For a ``module_class`` another layer's rule already reads (``nn.Identity``:
+        ``Identity``'s): unregister that rule first to replace it.
     """
     if not (isinstance(layer_class, type) and issubclass(layer_class, Layer)):
         raise TypeError("register_torch_rule: layer_class must be a subclass of minidl.Layer; "
                         f"got {layer_class!r}")
+    functions = {"to_module": to_module, "from_module": from_module, "tensors": tensors,
+                 "load_tensors": load_tensors}
+    for name, function in functions.items():
+        if not callable(function) and (function is not None or name == "to_module"):
+            raise TypeError(f"register_torch_rule: {name} must be a function; got {function!r}")
     if (module_class is None) != (from_module is None):
         raise ValueError("register_torch_rule: give module_class and from_module together (or neither)")
+    if module_class is not None and not isinstance(module_class, (type, str)):
+        raise TypeError(f"register_torch_rule: module_class must be a class; got {module_class!r}")
+    readers = {module_key(c): rule.layer_class for rule in _RULES.values() for c in rule.module_classes}
+    if (reader := readers.get(module_key(module_class))) not in (None, layer_class):
+        raise ValueError(f"register_torch_rule: the rule of {reader.__name__} already reads "
+                         f"{getattr(module_class, '__name__', module_class)} modules in from_torch; "
+                         f"unregister_torch_rule({reader.__name__}) first to replace it")
     _RULES[layer_class] = TorchRule(layer_class, to_module, () if module_class is None else (module_class,),
                                     from_module, tensors or own_tensors, load_tensors or load_own_tensors)
+
+
+def module_key(module_class: Any) -> Any:
+    """A class of ``torch.nn`` as its name (``"Linear"``), as the built-in rules give it; else as it is."""
+    in_nn = isinstance(module_class, type) and module_class.__module__.startswith("torch.nn.")
+    return module_class.__name__ if in_nn else module_class
 
 
 def unregister_torch_rule(layer_class: type[Layer]) -> None:
@@ -178,6 +214,10 @@ def torch_state_dict(layers: list[Layer], what: str = "torch_state_dict") -> dic
     The arrays are the layers' own where the layouts agree (a view, not a copy, e.g. a
     transposed ``Dense`` weight); no PyTorch needed.
     """
+    if not isinstance(layers, (list, tuple, Network)) or not all(isinstance(x, Layer) for x in layers):
+        kinds = [type(x).__name__ for x in layers] if isinstance(layers, (list, tuple)) else None
+        got = kinds or type(layers).__name__
+        raise TypeError(f"{what} expects a list of minidl layers, e.g. network.layers; got {got}")
     return {f"{index}.{key}": array for index, layer in enumerate(layers)
             for key, array in rule_for(layer, index, what).tensors(layer).items()}
 
@@ -186,8 +226,9 @@ def load_torch_state_dict(layers: list[Layer], arrays: Mapping[str, Array], what
     """Fill the layers from a ``state_dict`` of ``to_torch``'s keys, all checked before any is written.
 
     Raises ``ValueError`` naming the first missing or unexpected key, or a key whose shape
-    or dtype differs from the layer's (checked for all keys first); a layer's own check of
-    the values (BatchNorm: no negative ``running_var``) runs as it is filled, after the layers before it.
+    or dtype differs from the layer's or whose values are not all finite (checked for all keys
+    first); a layer's own check of the values (BatchNorm: no negative ``running_var``) runs as
+    it is filled, after the layers before it.
     """
     expected = torch_state_dict(layers, what)
     missing, unexpected = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
@@ -200,11 +241,15 @@ def load_torch_state_dict(layers: list[Layer], arrays: Mapping[str, Array], what
         if value.shape != target.shape or value.dtype != target.dtype:
             raise ValueError(f"{what}: key {key!r} must have shape {target.shape} and dtype {target.dtype}; "
                              f"got shape {value.shape} and dtype {value.dtype}")
+        check_finite(value, f"{what}: key {key!r}")
     for index, layer in enumerate(layers):
         prefix = f"{index}."
         own = {key[len(prefix):]: np.asarray(arrays[key]) for key in expected if key.startswith(prefix)}
         if own:
-            rule_for(layer, index, what).load_tensors(layer, own)
+            try:
+                rule_for(layer, index, what).load_tensors(layer, own)
+            except ValueError as error:  # BatchNorm's negative running_var
+                raise ValueError(f"{what}: {error}") from error
 
 
 # -- the built-in rules -----------------------------------------------------------------------
@@ -264,7 +309,8 @@ def _batchnorm_from(module: Any, rank: int | None) -> BatchNorm:
 
 def _softmax_from(module: Any, rank: int | None) -> Softmax:
     # minidl's Softmax is over the last axis: dim=1 is that axis only for (batch, classes)
-    _refuse_unless(module.dim == -1 or (module.dim == 1 and rank != 4), f"dim={module.dim} (on rank {rank})")
+    where = f"on rank {rank}" if rank else "on an input of unknown rank; dim=-1 is minidl's last axis"
+    _refuse_unless(module.dim in ((-1,) if rank is None else (-1, rank - 1)), f"dim={module.dim} ({where})")
     return Softmax()
 
 

@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from minidl.export.rules import load_torch_state_dict, require, torch_state_dict
+from minidl.export.rules import check_network, load_torch_state_dict, require, torch_state_dict
 from minidl.network import Network
 
 __all__ = ["load_safetensors", "save_safetensors"]
@@ -30,22 +30,24 @@ __all__ = ["load_safetensors", "save_safetensors"]
 def save_safetensors(network: Network, path: str | os.PathLike[str]) -> None:
     """Write the network's weights to ``path`` as ``to_torch(network).state_dict()`` would hold them.
 
-    Raises ``TypeError`` for a layer with no PyTorch rule (naming it) and
-    ``ModuleNotFoundError`` without safetensors.
+    Raises ``TypeError`` for anything but a Network or for a layer with no PyTorch rule (naming
+    it) and ``ModuleNotFoundError`` without safetensors.
     """
     st = require("safetensors.numpy", "minidl.export.save_safetensors")
-    arrays = {key: np.asarray(array, order="C") for key, array in
-              torch_state_dict(network.layers, "save_safetensors").items()}
+    state = torch_state_dict(check_network(network, "save_safetensors").layers, "save_safetensors")
+    arrays = {key: np.asarray(array, order="C") for key, array in state.items()}
     st.save_file(arrays, os.fspath(path), metadata={"format": "pt"})
 
 
 def load_safetensors(network: Network, path: str | os.PathLike[str]) -> None:
     """Fill the network's weights, in place, from a file of ``to_torch(network).state_dict()``'s layout.
 
-    Every key, shape and dtype is checked before anything is written; a ``ValueError``
-    names the first missing or unexpected key, or the key whose shape or dtype differs.
+    Every key, shape, dtype and value is checked before anything is written; a ``ValueError``
+    names the first missing or unexpected key, or the key whose shape or dtype differs or
+    that holds NaN or infinity. ``TypeError`` for anything but a Network.
     The file's ``num_batches_tracked`` is read and not used (minidl does not count batches).
     """
+    check_network(network, "load_safetensors")
     st = require("safetensors.numpy", "minidl.export.load_safetensors")
     arrays = st.load_file(os.fspath(path))
     load_torch_state_dict(network.layers, arrays, f"load_safetensors {os.fspath(path)!r}")

@@ -48,11 +48,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from minidl.export.rules import load_torch_state_dict, require, rule_for, torch_rules, torch_state_dict
+from minidl._typing import Array
+from minidl.export.rules import (
+    check_network,
+    load_torch_state_dict,
+    module_key,
+    require,
+    rule_for,
+    torch_rules,
+    torch_state_dict,
+)
 from minidl.layers import AvgPool2D, Conv2D, Dense, Flatten, Layer, MaxPool2D
 from minidl.network import Network
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
 __all__ = ["from_torch", "input_ranks", "to_torch"]
@@ -61,6 +71,10 @@ _IMAGES = (Conv2D, MaxPool2D, AvgPool2D)  # layers that take and give images (ba
 #: The rank of each PyTorch module's output, for the modules that decide it.
 _MODULE_RANKS = {"Conv2d": 4, "MaxPool2d": 4, "AvgPool2d": 4, "BatchNorm2d": 4, "Linear": 2, "Flatten": 2,
                  "BatchNorm1d": 2}
+#: The modules whose minidl layer takes one rank only (the rank of the output too), and those that keep it.
+_INPUT_RANKS = {name: rank for name, rank in _MODULE_RANKS.items() if name != "Flatten"}
+_FLOATS = ("float16", "float32", "float64")  # the dtypes of minidl's arrays
+_KEEP_RANK = {"ReLU", "Sigmoid", "Tanh", "Identity", "LeakyReLU", "Dropout", "Softmax"}
 
 
 def input_ranks(layers: list[Layer]) -> list[int | None]:
@@ -84,6 +98,26 @@ def input_ranks(layers: list[Layer]) -> list[int | None]:
     return [first if r is None else r for r in ranks]
 
 
+def _leading_rank(modules: nn.Sequential) -> int | None:
+    """The input's rank, told by the first module taking one rank when only modules keeping it come before."""
+    for name in (module_key(type(module)) for module in modules):
+        if name in _INPUT_RANKS or name not in _KEEP_RANK:
+            return _INPUT_RANKS.get(name)
+    return None
+
+
+def _as_numpy(tensor: torch.Tensor, where: str) -> Array:
+    """A module's tensor as a numpy array, or an error saying why it cannot be one."""
+    if tensor.is_meta:
+        raise ValueError(f"{where} is on the meta device and holds no data; from_torch needs the weights "
+                         "on the CPU: module.to_empty(device='cpu'), then load them")
+    if tensor.is_floating_point() and str(tensor.dtype).removeprefix("torch.") not in _FLOATS:
+        raise TypeError(f"{where} has dtype {tensor.dtype}; minidl takes float16, float32 or float64: "
+                        "convert the module first, e.g. module.float()")
+    array: Array = tensor.detach().cpu().numpy()
+    return array
+
+
 def to_torch(network: Network) -> nn.Sequential:
     """The network as a ``torch.nn.Sequential`` computing the same function, in its dtype and mode.
 
@@ -105,10 +139,11 @@ def to_torch(network: Network) -> nn.Sequential:
     ModuleNotFoundError
         Without PyTorch, saying how to install it.
     TypeError
-        For a layer with no rule, naming it (index, type and name).
+        For anything but a Network (a Keras-style model: pass ``model.network``), or a layer
+        with no rule, naming it (index, type and name).
     """
     torch = require("torch", "minidl.export.to_torch")
-    layers = list(network.layers)
+    layers = list(check_network(network, "to_torch").layers)
     modules = [rule_for(layer, index, "to_torch").to_module(layer, rank)
                for index, (layer, rank) in enumerate(zip(layers, input_ranks(layers), strict=True))]
     sequential = torch.nn.Sequential(*modules).to(torch.from_numpy(np.zeros(0, network.dtype)).dtype)
@@ -137,10 +172,13 @@ def from_torch(module: nn.Sequential) -> Network:
     TypeError
         If ``module`` is not an ``nn.Sequential``, or holds a module with no minidl
         equivalent (a nested Sequential included), naming it (index and type) and listing
-        the supported ones.
+        the supported ones; or a tensor of another dtype than float16, float32 and float64
+        (bfloat16: convert with ``module.float()`` first).
     ValueError
         For a supported module with a setting minidl lacks (e.g. ``Conv2d(dilation=2)``,
-        ``BatchNorm1d(affine=False)``), naming the module and the setting.
+        ``BatchNorm1d(affine=False)``, a ``Softmax`` over another axis than the last, or
+        ``Softmax(dim=1)`` where no module tells the input's rank), naming the module and the
+        setting; or for a tensor on the meta device (no data).
     """
     torch = require("torch", "minidl.export.from_torch")
     if type(module) is not torch.nn.Sequential:
@@ -149,7 +187,8 @@ def from_torch(module: nn.Sequential) -> Network:
                for cls in rule.module_types()}
     supported = ", ".join(sorted(cls.__name__ for cls in readers))
     layers: list[Layer] = []
-    rank: int | None = None
+    state: dict[str, Array] = {}  # the modules' state_dict()s, under to_torch's keys
+    rank = _leading_rank(module)  # Softmax(dim=1) first is over the last axis only on (batch, classes)
     for index, child in enumerate(module):
         where = f"from_torch: module {index} ({type(child).__name__})"
         rule = readers.get(type(child))
@@ -162,14 +201,16 @@ def from_torch(module: nn.Sequential) -> Network:
             layer = rule.from_module(child, rank)
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: {error}") from error
-        dtypes = [t.dtype for t in child.state_dict().values() if t.is_floating_point()]
-        if dtypes:
-            layer.astype(torch.empty(0, dtype=dtypes[0]).numpy().dtype)
+        if not isinstance(layer, Layer):
+            raise TypeError(f"{where}: the from_module of {rule.layer_class.__name__}'s rule returned "
+                            f"{type(layer).__name__}; expected a minidl Layer")
+        arrays = {key: _as_numpy(t, f"{where}: tensor {key!r}") for key, t in child.state_dict().items()}
+        if floats := [array.dtype for array in arrays.values() if array.dtype.kind == "f"]:
+            layer.astype(floats[0])
         layer.train(child.training)
         layers.append(layer)
-        rank = _MODULE_RANKS.get(type(child).__name__, rank)
+        state |= {f"{index}.{key}": array for key, array in arrays.items()}
+        rank = _MODULE_RANKS.get(module_key(type(child)), rank)
     network = Network(layers)
-    state = {f"{index}.{key}": tensor.detach().cpu().numpy() for index, child in enumerate(module)
-             for key, tensor in child.state_dict().items()}
     load_torch_state_dict(network.layers, state, "from_torch")
     return network

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import minidl.keras
 from minidl import (
     AvgPool2D,
     BatchNorm,
@@ -269,11 +270,18 @@ def test_input_shape_the_layers_do_not_take_is_refused() -> None:
         to_onnx(net, None, input_shape=(3, 6, 6))  # 3 channels into a 1-channel convolution
     with pytest.raises(ValueError, match="input_shape"):
         to_onnx(net, None, input_shape=(1, 0, 6))
+    message = r"to_onnx input_shape \(one sample's, without the batch axis\) must be an int or a tuple"
+    with pytest.raises(TypeError, match=message + r" of ints; got 3\.0"):
+        to_onnx(net, None, input_shape=3.0)  # type: ignore[arg-type]
 
 
 def test_an_unknown_input_shape_is_refused() -> None:
     with pytest.raises(ValueError, match=r"ReLU 'relu' declares none.*pass input_shape"):
         to_onnx(Network([ReLU(), Dense(3, 1)]), None)
+    message = (r"an input of shape \(None, 2\) does not fit: Conv2D 'conv2d'.* \(the shape BatchNorm "
+               r"'batchnorm' declares; pass input_shape, one sample's shape")
+    with pytest.raises(ValueError, match=message):
+        to_onnx(Network([BatchNorm(2), Conv2D(2, 2, 1)]), None)
 
 
 # -- refusals -------------------------------------------------------------------------------------
@@ -305,6 +313,9 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     net = Network([Dense(2, 2)])
     with pytest.raises(TypeError, match="expects a minidl Network; got list"):
         to_onnx([Dense(2, 2)], None)  # type: ignore[arg-type]
+    model = minidl.keras.Sequential([minidl.keras.layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(TypeError, match=r"got Sequential; for a Keras-style model, pass model\.network"):
+        to_onnx(model, None)  # type: ignore[arg-type]
     for opset in (12, 10_000, 17.0, True):
         with pytest.raises(ValueError, match="opset must be an int from 13 to"):
             to_onnx(net, None, opset=opset)  # type: ignore[arg-type]
@@ -315,7 +326,7 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("opset", [13, DEFAULT_OPSET, 21])
 def test_opsets(opset: int) -> None:
-    model = to_onnx(cnn(), None, opset=opset)
+    model = to_onnx(cnn(), None, opset=np.int64(opset))  # a numpy integer is an int as well
     assert [(o.domain, o.version) for o in model.opset_import] == [("", opset)]
     assert model.ir_version == onnx.helper.find_min_ir_version_for(list(model.opset_import))
     assert model.producer_name == "minidl"

@@ -104,7 +104,11 @@ def test_the_layouts_are_pytorchs(tmp_path):
                                                          r"float64; got shape \(3, 2\)"),
     (lambda a: a.update({"0.bias": np.zeros(2, np.float32)}),
      r"key '0.bias' .* got shape \(2,\) and dtype float32"),
-    (lambda a: a.update({"1.running_var": -np.ones(2)}), r"running_var' has negative entries"),
+    (lambda a: a.update({"1.running_var": -np.ones(2)}),
+     r"load_safetensors '.*wrong.safetensors': BatchNorm 'batchnorm': state array 'running_var' has neg"),
+    (lambda a: a["0.weight"].__setitem__((1, 2), np.nan),
+     r"key '0.weight' must be finite; got nan at index \(1, 2\)"),
+    (lambda a: a.update({"1.running_var": np.array([1.0, np.inf])}), r"key '1.running_var' must be finite"),
 ])
 def test_load_refuses_a_wrong_file_naming_the_key(tmp_path, change, message):
     net = Network([Dense(3, 2, seed=0), BatchNorm(2)])
@@ -116,6 +120,13 @@ def test_load_refuses_a_wrong_file_naming_the_key(tmp_path, change, message):
     with pytest.raises(ValueError, match=message):
         load_safetensors(net, tmp_path / "wrong.safetensors")
     np.testing.assert_array_equal(net[0].weight.value, before)  # checked before anything is written
+
+
+def test_save_and_load_refuse_anything_but_a_network(tmp_path):
+    with pytest.raises(TypeError, match="save_safetensors expects a minidl Network; got list"):
+        save_safetensors([Dense(3, 2)], tmp_path / "m.safetensors")
+    with pytest.raises(TypeError, match="load_safetensors expects a minidl Network; got list"):
+        load_safetensors([Dense(3, 2)], tmp_path / "m.safetensors")
 
 
 def test_save_refuses_a_layer_without_a_rule(tmp_path):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import minidl
+import minidl.keras
 from minidl import (
     AvgPool2D,
     BatchNorm,
@@ -286,6 +287,14 @@ def test_from_torch_reads_each_setting():
     assert (cnn_net[5].pool_size, cnn_net[5].stride) == ((2, 2), (1, 1))
 
 
+@pytest.mark.parametrize(("modules", "shape"), [([nn.Softmax(dim=1), nn.Linear(3, 2)], (4, 3)),
+                                               ([nn.Conv2d(3, 2, 1), nn.Softmax(dim=3)], (4, 3, 2, 5))])
+def test_from_torch_takes_a_softmax_over_the_last_axis_the_later_modules_tell(modules, shape):
+    model = nn.Sequential(*modules).double()
+    x = data(shape)
+    np.testing.assert_allclose(from_torch(model).predict(x), run(model, x), rtol=1e-12)
+
+
 def test_round_trip_keeps_every_layers_config_and_arrays():
     net = trained(cnn(), data((16, 2, 8, 8)))
     again = from_torch(to_torch(net))
@@ -321,12 +330,40 @@ def test_from_torch_refuses_unknown_modules_naming_them(module, message):
     ([nn.MaxPool2d(2, ceil_mode=True)], r"ceil_mode=True"),
     ([nn.AvgPool2d(2, divisor_override=3)], r"divisor_override"),
     ([nn.Conv2d(1, 1, 1), nn.Softmax(dim=1)], r"module 1 \(Softmax\): dim=1 \(on rank 4\)"),
+    ([nn.Softmax(dim=1), nn.ReLU(), nn.Conv2d(3, 2, 1)], r"module 0 \(Softmax\): dim=1 \(on rank 4\)"),
+    ([nn.Softmax(dim=1)], r"module 0 \(Softmax\): dim=1 \(on an input of unknown rank; dim=-1 is minidl's"),
+    ([nn.Softmax(dim=1), nn.Flatten()], r"module 0 \(Softmax\): dim=1 \(on an input of unknown rank"),
     ([nn.Flatten(start_dim=2)], r"module 0 \(Flatten\): start_dim=2"),
     ([nn.Dropout(1.0)], r"module 0 \(Dropout\): Dropout rate"),
 ])
 def test_from_torch_refuses_settings_minidl_lacks(modules, message):
     with pytest.raises(ValueError, match=message):
         from_torch(nn.Sequential(*modules))
+
+
+def test_from_torch_refuses_non_finite_weights_and_a_negative_variance_naming_them():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    with torch.no_grad():
+        model[0].weight.fill_(float("inf"))
+    with pytest.raises(ValueError, match=r"from_torch: key '0.weight' must be finite; got inf at index"):
+        from_torch(model)
+    with torch.no_grad():
+        model[0].weight.fill_(1.0)
+        model[1].running_var.fill_(-1.0)
+    with pytest.raises(ValueError, match=r"from_torch: BatchNorm 'batchnorm': .*'running_var' has negative"):
+        from_torch(model)
+
+
+def test_from_torch_refuses_tensors_minidl_cannot_hold_saying_what_it_takes():
+    message = r"module 0 \(Linear\): tensor 'weight' has dtype torch\.bfloat16; minidl takes float16, float32"
+    with pytest.raises(TypeError, match=message):
+        from_torch(nn.Sequential(nn.Linear(2, 2)).bfloat16())
+    with torch.device("meta"):
+        on_meta = nn.Sequential(nn.Linear(2, 2))
+    with pytest.raises(ValueError, match=r"module 0 \(Linear\): tensor 'weight' is on the meta device and "
+                                         r"holds no data; from_torch needs the weights on the CPU"):
+        from_torch(on_meta)
+    assert from_torch(nn.Sequential(nn.Linear(2, 2)).half()).dtype == np.float16
 
 
 class Double(Layer):
@@ -356,6 +393,19 @@ class TorchScale(nn.Module):
 
     def forward(self, x):
         return x * self.scale
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: to_torch(minidl.keras.Sequential([minidl.keras.layers.Dense(2, input_shape=(3,))])),
+     r"to_torch expects a minidl Network; got Sequential; for a Keras-style model, pass model\.network"),
+    (lambda: to_torch([Dense(3, 2)]), r"to_torch expects a minidl Network; got list$"),
+    (lambda: torch_state_dict(Dense(3, 2)),
+     r"torch_state_dict expects a list of minidl layers, e\.g\. network\.layers; got Dense"),
+    (lambda: torch_state_dict([Dense(3, 2), "relu"]), r"list of minidl layers.*got \['Dense', 'str'\]"),
+])
+def test_anything_but_a_network_is_refused_saying_what_was_passed(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
 
 
 def test_to_torch_refuses_a_layer_without_a_rule_naming_it():
@@ -397,6 +447,34 @@ def test_register_torch_rule_checks_its_arguments():
         register_torch_rule(int, lambda layer, rank: None)
     with pytest.raises(ValueError, match="module_class and from_module together"):
         register_torch_rule(Double, lambda layer, rank: None, module_class=TorchScale)
+    with pytest.raises(TypeError, match="register_torch_rule: to_module must be a function; got 5"):
+        register_torch_rule(Double, 5)
+    with pytest.raises(TypeError, match="register_torch_rule: load_tensors must be a function; got 'x'"):
+        register_torch_rule(Double, lambda layer, rank: None, load_tensors="x")
+    with pytest.raises(TypeError, match="register_torch_rule: module_class must be a class; got 3"):
+        register_torch_rule(Double, lambda layer, rank: None, module_class=3, from_module=lambda *a: Double())
+    assert Double not in minidl.export.torch_rules()
+
+
+@pytest.mark.parametrize("module_class", [nn.Identity, "Identity"])
+def test_register_torch_rule_refuses_a_module_class_a_builtin_rule_reads(module_class):
+    message = r"the rule of Identity already reads Identity modules in from_torch; unregister_torch_rule\("
+    with pytest.raises(ValueError, match=message):
+        register_torch_rule(Double, lambda layer, rank: nn.Identity(), module_class=module_class,
+                            from_module=lambda module, rank: Double())
+    assert Double not in minidl.export.torch_rules()
+    assert type(from_torch(nn.Sequential(nn.Identity()))[0]) is Identity
+
+
+def test_from_torch_refuses_a_from_module_that_gives_no_layer():
+    register_torch_rule(Scale, lambda layer, rank: TorchScale(), module_class=TorchScale,
+                        from_module=lambda module, rank: "scale")
+    try:
+        message = r"from_torch: module 0 \(TorchScale\): the from_module of Scale's rule returned str; exp"
+        with pytest.raises(TypeError, match=message):
+            from_torch(nn.Sequential(TorchScale()))
+    finally:
+        unregister_torch_rule(Scale)
 
 
 def test_a_rule_whose_module_does_not_hold_its_tensors_is_reported():
