@@ -220,7 +220,7 @@ class Trainer:
             if per_batch:
                 callback_list.batch_end(batch, {**means.logs(), "size": float(len(xb))})
         if not recovery.parameters_finite():
-            recovery.stop(f"the parameters became non-finite during epoch {epoch + 1}")
+            recovery.stop(f"the parameters or state arrays became non-finite during epoch {epoch + 1}")
             return None
         return means.logs()
 
@@ -366,8 +366,12 @@ class NonFiniteRecovery:
             np.copyto(saved, array)
 
     def parameters_finite(self) -> bool:
-        """Whether every parameter is finite (a cheap sum first, the element-wise test if it is not)."""
-        return all(math.isfinite(float(p.value.sum())) or np.isfinite(p.value).all() for p in self.parameters)
+        """Whether every parameter and state array is finite (a cheap sum first, then element-wise).
+
+        A loss can stay finite while a state array does not (BatchNorm's running variance of
+        inputs near float32's largest number normalises with the batch's own statistics).
+        """
+        return all(math.isfinite(float(a.sum())) or np.isfinite(a).all() for a in self.arrays())
 
     def stop(self, where: str) -> None:
         """Stop training, saying ``where`` it went wrong; restore the epoch's start if needed."""
@@ -378,8 +382,8 @@ class NonFiniteRecovery:
             self.trainer.optimizer.reset()
         states = "; ".join(f"{label(layer)} ({', '.join(layer.state_arrays())})" for layer in self.stateful)
         if broken:
-            which = f"they and the state arrays of {states}" if self.stateful else "those"
-            kept = f"the parameters had turned non-finite, so {which} of the start of the epoch were restored"
+            which = f"the parameters or the state arrays of {states}" if self.stateful else "the parameters"
+            kept = f"{which} had turned non-finite, so those of the start of the epoch were restored"
         elif self.stateful:
             kept = (f"that batch's forward had already updated the state arrays of {states}, so they and the "
                     "parameters of the start of the epoch were restored")

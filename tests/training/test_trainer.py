@@ -277,8 +277,8 @@ class EpochStarts(Callback):
     (False, "epoch 1, batch 5; that batch's forward had already updated the state arrays of BatchNorm "
             "'batchnorm' (running_mean, running_var), so they and the parameters of the start of the epoch "
             "were restored and the optimizer's state was reset"),
-    (True, "epoch 3, batch 2; the parameters had turned non-finite, so they and the state arrays of "
-           "BatchNorm 'batchnorm' (running_mean, running_var) of the start of the epoch were restored"),
+    (True, "epoch 3, batch 2; the parameters or the state arrays of BatchNorm 'batchnorm' (running_mean, "
+           "running_var) had turned non-finite, so those of the start of the epoch were restored"),
 ], ids=["nan-loss", "non-finite-parameters"])
 def test_a_stop_restores_batchnorm_s_running_statistics_with_the_parameters(poison, fragment):
     # A batch with a non-finite loss has already moved the running statistics in its forward pass.
@@ -294,6 +294,19 @@ def test_a_stop_restores_batchnorm_s_running_statistics_with_the_parameters(pois
     for saved, array in zip(starts.starts[-1], starts.arrays(), strict=True):
         np.testing.assert_array_equal(array, saved)
     assert np.isfinite(net.predict(x)).all()
+
+
+def test_a_state_array_that_turns_non_finite_while_the_loss_stays_finite_stops_fit():
+    # In training mode BatchNorm normalises with the batch's own statistics, so the loss stays finite
+    # while its running variance of inputs near float32's largest number overflows to inf.
+    rng = np.random.default_rng(0)
+    x, y = (rng.standard_normal((64, 3)) * 1e20).astype(np.float32), rng.standard_normal((64, 1))
+    net = Network([minidl.BatchNorm(3), Dense(3, 1, seed=0)]).astype(np.float32)
+    net.compile("sgd", "mse")
+    with pytest.warns(RuntimeWarning, match="restored"), np.errstate(over="ignore", invalid="ignore"):
+        history = net.fit(x, y, epochs=3, verbose=0)
+    assert "the parameters or state arrays became non-finite during epoch 1" in net.stop_reason
+    assert history.history == {} and np.isfinite(net[0].running_var).all()
 
 
 def test_train_step_skips_the_update_on_a_non_finite_loss():
