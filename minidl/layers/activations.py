@@ -48,6 +48,10 @@ class Activation(KeepsShape, Layer):
     ``derivative_from_output(y)`` and sets ``derivative_uses_output = True``; ``backward``
     then uses it.
 
+    An activation has no parameters: the inherited ``backward`` fills no gradient, so
+    ``fit`` refuses one that holds a :class:`Parameter` (a PReLU's slope); write such a
+    layer as a :class:`Layer` with its own ``backward``.
+
     Examples
     --------
     >>> class Square(Activation):
