@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -95,6 +95,8 @@ class Optimizer(ABC):
     arguments: ClassVar[tuple[str, ...]] = ("learning_rate",)
     #: True when ``weight_decay`` shrinks the weights directly (AdamW), not through the gradient.
     decoupled: ClassVar[bool] = False
+    #: The list of parameters the last step checked (all of them before any is changed).
+    _checked_list: list[Parameter] | None = None
 
     def __init__(self, learning_rate: float, weight_decay: float = 0.0, *, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None) -> None:
@@ -135,22 +137,18 @@ class Optimizer(ABC):
             rate = self._rates[dtype] = np.array(self._learning_rate, dtype=dtype)
         return rate
 
-    def step(self, parameters: Sequence[Parameter]) -> None:
+    def step(self, parameters: Iterable[Parameter]) -> None:
         """Update every parameter in place from its current ``grad``.
 
         Parameters
         ----------
         parameters
-            The parameters to update, e.g. ``network.parameters()``; the same objects
-            must be passed on every step for the state (momentum, averages) to follow them.
+            The parameters to update, e.g. ``network.parameters()`` (any iterable of distinct
+            Parameters, each ``grad`` of its ``value``'s shape); the same objects must be passed
+            on every step for the state (momentum, averages) to follow them.
         """
-        if isinstance(parameters, Parameter):
-            raise TypeError(f"{type(self).__name__}.step expects a list of Parameters; got a single "
-                            f"Parameter {parameters.name!r} (write step([parameter]))")
-        for parameter in parameters:  # all checked before any is changed
-            if not isinstance(parameter, Parameter):
-                raise TypeError(f"{type(self).__name__}.step expects a list of minidl Parameters (e.g. "
-                                f"network.parameters()); got an element of type {type(parameter).__name__}")
+        if parameters is not self._checked_list:  # fit passes one list every batch: checked at the first
+            parameters = self._checked_list = _checked_parameters(parameters, f"{type(self).__name__}.step")
         # The hot path: no decay through the gradient and no clipping, the update reads grad itself.
         plain = ((not self.weight_decay or self.decoupled) and self.clipnorm is None
                  and self.clipvalue is None and self.global_clipnorm is None)
@@ -300,6 +298,24 @@ def _entry(arrays: Mapping[str, Any], key: str, owner: str) -> Array:
     return np.asarray(arrays[key])
 
 
+def _checked_parameters(parameters: Iterable[Parameter], owner: str) -> list[Parameter]:
+    """``parameters`` as a list (the same list if it is one), refused unless distinct Parameters."""
+    if isinstance(parameters, Parameter):
+        raise TypeError(f"{owner} expects a list of Parameters; got a single Parameter {parameters.name!r} "
+                        "(write step([parameter]))")
+    listed = parameters if isinstance(parameters, list) else list(parameters)  # a generator: used once
+    for parameter in listed:
+        if not isinstance(parameter, Parameter):
+            raise TypeError(f"{owner} expects a list of minidl Parameters (e.g. network.parameters()); got "
+                            f"an element of type {type(parameter).__name__}")
+        if parameter.grad.shape != parameter.value.shape:  # numpy would broadcast a (1,) gradient
+            raise ValueError(f"{owner}: the gradient of parameter {parameter.name!r} has shape "
+                             f"{parameter.grad.shape}; expected {parameter.value.shape}, its value's")
+    if len({id(parameter) for parameter in listed}) != len(listed):
+        raise ValueError(f"{owner} got a Parameter twice; it would be stepped twice")
+    return listed
+
+
 def _global_scale(parameters: Sequence[Parameter], limit: float) -> float:
     """``min(1, limit / (N + 1e-6))``, ``N`` the norm of all gradients: ``clip_grad_norm_``'s factor."""
     total = math.sqrt(sum(_squared_norm(parameter.grad) for parameter in parameters))
@@ -371,7 +387,7 @@ class SGD(Optimizer):
 
     def _update(self, parameter: Parameter, grad: Array, state: _ParameterState) -> None:
         """``w -= lr g``; with momentum ``v <- mu v - lr g``, ``w += v`` (Nesterov: ``w += mu v - lr g``)."""
-        step = self._rate(grad.dtype) * grad
+        step = self._rate(parameter.value.dtype) * grad  # (an integer grad's dtype would make the rate 0)
         if not state.arrays:
             parameter.value -= step
             return

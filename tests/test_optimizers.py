@@ -321,6 +321,35 @@ def test_optimizer_step_given_one_parameter_names_the_fix():
     assert optimizer.iterations == 0
 
 
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_steps_with_an_integer_gradient(momentum):
+    # the course's slopes as integers: the rate, cast to the gradient's int64, was 0 and nothing moved
+    w = Parameter(np.array([0.0, 2.0, 1.0]))
+    w.grad = np.array([14, 28, 42])
+    SGD(0.01, momentum=momentum).step([w])
+    np.testing.assert_allclose(w.value, [-0.14, 1.72, 0.58])
+
+
+def test_step_takes_any_iterable_of_parameters():
+    # the checks used up a generator, and the update loop then saw nothing
+    w = Parameter(np.array([1.0]))
+    w.grad[...] = 1.0
+    SGD(0.1).step(p for p in [w])
+    np.testing.assert_allclose(w.value, [0.9])
+
+
+def test_step_refuses_a_gradient_of_another_shape_and_a_parameter_given_twice():
+    w = Parameter(np.zeros(3), name="w")
+    w.grad = np.ones(1)  # numpy broadcast it into every entry
+    with pytest.raises(ValueError, match=r"SGD.step: the gradient of parameter 'w' has shape \(1,\); "
+                                         r"expected \(3,\), its value's"):
+        SGD(0.1).step([w])
+    w.grad = np.ones(3)
+    with pytest.raises(ValueError, match=r"Adam\.step got a Parameter twice; it would be stepped twice"):
+        Adam().step([w, w])
+    np.testing.assert_array_equal(w.value, np.zeros(3))  # refused before any change
+
+
 @pytest.mark.parametrize("optimizer_class", [SGD, RMSprop, Adam])
 def test_lr_is_refused_by_naming_learning_rate(optimizer_class):
     name = optimizer_class.__name__
