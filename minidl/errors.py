@@ -54,11 +54,12 @@ def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None)
             what = (f"{size} input {axes[axis - 1]} (axis {axis})" if len(expected) in _AXES
                     else f"{size} input features (last axis)" if len(expected) == 2 and axis == 1
                     else f"size {size} on axis {axis}")
-            channels_last = (" (minidl images are channels first: x.transpose(0, 3, 1, 2) turns (batch, "
-                             "height, width, channels) around)" if len(expected) == 4 and axis == 1
-                             and x.shape[-1] == size else "")
+            hint = (" (minidl images are channels first: x.transpose(0, 3, 1, 2) turns (batch, height, "
+                    "width, channels) around)" if len(expected) == 4 and axis == 1 and x.shape[-1] == size
+                    else f" (for {got} samples of one feature, x.reshape(-1, 1))" if expected == (None, 1)
+                    and x.shape[0] == 1 else "")
             return ValueError(f"{name}: expected {what}; got {got}: {into_network}; got shape {x.shape}"
-                              f"{channels_last}")
+                              f"{hint}")
     return ValueError(f"{name}: expected input of shape {wanted}; got shape {x.shape}")
 
 

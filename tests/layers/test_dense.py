@@ -99,6 +99,15 @@ def test_wrong_number_of_features_names_layer_expected_and_got():
         Dense(2, 3).forward(np.ones((4, 3)))
 
 
+def test_samples_of_one_feature_given_as_one_sample_get_the_reshape_hint():
+    # (5,) into a Network is one sample of 5 features; a learner meant 5 samples of one feature
+    hint = r"got shape \(1, 5\) \(for 5 samples of one feature, x.reshape\(-1, 1\)\)$"
+    with pytest.raises(ValueError, match=hint):
+        Network([Dense(1, 1)]).predict(np.arange(5.0))
+    with pytest.raises(ValueError, match=r"got shape \(4, 3\)$"):  # a real batch: no hint
+        Dense(1, 3).forward(np.ones((4, 3)))
+
+
 @pytest.mark.parametrize("shape", [(), (2, 3, 2)])
 def test_wrong_rank_is_an_error(shape):
     with pytest.raises(ValueError, match="rank"):
