@@ -320,8 +320,8 @@ class EarlyStopping(Monitor):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights and self.network is not None:
                 self._best_weights = [(p, p.value.copy()) for p in self.network.parameters()]
-                self._best_states = [(layer, {key: array.copy() for key, array in arrays.items()})
-                                     for layer in self.network.layers if (arrays := layer.state_arrays())]
+                self._best_states = [(layer, {key: np.array(v, copy=True) for key, v in states.items()})
+                                     for layer in self.network.layers if (states := layer.state_arrays())]
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):

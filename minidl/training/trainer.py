@@ -339,12 +339,13 @@ def require_trainer(network: Network, caller: str) -> Trainer:
 class NonFiniteRecovery:
     """A NaN or infinite loss stops ``fit``; what it spoilt is put back from the start of the epoch.
 
-    The step of the batch with a non-finite loss is not applied. The parameters and the
-    layers' state arrays (BatchNorm's running statistics) are copied at each epoch's start
-    into buffers allocated once. Those copies are restored, and the optimizer's state is
-    reset, when the parameters themselves turned non-finite, or when the network has state
-    arrays: the forward pass of the batch with the non-finite loss has already updated them
-    (so the network is that of the last complete epoch, nothing is copied per batch).
+    The step of the batch with a non-finite loss is not applied. The parameters (into
+    buffers allocated once) and the layers' state arrays (BatchNorm's running statistics,
+    put back by the layer's ``load_state_arrays``) are copied at each epoch's start. Those
+    copies are restored, and the optimizer's state is reset, when the parameters or state
+    arrays turned non-finite, or when the network has state arrays: the forward pass of the
+    batch with the non-finite loss has already updated them (so the network is that of the
+    last complete epoch; nothing is copied per batch).
     The reason is kept in ``stop_reason`` and ``History.stop_reason``, warned as a
     ``RuntimeWarning`` and printed when ``verbose > 0``; the History holds the
     completed epochs only.
@@ -353,17 +354,20 @@ class NonFiniteRecovery:
     def __init__(self, trainer: Trainer, parameters: list[Parameter]) -> None:
         self.trainer, self.parameters = trainer, parameters
         self.stateful = [layer for layer in trainer.network.layers if layer.state_arrays()]
-        self.snapshot = [array.copy() for array in self.arrays()]
+        self.snapshot = [p.value.copy() for p in parameters]
+        self.states: list[dict[str, Array]] = []
 
     def arrays(self) -> list[Array]:
-        """What is restored: the parameters' values, then the layers' state arrays (the live arrays)."""
+        """What must stay finite: the parameters' values, then the layers' state arrays."""
         return [p.value for p in self.parameters] + [
-            array for layer in self.stateful for array in layer.state_arrays().values()]
+            np.asarray(array) for layer in self.stateful for array in layer.state_arrays().values()]
 
     def epoch_begin(self) -> None:
         """Copy the parameters and state arrays of the epoch's start."""
-        for saved, array in zip(self.snapshot, self.arrays(), strict=True):
-            np.copyto(saved, array)
+        for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
+            np.copyto(saved, parameter.value)
+        self.states = [{key: np.array(array, copy=True) for key, array in layer.state_arrays().items()}
+                       for layer in self.stateful]  # (a layer's own load_state_arrays puts them back)
 
     def parameters_finite(self) -> bool:
         """Whether every parameter and state array is finite (a cheap sum first, then element-wise).
@@ -377,8 +381,10 @@ class NonFiniteRecovery:
         """Stop training, saying ``where`` it went wrong; restore the epoch's start if needed."""
         broken = not self.parameters_finite()
         if broken or self.stateful:
-            for saved, array in zip(self.snapshot, self.arrays(), strict=True):
-                np.copyto(array, saved)
+            for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
+                np.copyto(parameter.value, saved)
+            for layer, saved_states in zip(self.stateful, self.states, strict=True):
+                layer.load_state_arrays(saved_states)
             self.trainer.optimizer.reset()
         states = "; ".join(f"{label(layer)} ({', '.join(layer.state_arrays())})" for layer in self.stateful)
         if broken:

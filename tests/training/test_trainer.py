@@ -17,6 +17,7 @@ from minidl import (
     Callback,
     Dense,
     Identity,
+    Layer,
     MeanSquaredError,
     Network,
     ReLU,
@@ -294,6 +295,38 @@ def test_a_stop_restores_batchnorm_s_running_statistics_with_the_parameters(pois
     for saved, array in zip(starts.starts[-1], starts.arrays(), strict=True):
         np.testing.assert_array_equal(array, saved)
     assert np.isfinite(net.predict(x)).all()
+
+
+class Counter(Layer):
+    """Counts its training forwards; its state_arrays() makes new arrays, load_state_arrays reads them."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def forward(self, x):
+        self.count += self.training
+        return x
+
+    def backward(self, grad_y):
+        return grad_y
+
+    def state_arrays(self):
+        return {"count": np.array([self.count])}
+
+    def load_state_arrays(self, arrays):
+        self.count = int(arrays["count"][0])
+
+
+def test_a_stop_restores_a_layer_s_state_through_its_own_load_state_arrays():
+    x = np.random.default_rng(0).standard_normal((40, 3)) * 1e3
+    counter = Counter()
+    net = Network([Dense(3, 1, seed=0), counter])
+    net.compile(SGD(1e3), "mse")
+    with pytest.warns(RuntimeWarning, match="restored"), np.errstate(over="ignore", invalid="ignore"):
+        net.fit(x, x[:, :1] * 1e3, epochs=5, batch_size=8, verbose=0)
+    epochs_done = len(net.history.history.get("loss", []))
+    assert counter.count == 5 * epochs_done  # the start of the stopped epoch: 5 batches an epoch
 
 
 def test_a_state_array_that_turns_non_finite_while_the_loss_stays_finite_stops_fit():
