@@ -9,9 +9,9 @@ from minidl._validation import check_positive_int
 
 __all__ = ["to_categorical"]
 
-#: The most values a one-hot array from labels alone may hold (2**30: 8 GiB of float64); a larger
-#: label is a mistake (a count, an id), not a class index.
-_MOST_VALUES = 2**30
+#: The most classes inferred from the labels alone (2**20); a larger label is more likely a mistake
+#: (a count, an id) than a class index, and its one-hot rows would take gigabytes.
+_MOST_CLASSES = 2**20
 
 
 def to_categorical(y: ArrayLike, num_classes: int | None = None) -> Array:
@@ -23,8 +23,8 @@ def to_categorical(y: ArrayLike, num_classes: int | None = None) -> Array:
         Class labels ``0, 1, ..., num_classes - 1`` (ints, bools, or floats holding whole
         numbers, such as a pandas column); any shape, a last axis of size 1 is dropped (Keras).
     num_classes
-        The number of classes; default ``max(y) + 1``, refused when the one-hot array would hold
-        more than ``2**30`` values (a label such as ``10**12`` is not a class index).
+        The number of classes; default ``max(y) + 1``, refused above ``2**20`` (a label such as
+        ``10**12`` is not a class index; pass ``num_classes`` to mean that many).
 
     Returns
     -------
@@ -52,12 +52,12 @@ def to_categorical(y: ArrayLike, num_classes: int | None = None) -> Array:
         if not labels.size:
             raise ValueError("to_categorical: no labels; pass num_classes for an empty y")
         num_classes = int(labels.max()) + 1  # a Python int: exact for any label (uint64, whole floats)
-        if labels.size * num_classes > _MOST_VALUES:
-            raise ValueError(f"to_categorical: label {num_classes - 1} is too large: it would need "
-                             f"{num_classes:,} classes, {labels.size * num_classes:,} one-hot values (at "
-                             f"most {_MOST_VALUES:,}); labels are class indices 0, 1, ..., num_classes - 1")
+        if num_classes > _MOST_CLASSES:
+            raise ValueError(f"to_categorical: the largest label, {num_classes - 1}, would make "
+                             f"{num_classes:,} classes (more than {_MOST_CLASSES:,}): labels are class "
+                             "indices 0, 1, ..., num_classes - 1; pass num_classes=... if you mean that many")
     num_classes = check_positive_int(num_classes, "to_categorical num_classes")
-    if labels.size and labels.max() >= num_classes:
+    if labels.size and int(labels.max()) >= num_classes:
         raise ValueError(f"to_categorical: label {int(labels.max())} does not fit num_classes={num_classes} "
                          f"(labels must be 0 to {num_classes - 1})")
     one_hot: Array = (labels.astype(np.int64)[..., None] == np.arange(num_classes)).astype(np.float64)

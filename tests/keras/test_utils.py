@@ -48,8 +48,16 @@ def test_labels_that_are_not_class_indices_are_refused(labels, kwargs, match):
 @pytest.mark.parametrize("labels", [[1e20], np.array([2**63 + 5], dtype=np.uint64), [10**12]])
 def test_labels_too_large_to_be_class_indices_are_refused_with_the_label(labels):
     label = int(np.asarray(labels).max())
-    with pytest.raises(ValueError, match=rf"label {label} is too large: it would need {label + 1:,} classes"):
+    with pytest.raises(ValueError, match=rf"the largest label, {label}, would make {label + 1:,} classes "
+                                         r"\(more than 1,048,576\).*pass num_classes=\.\.\. if you mean"):
         to_categorical(labels)
+
+
+def test_the_cap_is_on_the_classes_a_label_implies_and_num_classes_lifts_it():
+    assert to_categorical([2**20 - 1]).shape == (1, 2**20)  # the most classes inferred
+    with pytest.raises(ValueError, match="would make 1,048,577 classes"):
+        to_categorical([2**20])
+    assert to_categorical([2**20], num_classes=2**20 + 1)[0, -1] == 1
 
 
 def test_many_classes_do_not_need_a_square_identity_matrix():
