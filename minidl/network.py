@@ -293,11 +293,12 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
                 first = owners[id(parameter)]
                 raise errors.tied_parameter(parameter.name, (first, layers[first].name), (index, layer.name))
             owners[id(parameter)] = index
-    dtypes = {p.dtype: index for index, layer in enumerate(layers) for p in layer.parameters()}
-    if len(dtypes) > 1:  # numpy would promote float32 to float64 after the float64 layer, silently
-        mixed = ", ".join(f"{dtype} in layer {i} ({type(layers[i]).__name__})" for dtype, i in dtypes.items())
-        raise TypeError(f"Network: the layers' parameters mix dtypes ({mixed}); give every layer one dtype "
-                        "(layer.astype(np.float32) converts a layer in place)")
+    firsts = {p.dtype: i for i, layer in reversed(list(enumerate(layers))) for p in layer.parameters()}
+    if len(firsts) > 1:  # numpy would promote float32 to float64 after the float64 layer, silently
+        mixed = ", ".join(f"{dtype} from layer {i} ({type(layers[i]).__name__})"
+                          for dtype, i in sorted(firsts.items(), key=lambda item: item[1]))
+        raise TypeError(f"Network: the layers' parameters mix dtypes ({mixed}); give every layer the same "
+                        "dtype= (or convert one in place: layer.astype(np.float32))")
     taken: set[str] = set()
     for layer in layers:  # a name taken before becomes name_1, name_2, ...
         base, count = layer.name, 0

@@ -534,8 +534,9 @@ def test_layers_of_mixed_dtypes_are_refused_naming_them():
     # a float64 layer in a float32 network made every later array float64, while net.dtype said float32
     f32 = np.float32
     layers = [Dense(3, 3, seed=0, dtype=f32), ScaleBy(adds=False), Dense(3, 1, seed=1, dtype=f32)]
-    expected = (r"^Network: the layers' parameters mix dtypes \(float32 in layer 2 \(Dense\), float64 in "
-                r"layer 1 \(ScaleBy\)\); give every layer one dtype \(layer.astype\(np.float32\)")
+    expected = (r"^Network: the layers' parameters mix dtypes \(float32 from layer 0 \(Dense\), float64 from "
+                r"layer 1 \(ScaleBy\)\); give every layer the same dtype= \(or convert one in place: "
+                r"layer.astype\(np.float32\)\)$")
     with pytest.raises(TypeError, match=expected):
         Network(layers)
     layers[1].astype(np.float32)  # as the message says

@@ -211,6 +211,10 @@ def from_torch(module: nn.Sequential) -> Network:
         layers.append(layer)
         state |= {f"{index}.{key}": array for key, array in arrays.items()}
         rank = _MODULE_RANKS.get(module_key(type(child)), rank)
-    network = Network(layers)
+    try:
+        network = Network(layers)
+    except TypeError as error:  # modules of mixed dtypes
+        raise TypeError(f"from_torch: {error}; convert the model to one dtype first, e.g. "
+                        "model.float()") from error
     load_torch_state_dict(network.layers, state, "from_torch")
     return network

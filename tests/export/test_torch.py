@@ -364,6 +364,11 @@ def test_from_torch_refuses_tensors_minidl_cannot_hold_saying_what_it_takes():
                                          r"holds no data; from_torch needs the weights on the CPU"):
         from_torch(on_meta)
     assert from_torch(nn.Sequential(nn.Linear(2, 2)).half()).dtype == np.float16
+    mixed = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1).double())
+    with pytest.raises(TypeError, match=r"^from_torch: Network: the layers' parameters mix dtypes \(float32 "
+                                        r"from layer 0 \(Dense\), float64 from layer 2 \(Dense\)\).*e\.g\. "
+                                        r"model\.float\(\)$"):
+        from_torch(mixed)
 
 
 class Double(Layer):
