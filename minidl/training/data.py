@@ -43,8 +43,11 @@ def prepare_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, owner
         raise ValueError(f"{owner}: x has {len(data)} samples (shape {data.shape}) but y has {got}")
     try:
         output_shape = network.predict(data[:1]).shape[1:]  # in evaluation mode
-    except ValueError as error:  # the layer's message shows the one-sample probe: name the data given
-        raise ValueError(f"{owner} x of shape {data.shape} does not fit the network: {error}") from error
+    except ValueError as error:  # the layers saw the probe, data[:1]: the first one sees all the data here
+        first = network.layers[0]
+        problem = first._input_problem(np.broadcast_to(np.zeros((), dtype), data.shape), first.input_shape)
+        raise ValueError(f"{owner} x of shape {data.shape} does not fit the network: {problem or error}"
+                         ) from error
     template = np.broadcast_to(np.zeros((), dtype=dtype), (len(data), *output_shape))
     target = loss.check_target(template, target, f"{owner} y")
     return data, target, int(output_shape[-1]) if output_shape else 1
