@@ -472,10 +472,18 @@ class CSVLogger(Callback):
         """Open the file (for appending, or anew), read the header it has and forget the previous columns."""
         self.on_train_end({})
         self.header = None
+        text = ""
         if self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0:
-            with open(self.filename, newline="", encoding="utf-8") as file:
-                self.header = next(csv.reader(file, delimiter=self.separator), [])
+            try:  # utf-8-sig: a header saved by a spreadsheet may start with a byte-order mark
+                with open(self.filename, newline="", encoding="utf-8-sig") as file:
+                    text = file.read()
+            except UnicodeDecodeError as error:
+                raise ValueError(f"CSVLogger {self.filename!r}: append=True, but the file is not UTF-8 "
+                                 f"text ({error}); write a new file") from error
+            self.header = next(csv.reader(text.splitlines()[:1], delimiter=self.separator), [])
         self.file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")
+        if text and not text.endswith(("\n", "\r")):  # a last line without its end: end it first
+            self.file.write("\r\n")
         self.writer, self.keys = csv.writer(self.file, delimiter=self.separator), None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
@@ -488,10 +496,12 @@ class CSVLogger(Callback):
                 self.writer.writerow(["epoch", *self.keys])
             elif self.header[:1] != ["epoch"] or not set(logs) <= set(self.keys):
                 self.on_train_end({})
+                other = (f" (or the file separates them with another character than {self.separator!r})"
+                         if len(self.header) == 1 else "")
                 raise ValueError(f"CSVLogger {self.filename!r}: append=True, but the file's header is "
                                  f"{self.separator.join(self.header)} and this fit logs "
-                                 f"{self.separator.join(['epoch', *sorted(logs)])}: append to a file with "
-                                 "these columns, or write a new file")
+                                 f"{self.separator.join(['epoch', *sorted(logs)])}{other}: append to a file "
+                                 "with these columns, or write a new file")
         row = [repr(float(logs[key])) if key in logs else "NA" for key in self.keys]
         self.writer.writerow([epoch, *row])
         self.file.flush()

@@ -698,6 +698,22 @@ def test_csv_logger_appending_follows_the_file_s_header_and_refuses_new_columns(
     assert read_csv(path) == expected  # nothing written under the wrong header
 
 
+def test_csv_logger_appends_to_a_spreadsheet_s_file_and_names_what_it_cannot_read(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_bytes("\ufeffepoch,loss\r\n0,1.5".encode())  # a byte-order mark, and no end to the last line
+    net = one_weight_network()
+    history = net.fit(X_ONE, Y_ONE, epochs=1, verbose=0, callbacks=[minidl.CSVLogger(path, append=True)])
+    assert read_csv(path) == [["\ufeffepoch", "loss"], ["0", "1.5"], ["0", repr(history.history["loss"][0])]]
+    path.write_bytes(b"epoch;loss\r\n")
+    raises(ValueError, lambda: net.fit(X_ONE, Y_ONE, epochs=1, verbose=0,
+                                       callbacks=[minidl.CSVLogger(path, append=True)]),
+           "the file's header is epoch;loss", "or the file separates them with another character than ','")
+    path.write_bytes(b"epoch,loss\xff\r\n")
+    raises(ValueError, lambda: net.fit(X_ONE, Y_ONE, epochs=1, verbose=0,
+                                       callbacks=[minidl.CSVLogger(path, append=True)]),
+           "append=True, but the file is not UTF-8 text")
+
+
 def test_csv_logger_writes_na_for_a_key_missing_later(tmp_path: Path) -> None:
     logger = minidl.CSVLogger(tmp_path / "log.csv")
     logger.on_train_begin({})
