@@ -174,6 +174,9 @@ def test_draw_network_shows_the_values_of_a_network_with_layers_before_its_first
     values = texts_by_gid(ax, "value:")
     assert values["value:output"] == f"{expected:.3g}"
     assert values["value:x_0"] == f"{flat[0]:.3g}" and len(values) == 9
+    with pytest.raises(ValueError, match=r"x must be one sample, as Conv2D 'conv2d' takes it without the "
+                                         r"batch axis: of rank 3; got shape \(1, 1, 4, 4\)"):
+        mplot.draw_network(network, x=image[None])
 
 
 def test_draw_network_refuses_what_is_not_a_network_of_dense_layers():
