@@ -100,7 +100,8 @@ def check_parameters_after_backward(network: Network, parameters: list[Parameter
         owner, own = label(layer), layer.parameters()
         attributes = {id(value): key for key, value in vars(layer).items() if isinstance(value, Parameter)}
         names = [attributes.get(id(parameter), parameter.name) for parameter in own]
-        if own and isinstance(layer, Activation) and type(layer).backward is Activation.backward:
+        inherited = type(layer).backward.__module__ == Activation.__module__  # Activation's or Identity's
+        if own and isinstance(layer, Activation) and inherited:
             raise ValueError(f"{owner}: an Activation's backward fills no parameter gradients, so its "
                              f"parameters ({', '.join(map(repr, names))}) would never be trained; subclass "
                              "Layer and write backward (filling each parameter's grad), or override backward")

@@ -315,6 +315,15 @@ def test_fit_refuses_an_activation_with_parameters_and_the_inherited_backward() 
     raises(ValueError, lambda: network.fit(x, x, epochs=1, verbose=0),
            "_PReLU '_prelu': an Activation's backward fills no parameter gradients, so its parameters "
            "('alpha') would never be trained; subclass Layer and write backward", "or override backward")
+    class Scaled(minidl.Identity):  # Identity's backward fills no parameter gradient either
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = minidl.Parameter(np.ones(1), name="scale")
+
+    identity = minidl.Network([minidl.Dense(3, 3, seed=0), Scaled()])
+    identity.compile(optimizer="sgd", loss="mse")
+    raises(ValueError, lambda: identity.fit(x, x, epochs=1, verbose=0),
+           "Scaled 'scaled': an Activation's backward")
     trained = minidl.Network([minidl.Dense(3, 3, seed=0), _TrainedPReLU()])
     trained.compile(optimizer="sgd", loss="mse")
     trained.fit(x, x, epochs=2, verbose=0)
