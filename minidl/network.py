@@ -134,14 +134,16 @@ class Network:
         """The chain rule, last layer first: turn ``dL/doutput`` into ``dL/dx``, filling every ``grad``.
 
         A layer that does not overwrite its gradients is cleared first (so it may add); a one-sample
-        gradient gets a batch axis. A layer whose backward returns no array or one not shaped like its
-        input, or fails on a missing cache, is named in the error.
+        gradient gets a batch axis, and every gradient the network's dtype. A layer whose backward
+        returns no array or one not shaped like its input, or fails on a missing cache, is named in
+        the error.
         """
         if not isinstance(grad, np.ndarray):
             raise TypeError("Network.backward expects dL/doutput as a numpy array; "
                             f"got {type(grad).__name__}")
         if grad.dtype.kind not in "fiub":
             raise TypeError(f"Network.backward expects dL/doutput of real numbers; got dtype {grad.dtype}")
+        grad = grad.astype(self.dtype, copy=False)  # a float64 grad_y made a float32 network's dL/dx float64
         output_shape = self.layers[-1].last_output_shape
         single = output_shape is not None and grad.shape == output_shape[1:] and output_shape[0] == 1
         grad = self._chain.backward(grad[None] if single else grad)

@@ -543,6 +543,13 @@ def test_layers_of_mixed_dtypes_are_refused_naming_them():
     assert Network(layers).predict(np.ones((2, 3))).dtype == np.float32
 
 
+def test_backward_keeps_a_float32_network_in_float32_whatever_the_gradient_s_dtype():
+    net = Network([Dense(3, 2, seed=0), ReLU(), Dense(2, 1, seed=1)]).astype(np.float32)
+    net.forward(np.ones((4, 3)))
+    assert net.backward(np.ones((4, 1))).dtype == np.float32  # a float64 dL/doutput
+    assert net.backward(np.ones((4, 1), dtype=int)).dtype == np.float32
+
+
 def test_backward_after_a_one_sample_forward_takes_and_gives_one_sample():
     net = Network([Dense(3, 2, seed=0), ReLU(), Dense(2, 1, seed=1)])
     y = net.forward(np.array([1.0, 2.0, 3.0]))
