@@ -231,7 +231,9 @@ class Trainer:
         list). ``batch_size`` runs the data in slices of that many samples, 32 by default
         as in Keras and as ``fit`` computes ``val_loss``, so the two agree to the last bit;
         None runs it at once (the same up to rounding). The layers' modes are restored
-        afterwards.
+        afterwards. A network ending in Softmax or Sigmoid under its cross-entropy gets the
+        exact loss from the logits, as ``fit`` does, not ``loss(predict(x), y)``'s clipped one
+        (the two differ once outputs saturate).
 
         Examples
         --------
