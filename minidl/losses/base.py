@@ -139,7 +139,10 @@ class Loss:
         return match_target(predicted, actual, owner)
 
     def check_fits(self, layer: Layer) -> None:
-        """Raise ``ValueError`` when this loss cannot train a network ending in ``layer`` (compile asks)."""
+        """Raise ``ValueError`` when this loss cannot train a network ending in ``layer`` (compile asks).
+
+        Compile asks again of the layer before a last Dropout, Flatten or pooling layer.
+        """
 
     def fuses_with(self, layer: Layer) -> bool:
         """Whether training should hand a last ``layer``'s input to ``forward_from_logits`` (no: unfused)."""

@@ -28,10 +28,14 @@ import numpy as np
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import check_bool, check_real
-from minidl.layers.activations import Sigmoid
+from minidl.layers import BatchNorm, Conv2D, Dense
+from minidl.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from minidl.layers.base import Layer
 from minidl.layers.softmax import Softmax
 from minidl.losses.base import Loss, as_array, check_predicted, match_target, with_batch_axis
+
+#: The built-in layers whose outputs are not probabilities (a user's layer is not judged).
+_NOT_PROBABILITIES = (Dense, Conv2D, BatchNorm, Identity, ReLU, LeakyReLU, Tanh)
 
 #: Integer class labels, one per sample: shape ``(N, ...)`` for predictions ``(N, ..., k)``.
 Labels = np.ndarray[Any, np.dtype[np.intp]]
@@ -76,12 +80,25 @@ class _CrossEntropy(Loss):
         return target
 
     def check_fits(self, layer: Layer) -> None:
-        """Refuse ``from_logits=True`` after the activation that already made probabilities of the logits."""
-        if self.from_logits and isinstance(layer, self._activation):
-            kind = self._activation.__name__
-            raise ValueError(f"{type(self).__name__}(from_logits=True) reads logits, but the network ends in "
-                             f"{kind} {layer.name!r}, whose outputs are probabilities: use from_logits=False "
-                             f"(the default), or remove the {kind} layer to train on logits")
+        """Refuse a last ``layer`` whose outputs this loss cannot read (compile asks).
+
+        ``from_logits=True`` after Sigmoid or Softmax (their outputs are probabilities);
+        ``from_logits=False`` after a built-in layer whose outputs are not probabilities
+        (Dense, ReLU, ...), and the categorical losses after Sigmoid (its outputs do not sum to 1).
+        """
+        owner, kind, own = type(self).__name__, type(layer).__name__, self._activation.__name__
+        ends = f"the network ends in {kind} {layer.name!r}"
+        if self.from_logits and isinstance(layer, (Sigmoid, Softmax)):
+            same = isinstance(layer, self._activation)
+            fix = "use from_logits=False (the default)" if same else f"end in {own} with from_logits=False"
+            raise ValueError(f"{owner}(from_logits=True) reads logits, but {ends}, whose outputs are "
+                             f"probabilities: {fix}, or remove the {kind} layer to train on logits")
+        if not self.from_logits and isinstance(layer, Sigmoid) and self._activation is Softmax:
+            raise ValueError(f"{owner}: {ends}, whose outputs do not sum to 1; categorical cross-entropy "
+                             "needs Softmax (binary_crossentropy for several independent yes/no labels)")
+        if not self.from_logits and type(layer) in _NOT_PROBABILITIES:
+            raise ValueError(f"{owner}(from_logits=False) reads probabilities, but {ends}, whose outputs are "
+                             f"not probabilities: add a {own} layer, or use from_logits=True")
 
     def fuses_with(self, layer: Layer) -> bool:
         """True when this loss reads probabilities and ``layer`` is the activation that makes them."""
