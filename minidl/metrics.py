@@ -25,6 +25,7 @@ import numpy.typing as npt
 from minidl import losses
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_real
+from minidl.losses.base import one_number
 
 #: A metric computed in the training loop: ``(predicted, target) -> float`` on checked arrays.
 MetricFunction = Callable[[Array, Any], float]
@@ -152,8 +153,8 @@ def resolve(kind: str | Callable[..., float], loss: losses.Loss, output_width: i
     cross-entropy or a single output, sparse for integer labels, else categorical.
     """
     if not isinstance(kind, str):
-        user = kind
-        return lambda predicted, target: float(user(target, predicted))
+        user, what = kind, f"the metric {_name(kind)!r}"
+        return lambda predicted, target: one_number(user(target, predicted), what)
     sparse = isinstance(loss, losses.SparseCategoricalCrossEntropy)
     if kind in ("accuracy", "acc"):
         one_output = output_width == 1 and not isinstance(loss, losses.CategoricalCrossEntropy)
@@ -187,9 +188,14 @@ def compiled(metrics: Sequence[str | Callable[..., float]] | None) -> list[Metri
         if not isinstance(metric, str) and not callable(metric):
             raise TypeError(f"compile metrics: each metric must be a name or a function; got {metric!r}")
     resolved: list[Metric] = [(metric, metric.lower()) if isinstance(metric, str)
-                              else (getattr(metric, "__name__", type(metric).__name__), metric)
+                              else (_name(metric), metric)
                               for metric in metrics or []]
     names = [name for name, _ in resolved]
     if len(set(names)) < len(names) or "loss" in names:
         raise ValueError(f"compile metrics: names must be unique and not 'loss'; got {names}")
     return resolved
+
+
+def _name(metric: Callable[..., float]) -> str:
+    """A metric function's name in the History: its ``__name__`` (its class's for a callable object)."""
+    return getattr(metric, "__name__", type(metric).__name__)

@@ -153,3 +153,15 @@ def test_categorical_accuracies_over_one_output_unit_are_refused() -> None:
     network.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["categorical_accuracy"])
     raises(ValueError, lambda: network.fit(np.ones((4, 2)), np.array([1, 0, 0, 1]), verbose=0),
            "the categorical_accuracy metric: the network's output has a single unit")
+
+
+def test_a_user_metric_gives_a_python_float_or_a_clear_error_naming_it() -> None:
+    def per_sample(y_true, y_pred):
+        return (y_true - y_pred) ** 2
+
+    function = metrics.resolve(per_sample, MeanSquaredError(), 1)
+    raises(TypeError, lambda: function(np.ones((4, 1)), np.zeros((4, 1))),
+           "the metric 'per_sample' must return one number, the mean over the batch",
+           "got an array of shape (4, 1)")
+    mean32 = metrics.resolve(lambda y_true, y_pred: np.mean(np.float32(y_pred)), MeanSquaredError(), 1)
+    assert type(mean32(np.ones((4, 1)), np.zeros((4, 1)))) is float  # not np.float32: History stays JSON

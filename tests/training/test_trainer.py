@@ -3,6 +3,7 @@ compile's names, train_step, loss_and_backward, evaluate, the non-finite recover
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -456,3 +457,21 @@ def test_a_sigmoid_then_flatten_still_trains_on_probabilities():
     network.compile(optimizer="sgd", loss="binary_crossentropy")
     x, y = np.ones((2, 1, 3, 3)), np.array([[1.0], [0.0]])
     assert math.isfinite(network.fit(x, y, verbose=0).history["loss"][0])
+
+
+def test_a_user_loss_of_np_float32_gives_python_floats_to_history_evaluate_and_train_step():
+    class Float32Error(minidl.Loss):
+        def compute(self, predicted, target):
+            self.error = predicted - target
+            return np.mean(self.error**2)  # an np.float32 for a float32 network
+
+        def gradient(self):
+            return 2.0 * self.error / self.error.size
+
+    network = Network([Dense(2, 1, seed=0)]).astype(np.float32)
+    network.compile(optimizer="sgd", loss=Float32Error(), metrics=["mae"])
+    x, y = np.ones((4, 2), dtype=np.float32), np.zeros(4)
+    history = network.fit(x, y, epochs=2, verbose=0).history
+    json.dumps(history)  # failed: "Object of type float32 is not JSON serializable"
+    assert {type(value) for values in history.values() for value in values} == {float}
+    assert type(network.evaluate(x, y)["loss"]) is float and type(network.train_step(x, y)) is float
