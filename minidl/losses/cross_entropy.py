@@ -169,7 +169,9 @@ class BinaryCrossEntropy(_CrossEntropy):
         ``mean(max(z, 0) - z y + log(1 + exp(-|z|)))`` with
         ``dL/dz = (sigmoid(z) - y) / n``, finite for any finite ``z``.
     epsilon
-        The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
+        The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7); refused
+        (at the first forward) when ``1 - epsilon`` rounds to 1 in the predictions' dtype
+        (below about 3e-8 in float32, 5.6e-17 in float64); ``np.finfo(dtype).epsneg`` never is.
 
     Notes
     -----
@@ -187,6 +189,12 @@ class BinaryCrossEntropy(_CrossEntropy):
 
     name = "binary_crossentropy"
     _activation = Sigmoid
+
+    def compute(self, predicted: Array, target: Any) -> float:
+        """As every cross-entropy's, after checking (once per dtype) that ``1 - epsilon`` is below 1."""
+        if not self.from_logits and predicted.dtype.kind == "f":
+            _check_margin(type(self).__name__, self.epsilon, predicted.dtype)
+        return super().compute(predicted, target)
 
     def _from_logits(self, z: Array, target: Array, p: Array | None) -> tuple[float, Array]:
         """``L = mean(max(z, 0) - z y + log(1 + exp(-|z|)))``, stable for any finite ``z`` ``(N, ...)``."""
@@ -388,6 +396,15 @@ def _softmax_parts(z: Array, p: Array | None) -> tuple[Array, Array, Array]:
     if p is None:  # exp_shifted is ours: it becomes p, with no new array
         p = np.divide(exp_shifted, total, out=exp_shifted)
     return shifted, np.log(total), p
+
+
+@functools.cache
+def _check_margin(owner: str, epsilon: float, dtype: np.dtype[Any]) -> None:
+    """Refuse an ``epsilon`` for which ``1 - epsilon`` is 1 in ``dtype`` (log(1 - p) at p = 1: -inf)."""
+    if dtype.type(1.0 - epsilon) == 1:
+        raise ValueError(f"{owner} epsilon={epsilon:g} is too small for {dtype} predictions: 1 - epsilon "
+                         "rounds to 1, so a probability of 1 gives log(1 - p) = -inf; pass an epsilon of at "
+                         f"least {float(np.finfo(dtype).epsneg):g}")
 
 
 @functools.cache

@@ -1,5 +1,5 @@
 """Cross-entropy losses (minidl/losses/cross_entropy.py): values, gradients by finite differences,
-extreme logits, target rules, ranks, the fused entry, the last layers each loss fits."""
+extreme logits, target rules, ranks, the fused entry, the last layers each loss fits, epsilon."""
 
 import math
 
@@ -420,3 +420,18 @@ def test_check_fits_refuses_a_last_layer_whose_outputs_the_loss_cannot_read(loss
 ])
 def test_check_fits_accepts_probabilities_logits_and_layers_it_cannot_judge(loss, last):
     loss.check_fits(last)
+
+
+@pytest.mark.parametrize(("dtype", "epsilon"), [(np.float32, 1e-12), (np.float64, 1e-17), (np.float16, 1e-7)])
+def test_binary_epsilon_that_rounds_away_in_the_predictions_dtype_is_refused(dtype, epsilon):
+    # 1 - 1e-12 is 1 in float32: the clip kept p = 1 and the loss of a 0 target was inf.
+    loss, smallest = BinaryCrossEntropy(epsilon=epsilon), float(np.finfo(dtype).epsneg)
+    for _ in range(2):  # checked once per dtype, and refused every time
+        raises(ValueError, lambda: loss.forward(np.array([[1.0]], dtype=dtype), [0]),
+               f"BinaryCrossEntropy epsilon={epsilon:g} is too small for {np.dtype(dtype)} predictions",
+               "1 - epsilon rounds to 1", f"an epsilon of at least {smallest:g}")
+    one, pair = np.array([[1.0]], dtype=dtype), np.array([[1.0, 0.0]], dtype=dtype)
+    assert math.isfinite(BinaryCrossEntropy(epsilon=float(f"{smallest:g}")).forward(one, [0]))
+    assert BinaryCrossEntropy(from_logits=True, epsilon=epsilon).forward(one, [1]) > 0  # no clipping
+    # A categorical loss reads only log p: p clipped to 1 is exact there, and stays accepted.
+    assert math.isfinite(CategoricalCrossEntropy(epsilon=epsilon).forward(pair, [[0, 1]]))
