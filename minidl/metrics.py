@@ -25,6 +25,7 @@ import numpy.typing as npt
 from minidl import losses
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_real
+from minidl.losses.base import one_number
 
 #: A metric computed in the training loop: ``(predicted, target) -> float`` on checked arrays.
 MetricFunction = Callable[[Array, Any], float]
@@ -88,7 +89,8 @@ def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """The fraction of samples whose most probable class is the one-hot target's class.
 
     ``y_true`` and ``y_pred`` have shape ``(N, k)`` (or ``(k,)`` for one sample); compares
-    ``argmax`` along the last axis.
+    ``argmax`` along the last axis. One unit (``k = 1``) is refused: its argmax is always 0
+    (use :func:`binary_accuracy`), here and for :func:`sparse_categorical_accuracy`.
 
     Examples
     --------
@@ -98,6 +100,7 @@ def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     predicted, actual = _pair(y_true, y_pred, "categorical_accuracy")
     if predicted.ndim == 0:
         raise ValueError("categorical_accuracy: y_pred must have a class axis (N, k) or (k,); got a scalar")
+    _check_classes(predicted.shape[-1], "categorical_accuracy: y_pred")
     return _categorical_accuracy(predicted, actual)
 
 
@@ -115,7 +118,16 @@ def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     predicted = as_float_array(y_pred, "sparse_categorical_accuracy y_pred")
     owner = "sparse_categorical_accuracy"
     labels = losses.SparseCategoricalCrossEntropy().check_target(predicted, y_true, owner)
+    _check_classes(predicted.shape[-1], f"{owner}: y_pred")
     return _sparse_categorical_accuracy(predicted, labels)
+
+
+def _check_classes(width: int, owner: str) -> None:
+    """Refuse a categorical accuracy over one output unit (``owner`` names it): its argmax is always 0."""
+    if width == 1:
+        raise ValueError(f"{owner} has a single unit, so its argmax is always class 0, as is the target's, "
+                         "and every sample counts as a hit; categorical accuracy needs one unit per class "
+                         "(for one yes/no unit use binary_accuracy, or metrics=['accuracy'])")
 
 
 # Array versions without checks, for the training loop (its data is checked once, up front).
@@ -141,8 +153,8 @@ def resolve(kind: str | Callable[..., float], loss: losses.Loss, output_width: i
     cross-entropy or a single output, sparse for integer labels, else categorical.
     """
     if not isinstance(kind, str):
-        user = kind
-        return lambda predicted, target: float(user(target, predicted))
+        user, what = kind, f"the metric {_name(kind)!r}"
+        return lambda predicted, target: one_number(user(target, predicted), what)
     sparse = isinstance(loss, losses.SparseCategoricalCrossEntropy)
     if kind in ("accuracy", "acc"):
         one_output = output_width == 1 and not isinstance(loss, losses.CategoricalCrossEntropy)
@@ -156,6 +168,7 @@ def resolve(kind: str | Callable[..., float], loss: losses.Loss, output_width: i
         raise ValueError("the sparse_categorical_accuracy metric needs integer labels: use it with "
                          "loss='sparse_categorical_crossentropy' (or 'categorical_accuracy' for one-hot)")
     if kind in ("categorical_accuracy", "sparse_categorical_accuracy"):
+        _check_classes(output_width, f"the {kind} metric: the network's output")
         return _sparse_categorical_accuracy if sparse else _categorical_accuracy
     if sparse:
         raise ValueError(f"the {kind} metric needs targets shaped like the output; with integer labels "
@@ -175,9 +188,14 @@ def compiled(metrics: Sequence[str | Callable[..., float]] | None) -> list[Metri
         if not isinstance(metric, str) and not callable(metric):
             raise TypeError(f"compile metrics: each metric must be a name or a function; got {metric!r}")
     resolved: list[Metric] = [(metric, metric.lower()) if isinstance(metric, str)
-                              else (getattr(metric, "__name__", type(metric).__name__), metric)
+                              else (_name(metric), metric)
                               for metric in metrics or []]
     names = [name for name, _ in resolved]
     if len(set(names)) < len(names) or "loss" in names:
         raise ValueError(f"compile metrics: names must be unique and not 'loss'; got {names}")
     return resolved
+
+
+def _name(metric: Callable[..., float]) -> str:
+    """A metric function's name in the History: its ``__name__`` (its class's for a callable object)."""
+    return getattr(metric, "__name__", type(metric).__name__)

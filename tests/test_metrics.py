@@ -10,7 +10,10 @@ import pytest
 from minidl import (
     BinaryCrossEntropy,
     CategoricalCrossEntropy,
+    Dense,
     MeanSquaredError,
+    Network,
+    Sigmoid,
     SparseCategoricalCrossEntropy,
     metrics,
 )
@@ -130,3 +133,35 @@ def test_compiled_keeps_the_names_as_given_and_the_kind_lower_case() -> None:
     assert metrics.compiled(None) == []
     with pytest.raises(TypeError, match="each metric must be a name or a function; got 3"):
         metrics.compiled(["mae", 3])
+
+
+def test_categorical_accuracies_over_one_output_unit_are_refused() -> None:
+    # argmax over one unit is always 0, as is the target's: both gave 1.0 whatever the predictions.
+    single = ["has a single unit, so its argmax is always class 0", "every sample counts as a hit",
+              "use binary_accuracy, or metrics=['accuracy']"]
+    column = [[0.1], [0.9], [0.2], [0.3]]
+    raises(ValueError, lambda: metrics.categorical_accuracy([1, 0, 0, 1], column),
+           "categorical_accuracy: y_pred has a single unit", *single)
+    raises(ValueError, lambda: metrics.sparse_categorical_accuracy([0, 0, 0, 0], column),
+           "sparse_categorical_accuracy: y_pred has a single unit", *single)
+    for kind, loss in [("categorical_accuracy", BinaryCrossEntropy()),
+                       ("sparse_categorical_accuracy", SparseCategoricalCrossEntropy())]:
+        with pytest.raises(ValueError, match=f"the {kind} metric: the network's output has a single unit"):
+            metrics.resolve(kind, loss, 1)
+    assert metrics.resolve("accuracy", BinaryCrossEntropy(), 1) is not None  # the binary one
+    network = Network([Dense(2, 1, seed=0), Sigmoid()])
+    network.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["categorical_accuracy"])
+    raises(ValueError, lambda: network.fit(np.ones((4, 2)), np.array([1, 0, 0, 1]), verbose=0),
+           "the categorical_accuracy metric: the network's output has a single unit")
+
+
+def test_a_user_metric_gives_a_python_float_or_a_clear_error_naming_it() -> None:
+    def per_sample(y_true, y_pred):
+        return (y_true - y_pred) ** 2
+
+    function = metrics.resolve(per_sample, MeanSquaredError(), 1)
+    raises(TypeError, lambda: function(np.ones((4, 1)), np.zeros((4, 1))),
+           "the metric 'per_sample' must return one number, the mean over the batch",
+           "got an array of shape (4, 1)")
+    mean32 = metrics.resolve(lambda y_true, y_pred: np.mean(np.float32(y_pred)), MeanSquaredError(), 1)
+    assert type(mean32(np.ones((4, 1)), np.zeros((4, 1)))) is float  # not np.float32: History stays JSON

@@ -66,6 +66,15 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
     return target if target.dtype == dtype else target.astype(dtype)
 
 
+def one_number(value: Any, what: str) -> float:
+    """``value`` as a Python float (np.float32 too); a TypeError naming ``what`` for an array of values."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):  # numpy's "only 0-dimensional arrays can be converted" names nobody
+        got = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
+        raise TypeError(f"{what} must return one number, the mean over the batch; got {got}") from None
+
+
 def with_batch_axis(predicted: Array, target: Any) -> tuple[Array, Any]:
     """A single sample ``(k,)`` (or a scalar) and its target, given a batch axis ``(1, k)``."""
     if predicted.ndim >= 2:
@@ -105,17 +114,19 @@ class Loss:
         return self.forward(predicted, actual)
 
     def forward(self, predicted: Array, actual: ArrayLike) -> float:
-        """Check ``actual``, give a single sample a batch axis, return ``compute``.
+        """Check ``actual``, give a single sample a batch axis, return ``compute`` as a Python float.
 
         A loss that comes out NaN or infinite because ``actual`` holds NaN or inf is refused
         (``ValueError`` naming the first such entry); one that comes from ``predicted`` is returned.
         """
-        self._shape = None  # a forward that fails leaves nothing for backward
-        target = self.check_target(predicted, actual, type(self).__name__)
+        self._shape, owner = None, type(self).__name__  # a forward that fails leaves nothing for backward
+        target = self.check_target(predicted, actual, owner)
         value = self.compute(predicted, target) if self.elementwise else \
             self.compute(*with_batch_axis(predicted, target))
+        if type(value) is not float:  # np.float32 (np.mean of float32), or an array: refused
+            value = one_number(value, f"{owner}.compute")
         if not math.isfinite(value):  # a NaN/inf target is refused; a diverged prediction is fit's to see
-            check_finite(np.asarray(actual), f"{type(self).__name__}: actual")
+            check_finite(np.asarray(actual), f"{owner}: actual")
         self._shape = predicted.shape
         return value
 
@@ -139,7 +150,10 @@ class Loss:
         return match_target(predicted, actual, owner)
 
     def check_fits(self, layer: Layer) -> None:
-        """Raise ``ValueError`` when this loss cannot train a network ending in ``layer`` (compile asks)."""
+        """Raise ``ValueError`` when this loss cannot train a network ending in ``layer`` (compile asks).
+
+        Compile asks again of the layer before a last Dropout, Flatten or pooling layer.
+        """
 
     def fuses_with(self, layer: Layer) -> bool:
         """Whether training should hand a last ``layer``'s input to ``forward_from_logits`` (no: unfused)."""

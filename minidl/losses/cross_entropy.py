@@ -28,10 +28,14 @@ import numpy as np
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import check_bool, check_real
-from minidl.layers.activations import Sigmoid
+from minidl.layers import BatchNorm, Conv2D, Dense
+from minidl.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from minidl.layers.base import Layer
 from minidl.layers.softmax import Softmax
 from minidl.losses.base import Loss, as_array, check_predicted, match_target, with_batch_axis
+
+#: The built-in layers whose outputs are not probabilities (a user's layer is not judged).
+_NOT_PROBABILITIES = (Dense, Conv2D, BatchNorm, Identity, ReLU, LeakyReLU, Tanh)
 
 #: Integer class labels, one per sample: shape ``(N, ...)`` for predictions ``(N, ..., k)``.
 Labels = np.ndarray[Any, np.dtype[np.intp]]
@@ -76,12 +80,25 @@ class _CrossEntropy(Loss):
         return target
 
     def check_fits(self, layer: Layer) -> None:
-        """Refuse ``from_logits=True`` after the activation that already made probabilities of the logits."""
-        if self.from_logits and isinstance(layer, self._activation):
-            kind = self._activation.__name__
-            raise ValueError(f"{type(self).__name__}(from_logits=True) reads logits, but the network ends in "
-                             f"{kind} {layer.name!r}, whose outputs are probabilities: use from_logits=False "
-                             f"(the default), or remove the {kind} layer to train on logits")
+        """Refuse a last ``layer`` whose outputs this loss cannot read (compile asks).
+
+        ``from_logits=True`` after Sigmoid or Softmax (their outputs are probabilities);
+        ``from_logits=False`` after a built-in layer whose outputs are not probabilities
+        (Dense, ReLU, ...), and the categorical losses after Sigmoid (its outputs do not sum to 1).
+        """
+        owner, kind, own = type(self).__name__, type(layer).__name__, self._activation.__name__
+        ends = f"the network ends in {kind} {layer.name!r}"
+        if self.from_logits and isinstance(layer, (Sigmoid, Softmax)):
+            same = isinstance(layer, self._activation)
+            fix = "use from_logits=False (the default)" if same else f"end in {own} with from_logits=False"
+            raise ValueError(f"{owner}(from_logits=True) reads logits, but {ends}, whose outputs are "
+                             f"probabilities: {fix}, or remove the {kind} layer to train on logits")
+        if not self.from_logits and isinstance(layer, Sigmoid) and self._activation is Softmax:
+            raise ValueError(f"{owner}: {ends}, whose outputs do not sum to 1; categorical cross-entropy "
+                             "needs Softmax (binary_crossentropy for several independent yes/no labels)")
+        if not self.from_logits and type(layer) in _NOT_PROBABILITIES:
+            raise ValueError(f"{owner}(from_logits=False) reads probabilities, but {ends}, whose outputs are "
+                             f"not probabilities: add a {own} layer, or use from_logits=True")
 
     def fuses_with(self, layer: Layer) -> bool:
         """True when this loss reads probabilities and ``layer`` is the activation that makes them."""
@@ -152,7 +169,9 @@ class BinaryCrossEntropy(_CrossEntropy):
         ``mean(max(z, 0) - z y + log(1 + exp(-|z|)))`` with
         ``dL/dz = (sigmoid(z) - y) / n``, finite for any finite ``z``.
     epsilon
-        The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7).
+        The clipping margin of the probabilities path, in ``(0, 0.5)`` (default 1e-7); refused
+        (at the first forward) when ``1 - epsilon`` rounds to 1 in the predictions' dtype
+        (below about 3e-8 in float32, 5.6e-17 in float64); ``np.finfo(dtype).epsneg`` never is.
 
     Notes
     -----
@@ -170,6 +189,12 @@ class BinaryCrossEntropy(_CrossEntropy):
 
     name = "binary_crossentropy"
     _activation = Sigmoid
+
+    def compute(self, predicted: Array, target: Any) -> float:
+        """As every cross-entropy's, after checking (once per dtype) that ``1 - epsilon`` is below 1."""
+        if not self.from_logits and predicted.dtype.kind == "f":
+            _check_margin(type(self).__name__, self.epsilon, predicted.dtype)
+        return super().compute(predicted, target)
 
     def _from_logits(self, z: Array, target: Array, p: Array | None) -> tuple[float, Array]:
         """``L = mean(max(z, 0) - z y + log(1 + exp(-|z|)))``, stable for any finite ``z`` ``(N, ...)``."""
@@ -371,6 +396,15 @@ def _softmax_parts(z: Array, p: Array | None) -> tuple[Array, Array, Array]:
     if p is None:  # exp_shifted is ours: it becomes p, with no new array
         p = np.divide(exp_shifted, total, out=exp_shifted)
     return shifted, np.log(total), p
+
+
+@functools.cache
+def _check_margin(owner: str, epsilon: float, dtype: np.dtype[Any]) -> None:
+    """Refuse an ``epsilon`` for which ``1 - epsilon`` is 1 in ``dtype`` (log(1 - p) at p = 1: -inf)."""
+    if dtype.type(1.0 - epsilon) == 1:
+        raise ValueError(f"{owner} epsilon={epsilon:g} is too small for {dtype} predictions: 1 - epsilon "
+                         "rounds to 1, so a probability of 1 gives log(1 - p) = -inf; pass an epsilon of at "
+                         f"least {float(np.finfo(dtype).epsneg):g}")
 
 
 @functools.cache

@@ -19,6 +19,7 @@ from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_batch, as_float_array, check_bool, check_positive_int, check_real
 from minidl.errors import label
 from minidl.initializers import make_rng
+from minidl.layers import AvgPool2D, Dropout, Flatten, MaxPool2D
 from minidl.layers.base import Parameter, mode
 from minidl.layers.softmax import Softmax
 from minidl.losses import Loss, get_loss
@@ -78,7 +79,9 @@ class Trainer:
     Raises
     ------
     ValueError
-        For an unknown name (the message lists the valid ones) or a missing loss.
+        For an unknown name (the message lists the valid ones), a missing loss, or a loss
+        that cannot read the last layer (``loss.check_fits``, asked of the layer before too
+        when the last is a Dropout, Flatten or pooling layer, which pass its values on).
 
     Examples
     --------
@@ -97,7 +100,10 @@ class Trainer:
             raise ValueError("compile needs a loss, e.g. loss='mse' or loss='categorical_crossentropy'")
         self.network, self.metrics = network, _metrics.compiled(metrics)
         self.loss, self.optimizer = get_loss(loss), get_optimizer(optimizer)
-        self.loss.check_fits(network.layers[-1])
+        for layer in reversed(network.layers):  # these pass on the values of the layer before: check it too
+            self.loss.check_fits(layer)
+            if type(layer) not in (Dropout, Flatten, MaxPool2D, AvgPool2D):
+                break
         _check_softmax_width(network)
         previous = network.trainer
         self.history: History | None = previous.history if previous else None

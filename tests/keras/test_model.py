@@ -250,8 +250,10 @@ def test_save_and_load_model_roundtrip_keeps_predictions_and_compilation(tmp_pat
     assert again.loss == "categorical_crossentropy" and again.optimizer.name == "adam"
     assert isinstance(minidl.load(tmp_path / "model.keras"), minidl.Network)  # minidl's own format
     assert load_model(tmp_path / "model.keras", compile=False).loss is None
-    again.add(Dense(1))  # a loaded model may grow: its output shape is known
-    assert again.layers[-1].weight.shape == (2, 1)
+    # A loaded model may grow: its output shape is known (and it ends in Softmax again, as its
+    # categorical_crossentropy needs: after a bare Dense, compile refuses it).
+    again.add(Dense(3, activation="softmax"))
+    assert again.layers[-2].weight.shape == (2, 3)
 
 
 def test_get_weights_are_keras_layouts_of_the_minidl_layers():

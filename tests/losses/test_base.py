@@ -302,3 +302,28 @@ def test_passing_the_loss_class_instead_of_an_object_says_how_to_make_one():
     raises(TypeError, lambda: network.compile(optimizer="sgd", loss=minidl.BinaryCrossEntropy),
            "loss must be a name or a Loss object; got the class BinaryCrossEntropy; create one with "
            "BinaryCrossEntropy()")
+
+
+class Float32MeanSquaredError(Loss):
+    """A user's loss as one writes it: np.mean of a float32 array, an np.float32 (or a per-sample array)."""
+
+    def __init__(self, per_sample=False):
+        self.per_sample = per_sample
+
+    def compute(self, predicted, target):
+        self.error = predicted - target
+        return np.mean(self.error**2, axis=1 if self.per_sample else None)
+
+    def gradient(self):
+        return 2.0 * self.error / self.error.size
+
+
+@pytest.mark.parametrize("samples", [4, 1])
+def test_forward_returns_a_python_float_and_refuses_a_compute_that_returns_an_array(samples):
+    # np.float32 reached History (json.dumps failed), evaluate and train_step.
+    predicted, target = np.ones((samples, 1), dtype=np.float32), np.zeros(samples)
+    assert type(Float32MeanSquaredError().forward(predicted, target)) is float
+    # numpy said only "only 0-dimensional arrays can be converted to Python scalars".
+    raises(TypeError, lambda: Float32MeanSquaredError(per_sample=True).forward(predicted, target),
+           "Float32MeanSquaredError.compute must return one number, the mean over the batch",
+           f"got an array of shape ({samples},)")

@@ -1,13 +1,27 @@
 """Cross-entropy losses (minidl/losses/cross_entropy.py): values, gradients by finite differences,
-extreme logits, target rules, ranks, the fused entry."""
+extreme logits, target rules, ranks, the fused entry, the last layers each loss fits, epsilon."""
 
 import math
 
 import numpy as np
 import pytest
 
-from minidl import SGD, Dense, Network, Sigmoid, Softmax
+from minidl import (
+    SGD,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Network,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from minidl.losses import BinaryCrossEntropy, CategoricalCrossEntropy, SparseCategoricalCrossEntropy
+from tests.messages import raises
 
 
 def softmax(z):
@@ -362,3 +376,62 @@ def test_single_sample_from_logits_paths_of_both_categorical_losses():
         grad = loss.backward()
         assert grad.shape == (3,)
         np.testing.assert_allclose(grad, p - [0.0, 1.0, 0.0], rtol=1e-12)
+
+
+class _OwnDense(Dense):  # a layer of one's own (a Dense with a squashing forward, say): not judged
+    pass
+
+
+@pytest.mark.parametrize(("loss", "last", "fragments"), [
+    # The categorical losses after Sigmoid: its outputs do not sum to 1 (the loss came out below Softmax's).
+    (CategoricalCrossEntropy(), Sigmoid(),
+     ["CategoricalCrossEntropy: the network ends in Sigmoid 'sigmoid', whose outputs do not sum to 1",
+      "needs Softmax", "binary_crossentropy"]),
+    (SparseCategoricalCrossEntropy(), Sigmoid(),
+     ["SparseCategoricalCrossEntropy: the network ends in Sigmoid", "do not sum to 1"]),
+    # from_logits=True after the other probability layer.
+    (CategoricalCrossEntropy(from_logits=True), Sigmoid(),
+     ["CategoricalCrossEntropy(from_logits=True) reads logits, but the network ends in Sigmoid 'sigmoid', "
+      "whose outputs are probabilities", "end in Softmax with from_logits=False", "remove the Sigmoid"]),
+    (BinaryCrossEntropy(from_logits=True), Softmax(),
+     ["BinaryCrossEntropy(from_logits=True) reads logits, but the network ends in Softmax 'softmax'",
+      "end in Sigmoid with from_logits=False"]),
+    # Probabilities after a built-in layer whose outputs are not (failed at epoch 14, naming no layer).
+    (BinaryCrossEntropy(), ReLU(),
+     ["BinaryCrossEntropy(from_logits=False) reads probabilities, but the network ends in ReLU 'relu', "
+      "whose outputs are not probabilities", "add a Sigmoid layer, or use from_logits=True"]),
+    (CategoricalCrossEntropy(), Dense(2, 2), ["ends in Dense 'dense'", "add a Softmax layer"]),
+    (SparseCategoricalCrossEntropy(), Conv2D(1, 2, 3), ["ends in Conv2D", "not probabilities"]),
+    (BinaryCrossEntropy(), BatchNorm(2), ["ends in BatchNorm", "not probabilities"]),
+    (BinaryCrossEntropy(), Tanh(), ["ends in Tanh"]),
+    (BinaryCrossEntropy(), LeakyReLU(), ["ends in LeakyReLU"]),
+    (BinaryCrossEntropy(), Identity(), ["ends in Identity"]),
+])
+def test_check_fits_refuses_a_last_layer_whose_outputs_the_loss_cannot_read(loss, last, fragments):
+    raises(ValueError, lambda: loss.check_fits(last), *fragments)
+
+
+@pytest.mark.parametrize(("loss", "last"), [
+    (BinaryCrossEntropy(), Sigmoid()), (CategoricalCrossEntropy(), Softmax()),
+    (SparseCategoricalCrossEntropy(), Softmax()),
+    (BinaryCrossEntropy(), Softmax()),  # every Softmax output is a probability
+    (BinaryCrossEntropy(from_logits=True), Dense(2, 1)), (CategoricalCrossEntropy(from_logits=True), ReLU()),
+    (BinaryCrossEntropy(), _OwnDense(2, 1)), (CategoricalCrossEntropy(), Dropout(0.5)),  # see test_trainer
+])
+def test_check_fits_accepts_probabilities_logits_and_layers_it_cannot_judge(loss, last):
+    loss.check_fits(last)
+
+
+@pytest.mark.parametrize(("dtype", "epsilon"), [(np.float32, 1e-12), (np.float64, 1e-17), (np.float16, 1e-7)])
+def test_binary_epsilon_that_rounds_away_in_the_predictions_dtype_is_refused(dtype, epsilon):
+    # 1 - 1e-12 is 1 in float32: the clip kept p = 1 and the loss of a 0 target was inf.
+    loss, smallest = BinaryCrossEntropy(epsilon=epsilon), float(np.finfo(dtype).epsneg)
+    for _ in range(2):  # checked once per dtype, and refused every time
+        raises(ValueError, lambda: loss.forward(np.array([[1.0]], dtype=dtype), [0]),
+               f"BinaryCrossEntropy epsilon={epsilon:g} is too small for {np.dtype(dtype)} predictions",
+               "1 - epsilon rounds to 1", f"an epsilon of at least {smallest:g}")
+    one, pair = np.array([[1.0]], dtype=dtype), np.array([[1.0, 0.0]], dtype=dtype)
+    assert math.isfinite(BinaryCrossEntropy(epsilon=float(f"{smallest:g}")).forward(one, [0]))
+    assert BinaryCrossEntropy(from_logits=True, epsilon=epsilon).forward(one, [1]) > 0  # no clipping
+    # A categorical loss reads only log p: p clipped to 1 is exact there, and stays accepted.
+    assert math.isfinite(CategoricalCrossEntropy(epsilon=epsilon).forward(pair, [[0, 1]]))

@@ -3,6 +3,7 @@ compile's names, train_step, loss_and_backward, evaluate, the non-finite recover
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -445,14 +446,18 @@ def test_a_softmax_over_one_output_unit_is_refused_at_compile():
 @pytest.mark.parametrize("y", [np.array([0, 1, 1, 0]), np.ones(4)], ids=["labels", "ones"])
 def test_a_categorical_crossentropy_over_one_output_unit_is_refused_by_fit(y):
     # Labels 0/1 got "for integer labels use sparse_categorical_crossentropy", which needs two units
-    # too; all-ones targets trained (loss 0.47 and falling) and learnt nothing.
-    network = minidl.Network([minidl.Dense(3, 1), minidl.Sigmoid()])
-    network.compile(optimizer="sgd", loss="categorical_crossentropy")
+    # too; all-ones targets trained (loss 0.47 and falling) and learnt nothing. After a Sigmoid compile
+    # refuses it already; on logits (or after a layer of one's own) fit's check is the one that speaks.
+    sigmoid = minidl.Network([minidl.Dense(3, 1), minidl.Sigmoid()])
+    raises(ValueError, lambda: sigmoid.compile(optimizer="sgd", loss="categorical_crossentropy"),
+           "ends in Sigmoid 'sigmoid', whose outputs do not sum to 1", "binary_crossentropy")
+    network = minidl.Network([minidl.Dense(3, 1)])
+    network.compile(optimizer="sgd", loss=minidl.CategoricalCrossEntropy(from_logits=True))
     x = np.ones((4, 3))
     for run in (lambda: network.fit(x, y, verbose=0), lambda: network.evaluate(x, y)):
         raises(ValueError, run, "categorical_crossentropy over a single output unit",
                "one-hot target is [1]", "one unit with Sigmoid and binary_crossentropy")
-    network.compile(optimizer="sgd", loss="binary_crossentropy")
+    network.compile(optimizer="sgd", loss=minidl.BinaryCrossEntropy(from_logits=True))
     assert len(network.fit(x, y, verbose=0).history["loss"]) == 1
 
 
@@ -466,3 +471,40 @@ def test_integer_labels_stay_exact_in_a_float16_network():
     expected = -np.mean(np.log([probabilities[0, 2049], probabilities[1, 1]]))
     assert network.evaluate(x, labels)["loss"] == pytest.approx(expected, rel=2e-3)  # float16 arithmetic
     assert network.train_step(x, labels) == pytest.approx(expected, rel=2e-3)
+
+
+@pytest.mark.parametrize(("layers", "loss", "fragment"), [
+    ([minidl.Dense(2, 1), minidl.Dropout(0.5)], "binary_crossentropy", "ends in Dense 'dense'"),
+    ([minidl.Conv2D(1, 2, 3), minidl.MaxPool2D(2), minidl.Flatten()], "categorical_crossentropy", "Conv2D"),
+    ([minidl.Dense(2, 3), minidl.Sigmoid(), minidl.Dropout(0.5), minidl.Flatten()],
+     minidl.BinaryCrossEntropy(from_logits=True), "ends in Sigmoid 'sigmoid', whose outputs are probab"),
+])
+def test_compile_looks_through_dropout_flatten_and_pooling_to_the_layer_that_made_the_values(layers, loss,
+                                                                                             fragment):
+    # Dense + Dropout with binary_crossentropy passed compile and failed in training, naming no layer.
+    raises(ValueError, lambda: Network(layers).compile(optimizer="sgd", loss=loss), fragment)
+
+
+def test_a_sigmoid_then_flatten_still_trains_on_probabilities():
+    network = Network([minidl.Conv2D(1, 1, 3, seed=0), Sigmoid(), minidl.Flatten()])
+    network.compile(optimizer="sgd", loss="binary_crossentropy")
+    x, y = np.ones((2, 1, 3, 3)), np.array([[1.0], [0.0]])
+    assert math.isfinite(network.fit(x, y, verbose=0).history["loss"][0])
+
+
+def test_a_user_loss_of_np_float32_gives_python_floats_to_history_evaluate_and_train_step():
+    class Float32Error(minidl.Loss):
+        def compute(self, predicted, target):
+            self.error = predicted - target
+            return np.mean(self.error**2)  # an np.float32 for a float32 network
+
+        def gradient(self):
+            return 2.0 * self.error / self.error.size
+
+    network = Network([Dense(2, 1, seed=0)]).astype(np.float32)
+    network.compile(optimizer="sgd", loss=Float32Error(), metrics=["mae"])
+    x, y = np.ones((4, 2), dtype=np.float32), np.zeros(4)
+    history = network.fit(x, y, epochs=2, verbose=0).history
+    json.dumps(history)  # failed: "Object of type float32 is not JSON serializable"
+    assert {type(value) for values in history.values() for value in values} == {float}
+    assert type(network.evaluate(x, y)["loss"]) is float and type(network.train_step(x, y)) is float
