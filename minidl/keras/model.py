@@ -121,7 +121,10 @@ class Sequential:
         if self._built:
             self._network = Network(self._built)
             if self._compiled is not None:
-                self._network.compile(*self._compiled)
+                try:
+                    self._network.compile(*self._compiled)
+                except (TypeError, ValueError):  # a loss the last layer cannot feed yet (a softmax may
+                    pass  # come next): fit and evaluate compile again and raise it then
 
     def _ready(self, x: ArrayLike | None, caller: str) -> Network:
         """The Network, built first from the shape of the data ``x`` if needed; else a clear error."""

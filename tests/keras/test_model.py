@@ -250,10 +250,15 @@ def test_save_and_load_model_roundtrip_keeps_predictions_and_compilation(tmp_pat
     assert again.loss == "categorical_crossentropy" and again.optimizer.name == "adam"
     assert isinstance(minidl.load(tmp_path / "model.keras"), minidl.Network)  # minidl's own format
     assert load_model(tmp_path / "model.keras", compile=False).loss is None
-    # A loaded model may grow: its output shape is known (and it ends in Softmax again, as its
-    # categorical_crossentropy needs: after a bare Dense, compile refuses it).
-    again.add(Dense(3, activation="softmax"))
-    assert again.layers[-2].weight.shape == (2, 3)
+    # A loaded model may grow, one layer at a time: its output shape is known, and its compiled
+    # categorical_crossentropy waits for the Softmax that comes after the bare Dense.
+    again.add(Dense(3))
+    assert again.layers[-1].weight.shape == (2, 3)
+    three = to_categorical(np.arange(10) % 3)
+    with pytest.raises(ValueError, match="not probabilities"):
+        again.fit(x, three, epochs=1, verbose=0)
+    again.add(Activation("softmax"))
+    assert len(again.fit(x, three, epochs=1, verbose=0).history["loss"]) == 1
 
 
 def test_get_weights_are_keras_layouts_of_the_minidl_layers():
@@ -372,8 +377,8 @@ def test_compile_checks_the_names_before_the_model_is_built():
 def test_a_compile_that_fails_when_built_gives_its_own_error_again_not_call_compile():
     model = Sequential([Dense(1, activation="softmax")])
     model.compile("adam", "categorical_crossentropy")
-    with pytest.raises(ValueError, match="normalises a single output unit"):
-        model.predict(np.ones((2, 3)))  # built here: compile's check of the last layer fails
+    # built by predict, which needs no loss; compile's check of the last layer fails at fit
+    np.testing.assert_array_equal(model.predict(np.ones((2, 3))), np.ones((2, 1)))
     with pytest.raises(ValueError, match="normalises a single output unit"):
         model.fit(np.ones((2, 3)), np.ones((2, 1)), verbose=0)
     with pytest.raises(ValueError, match="normalises a single output unit"):
