@@ -28,7 +28,7 @@ import numpy as np
 
 from minidl._typing import Array, ArrayLike
 from minidl._validation import check_bool, check_real
-from minidl.layers import BatchNorm, Conv2D, Dense
+from minidl.layers import BatchNorm, Conv2D, Dense, Dropout
 from minidl.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from minidl.layers.base import Layer
 from minidl.layers.softmax import Softmax
@@ -84,7 +84,8 @@ class _CrossEntropy(Loss):
 
         ``from_logits=True`` after Sigmoid or Softmax (their outputs are probabilities);
         ``from_logits=False`` after a built-in layer whose outputs are not probabilities
-        (Dense, ReLU, ...), and the categorical losses after Sigmoid (its outputs do not sum to 1).
+        (Dense, ReLU, ..., and Dropout, which scales them above 1 in training), and the
+        categorical losses after Sigmoid (its outputs do not sum to 1).
         """
         owner, kind, own = type(self).__name__, type(layer).__name__, self._activation.__name__
         ends = f"the network ends in {kind} {layer.name!r}"
@@ -96,6 +97,10 @@ class _CrossEntropy(Loss):
         if not self.from_logits and isinstance(layer, Sigmoid) and self._activation is Softmax:
             raise ValueError(f"{owner}: {ends}, whose outputs do not sum to 1; categorical cross-entropy "
                              "needs Softmax (binary_crossentropy for several independent yes/no labels)")
+        if not self.from_logits and type(layer) is Dropout:
+            raise ValueError(f"{owner}(from_logits=False) reads probabilities, but {ends}, which in training "
+                             "scales what it keeps by 1 / (1 - rate), above 1: put Dropout before the last "
+                             "Dense layer")
         if not self.from_logits and type(layer) in _NOT_PROBABILITIES:
             raise ValueError(f"{owner}(from_logits=False) reads probabilities, but {ends}, whose outputs are "
                              f"not probabilities: add a {own} layer, or use from_logits=True")

@@ -406,6 +406,9 @@ class _OwnDense(Dense):  # a layer of one's own (a Dense with a squashing forwar
     (BinaryCrossEntropy(), Tanh(), ["ends in Tanh"]),
     (BinaryCrossEntropy(), LeakyReLU(), ["ends in LeakyReLU"]),
     (BinaryCrossEntropy(), Identity(), ["ends in Identity"]),
+    # Dropout after the probabilities: in training its kept values are over 1 (failed in epoch 1).
+    (BinaryCrossEntropy(), Dropout(0.2), ["ends in Dropout 'dropout', which in training scales",
+                                          "put Dropout before the last Dense layer"]),
 ])
 def test_check_fits_refuses_a_last_layer_whose_outputs_the_loss_cannot_read(loss, last, fragments):
     raises(ValueError, lambda: loss.check_fits(last), *fragments)
@@ -416,7 +419,7 @@ def test_check_fits_refuses_a_last_layer_whose_outputs_the_loss_cannot_read(loss
     (SparseCategoricalCrossEntropy(), Softmax()),
     (BinaryCrossEntropy(), Softmax()),  # every Softmax output is a probability
     (BinaryCrossEntropy(from_logits=True), Dense(2, 1)), (CategoricalCrossEntropy(from_logits=True), ReLU()),
-    (BinaryCrossEntropy(), _OwnDense(2, 1)), (CategoricalCrossEntropy(), Dropout(0.5)),  # see test_trainer
+    (BinaryCrossEntropy(), _OwnDense(2, 1)), (CategoricalCrossEntropy(from_logits=True), Dropout(0.5)),
 ])
 def test_check_fits_accepts_probabilities_logits_and_layers_it_cannot_judge(loss, last):
     loss.check_fits(last)

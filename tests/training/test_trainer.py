@@ -474,7 +474,8 @@ def test_integer_labels_stay_exact_in_a_float16_network():
 
 
 @pytest.mark.parametrize(("layers", "loss", "fragment"), [
-    ([minidl.Dense(2, 1), minidl.Dropout(0.5)], "binary_crossentropy", "ends in Dense 'dense'"),
+    ([minidl.Dense(2, 1), minidl.Dropout(0.5)], "binary_crossentropy", "ends in Dropout 'dropout', which"),
+    ([minidl.Dense(2, 1), minidl.Sigmoid(), minidl.Dropout(0.5)], "binary_crossentropy", "ends in Dropout"),
     ([minidl.Conv2D(1, 2, 3), minidl.MaxPool2D(2), minidl.Flatten()], "categorical_crossentropy", "Conv2D"),
     ([minidl.Dense(2, 3), minidl.Sigmoid(), minidl.Dropout(0.5), minidl.Flatten()],
      minidl.BinaryCrossEntropy(from_logits=True), "ends in Sigmoid 'sigmoid', whose outputs are probab"),
