@@ -68,11 +68,13 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
 
 def one_number(value: Any, what: str) -> float:
     """``value`` as a Python float (np.float32 too); a TypeError naming ``what`` for an array of values."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):  # numpy's "only 0-dimensional arrays can be converted" names nobody
-        got = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
-        raise TypeError(f"{what} must return one number, the mean over the batch; got {got}") from None
+    if np.ndim(value) == 0:  # (numpy before 2.5 turns a (1,) array into a float, with a warning)
+        try:
+            return float(value)
+        except (TypeError, ValueError):  # a string, None, ...
+            pass
+    got = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
+    raise TypeError(f"{what} must return one number, the mean over the batch; got {got}")
 
 
 def with_batch_axis(predicted: Array, target: Any) -> tuple[Array, Any]:
