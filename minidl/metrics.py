@@ -117,8 +117,9 @@ def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """
     predicted = as_float_array(y_pred, "sparse_categorical_accuracy y_pred")
     owner = "sparse_categorical_accuracy"
+    if predicted.ndim:  # the metric's own reason first (the loss's check refuses one unit too)
+        _check_classes(predicted.shape[-1], f"{owner}: y_pred")
     labels = losses.SparseCategoricalCrossEntropy().check_target(predicted, y_true, owner)
-    _check_classes(predicted.shape[-1], f"{owner}: y_pred")
     return _sparse_categorical_accuracy(predicted, labels)
 
 

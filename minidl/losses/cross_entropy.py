@@ -336,6 +336,11 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             raise ValueError(f"{owner}: predicted must have a class axis; got a scalar")
         labels, expected = as_array(actual, owner, "labels"), predicted.shape[:-1]
         classes = predicted.shape[-1]
+        if classes == 1:  # its only label, 0, teaches nothing (the loss is always 0)
+            raise ValueError(f"{owner}: sparse_categorical_crossentropy over a single output unit (predicted "
+                             f"has shape {predicted.shape}): its only label is 0, so it cannot learn the "
+                             "classes; for two classes use one unit with Sigmoid and binary_crossentropy, "
+                             "or two units with Softmax")
         if labels.shape == (*expected, 1):
             labels = labels.reshape(expected)
         if labels.shape != expected:

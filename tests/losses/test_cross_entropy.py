@@ -52,6 +52,15 @@ def test_one_class_is_refused_as_it_cannot_learn(loss, predicted, actual):
         loss.forward(predicted, actual)
 
 
+@pytest.mark.parametrize("loss", [SparseCategoricalCrossEntropy(),
+                                  SparseCategoricalCrossEntropy(from_logits=True)])
+def test_sparse_labels_over_one_unit_are_refused_as_they_cannot_learn(loss):
+    # its only label is 0: the loss was 0 whatever the network did
+    with pytest.raises(ValueError, match=r"^SparseCategoricalCrossEntropy: sparse_categorical_crossentropy "
+                                         r"over a single output unit \(predicted has shape \(2, 1\)\)"):
+        loss.forward(np.array([[0.3], [0.9]]), [0, 0])
+
+
 def test_fit_style_messages_come_from_the_same_checks():
     template = np.zeros((2, 3))
     with pytest.raises(ValueError, match=r"^fit y: binary_crossentropy targets must be in \[0, 1\]; "
