@@ -29,13 +29,13 @@ import numpy as np
 from minidl._typing import Array, ArrayLike
 from minidl._validation import check_bool, check_real
 from minidl.layers import BatchNorm, Conv2D, Dense, Dropout
-from minidl.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from minidl.layers.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from minidl.layers.base import Layer
 from minidl.layers.softmax import Softmax
 from minidl.losses.base import Loss, as_array, check_predicted, match_target, with_batch_axis
 
 #: The built-in layers whose outputs are not probabilities (a user's layer is not judged).
-_NOT_PROBABILITIES = (Dense, Conv2D, BatchNorm, Identity, ReLU, LeakyReLU, Tanh)
+_NOT_PROBABILITIES = (Dense, Conv2D, BatchNorm, ReLU, LeakyReLU, Tanh)
 
 #: Integer class labels, one per sample: shape ``(N, ...)`` for predictions ``(N, ..., k)``.
 Labels = np.ndarray[Any, np.dtype[np.intp]]
@@ -97,7 +97,7 @@ class _CrossEntropy(Loss):
         if not self.from_logits and isinstance(layer, Sigmoid) and self._activation is Softmax:
             raise ValueError(f"{owner}: {ends}, whose outputs do not sum to 1; categorical cross-entropy "
                              "needs Softmax (binary_crossentropy for several independent yes/no labels)")
-        if not self.from_logits and type(layer) is Dropout:
+        if not self.from_logits and type(layer) is Dropout and layer.rate > 0:
             raise ValueError(f"{owner}(from_logits=False) reads probabilities, but {ends}, which in training "
                              "scales what it keeps by 1 / (1 - rate), above 1: put Dropout before the last "
                              "Dense layer")

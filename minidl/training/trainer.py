@@ -19,7 +19,7 @@ from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_batch, as_float_array, check_bool, check_positive_int, check_real
 from minidl.errors import label
 from minidl.initializers import make_rng
-from minidl.layers import AvgPool2D, Dropout, Flatten, MaxPool2D
+from minidl.layers import AvgPool2D, Dropout, Flatten, Identity, MaxPool2D
 from minidl.layers.base import Parameter, mode
 from minidl.layers.softmax import Softmax
 from minidl.losses import Loss, get_loss
@@ -81,7 +81,7 @@ class Trainer:
     ValueError
         For an unknown name (the message lists the valid ones), a missing loss, or a loss
         that cannot read the last layer (``loss.check_fits``, asked of the layer before too
-        when the last is a Dropout, Flatten or pooling layer, which pass its values on).
+        when the last is a Dropout, Flatten, Identity or pooling layer, which pass its values on).
 
     Examples
     --------
@@ -102,7 +102,7 @@ class Trainer:
         self.loss, self.optimizer = get_loss(loss), get_optimizer(optimizer)
         for layer in reversed(network.layers):  # these pass on the values of the layer before: check it too
             self.loss.check_fits(layer)
-            if type(layer) not in (Dropout, Flatten, MaxPool2D, AvgPool2D):
+            if type(layer) not in (Dropout, Flatten, MaxPool2D, AvgPool2D, Identity):
                 break
         _check_softmax_width(network)
         previous = network.trainer

@@ -12,7 +12,6 @@ from minidl import (
     Conv2D,
     Dense,
     Dropout,
-    Identity,
     LeakyReLU,
     Network,
     ReLU,
@@ -414,7 +413,6 @@ class _OwnDense(Dense):  # a layer of one's own (a Dense with a squashing forwar
     (BinaryCrossEntropy(), BatchNorm(2), ["ends in BatchNorm", "not probabilities"]),
     (BinaryCrossEntropy(), Tanh(), ["ends in Tanh"]),
     (BinaryCrossEntropy(), LeakyReLU(), ["ends in LeakyReLU"]),
-    (BinaryCrossEntropy(), Identity(), ["ends in Identity"]),
     # Dropout after the probabilities: in training its kept values are over 1 (failed in epoch 1).
     (BinaryCrossEntropy(), Dropout(0.2), ["ends in Dropout 'dropout', which in training scales",
                                           "put Dropout before the last Dense layer"]),

@@ -476,6 +476,7 @@ def test_integer_labels_stay_exact_in_a_float16_network():
 @pytest.mark.parametrize(("layers", "loss", "fragment"), [
     ([minidl.Dense(2, 1), minidl.Dropout(0.5)], "binary_crossentropy", "ends in Dropout 'dropout', which"),
     ([minidl.Dense(2, 1), minidl.Sigmoid(), minidl.Dropout(0.5)], "binary_crossentropy", "ends in Dropout"),
+    ([minidl.Dense(2, 1), Identity()], "binary_crossentropy", "ends in Dense 'dense'"),
     ([minidl.Conv2D(1, 2, 3), minidl.MaxPool2D(2), minidl.Flatten()], "categorical_crossentropy", "Conv2D"),
     ([minidl.Dense(2, 3), minidl.Sigmoid(), minidl.Dropout(0.5), minidl.Flatten()],
      minidl.BinaryCrossEntropy(from_logits=True), "ends in Sigmoid 'sigmoid', whose outputs are probab"),
@@ -484,6 +485,14 @@ def test_compile_looks_through_dropout_flatten_and_pooling_to_the_layer_that_mad
                                                                                              fragment):
     # Dense + Dropout with binary_crossentropy passed compile and failed in training, naming no layer.
     raises(ValueError, lambda: Network(layers).compile(optimizer="sgd", loss=loss), fragment)
+
+
+@pytest.mark.parametrize("layers", [
+    [minidl.Dense(2, 3), Softmax(), Identity()],  # Keras's Activation("linear") after the softmax
+    [minidl.Dense(2, 3), Softmax(), minidl.Dropout(0.0)],  # a sweep that switches dropout off
+])
+def test_compile_takes_probabilities_passed_on_unchanged(layers):
+    Network(layers).compile(optimizer="sgd", loss="categorical_crossentropy")
 
 
 def test_a_sigmoid_then_flatten_still_trains_on_probabilities():
