@@ -121,10 +121,15 @@ class Sequential:
         if self._built:
             self._network = Network(self._built)
             if self._compiled is not None:
-                try:
-                    self._network.compile(*self._compiled)
-                except (TypeError, ValueError):  # a loss the last layer cannot feed yet (a softmax may
-                    pass  # come next): fit and evaluate compile again and raise it then
+                self._compile_network()
+
+    def _compile_network(self) -> None:
+        """Compile the built network as ``compile`` was told; a loss it cannot take yet is fit's to raise."""
+        assert self._network is not None and self._compiled is not None
+        try:
+            self._network.compile(*self._compiled)
+        except (TypeError, ValueError):  # its last layer cannot feed the loss yet: a softmax may come
+            pass  # next (Keras adds and compiles in any order); fit, evaluate and save raise it
 
     def _ready(self, x: ArrayLike | None, caller: str) -> Network:
         """The Network, built first from the shape of the data ``x`` if needed; else a clear error."""
@@ -165,15 +170,18 @@ class Sequential:
     # -- training -------------------------------------------------------------------------
     def compile(self, optimizer: str | Optimizer = "rmsprop", loss: str | Loss | None = None,
                 metrics: Metrics = None) -> None:
-        """Keras's ``compile``: the optimizer, loss and metrics ``fit`` uses (applied when built)."""
+        """Keras's ``compile``: the optimizer, loss and metrics ``fit`` uses (applied when built).
+
+        A wrong name is refused here; a loss the last layer cannot feed yet (a Dense whose
+        softmax is still to be added) by ``fit``, ``evaluate`` and ``save``, as layers may come.
+        """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='mean_squared_error' or "
                              "loss='categorical_crossentropy'")
-        if self._network is not None and not self._pending:
-            self._network.compile(optimizer, loss, metrics)  # the errors come now, when they can
-        else:  # not built: the names now, the fit to the last layer when built
-            get_optimizer(optimizer), get_loss(loss), compiled_metrics(metrics)
+        get_optimizer(optimizer), get_loss(loss), compiled_metrics(metrics)  # a wrong name: its error now
         self._compiled = (optimizer, loss, metrics)
+        if self._network is not None and not self._pending:
+            self._compile_network()
 
     @property
     def loss(self) -> str | Loss | None:
@@ -314,6 +322,8 @@ class Sequential:
         A zip of JSON and plain arrays, never pickled (see :mod:`minidl.io`); Keras cannot read it,
         :func:`load_model` (and ``minidl.load``) can.
         """
+        if self._compiled is not None and self.network.trainer is None:  # raise what compile could not
+            self.network.compile(*self._compiled)  # do, rather than write a file without it
         self.network.save(path, include_optimizer=include_optimizer)
 
     def __repr__(self) -> str:

@@ -385,6 +385,16 @@ def test_a_compile_that_fails_when_built_gives_its_own_error_again_not_call_comp
         model.evaluate(np.ones((2, 3)), np.ones((2, 1)))
 
 
+def test_a_built_model_may_be_compiled_before_its_softmax_is_added(tmp_path):
+    model = Sequential([Dense(8, input_shape=(4,), activation="relu"), Dense(3)])  # built at once
+    model.compile("adam", "categorical_crossentropy", ["accuracy"])  # was refused: it ends in Dense
+    x, y = np.random.default_rng(0).normal(size=(6, 4)), to_categorical([0, 1, 2, 0, 1, 2])
+    with pytest.raises(ValueError, match="not probabilities"):
+        model.save(tmp_path / "dead-end.keras")  # not a file silently without its compile
+    model.add(Activation("softmax"))
+    assert len(model.fit(x, y, epochs=2, verbose=0).history["loss"]) == 2
+
+
 def test_evaluate_before_compile_says_model_compile():
     model = Sequential([Dense(1, input_shape=(2,))])
     with pytest.raises(RuntimeError, match=r"evaluate needs a compiled model: call model.compile\("):
