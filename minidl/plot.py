@@ -219,11 +219,11 @@ def _node_values(network: Network, x: ArrayLike, positions: list[int],
     if positions[0] == 0 and sample.shape not in ((n,), (1, n)):
         raise ValueError(f"draw_network x must be one sample of shape ({n},) or (1, {n}); "
                          f"got shape {np.shape(x)}")
-    declared = network.layers[0].input_shape  # a batch's, e.g. (None, 1, None, None) for a Conv2D
-    if positions[0] > 0 and declared is not None and sample.ndim != len(declared) - 1:
-        raise ValueError(f"draw_network x must be one sample, as {label(network.layers[0])} takes it without "
-                         f"the batch axis: of rank {len(declared) - 1}; got shape {np.shape(x)}")
     one = sample[0] if sample.shape == (1, n) else sample  # (1, n): a batch of one, as predict takes
+    first = network.layers[0]  # its own check, as forward runs it (BatchNorm takes features or images)
+    if positions[0] > 0 and (problem := first._input_problem(one[None], first.input_shape)) is not None:
+        raise ValueError(f"draw_network x must be one sample without the batch axis (got shape "
+                         f"{np.shape(x)}): {problem}")
     traced = network.trace(one[None])  # in evaluation mode, as predict runs
     # An input node's input and output: what the first Dense layer multiplies (the sample, after any
     # layers before it).

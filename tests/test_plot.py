@@ -174,9 +174,14 @@ def test_draw_network_shows_the_values_of_a_network_with_layers_before_its_first
     values = texts_by_gid(ax, "value:")
     assert values["value:output"] == f"{expected:.3g}"
     assert values["value:x_0"] == f"{flat[0]:.3g}" and len(values) == 9
-    with pytest.raises(ValueError, match=r"x must be one sample, as Conv2D 'conv2d' takes it without the "
-                                         r"batch axis: of rank 3; got shape \(1, 1, 4, 4\)"):
+    with pytest.raises(ValueError, match=r"x must be one sample without the batch axis \(got shape "
+                                         r"\(1, 1, 4, 4\)\): Conv2D 'conv2d': expected input of shape"):
         mplot.draw_network(network, x=image[None])
+    # BatchNorm first: features or images, as its forward takes them (a declared-rank check refused both)
+    for layers, sample in [([minidl.BatchNorm(2), minidl.Flatten(), minidl.Dense(18, 1)], np.ones((2, 3, 3))),
+                           ([minidl.BatchNorm(3), minidl.Dense(3, 1)], np.ones((1, 3)))]:
+        values = texts_by_gid(mplot.draw_network(minidl.Network(layers), x=sample), "value:")
+        assert "value:output" in values
 
 
 def test_draw_network_refuses_what_is_not_a_network_of_dense_layers():
