@@ -144,8 +144,9 @@ class Optimizer(ABC):
         ----------
         parameters
             The parameters to update, e.g. ``network.parameters()`` (any iterable of distinct
-            Parameters, each ``grad`` of its ``value``'s shape); the same objects must be passed
-            on every step for the state (momentum, averages) to follow them.
+            Parameters, each ``grad`` of its ``value``'s shape, checked before any is changed,
+            once per list object: ``fit`` passes one list every batch); the same objects must be
+            passed on every step for the state (momentum, averages) to follow them.
         """
         if parameters is not self._checked_list:  # fit passes one list every batch: checked at the first
             parameters = self._checked_list = _checked_parameters(parameters, f"{type(self).__name__}.step")
@@ -308,9 +309,13 @@ def _checked_parameters(parameters: Iterable[Parameter], owner: str) -> list[Par
         if not isinstance(parameter, Parameter):
             raise TypeError(f"{owner} expects a list of minidl Parameters (e.g. network.parameters()); got "
                             f"an element of type {type(parameter).__name__}")
-        if parameter.grad.shape != parameter.value.shape:  # numpy would broadcast a (1,) gradient
-            raise ValueError(f"{owner}: the gradient of parameter {parameter.name!r} has shape "
-                             f"{parameter.grad.shape}; expected {parameter.value.shape}, its value's")
+        grad = parameter.grad
+        if not isinstance(grad, np.ndarray):
+            raise TypeError(f"{owner}: the gradient of parameter {parameter.name!r} must be a numpy array; "
+                            f"got {type(grad).__name__} (assign in place: p.grad[...] = g)")
+        if grad.shape != parameter.value.shape:  # numpy would broadcast a (1,) gradient
+            raise ValueError(f"{owner}: the gradient of parameter {parameter.name!r} has shape {grad.shape}; "
+                             f"expected {parameter.value.shape}, its value's")
     if len({id(parameter) for parameter in listed}) != len(listed):
         raise ValueError(f"{owner} got a Parameter twice; it would be stepped twice")
     return listed

@@ -344,6 +344,9 @@ def test_step_refuses_a_gradient_of_another_shape_and_a_parameter_given_twice():
     with pytest.raises(ValueError, match=r"SGD.step: the gradient of parameter 'w' has shape \(1,\); "
                                          r"expected \(3,\), its value's"):
         SGD(0.1).step([w])
+    w.grad = 0.5
+    with pytest.raises(TypeError, match=r"gradient of parameter 'w' must be a numpy array; got float"):
+        SGD(0.1).step([w])
     w.grad = np.ones(3)
     with pytest.raises(ValueError, match=r"Adam\.step got a Parameter twice; it would be stepped twice"):
         Adam().step([w, w])
