@@ -414,7 +414,8 @@ def _check_margin(owner: str, epsilon: float, dtype: np.dtype[Any]) -> None:
     if dtype.type(1.0 - epsilon) == 1:
         raise ValueError(f"{owner} epsilon={epsilon:g} is too small for {dtype} predictions: 1 - epsilon "
                          "rounds to 1, so a probability of 1 gives log(1 - p) = -inf; pass an epsilon of at "
-                         f"least {float(np.finfo(dtype).epsneg):g}")
+                         f"least {float(np.finfo(dtype).epsneg):g} (fit and evaluate on a network ending in "
+                         "Sigmoid take the exact logits path, which has no epsilon)")
 
 
 @functools.cache
