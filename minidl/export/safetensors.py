@@ -21,6 +21,7 @@ import os
 
 import numpy as np
 
+from minidl._validation import check_finite
 from minidl.export.rules import check_network, load_torch_state_dict, require, torch_state_dict
 from minidl.network import Network
 
@@ -31,11 +32,14 @@ def save_safetensors(network: Network, path: str | os.PathLike[str]) -> None:
     """Write the network's weights to ``path`` as ``to_torch(network).state_dict()`` would hold them.
 
     Raises ``TypeError`` for anything but a Network or for a layer with no PyTorch rule (naming
-    it) and ``ModuleNotFoundError`` without safetensors.
+    it), ``ValueError`` for NaN or infinite weights (naming the key; ``load_safetensors`` would
+    refuse the file) and ``ModuleNotFoundError`` without safetensors.
     """
     st = require("safetensors.numpy", "minidl.export.save_safetensors")
     state = torch_state_dict(check_network(network, "save_safetensors").layers, "save_safetensors")
     arrays = {key: np.asarray(array, order="C") for key, array in state.items()}
+    for key, array in arrays.items():  # load_safetensors (and minidl.save) refuse them: fail here, not later
+        check_finite(array, f"save_safetensors: key {key!r}")
     st.save_file(arrays, os.fspath(path), metadata={"format": "pt"})
 
 

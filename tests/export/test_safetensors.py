@@ -129,6 +129,14 @@ def test_save_and_load_refuse_anything_but_a_network(tmp_path):
         load_safetensors([Dense(3, 2)], tmp_path / "m.safetensors")
 
 
+def test_save_refuses_non_finite_weights_as_load_would(tmp_path):
+    network = Network([Dense(3, 2, seed=0)])
+    network[0].weight.value[1, 0] = np.nan  # a diverged fit: the file could not be loaded back
+    with pytest.raises(ValueError, match=r"save_safetensors: key '0.weight' must be finite; got nan"):
+        save_safetensors(network, tmp_path / "m.safetensors")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
 def test_save_refuses_a_layer_without_a_rule(tmp_path):
     class Double(minidl.Layer):
         def forward(self, x):
