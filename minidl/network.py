@@ -279,6 +279,7 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
     if not layers:
         raise ValueError("Network expects at least one layer; got an empty list")
     owners: dict[int, int] = {}  # id of a Parameter -> index of the layer holding it
+    firsts: dict[np.dtype[Any], int] = {}
     for index, layer in enumerate(layers):
         if not isinstance(layer, Layer):
             raise TypeError(f"Network layer {index} must be a minidl Layer; got {type(layer).__name__}")
@@ -295,10 +296,10 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
                 first = owners[id(parameter)]
                 raise errors.tied_parameter(parameter.name, (first, layers[first].name), (index, layer.name))
             owners[id(parameter)] = index
-    firsts = {p.dtype: i for i, layer in reversed(list(enumerate(layers))) for p in layer.parameters()}
+            firsts.setdefault(parameter.dtype, index)  # each dtype's first layer, in layer order
     if len(firsts) > 1:  # numpy would promote float32 to float64 after the float64 layer, silently
         mixed = ", ".join(f"{dtype} from layer {i} ({type(layers[i]).__name__})"
-                          for dtype, i in sorted(firsts.items(), key=lambda item: item[1]))
+                          for dtype, i in firsts.items())
         raise TypeError(f"Network: the layers' parameters mix dtypes ({mixed}); give every layer the same "
                         "dtype= (or convert one in place: layer.astype(np.float32))")
     taken: set[str] = set()

@@ -151,3 +151,19 @@ BROKEN = [
     (IgnoresUpstreamGradient, ["input"]),
     (DiagonalSoftmax, ["input"]),
 ]
+
+
+class ListScale(Layer):
+    """A learner's mistake: the parameter is kept in a list, which parameters() does not see."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights = [Parameter(np.ones(3), name="w")]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return x * self.weights[0].value
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        self.weights[0].grad[...] = (grad_y * self.x).sum(axis=0)
+        return grad_y * self.weights[0].value

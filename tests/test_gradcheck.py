@@ -34,6 +34,7 @@ from tests.gradcheck_broken import (
     BiasNotSummedOverBatch,
     ForgottenBiasGradient,
     IgnoresUpstreamGradient,
+    ListScale,
     X,
     away_from_zero,
     normal,
@@ -355,28 +356,12 @@ def test_check_gradients_fails_a_parameter_created_in_forward() -> None:
     assert any("'w'" in problem and "__init__" in problem for problem in report.problems)
 
 
-class _ListScale(minidl.Layer):
-    """A learner's mistake: the parameters are kept in a list, which parameters() does not see."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.weights = [minidl.Parameter(np.ones(3), name="w")]
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = x
-        return x * self.weights[0].value
-
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        self.weights[0].grad[...] = (grad_y * self.x).sum(axis=0)
-        return grad_y * self.weights[0].value
-
-
 def test_check_gradients_fails_parameters_hidden_in_a_container() -> None:
     x = np.random.default_rng(0).normal(size=(4, 3))
-    report = minidl.check_gradients(_ListScale(), x)
+    report = minidl.check_gradients(ListScale(), x)
     assert not report.passed
     assert any("'weights'" in problem and "list" in problem for problem in report.problems)
-    network_report = minidl.check_gradients(minidl.Network([minidl.Dense(3, 3, seed=0), _ListScale()]), x)
+    network_report = minidl.check_gradients(minidl.Network([minidl.Dense(3, 3, seed=0), ListScale()]), x)
     assert not network_report.passed
 
 

@@ -317,7 +317,9 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
                 raise error
             self._accepted_dtype = x.dtype
         y = forward(self, x)
-        if type(y) is not np.ndarray and not isinstance(y, (np.ndarray, np.generic)):  # the next layer
+        # (a list would be turned into an array by the next layer, and backward would then find no
+        # output shape to check against: say so here, where it comes from)
+        if type(y) is not np.ndarray and not isinstance(y, (np.ndarray, np.generic)):
             raise TypeError(f"{label(self)}: forward must return a numpy array; got {type(y).__name__}")
         forward_runs[0] += 1
         self.last_input_shape = shape
@@ -355,3 +357,14 @@ def mode(layers: Iterable[Layer], training: bool) -> Iterator[None]:
     finally:
         for layer, was_training in modes:
             layer.train(was_training)
+
+
+def copy_states(layers: Iterable[Layer]) -> list[tuple[Layer, dict[str, Array]]]:
+    """``(layer, copies of its state arrays)`` for each layer that keeps some (BatchNorm's statistics).
+
+    ``layer.load_state_arrays(copies)`` puts them back (``EarlyStopping`` and ``fit``'s stop on
+    a non-finite loss do): the layer's own loader, so a layer whose ``state_arrays()`` builds new
+    arrays is restored too.
+    """
+    return [(layer, {key: np.array(value, copy=True) for key, value in states.items()})
+            for layer in layers if (states := layer.state_arrays())]

@@ -154,7 +154,8 @@ class Loss:
     def check_fits(self, layer: Layer) -> None:
         """Raise ``ValueError`` when this loss cannot train a network ending in ``layer`` (compile asks).
 
-        Compile asks again of the layer before a last Dropout, Flatten or pooling layer.
+        Compile asks again of the layer before a last Dropout, Flatten, Identity or pooling layer
+        (they pass its values on).
         """
 
     def fuses_with(self, layer: Layer) -> bool:

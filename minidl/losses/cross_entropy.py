@@ -263,10 +263,7 @@ class CategoricalCrossEntropy(_CrossEntropy):
         """Targets in ``[0, 1]`` whose rows (the last axis) sum to 1, as one-hot rows do; k >= 2 classes."""
         target = super().check_target(predicted, actual, owner)
         if predicted.ndim == 0 or predicted.shape[-1] == 1:  # the one one-hot row, [1], teaches nothing
-            raise ValueError(f"{owner}: categorical_crossentropy over a single output unit (predicted has "
-                             f"shape {predicted.shape}): its only one-hot target is [1], so it cannot learn "
-                             "the classes; for two classes use one unit with Sigmoid and "
-                             "binary_crossentropy, or two units with Softmax")
+            raise _one_unit(owner, self.name, predicted.shape, "one-hot target is [1]")
         sums = target.sum(axis=-1) if target.ndim else target
         off = np.flatnonzero(np.abs(sums - 1.0) > 1e-3)
         if off.size:
@@ -337,10 +334,7 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         labels, expected = as_array(actual, owner, "labels"), predicted.shape[:-1]
         classes = predicted.shape[-1]
         if classes == 1:  # its only label, 0, teaches nothing (the loss is always 0)
-            raise ValueError(f"{owner}: sparse_categorical_crossentropy over a single output unit (predicted "
-                             f"has shape {predicted.shape}): its only label is 0, so it cannot learn the "
-                             "classes; for two classes use one unit with Sigmoid and binary_crossentropy, "
-                             "or two units with Softmax")
+            raise _one_unit(owner, self.name, predicted.shape, "label is 0")
         if labels.shape == (*expected, 1):
             labels = labels.reshape(expected)
         if labels.shape != expected:
@@ -406,6 +400,13 @@ def _softmax_parts(z: Array, p: Array | None) -> tuple[Array, Array, Array]:
     if p is None:  # exp_shifted is ours: it becomes p, with no new array
         p = np.divide(exp_shifted, total, out=exp_shifted)
     return shifted, np.log(total), p
+
+
+def _one_unit(owner: str, loss: str, shape: tuple[int, ...], only: str) -> ValueError:
+    """The error for a categorical loss over one output unit: its ``only`` target teaches nothing."""
+    return ValueError(f"{owner}: {loss} over a single output unit (predicted has shape {shape}): its only "
+                      f"{only}, so it cannot learn the classes; for two classes use one unit with Sigmoid "
+                      "and binary_crossentropy, or two units with Softmax")
 
 
 @functools.cache

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from minidl._validation import check_bool, check_count, check_real, config_repr
-from minidl.layers.base import Layer, Parameter
+from minidl.layers.base import Layer, Parameter, copy_states
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -320,8 +320,7 @@ class EarlyStopping(Monitor):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights and self.network is not None:
                 self._best_weights = [(p, p.value.copy()) for p in self.network.parameters()]
-                self._best_states = [(layer, {key: np.array(v, copy=True) for key, v in states.items()})
-                                     for layer in self.network.layers if (states := layer.state_arrays())]
+                self._best_states = copy_states(self.network.layers)
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):

@@ -20,7 +20,7 @@ from minidl._validation import as_batch, as_float_array, check_bool, check_posit
 from minidl.errors import label
 from minidl.initializers import make_rng
 from minidl.layers import AvgPool2D, Dropout, Flatten, Identity, MaxPool2D
-from minidl.layers.base import Parameter, mode
+from minidl.layers.base import Layer, Parameter, copy_states, mode
 from minidl.layers.softmax import Softmax
 from minidl.losses import Loss, get_loss
 from minidl.metrics import MetricFunction
@@ -225,7 +225,7 @@ class Trainer:
             means.add(value, output, yb)
             if per_batch:
                 callback_list.batch_end(batch, {**means.logs(), "size": float(len(xb))})
-        if not recovery.parameters_finite():
+        if not recovery.all_finite():
             recovery.stop(f"the parameters or state arrays became non-finite during epoch {epoch + 1}")
             return None
         return means.logs()
@@ -363,7 +363,7 @@ class NonFiniteRecovery:
         self.trainer, self.parameters = trainer, parameters
         self.stateful = [layer for layer in trainer.network.layers if layer.state_arrays()]
         self.snapshot = [p.value.copy() for p in parameters]
-        self.states: list[dict[str, Array]] = []
+        self.states: list[tuple[Layer, dict[str, Array]]] = []
 
     def arrays(self) -> list[Array]:
         """What must stay finite: the parameters' values, then the layers' state arrays."""
@@ -374,10 +374,9 @@ class NonFiniteRecovery:
         """Copy the parameters and state arrays of the epoch's start."""
         for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
             np.copyto(saved, parameter.value)
-        self.states = [{key: np.array(array, copy=True) for key, array in layer.state_arrays().items()}
-                       for layer in self.stateful]  # (a layer's own load_state_arrays puts them back)
+        self.states = copy_states(self.stateful)
 
-    def parameters_finite(self) -> bool:
+    def all_finite(self) -> bool:
         """Whether every parameter and state array is finite (a cheap sum first, then element-wise).
 
         A loss can stay finite while a state array does not (BatchNorm's running variance of
@@ -387,11 +386,11 @@ class NonFiniteRecovery:
 
     def stop(self, where: str) -> None:
         """Stop training, saying ``where`` it went wrong; restore the epoch's start if needed."""
-        broken = not self.parameters_finite()
+        broken = not self.all_finite()
         if broken or self.stateful:
             for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
                 np.copyto(parameter.value, saved)
-            for layer, saved_states in zip(self.stateful, self.states, strict=True):
+            for layer, saved_states in self.states:
                 layer.load_state_arrays(saved_states)
             self.trainer.optimizer.reset()
         states = "; ".join(f"{label(layer)} ({', '.join(layer.state_arrays())})" for layer in self.stateful)

@@ -8,6 +8,7 @@ import pytest
 
 import minidl
 from minidl import SGD, Adam, Dense, Layer, Network, Parameter, ReLU, Sigmoid, Softmax, Tanh
+from tests.gradcheck_broken import ListScale
 from tests.messages import raises
 from tests.training.helpers import (
     F32,
@@ -330,28 +331,12 @@ def test_fit_refuses_an_activation_with_parameters_and_the_inherited_backward() 
     assert trained[1].alpha.value[0] != 0.25
 
 
-class _ListScale(minidl.Layer):
-    """A learner's mistake: the parameter is kept in a list, which parameters() does not see."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.weights = [minidl.Parameter(np.ones(3), name="w")]
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = x
-        return x * self.weights[0].value
-
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        self.weights[0].grad[...] = (grad_y * self.x).sum(axis=0)
-        return grad_y * self.weights[0].value
-
-
 def test_fit_refuses_a_parameter_kept_in_a_list() -> None:
     x = np.random.default_rng(0).normal(size=(8, 3))
-    network = minidl.Network([minidl.Dense(3, 3, seed=0), _ListScale()])
+    network = minidl.Network([minidl.Dense(3, 3, seed=0), ListScale()])
     network.compile(optimizer="sgd", loss="mse")
     raises(ValueError, lambda: network.fit(x, x, epochs=1, verbose=0),
-           "_ListScale '_listscale': attribute 'weights' holds a Parameter inside a list that parameters() "
+           "ListScale 'listscale': attribute 'weights' holds a Parameter inside a list that parameters() "
            "did not list before forward ran, so the optimizers never update it: create it in __init__")
 
 
