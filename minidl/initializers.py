@@ -99,13 +99,11 @@ def initialize_with(initializer: Initializer) -> Iterator[None]:
 
 def make_rng(seed: Seed) -> np.random.Generator:
     """Return a ``numpy.random.Generator`` from an int seed, a Generator (used as is) or None."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer, np.random.Generator, type(None))):
         raise TypeError(f"seed must be an int, a numpy.random.Generator or None; got {seed!r}")
-    if seed is not None and seed < 0:
+    if isinstance(seed, (int, np.integer)) and seed < 0:
         raise ValueError(f"seed must be a non-negative int, a numpy.random.Generator or None; got {seed!r}")
-    return np.random.default_rng(seed)
+    return np.random.default_rng(seed)  # numpy returns a Generator as it is
 
 
 def initialize(init: str | Initializer | npt.ArrayLike, shape: tuple[int, ...], rng: np.random.Generator,
@@ -115,8 +113,7 @@ def initialize(init: str | Initializer | npt.ArrayLike, shape: tuple[int, ...], 
     Explicit values (a list or array) must have exactly ``shape`` and be finite; they are
     copied, so the caller's array is never changed by training.
     """
-    override = _OVERRIDE.get()
-    if override is not None:
+    if (override := _OVERRIDE.get()) is not None:
         return override(shape, rng, dtype)
     if isinstance(init, str):
         if init not in INITIALIZERS:

@@ -64,3 +64,19 @@ def test_a_convolution_kernel_counts_its_window_in_both_fans():
     limit = np.sqrt(6 / (72 + 288))
     glorot = glorot_uniform((32, 8, 3, 3), rng, np.float64)
     assert glorot.max() <= limit and glorot.max() > 0.99 * limit
+
+
+def test_make_rng_takes_a_generator_as_is_and_refuses_other_seeds():
+    from minidl.initializers import make_rng
+
+    rng = np.random.default_rng(0)
+    assert make_rng(rng) is rng
+    np.testing.assert_array_equal(make_rng(np.int64(5)).random(3), np.random.default_rng(5).random(3))
+    assert isinstance(make_rng(None), np.random.Generator)
+    for bad in (True, 1.0, "3", np.random.RandomState(0)):
+        with pytest.raises(TypeError, match=r"^seed must be an int, a numpy.random.Generator or None; got "):
+            make_rng(bad)
+    negative_message = r"^seed must be a non-negative int, a numpy.random.Generator or None; got "
+    for negative in (-1, np.int32(-2)):
+        with pytest.raises(ValueError, match=negative_message):
+            make_rng(negative)
