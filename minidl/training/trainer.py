@@ -365,11 +365,6 @@ class NonFiniteRecovery:
         self.snapshot = [p.value.copy() for p in parameters]
         self.states: list[tuple[Layer, dict[str, Array]]] = []
 
-    def arrays(self) -> list[Array]:
-        """What must stay finite: the parameters' values, then the layers' state arrays."""
-        return [p.value for p in self.parameters] + [
-            np.asarray(array) for layer in self.stateful for array in layer.state_arrays().values()]
-
     def epoch_begin(self) -> None:
         """Copy the parameters and state arrays of the epoch's start."""
         for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
@@ -382,28 +377,29 @@ class NonFiniteRecovery:
         A loss can stay finite while a state array does not (BatchNorm's running variance of
         inputs near float32's largest number normalises with the batch's own statistics).
         """
-        return all(math.isfinite(float(a.sum())) or np.isfinite(a).all() for a in self.arrays())
+        arrays = [p.value for p in self.parameters] + [
+            np.asarray(array) for layer in self.stateful for array in layer.state_arrays().values()]
+        return all(math.isfinite(float(a.sum())) or np.isfinite(a).all() for a in arrays)
 
     def stop(self, where: str) -> None:
         """Stop training, saying ``where`` it went wrong; restore the epoch's start if needed."""
         broken = not self.all_finite()
-        if broken or self.stateful:
-            for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
-                np.copyto(parameter.value, saved)
-            for layer, saved_states in self.states:
-                layer.load_state_arrays(saved_states)
-            self.trainer.optimizer.reset()
         states = "; ".join(f"{label(layer)} ({', '.join(layer.state_arrays())})" for layer in self.stateful)
+        kept = "the parameters are those before that batch (its update was not applied)"
         if broken:
             which = f"the parameters or the state arrays of {states}" if self.stateful else "the parameters"
             kept = f"{which} had turned non-finite, so those of the start of the epoch were restored"
         elif self.stateful:
             kept = (f"that batch's forward had already updated the state arrays of {states}, so they and the "
                     "parameters of the start of the epoch were restored")
-        else:
-            kept = "the parameters are those before that batch (its update was not applied)"
-        reset = " and the optimizer's state was reset" if broken or self.stateful else ""
-        reason = f"stopped: {where}; {kept}{reset} (try a smaller learning rate)"
+        if broken or self.stateful:
+            for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
+                np.copyto(parameter.value, saved)
+            for layer, saved_states in self.states:
+                layer.load_state_arrays(saved_states)
+            self.trainer.optimizer.reset()
+            kept += " and the optimizer's state was reset"
+        reason = f"stopped: {where}; {kept} (try a smaller learning rate)"
         self.trainer.stop_training, self.trainer.stop_reason = True, reason
         warnings.warn(reason, RuntimeWarning, stacklevel=6)  # the caller of network.fit
 
