@@ -81,7 +81,8 @@ class Trainer:
     ValueError
         For an unknown name (the message lists the valid ones), a missing loss, or a loss
         that cannot read the last layer (``loss.check_fits``, asked of the layer before too
-        when the last is a Dropout, Flatten, Identity or pooling layer, which pass its values on).
+        when the last is a Dropout, Flatten, Identity or pooling layer, which pass its values on),
+        or a last Softmax over a single output unit (it always gives 1.0).
 
     Examples
     --------
@@ -100,11 +101,16 @@ class Trainer:
             raise ValueError("compile needs a loss, e.g. loss='mse' or loss='categorical_crossentropy'")
         self.network, self.metrics = network, _metrics.compiled(metrics)
         self.loss, self.optimizer = get_loss(loss), get_optimizer(optimizer)
-        for layer in reversed(network.layers):  # these pass on the values of the layer before: check it too
+        layers = network.layers
+        for layer in reversed(layers):  # these pass on the values of the layer before: check it too
             self.loss.check_fits(layer)
             if type(layer) not in (Dropout, Flatten, MaxPool2D, AvgPool2D, Identity):
                 break
-        _check_softmax_width(network)
+        # A Softmax over one output unit always gives 1.0, so the network could never learn
+        if len(layers) > 1 and isinstance(layers[-1], Softmax) and layers[-2].output_features(None) == 1:
+            raise ValueError(f"Softmax {layers[-1].name!r} normalises a single output unit, so it always "
+                             "gives 1.0 and the network cannot learn: for two classes use one unit with "
+                             "Sigmoid and binary_crossentropy, or two units with Softmax")
         previous = network.trainer
         self.history: History | None = previous.history if previous else None
         self.fit_rng: np.random.Generator | None = previous.fit_rng if previous else None
@@ -410,11 +416,3 @@ def _checked(network: Network, x: ArrayLike, y: ArrayLike, owner: str) -> tuple[
     data, single = as_batch(data)
     return data, target[None] if single else target
 
-
-def _check_softmax_width(network: Network) -> None:
-    """Refuse a Softmax over one output unit: its output is always 1, so the network never learns."""
-    layers = network.layers
-    if len(layers) > 1 and isinstance(layers[-1], Softmax) and layers[-2].output_features(None) == 1:
-        raise ValueError(f"Softmax {layers[-1].name!r} normalises a single output unit, so it always gives "
-                         "1.0 and the network cannot learn: for two classes use one unit with Sigmoid and "
-                         "binary_crossentropy, or two units with Softmax")
