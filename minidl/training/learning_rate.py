@@ -10,6 +10,7 @@ the rate the epoch trained with (as Keras 3 logs it).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from collections.abc import Callable
@@ -36,11 +37,9 @@ def _takes_lr(schedule: Callable[..., float]) -> bool:
     except (TypeError, ValueError):  # no signature to read (some built-ins): called as Keras calls it
         return True
     for arguments in ((0, 0.1), (0,)):
-        try:
+        with contextlib.suppress(TypeError):  # bind raises TypeError when the arguments do not fit
             signature.bind(*arguments)
             return len(arguments) == 2
-        except TypeError:
-            pass
     raise TypeError(f"LearningRateScheduler schedule must take (epoch, lr) or (epoch); got {schedule!r}, "
                     f"which takes {signature}")
 

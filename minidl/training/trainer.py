@@ -81,7 +81,8 @@ class Trainer:
     ValueError
         For an unknown name (the message lists the valid ones), a missing loss, or a loss
         that cannot read the last layer (``loss.check_fits``, asked of the layer before too
-        when the last is a Dropout, Flatten, Identity or pooling layer, which pass its values on).
+        when the last is a Dropout, Flatten, Identity or pooling layer, which pass its values on),
+        or a last Softmax over a single output unit (it always gives 1.0).
 
     Examples
     --------
@@ -100,11 +101,16 @@ class Trainer:
             raise ValueError("compile needs a loss, e.g. loss='mse' or loss='categorical_crossentropy'")
         self.network, self.metrics = network, _metrics.compiled(metrics)
         self.loss, self.optimizer = get_loss(loss), get_optimizer(optimizer)
-        for layer in reversed(network.layers):  # these pass on the values of the layer before: check it too
+        layers = network.layers
+        for layer in reversed(layers):  # these pass on the values of the layer before: check it too
             self.loss.check_fits(layer)
             if type(layer) not in (Dropout, Flatten, MaxPool2D, AvgPool2D, Identity):
                 break
-        _check_softmax_width(network)
+        # A Softmax over one output unit always gives 1.0, so the network could never learn
+        if len(layers) > 1 and isinstance(layers[-1], Softmax) and layers[-2].output_features(None) == 1:
+            raise ValueError(f"Softmax {layers[-1].name!r} normalises a single output unit, so it always "
+                             "gives 1.0 and the network cannot learn: for two classes use one unit with "
+                             "Sigmoid and binary_crossentropy, or two units with Softmax")
         previous = network.trainer
         self.history: History | None = previous.history if previous else None
         self.fit_rng: np.random.Generator | None = previous.fit_rng if previous else None
@@ -365,11 +371,6 @@ class NonFiniteRecovery:
         self.snapshot = [p.value.copy() for p in parameters]
         self.states: list[tuple[Layer, dict[str, Array]]] = []
 
-    def arrays(self) -> list[Array]:
-        """What must stay finite: the parameters' values, then the layers' state arrays."""
-        return [p.value for p in self.parameters] + [
-            np.asarray(array) for layer in self.stateful for array in layer.state_arrays().values()]
-
     def epoch_begin(self) -> None:
         """Copy the parameters and state arrays of the epoch's start."""
         for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
@@ -382,28 +383,29 @@ class NonFiniteRecovery:
         A loss can stay finite while a state array does not (BatchNorm's running variance of
         inputs near float32's largest number normalises with the batch's own statistics).
         """
-        return all(math.isfinite(float(a.sum())) or np.isfinite(a).all() for a in self.arrays())
+        arrays = [p.value for p in self.parameters] + [
+            np.asarray(array) for layer in self.stateful for array in layer.state_arrays().values()]
+        return all(math.isfinite(float(a.sum())) or np.isfinite(a).all() for a in arrays)
 
     def stop(self, where: str) -> None:
         """Stop training, saying ``where`` it went wrong; restore the epoch's start if needed."""
         broken = not self.all_finite()
-        if broken or self.stateful:
-            for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
-                np.copyto(parameter.value, saved)
-            for layer, saved_states in self.states:
-                layer.load_state_arrays(saved_states)
-            self.trainer.optimizer.reset()
         states = "; ".join(f"{label(layer)} ({', '.join(layer.state_arrays())})" for layer in self.stateful)
+        kept = "the parameters are those before that batch (its update was not applied)"
         if broken:
             which = f"the parameters or the state arrays of {states}" if self.stateful else "the parameters"
             kept = f"{which} had turned non-finite, so those of the start of the epoch were restored"
         elif self.stateful:
             kept = (f"that batch's forward had already updated the state arrays of {states}, so they and the "
                     "parameters of the start of the epoch were restored")
-        else:
-            kept = "the parameters are those before that batch (its update was not applied)"
-        reset = " and the optimizer's state was reset" if broken or self.stateful else ""
-        reason = f"stopped: {where}; {kept}{reset} (try a smaller learning rate)"
+        if broken or self.stateful:
+            for saved, parameter in zip(self.snapshot, self.parameters, strict=True):
+                np.copyto(parameter.value, saved)
+            for layer, saved_states in self.states:
+                layer.load_state_arrays(saved_states)
+            self.trainer.optimizer.reset()
+            kept += " and the optimizer's state was reset"
+        reason = f"stopped: {where}; {kept} (try a smaller learning rate)"
         self.trainer.stop_training, self.trainer.stop_reason = True, reason
         warnings.warn(reason, RuntimeWarning, stacklevel=6)  # the caller of network.fit
 
@@ -414,11 +416,3 @@ def _checked(network: Network, x: ArrayLike, y: ArrayLike, owner: str) -> tuple[
     data, single = as_batch(data)
     return data, target[None] if single else target
 
-
-def _check_softmax_width(network: Network) -> None:
-    """Refuse a Softmax over one output unit: its output is always 1, so the network never learns."""
-    layers = network.layers
-    if len(layers) > 1 and isinstance(layers[-1], Softmax) and layers[-2].output_features(None) == 1:
-        raise ValueError(f"Softmax {layers[-1].name!r} normalises a single output unit, so it always gives "
-                         "1.0 and the network cannot learn: for two classes use one unit with Sigmoid and "
-                         "binary_crossentropy, or two units with Softmax")
