@@ -264,7 +264,7 @@ class CategoricalCrossEntropy(_CrossEntropy):
         target = super().check_target(predicted, actual, owner)
         if predicted.ndim == 0 or predicted.shape[-1] == 1:  # the one one-hot row, [1], teaches nothing
             raise _one_unit(owner, self.name, predicted.shape, "one-hot target is [1]")
-        sums = target.sum(axis=-1) if target.ndim else target
+        sums = target.sum(axis=-1)  # target has predicted's shape: at least one axis, checked above
         off = np.flatnonzero(np.abs(sums - 1.0) > 1e-3)
         if off.size:
             raise ValueError(f"{owner}: categorical_crossentropy needs one-hot rows (summing to 1); row "
