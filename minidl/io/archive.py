@@ -24,7 +24,7 @@ import numpy as np
 from minidl._typing import Array
 
 #: numpy's ``.npy`` reader and writer; typed loosely: numpy 2.2 (Python 3.10) ships it without types.
-_npy_format: Any = np.lib.format
+_npy: Any = np.lib.format
 
 PathLike = str | os.PathLike[str]
 #: Default bound on the bytes the members of a file may unpack to (1 GiB).
@@ -104,8 +104,8 @@ def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
 def write_member(archive: zipfile.ZipFile, member: str, value: np.ndarray[Any, Any]) -> None:
     """Write one array, in C order, as the ``.npy`` member ``member`` (never pickled)."""
     with archive.open(member, mode="w", force_zip64=True) as stream:
-        _npy_format.write_array(stream, value if value.flags.c_contiguous else value.copy(order="C"),
-                                  allow_pickle=False)  # (ascontiguousarray would make a 0-d array 1-d)
+        _npy.write_array(stream, value if value.flags.c_contiguous else value.copy(order="C"),
+                           allow_pickle=False)  # (ascontiguousarray would make a 0-d array 1-d)
 
 
 def write_archive(path: PathLike, members: Mapping[str, np.ndarray[Any, Any]]) -> None:
@@ -175,11 +175,10 @@ def check_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, dtype
     ``dtype`` is one the model file allows (a float, ``int64`` or ``uint8``); the data
     the header declares (shape x itemsize) must fill the member exactly.
     """
-    npy = _npy_format
     with archive.open(info) as stream:
-        version = npy.read_magic(stream)
+        version = _npy.read_magic(stream)
         need(version in ((1, 0), (2, 0)), f"{label}: unsupported .npy format version {version}")
-        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        read_header = _npy.read_array_header_1_0 if version == (1, 0) else _npy.read_array_header_2_0
         found_shape, _, found = read_header(stream)
         left = info.file_size - stream.tell()
     native = found.newbyteorder("=").name  # big-endian is fine; a structured or object dtype is not
@@ -196,7 +195,7 @@ def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> A
     numpy reads it in chunks into one new array (no second copy); the zip checks its CRC.
     """
     with archive.open(info) as stream:
-        array: Array = _npy_format.read_array(stream, allow_pickle=False)
+        array: Array = _npy.read_array(stream, allow_pickle=False)
     if not array.dtype.isnative:  # swap in place: no copy of a big array
         array = array.byteswap(inplace=True).view(array.dtype.newbyteorder("="))
     need(array.dtype.kind != "f" or bool(np.isfinite(array).all()), f"{label}: holds NaN or infinity")
