@@ -140,12 +140,12 @@ def trace(layers: Sequence[Layer], x: Array) -> Trace:
     dense_positions = [i for i, layer in enumerate(layers) if isinstance(layer, Dense)]
     nodes: list[NodeValues] = []
     for depth, position in enumerate(dense_positions):
-        dense_out = records[position][2]
-        after = position  # fold the shape-keeping layers up to the next Dense (ReLU, Softmax, ...)
-        while (after + 1 < len(records) and not isinstance(layers[after + 1], Dense)
-               and records[after + 1][2].shape == dense_out.shape):
-            after += 1
-        activated = records[after][2]
+        dense_out = activated = records[position][2]
+        # fold the shape-keeping layers that follow, up to the next Dense (ReLU, Softmax, ...)
+        for layer, _, output in records[position + 1 :]:
+            if isinstance(layer, Dense) or output.shape != dense_out.shape:
+                break
+            activated = output
         for j, name in enumerate(node_names(depth, len(dense_positions), dense_out.shape[-1])):
             nodes.append(NodeValues(name, value(dense_out[..., j]), value(activated[..., j])))
     return Trace(nodes, records)

@@ -156,8 +156,12 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     if not isinstance(network, Network):
         raise TypeError(f"draw_network expects a minidl Network; got {type(network).__name__}")
     precision = check_positive_int(precision, "draw_network precision")
-    positions, dense_layers, widths = _dense_columns(network)
-    columns = [[f"x_{i}" for i in range(widths[0])]]
+    positions = [i for i, layer in enumerate(network.layers) if isinstance(layer, Dense)]
+    dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)]
+    if not dense_layers:
+        raise ValueError("draw_network needs a network with at least one Dense layer; it has none")
+    widths = [dense_layers[0].in_features] + [d.out_features for d in dense_layers]
+    columns = [[f"x_{i}" for i in range(widths[0])]]  # node names: the inputs, then one column per Dense
     columns += [node_names(depth, len(dense_layers), width) for depth, width in enumerate(widths[1:])]
     values = {} if x is None else _node_values(network, x, positions, columns)
 
@@ -165,7 +169,6 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     headers = [" + ".join(["input"] + [type(a).__name__ for a in layers[: positions[0]]])]
     headers += [" + ".join([layers[p].name] + [type(a).__name__ for a in layers[p + 1 : end]])
                 for p, end in zip(positions, ends, strict=True)]
-    headers = [h if w <= MAX_DRAWN_NODES else f"{h}\n{w} nodes" for h, w in zip(headers, widths, strict=True)]
 
     spacing = 1.0 + 0.2 * (int(x is not None) + int(any(d.use_bias for d in dense_layers)))  # lines below
     tallest = max(len(_slots(width)) for width in widths)  # rows of the tallest column
@@ -177,24 +180,16 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     _draw_nodes(ax, columns, xy, dense_layers, values, precision)
 
     top = (tallest - 1) * spacing / 2  # the tallest column's first node; its last at -top
-    for c, header in enumerate(headers):
+    for c, (header, width) in enumerate(zip(headers, widths, strict=True)):
+        if width > MAX_DRAWN_NODES:  # the nodes left out: the middle row, between the first and last
+            header += f"\n{width} nodes"
+            ax.text(2.2 * c, 0, "⋮", ha="center", va="center", fontsize=20, color="0.3", gid=f"ellipsis:{c}")
         ax.text(2.2 * c, top + _RADIUS + 0.45, header, ha="center", va="bottom", fontsize=9,
                 fontstyle="italic", gid=f"header:{c}")
-        if widths[c] > MAX_DRAWN_NODES:  # the nodes left out: the middle row, between the first and last
-            ax.text(2.2 * c, 0, "⋮", ha="center", va="center", fontsize=20, color="0.3", gid=f"ellipsis:{c}")
     ax.set(xlim=(-0.6, 2.2 * (len(columns) - 1) + 0.6), ylim=(-top - _RADIUS - 0.55, top + _RADIUS + 0.8),
            aspect="equal")
     ax.axis("off")
     return ax
-
-
-def _dense_columns(network: Network) -> tuple[list[int], list[Dense], list[int]]:
-    """The Dense layers' positions, the layers, and every column's width (the inputs first)."""
-    positions = [i for i, layer in enumerate(network.layers) if isinstance(layer, Dense)]
-    dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)]
-    if not dense_layers:
-        raise ValueError("draw_network needs a network with at least one Dense layer; it has none")
-    return positions, dense_layers, [dense_layers[0].in_features] + [d.out_features for d in dense_layers]
 
 
 def _slots(width: int) -> list[int | None]:
@@ -454,8 +449,23 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
     span = check_real(max(1.0, abs(w0)) if span is None else span, "plot_loss_landscape span",
                       low=0.0, low_inclusive=False)
 
+    # L(w0), dL/dw at w0 (from backward) and L(w) for each w of the grid, in evaluation mode;
+    # the mode, the weight and every parameter's grad are put back.
     grid = np.linspace(w0 - span, w0 + span, num)
-    loss_0, slope, curve = _sweep(network, loss, data, y, target, position, w0, grid)
+    saved_grads = [p.grad.copy() for p in network.parameters()]
+    try:
+        with mode(network.layers, training=False):
+            loss_0 = loss.forward(network.forward(data), y)
+            network.backward(loss.backward())
+            slope = float(target.grad[position])
+            curve = np.empty(grid.size)
+            for k, w in enumerate(grid):
+                target.value[position] = w
+                curve[k] = loss.forward(network.forward(data), y)
+    finally:
+        target.value[position] = w0
+        for p, grad in zip(network.parameters(), saved_grads, strict=True):
+            p.grad[...] = grad
 
     if ax is None:
         ax = _pyplot().subplots(figsize=(6.0, 4.0))[1]
@@ -467,30 +477,6 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
             label=f"current: w = {w0:.4g}, loss = {loss_0:.4g}", gid="current")
     _finish(ax, f"weight {weight_name}", "loss", f"Loss as {weight_name} varies (other weights fixed)")
     return ax
-
-
-def _sweep(network: Network, loss: Loss, x: Array, y: ArrayLike, target: Parameter,
-           position: tuple[int, ...], w0: float, grid: Array) -> tuple[float, float, Array]:
-    """``L(w0)``, ``dL/dw`` at ``w0`` (from backward) and ``L(w)`` for each ``w`` of ``grid``.
-
-    ``w0`` is the entry's value now, ``target.value[position]``. Runs in evaluation mode;
-    the mode, the weight and every parameter's ``grad`` are put back.
-    """
-    saved_grads = [p.grad.copy() for p in network.parameters()]
-    try:
-        with mode(network.layers, training=False):
-            loss_0 = loss.forward(network.forward(x), y)
-            network.backward(loss.backward())
-            slope = float(target.grad[position])
-            curve = np.empty(grid.size)
-            for k, w in enumerate(grid):
-                target.value[position] = w
-                curve[k] = loss.forward(network.forward(x), y)
-    finally:
-        target.value[position] = w0
-        for p, grad in zip(network.parameters(), saved_grads, strict=True):
-            p.grad[...] = grad
-    return loss_0, slope, curve
 
 
 def _entry(network: Network, parameter: Parameter | int,
