@@ -156,11 +156,7 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     if not isinstance(network, Network):
         raise TypeError(f"draw_network expects a minidl Network; got {type(network).__name__}")
     precision = check_positive_int(precision, "draw_network precision")
-    positions = [i for i, layer in enumerate(network.layers) if isinstance(layer, Dense)]
-    dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)]
-    if not dense_layers:
-        raise ValueError("draw_network needs a network with at least one Dense layer; it has none")
-    widths = [dense_layers[0].in_features] + [d.out_features for d in dense_layers]
+    positions, dense_layers, widths = _dense_columns(network)
     columns = [[f"x_{i}" for i in range(widths[0])]]  # node names: the inputs, then one column per Dense
     columns += [node_names(depth, len(dense_layers), width) for depth, width in enumerate(widths[1:])]
     values = {} if x is None else _node_values(network, x, positions, columns)
@@ -190,6 +186,15 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
            aspect="equal")
     ax.axis("off")
     return ax
+
+
+def _dense_columns(network: Network) -> tuple[list[int], list[Dense], list[int]]:
+    """The Dense layers' positions, the layers, and every column's width (the inputs first)."""
+    positions = [i for i, layer in enumerate(network.layers) if isinstance(layer, Dense)]
+    dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)]
+    if not dense_layers:
+        raise ValueError("draw_network needs a network with at least one Dense layer; it has none")
+    return positions, dense_layers, [dense_layers[0].in_features] + [d.out_features for d in dense_layers]
 
 
 def _slots(width: int) -> list[int | None]:
