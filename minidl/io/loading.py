@@ -103,6 +103,8 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> tup
         archive.check_npy(zipped, info, label, "uint8", None)
         header = parse_header(archive.read_array(zipped, info, label).tobytes())
         expected = expected_arrays(header)
+        dtypes = sorted({item["dtype"] for entry in header["layers"] for item in entry["parameters"]})
+        need(len(dtypes) <= 1, f"the layers' parameters mix dtypes {dtypes}; minidl.save writes one dtype")
         files = {f"{key}.npy" for key in expected}
         missing, extra = files - members.keys(), members.keys() - files - {HEADER_MEMBER}
         need(not missing, f"the file is missing arrays {sorted(missing)} that its header describes")

@@ -236,6 +236,21 @@ def test_a_config_dtype_that_differs_from_the_arrays_is_refused(tmp_path: Path) 
         minidl.load(path)
 
 
+def test_a_file_whose_layers_mix_dtypes_is_refused_as_a_model_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    minidl.Network([minidl.Dense(3, 2, seed=0), minidl.Dense(2, 1, seed=0)]).save(path)
+    header, arrays = read_parts(path)
+    header["layers"][1]["config"]["dtype"] = "float32"  # layer 1 made float32 throughout, layer 0 float64
+    for item in header["layers"][1]["parameters"]:
+        item["dtype"] = "float32"
+    arrays = {key: value.astype(np.float32) if key.startswith("layer1.") else value
+              for key, value in arrays.items()}
+    write_parts(path, header, arrays)
+    with pytest.raises(minidl.ModelFileError, match=re.escape(
+            "the layers' parameters mix dtypes ['float32', 'float64']; minidl.save writes one dtype")):
+        minidl.load(path)
+
+
 def test_a_refused_file_object_is_named_as_such() -> None:
     with pytest.raises(minidl.ModelFileError, match=r"^cannot load a file object: not a minidl model file"):
         minidl.load(io.BytesIO(b"not a zip"))
