@@ -21,10 +21,6 @@ def label(layer: Layer) -> str:
     return f"{type(layer).__name__} {layer.name!r}"
 
 
-#: What the axes after the batch axis are called, by rank (images are NCHW).
-_AXES = {4: ("channels", "height", "width")}
-
-
 def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None) -> Exception:
     """The error for an input that does not fit the layer's declared ``input_shape``.
 
@@ -36,7 +32,8 @@ def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None)
     if expected is None:  # a layer that takes any shape: only a scalar does not fit
         return ValueError(f"{name}: expected a batch (the batch axis first); got a 0-d array (a scalar): "
                           "x[None] is a batch of one value")
-    axes = _AXES.get(len(expected), ("*",) * (len(expected) - 1))
+    # What the axes after the batch axis are called: images are NCHW, any other rank has no names.
+    axes = ("channels", "height", "width") if len(expected) == 4 else ("*",) * (len(expected) - 1)
     sizes = [axis if n is None else str(n) for axis, n in zip(axes, expected[1:], strict=True)]
     wanted = f"({', '.join(['batch', *sizes])})"
     # A Network adds the batch axis to a single sample of rank 1 only, (features,).
@@ -51,7 +48,7 @@ def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None)
         return ValueError(f"{name}: {into_network}; got an array of rank {x.ndim} with shape {x.shape}")
     for axis, (size, got) in enumerate(zip(expected, x.shape, strict=True)):
         if size is not None and size != got:
-            what = (f"{size} input {axes[axis - 1]} (axis {axis})" if len(expected) in _AXES
+            what = (f"{size} input {axes[axis - 1]} (axis {axis})" if len(expected) == 4
                     else f"{size} input features (last axis)" if len(expected) == 2 and axis == 1
                     else f"size {size} on axis {axis}")
             hint = (" (minidl images are channels first: x.transpose(0, 3, 1, 2) turns (batch, height, "

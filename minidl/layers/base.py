@@ -312,8 +312,7 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
         # A batch of the shape and dtype accepted last time passes again: training's common case
         # costs one tuple comparison. (The check's shape and dtype conditions are independent.)
         if shape != self.last_input_shape or x.dtype is not self._accepted_dtype:
-            error = self._input_problem(x, self.input_shape)
-            if error is not None:
+            if (error := self._input_problem(x, self.input_shape)) is not None:
                 raise error
             self._accepted_dtype = x.dtype
         y = forward(self, x)

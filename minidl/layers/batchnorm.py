@@ -168,10 +168,9 @@ class BatchNorm(Layer):
             mean: Array = x.sum(axis=axes, keepdims=True) / count  # (1, features) or (1, channels, 1, 1)
             centred = x - mean
             var: Array = (centred * centred).sum(axis=axes, keepdims=True) / count
-            self.running_mean *= self.momentum
-            self.running_mean += (1.0 - self.momentum) * mean.reshape(-1)
-            self.running_var *= self.momentum
-            self.running_var += (1.0 - self.momentum) * var.reshape(-1)
+            for running, batch in ((self.running_mean, mean), (self.running_var, var)):
+                running *= self.momentum
+                running += (1.0 - self.momentum) * batch.reshape(-1)
         else:
             centred, var = x - _per_feature(self.running_mean, x), _per_feature(self.running_var, x)
         self._batch_stats = self.training

@@ -60,15 +60,16 @@ class Chain:
 
     def forward(self, x: Array) -> Array:
         """``y = layer_n(... layer_1(x))`` for a batch ``x``, checked once per shape and dtype."""
-        logits = None  # the last layer's input, kept when fused
+        # (``logits``: the last layer's input, kept when fused; a chain has at least one layer)
         if self._run == forward_runs[0] and (x.shape, x.dtype) == self._passed:
             for forward in self._forwards:
                 logits, x = x, forward(x)
         else:
-            self._passed, signature = None, (x.shape, x.dtype)
+            # nothing has passed until every layer has, and no backward shape either (see _backward)
+            self._passed, self._passed_backward, signature = None, {}, (x.shape, x.dtype)
             for layer in self.layers:
                 logits, x = x, layer.forward(x)
-            self._passed, self._passed_backward = signature, {}
+            self._passed = signature
         self.logits = logits if self._fused else None
         forward_runs[0] += 1
         self._run = forward_runs[0]
@@ -89,9 +90,8 @@ class Chain:
         for layer in self._clearing:
             layer.zero_grad()
         grad_shape = grad.shape
-        checked = (self._run != forward_runs[0] or self._passed is None
-                   or grad_shape != self._passed_backward.get(to_data))
-        layer = self.layers[-2 if self._fused and not to_data else -1]  # the first to run backward
+        # (before any forward, or after one that did not complete, ``_passed_backward`` is empty: checked)
+        checked = self._run != forward_runs[0] or grad_shape != self._passed_backward.get(to_data)
         try:
             if checked:
                 for layer, _ in self._down_to_data if to_data else self._down_to_first:

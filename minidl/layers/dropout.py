@@ -92,9 +92,8 @@ class Dropout(KeepsShape, Layer):
         draw = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
         keep = self._rng.random(x.shape, dtype=draw) >= self.rate
-        mask: Array = keep * dtype.type(1.0 / (1.0 - self.rate))
-        self.mask = mask
-        return x * mask
+        self.mask = keep * dtype.type(1.0 / (1.0 - self.rate))
+        return x * self.mask
 
     def backward(self, grad_y: Array) -> Array:
         """``dL/dx = dL/dy * mask``: dropped values get no gradient, kept ones are rescaled.
@@ -102,9 +101,7 @@ class Dropout(KeepsShape, Layer):
         Uses the mask of the last ``forward`` (whatever the mode is now); when that forward
         was the identity, ``grad_y`` is returned as is. Same shape in and out.
         """
-        if self.mask is None:
-            return grad_y
-        return grad_y * self.mask
+        return grad_y if self.mask is None else grad_y * self.mask
 
     def config(self) -> dict[str, Any]:
         """``rate``, ``seed`` (an int, or None when none or a Generator was given) and ``name``."""
