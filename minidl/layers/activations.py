@@ -112,6 +112,8 @@ class Identity(Activation):
     array([-2.,  3.])
     """
 
+    overwrites_gradients = True  # no parameters: nothing to clear before backward
+
     def function(self, x: Array) -> Array:
         """Return ``x`` unchanged (not copied)."""
         return x

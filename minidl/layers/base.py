@@ -138,6 +138,8 @@ class Layer(ABC):
     #: ``forward`` (all built-in layers). Otherwise (the default, for user layers) the network
     #: clears the gradients right before calling ``backward``, so a layer may assign
     #: (``p.grad[...] = g``) or add (``p.grad += g``, PyTorch's habit) and both train right.
+    #: A subclass that writes its own ``backward`` or ``backward_parameters`` is False again
+    #: unless it sets this itself (a subclass of Dense or Activation may add, too).
     overwrites_gradients: bool = False
 
     #: The input a layer accepts, checked before every ``forward``: one entry per axis,
@@ -162,6 +164,11 @@ class Layer(ABC):
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "__isabstractmethod__", False):
                 setattr(cls, name, wrap(method))
+        # overwrites_gradients is a promise about the backward that the class inherits it with: a
+        # subclass writing its own backward, without repeating it, is cleared first (it may add)
+        own = cls.__dict__.keys()
+        if {"backward", "backward_parameters"} & own and "overwrites_gradients" not in own:
+            cls.overwrites_gradients = False
 
     # -- the computation ------------------------------------------------------------
     @abstractmethod

@@ -17,7 +17,6 @@ from minidl.layers.im2col import offsets, output_shape, output_size
 class _Pool2D(Layer):
     """What max and average pooling share: the window, the stride, the shapes and the config."""
 
-    overwrites_gradients = True  # no parameters: nothing to clear before backward
     input_shape = (None, None, None, None)  # (batch, channels, height, width), any sizes
 
     def __init__(self, pool_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, *,
@@ -106,6 +105,7 @@ class MaxPool2D(_Pool2D):
              [10.,  0.]]]])
     """
 
+    overwrites_gradients = True  # no parameters: nothing to clear before backward
     _argmax: Array  # per output: which offset (row-major) held the first maximum
 
     def forward(self, x: Array) -> Array:
@@ -169,6 +169,8 @@ class AvgPool2D(_Pool2D):
     >>> AvgPool2D(2).forward(np.array([[[[1.0, 2.0], [4.0, 3.0]]]]))
     array([[[[2.5]]]])
     """
+
+    overwrites_gradients = True  # no parameters: nothing to clear before backward
 
     def forward(self, x: Array) -> Array:
         """``y = (sum over the window) / (ph * pw)``: one strided view added per offset.

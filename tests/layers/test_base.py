@@ -105,6 +105,53 @@ def test_built_in_layers_with_parameters_overwrite_their_gradients():
     assert not Layer.overwrites_gradients
 
 
+class _AddingPReLU(Activation):
+    """y = x for x > 0, alpha * x otherwise; its backward adds to alpha's gradient (PyTorch's habit)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alpha = Parameter(np.full(1, 0.25))
+
+    def function(self, x):
+        return np.where(x > 0, x, self.alpha.value * x)
+
+    def derivative(self, x):
+        return np.where(x > 0, 1.0, self.alpha.value)
+
+    def backward(self, grad_y):
+        self.alpha.grad += (grad_y * np.minimum(self._x, 0.0)).sum()
+        return grad_y * self.derivative(self._x)
+
+
+class _AddingDense(Dense):
+    """A Dense whose own backward_parameters adds to the gradients."""
+
+    def backward_parameters(self, grad_y):
+        self.weight.grad += self._x.T @ grad_y
+        self.bias.grad += grad_y.sum(axis=0)
+
+
+@pytest.mark.parametrize("make", [_AddingPReLU, lambda: _AddingDense(3, 3, seed=1)])
+def test_a_subclass_of_a_built_in_that_adds_in_its_own_backward_is_cleared_first(make) -> None:
+    # Activation and Dense promise overwrites_gradients = True; a subclass with its own backward
+    # that adds (p.grad += g) must not inherit the promise, or each pass would add to the last.
+    assert Activation.overwrites_gradients and Dense.overwrites_gradients
+    assert make().overwrites_gradients is False
+    rng = np.random.default_rng(0)
+    x, upstream = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    net = Network([Dense(3, 3, seed=0), make()])
+    grads = []
+    for _ in range(3):  # an accumulating gradient would be 1x, 2x, 3x the first
+        net.forward(x)
+        net.backward(upstream)
+        grads.append([p.grad.copy() for p in net[1].parameters()])
+    for later in grads[1:]:
+        for first, again in zip(grads[0], later, strict=True):
+            np.testing.assert_array_equal(again, first)
+    assert all(np.abs(g).sum() > 0 for g in grads[0])
+    assert check_gradients(make(), rng.normal(size=(4, 3))).passed
+
+
 def test_a_user_layer_checked_through_the_base_still_passes_the_gradient_check():
     class Scale(Layer):
         input_shape = (None, 2)
