@@ -2,7 +2,8 @@
 
 ``from minidl.keras import Sequential, Dense, Activation, Input, to_categorical, load_model,
 EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, CSVLogger, SGD, Adam,
-AdamW, RMSprop``.
+AdamW, RMSprop``; or Keras's module paths with ``minidl.`` in front (``from minidl.keras.models
+import Sequential``, ``minidl.keras.layers``, ``.optimizers``, ``.callbacks``, ``.utils``).
 What is built is an ordinary minidl :class:`~minidl.Network` of ordinary layers
 (``model.network``). What differs from Keras:
 

@@ -48,6 +48,27 @@ def test_the_course_regression_code_runs_with_only_its_imports_changed(tmp_path,
     assert isinstance(my_model, Sequential) and my_model.loss == "mean_squared_error"
 
 
+#: Keras's import lines as the course writes them (keras.models, keras.layers, ...).
+KERAS_IMPORTS = """\
+from keras.models import Sequential, load_model
+from keras.layers import Dense, Activation, Input, Conv2D, MaxPooling2D, Flatten, Dropout
+from keras.optimizers import SGD, Adam, RMSprop
+from keras.callbacks import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
+from keras.utils import to_categorical
+"""
+
+
+def test_kerass_module_paths_work_with_minidl_in_front():
+    names: dict[str, object] = {}
+    exec(KERAS_IMPORTS.replace("from keras.", "from minidl.keras."), names)
+    keras = minidl.keras
+    for name in ("Sequential", "load_model", "Dense", "Activation", "Input", "Conv2D", "MaxPooling2D",
+                 "Flatten", "Dropout", "SGD", "Adam", "RMSprop", "EarlyStopping", "ModelCheckpoint",
+                 "ReduceLROnPlateau", "to_categorical"):
+        assert names[name] is getattr(keras, name), name  # the same objects as the flat namespace
+    assert names["SGD"] is minidl.SGD and names["EarlyStopping"] is minidl.EarlyStopping
+
+
 def get_new_model(n_cols):
     model = Sequential()
     model.add(Dense(100, activation='relu', input_shape=(n_cols,)))
