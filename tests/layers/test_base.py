@@ -603,6 +603,29 @@ def test_a_user_layer_refuses_wrong_keys_shapes_and_dtypes_naming_itself():
     assert layer.seen.tolist() == [0.0, 0.0]
 
 
+class CountAsNumber(Counter):
+    """Keeps its count as a Python float; state_arrays() makes a new array of it on each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0.0
+
+    def forward(self, x):
+        self.count += len(x)
+        return x
+
+    def state_arrays(self):
+        return {"count": np.array(self.count)}
+
+
+def test_state_arrays_that_are_new_on_each_call_are_refused_not_silently_left_unloaded():
+    layer = CountAsNumber()
+    raises(TypeError, lambda: layer.load_state_arrays({"count": np.array(5.0)}),
+           "CountAsNumber 'countasnumber': state_arrays() returns new arrays on each call, so copying into "
+           "them would restore nothing; return the arrays the layer keeps, or override load_state_arrays")
+    assert layer.count == 0.0
+
+
 # -- output_shape: what Network.summary shows -------------------------------------------------------
 @pytest.mark.parametrize(("layer", "shape"), [
     (Dense(3, 2), (4, 3)), (ReLU(), (2, 3, 5, 5)), (Softmax(), (2, 4)), (Dropout(0.5), (2, 3, 4, 4)),
