@@ -289,16 +289,16 @@ class Layer(ABC):
     def load_state_arrays(self, arrays: dict[str, Array]) -> None:
         """Copy saved arrays into :meth:`state_arrays`, in place (keys, shapes and dtypes checked).
 
-        So ``state_arrays()`` must return the arrays the layer keeps, the same objects on each
-        call (a TypeError otherwise); a layer that keeps its state some other way overrides this.
+        So ``state_arrays()`` must return the arrays the layer keeps (or views of them), not new
+        ones on each call (a TypeError); a layer that keeps its state some other way overrides this.
         """
         own = self.state_arrays()
         if set(arrays) != set(own):
             if not own:
                 raise ValueError(f"{label(self)} keeps no state arrays; got {sorted(arrays)}")
             raise ValueError(f"{label(self)}: expected state arrays {sorted(own)}; got {sorted(arrays)}")
-        again = self.state_arrays()  # the same arrays as before, or copying into them changes nothing
-        if any(own[key] is not again.get(key) for key in own):
+        again = self.state_arrays()  # the arrays kept (or views), or copying into them changes nothing
+        if any(target.size and not np.may_share_memory(target, again[key]) for key, target in own.items()):
             raise TypeError(f"{label(self)}: state_arrays() returns new arrays on each call, so copying into "
                             "them would restore nothing; return the arrays the layer keeps, or override "
                             "load_state_arrays")

@@ -624,6 +624,10 @@ def test_state_arrays_that_are_new_on_each_call_are_refused_not_silently_left_un
            "CountAsNumber 'countasnumber': state_arrays() returns new arrays on each call, so copying into "
            "them would restore nothing; return the arrays the layer keeps, or override load_state_arrays")
     assert layer.count == 0.0
+    viewed = Counter()
+    viewed.state_arrays = lambda: {"seen": viewed.seen[:]}  # a new view each call: copying into it works
+    viewed.load_state_arrays({"seen": np.array([3.0, 4.0])})
+    assert viewed.seen.tolist() == [3.0, 4.0]
 
 
 # -- output_shape: what Network.summary shows -------------------------------------------------------
