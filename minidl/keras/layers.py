@@ -246,7 +246,7 @@ def BatchNormalization(momentum: float = 0.99, epsilon: float = 0.001, name: str
     return KerasLayer("BatchNormalization", make, input_shape)
 
 
-def output_sample_shape(layers: Sequence[Layer], shape: tuple[int, ...]) -> Shape | None:
+def output_sample_shape(layers: Sequence[Layer], shape: Shape) -> Shape | None:
     """One sample's shape after ``layers`` (None entries: not known), from their ``output_shape``."""
     full: Shape | None = (None, *shape)
     for layer in layers:

@@ -446,14 +446,17 @@ def load_model(path: str | os.PathLike[str], custom_objects: Mapping[str, type[L
     Reads **minidl's model file format whatever the extension** (never pickle, never Keras's
     HDF5); compiled as saved, with the optimizer's state, unless ``compile=False``.
     ``custom_objects``: ``{type name: class}`` for layers of your own.
+
+    A model file keeps no image height and width, so a loaded convolutional model's summary
+    shows ``?`` for them up to its first Dense; layers may still be added after a Dense.
     """
     network = load(path, custom_layers=custom_objects)
     model = Sequential()
     model._built, model._network = list(network.layers), network
     shape = network.layers[0].input_shape
-    first = _known(None if shape is None else shape[1:])
-    model._input = first
-    model._shape = None if first is None else _known(output_sample_shape(network.layers, first))
+    model._input = _known(None if shape is None else shape[1:])
+    # The file keeps no image height and width, yet a Dense after the convolutions knows its outputs
+    model._shape = None if shape is None else _known(output_sample_shape(network.layers, shape[1:]))
     trainer = network.trainer
     if trainer is not None and compile:
         model._compiled = (trainer.optimizer, trainer.loss.name, [name for name, _ in trainer.metrics])

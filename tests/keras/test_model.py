@@ -255,6 +255,18 @@ def test_a_loaded_model_prints_its_summary(tmp_path, capsys):
     assert summary_lines(load_model(tmp_path / "model.h5"), capsys) == summary_lines(model, capsys)
 
 
+def test_a_loaded_conv_model_may_grow_after_its_dense_layers(tmp_path):
+    # The model file keeps no image height and width, but the last Dense's 10 outputs are known.
+    model = Sequential([Input(shape=(1, 8, 8)), Conv2D(4, 3, activation="relu", seed=0), MaxPooling2D(2),
+                        Flatten(), Dense(10, activation="relu", seed=1)])
+    model.save(tmp_path / "conv.keras")
+    again = load_model(tmp_path / "conv.keras")
+    again.add(Dense(3, seed=2))
+    assert again.layers[-1].weight.shape == (10, 3)
+    x = np.random.default_rng(0).normal(size=(2, 1, 8, 8))
+    assert again.predict(x, verbose=0).shape == (2, 3)
+
+
 def test_network_summary_still_returns_a_string():
     model = Sequential([Dense(1, input_shape=(2,))])
     assert isinstance(model.network.summary(), str)
