@@ -21,6 +21,9 @@ What is built is an ordinary minidl :class:`~minidl.Network` of ordinary layers
 * ``model.layers`` lists minidl layers: ``Dense(32, activation="relu")`` is a Dense and a ReLU.
 """
 
+from minidl.keras import callbacks as callbacks  # Keras's module paths: keras.optimizers.Adam, ...
+from minidl.keras import models as models
+from minidl.keras import optimizers as optimizers
 from minidl.keras.layers import (
     Activation,
     AveragePooling2D,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -67,6 +70,12 @@ def test_kerass_module_paths_work_with_minidl_in_front():
                  "ReduceLROnPlateau", "to_categorical"):
         assert names[name] is getattr(keras, name), name  # the same objects as the flat namespace
     assert names["SGD"] is minidl.SGD and names["EarlyStopping"] is minidl.EarlyStopping
+    # keras.optimizers.Adam(...) as attributes too, in a fresh interpreter (no submodule imported yet)
+    paths = ["optimizers.Adam", "models.Sequential", "callbacks.EarlyStopping", "layers.Dense",
+             "utils.to_categorical"]
+    code = f"import minidl.keras as keras; print({', '.join(f'keras.{p}.__name__' for p in paths)})"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["Adam", "Sequential", "EarlyStopping", "Dense", "to_categorical"]
 
 
 def get_new_model(n_cols):
