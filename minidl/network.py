@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, overload
 
@@ -256,7 +257,7 @@ class Network:
         """
         return summary_table(self.layers, input_shape)
 
-    def save(self, path: _io.PathLike, *, include_optimizer: bool = True) -> None:
+    def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = True) -> None:
         """Save to one ``.npz`` model file at exactly ``path``, atomically (see :mod:`minidl.io`)."""
         _io.save(self, path, include_optimizer=include_optimizer)
 
@@ -312,7 +313,7 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
 
 
 # -- model files: save and load
-def save(network: Network, path: _io.PathLike, *, include_optimizer: bool = True) -> None:
+def save(network: Network, path: str | os.PathLike[str], *, include_optimizer: bool = True) -> None:
     """Save ``network`` to one ``.npz`` model file at ``path``: the same as ``network.save(path)``.
 
     The pair of :func:`load`, as ``torch.save``/``torch.load`` and Keras's
@@ -324,7 +325,7 @@ def save(network: Network, path: _io.PathLike, *, include_optimizer: bool = True
     network.save(path, include_optimizer=include_optimizer)
 
 
-def load(path: _io.PathLike | IO[bytes], *, custom_layers: Mapping[str, type[Layer]] | None = None,
+def load(path: str | os.PathLike[str] | IO[bytes], *, custom_layers: Mapping[str, type[Layer]] | None = None,
          max_bytes: int = _io.DEFAULT_MAX_BYTES) -> Network:
     """Load a network saved with ``network.save(path)``; no code from the file runs.
 
