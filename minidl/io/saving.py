@@ -12,7 +12,7 @@ from minidl._validation import check_bool
 from minidl._version import __version__
 from minidl.io.archive import PathLike, write_archive
 from minidl.io.registry import NAME, type_name_of
-from minidl.layers.base import Layer
+from minidl.layers.base import Layer, restorable_states
 from minidl.losses import LOSSES
 from minidl.optimizers import OPTIMIZERS
 
@@ -79,7 +79,7 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
                          f"None, lists); {error}") from None
     entry: dict[str, Any] = {"type": type_name_of(layer), "config": config, "parameters": [], "state": []}
     named = [("parameters", f"param{j}", p.name, p.value) for j, p in enumerate(layer.parameters())]
-    named += [("state", f"state.{name}", name, value) for name, value in layer.state_arrays().items()]
+    named += [("state", f"state.{name}", name, value) for name, value in restorable_states(layer).items()]
     for kind, key, name, value in named:
         if not NAME.match(name):
             raise ValueError(f"cannot save {label}: array names must be Python identifiers; got {name!r}")

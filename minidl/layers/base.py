@@ -169,6 +169,9 @@ class Layer(ABC):
         own = cls.__dict__.keys()
         if {"backward", "backward_parameters"} & own and "overwrites_gradients" not in own:
             cls.overwrites_gradients = False
+        if "backward" in own and "backward_parameters" not in own:
+            # an inherited backward_parameters (Dense's) would skip this class's backward: run it instead
+            cls.backward_parameters = Layer.backward_parameters  # type: ignore[method-assign]
 
     # -- the computation ------------------------------------------------------------
     @abstractmethod
@@ -184,7 +187,9 @@ class Layer(ABC):
 
         The network calls this on its first layer with parameters during training, where
         nobody needs the gradient with respect to the data. The default runs ``backward``
-        and drops its result; layers for which ``dL/dx`` is costly (Dense) skip it.
+        and drops its result; layers for which ``dL/dx`` is costly (Dense) skip it. A subclass
+        that writes its own ``backward`` but not this method gets this default back, so its
+        ``backward`` runs in training wherever the layer sits.
         """
         self.backward(grad_y)
 
@@ -282,7 +287,8 @@ class Layer(ABC):
 
         BatchNorm's running mean and variance are such state: learned during training,
         never touched by the optimizer. Keys are Python identifiers; model files store
-        the arrays and :meth:`load_state_arrays` puts them back.
+        the arrays and :meth:`load_state_arrays` puts them back, copying into the arrays
+        returned here: so return the arrays the layer keeps (or views of them), not new ones.
         """
         return {}
 
@@ -290,18 +296,14 @@ class Layer(ABC):
         """Copy saved arrays into :meth:`state_arrays`, in place (keys, shapes and dtypes checked).
 
         So ``state_arrays()`` must return the arrays the layer keeps (or views of them), not new
-        ones on each call (a TypeError); a layer that keeps its state some other way overrides this.
+        ones on each call (see :func:`restorable_states`); a layer that keeps its state some other
+        way overrides this.
         """
-        own = self.state_arrays()
+        own = restorable_states(self)
         if set(arrays) != set(own):
             if not own:
                 raise ValueError(f"{label(self)} keeps no state arrays; got {sorted(arrays)}")
             raise ValueError(f"{label(self)}: expected state arrays {sorted(own)}; got {sorted(arrays)}")
-        again = self.state_arrays()  # the arrays kept (or views), or copying into them changes nothing
-        if any(target.size and not np.may_share_memory(target, again[key]) for key, target in own.items()):
-            raise TypeError(f"{label(self)}: state_arrays() returns new arrays on each call, so copying into "
-                            "them would restore nothing; return the arrays the layer keeps, or override "
-                            "load_state_arrays")
         for key, target in sorted(own.items()):
             value = np.asarray(arrays[key])
             if value.shape != target.shape or value.dtype != target.dtype:
@@ -378,8 +380,26 @@ def copy_states(layers: Iterable[Layer]) -> list[tuple[Layer, dict[str, Array]]]
     """``(layer, copies of its state arrays)`` for each layer that keeps some (BatchNorm's statistics).
 
     ``layer.load_state_arrays(copies)`` puts them back (``EarlyStopping`` and ``fit``'s stop on
-    a non-finite loss do): the layer's own loader, so a layer whose ``state_arrays()`` builds new
-    arrays is restored too.
+    a non-finite loss do): the layer's own loader. Checked by :func:`restorable_states`, so a
+    layer that could not be restored is refused when the copies are made, not at the restore.
     """
     return [(layer, {key: np.array(value, copy=True) for key, value in states.items()})
-            for layer in layers if (states := layer.state_arrays())]
+            for layer in layers if (states := restorable_states(layer))]
+
+
+def restorable_states(layer: Layer) -> dict[str, Array]:
+    """``layer.state_arrays()``, refused (TypeError) when the default loader could not put them back.
+
+    :meth:`Layer.load_state_arrays` copies into the arrays ``state_arrays()`` returns, which
+    restores nothing when they are new arrays on each call (the state kept as Python numbers,
+    say). A layer with its own ``load_state_arrays`` is not checked. ``save`` and ``fit`` ask
+    this first, so such a layer is refused before a file or a training run depends on it.
+    """
+    own = layer.state_arrays()
+    if own and type(layer).load_state_arrays is Layer.load_state_arrays:
+        again = layer.state_arrays()  # the arrays kept (or views), or copying into them changes nothing
+        if any(target.size and not np.may_share_memory(target, again[key]) for key, target in own.items()):
+            raise TypeError(f"{label(layer)}: state_arrays() returns new arrays on each call, so copying "
+                            "into them would restore nothing; return the arrays the layer keeps, or override "
+                            "load_state_arrays")
+    return own

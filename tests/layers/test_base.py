@@ -123,33 +123,55 @@ class _AddingPReLU(Activation):
         return grad_y * self.derivative(self._x)
 
 
-class _AddingDense(Dense):
-    """A Dense whose own backward_parameters adds to the gradients."""
-
-    def backward_parameters(self, grad_y):
-        self.weight.grad += self._x.T @ grad_y
-        self.bias.grad += grad_y.sum(axis=0)
-
-
-@pytest.mark.parametrize("make", [_AddingPReLU, lambda: _AddingDense(3, 3, seed=1)])
-def test_a_subclass_of_a_built_in_that_adds_in_its_own_backward_is_cleared_first(make) -> None:
-    # Activation and Dense promise overwrites_gradients = True; a subclass with its own backward
-    # that adds (p.grad += g) must not inherit the promise, or each pass would add to the last.
-    assert Activation.overwrites_gradients and Dense.overwrites_gradients
-    assert make().overwrites_gradients is False
+def test_an_activation_with_its_own_adding_backward_is_cleared_first() -> None:
+    # Activation promises overwrites_gradients = True; a subclass with its own backward that
+    # adds (p.grad += g) must not inherit the promise, or each pass would add to the last.
+    assert Activation.overwrites_gradients and _AddingPReLU.overwrites_gradients is False
     rng = np.random.default_rng(0)
     x, upstream = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
-    net = Network([Dense(3, 3, seed=0), make()])
+    net = Network([Dense(3, 3, seed=0), _AddingPReLU()])
     grads = []
     for _ in range(3):  # an accumulating gradient would be 1x, 2x, 3x the first
         net.forward(x)
         net.backward(upstream)
-        grads.append([p.grad.copy() for p in net[1].parameters()])
-    for later in grads[1:]:
-        for first, again in zip(grads[0], later, strict=True):
-            np.testing.assert_array_equal(again, first)
-    assert all(np.abs(g).sum() > 0 for g in grads[0])
-    assert check_gradients(make(), rng.normal(size=(4, 3))).passed
+        grads.append(net[1].alpha.grad.copy())
+    np.testing.assert_array_equal(grads[1], grads[0])
+    np.testing.assert_array_equal(grads[2], grads[0])
+    assert np.abs(grads[0]).sum() > 0
+    assert check_gradients(_AddingPReLU(), rng.normal(size=(4, 3))).passed
+
+
+class _AddingDense(Dense):
+    """A Dense whose own backward adds to the gradients (PyTorch's habit) and counts its calls."""
+
+    calls = 0
+
+    def backward(self, grad_y):
+        type(self).calls += 1
+        self.weight.grad += self._x.T @ grad_y
+        self.bias.grad += grad_y.sum(axis=0)
+        return grad_y @ self.weight.value.T
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_dense_subclass_with_its_own_adding_backward_trains_right_first_or_last(first: bool) -> None:
+    # First, training asks it for backward_parameters, whose Dense version would skip this backward;
+    # and Dense's overwrites_gradients = True would have the additions pile up across steps.
+    def build(dense: type[Dense]) -> Network:
+        if first:
+            return Network([dense(3, 3, seed=1), ReLU(), Dense(3, 2, seed=2)])
+        return Network([Dense(3, 3, seed=2), ReLU(), dense(3, 2, seed=1)])
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    plain, adding = build(Dense), build(_AddingDense)
+    plain.loss_and_backward(x, y, "mse")
+    _AddingDense.calls = 0
+    for _ in range(3):
+        adding.loss_and_backward(x, y, "mse")
+    assert _AddingDense.calls == 3 and _AddingDense.overwrites_gradients is False
+    for expected, got in zip(plain.parameters(), adding.parameters(), strict=True):
+        np.testing.assert_allclose(got.grad, expected.grad, rtol=1e-12)
 
 
 def test_a_user_layer_checked_through_the_base_still_passes_the_gradient_check():
@@ -618,12 +640,21 @@ class CountAsNumber(Counter):
         return {"count": np.array(self.count)}
 
 
-def test_state_arrays_that_are_new_on_each_call_are_refused_not_silently_left_unloaded():
+def test_state_arrays_that_are_new_on_each_call_are_refused_not_silently_left_unloaded(tmp_path):
+    message = ("CountAsNumber 'countasnumber': state_arrays() returns new arrays on each call, so copying "
+               "into them would restore nothing; return the arrays the layer keeps, or override "
+               "load_state_arrays")
     layer = CountAsNumber()
-    raises(TypeError, lambda: layer.load_state_arrays({"count": np.array(5.0)}),
-           "CountAsNumber 'countasnumber': state_arrays() returns new arrays on each call, so copying into "
-           "them would restore nothing; return the arrays the layer keeps, or override load_state_arrays")
+    raises(TypeError, lambda: layer.load_state_arrays({"count": np.array(5.0)}), message)
     assert layer.count == 0.0
+    # Refused before anything depends on a restore: by save (no file is written) and when fit starts.
+    network = Network([CountAsNumber(), Dense(2, 1, seed=0)])
+    raises(TypeError, lambda: network.save(tmp_path / "model.npz"), message)
+    assert not (tmp_path / "model.npz").exists()
+    network.compile(optimizer="sgd", loss="mse")
+    before = network[1].weight.value.copy()
+    raises(TypeError, lambda: network.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, verbose=0), message)
+    np.testing.assert_array_equal(network[1].weight.value, before)  # refused before the first step
     viewed = Counter()
     viewed.state_arrays = lambda: {"seen": viewed.seen[:]}  # a new view each call: copying into it works
     viewed.load_state_arrays({"seen": np.array([3.0, 4.0])})
