@@ -138,8 +138,8 @@ class Layer(ABC):
     #: ``forward`` (all built-in layers). Otherwise (the default, for user layers) the network
     #: clears the gradients right before calling ``backward``, so a layer may assign
     #: (``p.grad[...] = g``) or add (``p.grad += g``, PyTorch's habit) and both train right.
-    #: A subclass that writes its own ``backward`` or ``backward_parameters`` is False again
-    #: unless it sets this itself (a subclass of Dense or Activation may add, too).
+    #: The promise covers the backward of the class that declares it: a subclass whose
+    #: ``backward`` is another one (its own, or a mixin's) is False again unless it says True.
     overwrites_gradients: bool = False
 
     #: The input a layer accepts, checked before every ``forward``: one entry per axis,
@@ -164,14 +164,14 @@ class Layer(ABC):
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "__isabstractmethod__", False):
                 setattr(cls, name, wrap(method))
-        # overwrites_gradients is a promise about the backward that the class inherits it with: a
-        # subclass writing its own backward, without repeating it, is cleared first (it may add)
-        own = cls.__dict__.keys()
-        if {"backward", "backward_parameters"} & own and "overwrites_gradients" not in own:
-            cls.overwrites_gradients = False
-        if "backward" in own and "backward_parameters" not in own:
-            # an inherited backward_parameters (Dense's) would skip this class's backward: run it instead
+        # A shortcut (Dense's backward_parameters) or a promise (overwrites_gradients) that a base
+        # class wrote for its own backward does not hold for another one (a subclass's, a mixin's):
+        # the default backward_parameters runs this backward, and the gradients are cleared first.
+        if _declaring(cls, "backward_parameters").backward is not cls.backward:
             cls.backward_parameters = Layer.backward_parameters  # type: ignore[method-assign]
+        promised = _declaring(cls, "overwrites_gradients")
+        if (promised.backward, promised.backward_parameters) != (cls.backward, cls.backward_parameters):
+            cls.overwrites_gradients = False
 
     # -- the computation ------------------------------------------------------------
     @abstractmethod
@@ -188,8 +188,8 @@ class Layer(ABC):
         The network calls this on its first layer with parameters during training, where
         nobody needs the gradient with respect to the data. The default runs ``backward``
         and drops its result; layers for which ``dL/dx`` is costly (Dense) skip it. A subclass
-        that writes its own ``backward`` but not this method gets this default back, so its
-        ``backward`` runs in training wherever the layer sits.
+        whose ``backward`` is another one than its base's (its own, or a mixin's) gets this
+        default back, so that ``backward`` runs in training wherever the layer sits.
         """
         self.backward(grad_y)
 
@@ -312,6 +312,11 @@ class Layer(ABC):
             target[...] = value
 
     __repr__ = config_repr
+
+
+def _declaring(cls: type[Layer], name: str) -> type[Layer]:
+    """The class, ``cls`` or the first of its bases in method order, whose own body defines ``name``."""
+    return next(base for base in cls.__mro__ if name in base.__dict__)
 
 
 #: Forward passes run so far, counted by every checked ``forward`` and every ``Chain`` forward. A

@@ -141,20 +141,32 @@ def test_an_activation_with_its_own_adding_backward_is_cleared_first() -> None:
     assert check_gradients(_AddingPReLU(), rng.normal(size=(4, 3))).passed
 
 
+_ADDING_CALLS = [0]
+
+
+def _adding_backward(self, grad_y):
+    """Dense's gradients, added to grad (PyTorch's habit); counts its calls."""
+    _ADDING_CALLS[0] += 1
+    self.weight.grad += self._x.T @ grad_y
+    self.bias.grad += grad_y.sum(axis=0)
+    return grad_y @ self.weight.value.T
+
+
 class _AddingDense(Dense):
-    """A Dense whose own backward adds to the gradients (PyTorch's habit) and counts its calls."""
+    backward = _adding_backward
 
-    calls = 0
 
-    def backward(self, grad_y):
-        type(self).calls += 1
-        self.weight.grad += self._x.T @ grad_y
-        self.bias.grad += grad_y.sum(axis=0)
-        return grad_y @ self.weight.value.T
+class _AddsMixin:
+    backward = _adding_backward
+
+
+class _MixedDense(_AddsMixin, Dense):
+    """The adding backward from a mixin before Dense: Dense's promise does not cover it either."""
 
 
 @pytest.mark.parametrize("first", [True, False])
-def test_a_dense_subclass_with_its_own_adding_backward_trains_right_first_or_last(first: bool) -> None:
+@pytest.mark.parametrize("adding", [_AddingDense, _MixedDense])
+def test_a_dense_subclass_with_its_own_adding_backward_trains_right_first_or_last(adding, first) -> None:
     # First, training asks it for backward_parameters, whose Dense version would skip this backward;
     # and Dense's overwrites_gradients = True would have the additions pile up across steps.
     def build(dense: type[Dense]) -> Network:
@@ -164,13 +176,13 @@ def test_a_dense_subclass_with_its_own_adding_backward_trains_right_first_or_las
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
-    plain, adding = build(Dense), build(_AddingDense)
+    plain, network = build(Dense), build(adding)
     plain.loss_and_backward(x, y, "mse")
-    _AddingDense.calls = 0
+    _ADDING_CALLS[0] = 0
     for _ in range(3):
-        adding.loss_and_backward(x, y, "mse")
-    assert _AddingDense.calls == 3 and _AddingDense.overwrites_gradients is False
-    for expected, got in zip(plain.parameters(), adding.parameters(), strict=True):
+        network.loss_and_backward(x, y, "mse")
+    assert _ADDING_CALLS[0] == 3 and adding.overwrites_gradients is False
+    for expected, got in zip(plain.parameters(), network.parameters(), strict=True):
         np.testing.assert_allclose(got.grad, expected.grad, rtol=1e-12)
 
 
