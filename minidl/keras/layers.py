@@ -246,9 +246,9 @@ def BatchNormalization(momentum: float = 0.99, epsilon: float = 0.001, name: str
     return KerasLayer("BatchNormalization", make, input_shape)
 
 
-def output_sample_shape(layers: Sequence[Layer], shape: Shape) -> Shape | None:
-    """One sample's shape after ``layers`` (None entries: not known), from their ``output_shape``."""
-    full: Shape | None = (None, *shape)
+def output_sample_shape(layers: Sequence[Layer], shape: Shape | None) -> Shape | None:
+    """One sample's shape after ``layers`` (None entries, or None: not known), from their ``output_shape``."""
+    full: Shape | None = None if shape is None else (None, *shape)
     for layer in layers:
         full = layer.output_shape(full)
     return None if full is None else full[1:]

@@ -456,7 +456,7 @@ def load_model(path: str | os.PathLike[str], custom_objects: Mapping[str, type[L
     shape = network.layers[0].input_shape
     model._input = _known(None if shape is None else shape[1:])
     # The file keeps no image height and width, yet a Dense after the convolutions knows its outputs
-    model._shape = None if shape is None else _known(output_sample_shape(network.layers, shape[1:]))
+    model._shape = _known(output_sample_shape(network.layers, None if shape is None else shape[1:]))
     trainer = network.trainer
     if trainer is not None and compile:
         model._compiled = (trainer.optimizer, trainer.loss.name, [name for name, _ in trainer.metrics])

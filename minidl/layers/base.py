@@ -138,8 +138,9 @@ class Layer(ABC):
     #: ``forward`` (all built-in layers). Otherwise (the default, for user layers) the network
     #: clears the gradients right before calling ``backward``, so a layer may assign
     #: (``p.grad[...] = g``) or add (``p.grad += g``, PyTorch's habit) and both train right.
-    #: The promise covers the backward of the class that declares it: a subclass whose
-    #: ``backward`` is another one (its own, or a mixin's) is False again unless it says True.
+    #: The promise covers the ``backward`` and ``backward_parameters`` of the class that declares
+    #: it: a subclass with other ones (its own, or a mixin's) is False again unless it says True
+    #: (which does not bring back a base's ``backward_parameters`` shortcut: see that method).
     overwrites_gradients: bool = False
 
     #: The input a layer accepts, checked before every ``forward``: one entry per axis,
@@ -299,7 +300,7 @@ class Layer(ABC):
         ones on each call (see :func:`restorable_states`); a layer that keeps its state some other
         way overrides this.
         """
-        own = restorable_states(self)
+        own = restorable_states(self, checked=True)
         if set(arrays) != set(own):
             if not own:
                 raise ValueError(f"{label(self)} keeps no state arrays; got {sorted(arrays)}")
@@ -315,8 +316,12 @@ class Layer(ABC):
 
 
 def _declaring(cls: type[Layer], name: str) -> type[Layer]:
-    """The class, ``cls`` or the first of its bases in method order, whose own body defines ``name``."""
-    return next(base for base in cls.__mro__ if name in base.__dict__)
+    """The class, ``cls`` or the first of its bases in method order, whose own body defines ``name``.
+
+    A mixin that is no Layer declares for the class it is mixed into: ``cls``.
+    """
+    base = next(base for base in cls.__mro__ if name in base.__dict__)
+    return base if issubclass(base, Layer) else cls
 
 
 #: Forward passes run so far, counted by every checked ``forward`` and every ``Chain`` forward. A
@@ -392,16 +397,17 @@ def copy_states(layers: Iterable[Layer]) -> list[tuple[Layer, dict[str, Array]]]
             for layer in layers if (states := restorable_states(layer))]
 
 
-def restorable_states(layer: Layer) -> dict[str, Array]:
+def restorable_states(layer: Layer, *, checked: bool = False) -> dict[str, Array]:
     """``layer.state_arrays()``, refused (TypeError) when the default loader could not put them back.
 
     :meth:`Layer.load_state_arrays` copies into the arrays ``state_arrays()`` returns, which
     restores nothing when they are new arrays on each call (the state kept as Python numbers,
-    say). A layer with its own ``load_state_arrays`` is not checked. ``save`` and ``fit`` ask
-    this first, so such a layer is refused before a file or a training run depends on it.
+    say). ``save`` and ``fit`` ask this first, so such a layer is refused before a file or a
+    training run depends on it; a loader written outside minidl may not need those arrays, so
+    it is checked (``checked=True``) only if it calls ``Layer.load_state_arrays`` (minidl's all do).
     """
     own = layer.state_arrays()
-    if own and type(layer).load_state_arrays is Layer.load_state_arrays:
+    if own and (checked or type(layer).load_state_arrays.__module__.startswith("minidl.")):
         again = layer.state_arrays()  # the arrays kept (or views), or copying into them changes nothing
         if any(target.size and not np.may_share_memory(target, again[key]) for key, target in own.items()):
             raise TypeError(f"{label(layer)}: state_arrays() returns new arrays on each call, so copying "

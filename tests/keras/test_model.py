@@ -274,6 +274,12 @@ def test_a_loaded_conv_model_may_grow_after_its_dense_layers(tmp_path):
     assert again.layers[-1].weight.shape == (10, 3)
     x = np.random.default_rng(0).normal(size=(2, 1, 8, 8))
     assert again.predict(x, verbose=0).shape == (2, 3)
+    # Flatten first (MNIST's usual first model) keeps no input_shape in the file either
+    flat = Sequential([Flatten(input_shape=(1, 4, 4)), Dense(3, seed=0)])
+    flat.save(tmp_path / "flat.keras")
+    grown = load_model(tmp_path / "flat.keras")
+    grown.add(Dense(2, seed=1))
+    assert grown.layers[-1].weight.shape == (3, 2)
 
 
 def test_network_summary_still_returns_a_string():

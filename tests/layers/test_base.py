@@ -164,6 +164,27 @@ class _MixedDense(_AddsMixin, Dense):
     """The adding backward from a mixin before Dense: Dense's promise does not cover it either."""
 
 
+def test_a_mixin_that_is_no_layer_declares_for_the_class_it_is_mixed_into() -> None:
+    class SaysItAdds:
+        overwrites_gradients = False
+        backward = _adding_backward
+
+    class Frozen:
+        def backward_parameters(self, grad_y):
+            """Leaves the gradients as they are: the layer is not trained when first."""
+
+    class DecayDense(SaysItAdds, Dense):
+        pass
+
+    class FrozenDense(Frozen, Dense):
+        pass
+
+    assert DecayDense.overwrites_gradients is False
+    assert DecayDense.backward_parameters is Layer.backward_parameters  # runs the mixin's backward
+    assert FrozenDense.backward_parameters is Frozen.backward_parameters  # the mixin's, kept
+    assert FrozenDense.overwrites_gradients is False  # Dense's promise is not for Frozen's method
+
+
 @pytest.mark.parametrize("first", [True, False])
 @pytest.mark.parametrize("adding", [_AddingDense, _MixedDense])
 def test_a_dense_subclass_with_its_own_adding_backward_trains_right_first_or_last(adding, first) -> None:
@@ -667,6 +688,21 @@ def test_state_arrays_that_are_new_on_each_call_are_refused_not_silently_left_un
     before = network[1].weight.value.copy()
     raises(TypeError, lambda: network.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, verbose=0), message)
     np.testing.assert_array_equal(network[1].weight.value, before)  # refused before the first step
+    # minidl's own loaders call Layer's, so a BatchNorm subclass that returns copies is refused too,
+    # and a user's loader that calls Layer's is refused when it runs
+    class CopiedBatchNorm(BatchNorm):
+        def state_arrays(self):
+            return {key: value.copy() for key, value in super().state_arrays().items()}
+
+    raises(TypeError, lambda: Network([CopiedBatchNorm(2)]).save(tmp_path / "bn.npz"),
+           "CopiedBatchNorm 'copiedbatchnorm': state_arrays() returns new arrays on each call")
+
+    class Validating(CountAsNumber):
+        def load_state_arrays(self, arrays):
+            assert arrays["count"] >= 0
+            super().load_state_arrays(arrays)
+
+    raises(TypeError, lambda: Validating().load_state_arrays({"count": np.array(5.0)}), "new arrays")
     viewed = Counter()
     viewed.state_arrays = lambda: {"seen": viewed.seen[:]}  # a new view each call: copying into it works
     viewed.load_state_arrays({"seen": np.array([3.0, 4.0])})
