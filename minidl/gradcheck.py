@@ -100,7 +100,9 @@ def check_gradients(obj: Layer | Network | Loss, x: ArrayLike, target: ArrayLike
     ``overwrites_gradients = True`` (the built-ins) finds its gradients filled with NaN,
     so one it never writes, or adds to, stays NaN and fails. A gradient a clearing
     layer never writes stays 0: it fails unless the true gradient is 0 too (then the
-    parameter does not affect the output, and 0 is right).
+    parameter does not affect the output, and 0 is right). A layer with its own
+    ``backward_parameters`` (what training runs on the first layer with parameters) must
+    fill the same parameter gradients as its ``backward``, or the check fails naming them.
 
     Parameters
     ----------
@@ -261,6 +263,8 @@ class _Check:
             self.problems.extend(unseen_parameters(layers, known, " (nor was it checked)"))
         gradients = [("input", self.point, returned), *((name, p.value, p.grad) for name, p, _ in self.named)]
         gradients = [(name, v, copy.copy(g)) for name, v, g in gradients]  # before any other forward
+        if isinstance(clone, Layer) and type(clone).backward_parameters is not Layer.backward_parameters:
+            self.problems.extend(self.shortcut_problems(clone, gradients[1:]))
         output = np.array(output, dtype=np.float64)
 
         if not np.array_equal(output, self.output()):  # finite differences need a function of x
@@ -272,6 +276,20 @@ class _Check:
         rows = [self.row(name, value, gradient, atol) for name, value, gradient in gradients]
         return GradientCheckReport(self.label, rows, self.problems, eps=self.eps, rtol=self.rtol, atol=atol,
                                    requested_atol=self.atol)
+
+    def shortcut_problems(self, layer: Layer, gradients: list[tuple[str, Array, Array]]) -> list[str]:
+        """Whether the layer's own ``backward_parameters`` fills the gradients ``backward`` filled.
+
+        Training runs it, not ``backward``, on the first layer with parameters (no ``dL/dx``
+        needed there), so a shortcut that differs trains wrong where the check saw ``backward``.
+        """
+        for _, parameter, _ in self.named:
+            parameter.grad.fill(np.nan if layer.overwrites_gradients else 0.0)
+        layer.backward_parameters(self.upstream.copy())
+        return [f"backward_parameters filled the gradient of {name} otherwise than backward did; training "
+                "runs backward_parameters on the first layer with parameters, so both must agree"
+                for (name, _, expected), (_, parameter, _) in zip(gradients, self.named, strict=True)
+                if not np.allclose(parameter.grad, expected, rtol=1e-9, atol=1e-12, equal_nan=True)]
 
     def output(self) -> Array:
         """The forward pass at ``point``, randomness rewound first, as a float64 copy."""

@@ -140,6 +140,21 @@ def test_backward_sees_cleared_or_nan_gradients_as_the_contract_says():
     assert all(np.isnan(grad).all() for grad in seen[True])
 
 
+def test_a_backward_parameters_shortcut_that_differs_from_backward_fails() -> None:
+    # Training runs backward_parameters on the first layer with parameters: the check compares it.
+    class ForgetsTheBias(Dense):
+        def backward_parameters(self, grad_y):
+            self.weight.grad[...] = self._x.T @ grad_y
+
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    report = check_gradients(ForgetsTheBias(3, 2, seed=0), x)
+    assert not report.passed and all(row.passed for row in report.rows)  # backward itself is right
+    assert report.problems == ["backward_parameters filled the gradient of bias otherwise than backward "
+                               "did; training runs backward_parameters on the first layer with parameters, "
+                               "so both must agree"]
+    assert check_gradients(Dense(3, 2, seed=0), x).passed  # Dense's own shortcut agrees
+
+
 def test_a_never_written_gradient_that_truly_is_zero_passes_in_a_clearing_layer():
     # The documented limit of clearing: a gradient left at 0 is right when the parameter
     # does not affect the output (here `unused`), so the check cannot call it a mistake.
