@@ -120,9 +120,12 @@ class Loss:
 
         A loss that comes out NaN or infinite because ``actual`` holds NaN or inf is refused
         (``ValueError`` naming the first such entry); one that comes from ``predicted`` is returned.
+        Integer or boolean predictions are computed in float64.
         """
         self._shape, owner = None, type(self).__name__  # a forward that fails leaves nothing for backward
         target = self.check_target(predicted, actual, owner)
+        if predicted.dtype.kind != "f":  # integers (uint8 would wrap around in -z) or booleans
+            predicted = predicted.astype(np.float64)
         value = self.compute(predicted, target) if self.elementwise else \
             self.compute(*with_batch_axis(predicted, target))
         if type(value) is not float:  # np.float32 (np.mean of float32), or an array: refused

@@ -115,9 +115,12 @@ class _CrossEntropy(Loss):
 
         ``probabilities`` is that layer's output if it already ran (else computed here);
         ``backward()`` then returns ``dL/dz = (p - y) / N``, shaped like ``logits`` (``N`` the
-        number of predictions averaged, as the module docstring says).
+        number of predictions averaged, as the module docstring says). Integer or boolean
+        logits are computed in float64.
         """
-        return self.logits_loss(logits, self.check_target(logits, actual, type(self).__name__), probabilities)
+        target = self.check_target(logits, actual, type(self).__name__)
+        return self.logits_loss(logits if logits.dtype.kind == "f" else logits.astype(np.float64), target,
+                                probabilities)
 
     def logits_loss(self, logits: Array, target: Any, probabilities: Array | None = None) -> float:
         """``forward_from_logits`` for a ``target`` from ``check_target`` (fit checks its data once)."""

@@ -445,3 +445,19 @@ def test_binary_epsilon_that_rounds_away_in_the_predictions_dtype_is_refused(dty
     assert BinaryCrossEntropy(from_logits=True, epsilon=epsilon).forward(one, [1]) > 0  # no clipping
     # A categorical loss reads only log p: p clipped to 1 is exact there, and stays accepted.
     assert math.isfinite(CategoricalCrossEntropy(epsilon=epsilon).forward(pair, [[0, 1]]))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, bool])
+def test_integer_and_boolean_logits_are_computed_in_float64(dtype) -> None:
+    # uint8 wrapped around in -|z| (-1 is 255: an infinite loss), booleans had no minus at all.
+    logits, onehot = np.array([[1, 0], [0, 1]], dtype=dtype), np.array([[1.0, 0.0], [0.0, 1.0]])
+    softplus_minus_1, log_2 = math.log(1 + math.exp(-1)), math.log(2)
+    bce = BinaryCrossEntropy(from_logits=True)
+    assert bce.forward(logits, onehot) == pytest.approx((softplus_minus_1 + log_2) / 2, rel=1e-15)
+    assert bce.backward().dtype == np.float64
+    assert bce.forward_from_logits(logits, onehot) == pytest.approx((softplus_minus_1 + log_2) / 2, rel=1e-15)
+    # softmax of (1, 0): -log(e / (e + 1)) = log(1 + e^-1) for each row
+    for loss, target in ((CategoricalCrossEntropy(from_logits=True), onehot),
+                         (SparseCategoricalCrossEntropy(from_logits=True), np.array([0, 1]))):
+        assert loss.forward(logits, target) == pytest.approx(softplus_minus_1, rel=1e-15)
+        assert loss.backward().dtype == np.float64
