@@ -155,9 +155,10 @@ class Loss:
         return match_target(predicted, actual, owner)
 
     def check_fits(self, layer: Layer) -> None:
-        """Raise ``ValueError`` when this loss cannot train a network ending in ``layer`` (compile asks).
+        """Raise ``ValueError`` when this loss cannot train a network ending in ``layer``.
 
-        Compile asks again of the layer before a last Dropout, Flatten, Identity or pooling layer
+        ``compile`` asks, and so do ``fit``, ``train_step`` and ``loss_and_backward`` before they
+        run; they ask again of the layer before a last Dropout, Flatten, Identity or pooling layer
         (they pass its values on).
         """
 

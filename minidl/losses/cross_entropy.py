@@ -80,7 +80,7 @@ class _CrossEntropy(Loss):
         return target
 
     def check_fits(self, layer: Layer) -> None:
-        """Refuse a last ``layer`` whose outputs this loss cannot read (compile asks).
+        """Refuse a last ``layer`` whose outputs this loss cannot read (compile and each training run ask).
 
         ``from_logits=True`` after Sigmoid or Softmax (their outputs are probabilities);
         ``from_logits=False`` after a built-in layer whose outputs are not probabilities

@@ -22,14 +22,16 @@ The optimizer's ``step`` (in ``fit`` and ``train_step``) then updates the parame
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from minidl._typing import Array
 from minidl.errors import label
+from minidl.layers import AvgPool2D, Dropout, Flatten, Identity, MaxPool2D
 from minidl.layers.activations import Activation
 from minidl.layers.base import Layer, Parameter
 from minidl.layers.chain import Chain
+from minidl.layers.softmax import Softmax
 from minidl.losses import Loss
 
 if TYPE_CHECKING:
@@ -51,11 +53,30 @@ class StepPlan:
     """
 
     def __init__(self, network: Network, loss: Loss) -> None:
+        check_loss_fits(network.layers, loss)  # compile's check again: loss_and_backward takes any loss
         layers, fused = network.layers, loss.fuses_with(network.layers[-1])
         if not any(layer.parameters() for layer in layers):
             raise ValueError("the network has no parameters to train (no layer with weights)")
         self.head, self.fused = Chain(layers, fused=fused), fused
         self.loss, self.parameters = loss, network.parameters()
+
+
+def check_loss_fits(layers: Sequence[Layer], loss: Loss) -> None:
+    """Raise ``ValueError`` when ``loss`` cannot train ``layers`` (``compile`` asks, and every StepPlan).
+
+    ``loss.check_fits`` is asked of the last layer, and of the layer before a last Dropout,
+    Flatten, Identity or pooling layer (they pass its values on); a last Softmax over a
+    single output unit is refused (it always gives 1.0).
+    """
+    for layer in reversed(layers):  # these pass on the values of the layer before: check it too
+        loss.check_fits(layer)
+        if type(layer) not in (Dropout, Flatten, MaxPool2D, AvgPool2D, Identity):
+            break
+    # A Softmax over one output unit always gives 1.0, so the network could never learn
+    if len(layers) > 1 and isinstance(layers[-1], Softmax) and layers[-2].output_features(None) == 1:
+        raise ValueError(f"Softmax {layers[-1].name!r} normalises a single output unit, so it always "
+                         "gives 1.0 and the network cannot learn: for two classes use one unit with "
+                         "Sigmoid and binary_crossentropy, or two units with Softmax")
 
 
 def forward_loss(plan: StepPlan, x: Array, target: Any, checked: bool = False) -> tuple[float, Array]:

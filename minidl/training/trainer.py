@@ -19,16 +19,20 @@ from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_batch, as_float_array, check_bool, check_positive_int, check_real
 from minidl.errors import label
 from minidl.initializers import make_rng
-from minidl.layers import AvgPool2D, Dropout, Flatten, Identity, MaxPool2D
 from minidl.layers.base import Layer, Parameter, copy_states, mode
-from minidl.layers.softmax import Softmax
 from minidl.losses import Loss, get_loss
 from minidl.metrics import MetricFunction
 from minidl.optimizers import Optimizer, get_optimizer
 from minidl.training.callbacks import Callback, CallbackList, History, progress_for
 from minidl.training.data import Batches, fit_data, prepare_data
 from minidl.training.interrupts import InterruptGuard
-from minidl.training.step import StepPlan, check_parameters_after_backward, forward_loss, step
+from minidl.training.step import (
+    StepPlan,
+    check_loss_fits,
+    check_parameters_after_backward,
+    forward_loss,
+    step,
+)
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -101,16 +105,7 @@ class Trainer:
             raise ValueError("compile needs a loss, e.g. loss='mse' or loss='categorical_crossentropy'")
         self.network, self.metrics = network, _metrics.compiled(metrics)
         self.loss, self.optimizer = get_loss(loss), get_optimizer(optimizer)
-        layers = network.layers
-        for layer in reversed(layers):  # these pass on the values of the layer before: check it too
-            self.loss.check_fits(layer)
-            if type(layer) not in (Dropout, Flatten, MaxPool2D, AvgPool2D, Identity):
-                break
-        # A Softmax over one output unit always gives 1.0, so the network could never learn
-        if len(layers) > 1 and isinstance(layers[-1], Softmax) and layers[-2].output_features(None) == 1:
-            raise ValueError(f"Softmax {layers[-1].name!r} normalises a single output unit, so it always "
-                             "gives 1.0 and the network cannot learn: for two classes use one unit with "
-                             "Sigmoid and binary_crossentropy, or two units with Softmax")
+        check_loss_fits(network.layers, self.loss)
         previous = network.trainer
         self.history: History | None = previous.history if previous else None
         self.fit_rng: np.random.Generator | None = previous.fit_rng if previous else None
@@ -319,7 +314,9 @@ def loss_and_backward(network: Network, x: ArrayLike, y: ArrayLike, loss: Loss |
     backpropagation starts below that layer with ``(p - y) / N`` (finite for any
     logits). Backpropagation stops at the first layer with parameters (its
     ``backward_parameters``): no gradient with respect to ``x`` is computed.
-    When the loss is NaN or infinite the gradients are left as they were.
+    When the loss is NaN or infinite the gradients are left as they were. A loss that
+    cannot read the last layer is refused as ``compile`` refuses it (``ValueError``), and so
+    is it in ``train_step``.
 
     Parameters
     ----------

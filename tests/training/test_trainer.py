@@ -364,6 +364,32 @@ def test_loss_and_backward_fills_gradients_like_explicit_backward():
         np.testing.assert_allclose(before, parameter.grad, rtol=1e-14)
 
 
+@pytest.mark.parametrize(("layers", "loss", "fragment"), [
+    ([Dense(3, 2, seed=0), Softmax()], minidl.CategoricalCrossEntropy(from_logits=True),
+     "CategoricalCrossEntropy(from_logits=True) reads logits, but the network ends in Softmax 'softmax'"),
+    ([Dense(3, 2, seed=0), Sigmoid()], minidl.CategoricalCrossEntropy(),
+     "CategoricalCrossEntropy: the network ends in Sigmoid 'sigmoid', whose outputs do not sum to 1"),
+    ([Dense(3, 1, seed=0), Softmax()], MeanSquaredError(),
+     "Softmax 'softmax' normalises a single output unit, so it always gives 1.0"),
+], ids=["logits-after-softmax", "categorical-after-sigmoid", "softmax-of-one"])
+def test_loss_and_backward_runs_compiles_loss_check(layers, loss, fragment):
+    # It trained silently on what compile refuses (loss 0.705 for the first, gradients filled)
+    net = Network(layers)
+    x, y = np.ones((4, 3)), np.eye(2)[[0, 1, 0, 1]][:, : net[0].weight.value.shape[1]]
+    raises(ValueError, lambda: net.loss_and_backward(x, y, loss), fragment)
+    assert all(not p.grad.any() for p in net.parameters())
+
+
+def test_train_step_runs_compiles_loss_check_for_a_loss_set_after_compile():
+    net = Network([Dense(3, 2, seed=0), Softmax()])
+    net.compile(optimizer="sgd", loss="categorical_crossentropy")
+    net.trainer.loss = minidl.CategoricalCrossEntropy(from_logits=True)  # Trainer attributes can be set
+    before = [p.value.copy() for p in net.parameters()]
+    raises(ValueError, lambda: net.train_step(np.ones((4, 3)), np.eye(2)[[0, 1, 0, 1]]),
+           "CategoricalCrossEntropy(from_logits=True) reads logits, but the network ends in Softmax")
+    assert all(np.array_equal(b, p.value) for b, p in zip(before, net.parameters(), strict=True))
+
+
 def test_fit_before_compile_is_a_clear_error():
     x, y = linear_data(n=4)
     with pytest.raises(RuntimeError, match=r"compile\(optimizer=..., loss=...\)"):
