@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, overload
 
 import numpy as np
@@ -178,7 +178,7 @@ class Network:
 
     def fit(self, x: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
             validation_split: float = 0.0, validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-            callbacks: Sequence[Callback] | None = None, verbose: int = 1, seed: Seed = None) -> History:
+            callbacks: Iterable[Callback] | None = None, verbose: int = 1, seed: Seed = None) -> History:
         """Train on ``(x, y)``; returns a History (see :meth:`Trainer.fit <minidl.training.Trainer.fit>`)."""
         return require_trainer(self, "fit").fit(x, y, epochs, batch_size, shuffle, validation_split,
                                                 validation_data, callbacks, verbose, seed)

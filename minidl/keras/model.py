@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import zip_longest
 
 import numpy as np
@@ -194,7 +194,7 @@ class Sequential:
         return None if self._network is None else self._network.optimizer
 
     def fit(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = None, epochs: int = 1,
-            verbose: int | str = "auto", callbacks: Sequence[Callback] | None = None,
+            verbose: int | str = "auto", callbacks: Iterable[Callback] | None = None,
             validation_split: float = 0.0, validation_data: tuple[ArrayLike, ArrayLike] | None = None,
             shuffle: bool = True, *, seed: Seed = None) -> History:
         """Keras's ``fit`` (its argument order): mini-batch training; returns a History (``.history`` dict).

@@ -49,7 +49,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
@@ -131,14 +131,19 @@ class CallbackList:
     learning rate (then ``fit`` logs ``learning_rate`` each epoch).
     """
 
-    def __init__(self, callbacks: Sequence[Callback] | None, *built_in: Callback | None) -> None:
+    def __init__(self, callbacks: Iterable[Callback] | None, *built_in: Callback | None) -> None:
         if isinstance(callbacks, Callback):
             raise TypeError(f"fit callbacks must be a list of Callback objects; got a single "
                             f"{type(callbacks).__name__} (write callbacks=[...])")
-        for item in callbacks or []:
+        given = list(callbacks or [])  # read once: a generator would be empty the second time
+        for index, item in enumerate(given):
             if not isinstance(item, Callback):
                 raise TypeError(f"fit callbacks must be minidl Callback objects; got {type(item).__name__}")
-        self.callbacks = [c for c in built_in if c is not None] + list(callbacks or [])
+            first = next(i for i, other in enumerate(given) if other is item)
+            if first < index:  # its hooks would run twice each epoch
+                raise ValueError(f"fit callbacks: the {type(item).__name__} at position {index} is the same "
+                                 f"object as the one at position {first}; give each callback once")
+        self.callbacks = [c for c in built_in if c is not None] + given
         self.per_batch = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
         self.logs_learning_rate = any(c.logs_learning_rate for c in self.callbacks)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -115,7 +115,7 @@ class Trainer:
 
     def fit(self, x: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
             validation_split: float = 0.0, validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-            callbacks: Sequence[Callback] | None = None, verbose: int = 1, seed: Seed = None) -> History:
+            callbacks: Iterable[Callback] | None = None, verbose: int = 1, seed: Seed = None) -> History:
         """Train by mini-batch gradient descent; returns a History (what ``network.fit`` runs).
 
         Each epoch visits the samples once, in batches of ``batch_size``: one step
@@ -136,7 +136,7 @@ class Trainer:
             A fraction in ``[0, 1)`` held out, **the last samples, before any shuffling**
             (as Keras); or ``(x_val, y_val)``. Not both.
         callbacks
-            :class:`~minidl.Callback` objects, such as :class:`~minidl.EarlyStopping`.
+            :class:`~minidl.Callback` objects (any iterable, read once; each object once).
         verbose
             0 silent; 1 a live bar on a terminal, else one line per epoch; 2 one line per epoch.
         seed

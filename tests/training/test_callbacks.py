@@ -331,6 +331,33 @@ def test_fit_callbacks_given_a_single_callback_names_the_fix():
         net.fit(np.ones((4, 1)), np.ones(4), verbose=0, callbacks=EarlyStopping(monitor="loss"))
 
 
+def test_fit_callbacks_from_a_generator_run_every_epoch():
+    # The check read the generator, so the list made after it was empty: no callback ever ran
+    class Count(Callback):
+        epochs = 0
+
+        def on_epoch_end(self, epoch, logs):
+            self.epochs += 1
+
+    counts = [Count(), Count()]
+    net = Network([Dense(1, 1, seed=0)])
+    net.compile(optimizer="sgd", loss="mse")
+    net.fit(np.ones((4, 1)), np.ones(4), epochs=3, verbose=0, callbacks=(c for c in counts))
+    assert [c.epochs for c in counts] == [3, 3]
+
+
+def test_fit_callbacks_refuse_the_same_object_twice():
+    # Its hooks ran twice each epoch (a counter of epochs counted 4 in 2 epochs)
+    stop = EarlyStopping(monitor="loss")
+    net = Network([Dense(1, 1, seed=0)])
+    net.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((4, 1)), np.ones(4)
+    raises(ValueError, lambda: net.fit(x, y, verbose=0, callbacks=[stop, Callback(), stop]),
+           "fit callbacks: the EarlyStopping at position 2 is the same object as the one at position 0",
+           "give each callback once")
+    assert net.history is None
+
+
 def test_callbacks_see_the_network_and_logs():
     calls = []
 
