@@ -34,13 +34,15 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
     TypeError
         For non-numeric, complex or object data.
     ValueError
-        For empty data or data holding NaN or infinity.
+        For empty data, data holding NaN or infinity, or values beyond ``dtype``'s range
+        (1e6 in float16: the cast would make them infinite).
     """
     # Fast path: an ndarray already of the wanted floating dtype is used as it is (no
     # conversion, no copy); only the size and finiteness checks below remain. This is
     # what every call of a training loop sees.
     if type(value) is np.ndarray and (value.dtype == dtype if dtype is not None else value.dtype.kind == "f"):
         array: Array = value
+        source = array
     else:
         try:
             array = np.asarray(value)
@@ -50,11 +52,35 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
             raise TypeError(f"{name} must hold real numbers (int, float or bool); got dtype {array.dtype}")
         if dtype is None:
             dtype = array.dtype if array.dtype.kind == "f" else np.float64
-        array = array.astype(dtype, copy=False)
+        source = array
+        with np.errstate(over="ignore"):  # an overflow is reported below, naming the dtype
+            array = array.astype(dtype, copy=False)
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one value")
-    check_finite(array, name)
+    try:
+        check_finite(array, name)
+    except ValueError:
+        if source is not array:  # finite before the cast: say it was the dtype's range
+            check_finite(source, name)
+            check_in_range(source, array.dtype, name)
+        raise
     return array
+
+
+def check_in_range(array: Array, dtype: Any, name: str) -> None:
+    """Raise ``ValueError`` (naming ``name``, ``dtype``, the largest value) if casting to ``dtype`` overflows.
+
+    ``array`` is finite and real; 1e6 becomes inf in float16 (whose largest value is 65504).
+    """
+    if array.dtype.kind not in "iuf" or np.can_cast(array.dtype, dtype):
+        return
+    largest = np.abs(array).max()
+    with np.errstate(over="ignore"):
+        if np.isfinite(largest.astype(dtype)):
+            return
+    raise ValueError(f"{name} holds {float(largest):g} (in magnitude), beyond the range of {np.dtype(dtype)} "
+                     f"(largest {float(np.finfo(dtype).max):g}), where it would become inf: scale it down, "
+                     "or use a wider dtype (e.g. network.astype(np.float64))")
 
 
 def as_batch(x: Array) -> tuple[Array, bool]:

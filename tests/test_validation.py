@@ -7,12 +7,15 @@ import pytest
 
 from minidl._validation import (
     as_batch,
+    as_float_array,
     check_bool,
     check_count,
     check_float_dtype,
+    check_in_range,
     check_int_pair,
     check_positive_int,
 )
+from tests.messages import raises
 
 
 def test_as_batch_adds_an_axis_to_one_sample_as_a_view_and_says_so():
@@ -72,3 +75,24 @@ def test_check_float_dtype_names_the_argument_for_what_numpy_cannot_read_as_a_dt
     message = f"Dense 'dense': dtype must be a floating dtype; got {value!r}"
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         check_float_dtype(value, "Dense 'dense': dtype")
+
+
+@pytest.mark.parametrize("value", [1e6, -1e6, 70000], ids=["large", "negative", "integer"])
+def test_as_float_array_names_the_dtype_a_value_does_not_fit(value):
+    # It said "x must be finite; got inf" of finite data: the cast to float16 made the inf
+    raises(ValueError, lambda: as_float_array(np.array([[1.0], [value]]), "fit x", dtype=np.float16),
+           f"fit x holds {abs(value):g} (in magnitude), beyond the range of float16 (largest 65504)",
+           "scale it down")
+    raises(ValueError, lambda: as_float_array([[np.nan], [value]], "fit x", dtype=np.float16),
+           "fit x must be finite; got nan")  # a NaN given is still named as such
+    assert as_float_array([[65504.0]], "x", dtype=np.float16)[0, 0] == 65504.0
+
+
+def test_check_in_range_refuses_only_what_the_cast_makes_infinite():
+    check_in_range(np.array([65519.0]), np.float16, "y")  # rounds to 65504, finite
+    check_in_range(np.array([1e300]), np.float64, "y")
+    check_in_range(np.array([True]), np.float16, "y")
+    raises(ValueError, lambda: check_in_range(np.array([0.0, 65520.0]), np.float16, "fit y"),
+           "fit y holds 65520 (in magnitude), beyond the range of float16 (largest 65504)")
+    raises(ValueError, lambda: check_in_range(np.array([1e39]), np.float32, "y"),
+           "y holds 1e+39 (in magnitude), beyond the range of float32 (largest 3.40282e+38)")

@@ -1,8 +1,8 @@
 """The data of ``fit`` and ``evaluate``: checked once, split for validation, cut into batches.
 
 ``x`` and ``y`` are checked and converted once, up front (numeric, finite, non-empty,
-cast to the network's dtype, target shapes); the per-batch loop then calls the layers
-directly.
+within the range of the network's dtype and cast to it, target shapes); the per-batch loop
+then calls the layers directly.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
-from minidl._validation import as_float_array
+from minidl._validation import as_batch, as_float_array, check_in_range
 from minidl.losses import Loss
 
 if TYPE_CHECKING:
@@ -24,7 +24,8 @@ def prepare_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, owner
                  ) -> tuple[Array, Any, int]:
     """Check and convert ``x`` and ``y`` once: returns ``(x, target, output_width)``.
 
-    ``x`` becomes a finite array of the network's dtype with a batch axis; ``y`` the
+    ``x`` becomes a finite array of the network's dtype with a batch axis (a value beyond that
+    dtype's range, 1e6 in float16, is refused, as one in ``y`` is); ``y`` the
     target in the form the loss reads during the loop (the output's shape and dtype,
     or integer labels for ``SparseCategoricalCrossEntropy``), checked by the loss's own
     ``check_target`` against a stand-in for the whole output (no memory: a broadcast zero).
@@ -38,6 +39,7 @@ def prepare_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, owner
     # Not cast to the network's dtype here: integer labels stay exact (float16 would turn label
     # 2049 into 2048); the loss's check_target casts a target that is compared as numbers.
     target = as_float_array(y, f"{owner} y")
+    check_in_range(target, dtype, f"{owner} y")  # the loss casts it to the network's dtype
     if target.ndim == 0 or len(target) != len(data):
         got = "a scalar" if target.ndim == 0 else f"{len(target)} samples (shape {target.shape})"
         raise ValueError(f"{owner}: x has {len(data)} samples (shape {data.shape}) but y has {got}")
@@ -77,6 +79,18 @@ def fit_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, split: fl
         raise TypeError(f"fit validation_data must be a pair (x_val, y_val); got {got}")
     x_val, y_val = validation_data
     return data, target, width, prepare_data(network, loss, x_val, y_val, "fit validation_data")[:2]
+
+
+def checked_batch(network: Network, x: ArrayLike, y: ArrayLike, owner: str) -> tuple[Array, Array]:
+    """``train_step``'s and ``loss_and_backward``'s ``(x, y)``, checked; one sample as a batch.
+
+    ``x`` is cast to the network's dtype, ``y`` kept (exact labels) but refused when a value
+    is beyond that dtype's range.
+    """
+    data, target = as_float_array(x, f"{owner} x", dtype=network.dtype), as_float_array(y, f"{owner} y")
+    check_in_range(target, network.dtype, f"{owner} y")  # the loss casts it to the network's dtype
+    data, single = as_batch(data)
+    return data, target[None] if single else target
 
 
 class Batches:

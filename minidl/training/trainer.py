@@ -16,7 +16,7 @@ import numpy as np
 
 from minidl import metrics as _metrics
 from minidl._typing import Array, ArrayLike, Seed
-from minidl._validation import as_batch, as_float_array, check_bool, check_positive_int, check_real
+from minidl._validation import check_bool, check_positive_int, check_real
 from minidl.errors import label
 from minidl.initializers import make_rng
 from minidl.layers.base import Layer, Parameter, copy_states, mode
@@ -24,7 +24,7 @@ from minidl.losses import Loss, get_loss
 from minidl.metrics import MetricFunction
 from minidl.optimizers import Optimizer, get_optimizer
 from minidl.training.callbacks import Callback, CallbackList, History, progress_for
-from minidl.training.data import Batches, fit_data, prepare_data
+from minidl.training.data import Batches, checked_batch, fit_data, prepare_data
 from minidl.training.interrupts import InterruptGuard
 from minidl.training.step import (
     StepPlan,
@@ -274,7 +274,7 @@ class Trainer:
         """
         if self._step_plan is None:
             self._step_plan = StepPlan(self.network, self.loss)
-        value, _ = step(self._step_plan, *_checked(self.network, x, y, "train_step"))
+        value, _ = step(self._step_plan, *checked_batch(self.network, x, y, "train_step"))
         if math.isfinite(value):
             self.optimizer.step(self._step_plan.parameters)
         return value
@@ -336,7 +336,7 @@ def loss_and_backward(network: Network, x: ArrayLike, y: ArrayLike, loss: Loss |
     array([14., 28., 42.])
     """
     loss = require_trainer(network, "loss_and_backward").loss if loss is None else loss
-    return step(StepPlan(network, get_loss(loss)), *_checked(network, x, y, "loss_and_backward"))[0]
+    return step(StepPlan(network, get_loss(loss)), *checked_batch(network, x, y, "loss_and_backward"))[0]
 
 
 def require_trainer(network: Network, caller: str) -> Trainer:
@@ -405,11 +405,3 @@ class NonFiniteRecovery:
         reason = f"stopped: {where}; {kept} (try a smaller learning rate)"
         self.trainer.stop_training, self.trainer.stop_reason = True, reason
         warnings.warn(reason, RuntimeWarning, stacklevel=6)  # the caller of network.fit
-
-
-def _checked(network: Network, x: ArrayLike, y: ArrayLike, owner: str) -> tuple[Array, Array]:
-    """``(x, y)`` checked, ``x`` in the network's dtype (``y`` kept: exact labels); one sample as a batch."""
-    data, target = as_float_array(x, f"{owner} x", dtype=network.dtype), as_float_array(y, f"{owner} y")
-    data, single = as_batch(data)
-    return data, target[None] if single else target
-

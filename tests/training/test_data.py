@@ -7,6 +7,7 @@ import pytest
 
 import minidl
 from minidl import SGD, Dense, Network
+from tests.messages import raises
 from tests.training.helpers import F32, InputRecorder, Recorder, classification_data, classifier, linear_data
 
 
@@ -145,3 +146,16 @@ def test_validation_data_and_batches_without_shuffle():
     assert [len(batch) for batch in training] == [4, 4, 2]
     np.testing.assert_array_equal(np.concatenate(training), x)  # in order
     assert "val_loss" in history.history
+
+
+def test_targets_beyond_the_networks_dtype_are_refused_naming_y() -> None:
+    # fit and evaluate said "MeanSquaredError: actual must be finite; got inf" of y = 1e6, finite
+    net = Network([Dense(1, 1, seed=0, dtype=np.float16)])
+    net.compile(optimizer=SGD(0.1), loss="mse")
+    x, y = np.ones((4, 1)), np.array([1.0, 2.0, -1e6, 3.0])
+    fragment = "y holds 1e+06 (in magnitude), beyond the range of float16 (largest 65504)"
+    raises(ValueError, lambda: net.fit(x, y, verbose=0), f"fit {fragment}")
+    raises(ValueError, lambda: net.fit(x, x[:, 0], verbose=0, validation_data=(x, y)),
+           f"fit validation_data {fragment}")
+    raises(ValueError, lambda: net.evaluate(x, y), f"evaluate {fragment}")
+    raises(ValueError, lambda: net.fit(y[:, None], x[:, 0], verbose=0), "fit x holds 1e+06 (in magnitude)")

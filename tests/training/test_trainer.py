@@ -390,6 +390,15 @@ def test_train_step_runs_compiles_loss_check_for_a_loss_set_after_compile():
     assert all(np.array_equal(b, p.value) for b, p in zip(before, net.parameters(), strict=True))
 
 
+@pytest.mark.parametrize("method", ["train_step", "loss_and_backward"])
+def test_train_step_and_loss_and_backward_refuse_targets_beyond_the_networks_dtype(method):
+    # They returned inf (numpy's "overflow encountered in cast" the only sign) for y = 1e6 in float16
+    net = Network([Dense(1, 1, seed=0, dtype=np.float16)])
+    net.compile(optimizer=SGD(0.1), loss="mse")
+    raises(ValueError, lambda: getattr(net, method)(np.ones((2, 1)), np.array([1.0, 1e6])),
+           f"{method} y holds 1e+06 (in magnitude), beyond the range of float16 (largest 65504)")
+
+
 def test_fit_before_compile_is_a_clear_error():
     x, y = linear_data(n=4)
     with pytest.raises(RuntimeError, match=r"compile\(optimizer=..., loss=...\)"):
