@@ -218,7 +218,8 @@ class Trainer:
             if epoch == batch == 0:  # after the first backward of fit: what did the layers do?
                 check_parameters_after_backward(self.network, plan.parameters)
             if not math.isfinite(value):
-                recovery.stop(f"the training loss became {value} at epoch {epoch + 1}, batch {batch + 1}")
+                recovery.stop(f"the training loss became {value} at epoch {epoch + 1}, batch {batch + 1}",
+                              first=epoch == batch == 0)
                 return None
             guard.protected = True
             self.optimizer.step(plan.parameters)
@@ -357,7 +358,9 @@ class NonFiniteRecovery:
     arrays turned non-finite, or when the network has state arrays: the forward pass of the
     batch with the non-finite loss has already updated them (so the network is that of the
     last complete epoch; nothing is copied per batch).
-    The reason is kept in ``stop_reason`` and ``History.stop_reason``, warned as a
+    The reason (advising a smaller learning rate, except on fit's first batch: no update had
+    been applied, so the inputs or the starting weights gave it) is kept in ``stop_reason`` and
+    ``History.stop_reason``, warned as a
     ``RuntimeWarning`` and printed when ``verbose > 0``; the History holds the
     completed epochs only.
     """
@@ -384,8 +387,11 @@ class NonFiniteRecovery:
             np.asarray(array) for layer in self.stateful for array in layer.state_arrays().values()]
         return all(math.isfinite(float(a.sum())) or np.isfinite(a).all() for a in arrays)
 
-    def stop(self, where: str) -> None:
-        """Stop training, saying ``where`` it went wrong; restore the epoch's start if needed."""
+    def stop(self, where: str, first: bool = False) -> None:
+        """Stop training, saying ``where`` it went wrong; restore the epoch's start if needed.
+
+        ``first``: on fit's first batch, before any update, so the learning rate is not the cause.
+        """
         broken = not self.all_finite()
         states = "; ".join(f"{label(layer)} ({', '.join(layer.state_arrays())})" for layer in self.stateful)
         kept = "the parameters are those before that batch (its update was not applied)"
@@ -402,6 +408,9 @@ class NonFiniteRecovery:
                 layer.load_state_arrays(saved_states)
             self.trainer.optimizer.reset()
             kept += " and the optimizer's state was reset"
-        reason = f"stopped: {where}; {kept} (try a smaller learning rate)"
+        advice = ("; no update had been applied yet, so the learning rate is not the cause: the inputs and "
+                  "the weights fit started from produce it (check x and y for huge values, and the weight "
+                  "initialisation)") if first else " (try a smaller learning rate)"
+        reason = f"stopped: {where}; {kept}{advice}"
         self.trainer.stop_training, self.trainer.stop_reason = True, reason
         warnings.warn(reason, RuntimeWarning, stacklevel=6)  # the caller of network.fit

@@ -176,6 +176,19 @@ def test_a_diverging_run_stops_itself_and_keeps_finite_weights() -> None:
     assert all(np.all(np.isfinite(p.value)) for p in net.parameters())
 
 
+def test_a_non_finite_loss_on_the_first_batch_does_not_blame_the_learning_rate() -> None:
+    # It advised "try a smaller learning rate" though no update had been applied yet
+    net = Network([Dense(1, 1, weight_init=[[1e200]], bias_init="zeros")])
+    net.compile(optimizer=SGD(0.1), loss="mse")
+    with pytest.warns(RuntimeWarning, match="stopped"), np.errstate(over="ignore"):
+        net.fit(np.array([[1e200], [1.0]]), np.zeros(2), batch_size=2, verbose=0)
+    reason = net.stop_reason
+    assert reason.startswith("stopped: the training loss became inf at epoch 1, batch 1;")
+    assert "no update had been applied yet, so the learning rate is not the cause" in reason
+    assert "the inputs and the weights fit started from produce it" in reason
+    assert "smaller learning rate" not in reason and net.history.stop_reason == reason
+
+
 def test_evaluate_and_train_step_check_sizes_and_batch_size() -> None:
     net = compiled_network()
     raises(ValueError, lambda: net.evaluate(X_TRAIN, Y_TRAIN, batch_size=0), "evaluate batch_size",
