@@ -34,8 +34,9 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
     TypeError
         For non-numeric, complex or object data.
     ValueError
-        For empty data, data holding NaN or infinity, or values beyond ``dtype``'s range
-        (1e6 in float16: the cast would make them infinite).
+        For empty data, data holding NaN or infinity, values beyond ``dtype``'s range
+        (1e6 in float16: the cast would make them infinite), or a numpy masked array with
+        masked values (one with none masked is read as its data).
     """
     # Fast path: an ndarray already of the wanted floating dtype is used as it is (no
     # conversion, no copy); only the size and finiteness checks below remain. This is
@@ -44,6 +45,8 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
         array: Array = value
         source = array
     else:
+        if isinstance(value, np.ma.MaskedArray):  # np.asarray drops the mask: the hidden values would count
+            value = unmasked(value, name)
         try:
             array = np.asarray(value)
         except (ValueError, TypeError) as error:  # ragged nested lists end here
@@ -65,6 +68,16 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
             check_in_range(source, array.dtype, name)
         raise
     return array
+
+
+def unmasked(value: np.ma.MaskedArray[Any, Any], name: str) -> Array:
+    """The data of a masked array none of whose values is masked; else a ``ValueError`` naming ``name``."""
+    if np.ma.is_masked(value):
+        raise ValueError(f"{name} is a masked array with {int(np.ma.getmaskarray(value).sum())} of its "
+                         f"{value.size} values masked; minidl would ignore the mask and read the values "
+                         "under it: fill them first (.filled(value)) or drop them (.compressed() for 1-D "
+                         "data; else keep the rows with no masked value)")
+    return np.asarray(value.data)
 
 
 def check_in_range(array: Array, dtype: Any, name: str) -> None:

@@ -96,3 +96,18 @@ def test_check_in_range_refuses_only_what_the_cast_makes_infinite():
            "fit y holds 65520 (in magnitude), beyond the range of float16 (largest 65504)")
     raises(ValueError, lambda: check_in_range(np.array([1e39]), np.float32, "y"),
            "y holds 1e+39 (in magnitude), beyond the range of float32 (largest 3.40282e+38)")
+
+
+def test_as_float_array_refuses_a_masked_array_with_masked_values():
+    # np.asarray dropped the mask: the hidden 1e3 was trained on
+    data = np.ma.array([[1.0, 2.0], [1e3, 4.0]], mask=[[False, False], [True, False]])
+    raises(ValueError, lambda: as_float_array(data, "fit x", dtype=np.float32),
+           "fit x is a masked array with 1 of its 4 values masked",
+           "fill them first (.filled(value)) or drop them (.compressed() for 1-D data")
+
+
+@pytest.mark.parametrize("mask", [np.ma.nomask, [False, False]], ids=["nomask", "all-false"])
+def test_as_float_array_reads_a_masked_array_with_nothing_masked_as_its_data(mask):
+    array = as_float_array(np.ma.array([1, 2], mask=mask), "x", dtype=np.float32)
+    assert type(array) is np.ndarray and array.dtype == np.float32
+    assert array.tolist() == [1.0, 2.0]

@@ -159,3 +159,13 @@ def test_targets_beyond_the_networks_dtype_are_refused_naming_y() -> None:
            f"fit validation_data {fragment}")
     raises(ValueError, lambda: net.evaluate(x, y), f"evaluate {fragment}")
     raises(ValueError, lambda: net.fit(y[:, None], x[:, 0], verbose=0), "fit x holds 1e+06 (in magnitude)")
+
+
+def test_fit_refuses_masked_targets_naming_y() -> None:
+    net = Network([Dense(1, 1, seed=0)])
+    net.compile(optimizer=SGD(0.1), loss="mse")
+    y = np.ma.array([1.0, 1.0, 1e3], mask=[False, False, True])
+    raises(ValueError, lambda: net.fit(np.ones((3, 1)), y, verbose=0),
+           "fit y is a masked array with 1 of its 3 values masked")
+    net.fit(np.ones((3, 1)), y.filled(1.0), epochs=200, verbose=0)  # filled: trained on ones
+    assert net.predict([[1.0]])[0, 0] == pytest.approx(1.0, abs=1e-6)
