@@ -73,7 +73,7 @@ class Sequential:
         self._input: tuple[int, ...] | None = None  # one sample's shape reaching the first layer
         self.history = None
         self._network: Network | None = None
-        self._compiled: tuple[str | Optimizer, str | Loss, Metrics] | None = None
+        self._compiled: tuple[Optimizer, str | Loss, Metrics] | None = None
         if isinstance(layers, (KerasLayer, Layer)):
             kind = layers.kind if isinstance(layers, KerasLayer) else type(layers).__name__
             raise TypeError(f"Sequential expects a list of layers; got one {kind}: write Sequential([...])")
@@ -172,14 +172,16 @@ class Sequential:
                 metrics: Metrics = None) -> None:
         """Keras's ``compile``: the optimizer, loss and metrics ``fit`` uses (applied when built).
 
-        A wrong name is refused here; a loss the last layer cannot feed yet (a Dense whose
-        softmax is still to be added) by ``fit``, ``evaluate`` and ``save``, as layers may come.
+        The optimizer object is made here, as Keras does (``model.optimizer`` is ``Adam(...)``
+        for ``"adam"``, built or not) and kept across ``fit`` calls. A wrong name is refused
+        here; a loss the last layer cannot feed yet (a Dense whose softmax is still to be
+        added) by ``fit``, ``evaluate`` and ``save``, as layers may come.
         """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='mean_squared_error' or "
                              "loss='categorical_crossentropy'")
-        get_optimizer(optimizer), get_loss(loss), compiled_metrics(metrics)  # a wrong name: its error now
-        self._compiled = (optimizer, loss, metrics)
+        get_loss(loss), compiled_metrics(metrics)  # a wrong name: its error now
+        self._compiled = (get_optimizer(optimizer), loss, metrics)
         if self._network is not None and not self._pending:
             self._compile_network()
 
@@ -190,8 +192,8 @@ class Sequential:
 
     @property
     def optimizer(self) -> Optimizer | None:
-        """The compiled optimizer object (None before the model is compiled and built)."""
-        return None if self._network is None else self._network.optimizer
+        """The optimizer object ``compile`` made (None before ``compile``); ``fit`` trains with it."""
+        return None if self._compiled is None else self._compiled[0]
 
     def fit(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: Sequence[Callback] | None = None,

@@ -422,6 +422,15 @@ def test_compile_checks_the_names_before_the_model_is_built():
     assert model.loss is None  # nothing was kept
 
 
+def test_compile_makes_the_optimizer_object_before_the_model_is_built():
+    model = Sequential([Dense(2), Dense(1)])  # no input shape: not built
+    model.compile(optimizer="adam", loss="mean_squared_error")
+    assert type(model.optimizer) is Adam and model.optimizer.learning_rate == 0.001
+    made = model.optimizer
+    model.fit(np.ones((4, 3)), np.zeros(4), epochs=2, verbose=0)
+    assert model.optimizer is made and model.network.optimizer is made  # fit trained with it
+
+
 def test_a_compile_that_fails_when_built_gives_its_own_error_again_not_call_compile():
     model = Sequential([Dense(1, activation="softmax")])
     model.compile("adam", "categorical_crossentropy")
