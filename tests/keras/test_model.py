@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -126,6 +127,48 @@ def test_input_sizes_are_inferred_from_input_shape_at_add():
 def test_an_input_layer_gives_the_shape():
     model = Sequential([Input(shape=(5,)), Dense(1)])
     assert model.layers[0].weight.shape == (5, 1)
+
+
+def test_an_input_after_other_layers_is_refused_naming_them():
+    message = "Input(shape=(4,)) must be the first layer of a Sequential; got it after Dense, Dense"
+    for first in (Dense(4, input_shape=(3,)), Dense(4)):  # built at once, or waiting for data
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            Sequential([first, Dense(4), Input(shape=(4,))])
+    with pytest.raises(ValueError, match=r"got it after Input$"):
+        Sequential([Input(shape=(4,)), Input(shape=(4,))])
+
+
+def test_a_sequential_named_none_is_sequential_as_in_keras(capsys):
+    model = Sequential([Dense(1, input_shape=(2,))], name=None)
+    model.summary()
+    assert model.name == "sequential" and capsys.readouterr().out.startswith('Model: "sequential"\n')
+
+
+def test_pop_removes_the_last_layer_added_with_its_activation():
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="mean_squared_error")
+    removed = model.pop()
+    assert removed.kind == "Dense"
+    assert [type(layer).__name__ for layer in removed.layers] == ["Dense", "Softmax"]
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "ReLU"]
+    assert model.predict(np.ones((2, 3))).shape == (2, 4)
+    model.add(Dense(1))  # the shape reaching it is the ReLU's
+    assert model.layers[-1].weight.shape == (4, 1)
+    assert len(model.fit(np.ones((2, 3)), np.zeros(2), epochs=1, verbose=0).history["loss"]) == 1
+    waiting = Sequential([Dense(4), Dense(2)])  # not built yet
+    assert waiting.pop().kind == "Dense" and waiting.predict(np.ones((2, 3))).shape == (2, 4)
+    waiting.pop()
+    with pytest.raises(IndexError, match=r"^Sequential.pop: the model has no layers to remove$"):
+        waiting.pop()
+
+
+def test_pop_removes_one_minidl_layer_of_a_loaded_model(tmp_path):
+    Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(2)]).save(tmp_path / "model.keras")
+    model = load_model(tmp_path / "model.keras")
+    assert type(model.pop().layers[0]).__name__ == "Dense"
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "ReLU"]
+    model.add(Dense(5))
+    assert model.predict(np.ones((2, 3))).shape == (2, 5)
 
 
 def test_without_an_input_shape_the_first_data_builds_the_model():
