@@ -390,7 +390,8 @@ class ModelCheckpoint(Monitor):
     'min'
     """
 
-    config_keys = ("path", "monitor", "save_best_only", "mode", "include_optimizer", "verbose")
+    config_keys: tuple[str, ...] = ("path", "monitor", "save_best_only", "mode", "include_optimizer",
+                                    "verbose")
 
     def __init__(self, path: str | os.PathLike[str], monitor: str = "val_loss", save_best_only: bool = True,
                  mode: str = "auto", include_optimizer: bool = True, verbose: int = 0) -> None:

@@ -112,7 +112,7 @@ def test_the_course_classification_code_runs_with_only_its_imports_changed(capsy
 
 def test_keras_optimizers_are_minidls_and_lr_names_learning_rate():
     assert (SGD, Adam, RMSprop) == (minidl.SGD, minidl.Adam, minidl.RMSprop)
-    assert ModelCheckpoint is minidl.ModelCheckpoint and EarlyStopping is minidl.EarlyStopping
+    assert issubclass(ModelCheckpoint, minidl.ModelCheckpoint) and EarlyStopping is minidl.EarlyStopping
     with pytest.raises(TypeError, match="learning_rate"):
         SGD(lr=0.01)
 
