@@ -12,6 +12,7 @@ from minidl._validation import (
     check_float_dtype,
     check_int_pair,
     check_positive_int,
+    check_verbose,
 )
 
 
@@ -72,3 +73,12 @@ def test_check_float_dtype_names_the_argument_for_what_numpy_cannot_read_as_a_dt
     message = f"Dense 'dense': dtype must be a floating dtype; got {value!r}"
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         check_float_dtype(value, "Dense 'dense': dtype")
+
+
+def test_check_verbose_takes_kerass_0_1_2_and_booleans_and_refuses_the_rest():
+    taken = [check_verbose(value, "EarlyStopping verbose") for value in (0, 1, 2, False, True)]
+    assert taken == [0, 1, 2, 0, 1]
+    for bad in (3, -1, "1", None):
+        message = f"EarlyStopping verbose must be 0 (silent), 1 or 2 (print what it does); got {bad!r}"
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            check_verbose(bad, "EarlyStopping verbose")

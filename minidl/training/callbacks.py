@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from minidl._validation import check_bool, check_count, check_real, config_repr
+from minidl._validation import check_bool, check_count, check_real, check_verbose, config_repr
 from minidl.layers.base import Layer, Parameter, copy_states
 
 if TYPE_CHECKING:
@@ -216,7 +216,8 @@ class Monitor(Callback):
     min_delta
         The smallest change that counts as an improvement (``>= 0``).
     verbose
-        0 or 1: whether the callback prints what it does.
+        0: silent; 1 or 2 (as fit's ``verbose=2``, which Keras's callbacks take too): the
+        callback prints what it does.
 
     Attributes
     ----------
@@ -233,9 +234,7 @@ class Monitor(Callback):
             raise TypeError(f"{owner} monitor must be a name such as 'val_loss'; got {monitor!r}")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"{owner} mode must be 'auto', 'min' or 'max'; got {mode!r}")
-        if verbose not in (0, 1):
-            raise ValueError(f"{owner} verbose must be 0 or 1; got {verbose!r}")
-        self.monitor, self.verbose = monitor, int(verbose)
+        self.monitor, self.verbose = monitor, check_verbose(verbose, f"{owner} verbose")
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.min_delta = check_real(min_delta, f"{owner} min_delta", low=0.0)
         self.reset_best()
@@ -280,7 +279,7 @@ class EarlyStopping(Monitor):
         state arrays (BatchNorm's running statistics), when it was not the last one.
         Otherwise the network keeps the last epoch's.
     verbose
-        1 prints a line when training stops and when weights are restored.
+        1 or 2 prints a line when training stops and when weights are restored.
 
     Attributes
     ----------
@@ -371,7 +370,7 @@ class ModelCheckpoint(Monitor):
         Also store the compile settings, the optimizer's state and ``fit``'s random
         generator, so that training can resume exactly from the file (default True).
     verbose
-        1 prints a line for each save.
+        1 or 2 prints a line for each save.
 
     Attributes
     ----------

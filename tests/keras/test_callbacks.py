@@ -26,3 +26,12 @@ def test_model_checkpoint_takes_kerass_argument_order():
     assert (checkpoint.monitor, checkpoint.verbose, checkpoint.save_best_only) == ("val_accuracy", 1, True)
     assert checkpoint.mode == "max"
     assert minidl.ModelCheckpoint("best.npz").save_best_only is True  # minidl's own keeps its default
+
+
+def test_kerass_verbose_2_is_taken_and_prints_as_1(tmp_path, capsys):
+    model = Sequential([Dense(1, input_shape=(1,))])
+    model.compile(optimizer="sgd", loss="mean_squared_error")
+    path = str(tmp_path / "model.keras")
+    model.fit(np.ones((2, 1)), np.ones(2), epochs=1, verbose=0,
+              callbacks=[ModelCheckpoint(path, monitor="loss", verbose=2)])
+    assert capsys.readouterr().out == f"ModelCheckpoint: epoch 1: saved {path}\n"
