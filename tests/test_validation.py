@@ -63,9 +63,9 @@ def test_check_count_takes_zero_and_numpy_integers_and_refuses_the_rest():
 
 
 def test_check_positive_int_refuses_zero_which_check_count_takes():
-    with pytest.raises(ValueError, match=r"^fit epochs must be a positive integer; got 0$"):
-        check_positive_int(0, "fit epochs")
-    assert check_positive_int(np.int32(5), "fit epochs") == 5
+    with pytest.raises(ValueError, match=r"^fit batch_size must be a positive integer; got 0$"):
+        check_positive_int(0, "fit batch_size")
+    assert check_positive_int(np.int32(5), "fit batch_size") == 5
 
 
 @pytest.mark.parametrize("value", ["nope", 2.0, object()])

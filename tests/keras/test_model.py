@@ -440,6 +440,13 @@ def test_model_history_is_the_history_fit_returned():
     assert model.history is again and again is not history
 
 
+def test_fit_with_zero_epochs_returns_an_empty_history_as_keras():
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mean_squared_error")
+    history = model.fit(np.ones((4, 2)), np.ones(4), epochs=0)
+    assert (history.history, history.epoch) == ({}, []) and model.history is history
+
+
 def test_an_activation_layer_builds_what_the_activation_argument_does():
     x = np.random.default_rng(0).normal(size=(4, 3))
     apart = Sequential([Dense(5, input_shape=(3,), seed=0), Activation("softmax")])
