@@ -222,13 +222,15 @@ class Sequential:
         """Keras's ``fit`` (its argument order): mini-batch training; returns a History (``.history`` dict).
 
         ``batch_size`` None means 32, ``verbose="auto"`` means 1; ``seed`` is minidl's (repeatable
-        shuffling). The History is also kept as ``model.history``, as Keras does. See
+        shuffling). The History is also kept as ``model.history``, its ``model`` is this model, as
+        in Keras. See
         :meth:`minidl.training.Trainer.fit`.
         """
         network = self._compiled_network(x, "fit")
         self.history = network.fit(x, y, epochs, 32 if batch_size is None else batch_size, shuffle,
                                    validation_split, validation_data, callbacks,
                                    1 if verbose == "auto" else verbose, seed)  # type: ignore[arg-type]
+        self.history.model = self  # Keras's History.model is the model, not its network
         return self.history
 
     def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = None, verbose: int | str = "auto",

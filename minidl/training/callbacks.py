@@ -163,6 +163,9 @@ class History(Callback):
         metric, and ``val_loss`` and ``val_<metric>`` when there is validation data.
     epoch : list[int]
         The completed epochs, counted from 0.
+    model : Network or minidl.keras.Sequential
+        What ``fit`` trained (Keras's name): the Network, or the Sequential whose ``fit`` it was
+        (None before ``fit``). ``params`` is what ``fit`` was asked to do (:class:`Callback`).
     stop_reason : str or None
         Why training stopped before ``epochs`` epochs (early stopping, a NaN/inf loss),
         or None when it ran them all.
@@ -178,7 +181,13 @@ class History(Callback):
 
     def __init__(self) -> None:
         super().__init__()
+        self.model: Any = None
         self.on_train_begin({})
+
+    def set_network(self, network: Network, params: dict[str, Any]) -> None:
+        """Attach to ``network`` (kept as ``model`` too, until minidl.keras's fit puts its model there)."""
+        super().set_network(network, params)
+        self.model = network
 
     def on_train_begin(self, logs: dict[str, float]) -> None:
         """Start an empty record."""

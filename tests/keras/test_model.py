@@ -438,6 +438,7 @@ def test_model_history_is_the_history_fit_returned():
     assert model.history is history and len(model.history.history["loss"]) == 3
     again = model.fit(x, y, epochs=1, verbose=0)
     assert model.history is again and again is not history
+    assert history.model is model and again.model is model  # Keras's: the model, not its network
 
 
 def test_fit_with_zero_epochs_returns_an_empty_history_as_keras():

@@ -133,6 +133,14 @@ def fit(net, **kwargs):
                    validation_data=(X_VAL_ONE, Y_VAL_ONE), verbose=0, **kwargs)
 
 
+def test_history_has_kerass_history_epoch_model_and_params():
+    net = one_weight_network()
+    history = net.fit(X_ONE, Y_ONE, epochs=2, batch_size=1, verbose=0)
+    assert list(history.history) == ["loss"] and history.epoch == [0, 1]
+    assert history.model is net and history.params["epochs"] == 2
+    assert minidl.History().model is None  # before fit
+
+
 def test_early_stopping_with_patience_2_restores_the_best_weights():
     net = one_weight_network()
     stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
