@@ -158,6 +158,13 @@ def check_int_pair(value: Any, name: str, *, minimum: int = 1) -> tuple[int, int
     return int(items[0]), int(items[1])
 
 
+def check_verbose(value: Any, name: str) -> int:
+    """A callback's ``verbose`` as an int: 0 silent; 1 or 2 (fit's one line an epoch) print, as in Keras."""
+    if value not in (0, 1, 2):  # False and True pass as 0 and 1
+        raise ValueError(f"{name} must be 0 (silent), 1 or 2 (print what it does); got {value!r}")
+    return int(value)
+
+
 def check_bool(value: Any, name: str) -> bool:
     """Return ``value`` if it is True or False (a numpy bool too), else raise with its name."""
     if not isinstance(value, (bool, np.bool_)):

@@ -14,6 +14,7 @@ from minidl._validation import (
     check_in_range,
     check_int_pair,
     check_positive_int,
+    check_verbose,
 )
 from tests.messages import raises
 
@@ -65,9 +66,9 @@ def test_check_count_takes_zero_and_numpy_integers_and_refuses_the_rest():
 
 
 def test_check_positive_int_refuses_zero_which_check_count_takes():
-    with pytest.raises(ValueError, match=r"^fit epochs must be a positive integer; got 0$"):
-        check_positive_int(0, "fit epochs")
-    assert check_positive_int(np.int32(5), "fit epochs") == 5
+    with pytest.raises(ValueError, match=r"^fit batch_size must be a positive integer; got 0$"):
+        check_positive_int(0, "fit batch_size")
+    assert check_positive_int(np.int32(5), "fit batch_size") == 5
 
 
 @pytest.mark.parametrize("value", ["nope", 2.0, object()])
@@ -111,3 +112,12 @@ def test_as_float_array_reads_a_masked_array_with_nothing_masked_as_its_data(mas
     array = as_float_array(np.ma.array([1, 2], mask=mask), "x", dtype=np.float32)
     assert type(array) is np.ndarray and array.dtype == np.float32
     assert array.tolist() == [1.0, 2.0]
+
+
+def test_check_verbose_takes_kerass_0_1_2_and_booleans_and_refuses_the_rest():
+    taken = [check_verbose(value, "EarlyStopping verbose") for value in (0, 1, 2, False, True)]
+    assert taken == [0, 1, 2, 0, 1]
+    for bad in (3, -1, "1", None):
+        message = f"EarlyStopping verbose must be 0 (silent), 1 or 2 (print what it does); got {bad!r}"
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            check_verbose(bad, "EarlyStopping verbose")

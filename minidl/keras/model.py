@@ -47,7 +47,7 @@ class Sequential:
     layers
         Keras layers (:mod:`minidl.keras.layers`) or minidl layers, added in order.
     name
-        The model's name in ``summary()``.
+        The model's name in ``summary()``; None (the default) is ``"sequential"``.
 
     Examples
     --------
@@ -65,15 +65,16 @@ class Sequential:
     history: History | None
 
     def __init__(self, layers: Sequence[KerasLayer | Layer] | None = None,
-                 name: str = "sequential") -> None:
-        self.name = name
+                 name: str | None = None) -> None:
+        self.name = "sequential" if name is None else name
         self._built: list[Layer] = []  # the minidl layers made so far
+        self._added: list[KerasLayer] = []  # the recipes built so far (what pop removes)
         self._pending: list[KerasLayer] = []  # recipes waiting for their input shape
         self._shape: tuple[int, ...] | None = None  # one sample's shape reaching the next layer
         self._input: tuple[int, ...] | None = None  # one sample's shape reaching the first layer
         self.history = None
         self._network: Network | None = None
-        self._compiled: tuple[str | Optimizer, str | Loss, Metrics] | None = None
+        self._compiled: tuple[Optimizer, str | Loss, Metrics] | None = None
         if isinstance(layers, (KerasLayer, Layer)):
             kind = layers.kind if isinstance(layers, KerasLayer) else type(layers).__name__
             raise TypeError(f"Sequential expects a list of layers; got one {kind}: write Sequential([...])")
@@ -87,6 +88,10 @@ class Sequential:
             layer = KerasLayer(type(layer).__name__, _as_is(layer))
         elif not isinstance(layer, KerasLayer):
             raise TypeError(f"Sequential.add expects a layer such as Dense(32); got {type(layer).__name__}")
+        if layer.kind == "Input" and (self._added or self._pending):
+            before = ", ".join(recipe.kind for recipe in self._added + self._pending)
+            raise ValueError(f"Input(shape={layer.input_shape}) must be the first layer of a Sequential; "
+                             f"got it after {before}")
         if self._shape is None and not self._built and not self._pending and layer.input_shape is not None:
             self._shape = layer.input_shape
         if self._built and self._shape is None:
@@ -117,11 +122,26 @@ class Sequential:
         if not self._built:
             self._input = shape
         self._built.extend(made)
-        self._pending, self._shape = [], next_shape
-        if self._built:
-            self._network = Network(self._built)
-            if self._compiled is not None:
-                self._compile_network()
+        self._added, self._pending, self._shape = self._added + self._pending, [], next_shape
+        self._renew()
+
+    def pop(self) -> KerasLayer:
+        """Keras's ``pop``: remove the last layer added (a Dense with its activation) and return it."""
+        if self._pending:
+            return self._pending.pop()
+        if not self._added:
+            raise IndexError("Sequential.pop: the model has no layers to remove")
+        layer = self._added.pop()
+        self._built = self._built[:len(self._built) - len(layer.layers)]
+        self._shape = _known(output_sample_shape(self._built, self._input))  # what reaches the next add
+        self._renew()
+        return layer
+
+    def _renew(self) -> None:
+        """Make the Network anew from the built layers (none: no Network), compiled as ``compile`` said."""
+        self._network = Network(self._built) if self._built else None
+        if self._network is not None and self._compiled is not None:
+            self._compile_network()
 
     def _compile_network(self) -> None:
         """Compile the built network as ``compile`` was told; a loss it cannot take yet is fit's to raise."""
@@ -172,14 +192,16 @@ class Sequential:
                 metrics: Metrics = None) -> None:
         """Keras's ``compile``: the optimizer, loss and metrics ``fit`` uses (applied when built).
 
-        A wrong name is refused here; a loss the last layer cannot feed yet (a Dense whose
-        softmax is still to be added) by ``fit``, ``evaluate`` and ``save``, as layers may come.
+        The optimizer object is made here, as Keras does (``model.optimizer`` is ``Adam(...)``
+        for ``"adam"``, built or not) and kept across ``fit`` calls. A wrong name is refused
+        here; a loss the last layer cannot feed yet (a Dense whose softmax is still to be
+        added) by ``fit``, ``evaluate`` and ``save``, as layers may come.
         """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='mean_squared_error' or "
                              "loss='categorical_crossentropy'")
-        get_optimizer(optimizer), get_loss(loss), compiled_metrics(metrics)  # a wrong name: its error now
-        self._compiled = (optimizer, loss, metrics)
+        get_loss(loss), compiled_metrics(metrics)  # a wrong name: its error now
+        self._compiled = (get_optimizer(optimizer), loss, metrics)
         if self._network is not None and not self._pending:
             self._compile_network()
 
@@ -190,8 +212,8 @@ class Sequential:
 
     @property
     def optimizer(self) -> Optimizer | None:
-        """The compiled optimizer object (None before the model is compiled and built)."""
-        return None if self._network is None else self._network.optimizer
+        """The optimizer object ``compile`` made (None before ``compile``); ``fit`` trains with it."""
+        return None if self._compiled is None else self._compiled[0]
 
     def fit(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: Iterable[Callback] | None = None,
@@ -200,13 +222,15 @@ class Sequential:
         """Keras's ``fit`` (its argument order): mini-batch training; returns a History (``.history`` dict).
 
         ``batch_size`` None means 32, ``verbose="auto"`` means 1; ``seed`` is minidl's (repeatable
-        shuffling). The History is also kept as ``model.history``, as Keras does. See
+        shuffling). The History is also kept as ``model.history``, its ``model`` is this model, as
+        in Keras. See
         :meth:`minidl.training.Trainer.fit`.
         """
         network = self._compiled_network(x, "fit")
         self.history = network.fit(x, y, epochs, 32 if batch_size is None else batch_size, shuffle,
                                    validation_split, validation_data, callbacks,
                                    1 if verbose == "auto" else verbose, seed)  # type: ignore[arg-type]
+        self.history.model = self  # Keras's History.model is the model, not its network
         return self.history
 
     def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = None, verbose: int | str = "auto",
@@ -453,6 +477,9 @@ def load_model(path: str | os.PathLike[str], custom_objects: Mapping[str, type[L
     network = load(path, custom_layers=custom_objects)
     model = Sequential()
     model._built, model._network = list(network.layers), network
+    for layer in network.layers:  # each minidl layer is one layer to pop
+        model._added.append(KerasLayer(type(layer).__name__, _as_is(layer)))
+        model._added[-1].layers = [layer]
     shape = network.layers[0].input_shape
     model._input = _known(None if shape is None else shape[1:])
     # The file keeps no image height and width, yet a Dense after the convolutions knows its outputs

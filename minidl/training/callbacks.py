@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from minidl._validation import check_bool, check_count, check_real, config_repr
+from minidl._validation import check_bool, check_count, check_real, check_verbose, config_repr
 from minidl.layers.base import Layer, Parameter, copy_states
 
 if TYPE_CHECKING:
@@ -168,6 +168,9 @@ class History(Callback):
         metric, and ``val_loss`` and ``val_<metric>`` when there is validation data.
     epoch : list[int]
         The completed epochs, counted from 0.
+    model : Network or minidl.keras.Sequential
+        What ``fit`` trained (Keras's name): the Network, or the Sequential whose ``fit`` it was
+        (None before ``fit``). ``params`` is what ``fit`` was asked to do (:class:`Callback`).
     stop_reason : str or None
         Why training stopped before ``epochs`` epochs (early stopping, a NaN/inf loss),
         or None when it ran them all.
@@ -183,7 +186,13 @@ class History(Callback):
 
     def __init__(self) -> None:
         super().__init__()
+        self.model: Any = None
         self.on_train_begin({})
+
+    def set_network(self, network: Network, params: dict[str, Any]) -> None:
+        """Attach to ``network`` (kept as ``model`` too, until minidl.keras's fit puts its model there)."""
+        super().set_network(network, params)
+        self.model = network
 
     def on_train_begin(self, logs: dict[str, float]) -> None:
         """Start an empty record."""
@@ -221,7 +230,8 @@ class Monitor(Callback):
     min_delta
         The smallest change that counts as an improvement (``>= 0``).
     verbose
-        0 or 1: whether the callback prints what it does.
+        0: silent; 1 or 2 (as fit's ``verbose=2``, which Keras's callbacks take too): the
+        callback prints what it does.
 
     Attributes
     ----------
@@ -238,9 +248,7 @@ class Monitor(Callback):
             raise TypeError(f"{owner} monitor must be a name such as 'val_loss'; got {monitor!r}")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"{owner} mode must be 'auto', 'min' or 'max'; got {mode!r}")
-        if verbose not in (0, 1):
-            raise ValueError(f"{owner} verbose must be 0 or 1; got {verbose!r}")
-        self.monitor, self.verbose = monitor, int(verbose)
+        self.monitor, self.verbose = monitor, check_verbose(verbose, f"{owner} verbose")
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.min_delta = check_real(min_delta, f"{owner} min_delta", low=0.0)
         self.reset_best()
@@ -285,7 +293,7 @@ class EarlyStopping(Monitor):
         state arrays (BatchNorm's running statistics), when it was not the last one.
         Otherwise the network keeps the last epoch's.
     verbose
-        1 prints a line when training stops and when weights are restored.
+        1 or 2 prints a line when training stops and when weights are restored.
 
     Attributes
     ----------
@@ -376,7 +384,7 @@ class ModelCheckpoint(Monitor):
         Also store the compile settings, the optimizer's state and ``fit``'s random
         generator, so that training can resume exactly from the file (default True).
     verbose
-        1 prints a line for each save.
+        1 or 2 prints a line for each save.
 
     Attributes
     ----------
@@ -395,7 +403,8 @@ class ModelCheckpoint(Monitor):
     'min'
     """
 
-    config_keys = ("path", "monitor", "save_best_only", "mode", "include_optimizer", "verbose")
+    config_keys: tuple[str, ...] = ("path", "monitor", "save_best_only", "mode", "include_optimizer",
+                                    "verbose")
 
     def __init__(self, path: str | os.PathLike[str], monitor: str = "val_loss", save_best_only: bool = True,
                  mode: str = "auto", include_optimizer: bool = True, verbose: int = 0) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from minidl._validation import check_count, check_real
+from minidl._validation import check_count, check_real, check_verbose
 from minidl.optimizers import Optimizer
 from minidl.training.callbacks import Callback, Monitor
 
@@ -54,7 +54,7 @@ class LearningRateScheduler(Callback):
         optimizer's current learning rate; or ``(epoch) -> new lr``, which Keras accepts
         too (its older form). Its result must be a finite number ``>= 0``.
     verbose
-        0 or 1: 1 prints the rate set at each epoch.
+        0: silent; 1 or 2 print the rate set at each epoch.
 
     Examples
     --------
@@ -71,9 +71,7 @@ class LearningRateScheduler(Callback):
         if not callable(schedule):
             raise TypeError(f"LearningRateScheduler schedule must be a function (epoch, lr) -> lr; "
                             f"got {schedule!r}")
-        if verbose not in (0, 1):
-            raise ValueError(f"LearningRateScheduler verbose must be 0 or 1; got {verbose!r}")
-        self.schedule, self.verbose = schedule, int(verbose)
+        self.schedule, self.verbose = schedule, check_verbose(verbose, "LearningRateScheduler verbose")
         self._takes_lr = _takes_lr(schedule)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float]) -> None:
@@ -115,7 +113,7 @@ class ReduceLROnPlateau(Monitor):
     min_lr
         The rate never goes below it.
     verbose
-        1 prints a line at each reduction.
+        1 or 2 prints a line at each reduction.
 
     Attributes
     ----------

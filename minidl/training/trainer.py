@@ -16,7 +16,7 @@ import numpy as np
 
 from minidl import metrics as _metrics
 from minidl._typing import Array, ArrayLike, Seed
-from minidl._validation import check_bool, check_positive_int, check_real
+from minidl._validation import check_bool, check_count, check_positive_int, check_real
 from minidl.errors import label
 from minidl.initializers import make_rng
 from minidl.layers.base import Layer, Parameter, copy_states, mode
@@ -129,7 +129,7 @@ class Trainer:
             is read as a column), or integer labels for ``sparse_categorical_crossentropy``.
             Checked and cast to the network's dtype once (:mod:`~minidl.training.data`).
         epochs, batch_size
-            Passes over the data; samples per step (the last batch holds the rest).
+            Passes over the data (0: none, as Keras); samples per step (the last batch the rest).
         shuffle
             Shuffle the training samples at every epoch (one permutation per epoch).
         validation_split, validation_data
@@ -159,7 +159,7 @@ class Trainer:
         >>> np.round(net.predict([[2.0]]), 3)
         array([[5.]])
         """
-        epochs = check_positive_int(epochs, "fit epochs")
+        epochs = check_count(epochs, "fit epochs")  # 0 trains nothing, as in Keras
         batch_size = check_positive_int(batch_size, "fit batch_size")
         split = check_real(validation_split, "fit validation_split", low=0.0, high=1.0, high_inclusive=False)
         rng, history, shuffle = make_rng(seed), History(), check_bool(shuffle, "fit shuffle")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -111,7 +112,7 @@ def test_the_course_classification_code_runs_with_only_its_imports_changed(capsy
 
 def test_keras_optimizers_are_minidls_and_lr_names_learning_rate():
     assert (SGD, Adam, RMSprop) == (minidl.SGD, minidl.Adam, minidl.RMSprop)
-    assert ModelCheckpoint is minidl.ModelCheckpoint and EarlyStopping is minidl.EarlyStopping
+    assert issubclass(ModelCheckpoint, minidl.ModelCheckpoint) and EarlyStopping is minidl.EarlyStopping
     with pytest.raises(TypeError, match="learning_rate"):
         SGD(lr=0.01)
 
@@ -126,6 +127,48 @@ def test_input_sizes_are_inferred_from_input_shape_at_add():
 def test_an_input_layer_gives_the_shape():
     model = Sequential([Input(shape=(5,)), Dense(1)])
     assert model.layers[0].weight.shape == (5, 1)
+
+
+def test_an_input_after_other_layers_is_refused_naming_them():
+    message = "Input(shape=(4,)) must be the first layer of a Sequential; got it after Dense, Dense"
+    for first in (Dense(4, input_shape=(3,)), Dense(4)):  # built at once, or waiting for data
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            Sequential([first, Dense(4), Input(shape=(4,))])
+    with pytest.raises(ValueError, match=r"got it after Input$"):
+        Sequential([Input(shape=(4,)), Input(shape=(4,))])
+
+
+def test_a_sequential_named_none_is_sequential_as_in_keras(capsys):
+    model = Sequential([Dense(1, input_shape=(2,))], name=None)
+    model.summary()
+    assert model.name == "sequential" and capsys.readouterr().out.startswith('Model: "sequential"\n')
+
+
+def test_pop_removes_the_last_layer_added_with_its_activation():
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="mean_squared_error")
+    removed = model.pop()
+    assert removed.kind == "Dense"
+    assert [type(layer).__name__ for layer in removed.layers] == ["Dense", "Softmax"]
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "ReLU"]
+    assert model.predict(np.ones((2, 3))).shape == (2, 4)
+    model.add(Dense(1))  # the shape reaching it is the ReLU's
+    assert model.layers[-1].weight.shape == (4, 1)
+    assert len(model.fit(np.ones((2, 3)), np.zeros(2), epochs=1, verbose=0).history["loss"]) == 1
+    waiting = Sequential([Dense(4), Dense(2)])  # not built yet
+    assert waiting.pop().kind == "Dense" and waiting.predict(np.ones((2, 3))).shape == (2, 4)
+    waiting.pop()
+    with pytest.raises(IndexError, match=r"^Sequential.pop: the model has no layers to remove$"):
+        waiting.pop()
+
+
+def test_pop_removes_one_minidl_layer_of_a_loaded_model(tmp_path):
+    Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(2)]).save(tmp_path / "model.keras")
+    model = load_model(tmp_path / "model.keras")
+    assert type(model.pop().layers[0]).__name__ == "Dense"
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "ReLU"]
+    model.add(Dense(5))
+    assert model.predict(np.ones((2, 3))).shape == (2, 5)
 
 
 def test_without_an_input_shape_the_first_data_builds_the_model():
@@ -395,6 +438,14 @@ def test_model_history_is_the_history_fit_returned():
     assert model.history is history and len(model.history.history["loss"]) == 3
     again = model.fit(x, y, epochs=1, verbose=0)
     assert model.history is again and again is not history
+    assert history.model is model and again.model is model  # Keras's: the model, not its network
+
+
+def test_fit_with_zero_epochs_returns_an_empty_history_as_keras():
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mean_squared_error")
+    history = model.fit(np.ones((4, 2)), np.ones(4), epochs=0)
+    assert (history.history, history.epoch) == ({}, []) and model.history is history
 
 
 def test_an_activation_layer_builds_what_the_activation_argument_does():
@@ -420,6 +471,15 @@ def test_compile_checks_the_names_before_the_model_is_built():
     with pytest.raises(ValueError, match="unknown metric 'acuracy'"):
         model.compile("adam", "categorical_crossentropy", metrics=["acuracy"])
     assert model.loss is None  # nothing was kept
+
+
+def test_compile_makes_the_optimizer_object_before_the_model_is_built():
+    model = Sequential([Dense(2), Dense(1)])  # no input shape: not built
+    model.compile(optimizer="adam", loss="mean_squared_error")
+    assert type(model.optimizer) is Adam and model.optimizer.learning_rate == 0.001
+    made = model.optimizer
+    model.fit(np.ones((4, 3)), np.zeros(4), epochs=2, verbose=0)
+    assert model.optimizer is made and model.network.optimizer is made  # fit trained with it
 
 
 def test_a_compile_that_fails_when_built_gives_its_own_error_again_not_call_compile():

@@ -18,7 +18,7 @@ import pytest
 import minidl
 from minidl import SGD, Callback, Dense, EarlyStopping, ModelCheckpoint, Network
 from minidl.io import archive
-from minidl.training import CallbackList, Monitor
+from minidl.training import CallbackList, LearningRateScheduler, Monitor
 from tests.messages import raises
 from tests.training.helpers import (
     NOISY_X,
@@ -131,6 +131,14 @@ def weights_by_epoch(epochs):
 def fit(net, **kwargs):
     return net.fit(X_ONE, Y_ONE, epochs=20, batch_size=1, shuffle=False,
                    validation_data=(X_VAL_ONE, Y_VAL_ONE), verbose=0, **kwargs)
+
+
+def test_history_has_kerass_history_epoch_model_and_params():
+    net = one_weight_network()
+    history = net.fit(X_ONE, Y_ONE, epochs=2, batch_size=1, verbose=0)
+    assert list(history.history) == ["loss"] and history.epoch == [0, 1]
+    assert history.model is net and history.params["epochs"] == 2
+    assert minidl.History().model is None  # before fit
 
 
 def test_early_stopping_with_patience_2_restores_the_best_weights():
@@ -287,7 +295,8 @@ def test_checkpoint_path_with_a_field_it_cannot_fill_says_so(tmp_path: Path, fie
     ({"monitor": ""}, TypeError, "ModelCheckpoint monitor must be a name such as 'val_loss'; got ''"),
     ({"save_best_only": "yes"}, TypeError, "ModelCheckpoint save_best_only must be True or False; got 'yes'"),
     ({"mode": "best"}, ValueError, "ModelCheckpoint mode must be 'auto', 'min' or 'max'; got 'best'"),
-    ({"verbose": 2}, ValueError, "ModelCheckpoint verbose must be 0 or 1; got 2"),
+    ({"verbose": 3}, ValueError,
+     "ModelCheckpoint verbose must be 0 (silent), 1 or 2 (print what it does); got 3"),
 ])
 def test_checkpoint_arguments_are_checked(kwargs, error, message) -> None:
     arguments = {"path": "m.npz", **kwargs}
@@ -395,13 +404,22 @@ def test_callbacks_see_the_network_and_logs():
     ]
 
 
-@pytest.mark.parametrize("make", [lambda **k: EarlyStopping(**k), lambda **k: ModelCheckpoint("m.npz", **k)],
-                         ids=["EarlyStopping", "ModelCheckpoint"])
-def test_both_monitors_check_verbose_the_same_way(make) -> None:
-    assert make(verbose=1).verbose == 1 and make(verbose=True).verbose == 1
+@pytest.mark.parametrize("make", [lambda **k: EarlyStopping(**k), lambda **k: ModelCheckpoint("m.npz", **k),
+                                  lambda **k: LearningRateScheduler(lambda epoch: 0.1, **k)],
+                         ids=["EarlyStopping", "ModelCheckpoint", "LearningRateScheduler"])
+def test_callbacks_check_verbose_the_same_way_taking_kerass_2(make) -> None:
+    assert make(verbose=1).verbose == 1 and make(verbose=True).verbose == 1 and make(verbose=2).verbose == 2
     name = type(make()).__name__
-    with pytest.raises(ValueError, match=f"{name} verbose must be 0 or 1; got 2"):
-        make(verbose=2)
+    message = f"{name} verbose must be 0 (silent), 1 or 2 (print what it does); got 3"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make(verbose=3)
+
+
+def test_early_stopping_with_verbose_2_prints_as_with_1(capsys: pytest.CaptureFixture[str]) -> None:
+    net = Network([Dense(1, 1, weight_init="zeros", bias_init="zeros")])
+    net.compile(optimizer=SGD(0.0), loss="mse")  # a rate of 0: the loss never improves after epoch 1
+    net.fit([[1.0]], [1.0], epochs=5, verbose=0, callbacks=[EarlyStopping("loss", verbose=2)])
+    assert capsys.readouterr().out == "EarlyStopping: stopped after epoch 2\n"
 
 
 def test_repr_lists_the_config_keys_of_a_callback() -> None:

@@ -124,9 +124,9 @@ def test_a_single_sample_is_a_batch_of_one(method: str) -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "error", "fragments"), [
-    ({"epochs": 0}, ValueError, ["fit epochs", "positive integer", "got 0"]),
-    ({"epochs": 2.5}, ValueError, ["fit epochs", "positive integer", "got 2.5"]),
-    ({"epochs": "10"}, ValueError, ["fit epochs", "positive integer", "got '10'"]),
+    ({"epochs": -1}, ValueError, ["fit epochs", "an integer >= 0", "got -1"]),  # 0 trains nothing, as Keras
+    ({"epochs": 2.5}, ValueError, ["fit epochs", "an integer >= 0", "got 2.5"]),
+    ({"epochs": "10"}, ValueError, ["fit epochs", "an integer >= 0", "got '10'"]),
     ({"batch_size": 0}, ValueError, ["fit batch_size", "positive integer", "got 0"]),
     ({"batch_size": -32}, ValueError, ["fit batch_size", "positive integer", "got -32"]),
     ({"validation_split": 1.0}, ValueError, ["fit validation_split", "[0.0, 1.0)", "got 1.0"]),
@@ -558,7 +558,7 @@ def test_fit_accepts_an_int_target_and_column_target():
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"epochs": 0}, "epochs"),
+    ({"epochs": -1}, "epochs"),
     ({"epochs": 2.5}, "epochs"),
     ({"batch_size": -1}, "batch_size"),
     ({"validation_split": 1.0}, "validation_split"),

@@ -41,6 +41,17 @@ def compiled(**kwargs) -> Network:
     return net
 
 
+def test_fit_with_zero_epochs_trains_nothing_and_returns_an_empty_history_as_keras(capsys):
+    net = compiled()
+    before = [parameter.value.copy() for parameter in net.parameters()]
+    history = net.fit(X, Y, epochs=0, verbose=2, validation_split=0.25)
+    assert (history.history, history.epoch, history.stop_reason) == ({}, [], None) and net.history is history
+    assert all(np.array_equal(p.value, b) for p, b in zip(net.parameters(), before, strict=True))
+    assert net.optimizer.iterations == 0 and capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match=r"^fit epochs must be an integer >= 0; got -1$"):
+        net.fit(X, Y, epochs=-1, verbose=0)
+
+
 def test_compile_makes_one_trainer_holding_loss_optimizer_and_metrics() -> None:
     def r2(y_true, y_pred):
         return 0.0
