@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
-from minidl._validation import check_finite, config_repr
+from minidl._validation import check_finite, check_in_range, config_repr, unmasked
 from minidl.layers.base import Layer
 
 LossT = TypeVar("LossT", bound="Loss")
@@ -32,7 +32,12 @@ def check_predicted(predicted: Array, owner: str) -> None:
 
 
 def as_array(actual: ArrayLike, owner: str, name: str) -> np.ndarray[Any, Any]:
-    """``np.asarray(actual)``; a TypeError naming ``name`` for nested lists of unequal lengths."""
+    """``np.asarray(actual)``; a TypeError naming ``name`` for nested lists of unequal lengths.
+
+    A masked array with masked values is refused (``np.asarray`` would drop the mask).
+    """
+    if isinstance(actual, np.ma.MaskedArray):
+        return unmasked(actual, f"{owner}: {name}")
     try:
         return np.asarray(actual)
     except ValueError as error:  # numpy's "inhomogeneous shape" of ragged lists
@@ -63,7 +68,8 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
                 "match (a 1-D target is accepted only for a single-output prediction of shape (N, 1))")
         target = target.reshape(p_shape)
     dtype = predicted.dtype if predicted.dtype.kind == "f" else np.dtype(np.float64)
-    return target if target.dtype == dtype else target.astype(dtype)
+    with np.errstate(over="ignore"):  # a value the dtype cannot hold makes the loss inf: forward names it
+        return target if target.dtype == dtype else target.astype(dtype)
 
 
 def one_number(value: Any, what: str) -> float:
@@ -118,8 +124,9 @@ class Loss:
     def forward(self, predicted: Array, actual: ArrayLike) -> float:
         """Check ``actual``, give a single sample a batch axis, return ``compute`` as a Python float.
 
-        A loss that comes out NaN or infinite because ``actual`` holds NaN or inf is refused
-        (``ValueError`` naming the first such entry); one that comes from ``predicted`` is returned.
+        A loss that comes out NaN or infinite because ``actual`` holds NaN or inf, or a value
+        beyond ``predicted``'s dtype (1e6 in float16), is refused (``ValueError`` naming it);
+        one that comes from ``predicted`` is returned.
         Integer or boolean predictions are computed in float64.
         """
         self._shape, owner = None, type(self).__name__  # a forward that fails leaves nothing for backward
@@ -132,6 +139,7 @@ class Loss:
             value = one_number(value, f"{owner}.compute")
         if not math.isfinite(value):  # a NaN/inf target is refused; a diverged prediction is fit's to see
             check_finite(np.asarray(actual), f"{owner}: actual")
+            check_in_range(np.asarray(actual), predicted.dtype, f"{owner}: actual")
         self._shape = predicted.shape
         return value
 

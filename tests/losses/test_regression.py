@@ -60,6 +60,26 @@ def test_a_non_finite_target_is_refused_but_a_diverged_prediction_gives_its_loss
 
 
 @pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()], ids=lambda loss: loss.name)
+def test_a_target_beyond_the_predictions_dtype_is_named_not_returned_as_inf(loss: minidl.Loss) -> None:
+    # A float16 prediction against 1e6 returned inf: the cast of the target to float16 made it
+    predicted = PREDICTED.astype(np.float16)
+    raises(ValueError, lambda: loss(predicted, [1.0, 1e6, 5.0, 7.0]), f"{type(loss).__name__}: actual holds "
+           "1e+06 (in magnitude), beyond the range of float16 (largest 65504)")
+    with np.errstate(over="ignore"):  # in range: the float16 loss itself may still overflow
+        assert loss(predicted, [1.0, 65504.0, 5.0, 7.0]) == np.inf
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()], ids=lambda loss: loss.name)
+def test_a_masked_target_with_masked_values_is_refused(loss: minidl.Loss) -> None:
+    # np.asarray dropped the mask: MSE read the hidden 1e3 (499000.5 for [1, masked 1e3] against 0)
+    target = np.ma.array([1.0, 1e3], mask=[False, True])
+    raises(ValueError, lambda: loss(np.zeros((2, 1)), target), f"{type(loss).__name__}: actual is a masked "
+           "array with 1 of its 2 values masked")
+    expected = 5.0 if isinstance(loss, MeanSquaredError) else 2.0  # nothing masked: read as its data
+    assert loss(np.zeros((2, 1)), np.ma.array([1.0, 3.0], mask=[False, False])) == expected
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError(), MeanAbsoluteError()], ids=lambda loss: loss.name)
 def test_loss_backward_before_forward(loss: minidl.Loss) -> None:
     raises(RuntimeError, loss.backward, type(loss).__name__, "backward() called before forward()")
 
