@@ -68,8 +68,10 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
                 "match (a 1-D target is accepted only for a single-output prediction of shape (N, 1))")
         target = target.reshape(p_shape)
     dtype = predicted.dtype if predicted.dtype.kind == "f" else np.dtype(np.float64)
+    if target.dtype == dtype:
+        return target
     with np.errstate(over="ignore"):  # a value the dtype cannot hold makes the loss inf: forward names it
-        return target if target.dtype == dtype else target.astype(dtype)
+        return target.astype(dtype)
 
 
 def one_number(value: Any, what: str) -> float:
