@@ -21,12 +21,15 @@ What is built is an ordinary minidl :class:`~minidl.Network` of ordinary layers
 * ``model.layers`` lists minidl layers: ``Dense(32, activation="relu")`` is a Dense and a ReLU.
 * ``ModelCheckpoint`` is Keras's (``filepath=``, every epoch unless ``save_best_only=True``);
   ``minidl.ModelCheckpoint(path)`` saves only the best epochs by default.
+* ``EarlyStopping`` takes Keras's order (``monitor, min_delta, patience, ...``, and
+  ``start_from_epoch``); ``minidl.EarlyStopping`` takes ``patience`` second. ``baseline`` is
+  refused (not supported).
 """
 
 from minidl.keras import callbacks as callbacks  # Keras's module paths: keras.optimizers.Adam, ...
 from minidl.keras import models as models
 from minidl.keras import optimizers as optimizers
-from minidl.keras.callbacks import ModelCheckpoint
+from minidl.keras.callbacks import EarlyStopping, ModelCheckpoint
 from minidl.keras.layers import (
     Activation,
     AveragePooling2D,
@@ -42,7 +45,7 @@ from minidl.keras.layers import (
 from minidl.keras.model import Sequential, load_model
 from minidl.keras.utils import to_categorical
 from minidl.optimizers import SGD, Adam, AdamW, RMSprop
-from minidl.training import CSVLogger, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau
+from minidl.training import CSVLogger, LearningRateScheduler, ReduceLROnPlateau
 
 __all__ = ["SGD", "Activation", "Adam", "AdamW", "AveragePooling2D", "BatchNormalization", "CSVLogger",
            "Conv2D", "Dense", "Dropout", "EarlyStopping", "Flatten", "Input", "KerasLayer",

@@ -1,7 +1,8 @@
 """Keras's ``keras.callbacks`` path: ``from minidl.keras.callbacks import EarlyStopping, ...``.
 
 minidl's own callbacks (see :mod:`minidl.training`), under the module path the course's
-import lines use; ``ModelCheckpoint`` takes Keras's arguments (:class:`ModelCheckpoint`).
+import lines use; ``EarlyStopping`` and ``ModelCheckpoint`` take Keras's arguments in Keras's
+order (:class:`EarlyStopping`, :class:`ModelCheckpoint`).
 """
 
 from __future__ import annotations
@@ -9,9 +10,40 @@ from __future__ import annotations
 import os
 
 from minidl import training
-from minidl.training import CSVLogger, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau
+from minidl._validation import check_count
+from minidl.training import CSVLogger, LearningRateScheduler, ReduceLROnPlateau
 
 __all__ = ["CSVLogger", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau"]
+
+
+class EarlyStopping(training.EarlyStopping):
+    """Keras's ``EarlyStopping``: stop ``fit`` when a monitored number has stopped improving.
+
+    :class:`minidl.EarlyStopping` with Keras's argument names, order and defaults:
+    ``EarlyStopping(monitor, min_delta, patience, verbose, mode, baseline, restore_best_weights,
+    start_from_epoch)`` (minidl's own takes ``patience`` second). ``start_from_epoch``: the
+    epochs before it (counted from 0) are not watched, so training does not stop during them.
+    ``baseline`` must stay None: minidl does not support it.
+
+    Examples
+    --------
+    >>> from minidl.keras.callbacks import EarlyStopping
+    >>> stop = EarlyStopping("val_loss", 0.01, 3)   # monitor, min_delta, patience, as in Keras
+    >>> stop.min_delta, stop.patience
+    (0.01, 3)
+    """
+
+    config_keys = ("monitor", "min_delta", "patience", "verbose", "mode", "restore_best_weights",
+                   "start_from_epoch")
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0, verbose: int = 0,
+                 mode: str = "auto", baseline: float | None = None, restore_best_weights: bool = False,
+                 start_from_epoch: int = 0) -> None:
+        if baseline is not None:
+            raise ValueError("EarlyStopping baseline: minidl does not support a baseline, so it must be "
+                             f"None; got {baseline!r}")
+        super().__init__(monitor, patience, min_delta, restore_best_weights, mode, verbose)
+        self.start_from_epoch = check_count(start_from_epoch, "EarlyStopping start_from_epoch")
 
 
 class ModelCheckpoint(training.ModelCheckpoint):

@@ -309,7 +309,11 @@ class EarlyStopping(Monitor):
     >>> stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     """
 
-    config_keys = ("monitor", "patience", "min_delta", "restore_best_weights", "mode", "verbose")
+    config_keys: tuple[str, ...] = ("monitor", "patience", "min_delta", "restore_best_weights", "mode",
+                                    "verbose")
+    #: Keras's ``start_from_epoch`` (minidl.keras's EarlyStopping takes it): the epochs before this
+    #: one (counted from 0) are not watched, a warm-up in which training never stops.
+    start_from_epoch = 0
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  restore_best_weights: bool = False, mode: str = "auto", verbose: int = 0) -> None:
@@ -328,6 +332,8 @@ class EarlyStopping(Monitor):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Compare ``logs[monitor]`` with the best so far; stop after ``patience`` misses."""
+        if epoch < self.start_from_epoch:
+            return
         value = self.monitored(logs)
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0

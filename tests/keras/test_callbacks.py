@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import minidl
 from minidl.keras import Dense, Sequential, load_model
-from minidl.keras.callbacks import ModelCheckpoint
+from minidl.keras.callbacks import EarlyStopping, ModelCheckpoint
 
 
 def test_model_checkpoint_takes_kerass_filepath_and_saves_every_epoch_by_default(tmp_path):
@@ -35,3 +36,29 @@ def test_kerass_verbose_2_is_taken_and_prints_as_1(tmp_path, capsys):
     model.fit(np.ones((2, 1)), np.ones(2), epochs=1, verbose=0,
               callbacks=[ModelCheckpoint(path, monitor="loss", verbose=2)])
     assert capsys.readouterr().out == f"ModelCheckpoint: epoch 1: saved {path}\n"
+
+
+def test_early_stopping_takes_kerass_argument_order():
+    stop = EarlyStopping("loss", 0.5, 3, 1, "max", None, True, 2)
+    assert (stop.monitor, stop.min_delta, stop.patience) == ("loss", 0.5, 3)
+    assert (stop.verbose, stop.mode) == (1, "max")
+    assert (stop.restore_best_weights, stop.start_from_epoch) == (True, 2)
+    assert minidl.keras.EarlyStopping is EarlyStopping
+    assert minidl.EarlyStopping("loss", 3).patience == 3  # minidl's own keeps patience second
+
+
+def test_early_stopping_start_from_epoch_does_not_watch_the_first_epochs():
+    model = Sequential([Dense(1, input_shape=(1,))])
+    model.compile(optimizer=minidl.SGD(0.0), loss="mean_squared_error")  # the loss stays the same
+    stop = EarlyStopping(monitor="loss", patience=1, start_from_epoch=3)
+    history = model.fit(np.ones((2, 1)), np.zeros(2), epochs=10, verbose=0, callbacks=[stop])
+    # epochs 0-2 unwatched, epoch 3 is the first best, epoch 4 does not improve: stop
+    assert history.epoch == [0, 1, 2, 3, 4] and stop.best_epoch == 3
+
+
+def test_early_stopping_refuses_baseline_and_a_negative_start_from_epoch():
+    with pytest.raises(ValueError, match=r"EarlyStopping baseline: minidl does not support a baseline, so it "
+                                         r"must be None; got 0\.9"):
+        EarlyStopping(baseline=0.9)
+    with pytest.raises(ValueError, match=r"EarlyStopping start_from_epoch must be an integer >= 0; got -1$"):
+        EarlyStopping(start_from_epoch=-1)
