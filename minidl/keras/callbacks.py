@@ -2,7 +2,11 @@
 
 minidl's own callbacks (see :mod:`minidl.training`), under the module path the course's
 import lines use; ``EarlyStopping`` and ``ModelCheckpoint`` take Keras's arguments in Keras's
-order (:class:`EarlyStopping`, :class:`ModelCheckpoint`).
+order (:class:`EarlyStopping`, :class:`ModelCheckpoint`). ``Callback`` is minidl's base class
+(:class:`minidl.Callback`): a subclass overrides ``on_train_begin(logs)``, ``on_epoch_begin(epoch,
+logs)``, ``on_epoch_end(epoch, logs)``, ``on_batch_end(batch, logs)`` or ``on_train_end(logs)``,
+and during ``fit`` its ``self.model`` is the Sequential being trained (``self.model.stop_training
+= True`` stops ``fit`` after the epoch), ``self.params`` what ``fit`` was asked to do.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import os
 
 from minidl import training
 from minidl._validation import check_count
-from minidl.training import CSVLogger, LearningRateScheduler, ReduceLROnPlateau
+from minidl.training import Callback, CSVLogger, LearningRateScheduler, ReduceLROnPlateau
 
-__all__ = ["CSVLogger", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau"]
+__all__ = ["CSVLogger", "Callback", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint",
+           "ReduceLROnPlateau"]
 
 
 class EarlyStopping(training.EarlyStopping):

@@ -18,6 +18,7 @@ import os
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import zip_longest
+from typing import Any
 
 import numpy as np
 
@@ -222,16 +223,28 @@ class Sequential:
         """Keras's ``fit`` (its argument order): mini-batch training; returns a History (``.history`` dict).
 
         ``batch_size`` None means 32, ``verbose="auto"`` means 1; ``seed`` is minidl's (repeatable
-        shuffling). The History is also kept as ``model.history``, its ``model`` is this model, as
-        in Keras. See
+        shuffling). The History is also kept as ``model.history``; its ``model``, and each
+        callback's during ``fit``, is this model, as in Keras. See
         :meth:`minidl.training.Trainer.fit`.
         """
         network = self._compiled_network(x, "fit")
+        given = callbacks if callbacks is None or isinstance(callbacks, Callback) else list(callbacks)
+        if isinstance(given, list):  # read once (a generator); a single Callback is fit's to refuse
+            given = [*given, _ModelIs(self, given)]
         self.history = network.fit(x, y, epochs, 32 if batch_size is None else batch_size, shuffle,
-                                   validation_split, validation_data, callbacks,
+                                   validation_split, validation_data, given,
                                    1 if verbose == "auto" else verbose, seed)  # type: ignore[arg-type]
         self.history.model = self  # Keras's History.model is the model, not its network
         return self.history
+
+    @property
+    def stop_training(self) -> bool:
+        """Keras's flag: a callback sets it True to end ``fit`` after the current epoch (the Network's)."""
+        return self.network.stop_training
+
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        self.network.stop_training = value
 
     def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = None, verbose: int | str = "auto",
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
@@ -353,6 +366,23 @@ class Sequential:
     def __repr__(self) -> str:
         return f"<minidl.keras.Sequential {self.name!r}: {len(self._built)} minidl layers, " \
                f"{len(self._pending)} not built>"
+
+
+class _ModelIs(Callback):
+    """The last of a Sequential's ``fit`` callbacks: it makes the Sequential the others' ``model`` (Keras's).
+
+    ``fit`` gives every callback its network (``set_network``) in order, so this one comes after.
+    """
+
+    def __init__(self, model: Sequential, callbacks: list[Callback]) -> None:
+        super().__init__()
+        self.sequential, self.callbacks = model, callbacks
+
+    def set_network(self, network: Network, params: dict[str, Any]) -> None:
+        """Make the Sequential the ``model`` of the user's callbacks."""
+        super().set_network(network, params)
+        for callback in self.callbacks:
+            callback.model = self.sequential
 
 
 def _as_is(layer: Layer) -> Callable[[tuple[int, ...]], list[Layer]]:

@@ -68,6 +68,9 @@ class Callback:
     ----------
     network : Network or None
         The network being trained (set by ``fit`` before ``on_train_begin``).
+    model : Network, minidl.keras.Sequential or None
+        Keras's name: the network too, or the Sequential whose ``fit`` it is (so
+        ``self.model.stop_training = True`` stops ``fit`` after this epoch, as in Keras).
     params : dict
         What ``fit`` was asked to do: ``epochs``, ``batch_size``, ``steps`` (batches per
         epoch), ``samples`` (training samples) and ``verbose``.
@@ -81,6 +84,7 @@ class Callback:
 
     def __init__(self) -> None:
         self.network: Network | None = None
+        self.model: Any = None
         self.params: dict[str, Any] = {}
 
     #: The names of the constructor arguments, kept as attributes of the same names.
@@ -97,7 +101,7 @@ class Callback:
 
     def set_network(self, network: Network, params: dict[str, Any]) -> None:
         """Attach the callback to ``network`` for one ``fit`` (called by ``fit``)."""
-        self.network, self.params = network, params
+        self.network, self.model, self.params = network, network, params
 
     def request_stop(self, reason: str) -> None:
         """Ask ``fit`` to stop after the current epoch, saying why (kept in ``History.stop_reason``)."""
@@ -186,13 +190,7 @@ class History(Callback):
 
     def __init__(self) -> None:
         super().__init__()
-        self.model: Any = None
         self.on_train_begin({})
-
-    def set_network(self, network: Network, params: dict[str, Any]) -> None:
-        """Attach to ``network`` (kept as ``model`` too, until minidl.keras's fit puts its model there)."""
-        super().set_network(network, params)
-        self.model = network
 
     def on_train_begin(self, logs: dict[str, float]) -> None:
         """Start an empty record."""

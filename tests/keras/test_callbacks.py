@@ -7,7 +7,7 @@ import pytest
 
 import minidl
 from minidl.keras import Dense, Sequential, load_model
-from minidl.keras.callbacks import EarlyStopping, ModelCheckpoint
+from minidl.keras.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
 
 def test_model_checkpoint_takes_kerass_filepath_and_saves_every_epoch_by_default(tmp_path):
@@ -62,3 +62,53 @@ def test_early_stopping_refuses_baseline_and_a_negative_start_from_epoch():
         EarlyStopping(baseline=0.9)
     with pytest.raises(ValueError, match=r"EarlyStopping start_from_epoch must be an integer >= 0; got -1$"):
         EarlyStopping(start_from_epoch=-1)
+
+
+def test_kerass_callback_subclass_gets_the_sequential_as_model_and_stops_fit():
+    seen = []
+
+    class StopAfterTwo(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, self.model))
+            if epoch == 1:
+                self.model.stop_training = True
+
+    model = Sequential([Dense(1, input_shape=(1,))])
+    model.compile(optimizer="sgd", loss="mean_squared_error")
+    callbacks = (callback for callback in [StopAfterTwo()])  # any iterable, as fit takes
+    history = model.fit(np.ones((2, 1)), np.zeros(2), epochs=5, verbose=0, callbacks=callbacks)
+    assert seen == [(0, model), (1, model)] and history.epoch == [0, 1]
+    assert minidl.keras.callbacks.Callback is minidl.Callback
+
+
+def test_kerass_custom_early_stopping_callback_runs_end_to_end(capsys):
+    class StopAtMinimumLoss(Callback):  # the pattern of Keras's guide to writing callbacks
+        def __init__(self, patience=0):
+            super().__init__()
+            self.patience = patience
+
+        def on_train_begin(self, logs=None):
+            self.wait, self.stopped_epoch, self.best, self.best_weights = 0, 0, np.inf, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs["loss"] < self.best:
+                self.best, self.wait, self.best_weights = logs["loss"], 0, self.model.get_weights()
+                return
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.stopped_epoch = epoch
+                self.model.stop_training = True
+                self.model.set_weights(self.best_weights)
+
+        def on_train_end(self, logs=None):
+            if self.stopped_epoch > 0:
+                print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+
+    model = Sequential([Dense(1, input_shape=(1,))])
+    model.set_weights([np.array([[1.0]]), np.array([0.0])])
+    model.compile(optimizer=minidl.keras.SGD(learning_rate=1.0), loss="mean_squared_error")
+    history = model.fit(np.ones((1, 1)), np.zeros(1), epochs=10, verbose=0, callbacks=[StopAtMinimumLoss(2)])
+    # loss (w + b)^2, and each step multiplies w + b by 1 - 4 * 1.0 = -3: w, b = 1, 0 -> -1, -2 -> 5, 4
+    assert history.history["loss"] == [1.0, 9.0, 81.0]
+    assert [weights.tolist() for weights in model.get_weights()] == [[[-1.0]], [-2.0]]  # after epoch 0
+    assert capsys.readouterr().out == "Epoch 3: early stopping\n"

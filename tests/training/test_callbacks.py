@@ -775,3 +775,18 @@ def test_the_new_callbacks_are_exported_from_minidl_and_minidl_keras() -> None:
     for name in ("LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger"):
         assert name in minidl.__all__ and name in minidl.keras.__all__
         assert getattr(minidl, name) is getattr(minidl.keras, name)
+
+
+def test_a_callbacks_model_is_the_network_it_trains_as_kerass():
+    seen = []
+
+    class Watch(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model)
+            self.model.stop_training = epoch == 1  # Keras's way to stop fit
+
+    net = one_weight_network()
+    watch = Watch()
+    assert watch.model is None  # before fit
+    history = net.fit(X_ONE, Y_ONE, epochs=5, batch_size=1, verbose=0, callbacks=[watch])
+    assert seen == [net, net] and history.epoch == [0, 1]
