@@ -1,7 +1,8 @@
 """Callbacks: code that ``Network.fit`` runs at fixed points of training.
 
 A callback subclasses :class:`Callback` and overrides any of ``on_train_begin``,
-``on_epoch_begin``, ``on_batch_end``, ``on_epoch_end``, ``on_train_end``. During ``fit``
+``on_epoch_begin``, ``on_batch_end`` (Keras's ``on_train_batch_end`` is taken for it),
+``on_epoch_end``, ``on_train_end``. During ``fit``
 its ``network`` attribute is the network being trained, and ``logs`` is a dict of the
 numbers known at that point:
 
@@ -61,8 +62,17 @@ if TYPE_CHECKING:
     from minidl.network import Network
 
 
+_KERAS_HOOKS_NOT_CALLED = ("on_batch_begin", "on_train_batch_begin", "on_test_begin", "on_test_end",
+                           "on_test_batch_begin", "on_test_batch_end", "on_predict_begin", "on_predict_end",
+                           "on_predict_batch_begin", "on_predict_batch_end")
+
+
 class Callback:
     """Base class of callbacks: every hook does nothing until overridden.
+
+    Keras's name ``on_train_batch_end`` is taken for ``on_batch_end``; a subclass defining a
+    Keras hook that ``fit`` never calls (``on_train_batch_begin``, ``on_batch_begin``, those
+    of ``evaluate`` and ``predict``) is refused with a ``TypeError`` when it is defined.
 
     Attributes
     ----------
@@ -81,6 +91,17 @@ class Callback:
     ...     def on_epoch_end(self, epoch, logs):
     ...         print(f"epoch {epoch}: loss {logs['loss']:.3f}")
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Take Keras's ``on_train_batch_end`` as ``on_batch_end``; refuse the Keras hooks fit never calls."""
+        super().__init_subclass__(**kwargs)
+        if "on_train_batch_end" in vars(cls):
+            cls.on_batch_end = vars(cls)["on_train_batch_end"]  # type: ignore[method-assign]
+        never_called = [name for name in _KERAS_HOOKS_NOT_CALLED if hasattr(cls, name)]
+        if never_called:  # it would be skipped without a word
+            raise TypeError(f"{cls.__name__} defines {', '.join(never_called)}, which minidl's fit never "
+                            "calls; it calls on_train_begin, on_epoch_begin, on_batch_end (or "
+                            "on_train_batch_end, after each batch), on_epoch_end and on_train_end")
 
     def __init__(self) -> None:
         self.network: Network | None = None

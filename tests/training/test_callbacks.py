@@ -84,6 +84,27 @@ def test_the_callback_list_calls_in_order_and_only_batch_callbacks_per_batch() -
         CallbackList([first, 3])
 
 
+def test_kerass_on_train_batch_end_runs_after_each_batch() -> None:
+    # It was never called: fit calls on_batch_end, so a Keras habit did nothing without a word
+    seen = []
+
+    class KerasStyle(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+    network = compiled_network()
+    network.fit(X_TRAIN, Y_TRAIN, epochs=2, batch_size=8, verbose=0, callbacks=[KerasStyle()])
+    assert seen == [0, 1, 2, 0, 1, 2]  # 20 samples in batches of 8: three batches an epoch
+
+
+@pytest.mark.parametrize("hook", ["on_train_batch_begin", "on_batch_begin", "on_test_end",
+                                  "on_predict_begin"])
+def test_a_keras_hook_fit_never_calls_is_refused_when_the_class_is_defined(hook: str) -> None:
+    with pytest.raises(TypeError, match=f"^Quiet defines {hook}, which minidl's fit never calls; it calls "
+                       "on_train_begin, on_epoch_begin, on_batch_end"):
+        type("Quiet", (Callback,), {hook: lambda self, *args: None})
+
+
 @pytest.mark.parametrize(("kwargs", "error", "fragments"), [
     ({"patience": -1}, ValueError, ["EarlyStopping patience", "integer >= 0", "got -1"]),
     ({"patience": 1.5}, ValueError, ["EarlyStopping patience", "integer >= 0", "got 1.5"]),
