@@ -48,16 +48,15 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
         if isinstance(value, np.ma.MaskedArray):  # np.asarray drops the mask: the hidden values would count
             value = unmasked(value, name)
         try:
-            array = np.asarray(value)
+            source = np.asarray(value)  # the array before the cast
         except (ValueError, TypeError) as error:  # ragged nested lists end here
             raise TypeError(f"{name} must be a rectangular array of numbers; got {error}") from None
-        if array.dtype.kind not in "fiub":
-            raise TypeError(f"{name} must hold real numbers (int, float or bool); got dtype {array.dtype}")
+        if source.dtype.kind not in "fiub":
+            raise TypeError(f"{name} must hold real numbers (int, float or bool); got dtype {source.dtype}")
         if dtype is None:
-            dtype = array.dtype if array.dtype.kind == "f" else np.float64
-        source = array
+            dtype = source.dtype if source.dtype.kind == "f" else np.float64
         with np.errstate(over="ignore"):  # an overflow is reported below, naming the dtype
-            array = array.astype(dtype, copy=False)
+            array = source.astype(dtype, copy=False)
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one value")
     try:
