@@ -79,17 +79,18 @@ def unmasked(value: np.ma.MaskedArray[Any, Any], name: str) -> Array:
     return np.asarray(value.data)
 
 
-def check_in_range(array: Array, dtype: Any, name: str) -> None:
+def check_in_range(array: Array, dtype: Any, name: str) -> Array:
     """Raise ``ValueError`` (naming ``name``, ``dtype``, the largest value) if casting to ``dtype`` overflows.
 
     ``array`` is finite and real; 1e6 becomes inf in float16 (whose largest value is 65504).
+    Returns ``array`` (as it is) when it fits.
     """
     if array.dtype.kind not in "iuf" or np.can_cast(array.dtype, dtype):
-        return
+        return array
     largest = np.abs(array).max()
     with np.errstate(over="ignore"):
         if np.isfinite(largest.astype(dtype)):
-            return
+            return array
     raise ValueError(f"{name} holds {float(largest):g} (in magnitude), beyond the range of {np.dtype(dtype)} "
                      f"(largest {float(np.finfo(dtype).max):g}), where it would become inf: scale it down, "
                      "or use a wider dtype (e.g. network.astype(np.float64))")
