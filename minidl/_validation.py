@@ -158,10 +158,13 @@ def check_int_pair(value: Any, name: str, *, minimum: int = 1) -> tuple[int, int
     return int(items[0]), int(items[1])
 
 
-def check_verbose(value: Any, name: str) -> int:
-    """A callback's ``verbose`` as an int: 0 silent; 1 or 2 (fit's one line an epoch) print, as in Keras."""
+def check_verbose(value: Any, name: str, printing: str = "1 or 2 (print what it does)") -> int:
+    """A ``verbose`` as an int: 0 silent; 1 or 2 print, as in Keras (a callback's, or fit's).
+
+    ``printing`` says what 1 and 2 do, for the message (fit's: a progress bar, one line per epoch).
+    """
     if value not in (0, 1, 2):  # False and True pass as 0 and 1
-        raise ValueError(f"{name} must be 0 (silent), 1 or 2 (print what it does); got {value!r}")
+        raise ValueError(f"{name} must be 0 (silent), {printing}; got {value!r}")
     return int(value)
 
 
