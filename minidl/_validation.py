@@ -48,16 +48,15 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
         if isinstance(value, np.ma.MaskedArray):  # np.asarray drops the mask: the hidden values would count
             value = unmasked(value, name)
         try:
-            array = np.asarray(value)
+            source = np.asarray(value)  # the array before the cast
         except (ValueError, TypeError) as error:  # ragged nested lists end here
             raise TypeError(f"{name} must be a rectangular array of numbers; got {error}") from None
-        if array.dtype.kind not in "fiub":
-            raise TypeError(f"{name} must hold real numbers (int, float or bool); got dtype {array.dtype}")
+        if source.dtype.kind not in "fiub":
+            raise TypeError(f"{name} must hold real numbers (int, float or bool); got dtype {source.dtype}")
         if dtype is None:
-            dtype = array.dtype if array.dtype.kind == "f" else np.float64
-        source = array
+            dtype = source.dtype if source.dtype.kind == "f" else np.float64
         with np.errstate(over="ignore"):  # an overflow is reported below, naming the dtype
-            array = array.astype(dtype, copy=False)
+            array = source.astype(dtype, copy=False)
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one value")
     try:
@@ -80,17 +79,18 @@ def unmasked(value: np.ma.MaskedArray[Any, Any], name: str) -> Array:
     return np.asarray(value.data)
 
 
-def check_in_range(array: Array, dtype: Any, name: str) -> None:
+def check_in_range(array: Array, dtype: Any, name: str) -> Array:
     """Raise ``ValueError`` (naming ``name``, ``dtype``, the largest value) if casting to ``dtype`` overflows.
 
     ``array`` is finite and real; 1e6 becomes inf in float16 (whose largest value is 65504).
+    Returns ``array`` (as it is) when it fits.
     """
     if array.dtype.kind not in "iuf" or np.can_cast(array.dtype, dtype):
-        return
+        return array
     largest = np.abs(array).max()
     with np.errstate(over="ignore"):
         if np.isfinite(largest.astype(dtype)):
-            return
+            return array
     raise ValueError(f"{name} holds {float(largest):g} (in magnitude), beyond the range of {np.dtype(dtype)} "
                      f"(largest {float(np.finfo(dtype).max):g}), where it would become inf: scale it down, "
                      "or use a wider dtype (e.g. network.astype(np.float64))")
@@ -158,10 +158,13 @@ def check_int_pair(value: Any, name: str, *, minimum: int = 1) -> tuple[int, int
     return int(items[0]), int(items[1])
 
 
-def check_verbose(value: Any, name: str) -> int:
-    """A callback's ``verbose`` as an int: 0 silent; 1 or 2 (fit's one line an epoch) print, as in Keras."""
+def check_verbose(value: Any, name: str, printing: str = "1 or 2 (print what it does)") -> int:
+    """A ``verbose`` as an int: 0 silent; 1 or 2 print, as in Keras (a callback's, or fit's).
+
+    ``printing`` says what 1 and 2 do, for the message (fit's: a progress bar, one line per epoch).
+    """
     if value not in (0, 1, 2):  # False and True pass as 0 and 1
-        raise ValueError(f"{name} must be 0 (silent), 1 or 2 (print what it does); got {value!r}")
+        raise ValueError(f"{name} must be 0 (silent), {printing}; got {value!r}")
     return int(value)
 
 

@@ -65,8 +65,7 @@ class Sequential:
     #: The :class:`~minidl.History` of the latest ``fit`` (the object ``fit`` returned); None before.
     history: History | None
 
-    def __init__(self, layers: Sequence[KerasLayer | Layer] | None = None,
-                 name: str | None = None) -> None:
+    def __init__(self, layers: Sequence[KerasLayer | Layer] | None = None, name: str | None = None) -> None:
         self.name = "sequential" if name is None else name
         self._built: list[Layer] = []  # the minidl layers made so far
         self._added: list[KerasLayer] = []  # the recipes built so far (what pop removes)

@@ -553,9 +553,8 @@ class CSVLogger(Callback):
 
 def progress_for(verbose: int) -> Callback | None:
     """The progress callback for ``fit``'s ``verbose`` (0: None), printing to ``sys.stdout``."""
-    if verbose not in (0, 1, 2):  # verbose=False / True pass as 0 / 1 (Keras accepts them)
-        raise ValueError(f"fit verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch); "
-                         f"got {verbose!r}")
+    # verbose=False / True pass as 0 / 1 (Keras accepts them)
+    check_verbose(verbose, "fit verbose", "1 (progress bar) or 2 (one line per epoch)")
     if not verbose:
         return None
     return ProgressBar(sys.stdout) if verbose == 1 and _is_terminal(sys.stdout) else Progress(sys.stdout)

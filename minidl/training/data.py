@@ -37,9 +37,9 @@ def prepare_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, owner
                          f"{data.shape} (for one feature per sample use x.reshape(-1, 1); for one "
                          "sample, x[None, :])")
     # Not cast to the network's dtype here: integer labels stay exact (float16 would turn label
-    # 2049 into 2048); the loss's check_target casts a target that is compared as numbers.
-    target = as_float_array(y, f"{owner} y")
-    check_in_range(target, dtype, f"{owner} y")  # the loss casts it to the network's dtype
+    # 2049 into 2048); the loss's check_target casts a target that is compared as numbers, so
+    # its values must fit that dtype.
+    target = check_in_range(as_float_array(y, f"{owner} y"), dtype, f"{owner} y")
     if target.ndim == 0 or len(target) != len(data):
         got = "a scalar" if target.ndim == 0 else f"{len(target)} samples (shape {target.shape})"
         raise ValueError(f"{owner}: x has {len(data)} samples (shape {data.shape}) but y has {got}")
@@ -87,9 +87,9 @@ def checked_batch(network: Network, x: ArrayLike, y: ArrayLike, owner: str) -> t
     ``x`` is cast to the network's dtype, ``y`` kept (exact labels) but refused when a value
     is beyond that dtype's range.
     """
-    data, target = as_float_array(x, f"{owner} x", dtype=network.dtype), as_float_array(y, f"{owner} y")
-    check_in_range(target, network.dtype, f"{owner} y")  # the loss casts it to the network's dtype
-    data, single = as_batch(data)
+    data, single = as_batch(as_float_array(x, f"{owner} x", dtype=network.dtype))
+    # the loss casts y to the network's dtype: its values must fit
+    target = check_in_range(as_float_array(y, f"{owner} y"), network.dtype, f"{owner} y")
     return data, target[None] if single else target
 
 
