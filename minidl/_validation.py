@@ -87,9 +87,9 @@ def check_in_range(array: Array, dtype: Any, name: str) -> Array:
     """
     if array.dtype.kind not in "iuf" or np.can_cast(array.dtype, dtype):
         return array
-    largest = np.abs(array).max()
+    largest = max(-float(array.min()), float(array.max()))  # np.abs(int64's minimum) overflows
     with np.errstate(over="ignore"):
-        if np.isfinite(largest.astype(dtype)):
+        if np.isfinite(np.float64(largest).astype(dtype)):
             return array
     raise ValueError(f"{name} holds {float(largest):g} (in magnitude), beyond the range of {np.dtype(dtype)} "
                      f"(largest {float(np.finfo(dtype).max):g}), where it would become inf: scale it down, "

@@ -97,6 +97,9 @@ def test_check_in_range_refuses_only_what_the_cast_makes_infinite():
            "fit y holds 65520 (in magnitude), beyond the range of float16 (largest 65504)")
     raises(ValueError, lambda: check_in_range(np.array([1e39]), np.float32, "y"),
            "y holds 1e+39 (in magnitude), beyond the range of float32 (largest 3.40282e+38)")
+    # np.abs of int64's minimum is itself: it was reported as "holds -9.22337e+18 (in magnitude)"
+    raises(ValueError, lambda: check_in_range(np.array([np.iinfo(np.int64).min]), np.float16, "y"),
+           "y holds 9.22337e+18 (in magnitude), beyond the range of float16")
 
 
 def test_as_float_array_refuses_a_masked_array_with_masked_values():

@@ -6,7 +6,8 @@ order (:class:`EarlyStopping`, :class:`ModelCheckpoint`). ``Callback`` is minidl
 (:class:`minidl.Callback`): a subclass overrides ``on_train_begin(logs)``, ``on_epoch_begin(epoch,
 logs)``, ``on_epoch_end(epoch, logs)``, ``on_batch_end(batch, logs)`` or ``on_train_end(logs)``,
 and during ``fit`` its ``self.model`` is the Sequential being trained (``self.model.stop_training
-= True`` stops ``fit`` after the epoch), ``self.params`` what ``fit`` was asked to do.
+= True`` stops ``fit`` after the epoch, or the batch from ``on_batch_end``), ``self.params`` what
+``fit`` was asked to do.
 """
 
 from __future__ import annotations

@@ -133,7 +133,11 @@ class Sequential:
             raise IndexError("Sequential.pop: the model has no layers to remove")
         layer = self._added.pop()
         self._built = self._built[:len(self._built) - len(layer.layers)]
+        if layer.kind == "Input":
+            self._input = None
         self._shape = _known(output_sample_shape(self._built, self._input))  # what reaches the next add
+        if self._shape is None and layer.layers and layer.layers[0].input_shape is not None:
+            self._shape = _known(layer.layers[0].input_shape[1:])  # a loaded model knows no image size
         self._renew()
         return layer
 
@@ -380,6 +384,7 @@ class _ModelIs(Callback):
     def set_network(self, network: Network, params: dict[str, Any]) -> None:
         """Make the Sequential the ``model`` of the user's callbacks."""
         super().set_network(network, params)
+        self.sequential.history = network.history  # this fit's, as Keras's model.history during fit
         for callback in self.callbacks:
             callback.model = self.sequential
 

@@ -80,7 +80,8 @@ class Callback:
         The network being trained (set by ``fit`` before ``on_train_begin``).
     model : Network, minidl.keras.Sequential or None
         Keras's name: the network too, or the Sequential whose ``fit`` it is (so
-        ``self.model.stop_training = True`` stops ``fit`` after this epoch, as in Keras).
+        ``self.model.stop_training = True`` stops ``fit`` after this epoch, or after this batch when
+        set in ``on_batch_end``, as in Keras).
     params : dict
         What ``fit`` was asked to do: ``epochs``, ``batch_size``, ``steps`` (batches per
         epoch), ``samples`` (training samples) and ``verbose``.
@@ -125,7 +126,10 @@ class Callback:
         self.network, self.model, self.params = network, network, params
 
     def request_stop(self, reason: str) -> None:
-        """Ask ``fit`` to stop after the current epoch, saying why (kept in ``History.stop_reason``)."""
+        """Ask ``fit`` to stop after the current epoch (batch, from ``on_batch_end``), saying why.
+
+        The reason is kept in ``History.stop_reason``.
+        """
         trainer = None if self.network is None else self.network.trainer
         if trainer is None:
             raise RuntimeError(f"{type(self).__name__}.request_stop() called outside fit()")
@@ -145,6 +149,9 @@ class Callback:
 
     def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
         """Called after each training batch (``batch`` counted from 0 in each epoch)."""
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        """Keras's name of ``on_batch_end``: a subclass's runs after each batch (this one does nothing)."""
 
 
 class CallbackList:

@@ -71,7 +71,8 @@ class Trainer:
     history : History or None
         The History of the latest ``fit`` (kept when ``compile`` is called again).
     stop_training : bool
-        Set True (by ``Callback.request_stop``) to end ``fit`` after the current epoch.
+        Set True (by ``Callback.request_stop``) to end ``fit`` after the current epoch, or after
+        the current batch when set by a callback's ``on_batch_end``.
     stop_reason : str or None
         Why the latest ``fit`` stopped before its last epoch (early stopping, a NaN/inf
         loss, Ctrl-C), or None.
@@ -219,7 +220,7 @@ class Trainer:
                 check_parameters_after_backward(self.network, plan.parameters)
             if not math.isfinite(value):
                 recovery.stop(f"the training loss became {value} at epoch {epoch + 1}, batch {batch + 1}",
-                              first=epoch == batch == 0)
+                              first=epoch == batch == 0 and self.optimizer.iterations == 0)
                 return None
             guard.protected = True
             self.optimizer.step(plan.parameters)
@@ -227,6 +228,8 @@ class Trainer:
             means.add(value, output, yb)
             if per_batch:
                 callback_list.batch_end(batch, {**means.logs(), "size": float(len(xb))})
+                if self.stop_training:  # asked after a batch: Keras ends the epoch there too
+                    break
         if not recovery.all_finite():
             recovery.stop(f"the parameters or state arrays became non-finite during epoch {epoch + 1}")
             return None
@@ -273,7 +276,7 @@ class Trainer:
         backward, optimizer step. The data is checked on every call. When the loss is
         NaN or infinite, no gradient is computed and no step is applied.
         """
-        if self._step_plan is None:
+        if self._step_plan is None or self._step_plan.loss is not self.loss:  # a loss set since: checked
             self._step_plan = StepPlan(self.network, self.loss)
         value, _ = step(self._step_plan, *checked_batch(self.network, x, y, "train_step"))
         if math.isfinite(value):

@@ -112,3 +112,28 @@ def test_kerass_custom_early_stopping_callback_runs_end_to_end(capsys):
     assert history.history["loss"] == [1.0, 9.0, 81.0]
     assert [weights.tolist() for weights in model.get_weights()] == [[[-1.0]], [-2.0]]  # after epoch 0
     assert capsys.readouterr().out == "Epoch 3: early stopping\n"
+
+
+def test_a_keras_callback_reads_this_fits_history_and_stops_after_a_batch():
+    # model.history was None in the first fit's callbacks (the previous History in later fits),
+    # and stop_training set after a batch still ran the rest of the epoch
+    seen = []
+
+    class StopAfterTwoBatches(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            super().on_train_batch_end(batch, logs)  # Keras's base class has the hook too
+            seen.append(batch)
+            if batch == 1:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.history is history_during_fit())
+
+    model = Sequential([Dense(1, input_shape=(1,))])
+    model.compile(optimizer="sgd", loss="mean_squared_error")
+    history_during_fit = lambda: model.network.history  # noqa: E731 (the History fit is filling)
+    for _ in range(2):
+        seen.clear()
+        history = model.fit(np.ones((8, 1)), np.zeros(8), batch_size=2, epochs=3, verbose=0,
+                            callbacks=[StopAfterTwoBatches()])
+        assert seen == [0, 1, True] and history.epoch == [0] and model.history is history

@@ -556,3 +556,25 @@ def test_set_weights_puts_back_the_layers_set_before_a_refused_array():
     with pytest.raises(ValueError, match="negative entries"):
         model.set_weights([before[0] + 1.0, *before[1:5], np.array([-5.0, 1.0])])
     np.testing.assert_array_equal(model.get_weights()[0], before[0])
+
+
+def test_pop_of_an_input_forgets_its_shape():
+    # Input((5,)) after popping Input((3,)) was refused: "the shape reaching it is (3,)"
+    model = Sequential([Input(shape=(3,))])
+    assert model.pop().kind == "Input"
+    model.add(Input(shape=(5,)))
+    model.add(Dense(2))
+    assert model.layers[0].weight.shape == (5, 2)
+
+
+def test_a_loaded_conv_models_head_may_be_popped_and_replaced(tmp_path):
+    # The file keeps no image size, so after popping the head the shape reaching the next layer was
+    # unknown: "cannot add Dense here"; the popped Dense knew it (its 36 inputs)
+    model = Sequential([Input(shape=(1, 8, 8)), Conv2D(4, 3, activation="relu", seed=0), MaxPooling2D(2),
+                        Flatten(), Dense(10, activation="softmax", seed=1)])
+    model.save(tmp_path / "conv.keras")
+    again = load_model(tmp_path / "conv.keras")
+    assert [type(again.pop().layers[0]).__name__ for _ in range(2)] == ["Softmax", "Dense"]
+    again.add(Dense(3, seed=2))
+    assert again.layers[-1].weight.shape == (36, 3)
+    assert again.predict(np.zeros((2, 1, 8, 8)), verbose=0).shape == (2, 3)

@@ -200,6 +200,16 @@ def test_a_non_finite_loss_on_the_first_batch_does_not_blame_the_learning_rate()
     assert "smaller learning rate" not in reason and net.history.stop_reason == reason
 
 
+def test_a_non_finite_first_batch_after_earlier_updates_keeps_the_learning_rate_advice() -> None:
+    # A second fit said "no update had been applied yet" after the first fit's updates
+    net = Network([Dense(1, 1, weight_init=[[1.0]], bias_init="zeros")])
+    net.compile(optimizer=SGD(0.1), loss="mse")
+    net.fit(np.ones((2, 1)), np.zeros(2), batch_size=2, verbose=0)
+    with pytest.warns(RuntimeWarning, match="stopped"), np.errstate(over="ignore"):
+        net.fit(np.array([[1e200], [1.0]]), np.zeros(2), batch_size=2, verbose=0)
+    assert "(try a smaller learning rate)" in net.stop_reason and "no update" not in net.stop_reason
+
+
 def test_evaluate_and_train_step_check_sizes_and_batch_size() -> None:
     net = compiled_network()
     raises(ValueError, lambda: net.evaluate(X_TRAIN, Y_TRAIN, batch_size=0), "evaluate batch_size",
@@ -412,6 +422,12 @@ def test_train_step_runs_compiles_loss_check_for_a_loss_set_after_compile():
     raises(ValueError, lambda: net.train_step(np.ones((4, 3)), np.eye(2)[[0, 1, 0, 1]]),
            "CategoricalCrossEntropy(from_logits=True) reads logits, but the network ends in Softmax")
     assert all(np.array_equal(b, p.value) for b, p in zip(before, net.parameters(), strict=True))
+    # after a train_step too: the step kept the first loss, so it trained on, unchecked
+    net.trainer.loss = minidl.CategoricalCrossEntropy()
+    net.train_step(np.ones((4, 3)), np.eye(2)[[0, 1, 0, 1]])
+    net.trainer.loss = minidl.CategoricalCrossEntropy(from_logits=True)
+    raises(ValueError, lambda: net.train_step(np.ones((4, 3)), np.eye(2)[[0, 1, 0, 1]]),
+           "CategoricalCrossEntropy(from_logits=True) reads logits, but the network ends in Softmax")
 
 
 @pytest.mark.parametrize("method", ["train_step", "loss_and_backward"])
@@ -420,7 +436,7 @@ def test_train_step_and_loss_and_backward_refuse_targets_beyond_the_networks_dty
     net = Network([Dense(1, 1, seed=0, dtype=np.float16)])
     net.compile(optimizer=SGD(0.1), loss="mse")
     raises(ValueError, lambda: getattr(net, method)(np.ones((2, 1)), np.array([1.0, 1e6])),
-           f"{method} y holds 1e+06 (in magnitude), beyond the range of float16 (largest 65504)")
+           "MeanSquaredError: actual holds 1e+06 (in magnitude), beyond the range of float16 (largest 65504)")
 
 
 def test_fit_before_compile_is_a_clear_error():
