@@ -128,6 +128,15 @@ def test_float32_stays_float32(cls):
     assert y.dtype == np.float32 and pool.backward(np.ones_like(y)).dtype == np.float32
 
 
+def test_a_float16_average_whose_window_sum_passes_65504_is_not_inf():
+    # 16 x 16 values of 300 sum to 76800, beyond float16's 65504: summed in float16 the mean was inf
+    # (PyTorch's is 300). The window is summed in float32, the mean given back in float16.
+    x = np.full((1, 2, 16, 32), 300.0, dtype=np.float16)
+    y = AvgPool2D(16).forward(x)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y, np.full((1, 2, 1, 2), 300.0, dtype=np.float16))
+
+
 @pytest.mark.parametrize("cls", [MaxPool2D, AvgPool2D])
 def test_backward_leaves_grad_y_alone(cls):
     pool = cls(2)
