@@ -91,7 +91,8 @@ class MaxPool2D(_Pool2D):
     -----
     **Ties.** The gradient of a window goes to *one* input: its first maximum in row-major
     order of the window (top row first, left to right), as ``numpy.argmax`` would pick.
-    PyTorch also picks one position, but which one is not documented. Where windows
+    PyTorch's CPU ``MaxPool2d`` picks the same one (its documentation does not say so;
+    ``tests/layers/test_pooling.py`` checks it). Where windows
     overlap, an input that is the maximum of several windows gets the sum of their
     gradients.
 
