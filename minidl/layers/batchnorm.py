@@ -165,9 +165,9 @@ class BatchNorm(Layer):
                                  f"to compute batch statistics; got a batch of {x.shape[0]} (input shape "
                                  f"{x.shape}). Use eval() for single samples, or a batch_size that leaves no "
                                  "batch of 1.")
-            mean: Array = x.sum(axis=axes, keepdims=True) / count  # (1, features) or (1, channels, 1, 1)
+            mean = _mean(x, axes, count)  # (1, features) or (1, channels, 1, 1)
             centred = x - mean
-            var: Array = (centred * centred).sum(axis=axes, keepdims=True) / count
+            var = _mean(centred * centred, axes, count)
             for running, batch in ((self.running_mean, mean), (self.running_var, var)):
                 running *= self.momentum
                 running += (1.0 - self.momentum) * batch.reshape(-1)
@@ -207,6 +207,9 @@ class BatchNorm(Layer):
             return grad_y * scale
         count = grad_y.size // self.num_features
         grad_beta, grad_gamma = _per_feature(self.beta.grad, x_hat), _per_feature(self.gamma.grad, x_hat)
+        if x_hat.dtype is _FLOAT16:  # a count N over 65504 is inf in float16: divide the sums in float32
+            per_value = [(total / np.float32(count)).astype(_FLOAT16) for total in (grad_beta, grad_gamma)]
+            grad_beta, grad_gamma, count = *per_value, 1
         grad_x: Array = grad_y - (grad_beta + x_hat * grad_gamma) / count
         grad_x *= scale
         return grad_x
@@ -235,6 +238,20 @@ class BatchNorm(Layer):
             raise ValueError(f"BatchNorm {self.name!r}: state array 'running_var' has negative entries "
                              f"(min {float(variance.min())}); a variance is never negative")
         super().load_state_arrays(arrays)
+
+
+#: float16's dtype (float16 arrays have this one): its sums are taken in float32
+_FLOAT16 = np.dtype(np.float16)
+
+
+def _mean(values: Array, axes: tuple[int, ...], count: int) -> Array:
+    """The mean over ``axes`` (kept, of size 1); float16 summed in float32, as ``numpy.mean`` does.
+
+    A float16 sum passes 65504 (and becomes inf) on a batch of 16 images of 64 x 64 values near 1.
+    """
+    mean: Array = values.mean(axis=axes, keepdims=True) if values.dtype is _FLOAT16 else (
+        values.sum(axis=axes, keepdims=True) / count)
+    return mean
 
 
 def _per_feature(values: Array, x: Array) -> Array:

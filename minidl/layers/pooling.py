@@ -91,7 +91,8 @@ class MaxPool2D(_Pool2D):
     -----
     **Ties.** The gradient of a window goes to *one* input: its first maximum in row-major
     order of the window (top row first, left to right), as ``numpy.argmax`` would pick.
-    PyTorch also picks one position, but which one is not documented. Where windows
+    PyTorch's CPU ``MaxPool2d`` picks the same one (its documentation does not say so;
+    ``tests/layers/test_pooling.py`` checks it). Where windows
     overlap, an input that is the maximum of several windows gets the sum of their
     gradients.
 
@@ -186,11 +187,13 @@ class AvgPool2D(_Pool2D):
             Shape ``(batch, channels, Ho, Wo)``.
         """
         windows = self._windows(x)
-        y: Array = windows[0].astype(x.dtype if x.dtype.kind == "f" else np.float64)  # a copy, in x's order
+        # a copy, in x's order; float16 summed in float32 (a window's sum may pass 65504)
+        y: Array = windows[0].astype(np.float32 if x.dtype == np.float16 else x.dtype if x.dtype.kind == "f"
+                                     else np.float64)
         for view in windows[1:]:
             y += view
         y /= len(windows)
-        return y
+        return y.astype(x.dtype) if x.dtype == np.float16 else y
 
     def backward(self, grad_y: Array) -> Array:
         """Every input of a window gets an equal share of its gradient.

@@ -429,3 +429,29 @@ def test_images_match_pytorch_batch_norm():
     # PyTorch's running variance uses the unbiased variance (see the class notes): m / (m - 1), m = N * H * W
     m = IMAGES.size // 3
     np.testing.assert_allclose(0.9 + (layer.running_var - 0.9) * m / (m - 1), running_var.numpy(), rtol=1e-12)
+
+
+def test_float16_images_whose_sums_pass_65504_are_normalised():
+    # 3 +- 1 on a checkerboard of 2 x 128 x 128 pixels: mean 3, variance 1, but the sum of the
+    # batch is 98304, beyond float16's 65504: summed in float16 it was inf, so y and both
+    # running statistics were NaN (after numpy's overflow warning).
+    signs = np.where(np.indices((2, 1, 128, 128)).sum(axis=0) % 2 == 0, 1.0, -1.0).astype(np.float16)
+    layer = BatchNorm(1, dtype=np.float16)
+    y = layer.forward(3 + signs)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y, signs)  # 1 / sqrt(1 + 1e-5) is 1 in float16
+    np.testing.assert_allclose(layer.running_mean, [0.3], rtol=1e-3)
+    np.testing.assert_array_equal(layer.running_var, np.array([1.0], np.float16))
+
+
+def test_float16_backward_over_more_than_65504_values_keeps_the_mean_terms():
+    # dL/dx = scale * (g - sum(g) / m - x_hat * sum(g * x_hat) / m), m = N * H * W = 65536: in float16
+    # m itself is inf, so both mean terms were 0 (numpy warned of an overflow in a cast) and a constant
+    # g = 0.5, whose true dL/dx is 0 (normalising removes any shift), gave 0.5 everywhere.
+    signs = np.where(np.indices((4, 1, 128, 128)).sum(axis=0) % 2 == 0, 1.0, -1.0).astype(np.float16)
+    layer = BatchNorm(1, dtype=np.float16)
+    layer.forward(3 + signs)
+    grad_x = layer.backward(np.full(signs.shape, 0.5, dtype=np.float16))
+    assert grad_x.dtype == np.float16
+    np.testing.assert_array_equal(grad_x, np.zeros(signs.shape, dtype=np.float16))
+    np.testing.assert_array_equal(layer.beta.grad, np.array([32768.0], np.float16))

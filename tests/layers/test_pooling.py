@@ -128,6 +128,15 @@ def test_float32_stays_float32(cls):
     assert y.dtype == np.float32 and pool.backward(np.ones_like(y)).dtype == np.float32
 
 
+def test_a_float16_average_whose_window_sum_passes_65504_is_not_inf():
+    # 16 x 16 values of 300 sum to 76800, beyond float16's 65504: summed in float16 the mean was inf
+    # (PyTorch's is 300). The window is summed in float32, the mean given back in float16.
+    x = np.full((1, 2, 16, 32), 300.0, dtype=np.float16)
+    y = AvgPool2D(16).forward(x)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y, np.full((1, 2, 1, 2), 300.0, dtype=np.float16))
+
+
 @pytest.mark.parametrize("cls", [MaxPool2D, AvgPool2D])
 def test_backward_leaves_grad_y_alone(cls):
     pool = cls(2)
@@ -198,3 +207,16 @@ def test_matches_pytorch(kind, size, stride, shape):
     ty.backward(torch.tensor(g))
     np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=0)
     np.testing.assert_allclose(pool.backward(g), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_pytorch_breaks_ties_as_minidl_does_first_maximum_in_row_major_order():
+    # What the MaxPool2D notes say of PyTorch's CPU max_pool2d (its documentation does not say it).
+    torch = pytest.importorskip("torch")
+    x = np.array([[[[0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]]])  # overlapping windows, ties
+    tx = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(tx, 2, 1).sum().backward()
+    expected = [[0, 2, 0], [1, 1, 0], [0, 0, 0]]  # windows' first maxima: (0, 1), (0, 1), (1, 0), (1, 1)
+    np.testing.assert_array_equal(tx.grad.numpy()[0, 0], expected)
+    pool = MaxPool2D(2, stride=1)
+    pool.forward(x)
+    np.testing.assert_array_equal(pool.backward(np.ones((1, 1, 2, 2)))[0, 0], expected)
