@@ -45,9 +45,7 @@ class EarlyStopping(training.EarlyStopping):
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0, verbose: int = 0,
                  mode: str = "auto", baseline: float | None = None, restore_best_weights: bool = False,
                  start_from_epoch: int = 0) -> None:
-        if baseline is not None:
-            raise ValueError("EarlyStopping baseline: minidl does not support a baseline, so it must be "
-                             f"None; got {baseline!r}")
+        _unsupported("EarlyStopping", baseline=(baseline, None))
         super().__init__(monitor, patience, min_delta, restore_best_weights, mode, verbose)
         self.start_from_epoch = check_count(start_from_epoch, "EarlyStopping start_from_epoch")
 
@@ -60,7 +58,9 @@ class ModelCheckpoint(training.ModelCheckpoint):
     file is minidl's model file format whatever its extension, with the optimizer (what
     ``model.save`` writes; :func:`~minidl.keras.load_model` reads it); ``filepath`` may hold
     ``{epoch}`` and the epoch logs' keys, e.g. ``"model-{epoch:02d}-{val_loss:.2f}.keras"``.
-    Keras's ``save_weights_only``, ``save_freq`` and ``initial_value_threshold`` are not taken.
+    Keras's ``save_weights_only``, ``save_freq`` and ``initial_value_threshold`` are taken in
+    their places but must keep their defaults (``False``, ``"epoch"``, ``None``): minidl does not
+    support them.
 
     Examples
     --------
@@ -72,10 +72,21 @@ class ModelCheckpoint(training.ModelCheckpoint):
     config_keys = ("filepath", "monitor", "verbose", "save_best_only", "mode")
 
     def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss", verbose: int = 0,
-                 save_best_only: bool = False, mode: str = "auto") -> None:
+                 save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
+                 save_freq: str | int = "epoch", initial_value_threshold: float | None = None) -> None:
+        _unsupported("ModelCheckpoint", save_weights_only=(save_weights_only, False),
+                     save_freq=(save_freq, "epoch"), initial_value_threshold=(initial_value_threshold, None))
         super().__init__(filepath, monitor, save_best_only, mode, verbose=verbose)
 
     @property
     def filepath(self) -> str:
         """The file to write, as given (Keras's name for :attr:`path`)."""
         return self.path
+
+
+def _unsupported(owner: str, **given: tuple[object, object]) -> None:
+    """Refuse a Keras argument minidl does not support unless it is its default: ``name=(value, default)``."""
+    for name, (value, default) in given.items():
+        if value is not default and value != default:
+            raise ValueError(f"{owner} {name}: minidl does not support it, so it must be {default!r}; "
+                             f"got {value!r}")

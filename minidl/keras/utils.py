@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
-from minidl._validation import check_positive_int
+from minidl._validation import check_positive_int, unmasked
 
 __all__ = ["to_categorical"]
 
@@ -39,7 +39,8 @@ def to_categorical(y: ArrayLike, num_classes: int | None = None) -> Array:
            [0., 0., 1.],
            [0., 1., 0.]])
     """
-    labels = np.asarray(y)
+    # np.asarray drops a mask: the hidden labels would count
+    labels = unmasked(y, "to_categorical y") if isinstance(y, np.ma.MaskedArray) else np.asarray(y)
     if labels.dtype.kind not in "biuf" or (labels.dtype.kind == "f" and not (
             np.all(np.isfinite(labels)) and np.array_equal(labels, np.round(labels)))):
         raise ValueError(f"to_categorical expects integer class labels 0, 1, 2, ...; got dtype {labels.dtype}"

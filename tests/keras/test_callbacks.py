@@ -27,6 +27,14 @@ def test_model_checkpoint_takes_kerass_argument_order():
     assert (checkpoint.monitor, checkpoint.verbose, checkpoint.save_best_only) == ("val_accuracy", 1, True)
     assert checkpoint.mode == "max"
     assert minidl.ModelCheckpoint("best.npz").save_best_only is True  # minidl's own keeps its default
+    # Keras's fifth is save_weights_only (it landed on mode: "mode must be 'auto', ..., got False")
+    checkpoint = ModelCheckpoint("best.keras", "loss", 0, True, False, "min", "epoch", None)
+    assert (checkpoint.save_best_only, checkpoint.mode) == (True, "min")
+    for name, value, default in [("save_weights_only", True, "False"), ("save_freq", 100, "'epoch'"),
+                                 ("initial_value_threshold", 0.5, "None")]:
+        with pytest.raises(ValueError, match=f"^ModelCheckpoint {name}: minidl does not support it, so it "
+                                             f"must be {default}; got {value}$"):
+            ModelCheckpoint("best.keras", **{name: value})
 
 
 def test_kerass_verbose_2_is_taken_and_prints_as_1(tmp_path, capsys):
@@ -57,8 +65,8 @@ def test_early_stopping_start_from_epoch_does_not_watch_the_first_epochs():
 
 
 def test_early_stopping_refuses_baseline_and_a_negative_start_from_epoch():
-    with pytest.raises(ValueError, match=r"EarlyStopping baseline: minidl does not support a baseline, so it "
-                                         r"must be None; got 0\.9"):
+    with pytest.raises(ValueError, match=r"^EarlyStopping baseline: minidl does not support it, so it must "
+                                         r"be None; got 0\.9$"):
         EarlyStopping(baseline=0.9)
     with pytest.raises(ValueError, match=r"EarlyStopping start_from_epoch must be an integer >= 0; got -1$"):
         EarlyStopping(start_from_epoch=-1)

@@ -63,3 +63,10 @@ def test_the_cap_is_on_the_classes_a_label_implies_and_num_classes_lifts_it():
 def test_many_classes_do_not_need_a_square_identity_matrix():
     out = to_categorical([49_999, 0])  # an identity of 50000 x 50000 would take 20 GB
     assert out.shape == (2, 50_000) and out.sum() == 2 and out[0, -1] == out[1, 0] == 1
+
+
+def test_to_categorical_refuses_masked_labels():
+    # The hidden 9 made ten classes of [0, masked 9]
+    with pytest.raises(ValueError, match=r"^to_categorical y is a masked array with 1 of its 2 values"):
+        to_categorical(np.ma.array([0, 9], mask=[False, True]))
+    assert to_categorical(np.ma.array([0, 1], mask=[False, False])).tolist() == [[1.0, 0.0], [0.0, 1.0]]
