@@ -1,5 +1,7 @@
 """Keras's names on minidl: run the Keras course's code with only its import lines changed.
 
+(And ``SGD(lr=...)``, Keras's old name, written ``SGD(learning_rate=...)``, as Keras 3 needs.)
+
 ``from minidl.keras import Sequential, Dense, Activation, Input, to_categorical, load_model,
 EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, CSVLogger, SGD, Adam,
 AdamW, RMSprop``; or Keras's module paths with ``minidl.`` in front (``from minidl.keras.models
@@ -17,7 +19,11 @@ What is built is an ordinary minidl :class:`~minidl.Network` of ordinary layers
   extension (a ``.h5`` file from here is not HDF5; Keras's own files cannot be read, and
   ``load_model`` says so when given one).
 * ``Adam`` and ``AdamW`` are minidl's, with PyTorch's ``epsilon=1e-8`` by default (Keras's is
-  ``1e-7``); pass ``epsilon=1e-7`` for Keras's. ``RMSprop``'s default is Keras's ``1e-7``.
+  ``1e-7``); pass ``epsilon=1e-7`` for Keras's. ``RMSprop``'s default is Keras's ``1e-7``,
+  but its third argument is ``epsilon`` (Keras's is ``momentum``, which minidl's has not): pass
+  the arguments by name. ``weight_decay`` follows torch.optim (``g + wd * w`` added to the
+  gradient; ``AdamW`` decoupled, default ``0.01``), not Keras 3 (decay applied to the weights
+  apart from the gradient, ``AdamW``'s default ``0.004``): the same for plain SGD, not for Adam.
 * ``model.layers`` lists minidl layers: ``Dense(32, activation="relu")`` is a Dense and a ReLU.
 * ``ModelCheckpoint`` is Keras's (``filepath=``, every epoch unless ``save_best_only=True``);
   ``minidl.ModelCheckpoint(path)`` saves only the best epochs by default.
