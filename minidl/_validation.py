@@ -69,10 +69,11 @@ def as_float_array(value: Any, name: str, *, dtype: Any = None) -> Array:
     return array
 
 
-def unmasked(value: np.ma.MaskedArray[Any, Any], name: str) -> Array:
+def unmasked(value: np.ma.MaskedArray[Any, Any], name: str) -> np.ndarray[Any, Any]:
     """The data of a masked array none of whose values is masked; else a ``ValueError`` naming ``name``."""
-    if np.ma.is_masked(value):
-        raise ValueError(f"{name} is a masked array with {int(np.ma.getmaskarray(value).sum())} of its "
+    masked = np.asarray(value.mask, dtype=bool)  # np.ma.nomask is False (np.ma's functions are untyped)
+    if masked.any():
+        raise ValueError(f"{name} is a masked array with {int(masked.sum())} of its "
                          f"{value.size} values masked; minidl would ignore the mask and read the values "
                          "under it: fill them first (.filled(value)) or drop them (.compressed() for 1-D "
                          "data; else keep the rows with no masked value)")
@@ -87,7 +88,7 @@ def check_in_range(array: Array, dtype: Any, name: str) -> Array:
     """
     if array.dtype.kind not in "iuf" or np.can_cast(array.dtype, dtype):
         return array
-    largest = max(-float(array.min()), float(array.max()))  # np.abs(int64's minimum) overflows
+    largest = max(-float(np.min(array)), float(np.max(array)))  # np.abs(int64's minimum) overflows
     with np.errstate(over="ignore"):
         if np.isfinite(np.float64(largest).astype(dtype)):
             return array
