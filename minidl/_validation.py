@@ -92,7 +92,7 @@ def check_in_range(array: Array, dtype: Any, name: str) -> Array:
     with np.errstate(over="ignore"):
         if np.isfinite(np.float64(largest).astype(dtype)):
             return array
-    raise ValueError(f"{name} holds {float(largest):g} (in magnitude), beyond the range of {np.dtype(dtype)} "
+    raise ValueError(f"{name} holds {largest:g} (in magnitude), beyond the range of {np.dtype(dtype)} "
                      f"(largest {float(np.finfo(dtype).max):g}), where it would become inf: scale it down, "
                      "or use a wider dtype (e.g. network.astype(np.float64))")
 

@@ -87,6 +87,6 @@ class ModelCheckpoint(training.ModelCheckpoint):
 def _unsupported(owner: str, **given: tuple[object, object]) -> None:
     """Refuse a Keras argument minidl does not support unless it is its default: ``name=(value, default)``."""
     for name, (value, default) in given.items():
-        if value is not default and value != default:
+        if value != default:
             raise ValueError(f"{owner} {name}: minidl does not support it, so it must be {default!r}; "
                              f"got {value!r}")

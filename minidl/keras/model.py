@@ -242,7 +242,7 @@ class Sequential:
 
     @property
     def stop_training(self) -> bool:
-        """Keras's flag: a callback sets it True to end ``fit`` after the current epoch (the Network's)."""
+        """Keras's flag (the Network's): a callback sets it True to end ``fit`` after this epoch or batch."""
         return self.network.stop_training
 
     @stop_training.setter
