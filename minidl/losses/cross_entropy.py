@@ -84,8 +84,9 @@ class _CrossEntropy(Loss):
 
         ``from_logits=True`` after Sigmoid or Softmax (their outputs are probabilities);
         ``from_logits=False`` after a built-in layer whose outputs are not probabilities
-        (Dense, ReLU, ..., and Dropout, which scales them above 1 in training), and the
-        categorical losses after Sigmoid (its outputs do not sum to 1).
+        (Dense, ReLU, ..., and Dropout, which scales them above 1 in training), the
+        categorical losses after Sigmoid (its outputs do not sum to 1) and the binary one
+        after Softmax (its outputs are not independent).
         """
         owner, kind, own = type(self).__name__, type(layer).__name__, self._activation.__name__
         ends = f"the network ends in {kind} {layer.name!r}"
@@ -97,6 +98,12 @@ class _CrossEntropy(Loss):
         if not self.from_logits and isinstance(layer, Sigmoid) and self._activation is Softmax:
             raise ValueError(f"{owner}: {ends}, whose outputs do not sum to 1; categorical cross-entropy "
                              "needs Softmax (binary_crossentropy for several independent yes/no labels)")
+        if not self.from_logits and isinstance(layer, Softmax) and self._activation is Sigmoid:
+            # Its 'accuracy' would be binary too, over each output: 0.65 where argmax got 0.36
+            raise ValueError(f"{owner}: {ends}, whose outputs are tied (they sum to 1), not independent "
+                             "yes/no probabilities: for one class out of several use "
+                             "categorical_crossentropy (or sparse_categorical_crossentropy for integer "
+                             "labels); for independent labels end in Sigmoid")
         if not self.from_logits and type(layer) is Dropout and layer.rate > 0:
             raise ValueError(f"{owner}(from_logits=False) reads probabilities, but {ends}, which in training "
                              "scales what it keeps by 1 / (1 - rate), above 1: put Dropout before the last "
@@ -106,8 +113,14 @@ class _CrossEntropy(Loss):
                              f"not probabilities: add a {own} layer, or use from_logits=True")
 
     def fuses_with(self, layer: Layer) -> bool:
-        """True when this loss reads probabilities and ``layer`` is the activation that makes them."""
-        return not self.from_logits and isinstance(layer, self._activation)
+        """True when this loss reads probabilities and ``layer`` is the activation that makes them.
+
+        A subclass that computes something else (its own ``forward`` or ``function``, a
+        temperature, say) is not fused: the loss would compute the plain activation instead.
+        """
+        own, kind = self._activation, type(layer)
+        same = all(getattr(kind, name, None) is getattr(own, name, None) for name in ("forward", "function"))
+        return not self.from_logits and isinstance(layer, own) and same
 
     def forward_from_logits(self, logits: Array, actual: ArrayLike, probabilities: Array | None = None
                             ) -> float:
