@@ -26,6 +26,7 @@ from minidl import losses
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_real
 from minidl.losses.base import one_number
+from minidl.losses.cross_entropy import check_unit_interval
 
 #: A metric computed in the training loop: ``(predicted, target) -> float`` on checked arrays.
 MetricFunction = Callable[[Array, Any], float]
@@ -73,8 +74,9 @@ def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5
     """The fraction of elements where ``y_pred > threshold`` agrees with the 0/1 ``y_true``.
 
     For yes/no outputs (a network ending in Sigmoid). ``y_true`` is read as 1 where it
-    is ``>= 0.5``. Shapes as for :func:`mean_squared_error`. Use ``threshold=0`` for
-    logits.
+    is ``>= 0.5``; values outside ``[0, 1]`` are refused (they are not labels), here and for
+    ``metrics=["accuracy"]`` when it is binary. Shapes as for :func:`mean_squared_error`.
+    Use ``threshold=0`` for logits.
 
     Examples
     --------
@@ -135,6 +137,8 @@ def _check_classes(width: int, owner: str) -> None:
 
 
 def _binary_accuracy(predicted: Array, actual: Array, threshold: float = 0.5) -> float:
+    # Labels of 36.5 or -1 would be read as 1 or 0 into a number that means nothing
+    check_unit_interval(actual, "y_true (labels 0 or 1; a regression has 'mae' or 'mse')", "binary accuracy")
     return int(np.count_nonzero((predicted > threshold) == (actual >= 0.5))) / predicted.size
 
 

@@ -165,3 +165,23 @@ def test_a_user_metric_gives_a_python_float_or_a_clear_error_naming_it() -> None
            "got an array of shape (4, 1)")
     mean32 = metrics.resolve(lambda y_true, y_pred: np.mean(np.float32(y_pred)), MeanSquaredError(), 1)
     assert type(mean32(np.ones((4, 1)), np.zeros((4, 1)))) is float  # not np.float32: History stays JSON
+
+
+@pytest.mark.parametrize(("labels", "low", "high"), [([1, 2, 1, 2], 1, 2), ([-1, 1, -1, 1], -1, 1)])
+def test_binary_accuracy_refuses_values_that_are_not_labels(labels: list[int], low: int, high: int) -> None:
+    # Read as 1 where >= 0.5, labels {1, 2} gave 0.5 and labels {-1, 1} gave 1.0.
+    raises(ValueError, lambda: metrics.binary_accuracy(labels, [[0.9], [0.2], [0.4], [0.6]]),
+           "binary accuracy: y_true (labels 0 or 1", f"must be in [0, 1]; got values from {low} to {high}")
+
+
+def test_accuracy_of_a_regression_is_refused_on_the_first_batch() -> None:
+    # A linear output trained with mse, targets around 36: 'accuracy' (binary) reported 0.57.
+    x = np.arange(8.0).reshape(4, 2)
+    net = Network([Dense(2, 1, seed=0)])
+    net.compile(optimizer="sgd", loss="mse", metrics=["accuracy"])
+    raises(ValueError, lambda: net.fit(x, np.array([35.0, 36.5, 37.0, 38.0]), epochs=1, verbose=0),
+           "binary accuracy", "a regression has 'mae' or 'mse'", "got values from 35 to 38")
+    labels, classifier = np.array([0.0, 1.0, 1.0, 0.0]), Network([Dense(2, 1, seed=0)])
+    hits = np.mean((classifier.predict(x)[:, 0] > 0.5) == (labels == 1))  # one batch, scored before its step
+    classifier.compile(optimizer="sgd", loss="mse", metrics=["accuracy"])
+    assert classifier.fit(x, labels, epochs=1, verbose=0).history["accuracy"] == [hits]
