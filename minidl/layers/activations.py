@@ -237,8 +237,8 @@ class Tanh(Activation):
     derivative_uses_output = True
 
     def function(self, x: Array) -> Array:
-        """``tanh(x)`` element-wise."""
-        return np.tanh(x)
+        """``tanh(x)`` element-wise (integers in float64: numpy would pick float16 for uint8)."""
+        return np.tanh(x, dtype=None if x.dtype.kind == "f" else np.float64)
 
     def derivative(self, x: Array) -> npt.NDArray[Any]:
         """``1 - tanh(x)**2``."""
