@@ -20,6 +20,20 @@ from minidl.layers.base import Layer
 LossT = TypeVar("LossT", bound="Loss")
 
 
+def total(values: Array) -> float:
+    """``sum(values)`` as a Python float, float16 summed in float32 (as ``numpy.mean`` and PyTorch do).
+
+    A float16 sum passes 65504, its largest value, and becomes inf: a loss of 100 averaged
+    over 1,000 values came out infinite, and fit stopped blaming the data.
+    """
+    return float(values.sum(dtype=np.float32) if values.dtype == np.float16 else values.sum())
+
+
+def dot(a: Array, b: Array) -> float:
+    """``sum(a * b)`` as a Python float (BLAS's ``vdot``); float16 in float32, as in :func:`total`."""
+    return total(a * b) if a.dtype == np.float16 else float(np.vdot(a, b))
+
+
 def check_predicted(predicted: Array, owner: str) -> None:
     """Raise unless ``predicted`` is a non-empty real numpy array (a mean over nothing has no value)."""
     if type(predicted) is not np.ndarray:

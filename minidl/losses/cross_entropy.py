@@ -32,7 +32,7 @@ from minidl.layers import BatchNorm, Conv2D, Dense, Dropout
 from minidl.layers.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from minidl.layers.base import Layer
 from minidl.layers.softmax import Softmax
-from minidl.losses.base import Loss, as_array, check_predicted, match_target, with_batch_axis
+from minidl.losses.base import Loss, as_array, check_predicted, dot, match_target, total, with_batch_axis
 
 #: The built-in layers whose outputs are not probabilities (a user's layer is not judged).
 _NOT_PROBABILITIES = (Dense, Conv2D, BatchNorm, ReLU, LeakyReLU, Tanh)
@@ -222,11 +222,11 @@ class BinaryCrossEntropy(_CrossEntropy):
         exp_neg_abs = np.exp(-np.abs(z))
         if p is None:  # sigmoid(z) without overflow: exp(-|z|) / (1 + exp(-|z|)) for z < 0
             p = (np.where(z >= 0, 1.0, exp_neg_abs) / (1.0 + exp_neg_abs)).astype(z.dtype, copy=False)
-        return float((np.maximum(z, 0.0) - z * target + np.log1p(exp_neg_abs)).sum()) / z.size, p
+        return total(np.maximum(z, 0.0) - z * target + np.log1p(exp_neg_abs)) / z.size, p
 
     def _from_probabilities(self, p: Array, target: Array) -> float:
         """``L = -mean(y log p + (1 - y) log(1 - p))`` for clipped ``p`` ``(N, ...)``."""
-        return -float((target * np.log(p) + (1.0 - target) * np.log(1.0 - p)).sum()) / p.size
+        return -total(target * np.log(p) + (1.0 - target) * np.log(1.0 - p)) / p.size
 
     def gradient(self) -> Array:
         """``dL/dz = (p - y) / n`` after logits; ``dL/dp = (p - y) / (p (1 - p) n)`` after probabilities.
@@ -291,11 +291,11 @@ class CategoricalCrossEntropy(_CrossEntropy):
     def _from_logits(self, z: Array, target: Array, p: Array | None) -> tuple[float, Array]:
         """``L = -sum(y log_softmax(z)) / N``: logits ``(N, ..., k)``, the log-softmax stable."""
         shifted, log_total, p = _softmax_parts(z, p)
-        return float(np.vdot(target, log_total - shifted)) / _samples(z), p
+        return dot(target, log_total - shifted) / _samples(z), p
 
     def _from_probabilities(self, p: Array, target: Array) -> float:
         """``L = -sum(y log p) / N`` for clipped ``p`` ``(N, ..., k)``."""
-        return -float(np.vdot(target, np.log(p))) / _samples(p)
+        return -dot(target, np.log(p)) / _samples(p)
 
     def gradient(self) -> Array:
         """``dL/dz = (p - y) / N`` after logits; ``dL/dp = -y / (p N)`` after probabilities.
@@ -378,14 +378,14 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             # second softmax. Saturated logits fall through to the log-softmax below.
             picked = p.reshape(-1)[at_labels]  # 1-D: the method's min(axis=0), 1 us sooner than np.min
             if float(picked.min(axis=0)) >= _smallest_normal(picked.dtype):
-                return -float(np.log(picked).sum()) / _samples(z), p
+                return -total(np.log(picked)) / _samples(z), p
         shifted, log_total, p = _softmax_parts(z, p)  # -log p[label] = log_total - shifted[label]
-        return (float(log_total.sum()) - float(shifted.reshape(-1)[at_labels].sum())) / _samples(z), p
+        return (total(log_total) - total(shifted.reshape(-1)[at_labels])) / _samples(z), p
 
     def _from_probabilities(self, p: Array, labels: Labels) -> float:
         """``L = -mean(log p[label])`` for clipped ``p`` ``(N, ..., k)``."""
         self._at_labels = at_labels = _label_index(labels, p.shape[-1])  # kept for gradient
-        return -float(np.log(p.reshape(-1)[at_labels]).sum()) / _samples(p)
+        return -total(np.log(p.reshape(-1)[at_labels])) / _samples(p)
 
     def gradient(self) -> Array:
         """``dL/dz = (p - onehot) / N`` after logits; ``dL/dp = -onehot / (p N)`` after probabilities.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from minidl._typing import Array
-from minidl.losses.base import Loss
+from minidl.losses.base import Loss, dot, total
 
 
 class MeanSquaredError(Loss):
@@ -23,7 +23,7 @@ class MeanSquaredError(Loss):
     def compute(self, predicted: Array, target: Array) -> float:
         """``L = mean((p - y)**2)``: ``p`` and ``y`` of shape ``(N, ...)`` in, a float out."""
         self._error = error = predicted - target
-        return float(np.vdot(error, error)) / error.size
+        return dot(error, error) / error.size
 
     def gradient(self) -> Array:
         """``dL/dp = 2 (p - y) / n`` for ``n`` elements, shape ``(N, ...)`` like ``p``."""
@@ -47,7 +47,7 @@ class MeanAbsoluteError(Loss):
     def compute(self, predicted: Array, target: Array) -> float:
         """``L = mean(|p - y|)``: ``p`` and ``y`` of shape ``(N, ...)`` in, a float out."""
         self._error = error = predicted - target
-        return float(np.abs(error).sum()) / error.size
+        return total(np.abs(error)) / error.size
 
     def gradient(self) -> Array:
         """``dL/dp = sign(p - y) / n`` (0 where the error is exactly 0), shape ``(N, ...)`` like ``p``."""

@@ -327,3 +327,21 @@ def test_forward_returns_a_python_float_and_refuses_a_compute_that_returns_an_ar
     raises(TypeError, lambda: Float32MeanSquaredError(per_sample=True).forward(predicted, target),
            "Float32MeanSquaredError.compute must return one number, the mean over the batch",
            f"got an array of shape ({samples},)")
+
+
+@pytest.mark.parametrize(("loss", "predicted", "actual"), [
+    (MeanSquaredError(), np.full((1000, 1), 10.0), np.zeros((1000, 1))),
+    (MeanAbsoluteError(), np.full((10000, 1), 10.0), np.zeros((10000, 1))),
+    (BinaryCrossEntropy(from_logits=True), np.full((2000, 1), 40.0), np.zeros((2000, 1))),
+    (CategoricalCrossEntropy(from_logits=True), np.tile([20.0, 0.0], (5000, 1)),
+     np.tile([0.0, 1.0], (5000, 1))),
+    (SparseCategoricalCrossEntropy(from_logits=True), np.tile([20.0, 0.0], (5000, 1)), np.ones(5000, int)),
+    (CategoricalCrossEntropy(), np.tile([0.999, 0.001], (20000, 1)), np.tile([0.0, 1.0], (20000, 1))),
+    (SparseCategoricalCrossEntropy(), np.tile([0.999, 0.001], (20000, 1)), np.ones(20000, int)),
+])
+def test_float16_losses_are_summed_in_float32(loss, predicted, actual):
+    # The float16 sum passed 65504 and became inf for a mean of 100 (MSE) or 20 (cross-entropy);
+    # numpy's mean and PyTorch accumulate float16 in float32.
+    half = predicted.astype(np.float16)
+    expected = type(loss)(**loss.config()).forward(half.astype(np.float64), actual)
+    assert loss.forward(half, actual) == pytest.approx(expected, rel=1e-3)
