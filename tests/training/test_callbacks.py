@@ -817,7 +817,8 @@ def test_a_callbacks_model_is_the_network_it_trains_as_kerass():
 
 
 def test_callbacks_used_outside_fit_say_so(tmp_path):
-    raises(RuntimeError, lambda: Callback().request_stop("done"), "Callback.request_stop() called outside fit()")
+    raises(RuntimeError, lambda: Callback().request_stop("done"),
+           "Callback.request_stop() called outside fit()")
     raises(RuntimeError, lambda: ModelCheckpoint(tmp_path / "m.npz").on_epoch_end(0, {"loss": 1.0}),
            "ModelCheckpoint.on_epoch_end called outside fit()")
     raises(RuntimeError, lambda: minidl.CSVLogger(tmp_path / "log.csv").on_epoch_end(0, {"loss": 1.0}),
@@ -845,13 +846,15 @@ def test_verbose_early_stopping_says_which_epoch_it_restored(capsys):
     fit(net, callbacks=[EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True, verbose=1)])
     # Best at epoch 0 (w = 0.8, val_loss (0.8 - 0.5)**2 = 0.09), stopped after epoch 2.
     assert capsys.readouterr().out.splitlines() == [
-        "EarlyStopping: stopped after epoch 3", "EarlyStopping: restored the weights of epoch 1 (val_loss 0.09)"]
+        "EarlyStopping: stopped after epoch 3",
+        "EarlyStopping: restored the weights of epoch 1 (val_loss 0.09)"]
 
 
 def test_verbose_plateau_prints_each_reduction(capsys):
-    # The rates of test_plateau_lowers_the_learning_rate_during_fit: 0.2 -> 0.1 after epoch 2, -> 0.05 after 3.
+    # The rates of test_plateau_lowers_the_learning_rate_during_fit: 0.2 -> 0.1 after epoch 2, 0.05 after 3.
     net = one_weight_network()
-    net.fit(X_ONE, Y_ONE, epochs=3, batch_size=1, shuffle=False, verbose=0, validation_data=(X_VAL_ONE, Y_VAL_ONE),
+    net.fit(X_ONE, Y_ONE, epochs=3, batch_size=1, shuffle=False, verbose=0,
+            validation_data=(X_VAL_ONE, Y_VAL_ONE),
             callbacks=[minidl.ReduceLROnPlateau(factor=0.5, patience=1, verbose=1)])
     assert capsys.readouterr().out.splitlines() == [
         "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.1.",
