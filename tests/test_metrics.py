@@ -165,3 +165,8 @@ def test_a_user_metric_gives_a_python_float_or_a_clear_error_naming_it() -> None
            "got an array of shape (4, 1)")
     mean32 = metrics.resolve(lambda y_true, y_pred: np.mean(np.float32(y_pred)), MeanSquaredError(), 1)
     assert type(mean32(np.ones((4, 1)), np.zeros((4, 1)))) is float  # not np.float32: History stays JSON
+
+
+def test_sparse_categorical_accuracy_of_a_scalar_prediction_asks_for_a_class_axis():
+    raises(ValueError, lambda: metrics.sparse_categorical_accuracy([0], 0.5),
+           "sparse_categorical_accuracy: predicted must have a class axis; got a scalar")
