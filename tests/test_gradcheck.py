@@ -621,17 +621,19 @@ def test_max_entries_none_checks_every_entry():
     assert [row.checked for row in every.rows] == [80, 1200, 30]
 
 
-class ReturnsAList(minidl.Layer):
+class ReturnsAScalar(minidl.Layer):
+    """Sums its input: a numpy scalar, which the layer's own output check lets through (np.generic)."""
+
     def forward(self, x):
-        return x.tolist()
+        return x.sum()
 
     def backward(self, grad_y):
-        return grad_y
+        return np.ones(X.shape) * grad_y
 
 
-def test_a_layer_whose_forward_returns_no_array_is_named():
-    raises(TypeError, lambda: check_gradients(ReturnsAList(), X),
-           "ReturnsAList 'returnsalist': forward must return a numpy array; got list")
+def test_a_layer_whose_forward_returns_a_numpy_scalar_is_named():
+    raises(TypeError, lambda: check_gradients(ReturnsAScalar(), X),
+           "ReturnsAScalar 'returnsascalar': forward must return a numpy array; got float64")
 
 
 class EmptyParameter(minidl.Layer):
