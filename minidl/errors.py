@@ -46,18 +46,18 @@ def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None)
                           f"{x.shape}: layers take batches (x[None] is a batch of one{grey}){network}")
     if x.ndim != len(expected):
         return ValueError(f"{name}: {into_network}; got an array of rank {x.ndim} with shape {x.shape}")
-    for axis, (size, got) in enumerate(zip(expected, x.shape, strict=True)):
-        if size is not None and size != got:
-            what = (f"{size} input {axes[axis - 1]} (axis {axis})" if len(expected) == 4
-                    else f"{size} input features (last axis)" if len(expected) == 2 and axis == 1
-                    else f"size {size} on axis {axis}")
-            hint = (" (minidl images are channels first: x.transpose(0, 3, 1, 2) turns (batch, height, "
-                    "width, channels) around)" if len(expected) == 4 and axis == 1 and x.shape[-1] == size
-                    else f" (for {got} samples of one feature, x.reshape(-1, 1))" if expected == (None, 1)
-                    and x.shape[0] == 1 else "")
-            return ValueError(f"{name}: expected {what}; got {got}: {into_network}; got shape {x.shape}"
-                              f"{hint}")
-    return ValueError(f"{name}: expected input of shape {wanted}; got shape {x.shape}")
+    # The rank fits and the dtype is real, so (the only caller, Layer._input_problem, asks only for an
+    # input that does not fit) some axis has another size: the first one is named.
+    axis = next(axis for axis, size in enumerate(expected) if size not in (None, x.shape[axis]))
+    size, got = expected[axis], x.shape[axis]
+    what = (f"{size} input {axes[axis - 1]} (axis {axis})" if len(expected) == 4
+            else f"{size} input features (last axis)" if len(expected) == 2 and axis == 1
+            else f"size {size} on axis {axis}")
+    hint = (" (minidl images are channels first: x.transpose(0, 3, 1, 2) turns (batch, height, "
+            "width, channels) around)" if len(expected) == 4 and axis == 1 and x.shape[-1] == size
+            else f" (for {got} samples of one feature, x.reshape(-1, 1))" if expected == (None, 1)
+            and x.shape[0] == 1 else "")
+    return ValueError(f"{name}: expected {what}; got {got}: {into_network}; got shape {x.shape}{hint}")
 
 
 def tied_parameter(parameter_name: str, first: tuple[int, str], second: tuple[int, str]) -> ValueError:

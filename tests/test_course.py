@@ -257,3 +257,13 @@ def test_trace_computes_what_predict_computes_and_changes_nothing():
     for before, after in zip(running, net[1].state_arrays().values(), strict=True):
         np.testing.assert_array_equal(before, after)
     assert all(layer.training for layer in net)
+
+
+def test_a_trace_is_a_mapping_of_its_node_values_and_shows_them():
+    trace = Network.from_node_weights(WEIGHTS).trace(np.array([3, 5]))
+    # The values of test_trace_gives_the_courses_node_values, each node's input then its output.
+    names = [f"{node}_{side}" for node in ("node_0", "node_1", "output") for side in ("input", "output")]
+    assert list(trace) == names and len(trace) == 6
+    assert dict(trace) == dict(zip(names, [26.0, 26.0, -13.0, 0.0, 52.0, 52.0], strict=True))
+    assert repr(trace) == ("Trace(node_0_input=26.0, node_0_output=26.0, node_1_input=-13.0, "
+                           "node_1_output=0.0, output_input=52.0, output_output=52.0)")

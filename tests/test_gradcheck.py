@@ -39,6 +39,7 @@ from tests.gradcheck_broken import (
     away_from_zero,
     normal,
 )
+from tests.messages import raises
 
 
 # -- broken layers: each has exactly one classic mistake -----------------------------------
@@ -609,3 +610,63 @@ def test_report_indexing_by_name():
     assert report["weight"].shape == (3, 2)
     with pytest.raises(KeyError, match="input"):
         report["nope"]
+
+
+def test_max_entries_none_checks_every_entry():
+    # 40 * 30 = 1200 weights: the default (1000) samples them, None checks all.
+    x = normal(1, (2, 40))
+    sampled = check_gradients(Dense(40, 30, seed=0), x)
+    every = check_gradients(Dense(40, 30, seed=0), x, max_entries=None)
+    assert [row.checked for row in sampled.rows] == [80, 1000, 30]
+    assert [row.checked for row in every.rows] == [80, 1200, 30]
+
+
+class ReturnsAScalar(minidl.Layer):
+    """Sums its input: a numpy scalar, which the layer's own output check lets through (np.generic)."""
+
+    def forward(self, x):
+        return x.sum()
+
+    def backward(self, grad_y):
+        return np.ones(X.shape) * grad_y
+
+
+def test_a_layer_whose_forward_returns_a_numpy_scalar_is_named():
+    raises(TypeError, lambda: check_gradients(ReturnsAScalar(), X),
+           "ReturnsAScalar 'returnsascalar': forward must return a numpy array; got float64")
+
+
+class EmptyParameter(minidl.Layer):
+    """y = 2x, with a parameter of no entries (nothing to check, nothing wrong)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = minidl.Parameter(np.zeros((0,)), name="w")
+
+    def forward(self, x):
+        return 2.0 * x
+
+    def backward(self, grad_y):
+        return 2.0 * grad_y
+
+
+def test_a_parameter_without_entries_passes_with_nothing_checked():
+    report = check_gradients(EmptyParameter(), X)
+    assert report.passed
+    assert [(row.name, row.checked) for row in report.rows] == [("input", X.size), ("w", 0)]
+
+
+class SquareRoot(minidl.Layer):
+    def forward(self, x):
+        self.x = x
+        return np.sqrt(x)
+
+    def backward(self, grad_y):
+        return grad_y * 0.5 / np.sqrt(np.maximum(self.x, 1e-12))
+
+
+def test_a_forward_that_is_nan_beside_the_point_fails_and_says_choose_another_x():
+    with np.errstate(invalid="ignore"):  # sqrt(0 - eps)
+        report = check_gradients(SquareRoot(), np.array([[0.0, 1.0]]))
+    assert not report.passed
+    assert report.rows[0].problem == "forward gave NaN or infinity near this point; choose another x"

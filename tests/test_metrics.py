@@ -185,3 +185,8 @@ def test_accuracy_of_a_regression_is_refused_on_the_first_batch() -> None:
     hits = np.mean((classifier.predict(x)[:, 0] > 0.5) == (labels == 1))  # one batch, scored before its step
     classifier.compile(optimizer="sgd", loss="mse", metrics=["accuracy"])
     assert classifier.fit(x, labels, epochs=1, verbose=0).history["accuracy"] == [hits]
+
+
+def test_sparse_categorical_accuracy_of_a_scalar_prediction_asks_for_a_class_axis():
+    raises(ValueError, lambda: metrics.sparse_categorical_accuracy([0], 0.5),
+           "sparse_categorical_accuracy: predicted must have a class axis; got a scalar")

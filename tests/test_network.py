@@ -740,3 +740,8 @@ def test_minidl_save_is_network_save_and_pairs_with_load(tmp_path):
     x = np.array([[1.0, -2.0], [0.5, 3.0]])
     np.testing.assert_array_equal(minidl.load(path).predict(x), network.predict(x))
     raises(TypeError, lambda: minidl.save(path, network), "minidl.save expects a Network first")
+
+
+def test_calling_a_network_runs_its_forward():
+    network = Network([Dense(2, 1, weight_init=[[2.0], [-1.0]], bias_init=[0.5])])
+    np.testing.assert_array_equal(network(np.array([[1.0, 3.0], [0.0, 0.0]])), [[2.0 - 3.0 + 0.5], [0.5]])

@@ -11,6 +11,7 @@ import pytest
 
 import minidl
 import minidl.plot as mplot
+from tests.messages import raises
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -661,3 +662,20 @@ def test_each_function_returns_what_the_table_says(pyplot):
                                      ax=right) is right
     figure, panels = pyplot.subplots(1, 1, squeeze=False)
     assert mplot.plot_history({"loss": [2.0, 1.0]}, axes=panels) is figure
+
+
+@needs_matplotlib
+@pytest.mark.parametrize("values", [["high", "low"], [[1.0, 2.0]], None])
+def test_plot_history_refuses_values_that_are_no_list_of_numbers(values):
+    raises(ValueError, lambda: mplot.plot_history({"loss": [1.0], "mae": values}),
+           "plot_history history['mae'] must be a list of numbers, one per epoch")
+
+
+@needs_matplotlib
+def test_plot_loss_landscape_refuses_what_is_no_network_or_no_parameter():
+    network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
+    raises(TypeError, lambda: mplot.plot_loss_landscape(network[0], "mse", COURSE_X, COURSE_Y, 0, (0, 0)),
+           "plot_loss_landscape expects a minidl Network; got Dense")
+    raises(TypeError, lambda: mplot.plot_loss_landscape(network, "mse", COURSE_X, COURSE_Y, "weight", (0, 0)),
+           "plot_loss_landscape parameter must be a Parameter of the network or its position in "
+           "network.parameters(); got str")

@@ -164,3 +164,40 @@ def test_without_safetensors_the_error_says_what_to_install(monkeypatch, tmp_pat
     message = r'save_safetensors needs safetensors.*pip install -e "\.\[safetensors\]"'
     with pytest.raises(ModuleNotFoundError, match=message):
         save_safetensors(Network([Dense(2, 2)]), tmp_path / "m.safetensors")
+
+
+class Counting(minidl.Layer):
+    """A user's layer with a parameter and a state array: y = scale * x, counting the samples seen."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = minidl.Parameter(np.ones(2), name="scale")
+        self.seen = np.zeros(1)
+
+    def forward(self, x):
+        self.seen += len(x)
+        return x * self.scale.value
+
+    def backward(self, grad_y):
+        return grad_y * self.scale.value
+
+    def state_arrays(self):
+        return {"seen": self.seen}
+
+
+def test_a_user_rule_without_its_own_loader_restores_parameters_and_state_arrays(tmp_path):
+    from minidl.export import register_torch_rule, unregister_torch_rule
+
+    register_torch_rule(Counting, lambda layer, rank: None)  # to_module is not called for a file
+    try:
+        net = Network([Dense(2, 2, seed=0), Counting()])
+        net[1].scale.value[...] = [2.0, -3.0]
+        net.predict(np.ones((5, 2)))
+        save_safetensors(net, tmp_path / "m.safetensors")
+        other = Network([Dense(2, 2, seed=1), Counting()])
+        load_safetensors(other, tmp_path / "m.safetensors")
+    finally:
+        unregister_torch_rule(Counting)
+    np.testing.assert_array_equal(other[1].scale.value, [2.0, -3.0])
+    np.testing.assert_array_equal(other[1].seen, [5.0])
+    np.testing.assert_array_equal(other[0].weight.value, net[0].weight.value)

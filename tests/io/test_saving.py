@@ -257,3 +257,46 @@ def test_save_refuses_a_config_that_is_not_json(tmp_path: Path) -> None:
     layer = Scale(factor=np.array([1.0, 2.0]))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"layer 0 .*config\(\).*JSON values.*got ndarray"):
         Network([layer]).save(tmp_path / "bad.npz")
+
+
+class Configured(minidl.Layer):
+    """A user's layer whose config() and array names are given."""
+
+    def __init__(self, config=None, parameter="w", state=None):
+        super().__init__()
+        self._config, self.w, self._state = config, minidl.Parameter(np.ones(1), name=parameter), state
+        self._kept = np.ones(1)
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad_y):
+        return grad_y
+
+    def config(self):
+        return {} if self._config is None else self._config
+
+    def state_arrays(self):
+        return {} if self._state is None else {self._state: self._kept}
+
+
+@pytest.mark.parametrize("config", [[1, 2], {1: "one"}])
+def test_save_refuses_a_config_that_is_no_dict_of_str_keys(tmp_path: Path, config) -> None:
+    raises(ValueError, lambda: Network([Dense(2, 1), Configured(config)]).save(tmp_path / "bad.npz"),
+           "cannot save layer 1 (Configured 'configured'): config() must return a dict with str keys; "
+           f"got {config!r}")
+    assert not (tmp_path / "bad.npz").exists()
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"parameter": "my w"}, "my w"), ({"state": "2nd"}, "2nd")])
+def test_save_refuses_array_names_that_are_no_identifiers(tmp_path: Path, kwargs, name) -> None:
+    raises(ValueError, lambda: Network([Configured(**kwargs)]).save(tmp_path / "bad.npz"),
+           "cannot save layer 0 (Configured 'configured'): array names must be Python identifiers; "
+           f"got {name!r}")
+
+
+def test_save_refuses_a_dropout_generator_other_than_pcg64(tmp_path: Path) -> None:
+    network = Network([Dense(3, 3, seed=0), Dropout(0.5, seed=np.random.Generator(np.random.MT19937(5)))])
+    raises(ValueError, lambda: network.save(tmp_path / "bad.npz"),
+           "cannot save layer 1 (Dropout 'dropout') generator: its bit generator 'MT19937' is not one of "
+           "['PCG64', 'PCG64DXSM']")

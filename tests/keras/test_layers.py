@@ -183,3 +183,10 @@ def test_batchnormalization_refuses_samples_of_rank_2_whose_last_axis_keras_woul
     with pytest.raises(ValueError, match=r"BatchNormalization expects samples of shape \(features,\) or "
                                          r"\(channels, height, width\); got \(5, 3\): Keras normalises"):
         Sequential([Input((5, 3)), BatchNormalization()])
+
+
+def test_a_keras_layer_says_whether_it_is_built():
+    layer = Dense(3)
+    assert repr(layer) == "<minidl.keras Dense, not built>"
+    Sequential([Input((2,)), layer])
+    assert repr(layer) == "<minidl.keras Dense, built>"

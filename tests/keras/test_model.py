@@ -28,6 +28,7 @@ from minidl.keras import (
     load_model,
     to_categorical,
 )
+from tests.messages import raises
 
 
 def test_the_course_regression_code_runs_with_only_its_imports_changed(tmp_path, capsys):
@@ -578,3 +579,53 @@ def test_a_loaded_conv_models_head_may_be_popped_and_replaced(tmp_path):
     again.add(Dense(3, seed=2))
     assert again.layers[-1].weight.shape == (36, 3)
     assert again.predict(np.zeros((2, 1, 8, 8)), verbose=0).shape == (2, 3)
+
+
+class KeepsItsInput(minidl.Layer):
+    """A user's layer that declares no output shape (Layer.output_features says: not known)."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad_y):
+        return grad_y
+
+
+def test_what_follows_a_layer_of_unknown_output_shape_is_refused_naming_it():
+    model = Sequential([Input((3,)), KeepsItsInput()])
+    raises(ValueError, lambda: model.add(Dense(2)),
+           "cannot add Dense here: the output shape of the last layer is not known")
+    waiting = Sequential([KeepsItsInput(), Dense(2)])  # built at the first data, where it fails
+    raises(ValueError, lambda: waiting.predict(np.ones((2, 3))),
+           "the shape reaching Dense is not known; give the first layer the full input_shape")
+    assert waiting.layers == []  # nothing built
+
+
+def test_add_and_compile_refuse_what_is_no_layer_and_no_loss():
+    model = Sequential([Dense(1, input_shape=(2,))])
+    raises(TypeError, lambda: model.add("dense"), "Sequential.add expects a layer such as Dense(32); got str")
+    raises(ValueError, lambda: model.compile(optimizer="sgd"),
+           "compile needs a loss, e.g. loss='mean_squared_error' or loss='categorical_crossentropy'")
+
+
+def test_stop_training_reads_the_networks_flag():
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.stop_training is False
+    model.network.stop_training = True
+    assert model.stop_training is True
+
+
+def test_repr_counts_the_minidl_layers_built_and_the_recipes_waiting():
+    # A Dense with an activation is two minidl layers.
+    assert repr(Sequential([Dense(3, activation="relu", input_shape=(2,)), Dense(1)])) == \
+        "<minidl.keras.Sequential 'sequential': 3 minidl layers, 0 not built>"
+    assert repr(Sequential([Dense(3), Dense(1)], name="later")) == \
+        "<minidl.keras.Sequential 'later': 0 minidl layers, 2 not built>"
+
+
+def test_set_weights_of_one_layer_refuses_a_wrong_number_of_arrays():
+    from minidl.keras.model import set_weights
+
+    raises(ValueError, lambda: set_weights(minidl.Dense(2, 3), [np.ones((2, 3))]),
+           "Dense 'dense' has 2 weight arrays; got 1")

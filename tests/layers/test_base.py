@@ -778,3 +778,31 @@ def test_a_user_layer_without_input_shape_gets_the_dtype_check_too() -> None:
     raises(TypeError, lambda: Double().forward(np.ones((2, 2), dtype=complex)), "Double 'double'",
            "real numbers")
     np.testing.assert_array_equal(Double().forward(np.ones((2, 2), dtype=int)), np.full((2, 2), 2.0))
+
+
+def test_calling_a_layer_runs_its_forward():
+    layer = minidl.Dense(2, 3, seed=0)
+    x = np.array([[1.0, -2.0], [0.5, 4.0]])
+    np.testing.assert_allclose(layer(x), x @ layer.weight.value + layer.bias.value, rtol=1e-15)
+
+
+class KeepsAView(minidl.Layer):
+    """A user's layer whose state array is a view, under no attribute of its key's name."""
+
+    def __init__(self):
+        super().__init__()
+        self._stats = np.arange(4.0)
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad_y):
+        return grad_y
+
+    def state_arrays(self):
+        return {"stats": self._stats[:2]}
+
+
+def test_astype_leaves_a_state_array_it_cannot_rebind_and_adds_no_attribute():
+    layer = KeepsAView().astype(np.float32)
+    assert layer._stats.dtype == np.float64 and not hasattr(layer, "stats")  # the layer's own astype's job

@@ -345,3 +345,82 @@ def test_float16_losses_are_summed_in_float32(loss, predicted, actual):
     half = predicted.astype(np.float16)
     expected = type(loss)(**loss.config()).forward(half.astype(np.float64), actual)
     assert loss.forward(half, actual) == pytest.approx(expected, rel=1e-3)
+
+
+def test_forward_refuses_a_prediction_that_is_not_a_numpy_array():
+    raises(TypeError, lambda: MeanSquaredError()([1.0, 2.0], [1.0, 2.0]),
+           "MeanSquaredError: predicted must be a numpy array; got list")
+
+
+class ReturnsNoNumber(Loss):
+    def __init__(self, value):
+        self.value = value
+
+    def compute(self, predicted, target):
+        return self.value
+
+    def gradient(self):
+        return np.zeros(1)
+
+
+@pytest.mark.parametrize(("value", "shown"), [(None, "None"), ("low", "'low'")])
+def test_forward_refuses_a_compute_that_returns_no_number(value, shown):
+    raises(TypeError, lambda: ReturnsNoNumber(value).forward(np.ones((2, 1)), np.ones(2)),
+           "ReturnsNoNumber.compute must return one number, the mean over the batch", f"got {shown}")
+
+
+class OwnForwardOnTheTemplate(Loss):
+    """Writes forward/backward, but hands them on to the template, which needs compute/gradient."""
+
+    def forward(self, predicted, actual):
+        return super().forward(predicted, actual)
+
+    def backward(self):
+        return super().backward()
+
+
+def test_the_template_without_compute_raises_not_implemented():
+    loss = OwnForwardOnTheTemplate()
+    with pytest.raises(NotImplementedError):
+        loss.forward(np.ones((2, 1)), np.ones(2))
+    loss._shape = (2, 1)  # as after a forward
+    with pytest.raises(NotImplementedError):
+        loss.backward()
+
+
+class FusedCrossEntropy(Loss):
+    """A user's categorical cross-entropy fused with Softmax: it writes forward_from_logits only."""
+
+    def __init__(self):
+        self.seen = []
+
+    def compute(self, predicted, target):
+        self.grad = -target / predicted / len(target)
+        return float(-np.mean(np.sum(target * np.log(predicted), axis=1)))
+
+    def gradient(self):
+        return self.grad
+
+    def fuses_with(self, layer):
+        return isinstance(layer, Softmax)
+
+    def forward_from_logits(self, logits, actual, probabilities=None):
+        self.seen.append(logits.copy())
+        self._shape, target = logits.shape, np.asarray(actual, dtype=np.float64)
+        self.grad = (probabilities - target) / len(target)  # dL/dlogits of softmax and cross-entropy
+        return float(-np.mean(np.sum(target * np.log(probabilities), axis=1)))
+
+
+def test_fit_hands_a_fused_user_loss_the_logits_through_the_default_logits_loss():
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    y = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    network = Network([Dense(2, 2, seed=0), Softmax()])
+    logits = x @ network[0].weight.value + network[0].bias.value
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected = -np.mean(np.log(probabilities[[0, 1, 2], [0, 1, 0]]))
+    loss = FusedCrossEntropy()
+    network.compile(optimizer=minidl.SGD(0.0), loss=loss)
+    history = network.fit(x, y, epochs=1, batch_size=3, shuffle=False, verbose=0)
+    assert len(loss.seen) == 1
+    np.testing.assert_allclose(loss.seen[0], logits, rtol=1e-15)
+    assert history.history["loss"][0] == pytest.approx(expected, rel=1e-12)

@@ -811,3 +811,93 @@ def test_a_callbacks_model_is_the_network_it_trains_as_kerass():
     assert watch.model is None  # before fit
     history = net.fit(X_ONE, Y_ONE, epochs=5, batch_size=1, verbose=0, callbacks=[watch])
     assert seen == [net, net] and history.epoch == [0, 1]
+
+
+# -- what only a direct call, a verbose flag or a narrow terminal reaches --------------------------
+
+
+def test_callbacks_used_outside_fit_say_so(tmp_path):
+    raises(RuntimeError, lambda: Callback().request_stop("done"),
+           "Callback.request_stop() called outside fit()")
+    raises(RuntimeError, lambda: ModelCheckpoint(tmp_path / "m.npz").on_epoch_end(0, {"loss": 1.0}),
+           "ModelCheckpoint.on_epoch_end called outside fit()")
+    raises(RuntimeError, lambda: minidl.CSVLogger(tmp_path / "log.csv").on_epoch_end(0, {"loss": 1.0}),
+           "CSVLogger.on_epoch_end called before on_train_begin (outside fit())")
+    raises(RuntimeError, lambda: LearningRateScheduler(lambda epoch: 0.1).on_epoch_begin(0, {}),
+           "LearningRateScheduler needs a compiled network: it is used inside fit()")
+    plateau = minidl.ReduceLROnPlateau(monitor="loss", patience=0)
+    plateau.on_epoch_end(0, {"loss": 1.0})  # an improvement needs no optimizer
+    raises(RuntimeError, lambda: plateau.on_epoch_end(1, {"loss": 2.0}),
+           "ReduceLROnPlateau needs a compiled network: it is used inside fit()")
+    history = minidl.History()
+    history.on_train_end({})  # no network: nothing to copy
+    assert history.stop_reason is None
+
+
+def test_history_repr_counts_its_epochs_and_names_its_keys():
+    net = one_weight_network()
+    history = net.fit(X_ONE, Y_ONE, epochs=2, batch_size=1, verbose=0, validation_data=(X_VAL_ONE, Y_VAL_ONE))
+    assert repr(history) == "History(epochs=2, keys=['loss', 'val_loss'])"
+    assert repr(minidl.History()) == "History(epochs=0, keys=[])"
+
+
+def test_verbose_early_stopping_says_which_epoch_it_restored(capsys):
+    net = one_weight_network()
+    fit(net, callbacks=[EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True, verbose=1)])
+    # Best at epoch 0 (w = 0.8, val_loss (0.8 - 0.5)**2 = 0.09), stopped after epoch 2.
+    assert capsys.readouterr().out.splitlines() == [
+        "EarlyStopping: stopped after epoch 3",
+        "EarlyStopping: restored the weights of epoch 1 (val_loss 0.09)"]
+
+
+def test_verbose_plateau_prints_each_reduction(capsys):
+    # The rates of test_plateau_lowers_the_learning_rate_during_fit: 0.2 -> 0.1 after epoch 2, 0.05 after 3.
+    net = one_weight_network()
+    net.fit(X_ONE, Y_ONE, epochs=3, batch_size=1, shuffle=False, verbose=0,
+            validation_data=(X_VAL_ONE, Y_VAL_ONE),
+            callbacks=[minidl.ReduceLROnPlateau(factor=0.5, patience=1, verbose=1)])
+    assert capsys.readouterr().out.splitlines() == [
+        "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.1.",
+        "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.05."]
+
+
+def test_a_schedule_without_a_signature_is_called_with_epoch_and_rate():
+    # inspect.signature(max) raises ValueError: the built-in is called as Keras calls it, (epoch, lr).
+    net = one_weight_network()
+    history = net.fit(X_ONE, Y_ONE, epochs=3, batch_size=1, verbose=0, callbacks=[LearningRateScheduler(max)])
+    assert history.history["learning_rate"] == [max(0, 0.2), max(1, 0.2), max(2, 1)]
+
+
+def test_the_stop_reason_after_a_live_bar_is_a_line_of_its_own(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    run_fit(1, callbacks=[EarlyStopping(monitor="loss", min_delta=100.0)])
+    lines = terminal.getvalue().split("\n")
+    assert len(lines) == 4 and lines[-1] == ""  # two epochs, the reason, and the last newline
+    assert lines[2].startswith("early stopping: loss did not improve by more than 100")  # no "\r", no padding
+
+
+def test_a_terminal_too_narrow_for_any_metric_gets_the_10_character_bar_cut_at_its_width():
+    from minidl.training.callbacks import _fitted
+
+    head, eta = "Epoch 1/1 1/2 ", " ETA 1.0s"
+    # 14 + 9 + 2 brackets leave no 10 characters in 26 columns, even without the metric: the bar is
+    # the 10-character minimum, half filled, and the line is cut after 26 characters (the ETA goes).
+    assert _fitted(head, 0.5, eta, ["loss: 1.0000"], 30, 26) == head + "[=====>....]"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0.04, "0.0s"), (59.9, "59.9s"), (65.0, "1m05s"),
+                                               (119.5, "2m00s"), (3601.0, "60m01s")])
+def test_elapsed_time_is_seconds_under_a_minute_then_minutes_and_seconds(seconds, text):
+    from minidl.training.callbacks import _format_seconds
+
+    assert _format_seconds(seconds) == text
+
+
+def test_a_stream_without_isatty_or_a_closed_one_is_no_terminal():
+    from minidl.training.callbacks import _is_terminal
+
+    closed = io.StringIO()
+    closed.close()  # isatty() of a closed stream raises ValueError
+    assert _is_terminal(FakeTerminal()) is True
+    assert _is_terminal(closed) is False and _is_terminal(object()) is False
