@@ -210,6 +210,16 @@ def config_repr(obj: Any) -> str:
     return f"{type(obj).__name__}({arguments})"
 
 
+def type_of(value: object) -> str:
+    """How an error names what it was given: the type, or for a class, how to make one of it.
+
+    Passing the class itself (``Adam``, ``ReLU``) is a Keras and PyTorch habit.
+    """
+    if isinstance(value, type):
+        return f"the class {value.__name__}; create one with {value.__name__}()"
+    return type(value).__name__
+
+
 def class_by_name(table: Mapping[str, Callable[[], T]], name: object, kind: str,
                   object_kind: str | None = None) -> T:
     """A new object of the class ``table`` names ``name`` (case-insensitive), or a clear error.
@@ -220,9 +230,7 @@ def class_by_name(table: Mapping[str, Callable[[], T]], name: object, kind: str,
     """
     if not isinstance(name, str):
         alternative = f" or {object_kind}" if object_kind else ""
-        got = (f"the class {name.__name__}; create one with {name.__name__}()" if isinstance(name, type)
-               else type(name).__name__)  # Keras and PyTorch habit: passing the class itself
-        raise TypeError(f"{kind} must be a name{alternative}; got {got}")
+        raise TypeError(f"{kind} must be a name{alternative}; got {type_of(name)}")
     make = table.get(name.lower())
     if make is None:
         valid = ", ".join(repr(key) for key in table) + (f", or {object_kind}" if object_kind else "")

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from minidl import course, errors
 from minidl import io as _io
 from minidl._typing import Array, ArrayLike, Seed
-from minidl._validation import as_batch, as_float_array, check_float_dtype, check_positive_int
+from minidl._validation import as_batch, as_float_array, check_float_dtype, check_positive_int, type_of
 from minidl.course import NodeValues, Trace
 from minidl.layers.base import Layer, Parameter, mode
 from minidl.layers.chain import Chain
@@ -282,7 +282,9 @@ def _checked_layers(layers: Sequence[Layer]) -> list[Layer]:
     firsts: dict[np.dtype[Any], int] = {}
     for index, layer in enumerate(layers):
         if not isinstance(layer, Layer):
-            raise TypeError(f"Network layer {index} must be a minidl Layer; got {type(layer).__name__}")
+            in_keras = type(layer).__module__.startswith("minidl.keras")
+            keras = " (minidl.keras layers go into minidl.keras.Sequential)" if in_keras else ""
+            raise TypeError(f"Network layer {index} must be a minidl Layer; got {type_of(layer)}{keras}")
         if not hasattr(layer, "training") or not hasattr(layer, "name"):
             raise TypeError(errors.not_initialised(layer, f"Network layer {index}"))
         if not isinstance(layer.name, str):  # a model file could not hold it

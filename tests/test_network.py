@@ -26,6 +26,7 @@ from minidl import (
     Sigmoid,
     Softmax,
     Tanh,
+    keras,
 )
 from minidl.losses import Loss
 from minidl.optimizers import Optimizer
@@ -425,6 +426,11 @@ def test_construction_errors():
         Network([])
     with pytest.raises(TypeError, match="layer 1 must be a minidl Layer; got str"):
         Network([Dense(2, 2), "relu"])
+    # The class itself (a Keras and PyTorch habit) was named "ABCMeta"; a Keras layer "KerasLayer"
+    raises(TypeError, lambda: Network([Dense(2, 2), ReLU]),
+           "Network layer 1 must be a minidl Layer; got the class ReLU; create one with ReLU()")
+    raises(TypeError, lambda: Network([keras.Dense(2, input_shape=(3,))]),
+           "got KerasLayer (minidl.keras layers go into minidl.keras.Sequential)")
     with pytest.raises(TypeError, match="list of layers"):
         Network(Dense(2, 2))
     relu = ReLU()

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from minidl._validation import check_bool, check_count, check_real, check_verbose, config_repr
+from minidl._validation import check_bool, check_count, check_real, check_verbose, config_repr, type_of
 from minidl.layers.base import Layer, Parameter, copy_states
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class CallbackList:
         given = list(callbacks or [])  # read once: a generator would be empty the second time
         for index, item in enumerate(given):
             if not isinstance(item, Callback):
-                raise TypeError(f"fit callbacks must be minidl Callback objects; got {type(item).__name__}")
+                raise TypeError(f"fit callbacks must be minidl Callback objects; got {type_of(item)}")
             first = next(i for i, other in enumerate(given) if other is item)
             if first < index:  # its hooks would run twice each epoch
                 raise ValueError(f"fit callbacks: the {type(item).__name__} at position {index} is the same "

@@ -82,6 +82,8 @@ def test_the_callback_list_calls_in_order_and_only_batch_callbacks_per_batch() -
     assert calls == [("epoch", "PerEpoch"), ("epoch", "PerBatch"), ("batch", 3)]
     with pytest.raises(TypeError, match="fit callbacks must be minidl Callback objects; got int"):
         CallbackList([first, 3])
+    with pytest.raises(TypeError, match=r"got the class EarlyStopping; create one with EarlyStopping\(\)"):
+        CallbackList([EarlyStopping])  # was "got type"
 
 
 def test_kerass_on_train_batch_end_runs_after_each_batch() -> None:
