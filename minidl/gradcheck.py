@@ -49,6 +49,7 @@ from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_positive_int, check_real
 from minidl.errors import backward_failure, label, not_initialised
 from minidl.layers.base import Layer, Parameter
+from minidl.layers.chain import Chain
 from minidl.losses import Loss
 from minidl.network import Network
 from minidl.training.step import unseen_parameters
@@ -101,8 +102,8 @@ def check_gradients(obj: Layer | Network | Loss, x: ArrayLike, target: ArrayLike
     so one it never writes, or adds to, stays NaN and fails. A gradient a clearing
     layer never writes stays 0: it fails unless the true gradient is 0 too (then the
     parameter does not affect the output, and 0 is right). A layer with its own
-    ``backward_parameters`` (what training runs on the first layer with parameters) must
-    fill the same parameter gradients as its ``backward``, or the check fails naming them.
+    ``backward_parameters`` (what training runs on the first layer with parameters, also
+    checked in a network) must fill its ``backward``'s gradients, or the check names them.
 
     Parameters
     ----------
@@ -263,8 +264,10 @@ class _Check:
             self.problems.extend(unseen_parameters(layers, known, " (nor was it checked)"))
         gradients = [("input", self.point, returned), *((name, p.value, p.grad) for name, p, _ in self.named)]
         gradients = [(name, v, copy.copy(g)) for name, v, g in gradients]  # before any other forward
-        if isinstance(clone, Layer) and type(clone).backward_parameters is not Layer.backward_parameters:
-            self.problems.extend(self.shortcut_problems(clone, gradients[1:]))
+        # Training's shortcut, run by the first layer with parameters (the layer, or one in the network)
+        first = next((layer for _, _, layer in self.named), None)  # None for a loss
+        if first is not None and type(first).backward_parameters is not Layer.backward_parameters:
+            self.problems.extend(self.shortcut_problems(first, layers, gradients[1:]))
         output = np.array(output, dtype=np.float64)
 
         if not np.array_equal(output, self.output()):  # finite differences need a function of x
@@ -277,17 +280,21 @@ class _Check:
         return GradientCheckReport(self.label, rows, self.problems, eps=self.eps, rtol=self.rtol, atol=atol,
                                    requested_atol=self.atol)
 
-    def shortcut_problems(self, layer: Layer, gradients: list[tuple[str, Array, Array]]) -> list[str]:
-        """Whether the layer's own ``backward_parameters`` fills the gradients ``backward`` filled.
+    def shortcut_problems(self, layer: Layer, layers: list[Layer],
+                          gradients: list[tuple[str, Array, Array]]) -> list[str]:
+        """Whether ``layer``'s own ``backward_parameters`` fills the gradients ``backward`` filled.
 
         Training runs it, not ``backward``, on the first layer with parameters (no ``dL/dx``
         needed there), so a shortcut that differs trains wrong where the check saw ``backward``.
+        ``layers`` (the checked layer, or the network's) run as training runs them: a ``Chain``'s
+        ``backward_parameters``, ``backward`` down to ``layer``, then its shortcut.
         """
-        for _, parameter, _ in self.named:
-            parameter.grad.fill(np.nan if layer.overwrites_gradients else 0.0)
-        layer.backward_parameters(self.upstream.copy())
-        return [f"backward_parameters filled the gradient of {name} otherwise than backward did; training "
-                "runs backward_parameters on the first layer with parameters, so both must agree"
+        for _, parameter, owner in self.named:
+            parameter.grad.fill(np.nan if owner.overwrites_gradients else 0.0)
+        # (a network's single sample comes out without a batch axis; the chain takes the batch of 1)
+        Chain(layers).backward_parameters(np.reshape(self.upstream, layers[-1].last_output_shape or ()))
+        return [f"backward_parameters of {label(layer)} filled the gradient of {name} otherwise than "
+                "backward did; training runs it on the first layer with parameters, so both must agree"
                 for (name, _, expected), (_, parameter, _) in zip(gradients, self.named, strict=True)
                 if not np.allclose(parameter.grad, expected, rtol=1e-9, atol=1e-12, equal_nan=True)]
 

@@ -24,6 +24,7 @@ from minidl import (
     MeanSquaredError,
     Network,
     Parameter,
+    ReLU,
     Sigmoid,
     Tanh,
     check_gradients,
@@ -150,10 +151,32 @@ def test_a_backward_parameters_shortcut_that_differs_from_backward_fails() -> No
     x = np.random.default_rng(0).normal(size=(4, 3))
     report = check_gradients(ForgetsTheBias(3, 2, seed=0), x)
     assert not report.passed and all(row.passed for row in report.rows)  # backward itself is right
-    assert report.problems == ["backward_parameters filled the gradient of bias otherwise than backward "
-                               "did; training runs backward_parameters on the first layer with parameters, "
-                               "so both must agree"]
+    assert report.problems == ["backward_parameters of ForgetsTheBias 'forgetsthebias' filled the gradient "
+                               "of bias otherwise than backward did; training runs it on the first layer "
+                               "with parameters, so both must agree"]
     assert check_gradients(Dense(3, 2, seed=0), x).passed  # Dense's own shortcut agrees
+
+
+def test_a_network_check_compares_the_shortcut_of_its_first_layer_with_parameters() -> None:
+    # fit runs backward_parameters on the first layer with parameters (here the second layer, after a
+    # ReLU), backward on the layers above it: a wrong shortcut there trains on a wrong gradient.
+    class ZeroShortcut(Dense):
+        def backward_parameters(self, grad_y):
+            self.weight.grad[...] = 0.0
+            self.bias.grad[...] = 0.0
+
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    network = Network([ReLU(), ZeroShortcut(3, 2, seed=0, name="head"), Dense(2, 1, seed=1)])
+    network.compile(optimizer="sgd", loss="mse")
+    network.loss_and_backward(x, np.ones((4, 1)))
+    assert not network[1].weight.grad.any()  # what training uses: the shortcut's zeros
+    report = check_gradients(network, x)
+    assert not report.passed and all(row.passed for row in report.rows)  # backward itself is right
+    assert [problem.split(" otherwise")[0] for problem in report.problems] == [
+        "backward_parameters of ZeroShortcut 'head' filled the gradient of head.weight",
+        "backward_parameters of ZeroShortcut 'head' filled the gradient of head.bias"]
+    # Above the first layer with parameters training runs backward, never the shortcut: nothing to report
+    assert check_gradients(Network([Dense(3, 2, seed=0), ZeroShortcut(2, 1, seed=1)]), x).passed
 
 
 def test_a_never_written_gradient_that_truly_is_zero_passes_in_a_clearing_layer():

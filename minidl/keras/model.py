@@ -502,7 +502,9 @@ def load_model(path: str | os.PathLike[str], custom_objects: Mapping[str, type[L
     """Load a model saved with ``model.save(path)`` (or ``minidl.save``) as a :class:`Sequential`.
 
     Reads **minidl's model file format whatever the extension** (never pickle, never Keras's
-    HDF5); compiled as saved, with the optimizer's state, unless ``compile=False``.
+    HDF5); compiled as saved, with the optimizer's state, unless ``compile=False``. ``model.loss``
+    is the loss's name, or the loss object when its settings are not that name's defaults
+    (``BinaryCrossEntropy(from_logits=True)``): ``add`` and ``pop`` compile with it again.
     ``custom_objects``: ``{type name: class}`` for layers of your own.
 
     A model file keeps no image height and width, so a loaded convolutional model's summary
@@ -520,7 +522,9 @@ def load_model(path: str | os.PathLike[str], custom_objects: Mapping[str, type[L
     model._shape = _known(output_sample_shape(network.layers, None if shape is None else shape[1:]))
     trainer = network.trainer
     if trainer is not None and compile:
-        model._compiled = (trainer.optimizer, trainer.loss.name, [name for name, _ in trainer.metrics])
+        # The loss object when its settings are not its name's (a later add or pop compiles with it again)
+        loss = trainer.loss if repr(trainer.loss) != repr(get_loss(trainer.loss.name)) else trainer.loss.name
+        model._compiled = (trainer.optimizer, loss, [name for name, _ in trainer.metrics])
     elif trainer is not None:
         network.trainer = None
     return model

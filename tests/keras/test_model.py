@@ -354,6 +354,27 @@ def test_save_and_load_model_roundtrip_keeps_predictions_and_compilation(tmp_pat
     assert len(again.fit(x, three, epochs=1, verbose=0).history["loss"]) == 1
 
 
+def test_a_loaded_model_keeps_its_loss_object_its_optimizer_and_metrics_through_pop_and_add(tmp_path):
+    # pop and add compile the new network again, with what load_model kept: the loss's settings too
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    y = (x[:, 0] > 0).astype(float)
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(1)])  # logits out
+    model.compile(optimizer=Adam(learning_rate=0.01), loss=minidl.BinaryCrossEntropy(from_logits=True,
+                  epsilon=1e-4), metrics=["accuracy"])
+    model.fit(x, y, epochs=2, verbose=0, seed=0)
+    model.save(tmp_path / "logits.keras")
+    again = load_model(tmp_path / "logits.keras")
+    optimizer = again.optimizer
+    again.pop()
+    again.add(Dense(1))  # a new head, still logits
+    assert again.network.loss.config() == {"from_logits": True, "epsilon": 1e-4}
+    assert isinstance(again.loss, minidl.BinaryCrossEntropy) and again.loss.config()["from_logits"]
+    assert again.optimizer is optimizer and again.network.trainer.optimizer is optimizer
+    assert optimizer.learning_rate == 0.01
+    logs = again.evaluate(x, y, return_dict=True, verbose=0)  # from_logits=False would refuse the logits
+    assert sorted(logs) == ["accuracy", "loss"] and 0.0 <= logs["accuracy"] <= 1.0
+
+
 def test_get_weights_are_keras_layouts_of_the_minidl_layers():
     model = Sequential([Dense(4, activation="relu", input_shape=(3,)), BatchNormalization(), Dense(2)])
     dense, _, norm, dense_1 = model.layers
