@@ -77,9 +77,15 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
         column = ((len(a_shape) == 1 and p_shape == (*a_shape, 1))
                   or (len(p_shape) == 1 and a_shape == (*p_shape, 1)))
         if not (column or (a_shape == () and predicted.size == 1)):
+            hint, classes = "", p_shape[-1] if len(p_shape) == 2 and a_shape[:1] == p_shape[:1] else None
+            if classes and len(a_shape) == 1:  # the commonest mistake: integer labels, a categorical loss
+                hint = ("; if y holds class labels, use sparse_categorical_crossentropy or one-hot rows, "
+                        "to_categorical(y)")
+            elif classes and len(a_shape) == 2:  # a test set without the last class
+                hint = f"; one-hot rows for {classes} classes are to_categorical(y, num_classes={classes})"
             raise ValueError(
                 f"{owner}: predicted has shape {p_shape} but actual has shape {a_shape}; they must "
-                "match (a 1-D target is accepted only for a single-output prediction of shape (N, 1))")
+                f"match (a 1-D target is accepted only for a single-output prediction of shape (N, 1)){hint}")
         target = target.reshape(p_shape)
     dtype = predicted.dtype if predicted.dtype.kind == "f" else np.dtype(np.float64)
     if target.dtype == dtype:
@@ -90,11 +96,9 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
 
 def one_number(value: Any, what: str) -> float:
     """``value`` as a Python float (np.float32 too); a TypeError naming ``what`` for an array of values."""
-    if np.ndim(value) == 0:  # (numpy before 2.5 turns a (1,) array into a float, with a warning)
-        try:
-            return float(value)
-        except (TypeError, ValueError):  # a string, None, ...
-            pass
+    # float() alone would read '0.5', True and (numpy before 2.5, with a warning) a (1,) array
+    if np.ndim(value) == 0 and np.asarray(value).dtype.kind in "iuf":
+        return float(value)
     got = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
     raise TypeError(f"{what} must return one number, the mean over the batch; got {got}")
 

@@ -363,7 +363,11 @@ class ReturnsNoNumber(Loss):
         return np.zeros(1)
 
 
-@pytest.mark.parametrize(("value", "shown"), [(None, "None"), ("low", "'low'")])
+@pytest.mark.parametrize(("value", "shown"), [
+    (None, "None"), ("low", "'low'"),
+    # float() read these as numbers
+    ("0.5", "'0.5'"), (True, "True"), (np.array("1e3"), "an array of shape ()"),
+])
 def test_forward_refuses_a_compute_that_returns_no_number(value, shown):
     raises(TypeError, lambda: ReturnsNoNumber(value).forward(np.ones((2, 1)), np.ones(2)),
            "ReturnsNoNumber.compute must return one number, the mean over the batch", f"got {shown}")

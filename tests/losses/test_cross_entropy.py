@@ -507,3 +507,16 @@ def test_a_subclass_that_changes_the_activation_is_not_fused(loss, last, classes
 def test_a_subclass_that_only_changes_backward_is_still_fused():
     assert CategoricalCrossEntropy().fuses_with(StrictSoftmax())
     assert BinaryCrossEntropy().fuses_with(StrictSigmoid())
+
+
+def test_a_shape_mismatch_of_class_targets_says_how_to_make_them():
+    # The commonest Keras learner's mistake: integer labels with categorical_crossentropy
+    net = Network([Dense(4, 3, seed=0), Softmax()])
+    net.compile(optimizer="sgd", loss="categorical_crossentropy")
+    x = np.ones((5, 4))
+    raises(ValueError, lambda: net.fit(x, np.array([0, 1, 2, 1, 0]), epochs=1, verbose=0),
+           "fit y: predicted has shape (5, 3) but actual has shape (5,)",
+           "if y holds class labels, use sparse_categorical_crossentropy or one-hot rows, to_categorical(y)")
+    # A test set that misses the last class: to_categorical made 2 columns
+    raises(ValueError, lambda: net.evaluate(x, np.eye(2)[[0, 1, 0, 1, 1]]),
+           "actual has shape (5, 2)", "one-hot rows for 3 classes are to_categorical(y, num_classes=3)")
