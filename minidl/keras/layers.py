@@ -109,11 +109,12 @@ def Input(shape: Sequence[int], name: str | None = None) -> KerasLayer:
 def Dense(units: int, activation: str | None = None, use_bias: bool = True,
           input_shape: Sequence[int] | None = None, kernel_initializer: str = "glorot_uniform",
           bias_initializer: str = "zeros", name: str | None = None, seed: Seed = None,
-          dtype: npt.DTypeLike = np.float64) -> KerasLayer:
+          dtype: npt.DTypeLike = np.float64, input_dim: int | None = None) -> KerasLayer:
     """Keras's ``Dense(units)``: ``y = activation(x @ kernel + bias)``, kernel ``(inputs, units)``.
 
     Builds ``minidl.Dense(inputs, units)`` (its ``weight`` is Keras's kernel, same layout), then
-    the activation layer. The number of inputs comes from the shape reaching the layer.
+    the activation layer. The number of inputs comes from the shape reaching the layer (or
+    from ``input_shape=(inputs,)``, or Keras 2's ``input_dim=inputs``, which Keras 3 reads too).
     ``seed`` (minidl's, not Keras's) makes the initial weights repeatable. ``dtype`` is
     minidl's default float64 (Keras's is float32: pass ``dtype="float32"`` for it).
 
@@ -130,6 +131,8 @@ def Dense(units: int, activation: str | None = None, use_bias: bool = True,
 
     check_positive_int(units, "Dense units")
     _activation(activation, "Dense")  # an unknown name fails at once, not at build
+    if input_dim is not None:
+        input_shape = (check_positive_int(input_dim, "Dense input_dim"),)
     return KerasLayer("Dense", make, input_shape, rank=1)
 
 

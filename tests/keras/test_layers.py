@@ -190,3 +190,12 @@ def test_a_keras_layer_says_whether_it_is_built():
     assert repr(layer) == "<minidl.keras Dense, not built>"
     Sequential([Input((2,)), layer])
     assert repr(layer) == "<minidl.keras Dense, built>"
+
+
+def test_dense_reads_keras_2s_input_dim_as_input_shape():
+    # Dense(8, input_dim=4) was "unexpected keyword argument"; Keras 3 still reads it
+    model = Sequential([Dense(8, activation="relu", input_dim=4), Dense(1)])
+    assert model.network.layers[0].weight.value.shape == (4, 8)
+    assert model.predict(np.ones((2, 4))).shape == (2, 1)
+    with pytest.raises(ValueError, match="Dense input_dim"):
+        Dense(8, input_dim=0)
