@@ -316,8 +316,9 @@ class EarlyStopping(Monitor):
         ``>= 0``; 0 and 1 both stop at the first epoch that does not improve).
     restore_best_weights
         At the end of training, put back the parameters of the best epoch, and the layers'
-        state arrays (BatchNorm's running statistics), when it was not the last one.
-        Otherwise the network keeps the last epoch's.
+        state arrays (BatchNorm's running statistics), as Keras 3 does: also after a stop on a
+        NaN/inf loss, which leaves the weights of the broken epoch's middle. Otherwise the
+        network keeps the last epoch's.
     verbose
         1 or 2 prints a line when training stops and when weights are restored.
 
@@ -377,11 +378,12 @@ class EarlyStopping(Monitor):
                               f"{self.min_delta:g} for {self.wait} {epochs} ({best})")
 
     def on_train_end(self, logs: dict[str, float]) -> None:
-        """Restore the best epoch's parameters and state arrays, if asked and if not the current ones."""
+        """Restore the best epoch's parameters and state arrays, if asked."""
         if self.verbose and self.stopped_epoch is not None:
             print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
-        # wait > 0: the last epoch did not improve, so the best parameters are not the current ones
-        if self._best_weights is not None and self.best_epoch is not None and self.wait > 0:
+        # Always, as Keras 3: the network may hold a later epoch's weights (wait > 0), or those of the
+        # middle of an epoch that stopped on a NaN/inf loss (fit then skips its on_epoch_end)
+        if self._best_weights is not None and self.best_epoch is not None:
             for parameter, saved in self._best_weights:
                 np.copyto(parameter.value, saved)
             for layer, states in self._best_states:

@@ -253,6 +253,23 @@ def test_restore_best_weights_also_restores_batchnorm_s_running_statistics() -> 
     assert net.evaluate(x_val, y_val, batch_size=8)["loss"] == min(history.history["val_loss"])
 
 
+def test_restore_best_weights_also_after_a_stop_on_an_infinite_loss() -> None:
+    # The loss turns infinite in the middle of epoch 3 (rate 1e3): fit stops keeping the weights of
+    # that epoch's first batches, and no epoch after the best (epoch 2) ended, so wait is 0.
+    class Record(Callback):
+        def on_epoch_end(self, epoch, logs):
+            self.weights = [p.value.copy() for p in self.network.parameters()]
+
+    net, record = compiled_network(learning_rate=1e-3), Record()
+    stop = EarlyStopping("loss", patience=5, restore_best_weights=True)
+    blow_up = LearningRateScheduler(lambda epoch: 1e-3 if epoch < 2 else 1e3)
+    with pytest.warns(RuntimeWarning, match="the training loss became inf at epoch 3, batch [2-5]"):
+        history = net.fit(X_TRAIN, Y_TRAIN, epochs=10, batch_size=4, shuffle=False, verbose=0,
+                          callbacks=[record, stop, blow_up])
+    assert history.epoch == [0, 1] and stop.best_epoch == 1 and stop.wait == 0
+    assert all(np.array_equal(p.value, w) for p, w in zip(net.parameters(), record.weights, strict=True))
+
+
 # -- ModelCheckpoint ------------------------------------------------------------------------------
 class RecordPredictions(Callback):
     def __init__(self) -> None:
