@@ -74,14 +74,14 @@ def test_the_callback_list_calls_in_order_and_only_batch_callbacks_per_batch() -
         def on_batch_end(self, batch, logs):
             calls.append(("batch", batch))
 
-    first, second = PerEpoch(), PerBatch()
-    callbacks = CallbackList([second], first, None)
-    assert callbacks.callbacks == [first, second] and callbacks.per_batch == [second]
+    built_in, given = PerEpoch(), PerBatch()
+    callbacks = CallbackList([given], built_in, None)  # the user's first, then the built-in ones (Keras's)
+    assert callbacks.callbacks == [given, built_in] and callbacks.per_batch == [given]
     callbacks.call("on_epoch_end", 0, {})
     callbacks.batch_end(3, {})
-    assert calls == [("epoch", "PerEpoch"), ("epoch", "PerBatch"), ("batch", 3)]
+    assert calls == [("epoch", "PerBatch"), ("epoch", "PerEpoch"), ("batch", 3)]
     with pytest.raises(TypeError, match="fit callbacks must be minidl Callback objects; got int"):
-        CallbackList([first, 3])
+        CallbackList([built_in, 3])
 
 
 def test_kerass_on_train_batch_end_runs_after_each_batch() -> None:
@@ -368,7 +368,9 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_previous_checkpoint(
     monkeypatch.undo()
     assert os.listdir(tmp_path) == ["ckpt.npz"]
     assert minidl.load(path).optimizer.iterations == 8  # epoch 1's checkpoint, whole
-    assert network.history.epoch == [0, 1]  # epoch 2 completed; only its checkpoint failed
+    # epoch 2 completed, but its checkpoint raised before the History, which runs after the user's
+    # callbacks (as Keras's), recorded it
+    assert network.history.epoch == [0]
 
 
 def test_fit_callbacks_given_a_single_callback_names_the_fix():
@@ -577,6 +579,34 @@ def test_verbose_2_on_a_terminal_prints_no_bar(monkeypatch):
     out = terminal.getvalue()
     assert "\r" not in out and "ETA" not in out
     assert len(out.splitlines()) == 3
+
+
+class AddScore(Callback):  # a number of the user's own in the epoch logs (a validation F1 score, say)
+    def on_epoch_end(self, epoch, logs):
+        logs["val_score"] = 10.0 + epoch
+
+
+def test_a_number_a_callback_adds_to_the_logs_reaches_the_history_and_the_line(capsys, tmp_path):
+    # The History and the progress printer run after the user's callbacks, as in Keras.
+    history = run_fit(2, callbacks=[AddScore(), minidl.CSVLogger(tmp_path / "log.csv")])
+    assert history.history["val_score"] == [10.0, 11.0, 12.0]
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.rsplit(" - ", 1)[-1] for line in lines] == ["val_score: 10.0000", "val_score: 11.0000",
+                                                             "val_score: 12.0000"]
+    with open(tmp_path / "log.csv", newline="") as file:
+        assert [row["val_score"] for row in csv.DictReader(file)] == ["10.0", "11.0", "12.0"]
+
+
+def test_a_callback_s_message_at_epoch_end_gets_its_own_line_below_the_live_bar(monkeypatch, tmp_path):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("COLUMNS", "200")
+    run_fit(1, callbacks=[ModelCheckpoint(tmp_path / "m.npz", "loss", verbose=1)])
+    lines = [line.split("\r")[-1].rstrip() for line in terminal.getvalue().split("\n")]
+    # as Keras: the last batch's bar, the checkpoint's message, then the epoch's line
+    assert re.fullmatch(r"Epoch 1/3 4/4 \[={30}\] ETA 0\.0s - loss: .*", lines[0]), lines[0]
+    assert lines[1].startswith(f"ModelCheckpoint: epoch 1: saved {tmp_path / 'm.npz'} (loss ")
+    assert EPOCH_LINE.fullmatch(lines[2]), lines[2]
 
 
 def test_stop_reason_is_printed(capsys):
