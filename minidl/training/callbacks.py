@@ -61,6 +61,7 @@ import numpy as np
 
 from minidl._validation import check_bool, check_count, check_real, check_verbose, config_repr
 from minidl.layers.base import Layer, Parameter, copy_states
+from minidl.metrics import NAMES
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -255,8 +256,9 @@ class Monitor(Callback):
     ----------
     monitor
         A key of the epoch logs: ``"val_loss"``, ``"loss"``, ``"val_accuracy"``... A name
-        that is not in the logs is an error at the end of the first epoch (e.g.
-        ``"val_loss"`` without validation data).
+        that is not in the logs is an error at the end of the first epoch, saying what is
+        missing: validation data (``"val_loss"`` without it), or a metric to compile
+        (``"val_acc"`` without ``metrics=["acc"]``).
     mode
         ``"min"``, ``"max"``, or ``"auto"``: ``"max"`` when the name contains ``"acc"``,
         else ``"min"``.
@@ -294,7 +296,12 @@ class Monitor(Callback):
     def monitored(self, logs: dict[str, float]) -> float:
         """The watched number in ``logs``, or an error naming what the logs hold."""
         if self.monitor not in logs:
-            hint = " (give fit validation_split or validation_data)" if self.monitor[:4] == "val_" else ""
+            name = self.monitor.removeprefix("val_")
+            validation = name != self.monitor and "val_loss" not in logs  # val_... without validation
+            hints = ["give fit validation_split or validation_data"] if validation else []
+            if name.lower() in NAMES and name not in logs:  # a metric minidl knows, not compiled
+                hints.append(f"compile metrics=[{name!r}], which fit logs as {name!r} and 'val_{name}'")
+            hint = f" ({'; '.join(hints)})" if hints else ""
             raise ValueError(f"{type(self).__name__} monitor {self.monitor!r} is not in the epoch "
                              f"logs{hint}; available: {', '.join(sorted(logs))}")
         return float(logs[self.monitor])

@@ -58,9 +58,27 @@ def test_a_missing_monitor_names_the_callback_and_the_logs() -> None:
                 r"\(give fit validation_split or validation_data\); available: loss$")
     with pytest.raises(ValueError, match=expected):
         ModelCheckpoint("m.npz").monitored({"loss": 1.0})
-    expected = r"EarlyStopping monitor 'mae' is not in the epoch logs; available: a, b$"
+    expected = r"EarlyStopping monitor 'loss_2' is not in the epoch logs; available: a, b$"
     with pytest.raises(ValueError, match=expected):
-        EarlyStopping(monitor="mae").monitored({"b": 1.0, "a": 2.0})
+        EarlyStopping(monitor="loss_2").monitored({"b": 1.0, "a": 2.0})
+
+
+@pytest.mark.parametrize(("monitor", "split", "hint"), [
+    # validation there, the metric not compiled: the validation hint was given all the same
+    ("val_acc", 0.2, "compile metrics=['acc'], which fit logs as 'acc' and 'val_acc'"),
+    ("mae", 0.0, "compile metrics=['mae'], which fit logs as 'mae' and 'val_mae'"),
+    ("val_mse", 0.0, "give fit validation_split or validation_data; compile metrics=['mse'], which fit "
+                     "logs as 'mse' and 'val_mse'"),
+    ("val_score", 0.2, None),  # validation there, and not a metric minidl knows: no hint
+])
+def test_a_missing_monitor_says_what_to_compile_or_give_fit(monitor: str, split: float, hint: str | None):
+    net = compiled_net()  # no metrics
+    x, y = linear_data()
+    logged = "loss, val_loss" if split else "loss"
+    expected = f"EarlyStopping monitor {monitor!r} is not in the epoch logs{f' ({hint})' if hint else ''}; " \
+               f"available: {logged}"
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        net.fit(x, y, epochs=2, validation_split=split, verbose=0, callbacks=[EarlyStopping(monitor)])
 
 
 def test_the_callback_list_calls_in_order_and_only_batch_callbacks_per_batch() -> None:
