@@ -14,6 +14,10 @@ numbers known at that point:
 * ``on_train_begin`` / ``on_train_end`` / ``on_epoch_begin``: an empty dict (the last
   epoch's logs at ``on_train_end``).
 
+The user's callbacks run in the order given, then the History and the progress printer
+(as in Keras): a number a callback adds to ``logs`` in ``on_epoch_end`` is recorded and
+printed, and ``network.history`` holds the epochs before the current one there.
+
 A callback stops training with ``self.request_stop(reason)``: ``fit`` finishes the
 current epoch's bookkeeping, then stops, and the reason appears in
 ``History.stop_reason`` (and is printed when ``verbose > 0``).
@@ -57,6 +61,7 @@ import numpy as np
 
 from minidl._validation import check_bool, check_count, check_real, check_verbose, config_repr, type_of
 from minidl.layers.base import Layer, Parameter, copy_states
+from minidl.metrics import NAMES
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -155,7 +160,10 @@ class Callback:
 
 
 class CallbackList:
-    """The callbacks of one ``fit``, in calling order: the History, the progress printer, the user's.
+    """The callbacks of one ``fit``, in calling order: the user's, then the History and the progress printer.
+
+    As in Keras: what a callback adds to the epoch logs in ``on_epoch_end`` (a validation
+    score, say) reaches the History and the printed line.
 
     ``call(hook, ...)`` runs that hook of each in order; ``batch_end`` reaches only the
     callbacks that override ``on_batch_end`` (``per_batch``), so callbacks that work per
@@ -175,7 +183,7 @@ class CallbackList:
             if first < index:  # its hooks would run twice each epoch
                 raise ValueError(f"fit callbacks: the {type(item).__name__} at position {index} is the same "
                                  f"object as the one at position {first}; give each callback once")
-        self.callbacks = [c for c in built_in if c is not None] + given
+        self.callbacks = given + [c for c in built_in if c is not None]
         self.per_batch = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
         self.logs_learning_rate = any(c.logs_learning_rate for c in self.callbacks)
 
@@ -248,8 +256,9 @@ class Monitor(Callback):
     ----------
     monitor
         A key of the epoch logs: ``"val_loss"``, ``"loss"``, ``"val_accuracy"``... A name
-        that is not in the logs is an error at the end of the first epoch (e.g.
-        ``"val_loss"`` without validation data).
+        that is not in the logs is an error at the end of the first epoch, saying what is
+        missing: validation data (``"val_loss"`` without it), or a metric to compile
+        (``"val_acc"`` without ``metrics=["acc"]``).
     mode
         ``"min"``, ``"max"``, or ``"auto"``: ``"max"`` when the name contains ``"acc"``,
         else ``"min"``.
@@ -287,7 +296,12 @@ class Monitor(Callback):
     def monitored(self, logs: dict[str, float]) -> float:
         """The watched number in ``logs``, or an error naming what the logs hold."""
         if self.monitor not in logs:
-            hint = " (give fit validation_split or validation_data)" if self.monitor[:4] == "val_" else ""
+            name = self.monitor.removeprefix("val_")
+            validation = name != self.monitor and "val_loss" not in logs  # val_... without validation
+            hints = ["give fit validation_split or validation_data"] if validation else []
+            if name.lower() in NAMES and name not in logs:  # a metric minidl knows, not compiled
+                hints.append(f"compile metrics=[{name!r}], which fit logs as {name!r} and 'val_{name}'")
+            hint = f" ({'; '.join(hints)})" if hints else ""
             raise ValueError(f"{type(self).__name__} monitor {self.monitor!r} is not in the epoch "
                              f"logs{hint}; available: {', '.join(sorted(logs))}")
         return float(logs[self.monitor])
@@ -316,8 +330,9 @@ class EarlyStopping(Monitor):
         ``>= 0``; 0 and 1 both stop at the first epoch that does not improve).
     restore_best_weights
         At the end of training, put back the parameters of the best epoch, and the layers'
-        state arrays (BatchNorm's running statistics), when it was not the last one.
-        Otherwise the network keeps the last epoch's.
+        state arrays (BatchNorm's running statistics), as Keras 3 does: also after a stop on a
+        NaN/inf loss, which leaves the weights of the broken epoch's middle. Otherwise the
+        network keeps the last epoch's.
     verbose
         1 or 2 prints a line when training stops and when weights are restored.
 
@@ -377,18 +392,19 @@ class EarlyStopping(Monitor):
                               f"{self.min_delta:g} for {self.wait} {epochs} ({best})")
 
     def on_train_end(self, logs: dict[str, float]) -> None:
-        """Restore the best epoch's parameters and state arrays, if asked and if not the current ones."""
+        """Restore the best epoch's parameters and state arrays, if asked."""
         if self.verbose and self.stopped_epoch is not None:
-            print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
-        # wait > 0: the last epoch did not improve, so the best parameters are not the current ones
-        if self._best_weights is not None and self.best_epoch is not None and self.wait > 0:
+            say(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
+        # Always, as Keras 3: the network may hold a later epoch's weights (wait > 0), or those of the
+        # middle of an epoch that stopped on a NaN/inf loss (fit then skips its on_epoch_end)
+        if self._best_weights is not None and self.best_epoch is not None:
             for parameter, saved in self._best_weights:
                 np.copyto(parameter.value, saved)
             for layer, states in self._best_states:
                 layer.load_state_arrays(states)
             if self.verbose:
-                print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
-                      f"({self.monitor} {self.best:.6g})")
+                say(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
+                    f"({self.monitor} {self.best:.6g})")
 
 
 class ModelCheckpoint(Monitor):
@@ -467,7 +483,7 @@ class ModelCheckpoint(Monitor):
         self.saved.append(path)
         if self.verbose:
             detail = f" ({self.monitor} {self.best:.6g})" if self.save_best_only else ""
-            print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}{detail}")
+            say(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}{detail}")
 
 
 class CSVLogger(Callback):
@@ -603,6 +619,8 @@ class ProgressBar(Progress):
     width = 30
     #: When the bar was last drawn, and how many characters it took.
     last_draw, drawn = -math.inf, 0
+    #: Whether a bar ends the current line of the output (then :func:`say` starts a new line).
+    showing = False
 
     def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
         """Redraw the bar (throttled, but always the first batch of each epoch and the last)."""
@@ -615,13 +633,23 @@ class ProgressBar(Progress):
         head = f"Epoch {self.epoch + 1}/{self.params['epochs']} {done:>{len(str(steps))}}/{steps} "
         text = _fitted(head, done / steps, f" ETA {eta}", running, self.width, _columns())
         print("\r" + text.ljust(self.drawn), end="", file=self.stream, flush=True)  # spaces over a longer bar
-        self.drawn = len(text)
+        self.drawn, ProgressBar.showing = len(text), True
 
     def write(self, text: str) -> None:
         """Print ``text`` over the bar when one is drawn (the epoch's line), else as a new line."""
         if self.drawn:  # spaces over the rest of the bar
-            text, self.drawn = "\r" + text.ljust(self.drawn), 0
+            text, self.drawn, ProgressBar.showing = "\r" + text.ljust(self.drawn), 0, False
         super().write(text)
+
+
+def say(text: str) -> None:
+    """Print a callback's message on a line of its own, below the live bar of fit's progress if drawn.
+
+    The user's callbacks run before the progress printer (as in Keras), so at ``on_epoch_end``
+    the bar of the epoch's last batch is still on the line.
+    """
+    print("\n" * ProgressBar.showing + text, flush=True)
+    ProgressBar.showing = False
 
 
 def _formatted(logs: dict[str, float]) -> dict[str, str]:

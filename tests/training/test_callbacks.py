@@ -58,9 +58,27 @@ def test_a_missing_monitor_names_the_callback_and_the_logs() -> None:
                 r"\(give fit validation_split or validation_data\); available: loss$")
     with pytest.raises(ValueError, match=expected):
         ModelCheckpoint("m.npz").monitored({"loss": 1.0})
-    expected = r"EarlyStopping monitor 'mae' is not in the epoch logs; available: a, b$"
+    expected = r"EarlyStopping monitor 'loss_2' is not in the epoch logs; available: a, b$"
     with pytest.raises(ValueError, match=expected):
-        EarlyStopping(monitor="mae").monitored({"b": 1.0, "a": 2.0})
+        EarlyStopping(monitor="loss_2").monitored({"b": 1.0, "a": 2.0})
+
+
+@pytest.mark.parametrize(("monitor", "split", "hint"), [
+    # validation there, the metric not compiled: the validation hint was given all the same
+    ("val_acc", 0.2, "compile metrics=['acc'], which fit logs as 'acc' and 'val_acc'"),
+    ("mae", 0.0, "compile metrics=['mae'], which fit logs as 'mae' and 'val_mae'"),
+    ("val_mse", 0.0, "give fit validation_split or validation_data; compile metrics=['mse'], which fit "
+                     "logs as 'mse' and 'val_mse'"),
+    ("val_score", 0.2, None),  # validation there, and not a metric minidl knows: no hint
+])
+def test_a_missing_monitor_says_what_to_compile_or_give_fit(monitor: str, split: float, hint: str | None):
+    net = compiled_net()  # no metrics
+    x, y = linear_data()
+    logged = "loss, val_loss" if split else "loss"
+    expected = f"EarlyStopping monitor {monitor!r} is not in the epoch logs{f' ({hint})' if hint else ''}; " \
+               f"available: {logged}"
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        net.fit(x, y, epochs=2, validation_split=split, verbose=0, callbacks=[EarlyStopping(monitor)])
 
 
 def test_the_callback_list_calls_in_order_and_only_batch_callbacks_per_batch() -> None:
@@ -74,14 +92,14 @@ def test_the_callback_list_calls_in_order_and_only_batch_callbacks_per_batch() -
         def on_batch_end(self, batch, logs):
             calls.append(("batch", batch))
 
-    first, second = PerEpoch(), PerBatch()
-    callbacks = CallbackList([second], first, None)
-    assert callbacks.callbacks == [first, second] and callbacks.per_batch == [second]
+    built_in, given = PerEpoch(), PerBatch()
+    callbacks = CallbackList([given], built_in, None)  # the user's first, then the built-in ones (Keras's)
+    assert callbacks.callbacks == [given, built_in] and callbacks.per_batch == [given]
     callbacks.call("on_epoch_end", 0, {})
     callbacks.batch_end(3, {})
-    assert calls == [("epoch", "PerEpoch"), ("epoch", "PerBatch"), ("batch", 3)]
+    assert calls == [("epoch", "PerBatch"), ("epoch", "PerEpoch"), ("batch", 3)]
     with pytest.raises(TypeError, match="fit callbacks must be minidl Callback objects; got int"):
-        CallbackList([first, 3])
+        CallbackList([built_in, 3])
     with pytest.raises(TypeError, match=r"got the class EarlyStopping; create one with EarlyStopping\(\)"):
         CallbackList([EarlyStopping])  # was "got type"
 
@@ -255,6 +273,23 @@ def test_restore_best_weights_also_restores_batchnorm_s_running_statistics() -> 
     assert net.evaluate(x_val, y_val, batch_size=8)["loss"] == min(history.history["val_loss"])
 
 
+def test_restore_best_weights_also_after_a_stop_on_an_infinite_loss() -> None:
+    # The loss turns infinite in the middle of epoch 3 (rate 1e3): fit stops keeping the weights of
+    # that epoch's first batches, and no epoch after the best (epoch 2) ended, so wait is 0.
+    class Record(Callback):
+        def on_epoch_end(self, epoch, logs):
+            self.weights = [p.value.copy() for p in self.network.parameters()]
+
+    net, record = compiled_network(learning_rate=1e-3), Record()
+    stop = EarlyStopping("loss", patience=5, restore_best_weights=True)
+    blow_up = LearningRateScheduler(lambda epoch: 1e-3 if epoch < 2 else 1e3)
+    with pytest.warns(RuntimeWarning, match="the training loss became inf at epoch 3, batch [2-5]"):
+        history = net.fit(X_TRAIN, Y_TRAIN, epochs=10, batch_size=4, shuffle=False, verbose=0,
+                          callbacks=[record, stop, blow_up])
+    assert history.epoch == [0, 1] and stop.best_epoch == 1 and stop.wait == 0
+    assert all(np.array_equal(p.value, w) for p, w in zip(net.parameters(), record.weights, strict=True))
+
+
 # -- ModelCheckpoint ------------------------------------------------------------------------------
 class RecordPredictions(Callback):
     def __init__(self) -> None:
@@ -353,7 +388,9 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_previous_checkpoint(
     monkeypatch.undo()
     assert os.listdir(tmp_path) == ["ckpt.npz"]
     assert minidl.load(path).optimizer.iterations == 8  # epoch 1's checkpoint, whole
-    assert network.history.epoch == [0, 1]  # epoch 2 completed; only its checkpoint failed
+    # epoch 2 completed, but its checkpoint raised before the History, which runs after the user's
+    # callbacks (as Keras's), recorded it
+    assert network.history.epoch == [0]
 
 
 def test_fit_callbacks_given_a_single_callback_names_the_fix():
@@ -562,6 +599,34 @@ def test_verbose_2_on_a_terminal_prints_no_bar(monkeypatch):
     out = terminal.getvalue()
     assert "\r" not in out and "ETA" not in out
     assert len(out.splitlines()) == 3
+
+
+class AddScore(Callback):  # a number of the user's own in the epoch logs (a validation F1 score, say)
+    def on_epoch_end(self, epoch, logs):
+        logs["val_score"] = 10.0 + epoch
+
+
+def test_a_number_a_callback_adds_to_the_logs_reaches_the_history_and_the_line(capsys, tmp_path):
+    # The History and the progress printer run after the user's callbacks, as in Keras.
+    history = run_fit(2, callbacks=[AddScore(), minidl.CSVLogger(tmp_path / "log.csv")])
+    assert history.history["val_score"] == [10.0, 11.0, 12.0]
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.rsplit(" - ", 1)[-1] for line in lines] == ["val_score: 10.0000", "val_score: 11.0000",
+                                                             "val_score: 12.0000"]
+    with open(tmp_path / "log.csv", newline="") as file:
+        assert [row["val_score"] for row in csv.DictReader(file)] == ["10.0", "11.0", "12.0"]
+
+
+def test_a_callback_s_message_at_epoch_end_gets_its_own_line_below_the_live_bar(monkeypatch, tmp_path):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("COLUMNS", "200")
+    run_fit(1, callbacks=[ModelCheckpoint(tmp_path / "m.npz", "loss", verbose=1)])
+    lines = [line.split("\r")[-1].rstrip() for line in terminal.getvalue().split("\n")]
+    # as Keras: the last batch's bar, the checkpoint's message, then the epoch's line
+    assert re.fullmatch(r"Epoch 1/3 4/4 \[={30}\] ETA 0\.0s - loss: .*", lines[0]), lines[0]
+    assert lines[1].startswith(f"ModelCheckpoint: epoch 1: saved {tmp_path / 'm.npz'} (loss ")
+    assert EPOCH_LINE.fullmatch(lines[2]), lines[2]
 
 
 def test_stop_reason_is_printed(capsys):
