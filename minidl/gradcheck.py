@@ -597,6 +597,9 @@ class GradientCheckReport:
             lines.append(("  " + "  ".join(aligned)).rstrip())
         lines += [f"  {row.name}: {row.problem}" for row in self.rows if row.problem]
         lines += [f"  problem: {problem}" for problem in self.problems]
+        if any(not row.problem for row in self.failures):  # a correct layer fails there: it looks broken
+            lines.append("  (if x sits on a kink of the function, ReLU's or |x|'s at 0, it has no derivative "
+                         "there: check again at a point off it)")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

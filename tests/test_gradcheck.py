@@ -613,7 +613,7 @@ def test_failed_table_counts_the_wrong_gradients_and_lists_problems():
     lines = str(report).splitlines()
     assert lines[0] == "Gradient check of Thing 't': FAILED (1 of 1 gradients wrong, 1 other problem(s))"
     assert lines[4].split() == ["w", "(2,)", "0/2", "-", "-", "-", "-", "-", "WRONG"]
-    assert lines[5:] == ["  w: no array", "  problem: x changed"]
+    assert lines[5:] == ["  w: no array", "  problem: x changed"]  # no word of kinks: no numbers compared
     assert report.requested_atol == 1e-6  # the atol used, when none is given
     assert report.max_relative_error == math.inf
     assert repr(report) == "GradientCheckReport(subject=\"Thing 't'\", passed=False, max_relative_error=inf)"
@@ -693,3 +693,13 @@ def test_a_forward_that_is_nan_beside_the_point_fails_and_says_choose_another_x(
         report = check_gradients(SquareRoot(), np.array([[0.0, 1.0]]))
     assert not report.passed
     assert report.rows[0].problem == "forward gave NaN or infinity near this point; choose another x"
+
+
+def test_a_failed_comparison_of_numbers_mentions_kinks():
+    # A correct ReLU checked at 0 fails (no derivative there): the report says why that may be
+    report = check_gradients(ReLU(), np.array([[0.0, 1.0]]))
+    assert not report.passed
+    assert str(report).splitlines()[-1] == (
+        "  (if x sits on a kink of the function, ReLU's or |x|'s at 0, it has no derivative there: check "
+        "again at a point off it)")
+    assert "kink" not in str(check_gradients(ReLU(), np.array([[-0.5, 1.0]])))

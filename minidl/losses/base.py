@@ -138,7 +138,11 @@ class Loss:
         return super().__new__(cls)
 
     def __call__(self, predicted: Array, actual: ArrayLike) -> float:
-        """Run ``forward`` (the subclass's own, if it writes one)."""
+        """Run ``forward`` (the subclass's own, if it writes one).
+
+        The prediction first, PyTorch's order; ``minidl.metrics`` takes scikit-learn's
+        ``(y_true, y_pred)``. Swapped, most losses give another number without an error.
+        """
         return self.forward(predicted, actual)
 
     def forward(self, predicted: Array, actual: ArrayLike) -> float:

@@ -240,8 +240,9 @@ class Trainer:
 
         Returns a dict ``{"loss": ..., "<metric>": ...}`` (always a dict, unlike Keras's
         list). ``batch_size`` runs the data in slices of that many samples, 32 by default
-        as in Keras and as ``fit`` computes ``val_loss``, so the two agree to the last bit;
-        None runs it at once (the same up to rounding). The layers' modes are restored
+        as in Keras; ``fit`` computes ``val_loss`` in slices of its own ``batch_size``, so the
+        two agree to the last bit when the batch sizes do; None runs it at once (the same up
+        to rounding). The layers' modes are restored
         afterwards. A network ending in Softmax or Sigmoid under its cross-entropy gets the
         exact loss from the logits, as ``fit`` does, not ``loss(predict(x), y)``'s clipped one
         (the two differ once outputs saturate).
