@@ -77,15 +77,9 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
         column = ((len(a_shape) == 1 and p_shape == (*a_shape, 1))
                   or (len(p_shape) == 1 and a_shape == (*p_shape, 1)))
         if not (column or (a_shape == () and predicted.size == 1)):
-            hint, classes = "", p_shape[-1] if len(p_shape) == 2 and a_shape[:1] == p_shape[:1] else None
-            if classes and len(a_shape) == 1:  # the commonest mistake: integer labels, a categorical loss
-                hint = ("; if y holds class labels, use sparse_categorical_crossentropy or one-hot rows, "
-                        "to_categorical(y)")
-            elif classes and len(a_shape) == 2:  # a test set without the last class
-                hint = f"; one-hot rows for {classes} classes are to_categorical(y, num_classes={classes})"
             raise ValueError(
                 f"{owner}: predicted has shape {p_shape} but actual has shape {a_shape}; they must "
-                f"match (a 1-D target is accepted only for a single-output prediction of shape (N, 1)){hint}")
+                "match (a 1-D target is accepted only for a single-output prediction of shape (N, 1))")
         target = target.reshape(p_shape)
     dtype = predicted.dtype if predicted.dtype.kind == "f" else np.dtype(np.float64)
     if target.dtype == dtype:

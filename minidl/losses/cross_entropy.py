@@ -52,6 +52,19 @@ def check_unit_interval(values: Array, what: str, owner: str) -> None:
         raise ValueError(f"{owner}: {what} must be in [0, 1]; got values from {low:g} to {high:g}")
 
 
+def _one_hot_hint(predicted: tuple[int, ...], actual: tuple[int, ...]) -> str:
+    """How to make one-hot rows for ``(N, k)`` predictions from a target of another shape, or ""."""
+    if len(predicted) != 2 or actual[:1] != predicted[:1]:
+        return ""
+    if len(actual) == 1:  # the commonest mistake of all: integer labels
+        return ("; for integer labels use sparse_categorical_crossentropy, or make one-hot rows with "
+                "minidl.keras.utils.to_categorical(y)")
+    if len(actual) == 2 and actual[1] < predicted[1]:  # a test set without the last classes
+        return (f"; one-hot rows for {predicted[1]} classes: minidl.keras.utils.to_categorical(y, "
+                f"num_classes={predicted[1]})")
+    return ""
+
+
 def _samples(p: Array) -> int:
     """``N``, the number of samples of a batch ``(N, ..., k)``: every position but the class axis."""
     return int(p.size // p.shape[-1])
@@ -85,8 +98,7 @@ class _CrossEntropy(Loss):
         ``from_logits=True`` after Sigmoid or Softmax (their outputs are probabilities);
         ``from_logits=False`` after a built-in layer whose outputs are not probabilities
         (Dense, ReLU, ..., and Dropout, which scales them above 1 in training), the
-        categorical losses after Sigmoid (its outputs do not sum to 1) and the binary one
-        after Softmax (its outputs are not independent).
+        categorical losses after Sigmoid (its outputs do not sum to 1).
         """
         owner, kind, own = type(self).__name__, type(layer).__name__, self._activation.__name__
         ends = f"the network ends in {kind} {layer.name!r}"
@@ -98,12 +110,6 @@ class _CrossEntropy(Loss):
         if not self.from_logits and isinstance(layer, Sigmoid) and self._activation is Softmax:
             raise ValueError(f"{owner}: {ends}, whose outputs do not sum to 1; categorical cross-entropy "
                              "needs Softmax (binary_crossentropy for several independent yes/no labels)")
-        if not self.from_logits and isinstance(layer, Softmax) and self._activation is Sigmoid:
-            # Its 'accuracy' would be binary too, over each output: 0.65 where argmax got 0.36
-            raise ValueError(f"{owner}: {ends}, whose outputs are tied (they sum to 1), not independent "
-                             "yes/no probabilities: for one class out of several use "
-                             "categorical_crossentropy (or sparse_categorical_crossentropy for integer "
-                             "labels); for independent labels end in Sigmoid")
         if not self.from_logits and type(layer) is Dropout and layer.rate > 0:
             raise ValueError(f"{owner}(from_logits=False) reads probabilities, but {ends}, which in training "
                              "scales what it keeps by 1 / (1 - rate), above 1: put Dropout before the last "
@@ -276,8 +282,15 @@ class CategoricalCrossEntropy(_CrossEntropy):
     name = "categorical_crossentropy"
 
     def check_target(self, predicted: Array, actual: ArrayLike, owner: str) -> Any:
-        """Targets in ``[0, 1]`` whose rows (the last axis) sum to 1, as one-hot rows do; k >= 2 classes."""
-        target = super().check_target(predicted, actual, owner)
+        """Targets in ``[0, 1]`` whose rows (the last axis) sum to 1, as one-hot rows do; k >= 2 classes.
+
+        A target of the wrong shape that looks like labels, or like one-hot rows of too few
+        classes, is told how to make one-hot rows.
+        """
+        try:
+            target = super().check_target(predicted, actual, owner)
+        except ValueError as error:
+            raise ValueError(f"{error}{_one_hot_hint(predicted.shape, np.shape(actual))}") from None
         if predicted.ndim == 0 or predicted.shape[-1] == 1:  # the one one-hot row, [1], teaches nothing
             raise _one_unit(owner, self.name, predicted.shape, "one-hot target is [1]")
         sums = target.sum(axis=-1)  # target has predicted's shape: at least one axis, checked above

@@ -32,7 +32,7 @@ from minidl.layers.activations import Activation
 from minidl.layers.base import Layer, Parameter
 from minidl.layers.chain import Chain
 from minidl.layers.softmax import Softmax
-from minidl.losses import Loss
+from minidl.losses import BinaryCrossEntropy, Loss
 
 if TYPE_CHECKING:
     from minidl.network import Network
@@ -66,17 +66,26 @@ def check_loss_fits(layers: Sequence[Layer], loss: Loss) -> None:
 
     ``loss.check_fits`` is asked of the last layer, and of the layer before a last Dropout,
     Flatten, Identity or pooling layer (they pass its values on); a last Softmax over a
-    single output unit is refused (it always gives 1.0).
+    single output unit is refused (it always gives 1.0), and binary cross-entropy after a
+    Softmax over more than two (its outputs are tied, not yes/no answers of their own).
     """
     for layer in reversed(layers):  # these pass on the values of the layer before: check it too
         loss.check_fits(layer)
         if type(layer) not in (Dropout, Flatten, MaxPool2D, AvgPool2D, Identity):
             break
     # A Softmax over one output unit always gives 1.0, so the network could never learn
-    if len(layers) > 1 and isinstance(layers[-1], Softmax) and layers[-2].output_features(None) == 1:
+    units = layers[-2].output_features(None) if len(layers) > 1 and isinstance(layers[-1], Softmax) else None
+    if units == 1:
         raise ValueError(f"Softmax {layers[-1].name!r} normalises a single output unit, so it always "
                          "gives 1.0 and the network cannot learn: for two classes use one unit with "
                          "Sigmoid and binary_crossentropy, or two units with Softmax")
+    if units is not None and units > 2 and isinstance(loss, BinaryCrossEntropy) and not loss.from_logits:
+        # (two units are one yes/no answer twice: the same loss as categorical cross-entropy)
+        raise ValueError(f"BinaryCrossEntropy: the network ends in Softmax {layers[-1].name!r} over {units} "
+                         "units, whose outputs are tied (they sum to 1), not yes/no answers of their own, "
+                         "and its 'accuracy' would count each output apart: for one class out of several use "
+                         "categorical_crossentropy (sparse_categorical_crossentropy for integer labels); "
+                         "for independent labels end in Sigmoid")
 
 
 def forward_loss(plan: StepPlan, x: Array, target: Any, checked: bool = False) -> tuple[float, Array]:

@@ -19,7 +19,12 @@ from minidl import (
     Softmax,
     Tanh,
 )
-from minidl.losses import BinaryCrossEntropy, CategoricalCrossEntropy, SparseCategoricalCrossEntropy
+from minidl.losses import (
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
+    MeanSquaredError,
+    SparseCategoricalCrossEntropy,
+)
 from tests.messages import raises
 
 
@@ -413,11 +418,6 @@ class _OwnDense(Dense):  # a layer of one's own (a Dense with a squashing forwar
     (BinaryCrossEntropy(), BatchNorm(2), ["ends in BatchNorm", "not probabilities"]),
     (BinaryCrossEntropy(), Tanh(), ["ends in Tanh"]),
     (BinaryCrossEntropy(), LeakyReLU(), ["ends in LeakyReLU"]),
-    # Binary cross-entropy after Softmax: its outputs are tied, and 'accuracy' became binary over
-    # each output (0.65 for 3 classes where 36% of the samples were right).
-    (BinaryCrossEntropy(), Softmax(),
-     ["BinaryCrossEntropy: the network ends in Softmax 'softmax', whose outputs are tied (they sum to 1)",
-      "use categorical_crossentropy", "sparse_categorical_crossentropy", "end in Sigmoid"]),
     # Dropout after the probabilities: in training its kept values are over 1 (failed in epoch 1).
     (BinaryCrossEntropy(), Dropout(0.2), ["ends in Dropout 'dropout', which in training scales",
                                           "put Dropout before the last Dense layer"]),
@@ -429,6 +429,7 @@ def test_check_fits_refuses_a_last_layer_whose_outputs_the_loss_cannot_read(loss
 @pytest.mark.parametrize(("loss", "last"), [
     (BinaryCrossEntropy(), Sigmoid()), (CategoricalCrossEntropy(), Softmax()),
     (SparseCategoricalCrossEntropy(), Softmax()),
+    (BinaryCrossEntropy(), Softmax()),  # every Softmax output is a probability (its width: see test_step)
     (BinaryCrossEntropy(from_logits=True), Dense(2, 1)), (CategoricalCrossEntropy(from_logits=True), ReLU()),
     (BinaryCrossEntropy(), _OwnDense(2, 1)), (CategoricalCrossEntropy(from_logits=True), Dropout(0.5)),
 ])
@@ -516,7 +517,16 @@ def test_a_shape_mismatch_of_class_targets_says_how_to_make_them():
     x = np.ones((5, 4))
     raises(ValueError, lambda: net.fit(x, np.array([0, 1, 2, 1, 0]), epochs=1, verbose=0),
            "fit y: predicted has shape (5, 3) but actual has shape (5,)",
-           "if y holds class labels, use sparse_categorical_crossentropy or one-hot rows, to_categorical(y)")
+           "for integer labels use sparse_categorical_crossentropy, or make one-hot rows with "
+           "minidl.keras.utils.to_categorical(y)")
     # A test set that misses the last class: to_categorical made 2 columns
     raises(ValueError, lambda: net.evaluate(x, np.eye(2)[[0, 1, 0, 1, 1]]),
-           "actual has shape (5, 2)", "one-hot rows for 3 classes are to_categorical(y, num_classes=3)")
+           "actual has shape (5, 2)", "one-hot rows for 3 classes: minidl.keras.utils.to_categorical(y, "
+           "num_classes=3)")
+    # No hint where it would mislead: more columns than classes, another loss, a 2-D prediction of one unit
+    misleading = [(CategoricalCrossEntropy(), np.full((5, 3), 0.2), np.eye(5)),
+                  (MeanSquaredError(), np.full((5, 3), 0.2), [0, 1, 2, 1, 0]),
+                  (BinaryCrossEntropy(), np.full((4, 1), 0.5), np.eye(2)[[0, 1, 0, 1]])]
+    for loss, predicted, y in misleading:
+        message = raises(ValueError, lambda: loss.forward(predicted, y), "shape")  # noqa: B023 (called at once)
+        assert "to_categorical" not in message and "sparse" not in message

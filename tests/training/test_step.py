@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from minidl import Flatten, Identity, Network
+from minidl import CategoricalCrossEntropy, Dense, Flatten, Identity, Network, Softmax
 from tests.messages import raises
 
 
@@ -14,3 +15,19 @@ def test_a_network_of_layers_that_only_pass_values_on_compiles_and_fit_says_it_h
     network.compile(optimizer="sgd", loss="mse")
     raises(ValueError, lambda: network.fit(np.ones((2, 3)), np.ones((2, 3)), verbose=0),
            "the network has no parameters to train (no layer with weights)")
+
+
+def test_binary_cross_entropy_after_a_softmax_over_more_than_two_units_is_refused():
+    # Its 'accuracy' was binary over each output: 0.65 for 3 classes where 36% of the samples were right
+    three = Network([Dense(4, 3, seed=0), Softmax()])
+    raises(ValueError, lambda: three.compile(optimizer="sgd", loss="binary_crossentropy"),
+           "BinaryCrossEntropy: the network ends in Softmax 'softmax' over 3 units, whose outputs are tied",
+           "use categorical_crossentropy", "sparse_categorical_crossentropy", "end in Sigmoid")
+    # Two units are one yes/no answer twice: Keras's Dense(2, activation="softmax") with binary_crossentropy
+    # gives categorical cross-entropy's loss, and its binary accuracy is the argmax's
+    x, labels = np.random.default_rng(0).normal(size=(8, 4)), np.array([0, 1, 1, 0, 1, 0, 0, 1])
+    two = Network([Dense(4, 2, seed=0), Softmax()])
+    two.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    logs = two.evaluate(x, np.eye(2)[labels])
+    assert logs["loss"] == pytest.approx(CategoricalCrossEntropy().forward(two.predict(x), np.eye(2)[labels]))
+    assert logs["accuracy"] == np.mean(np.argmax(two.predict(x), axis=1) == labels)
