@@ -394,7 +394,7 @@ class EarlyStopping(Monitor):
     def on_train_end(self, logs: dict[str, float]) -> None:
         """Restore the best epoch's parameters and state arrays, if asked."""
         if self.verbose and self.stopped_epoch is not None:
-            say(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
+            print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
         # Always, as Keras 3: the network may hold a later epoch's weights (wait > 0), or those of the
         # middle of an epoch that stopped on a NaN/inf loss (fit then skips its on_epoch_end)
         if self._best_weights is not None and self.best_epoch is not None:
@@ -403,8 +403,8 @@ class EarlyStopping(Monitor):
             for layer, states in self._best_states:
                 layer.load_state_arrays(states)
             if self.verbose:
-                say(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
-                    f"({self.monitor} {self.best:.6g})")
+                print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
+                      f"({self.monitor} {self.best:.6g})")
 
 
 class ModelCheckpoint(Monitor):
@@ -483,7 +483,7 @@ class ModelCheckpoint(Monitor):
         self.saved.append(path)
         if self.verbose:
             detail = f" ({self.monitor} {self.best:.6g})" if self.save_best_only else ""
-            say(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}{detail}")
+            print(f"ModelCheckpoint: epoch {epoch + 1}: saved {path}{detail}")
 
 
 class CSVLogger(Callback):
@@ -619,13 +619,19 @@ class ProgressBar(Progress):
     width = 30
     #: When the bar was last drawn, and how many characters it took.
     last_draw, drawn = -math.inf, 0
-    #: Whether a bar ends the current line of the output (then :func:`say` starts a new line).
-    showing = False
 
     def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
-        """Redraw the bar (throttled, but always the first batch of each epoch and the last)."""
+        """Redraw the bar (throttled, but always the first batch of each epoch); erase it after the last.
+
+        Erased, so that what the callbacks print at the epoch's end (they run before this
+        printer, as in Keras) starts on a line of its own; the epoch's line follows.
+        """
         done, steps, now = batch + 1, self.params["steps"], time.perf_counter()
-        if done != 1 and done != steps and now - self.last_draw < self.interval:
+        if done == steps:
+            print("\r" + " " * self.drawn + "\r", end="", file=self.stream, flush=True)
+            self.drawn = 0
+            return
+        if done != 1 and now - self.last_draw < self.interval:
             return
         self.last_draw = now
         eta = _format_seconds((now - self.start) / done * (steps - done))
@@ -633,23 +639,13 @@ class ProgressBar(Progress):
         head = f"Epoch {self.epoch + 1}/{self.params['epochs']} {done:>{len(str(steps))}}/{steps} "
         text = _fitted(head, done / steps, f" ETA {eta}", running, self.width, _columns())
         print("\r" + text.ljust(self.drawn), end="", file=self.stream, flush=True)  # spaces over a longer bar
-        self.drawn, ProgressBar.showing = len(text), True
+        self.drawn = len(text)
 
     def write(self, text: str) -> None:
-        """Print ``text`` over the bar when one is drawn (the epoch's line), else as a new line."""
+        """Print ``text`` over the bar when one is drawn (the stop reason), else as a new line."""
         if self.drawn:  # spaces over the rest of the bar
-            text, self.drawn, ProgressBar.showing = "\r" + text.ljust(self.drawn), 0, False
+            text, self.drawn = "\r" + text.ljust(self.drawn), 0
         super().write(text)
-
-
-def say(text: str) -> None:
-    """Print a callback's message on a line of its own, below the live bar of fit's progress if drawn.
-
-    The user's callbacks run before the progress printer (as in Keras), so at ``on_epoch_end``
-    the bar of the epoch's last batch is still on the line.
-    """
-    print("\n" * ProgressBar.showing + text, flush=True)
-    ProgressBar.showing = False
 
 
 def _formatted(logs: dict[str, float]) -> dict[str, str]:

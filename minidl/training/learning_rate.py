@@ -19,7 +19,7 @@ import numpy as np
 
 from minidl._validation import check_count, check_real, check_verbose
 from minidl.optimizers import Optimizer
-from minidl.training.callbacks import Callback, Monitor, say
+from minidl.training.callbacks import Callback, Monitor
 
 
 def _optimizer(callback: Callback) -> Optimizer:
@@ -162,5 +162,5 @@ class ReduceLROnPlateau(Monitor):
                 optimizer.learning_rate = max(optimizer.learning_rate * self.factor, self.min_lr)
                 self.cooldown_counter, self.wait = self.cooldown, 0
                 if self.verbose:
-                    say(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                        f"{optimizer.learning_rate}.")
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                          f"{optimizer.learning_rate}.")
