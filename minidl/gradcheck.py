@@ -289,6 +289,7 @@ class _Check:
         ``layers`` (the checked layer, or the network's) run as training runs them: a ``Chain``'s
         ``backward_parameters``, ``backward`` down to ``layer``, then its shortcut.
         """
+        self.output()  # a fresh forward: a layer may free what it kept for the first backward
         for _, parameter, owner in self.named:
             parameter.grad.fill(np.nan if owner.overwrites_gradients else 0.0)
         # (a network's single sample comes out without a batch axis; the chain takes the batch of 1)

@@ -179,6 +179,25 @@ def test_a_network_check_compares_the_shortcut_of_its_first_layer_with_parameter
     assert check_gradients(Network([Dense(3, 2, seed=0), ZeroShortcut(2, 1, seed=1)]), x).passed
 
 
+class FreesItsCache(minidl.Layer):  # a ReLU that lets go of its input in backward (to save memory)
+    overwrites_gradients = True
+
+    def forward(self, x):
+        self.x = x
+        return np.maximum(x, 0.0)
+
+    def backward(self, grad_y):
+        x = self.x
+        del self.x
+        return grad_y * (x > 0)
+
+
+def test_a_layer_that_frees_its_cache_in_backward_passes_in_a_network_check() -> None:
+    # The shortcut comparison ran a second backward with no forward between: "backward failed"
+    x = np.random.default_rng(0).normal(size=(6, 4))
+    assert check_gradients(Network([Dense(4, 5, seed=0), FreesItsCache(), Dense(5, 3, seed=1)]), x).passed
+
+
 def test_a_never_written_gradient_that_truly_is_zero_passes_in_a_clearing_layer():
     # The documented limit of clearing: a gradient left at 0 is right when the parameter
     # does not affect the output (here `unused`), so the check cannot call it a mistake.
