@@ -405,6 +405,9 @@ class EarlyStopping(Monitor):
             if self.verbose:
                 print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
                       f"({self.monitor} {self.best:.6g})")
+            trainer, epoch = None if self.network is None else self.network.trainer, self.best_epoch + 1
+            if trainer is not None and trainer.stop_reason:  # it said which weights were left: no longer so
+                trainer.stop_reason += f"; EarlyStopping then restored the weights of epoch {epoch}"
 
 
 class ModelCheckpoint(Monitor):

@@ -288,6 +288,10 @@ def test_restore_best_weights_also_after_a_stop_on_an_infinite_loss() -> None:
                           callbacks=[record, stop, blow_up])
     assert history.epoch == [0, 1] and stop.best_epoch == 1 and stop.wait == 0
     assert all(np.array_equal(p.value, w) for p, w in zip(net.parameters(), record.weights, strict=True))
+    # The reason said "the parameters are those before that batch": the restore is said after it
+    assert "the parameters are those before that batch" in net.stop_reason
+    assert net.stop_reason.endswith("; EarlyStopping then restored the weights of epoch 2")
+    assert history.stop_reason == net.stop_reason
 
 
 # -- ModelCheckpoint ------------------------------------------------------------------------------
