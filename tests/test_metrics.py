@@ -179,8 +179,11 @@ def test_accuracy_of_a_regression_is_refused_on_the_first_batch() -> None:
     x = np.arange(8.0).reshape(4, 2)
     net = Network([Dense(2, 1, seed=0)])
     net.compile(optimizer="sgd", loss="mse", metrics=["accuracy"])
+    before = [p.value.copy() for p in net.parameters()]
     raises(ValueError, lambda: net.fit(x, np.array([35.0, 36.5, 37.0, 38.0]), epochs=1, verbose=0),
            "binary accuracy", "a regression has 'mae' or 'mse'", "got values from 35 to 38")
+    assert net.optimizer.iterations == 0  # refused before the batch's update
+    assert all(np.array_equal(p.value, b) for p, b in zip(net.parameters(), before, strict=True))
     labels, classifier = np.array([0.0, 1.0, 1.0, 0.0]), Network([Dense(2, 1, seed=0)])
     hits = np.mean((classifier.predict(x)[:, 0] > 0.5) == (labels == 1))  # one batch, scored before its step
     classifier.compile(optimizer="sgd", loss="mse", metrics=["accuracy"])

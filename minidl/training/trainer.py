@@ -222,10 +222,10 @@ class Trainer:
                 recovery.stop(f"the training loss became {value} at epoch {epoch + 1}, batch {batch + 1}",
                               first=epoch == batch == 0 and self.optimizer.iterations == 0)
                 return None
+            means.add(value, output, yb)  # before the update: a metric that refuses the target leaves all be
             guard.protected = True
             self.optimizer.step(plan.parameters)
             guard.protected = False
-            means.add(value, output, yb)
             if per_batch:
                 callback_list.batch_end(batch, {**means.logs(), "size": float(len(xb))})
                 if self.stop_training:  # asked after a batch: Keras ends the epoch there too
