@@ -91,8 +91,12 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
 def one_number(value: Any, what: str) -> float:
     """``value`` as a Python float (np.float32 too); a TypeError naming ``what`` for an array of values."""
     # float() alone would read '0.5', True and (numpy before 2.5, with a warning) a (1,) array
-    if np.ndim(value) == 0 and np.asarray(value).dtype.kind in "iuf":
-        return float(value)
+    numpy_like = isinstance(value, (str, bytes, bool, np.bool_, np.ndarray))
+    if np.ndim(value) == 0 and not (numpy_like and np.asarray(value).dtype.kind not in "iuf"):
+        try:
+            return float(value)  # a Python or numpy number, a torch scalar, a Fraction
+        except (TypeError, ValueError):  # None, ...
+            pass
     got = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
     raise TypeError(f"{what} must return one number, the mean over the batch; got {got}")
 

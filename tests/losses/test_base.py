@@ -5,6 +5,7 @@ float32 kept, loss names resolved; a user loss may follow either contract: the t
 from __future__ import annotations
 
 import copy
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -367,6 +368,7 @@ class ReturnsNoNumber(Loss):
     (None, "None"), ("low", "'low'"),
     # float() read these as numbers
     ("0.5", "'0.5'"), (True, "True"), (np.array("1e3"), "an array of shape ()"),
+    (np.array(None), "an array of shape ()"),
 ])
 def test_forward_refuses_a_compute_that_returns_no_number(value, shown):
     raises(TypeError, lambda: ReturnsNoNumber(value).forward(np.ones((2, 1)), np.ones(2)),
@@ -428,3 +430,8 @@ def test_fit_hands_a_fused_user_loss_the_logits_through_the_default_logits_loss(
     assert len(loss.seen) == 1
     np.testing.assert_allclose(loss.seen[0], logits, rtol=1e-15)
     assert history.history["loss"][0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("value", [np.float32(0.25), np.int64(0), 0, np.array(0.25), Fraction(1, 4)])
+def test_forward_takes_any_kind_of_number_from_compute(value):
+    assert ReturnsNoNumber(value).forward(np.ones((2, 1)), np.ones(2)) == float(value)
