@@ -132,6 +132,9 @@ def Dense(units: int, activation: str | None = None, use_bias: bool = True,
     check_positive_int(units, "Dense units")
     _activation(activation, "Dense")  # an unknown name fails at once, not at build
     if input_dim is not None:
+        if input_shape is not None:
+            raise TypeError(f"Dense takes input_shape or input_dim, not both; got {input_shape} and "
+                            f"{input_dim}")
         input_shape = (check_positive_int(input_dim, "Dense input_dim"),)
     return KerasLayer("Dense", make, input_shape, rank=1)
 

@@ -299,8 +299,9 @@ class Monitor(Callback):
             name = self.monitor.removeprefix("val_")
             validation = name != self.monitor and "val_loss" not in logs  # val_... without validation
             hints = ["give fit validation_split or validation_data"] if validation else []
-            if name.lower() in NAMES and name not in logs:  # a metric minidl knows, not compiled
-                hints.append(f"compile metrics=[{name!r}], which fit logs as {name!r} and 'val_{name}'")
+            if name.lower() in NAMES and name not in logs:  # a metric minidl knows, not under that name
+                hints.append(f"fit logs a metric under the name compile was given: metrics=[{name!r}] logs "
+                             f"{name!r} and 'val_{name}'")
             hint = f" ({'; '.join(hints)})" if hints else ""
             raise ValueError(f"{type(self).__name__} monitor {self.monitor!r} is not in the epoch "
                              f"logs{hint}; available: {', '.join(sorted(logs))}")

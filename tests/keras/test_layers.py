@@ -199,3 +199,5 @@ def test_dense_reads_keras_2s_input_dim_as_input_shape():
     assert model.predict(np.ones((2, 4))).shape == (2, 1)
     with pytest.raises(ValueError, match="Dense input_dim"):
         Dense(8, input_dim=0)
+    with pytest.raises(TypeError, match=r"input_shape or input_dim, not both; got \(5,\) and 4"):
+        Dense(2, input_dim=4, input_shape=(5,))
