@@ -130,15 +130,16 @@ def check_finite(array: Array, name: str) -> None:
 
 def check_positive_int(value: Any, name: str) -> int:
     """Return ``value`` as an int if it is a positive integer, else raise with its name."""
-    return _check_int(value, name, 1, "a positive integer")
+    return check_int(value, name, 1, "a positive integer")
 
 
 def check_count(value: Any, name: str) -> int:
     """Return ``value`` as an int if it is an integer ``>= 0`` (a patience, a cooldown), else raise."""
-    return _check_int(value, name, 0, "an integer >= 0")
+    return check_int(value, name, 0, "an integer >= 0")
 
 
-def _check_int(value: Any, name: str, minimum: int, wanted: str) -> int:
+def check_int(value: Any, name: str, minimum: int, wanted: str) -> int:
+    """Return ``value`` as an int if it is an integer ``>= minimum``, else raise: ``name must be wanted``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be {wanted}; got {value!r}")
     return int(value)

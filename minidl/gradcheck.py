@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
-from minidl._validation import as_float_array, check_positive_int, check_real
+from minidl._validation import as_float_array, check_int, check_positive_int, check_real
 from minidl.errors import backward_failure, label, not_initialised
 from minidl.layers.base import Layer, Parameter
 from minidl.layers.chain import Chain
@@ -167,8 +167,7 @@ def check_gradients(obj: Layer | Network | Loss, x: ArrayLike, target: ArrayLike
     atol = check_real(atol, "check_gradients atol", low=0.0)
     if max_entries is not None:
         max_entries = check_positive_int(max_entries, "check_gradients max_entries")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"check_gradients seed must be a non-negative int or None; got {seed!r}")
+    seed = None if seed is None else check_int(seed, "check_gradients seed", 0, "a non-negative int or None")
     point = np.array(as_float_array(x, "check_gradients x", dtype=np.float64), order="C", copy=True)
     # Entropy (seed, tag) rather than seed alone: an x drawn by the user from
     # default_rng(seed) must not coincide with the upstream gradient (x.T @ G symmetric

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minidl._typing import Array, ArrayLike
-from minidl._validation import as_float_array, check_positive_int, check_real
+from minidl._validation import as_float_array, check_int, check_positive_int, check_real
 from minidl.course import node_names
 from minidl.errors import label
 from minidl.layers.base import Layer, Parameter, mode
@@ -447,8 +447,7 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
         _pyplot()  # without matplotlib, say so before sweeping the loss (num forward passes)
     loss = get_loss(loss)  # the message of a wrong one lists the loss names, as compile's does
     target, position, weight_name = _entry(network, parameter, index)
-    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 3:
-        raise ValueError(f"plot_loss_landscape num must be an integer of at least 3; got {num!r}")
+    num = check_int(num, "plot_loss_landscape num", 3, "an integer of at least 3")
     data = as_float_array(x, "plot_loss_landscape x", dtype=network.dtype)
     w0 = float(target.value[position])
     span = check_real(max(1.0, abs(w0)) if span is None else span, "plot_loss_landscape span",
