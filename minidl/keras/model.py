@@ -109,16 +109,17 @@ class Sequential:
                 raise ValueError(f"the shape reaching {layer.kind} is not known; give the first layer "
                                  "the full input_shape, e.g. (1, 28, 28) for images")
             reaching = next_shape
+            # (height, width, 1 or 3): Keras's images; read channels first, they trained on the wrong layout
+            channels_last = len(reaching) == 3 and reaching[2] <= 4 and reaching[2] < reaching[0]
+            if channels_last and not self._built and not made and layer.kind in _IMAGE_LAYERS:
+                raise ValueError(f"{layer.kind}: images of shape {reaching} look channels last (height, "
+                                 "width, channels), as in Keras; minidl's are channels first: input_shape="
+                                 f"{(reaching[2], *reaching[:2])}, and x.transpose(0, 3, 1, 2) for the data "
+                                 f"(for {reaching[0]} channels of {reaching[1]}x{reaching[2]} images, use "
+                                 "minidl.Conv2D in a minidl.Network)")
             built = layer.build(reaching)
             made.extend(built)
-            try:
-                next_shape = _known(output_sample_shape(built, reaching))
-            except ValueError as error:  # an image smaller than the window: channels last, perhaps
-                channels_last = len(reaching) == 3 and reaching[2] <= 4 and reaching[2] < reaching[0]
-                if "window" not in str(error) or not channels_last:
-                    raise
-                raise ValueError(f"{error}. minidl images are channels first: input_shape=(channels, height, "
-                                 f"width), here {(reaching[2], *reaching[:2])}?") from error
+            next_shape = _known(output_sample_shape(built, reaching))
         if not self._built:
             self._input = shape
         self._built.extend(made)
@@ -403,6 +404,9 @@ def _known(shape: Shape | None) -> tuple[int, ...] | None:
     """``shape`` when every size is known, else None."""
     return None if shape is None or None in shape else tuple(int(n) for n in shape if n is not None)
 
+
+#: The Keras layers that read images, channels first: refused on an input that looks channels last.
+_IMAGE_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "BatchNormalization")
 
 #: The text widths of the summary's three columns: 76 characters with the borders and a space
 #: either side of each cell, Keras 3's table in a notebook or an 80-column terminal.
