@@ -42,7 +42,8 @@ def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None)
     if x.ndim == len(expected) - 1:  # one sample given straight to a layer, or images without their channel
         network = "; Network.forward, predict and trace accept one sample" if len(expected) == 2 else ""
         grey = ", x[:, None] a batch of grey images" if len(expected) == 4 and expected[1] == 1 else ""
-        return ValueError(f"{name}: expected a batch, input of shape {wanted}; got one sample of shape "
+        what = "one sample, or grey images without their channel axis," if grey else "one sample"
+        return ValueError(f"{name}: expected a batch, input of shape {wanted}; got {what} of shape "
                           f"{x.shape}: layers take batches (x[None] is a batch of one{grey}){network}")
     if x.ndim != len(expected):
         return ValueError(f"{name}: {into_network}; got an array of rank {x.ndim} with shape {x.shape}")

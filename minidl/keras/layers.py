@@ -93,6 +93,8 @@ class KerasLayer:
         if self.rank is not None and len(input_shape) != self.rank:
             want = "(features,)" if self.rank == 1 else "(channels, height, width), channels first"
             hint = "; put Flatten() before it" if self.rank == 1 else ""
+            if self.input_shape is not None and len(input_shape) == self.rank + 1:  # input_shape=x.shape
+                hint = f"; input_shape is one sample's, without the batch axis: input_shape={input_shape[1:]}"
             raise ValueError(f"{self.kind} expects samples of shape {want}; got {input_shape}{hint}")
         self.layers = self._make(input_shape)
         return self.layers

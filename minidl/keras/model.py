@@ -261,7 +261,11 @@ class Sequential:
         return logs if return_dict else values[0] if len(values) == 1 else values
 
     def predict(self, x: ArrayLike, batch_size: int | None = None, verbose: int | str = "auto") -> Array:
-        """The outputs for ``x`` in evaluation mode: shape ``(samples, outputs)``."""
+        """The outputs for ``x`` in evaluation mode: shape ``(samples, outputs)``.
+
+        One sample given without its batch axis, ``(features,)``, gives ``(outputs,)`` back
+        (Keras would read it as a batch): ``predict(x[None])`` keeps the batch axis.
+        """
         return self._ready(x, "predict").predict(x, 32 if batch_size is None else batch_size)
 
     def __call__(self, x: ArrayLike, training: bool | None = None) -> Array:

@@ -113,6 +113,13 @@ def test_dense_on_images_asks_for_flatten():
         Sequential([Conv2D(2, 3, input_shape=(1, 5, 5)), Dense(1)])
 
 
+def test_an_input_shape_with_the_batch_axis_says_to_leave_it_out():
+    # input_shape=x.shape was told to put Flatten() before the Dense, which then wanted 115008 features
+    with pytest.raises(ValueError, match=r"got \(1797, 64\); input_shape is one sample's, without the batch "
+                                         r"axis: input_shape=\(64,\)$"):
+        Sequential([Dense(50, input_shape=(1797, 64))])
+
+
 def test_a_small_convnet_is_channels_first():
     model = Sequential([Conv2D(4, 3, activation="relu", padding="same", input_shape=(1, 8, 8)),
                         MaxPooling2D(2), AveragePooling2D(2), BatchNormalization(), Flatten(), Dropout(0.5),

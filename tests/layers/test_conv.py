@@ -250,7 +250,9 @@ def test_one_image_without_the_batch_axis():
 
 
 def test_grey_images_without_their_channel_axis_or_channels_last_get_the_fix():
-    raises(ValueError, lambda: Conv2D(1, 2, 3).forward(np.ones((8, 6, 6))), "one sample of shape (8, 6, 6)",
+    # 8 grey images were called "one sample"
+    raises(ValueError, lambda: Conv2D(1, 2, 3).forward(np.ones((8, 6, 6))),
+           "got one sample, or grey images without their channel axis, of shape (8, 6, 6)",
            "x[None] is a batch of one, x[:, None] a batch of grey images")
     raises(ValueError, lambda: Conv2D(3, 2, 3).forward(np.ones((8, 6, 6, 3))), "expected 3 input channels",
            "got 6", "channels first: x.transpose(0, 3, 1, 2)")

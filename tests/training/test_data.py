@@ -30,8 +30,9 @@ def test_data_that_does_not_fit_the_network_is_named_with_its_own_shape() -> Non
     net = Network([minidl.Conv2D(1, 2, 3, seed=0), minidl.Flatten(), Dense(32, 1, seed=1)])
     net.compile(optimizer="sgd", loss="mse")
     images, y = np.ones((8, 1, 6, 6)), np.zeros((8, 1))
+    # the data's own shape, not the probe's (1, 6, 6)
     with pytest.raises(ValueError, match=r"^fit x of shape \(8, 6, 6\) does not fit the network: Conv2D .*"
-                                         r"got one sample of shape \(8, 6, 6\)"):  # not the probe's (1, 6, 6)
+                                         r"without their channel axis, of shape \(8, 6, 6\)"):
         net.fit(images[:, 0], y, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"^fit validation_data x of shape \(8, 1, 5, 5\) does not fit the "
                                          r"network: Dense 'dense': expected 32 input features"):
