@@ -20,7 +20,7 @@ import numpy.typing as npt
 from minidl._typing import Array
 from minidl._validation import as_batch
 from minidl.layers.activations import Activation, get_activation
-from minidl.layers.base import Layer, mode
+from minidl.layers.base import Layer, looking
 from minidl.layers.dense import Dense
 
 T = TypeVar("T")
@@ -119,7 +119,8 @@ def trace(layers: Sequence[Layer], x: Array) -> Trace:
     Softmax, Dropout, ...): what the next Dense layer receives, or, for the last, the
     network's output. Runs in evaluation mode, as ``predict`` (so the values are
     ``predict``'s and nothing changes: no Dropout draws, no BatchNorm statistics
-    updated); the layers' modes are restored afterwards.
+    updated); the layers' modes, and what their last forward kept for a backward, are
+    restored afterwards.
 
     Examples
     --------
@@ -130,7 +131,7 @@ def trace(layers: Sequence[Layer], x: Array) -> Trace:
     """
     batch, single = as_batch(x)
     arrays = [batch]  # the input, then each layer's output
-    with mode(layers, training=False):
+    with looking(layers):
         for layer in layers:
             arrays.append(layer.forward(arrays[-1]))
     if single:  # one sample in: every array without the batch axis, as given

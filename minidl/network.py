@@ -14,7 +14,7 @@ from minidl import io as _io
 from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import as_batch, as_float_array, check_float_dtype, check_positive_int, type_of
 from minidl.course import NodeValues, Trace
-from minidl.layers.base import Layer, Parameter, mode
+from minidl.layers.base import Layer, Parameter, looking
 from minidl.layers.chain import Chain
 from minidl.losses import Loss
 from minidl.optimizers import Optimizer
@@ -155,7 +155,7 @@ class Network:
         size = None if batch_size is None else check_positive_int(batch_size, "predict batch_size")
         batch, single = as_batch(data)
         run = self._chain.forward
-        with mode(self.layers, training=False):
+        with looking(self.layers):
             if size is None or batch.ndim == 0 or len(batch) <= size:
                 output = run(batch)
             else:

@@ -44,7 +44,7 @@ from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_int, check_positive_int, check_real
 from minidl.course import node_names
 from minidl.errors import label
-from minidl.layers.base import Layer, Parameter, mode
+from minidl.layers.base import Layer, Parameter, looking
 from minidl.layers.conv import Conv2D
 from minidl.layers.dense import Dense
 from minidl.layers.pooling import AvgPool2D, MaxPool2D
@@ -400,7 +400,8 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
     uses), so the picture shows whether backward is right: the tangent touches the curve.
 
     The network runs in evaluation mode (Dropout off, BatchNorm on running statistics),
-    then its mode, the weight and every parameter's ``grad`` are put back as they were.
+    then its mode, the weight, every parameter's ``grad`` and what the layers' last forward kept
+    for a backward are put back as they were.
 
     Parameters
     ----------
@@ -458,7 +459,7 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
     grid = np.linspace(w0 - span, w0 + span, num)
     saved_grads = [p.grad.copy() for p in network.parameters()]
     try:
-        with mode(network.layers, training=False):
+        with looking(network.layers):
             loss_0 = loss.forward(network.forward(data), y)
             network.backward(loss.backward())
             slope = float(target.grad[position])

@@ -357,6 +357,21 @@ def test_plot_history_draws_into_the_axes_array_that_plt_subplots_returns():
 
 
 # -- plot_loss_landscape -----------------------------------------------------------------
+@needs_matplotlib
+def test_loss_landscape_between_forward_and_backward_leaves_the_gradients_alone():
+    # The backward used the forward of the sweep's last point: [[11, 11], [9.5, 9.5]] for [[10, 11], [0, 9.5]]
+    network, loss = minidl.Network.from_node_weights(COURSE_WEIGHTS_0), minidl.MeanSquaredError()
+    loss.forward(network.forward(COURSE_X), COURSE_Y)
+    mplot.plot_loss_landscape(network, minidl.MeanSquaredError(), COURSE_X[:2], COURSE_Y[:2],
+                              parameter=network[0].weight, index=(0, 0), span=3)
+    network.backward(loss.backward())
+    looked = network[0].weight.grad.copy()
+    loss.forward(network.forward(COURSE_X), COURSE_Y)
+    network.backward(loss.backward())
+    np.testing.assert_array_equal(looked, network[0].weight.grad)
+    mplot._pyplot().close("all")
+
+
 def course_mse_with(weight_value, index):
     """The course network's MSE on cell [4]'s data with one weight of node_0/1 replaced."""
     weights = {key: np.array(value, dtype=float) for key, value in COURSE_WEIGHTS_0.items()}

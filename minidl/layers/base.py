@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -373,8 +373,9 @@ def _checked_backward(backward: Callable[[Any, Array], Any]) -> Callable[[Any, A
 def mode(layers: Iterable[Layer], training: bool) -> Iterator[None]:
     """Run the ``with`` block with every layer in training (or evaluation) mode, then restore their modes.
 
-    ``predict``, ``trace`` and ``evaluate`` run in ``mode(layers, training=False)``;
-    ``fit`` in ``mode(layers, training=True)``.
+    ``evaluate`` runs in ``mode(layers, training=False)`` (``predict`` and ``trace`` in
+    :func:`looking`, which also leaves what the layers kept for backward); ``fit`` in
+    ``mode(layers, training=True)``.
     """
     modes = [(layer, layer.training) for layer in layers]
     for layer, _ in modes:
@@ -384,6 +385,25 @@ def mode(layers: Iterable[Layer], training: bool) -> Iterator[None]:
     finally:
         for layer, was_training in modes:
             layer.train(was_training)
+
+
+@contextmanager
+def looking(layers: Sequence[Layer]) -> Iterator[None]:
+    """Evaluation mode (:func:`mode`) for a look at the values, leaving every layer as it was after.
+
+    What the layers' last forward kept for backward (``self._x``, BatchNorm's choice of
+    statistics, the shapes) is put back, so ``predict``, ``trace`` and ``plot_loss_landscape``
+    may run between a ``forward`` and its ``backward``: before, that backward used the look's
+    values. A layer the look runs for the first time keeps what it made (a lazy layer's Parameter).
+    """
+    kept = [(layer, dict(vars(layer))) for layer in layers if layer.last_output_shape is not None]
+    try:
+        with mode(layers, training=False):
+            yield
+    finally:
+        for layer, attributes in kept:  # the same objects: a Parameter's values are never copied
+            vars(layer).clear()
+            vars(layer).update(attributes)
 
 
 def copy_states(layers: Iterable[Layer]) -> list[tuple[Layer, dict[str, Array]]]:

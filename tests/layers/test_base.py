@@ -806,3 +806,25 @@ class KeepsAView(minidl.Layer):
 def test_astype_leaves_a_state_array_it_cannot_rebind_and_adds_no_attribute():
     layer = KeepsAView().astype(np.float32)
     assert layer._stats.dtype == np.float64 and not hasattr(layer, "stats")  # the layer's own astype's job
+
+
+def _gradients_after(look):
+    """The gradients of one forward and backward, with ``look(network, x)`` run between the two."""
+    rng = np.random.default_rng(0)
+    network = minidl.Network([Dense(3, 4, seed=0), minidl.BatchNorm(4), minidl.ReLU(),
+                              minidl.Dropout(0.5, seed=1), Dense(4, 2, seed=2)])
+    x = rng.normal(size=(6, 3))
+    output = network.forward(x)
+    look(network, rng.normal(size=(5, 3)))  # other data, in evaluation mode
+    network.backward(np.ones_like(output))
+    return [p.grad.copy() for p in network.parameters()]
+
+
+@pytest.mark.parametrize("look", [lambda net, x: net.predict(x), lambda net, x: net.trace(x),
+                                  lambda net, x: net.predict(x, batch_size=2)],
+                         ids=["predict", "trace", "batches"])
+def test_a_look_between_forward_and_backward_leaves_the_gradients_alone(look):
+    # The backward used what the look's forward kept (eval mode, other data): a gradient off by 7.98
+    expected = _gradients_after(lambda net, x: None)
+    for got, want in zip(_gradients_after(look), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
