@@ -123,10 +123,15 @@ class _CrossEntropy(Loss):
 
         A subclass that computes something else (its own ``forward`` or ``function``, a
         temperature, say) is not fused: the loss would compute the plain activation instead.
+        Nor is a loss of yours built on this one that writes its own ``compute``, ``gradient``,
+        ``forward`` or ``backward`` (a weighted or smoothed cross-entropy): fused, it would not run.
         """
         own, kind = self._activation, type(layer)
         same = all(getattr(kind, name, None) is getattr(own, name, None) for name in ("forward", "function"))
-        return not self.from_logits and isinstance(layer, own) and same
+        built_in = next(cls for cls in type(self).__mro__ if cls.__module__ == __name__)
+        ours = all(getattr(type(self), name) is getattr(built_in, name)
+                   for name in ("compute", "gradient", "forward", "backward"))
+        return not self.from_logits and isinstance(layer, own) and same and ours
 
     def forward_from_logits(self, logits: Array, actual: ArrayLike, probabilities: Array | None = None
                             ) -> float:

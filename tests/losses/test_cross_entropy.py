@@ -530,3 +530,34 @@ def test_a_shape_mismatch_of_class_targets_says_how_to_make_them():
     for loss, predicted, y in misleading:
         message = raises(ValueError, lambda: loss.forward(predicted, y), "shape")  # noqa: B023 (called at once)
         assert "to_categorical" not in message and "sparse" not in message
+
+
+class WeightedBinaryCrossEntropy(BinaryCrossEntropy):  # a loss of one's own, as help(minidl.Loss) shows
+    def compute(self, predicted, target):
+        self.p, self.t, self.weights = predicted, target, 1.0 + target  # positives count twice
+        per_value = target * np.log(predicted) + (1 - target) * np.log1p(-predicted)
+        return -float(np.mean(self.weights * per_value))
+
+    def gradient(self):
+        p, t = self.p, self.t
+        return -self.weights * (t / p - (1 - t) / (1 - p)) / p.size
+
+
+class SmoothedCategoricalCrossEntropy(CategoricalCrossEntropy):
+    def forward(self, predicted, actual):
+        return super().forward(predicted, 0.9 * np.asarray(actual) + 0.05)
+
+
+@pytest.mark.parametrize(("loss", "last", "y"), [
+    (WeightedBinaryCrossEntropy(), Sigmoid(), np.array([[1.0], [0.0], [1.0], [0.0], [1.0], [1.0]])),
+    (SmoothedCategoricalCrossEntropy(), Softmax(), np.eye(2)[[0, 1, 1, 0, 1, 0]]),
+])
+def test_a_loss_of_ones_own_built_on_a_cross_entropy_is_not_fused(loss, last, y):
+    # Fused, the built-in logits path ran and the learner's compute never did: evaluate gave plain
+    # binary cross-entropy's 0.6706 where the loss of the predictions was 1.3536
+    assert not loss.fuses_with(last)
+    x = np.random.default_rng(0).normal(size=(6, 4))
+    net = Network([Dense(4, y.shape[1], seed=1), last])
+    net.compile(optimizer=SGD(0.1), loss=loss)
+    assert net.evaluate(x, y)["loss"] == pytest.approx(loss.forward(net.predict(x), y), rel=1e-12)
+    assert BinaryCrossEntropy().fuses_with(Sigmoid()) and CategoricalCrossEntropy().fuses_with(Softmax())
