@@ -170,7 +170,13 @@ class Loss:
         if self._shape is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
         grad = self.gradient()
-        return grad if self.elementwise or grad.shape == self._shape else grad.reshape(self._shape)
+        shape = getattr(grad, "shape", None)
+        if shape == self._shape:
+            return grad
+        if shape != (1,) * (2 - len(self._shape)) + self._shape:  # not compute's batch of one sample either
+            raise ValueError(f"{type(self).__name__}.gradient returned dL/dp of shape {shape} for "
+                             f"predictions of shape {self._shape}; it must be shaped like the predictions")
+        return grad.reshape(self._shape)
 
     def compute(self, predicted: Array, target: Any) -> float:
         """The loss of a batch ``predicted`` ``(N, ...)`` against its checked ``target``."""

@@ -435,3 +435,31 @@ def test_fit_hands_a_fused_user_loss_the_logits_through_the_default_logits_loss(
 @pytest.mark.parametrize("value", [np.float32(0.25), np.int64(0), 0, np.array(0.25), Fraction(1, 4)])
 def test_forward_takes_any_kind_of_number_from_compute(value):
     assert ReturnsNoNumber(value).forward(np.ones((2, 1)), np.ones(2)) == float(value)
+
+
+class TransposedGradient(Loss):
+    def compute(self, predicted, target):
+        self.error = predicted - target
+        return float(np.mean(self.error**2))
+
+    def gradient(self):
+        return (2.0 * self.error / self.error.size).T  # (2, N) for (N, 2) predictions
+
+
+@pytest.mark.parametrize("predicted", [np.zeros((3, 2)), np.zeros((1, 2))])
+def test_backward_refuses_a_gradient_not_shaped_like_the_predictions(predicted):
+    # Any gradient of the right size was reshaped to the predictions': a transposed one trained wrong
+    loss = TransposedGradient()
+    loss.forward(predicted, np.ones_like(predicted))
+    raises(ValueError, loss.backward, "TransposedGradient.gradient returned dL/dp of shape "
+           f"{predicted.shape[::-1]} for predictions of shape {predicted.shape}; it must be shaped like the "
+           "predictions")
+
+
+def test_backward_of_one_sample_gives_the_samples_shape_back():
+    loss = TransposedGradient()  # its (1, 2) batch of one, transposed, is (2, 1): refused
+    loss.forward(np.zeros(2), np.ones(2))
+    raises(ValueError, loss.backward, "of shape (2, 1) for predictions of shape (2,)")
+    mse = MeanSquaredError()
+    mse.forward(np.zeros(2), np.ones(2))
+    np.testing.assert_array_equal(mse.backward(), [-1.0, -1.0])
