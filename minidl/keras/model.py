@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from minidl._typing import Array, ArrayLike, Seed, Shape
-from minidl._validation import as_float_array
+from minidl._validation import as_float_array, type_of
 from minidl.errors import label
 from minidl.keras.layers import KerasLayer, output_sample_shape, sample_shape
 from minidl.layers import BatchNorm, Conv2D, Layer
@@ -87,7 +87,7 @@ class Sequential:
         if isinstance(layer, Layer):
             layer = KerasLayer(type(layer).__name__, _as_is(layer))
         elif not isinstance(layer, KerasLayer):
-            raise TypeError(f"Sequential.add expects a layer such as Dense(32); got {type(layer).__name__}")
+            raise TypeError(f"Sequential.add expects a layer such as Dense(32); got {type_of(layer)}")
         if layer.kind == "Input" and (self._added or self._pending):
             before = ", ".join(recipe.kind for recipe in self._added + self._pending)
             raise ValueError(f"Input(shape={layer.input_shape}) must be the first layer of a Sequential; "

@@ -67,9 +67,9 @@ if TYPE_CHECKING:
     from minidl.network import Network
 
 
-_KERAS_HOOKS_NOT_CALLED = ("on_batch_begin", "on_train_batch_begin", "on_test_begin", "on_test_end",
-                           "on_test_batch_begin", "on_test_batch_end", "on_predict_begin", "on_predict_end",
-                           "on_predict_batch_begin", "on_predict_batch_end")
+#: The hooks fit calls; a callback that defines another ``on_...`` is refused when the class is made.
+_HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_train_batch_end", "on_epoch_end",
+          "on_train_end")
 
 
 class Callback:
@@ -99,11 +99,12 @@ class Callback:
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Take Keras's ``on_train_batch_end`` as ``on_batch_end``; refuse the Keras hooks fit never calls."""
+        """Take Keras's ``on_train_batch_end`` as ``on_batch_end``; refuse any other hook fit never calls."""
         super().__init_subclass__(**kwargs)
         if "on_train_batch_end" in vars(cls):
             cls.on_batch_end = vars(cls)["on_train_batch_end"]  # type: ignore[method-assign]
-        never_called = [name for name in _KERAS_HOOKS_NOT_CALLED if hasattr(cls, name)]
+        # Keras's on_test_begin, on_predict_end...: or a hook misspelt (on_epoch_ends), never called either
+        never_called = [name for name in dir(cls) if name.startswith("on_") and name not in _HOOKS]
         if never_called:  # it would be skipped without a word
             raise TypeError(f"{cls.__name__} defines {', '.join(never_called)}, which minidl's fit never "
                             "calls; it calls on_train_begin, on_epoch_begin, on_batch_end (or "

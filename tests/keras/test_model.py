@@ -637,6 +637,7 @@ def test_what_follows_a_layer_of_unknown_output_shape_is_refused_naming_it():
 def test_add_and_compile_refuse_what_is_no_layer_and_no_loss():
     model = Sequential([Dense(1, input_shape=(2,))])
     raises(TypeError, lambda: model.add("dense"), "Sequential.add expects a layer such as Dense(32); got str")
+    raises(TypeError, lambda: model.add(minidl.ReLU), "got the class ReLU; create one with ReLU()")
     raises(ValueError, lambda: model.compile(optimizer="sgd"),
            "compile needs a loss, e.g. loss='mean_squared_error' or loss='categorical_crossentropy'")
 

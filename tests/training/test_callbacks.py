@@ -120,7 +120,7 @@ def test_kerass_on_train_batch_end_runs_after_each_batch() -> None:
 
 
 @pytest.mark.parametrize("hook", ["on_train_batch_begin", "on_batch_begin", "on_test_end",
-                                  "on_predict_begin"])
+                                  "on_predict_begin", "on_epoch_ends", "on_train_finish"])  # misspelt too
 def test_a_keras_hook_fit_never_calls_is_refused_when_the_class_is_defined(hook: str) -> None:
     with pytest.raises(TypeError, match=f"^Quiet defines {hook}, which minidl's fit never calls; it calls "
                        "on_train_begin, on_epoch_begin, on_batch_end"):
