@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from minidl._typing import Array
-from minidl.errors import backward_failure, backward_shape_error, note_failing_layer
+from minidl.errors import backward_failure, backward_shape_error, label, note_failing_layer
 from minidl.layers.base import Layer, forward_runs
 
 
@@ -67,8 +67,13 @@ class Chain:
         else:
             # nothing has passed until every layer has, and no backward shape either (see _backward)
             self._passed, self._passed_backward, signature = None, {}, (x.shape, x.dtype)
-            for layer in self.layers:
-                logits, x = x, layer.forward(x)
+            for index, layer in enumerate(self.layers):
+                try:
+                    logits, x = x, layer.forward(x)
+                except ValueError as error:  # numpy's own, in a layer of one's own, names no layer
+                    if label(layer) in str(error):
+                        raise
+                    raise ValueError(f"{label(layer)} (layer {index}): forward failed: {error}") from error
             self._passed = signature
         self.logits = logits if self._fused else None
         forward_runs[0] += 1

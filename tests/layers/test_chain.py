@@ -174,3 +174,23 @@ def test_two_chains_over_the_same_layers_do_not_trust_each_others_runs():
     fit_like.forward(np.ones((2, 3)))
     raises(ValueError, lambda: network_like.backward(np.ones((5, 2))),
            "Sigmoid 'sigmoid': backward expected grad_y of shape (2, 2)", "got (5, 2)")
+
+
+class ScaleOfFive(Layer):  # a layer of one's own that takes 5 features, after a Dense giving 4
+    def __init__(self):
+        super().__init__()
+        self.scale = Parameter(np.ones(5))
+
+    def forward(self, x):
+        return x * self.scale.value
+
+    def backward(self, grad_y):
+        return grad_y
+
+
+def test_numpys_error_in_the_forward_of_a_layer_of_ones_own_names_the_layer():
+    # fit said "x of shape (40, 3) does not fit the network: operands could not be broadcast ..."
+    chain = Chain([Dense(3, 4, seed=0), ScaleOfFive()])
+    raises(ValueError, lambda: chain.forward(np.ones((2, 3))),
+           "ScaleOfFive 'scaleoffive' (layer 1): forward failed: operands could not be broadcast")
+    raises(ValueError, lambda: chain.forward(np.ones((2, 4))), "Dense 'dense': expected 3 input features")

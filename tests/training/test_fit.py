@@ -620,3 +620,22 @@ def test_fit_on_a_network_without_parameters():
     net.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError, match="no parameters"):
         net.fit(np.ones((2, 1)), np.ones(2), verbose=0)
+
+
+class ScalesItsInputInPlace(minidl.Layer):
+    def forward(self, x):
+        x *= 2.0  # the bug: the caller's array
+        return x
+
+    def backward(self, grad_y):
+        return 2.0 * grad_y
+
+
+def test_a_layer_that_changes_fits_data_in_place_is_refused_on_the_first_batch():
+    # With shuffle=False the user's x doubled at every pass (the loss grew at learning rate 0)
+    x = np.arange(8.0).reshape(4, 2)
+    net = Network([ScalesItsInputInPlace(), Dense(2, 1, seed=0)])
+    net.compile(optimizer=SGD(0.0), loss="mse")
+    raises(ValueError, lambda: net.fit(x, np.zeros(4), epochs=3, shuffle=False, verbose=0),
+           "fit: the network's forward or backward changed the first batch of x in place",
+           "a layer must leave its input as it is (x = x * a)")
