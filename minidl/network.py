@@ -268,7 +268,11 @@ class Network:
         return cls(course.layers_from_node_weights(weights, activation, dtype=dtype))
 
     def node_weights(self) -> dict[str, Array]:
-        """The course's node-weights dict (copies), the inverse of ``from_node_weights``."""
+        """The course's node-weights dict (copies), the inverse of ``from_node_weights``.
+
+        The dict holds the weights only: give ``from_node_weights`` the same ``activation``
+        again to rebuild the same network (by default it builds ReLU's).
+        """
         return course.node_weights(self.layers)
 
 

@@ -83,6 +83,14 @@ def _finish(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
     ax.legend()
 
 
+def _check_network(network: object, owner: str) -> None:
+    """Refuse anything but a minidl Network; a minidl.keras model is told to give its ``.network``."""
+    if not isinstance(network, Network):
+        keras = isinstance(getattr(network, "network", None), Network)
+        keras_hint = " (of a minidl.keras model, pass model.network)" if keras else ""
+        raise TypeError(f"{owner} expects a minidl Network; got {type(network).__name__}{keras_hint}")
+
+
 def _number(value: float, precision: int) -> str:
     """A short label for a number: ``2``, ``-5``, ``1.5``, ``0.123``."""
     text = f"{value:.{precision}g}"
@@ -153,8 +161,7 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     >>> [t.get_text() for t in ax.texts if t.get_gid() == "value:output"]
     ['9']
     """
-    if not isinstance(network, Network):
-        raise TypeError(f"draw_network expects a minidl Network; got {type(network).__name__}")
+    _check_network(network, "draw_network")
     precision = check_positive_int(precision, "draw_network precision")
     positions, dense_layers, widths = _dense_columns(network)
     columns = [[f"x_{i}" for i in range(widths[0])]]  # node names: the inputs, then one column per Dense
@@ -327,9 +334,11 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
     bases = [key for key in series if not key.startswith("val_")]
     bases += [key[4:] for key in series if key.startswith("val_") and key[4:] not in series]
     bases = sorted(bases, key=lambda name: name != "loss")  # stable: loss first, then as given
-    if not bases:
+    if not bases or not any(values.size for values in series.values()):
         raise ValueError("plot_history got an empty history; train for at least one epoch")
     keys = bases if keys is None else ([keys] if isinstance(keys, str) else list(keys))
+    if not keys:
+        raise ValueError(f"plot_history keys is empty; give at least one of {bases}")
     missing = [key for key in keys if key not in bases]
     if missing:
         hint = " (give a key without val_: its validation curve is drawn with it)" if any(
@@ -442,8 +451,7 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
     >>> float((ys[-1] - ys[0]) / (xs[-1] - xs[0]))  # dL/dw = 2 * 7 * 1
     14.0
     """
-    if not isinstance(network, Network):
-        raise TypeError(f"plot_loss_landscape expects a minidl Network; got {type(network).__name__}")
+    _check_network(network, "plot_loss_landscape")
     if ax is None:
         _pyplot()  # without matplotlib, say so before sweeping the loss (num forward passes)
     loss = get_loss(loss)  # the message of a wrong one lists the loss names, as compile's does
@@ -613,8 +621,7 @@ def plot_feature_maps(network: Network, image: ArrayLike,
     >>> [part.get_suptitle() for part in figure.subfigs], len(figure.axes)
     (["Conv2D 'conv2d': (4, 6, 6)", "MaxPool2D 'maxpool2d': (4, 3, 3)"], 8)
     """
-    if not isinstance(network, Network):
-        raise TypeError(f"plot_feature_maps expects a minidl Network; got {type(network).__name__}")
+    _check_network(network, "plot_feature_maps")
     x = as_float_array(image, "plot_feature_maps image", dtype=network.dtype)
     if x.ndim != 3:
         grey = "; a grey image (height, width) is image[None]" if x.ndim == 2 else ""

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import minidl
+import minidl.keras
 import minidl.plot as mplot
 from tests.messages import raises
 
@@ -323,6 +324,10 @@ def test_plot_history_overlaid_runs_draw_training_and_validation_lines_each():
 def test_plot_history_errors_are_clear():
     with pytest.raises(ValueError, match="empty history"):
         mplot.plot_history({})
+    with pytest.raises(ValueError, match="empty history"):  # drew an empty panel
+        mplot.plot_history({"loss": [], "val_loss": []})
+    with pytest.raises(ValueError, match=r"plot_history keys is empty; give at least one of \['loss'\]"):
+        mplot.plot_history({"loss": [1.0]}, keys=[])  # matplotlib's "Number of columns must be ..."
     with pytest.raises(ValueError, match=r"no \['accuracy'\]"):
         mplot.plot_history({"loss": [1.0]}, keys=["accuracy"])
     with pytest.raises(ValueError, match=r"no \['val_loss'\] in the history; it has \['loss'\] "
@@ -691,6 +696,12 @@ def test_plot_loss_landscape_refuses_what_is_no_network_or_no_parameter():
     network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
     raises(TypeError, lambda: mplot.plot_loss_landscape(network[0], "mse", COURSE_X, COURSE_Y, 0, (0, 0)),
            "plot_loss_landscape expects a minidl Network; got Dense")
+    model = minidl.keras.Sequential([minidl.keras.Dense(1, input_shape=(2,))])
+    for plot in (lambda: mplot.draw_network(model),
+                 lambda: mplot.plot_feature_maps(model, np.zeros((1, 2, 2))),
+                 lambda: mplot.plot_loss_landscape(model, "mse", COURSE_X, COURSE_Y, 0, (0, 0))):
+        raises(TypeError, plot, "expects a minidl Network; got Sequential (of a minidl.keras model, pass "
+               "model.network)")
     raises(TypeError, lambda: mplot.plot_loss_landscape(network, "mse", COURSE_X, COURSE_Y, "weight", (0, 0)),
            "plot_loss_landscape parameter must be a Parameter of the network or its position in "
            "network.parameters(); got str")
