@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ from minidl._validation import check_bool
 from minidl._version import __version__
 from minidl.io.archive import PathLike, write_archive
 from minidl.io.registry import NAME, type_name_of
-from minidl.layers.base import Layer, restorable_states
+from minidl.layers.base import Layer, Parameter, restorable_states
 from minidl.losses import LOSSES
 from minidl.optimizers import OPTIMIZERS
 
@@ -77,6 +78,7 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
     except (ValueError, TypeError, RecursionError) as error:
         raise ValueError(f"cannot save {label}: config() must hold JSON values (numbers, strings, booleans, "
                          f"None, lists); {error}") from None
+    _check_arguments_in(config, layer, label)
     entry: dict[str, Any] = {"type": type_name_of(layer), "config": config, "parameters": [], "state": []}
     named = [("parameters", f"param{j}", p.name, p.value) for j, p in enumerate(layer.parameters())]
     named += [("state", f"state.{name}", name, value) for name, value in restorable_states(layer).items()]
@@ -88,6 +90,33 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
     if generators_of(layer):  # (Dropout's)
         entry["rng"] = [generator_state(rng, f"{label} generator") for rng in generators_of(layer).values()]
     return entry
+
+
+def _check_arguments_in(config: dict[str, Any], layer: Layer, label: str) -> None:
+    """Refuse a user's layer whose ``config()`` leaves out an argument it would not load back as it was.
+
+    ``load`` rebuilds the layer as ``cls(**config)``: an argument left out fails to load when it has
+    no default, and is silently its default when the layer kept another value under its name (an
+    ``ELU(alpha=0.2)`` loaded as alpha 1.0). The built-ins leave out ``weight_init`` and ``seed`` on
+    purpose (their arrays come from the file); ``name`` is only a label.
+    """
+    if type(layer).__init__.__module__.startswith("minidl."):
+        return
+    held = vars(layer)
+    for argument in inspect.signature(type(layer)).parameters.values():
+        name, default, value = argument.name, argument.default, held.get(argument.name, argument.default)
+        if name in {*config, "name"} or argument.kind in (argument.VAR_POSITIONAL, argument.VAR_KEYWORD):
+            continue
+        try:  # (a Parameter of that name is saved as an array)
+            differs = not isinstance(value, Parameter) and bool(value != default)
+        except (TypeError, ValueError):  # an array, or a value without a plain comparison
+            differs = True
+        if default is argument.empty or differs:
+            kept = f"self.{name} is {value!r:.80}" if name in held else f"no self.{name}"
+            default = "no default" if default is argument.empty else f"default {default!r}"
+            raise ValueError(f"cannot save {label}: config() does not return its constructor argument "
+                             f"{name!r} ({kept}; {default}), so load would not rebuild it as it is; return "
+                             f"it: def config(self): return {{**super().config(), {name!r}: self.{name}}}")
 
 
 def generators_of(layer: Layer) -> dict[str, np.random.Generator]:

@@ -288,6 +288,40 @@ def test_save_refuses_a_config_that_is_no_dict_of_str_keys(tmp_path: Path, confi
     assert not (tmp_path / "bad.npz").exists()
 
 
+class Slope(minidl.Activation):
+    """A user's activation with an argument its config() (Layer's: the name only) leaves out."""
+
+    def __init__(self, slope=0.1, name=None):
+        super().__init__(name)
+        self.slope = slope
+
+    def function(self, x):
+        return np.where(x > 0, x, self.slope * x)
+
+    def derivative(self, x):
+        return np.where(x > 0, 1.0, self.slope)
+
+
+class Width(Configured):
+    """A user's layer with an argument without a default, which its config() leaves out."""
+
+    def __init__(self, width):
+        super().__init__()
+
+
+def test_save_refuses_a_users_layer_whose_config_leaves_out_an_argument(tmp_path: Path) -> None:
+    # load rebuilds cls(**config): Slope(0.3) would come back as Slope(0.1), Width not at all
+    raises(ValueError, lambda: Network([Dense(2, 2), Slope(0.3)]).save(tmp_path / "bad.npz"),
+           "cannot save layer 1 (Slope 'slope'): config() does not return its constructor argument 'slope' "
+           "(self.slope is 0.3; default 0.1)", "{**super().config(), 'slope': self.slope}")
+    raises(ValueError, lambda: Network([Width(3)]).save(tmp_path / "bad.npz"),
+           "cannot save layer 0 (Width 'width'): config() does not return its constructor argument 'width' "
+           "(no self.width; no default)")
+    assert not (tmp_path / "bad.npz").exists()
+    Network([Dense(2, 2), Slope(0.1)]).save(tmp_path / "default.npz")  # as it would load back: saved
+    assert minidl.load(tmp_path / "default.npz", custom_layers={"Slope": Slope})[1].slope == 0.1
+
+
 @pytest.mark.parametrize(("kwargs", "name"), [({"parameter": "my w"}, "my w"), ({"state": "2nd"}, "2nd")])
 def test_save_refuses_array_names_that_are_no_identifiers(tmp_path: Path, kwargs, name) -> None:
     raises(ValueError, lambda: Network([Configured(**kwargs)]).save(tmp_path / "bad.npz"),
