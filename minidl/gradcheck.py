@@ -48,11 +48,10 @@ import numpy as np
 from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_int, check_positive_int, check_real
 from minidl.errors import backward_failure, label, not_initialised
-from minidl.layers.base import Layer, Parameter
+from minidl.layers.base import Layer, Parameter, unseen_parameters
 from minidl.layers.chain import Chain
 from minidl.losses import Loss
 from minidl.network import Network
-from minidl.training.step import unseen_parameters
 
 __all__ = ["GradientCheckError", "GradientCheckReport", "GradientCheckRow", "check_gradients"]
 

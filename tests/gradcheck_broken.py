@@ -167,3 +167,58 @@ class ListScale(Layer):
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         self.weights[0].grad[...] = (grad_y * self.x).sum(axis=0)
         return grad_y * self.weights[0].value
+
+
+class LazyScale(Layer):
+    """A learner's mistake: the parameter is created in the first forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w: Parameter | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if self.w is None:
+            self.w = Parameter(np.ones(x.shape[-1]), name="w")
+        self.x = x
+        return x * self.w.value
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        assert self.w is not None
+        self.w.grad[...] = (grad_y * self.x).sum(axis=0)
+        return grad_y * self.w.value
+
+
+class Helper:
+    """A plain object of one's own."""
+
+
+class HelperScale(Layer):
+    """A learner's mistake: the parameter is kept on a plain object, which parameters() does not see."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.p = Helper()
+        self.p.w = Parameter(np.ones(3), name="w")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return x * self.p.w.value
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        self.p.w.grad[...] = (grad_y * self.x).sum(axis=0)
+        return grad_y * self.p.w.value
+
+
+class InnerDense(Layer):
+    """A learner's mistake (PyTorch's habit): a built-in Dense kept inside, y = tanh(inner(x))."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner, self.unused = Dense(3, 3, seed=0), Softmax()  # a layer without parameters is fine
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.y = np.tanh(self.inner.forward(x))
+        return self.y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        return self.inner.backward(grad_y * (1.0 - self.y**2))

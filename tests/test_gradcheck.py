@@ -34,7 +34,10 @@ from tests.gradcheck_broken import (
     BROKEN,
     BiasNotSummedOverBatch,
     ForgottenBiasGradient,
+    HelperScale,
     IgnoresUpstreamGradient,
+    InnerDense,
+    LazyScale,
     ListScale,
     X,
     away_from_zero,
@@ -388,28 +391,9 @@ def test_forward_that_leaves_float64_fails_the_check():
     assert report.problems == [report.problems[0]] and "forward returned dtype float32" in report.problems[0]
 
 
-class _LazyScale(minidl.Layer):
-    """A learner's mistake: the parameter is created in the first forward."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.w: minidl.Parameter | None = None
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        if self.w is None:
-            self.w = minidl.Parameter(np.ones(x.shape[-1]), name="w")
-        self.x = x
-        return x * self.w.value
-
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        assert self.w is not None
-        self.w.grad[...] = (grad_y * self.x).sum(axis=0)
-        return grad_y * self.w.value
-
-
 def test_check_gradients_fails_a_parameter_created_in_forward() -> None:
     x = np.random.default_rng(0).normal(size=(4, 3))
-    report = minidl.check_gradients(_LazyScale(), x)
+    report = minidl.check_gradients(LazyScale(), x)
     assert not report.passed
     assert any("'w'" in problem and "__init__" in problem for problem in report.problems)
 
@@ -421,6 +405,21 @@ def test_check_gradients_fails_parameters_hidden_in_a_container() -> None:
     assert any("'weights'" in problem and "list" in problem for problem in report.problems)
     network_report = minidl.check_gradients(minidl.Network([minidl.Dense(3, 3, seed=0), ListScale()]), x)
     assert not network_report.passed
+    helper = minidl.check_gradients(HelperScale(), x)  # on a plain object of one's own
+    assert not helper.passed and "attribute 'p' holds a Parameter inside a Helper" in helper.problems[0]
+
+
+def test_check_gradients_fails_a_layer_with_parameters_kept_in_a_layer() -> None:
+    # PyTorch's habit (self.inner = nn.Linear): the inner Dense's gradient went unchecked, and passed
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    for checked in (InnerDense(), minidl.Network([InnerDense(), minidl.Dense(3, 1, seed=1)])):
+        report = minidl.check_gradients(checked, x)
+        assert not report.passed
+        assert report.problems == [
+            "InnerDense 'innerdense': attribute 'inner' holds the layer Dense 'dense', whose Parameter "
+            "'weight' parameters() does not list, so the optimizers never update it (nor was it checked): "
+            "minidl does not nest layers; list 'dense' in the Network, or keep its Parameters as attributes "
+            "of your layer: self.w = Parameter(...)"]
 
 
 # -- float64, and the object is left untouched ------------------------------------------------

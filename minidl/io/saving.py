@@ -13,7 +13,7 @@ from minidl._validation import check_bool
 from minidl._version import __version__
 from minidl.io.archive import PathLike, write_archive
 from minidl.io.registry import NAME, type_name_of
-from minidl.layers.base import Layer, Parameter, restorable_states
+from minidl.layers.base import Layer, Parameter, restorable_states, unseen_parameters
 from minidl.losses import LOSSES
 from minidl.optimizers import OPTIMIZERS
 
@@ -79,6 +79,8 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
         raise ValueError(f"cannot save {label}: config() must hold JSON values (numbers, strings, booleans, "
                          f"None, lists); {error}") from None
     _check_arguments_in(config, layer, label)
+    for problem in unseen_parameters([layer], {id(p) for p in layer.parameters()}, ", nor saved"):
+        raise ValueError(f"cannot save layer {index}: {problem}")
     entry: dict[str, Any] = {"type": type_name_of(layer), "config": config, "parameters": [], "state": []}
     named = [("parameters", f"param{j}", p.name, p.value) for j, p in enumerate(layer.parameters())]
     named += [("state", f"state.{name}", name, value) for name, value in restorable_states(layer).items()]

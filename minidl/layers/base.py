@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -434,3 +434,37 @@ def restorable_states(layer: Layer, *, checked: bool = False) -> dict[str, Array
                             "into them would restore nothing; return the arrays the layer keeps, or override "
                             "load_state_arrays")
     return own
+
+
+def unseen_parameters(layers: Iterable[Layer], known: Collection[int], aside: str = "") -> Iterator[str]:
+    """Parameters of ``layers`` that ``parameters()`` did not list before the forward pass, one message each.
+
+    ``known``: the ids of those it listed; ``aside`` is added after "never update it".
+    The learner mistakes that leave a parameter optimizers never update (``fit``, ``train_step``,
+    ``check_gradients`` and ``save`` ask): creating it in ``forward`` rather than ``__init__``,
+    keeping it inside a list, tuple, dict or a plain object of one's own, where the attribute scan
+    does not look, and keeping a layer with parameters inside one's layer (PyTorch's habit,
+    ``self.inner = Dense(3, 8)``), which minidl does not do: its Parameters are not the layer's.
+    """
+    for layer in layers:
+        for key, value in vars(layer).items():
+            nested = isinstance(value, (list, tuple, dict)) or (
+                hasattr(value, "__dict__") and not isinstance(value, Layer))  # (a Parameter has none)
+            items = (value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple))
+                     else vars(value).values()) if nested else [value]
+            where = f"{label(layer)}: attribute {key!r} holds"
+            inside = f" inside a {type(value).__name__}" if nested else ""
+            for item in items:
+                unseen = [p for p in (item.parameters() if isinstance(item, Layer) else [item])
+                          if isinstance(p, Parameter) and id(p) not in known]
+                if unseen and isinstance(item, Layer):
+                    yield (f"{where} the layer {label(item)}{inside}, whose Parameter {unseen[0].name!r} "
+                           f"parameters() does not list, so the optimizers never update it{aside}: minidl "
+                           f"does not nest layers; list {item.name!r} in the Network, or keep its "
+                           "Parameters as attributes of your layer: self.w = Parameter(...)")
+                elif unseen:
+                    yield (f"{where} a Parameter{inside} that parameters() did not list before forward "
+                           f"ran, so the optimizers never update it{aside}: create it in __init__, as an "
+                           "attribute: self.w = Parameter(...)")
+                if unseen:
+                    break

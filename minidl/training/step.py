@@ -22,14 +22,14 @@ The optimizer's ``step`` (in ``fit`` and ``train_step``) then updates the parame
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from minidl._typing import Array
 from minidl.errors import label
 from minidl.layers import AvgPool2D, Dropout, Flatten, Identity, MaxPool2D
 from minidl.layers.activations import Activation
-from minidl.layers.base import Layer, Parameter
+from minidl.layers.base import Layer, Parameter, unseen_parameters
 from minidl.layers.chain import Chain
 from minidl.layers.softmax import Softmax
 from minidl.losses import BinaryCrossEntropy, Loss
@@ -122,8 +122,9 @@ def check_parameters_after_backward(network: Network, parameters: list[Parameter
     Catches mistakes of a user's layer that would otherwise end in a numpy error inside
     the optimizer or in a parameter that is silently never trained: a ``grad`` rebound
     to an array of another shape, a Parameter created in ``forward`` or kept in a list,
-    tuple or dict, and an :class:`~minidl.Activation` with parameters whose inherited
-    ``backward`` fills no parameter gradient.
+    tuple, dict or plain object, a layer with parameters kept in the layer (see
+    :func:`~minidl.layers.base.unseen_parameters`), and an :class:`~minidl.Activation`
+    with parameters whose inherited ``backward`` fills no parameter gradient.
     """
     known = {id(parameter) for parameter in parameters}
     for layer in network.layers:
@@ -147,21 +148,3 @@ def check_parameters_after_backward(network: Network, parameters: list[Parameter
                                  "`p.grad[...] = ...`)")
     for problem in unseen_parameters(network.layers, known):
         raise ValueError(problem)
-
-
-def unseen_parameters(layers: Iterable[Layer], known: Collection[int], aside: str = "") -> Iterator[str]:
-    """Parameters of ``layers`` that ``parameters()`` did not list before the forward pass, one message each.
-
-    ``known``: the ids of those it listed; ``aside`` is added after "never update it".
-    Two learner mistakes leave a parameter that optimizers never update: creating it in
-    ``forward`` rather than ``__init__``, and keeping it inside a list, tuple or dict,
-    where the attribute scan does not look (``check_gradients`` reports them too).
-    """
-    for layer in layers:
-        for key, value in vars(layer).items():
-            inside = f" inside a {type(value).__name__}" if isinstance(value, (list, tuple, dict)) else ""
-            items = (value.values() if isinstance(value, dict) else value) if inside else [value]
-            if any(isinstance(item, Parameter) and id(item) not in known for item in items):
-                yield (f"{label(layer)}: attribute {key!r} holds a Parameter{inside} that parameters() did "
-                       f"not list before forward ran, so the optimizers never update it{aside}: create it in "
-                       "__init__, as an attribute: self.w = Parameter(...)")

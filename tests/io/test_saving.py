@@ -28,6 +28,7 @@ from minidl import (
 )
 from minidl.io import saving
 from minidl.training import Callback
+from tests.gradcheck_broken import InnerDense, ListScale
 from tests.io.files import X_SMALL, Scale, read_parts, small_network
 from tests.messages import raises
 from tests.training.helpers import NOISY_X as X
@@ -320,6 +321,17 @@ def test_save_refuses_a_users_layer_whose_config_leaves_out_an_argument(tmp_path
     assert not (tmp_path / "bad.npz").exists()
     Network([Dense(2, 2), Slope(0.1)]).save(tmp_path / "default.npz")  # as it would load back: saved
     assert minidl.load(tmp_path / "default.npz", custom_layers={"Slope": Slope})[1].slope == 0.1
+
+
+def test_save_refuses_parameters_that_parameters_does_not_list(tmp_path: Path) -> None:
+    # they would not be in the file: the loaded network would compute with fresh ones
+    raises(ValueError, lambda: Network([Dense(3, 3), InnerDense()]).save(tmp_path / "bad.npz"),
+           "cannot save layer 1: InnerDense 'innerdense': attribute 'inner' holds the layer Dense 'dense', "
+           "whose Parameter 'weight' parameters() does not list, so the optimizers never update it, "
+           "nor saved: minidl does not nest layers")
+    raises(ValueError, lambda: Network([ListScale()]).save(tmp_path / "bad.npz"),
+           "cannot save layer 0: ListScale 'listscale': attribute 'weights' holds a Parameter inside a list")
+    assert not (tmp_path / "bad.npz").exists()
 
 
 @pytest.mark.parametrize(("kwargs", "name"), [({"parameter": "my w"}, "my w"), ({"state": "2nd"}, "2nd")])

@@ -26,6 +26,8 @@ from minidl import (
     Tanh,
     check_gradients,
 )
+from minidl.layers.base import unseen_parameters
+from tests.gradcheck_broken import HelperScale, InnerDense, ListScale
 from tests.messages import raises
 
 
@@ -295,6 +297,26 @@ def test_parameters_are_found_in_assignment_order_without_registration():
     assert layer.parameters() == [layer.a, layer.c]
     net = Network([Dense(3, 3, seed=0), layer])
     assert net.parameters()[-2:] == [layer.a, layer.c]
+
+
+def test_unseen_parameters_names_each_attribute_that_hides_a_parameter():
+    def unseen(layer, known=()):  # each message up to what it names
+        return [text.split(" that ")[0].split(", whose")[0] for text in unseen_parameters([layer], known)]
+
+    assert unseen(ListScale()) == [
+        "ListScale 'listscale': attribute 'weights' holds a Parameter inside a list"]
+    assert unseen(HelperScale()) == [
+        "HelperScale 'helperscale': attribute 'p' holds a Parameter inside a Helper"]
+    inner = InnerDense()  # its Softmax, with no parameters, is not named
+    assert unseen(inner) == ["InnerDense 'innerdense': attribute 'inner' holds the layer Dense 'dense'"]
+    assert unseen(inner, {id(p) for p in inner.inner.parameters()}) == []  # a layer the Network lists too
+    inner.blocks = {"first": Dense(2, 2)}
+    assert unseen(inner, {id(p) for p in inner.inner.parameters()}) == [
+        "InnerDense 'innerdense': attribute 'blocks' holds the layer Dense 'dense' inside a dict"]
+    assert unseen(Scale(3), {id(p) for p in Scale(3).parameters()}) == [
+        "Scale 'scale': attribute 'a' holds a Parameter", "Scale 'scale': attribute 'c' holds a Parameter"]
+    layer = Scale(3)
+    assert unseen(layer, {id(p) for p in layer.parameters()}) == []
 
 
 def test_new_layer_passes_the_checker_alone_and_in_a_network():

@@ -8,7 +8,7 @@ import pytest
 
 import minidl
 from minidl import SGD, Adam, Dense, Layer, Network, Parameter, ReLU, Sigmoid, Softmax, Tanh
-from tests.gradcheck_broken import ListScale
+from tests.gradcheck_broken import HelperScale, InnerDense, ListScale
 from tests.messages import raises
 from tests.training.helpers import (
     F32,
@@ -338,6 +338,22 @@ def test_fit_refuses_a_parameter_kept_in_a_list() -> None:
     raises(ValueError, lambda: network.fit(x, x, epochs=1, verbose=0),
            "ListScale 'listscale': attribute 'weights' holds a Parameter inside a list that parameters() "
            "did not list before forward ran, so the optimizers never update it: create it in __init__")
+
+
+
+def test_fit_refuses_a_layer_with_parameters_kept_in_a_layer_and_a_parameter_on_a_plain_object() -> None:
+    # the inner Dense (PyTorch's habit) and the helper's Parameter were silently never trained
+    x = np.random.default_rng(0).normal(size=(8, 3))
+    inner = minidl.Network([InnerDense(), minidl.Dense(3, 1, seed=1)])
+    inner.compile(optimizer="sgd", loss="mse")
+    raises(ValueError, lambda: inner.fit(x, x[:, :1], epochs=1, verbose=0),
+           "InnerDense 'innerdense': attribute 'inner' holds the layer Dense 'dense', whose Parameter "
+           "'weight' parameters() does not list", "minidl does not nest layers; list 'dense' in the "
+           "Network, or keep its Parameters as attributes of your layer")
+    helper = minidl.Network([HelperScale(), minidl.Dense(3, 1, seed=1)])
+    helper.compile(optimizer="sgd", loss="mse")
+    raises(ValueError, lambda: helper.fit(x, x[:, :1], epochs=1, verbose=0),
+           "HelperScale 'helperscale': attribute 'p' holds a Parameter inside a Helper")
 
 
 class _SeenRecorder(minidl.Layer):
