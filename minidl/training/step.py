@@ -50,6 +50,10 @@ class StepPlan:
         the first layer with parameters.
     fused
         Whether the loss reads the logits (fused with the last layer).
+    unchecked
+        True until the plan's first step has checked what the layers' backward did
+        (:func:`check_parameters_after_backward`): once per ``fit``, per compiled network for
+        ``train_step``, per call of ``loss_and_backward``.
     """
 
     def __init__(self, network: Network, loss: Loss) -> None:
@@ -58,7 +62,7 @@ class StepPlan:
         if not any(layer.parameters() for layer in layers):
             raise ValueError("the network has no parameters to train (no layer with weights)")
         self.head, self.fused = Chain(layers, fused=fused), fused
-        self.loss, self.parameters = loss, network.parameters()
+        self.loss, self.parameters, self.unchecked = loss, network.parameters(), True
 
 
 def check_loss_fits(layers: Sequence[Layer], loss: Loss) -> None:
@@ -108,16 +112,20 @@ def forward_loss(plan: StepPlan, x: Array, target: Any, checked: bool = False) -
 def step(plan: StepPlan, x: Array, target: Any, checked: bool = False) -> tuple[float, Array]:
     """Forward, loss and backward for one batch: ``(loss, output)`` (``checked``: see ``forward_loss``).
 
-    The parameters' ``grad`` are filled only when the loss is finite.
+    The parameters' ``grad`` are filled only when the loss is finite. The plan's first step
+    checks the layers' parameters afterwards (:func:`check_parameters_after_backward`).
     """
     value, output = forward_loss(plan, x, target, checked)
     if math.isfinite(value):
         plan.head.backward_parameters(plan.loss.backward())
+    if plan.unchecked:  # (raised again on the next step: a caught refusal does not let it pass)
+        check_parameters_after_backward(plan.head.layers, plan.parameters)
+        plan.unchecked = False
     return value, output
 
 
-def check_parameters_after_backward(network: Network, parameters: list[Parameter]) -> None:
-    """After the first backward of ``fit``: every gradient fits its parameter, none was missed.
+def check_parameters_after_backward(layers: Sequence[Layer], parameters: list[Parameter]) -> None:
+    """After a plan's first backward: every gradient fits its parameter, none was missed.
 
     Catches mistakes of a user's layer that would otherwise end in a numpy error inside
     the optimizer or in a parameter that is silently never trained: a ``grad`` rebound
@@ -127,7 +135,7 @@ def check_parameters_after_backward(network: Network, parameters: list[Parameter
     with parameters whose inherited ``backward`` fills no parameter gradient.
     """
     known = {id(parameter) for parameter in parameters}
-    for layer in network.layers:
+    for layer in layers:
         owner, own = label(layer), layer.parameters()
         attributes = {id(value): key for key, value in vars(layer).items() if isinstance(value, Parameter)}
         names = [attributes.get(id(parameter), parameter.name) for parameter in own]
@@ -146,5 +154,5 @@ def check_parameters_after_backward(network: Network, parameters: list[Parameter
                                  f"{parameter.grad.shape}; expected {parameter.value.shape}, the shape of "
                                  "the parameter (sum over the batch axis, and assign in place: "
                                  "`p.grad[...] = ...`)")
-    for problem in unseen_parameters(network.layers, known):
+    for problem in unseen_parameters(layers, known):
         raise ValueError(problem)

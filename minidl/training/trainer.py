@@ -29,7 +29,6 @@ from minidl.training.interrupts import InterruptGuard
 from minidl.training.step import (
     StepPlan,
     check_loss_fits,
-    check_parameters_after_backward,
     forward_loss,
     step,
 )
@@ -217,12 +216,12 @@ class Trainer:
             guard.check()  # a Ctrl-C held during the last batch: stop before this one
             seen = xb.copy() if epoch == batch == 0 else None
             value, output = step(plan, xb, yb, checked=True)  # the data was checked once, by fit
-            if seen is not None:  # after the first backward of fit: what did the layers do?
-                if not np.array_equal(seen, xb, equal_nan=True):  # with shuffle=False, the user's own x
-                    raise ValueError("fit: the network's forward or backward changed the first batch of "
-                                     "x in place (a layer writing x *= a, say); a layer must leave its input "
-                                     "as it is (x = x * a), or training changes the data it trains on")
-                check_parameters_after_backward(self.network, plan.parameters)
+            # After the first backward of fit (step checked the parameters): did the layers change x?
+            # (with shuffle=False, the user's own x)
+            if seen is not None and not np.array_equal(seen, xb, equal_nan=True):
+                raise ValueError("fit: the network's forward or backward changed the first batch of "
+                                 "x in place (a layer writing x *= a, say); a layer must leave its input "
+                                 "as it is (x = x * a), or training changes the data it trains on")
             if not math.isfinite(value):
                 recovery.stop(f"the training loss became {value} at epoch {epoch + 1}, batch {batch + 1}",
                               first=epoch == batch == 0 and self.optimizer.iterations == 0)

@@ -28,6 +28,7 @@ from minidl import (
     Tanh,
 )
 from minidl.training import Trainer
+from tests.gradcheck_broken import InnerDense, LazyScale, ListScale
 from tests.messages import raises
 from tests.training.helpers import F32, X_TRAIN, Y_TRAIN, changed, compiled_network, linear_data, network
 
@@ -593,3 +594,26 @@ def test_a_user_loss_of_np_float32_gives_python_floats_to_history_evaluate_and_t
     json.dumps(history)  # failed: "Object of type float32 is not JSON serializable"
     assert {type(value) for values in history.values() for value in values} == {float}
     assert type(network.evaluate(x, y)["loss"]) is float and type(network.train_step(x, y)) is float
+
+
+@pytest.mark.parametrize(("layer", "fragment"), [
+    (ListScale, "ListScale 'listscale': attribute 'weights' holds a Parameter inside a list"),
+    (LazyScale, "LazyScale 'lazyscale': the Parameter 'w' did not exist when training started (created in "
+                "forward?), so the optimizer would never update it"),
+    (InnerDense, "InnerDense 'innerdense': attribute 'inner' holds the layer Dense 'dense'")])
+def test_train_step_and_loss_and_backward_refuse_parameters_the_optimizer_would_never_update(layer, fragment):
+    # fit refused them after its first backward; train_step and a hand loop trained on without them
+    x = np.random.default_rng(0).normal(size=(8, 3))
+    net = Network([Dense(3, 3, seed=0), layer(), Dense(3, 1, seed=1)])
+    raises(ValueError, lambda: net.loss_and_backward(x, x[:, :1], "mse"), fragment)
+    net = Network([Dense(3, 3, seed=0), layer(), Dense(3, 1, seed=1)])
+    net.compile(optimizer="sgd", loss="mse")
+    for _ in range(2):  # refused again, not let through by the plan kept after the first refusal
+        raises(ValueError, lambda: net.train_step(x, x[:, :1]), fragment)
+
+
+def test_train_step_checks_the_parameters_once_per_plan(monkeypatch):
+    net = compiled_network()
+    net.train_step(X_TRAIN, Y_TRAIN)
+    monkeypatch.setattr(minidl.training.step, "check_parameters_after_backward", lambda *_: pytest.fail())
+    net.train_step(X_TRAIN, Y_TRAIN)  # not checked again: no cost per step
