@@ -43,7 +43,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import numpy as np
 
@@ -115,6 +115,13 @@ class Optimizer(ABC):
         # Per-parameter state: the slot arrays, in ``slots`` order, and the number of
         # steps this parameter has taken (Adam's bias correction needs it).
         self._state: dict[Parameter, _ParameterState] = {}
+
+    def _no_lr(self, *value: float) -> NoReturn:
+        """Keras 2's ``optimizer.lr``, read or set: refused, naming ``learning_rate`` (else ignored)."""
+        raise AttributeError(f"{type(self).__name__} has no attribute 'lr'; the learning rate is "
+                             f"learning_rate: optimizer.learning_rate{''.join(f' = {v!r}' for v in value)}")
+
+    lr = property(_no_lr, _no_lr)
 
     @property
     def learning_rate(self) -> float:

@@ -361,6 +361,15 @@ def test_lr_is_refused_by_naming_learning_rate(optimizer_class):
     assert optimizer_class(learning_rate=0.1).learning_rate == 0.1  # the real argument still works
 
 
+def test_the_keras_2_attribute_lr_is_refused_read_or_set_by_naming_learning_rate():
+    # A warmup callback setting optimizer.lr = 0.0 was silently ignored: the step used learning_rate
+    optimizer = SGD(learning_rate=0.01)
+    raises(AttributeError, lambda: setattr(optimizer, "lr", 0.0), "SGD has no attribute 'lr'",
+           "optimizer.learning_rate = 0.0")
+    raises(AttributeError, lambda: optimizer.lr, "SGD has no attribute 'lr'", "learning_rate")
+    assert optimizer.learning_rate == 0.01
+
+
 def test_passing_the_optimizer_class_instead_of_an_object_says_how_to_make_one():
     network = minidl.Network([Dense(2, 1)])
     raises(TypeError, lambda: network.compile(optimizer=Adam, loss="mse"),
