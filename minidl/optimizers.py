@@ -156,7 +156,14 @@ class Optimizer(ABC):
             passed on every step for the state (momentum, averages) to follow them.
         """
         if parameters is not self._checked_list:  # fit passes one list every batch: checked at the first
+            if not hasattr(self, "_state"):  # (not vars(self): it would slow every attribute down)
+                raise TypeError(f"{type(self).__name__} was not initialised as an Optimizer: its __init__ "
+                                "must call super().__init__(learning_rate) first")
             parameters = self._checked_list = _checked_parameters(parameters, f"{type(self).__name__}.step")
+            if not self.iterations:  # the first step, checked after it: off the path of the others
+                values = [parameter.value for parameter in parameters]
+                self.step(parameters)
+                return self._check_in_place(parameters, values)
         # The hot path: no decay through the gradient and no clipping, the update reads grad itself.
         plain = ((not self.weight_decay or self.decoupled) and self.clipnorm is None
                  and self.clipvalue is None and self.global_clipnorm is None)
@@ -168,6 +175,20 @@ class Optimizer(ABC):
                 state = self._state[parameter] = self._new_state(parameter)
             state.t += 1
             self._update(parameter, parameter.grad if plain else self._gradient(parameter, scale), state)
+
+    def _check_in_place(self, parameters: list[Parameter], values: list[Array]) -> None:
+        """After the first step: each ``_update`` changed its value in place, not made a new array.
+
+        A new array (``parameter.value = parameter.value - ...``) turns a float32 network into
+        float64, say, and leaves behind whatever held the old one.
+        """
+        for parameter, value in zip(parameters, values, strict=True):
+            if parameter.value is not value:
+                new = np.asarray(parameter.value).dtype
+                dtypes = f" ({value.dtype} became {new})" if new != value.dtype else ""
+                raise TypeError(f"{type(self).__name__}._update replaced the value of parameter "
+                                f"{parameter.name!r} by a new array{dtypes}; update it in place: "
+                                "parameter.value -= ... or parameter.value[...] = ...")
 
     def _new_state(self, parameter: Parameter) -> _ParameterState:
         """The state of a parameter's first step: its slots at zero.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import SGD, Adam, Dense, Parameter, RMSprop
+from minidl import SGD, Adam, Dense, Network, Parameter, RMSprop
 from minidl.optimizers import Optimizer, get_optimizer
 from tests.messages import raises
 
@@ -368,6 +368,37 @@ def test_the_keras_2_attribute_lr_is_refused_read_or_set_by_naming_learning_rate
            "optimizer.learning_rate = 0.0")
     raises(AttributeError, lambda: optimizer.lr, "SGD has no attribute 'lr'", "learning_rate")
     assert optimizer.learning_rate == 0.01
+
+
+class _Rebinding(Optimizer):
+    """A learner's update that makes a new float64 array instead of changing the value in place."""
+
+    def _update(self, parameter, grad, state):
+        parameter.value = parameter.value - np.float64(self.learning_rate) * grad.astype(np.float64)
+
+
+class _NoSuper(Optimizer):
+    def __init__(self, learning_rate=0.1):  # forgot super().__init__(learning_rate)
+        self.rate = learning_rate
+
+    def _update(self, parameter, grad, state):
+        parameter.value -= self.rate * grad
+
+
+def test_a_custom_update_that_replaces_the_value_is_refused_on_the_first_step():
+    # It turned a float32 network into float64, silently, and left every other holder of the array behind
+    network = Network([Dense(3, 2, seed=0)]).astype(np.float32)
+    network.compile(optimizer=_Rebinding(0.1), loss="mse")
+    x = np.ones((4, 3), dtype=np.float32)
+    raises(TypeError, lambda: network.fit(x, np.zeros((4, 2)), epochs=1, verbose=0),
+           "_Rebinding._update replaced the value of parameter 'weight' by a new array (float32 became "
+           "float64)", "update it in place: parameter.value -= ... or parameter.value[...] = ...")
+
+
+def test_a_custom_optimizer_that_forgot_super_init_says_so_at_its_first_step():
+    w = Parameter(np.ones(2), name="w")
+    raises(TypeError, lambda: _NoSuper().step([w]), "_NoSuper was not initialised as an Optimizer",
+           "super().__init__(learning_rate)")
 
 
 def test_passing_the_optimizer_class_instead_of_an_object_says_how_to_make_one():
