@@ -55,11 +55,22 @@ from minidl.layers.base import Parameter
 class Optimizer(ABC):
     """Base class of optimizers: ``step(parameters)`` updates values from gradients in place.
 
-    Subclasses implement ``_update(parameter, state)`` for one parameter, list in
-    ``slots`` the names of the per-parameter state arrays they keep (zeros of the
-    parameter's shape and dtype at first), and in ``arguments`` their constructor
-    arguments (for ``config``). The base class handles the per-parameter state, the step
-    counter and saving/loading state.
+    The base class handles the per-parameter state, the step counter, clipping, weight decay
+    and saving/loading state. An optimizer of your own implements one method,
+    ``_update(self, parameter, grad, state)``, one step for one parameter:
+
+    * change ``parameter.value`` **in place** (``parameter.value -= ...`` or
+      ``parameter.value[...] = ...``): ``parameter.value = parameter.value - ...`` makes a new
+      array (float64 from a float32 network, say), which the first step refuses;
+    * ``grad`` is the gradient to use (``parameter.grad`` itself, or its clipped or decayed
+      copy): read it, never write to it;
+    * ``state.t`` is the parameter's step count, this step included (1 on the first), and
+      ``state.arrays`` holds one array per name listed in the class's ``slots``, zeros of
+      the parameter's shape and dtype at first and kept between steps: change them in place
+      too (``total += ...``; ``total = total + ...`` would forget the sum).
+
+    An ``__init__`` of its own calls ``super().__init__(learning_rate)`` first and lists its
+    arguments in ``arguments`` (for ``config``).
 
     Attributes
     ----------
@@ -76,6 +87,21 @@ class Optimizer(ABC):
     >>> optimizer.step([weight])                   # w -= 0.01 * grad, in place
     >>> weight.value, optimizer.iterations
     (array([-0.14,  1.72,  0.58]), 1)
+
+    An optimizer of your own, Adagrad: ``s <- s + g**2``, ``w <- w - lr * g / (sqrt(s) + 1e-7)``,
+    whose first step moves each weight by about ``lr`` against its gradient's sign:
+
+    >>> class Adagrad(Optimizer):
+    ...     slots = ("sum",)                         # one state array per parameter: s
+    ...     def _update(self, parameter, grad, state):
+    ...         (total,) = state.arrays
+    ...         total += grad * grad                 # in place, kept for the next step
+    ...         parameter.value -= self.learning_rate * grad / (np.sqrt(total) + 1e-7)
+    >>> weight = Parameter(np.array([1.0, 1.0]), name="w")
+    >>> weight.grad[...] = [3.0, -4.0]
+    >>> Adagrad(learning_rate=0.5).step([weight])
+    >>> np.round(weight.value, 6)
+    array([0.5, 1.5])
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:

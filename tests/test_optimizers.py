@@ -395,6 +395,25 @@ def test_a_custom_update_that_replaces_the_value_is_refused_on_the_first_step():
            "float64)", "update it in place: parameter.value -= ... or parameter.value[...] = ...")
 
 
+def test_a_custom_optimizer_written_as_the_docstring_says_trains_a_float32_network_in_float32():
+    class Adagrad(Optimizer):
+        slots = ("sum",)
+
+        def _update(self, parameter, grad, state):
+            (total,) = state.arrays
+            total += grad * grad
+            parameter.value -= self.learning_rate * grad / (np.sqrt(total) + 1e-7)
+
+    w = Parameter(np.array([1.0, 1.0], dtype=np.float32))
+    original, optimizer = w.value, Adagrad(0.5)
+    for g in ([3.0, -4.0], [4.0, 3.0]):  # s = [9, 16], then [25, 25]
+        w.grad[...] = g
+        optimizer.step([w])
+    expected = np.array([1.0 - 0.5 * 3 / 3 - 0.5 * 4 / 5, 1.0 + 0.5 * 4 / 4 - 0.5 * 3 / 5])
+    np.testing.assert_allclose(w.value, expected, rtol=1e-6)
+    assert w.value is original and w.value.dtype == np.float32
+
+
 def test_a_custom_optimizer_that_forgot_super_init_says_so_at_its_first_step():
     w = Parameter(np.ones(2), name="w")
     raises(TypeError, lambda: _NoSuper().step([w]), "_NoSuper was not initialised as an Optimizer",
