@@ -43,7 +43,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import numpy as np
 
@@ -55,11 +55,22 @@ from minidl.layers.base import Parameter
 class Optimizer(ABC):
     """Base class of optimizers: ``step(parameters)`` updates values from gradients in place.
 
-    Subclasses implement ``_update(parameter, state)`` for one parameter, list in
-    ``slots`` the names of the per-parameter state arrays they keep (zeros of the
-    parameter's shape and dtype at first), and in ``arguments`` their constructor
-    arguments (for ``config``). The base class handles the per-parameter state, the step
-    counter and saving/loading state.
+    The base class handles the per-parameter state, the step counter, clipping, weight decay
+    and saving/loading state. An optimizer of your own implements one method,
+    ``_update(self, parameter, grad, state)``, one step for one parameter:
+
+    * change ``parameter.value`` **in place** (``parameter.value -= ...`` or
+      ``parameter.value[...] = ...``): ``parameter.value = parameter.value - ...`` makes a new
+      array (float64 from a float32 network, say), which the first step refuses;
+    * ``grad`` is the gradient to use (``parameter.grad`` itself, or its clipped or decayed
+      copy): read it, never write to it;
+    * ``state.t`` is the parameter's step count, this step included (1 on the first), and
+      ``state.arrays`` holds one array per name listed in the class's ``slots``, zeros of
+      the parameter's shape and dtype at first and kept between steps: change them in place
+      too (``total += ...``; ``total = total + ...`` would forget the sum).
+
+    An ``__init__`` of its own calls ``super().__init__(learning_rate)`` first and lists its
+    arguments in ``arguments`` (for ``config``).
 
     Attributes
     ----------
@@ -76,6 +87,21 @@ class Optimizer(ABC):
     >>> optimizer.step([weight])                   # w -= 0.01 * grad, in place
     >>> weight.value, optimizer.iterations
     (array([-0.14,  1.72,  0.58]), 1)
+
+    An optimizer of your own, Adagrad: ``s <- s + g**2``, ``w <- w - lr * g / (sqrt(s) + 1e-7)``,
+    whose first step moves each weight by about ``lr`` against its gradient's sign:
+
+    >>> class Adagrad(Optimizer):
+    ...     slots = ("sum",)                         # one state array per parameter: s
+    ...     def _update(self, parameter, grad, state):
+    ...         (total,) = state.arrays
+    ...         total += grad * grad                 # in place, kept for the next step
+    ...         parameter.value -= self.learning_rate * grad / (np.sqrt(total) + 1e-7)
+    >>> weight = Parameter(np.array([1.0, 1.0]), name="w")
+    >>> weight.grad[...] = [3.0, -4.0]
+    >>> Adagrad(learning_rate=0.5).step([weight])
+    >>> np.round(weight.value, 6)
+    array([0.5, 1.5])
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -116,6 +142,13 @@ class Optimizer(ABC):
         # steps this parameter has taken (Adam's bias correction needs it).
         self._state: dict[Parameter, _ParameterState] = {}
 
+    def _no_lr(self, *value: float) -> NoReturn:
+        """Keras 2's ``optimizer.lr``, read or set: refused, naming ``learning_rate`` (else ignored)."""
+        raise AttributeError(f"{type(self).__name__} has no attribute 'lr'; the learning rate is "
+                             f"learning_rate: optimizer.learning_rate{''.join(f' = {v!r}' for v in value)}")
+
+    lr = property(_no_lr, _no_lr)
+
     @property
     def learning_rate(self) -> float:
         """The step size, a finite number ``>= 0`` (may be changed between steps)."""
@@ -149,7 +182,14 @@ class Optimizer(ABC):
             passed on every step for the state (momentum, averages) to follow them.
         """
         if parameters is not self._checked_list:  # fit passes one list every batch: checked at the first
+            if not hasattr(self, "_state"):  # (not vars(self): it would slow every attribute down)
+                raise TypeError(f"{type(self).__name__} was not initialised as an Optimizer: its __init__ "
+                                "must call super().__init__(learning_rate) first")
             parameters = self._checked_list = _checked_parameters(parameters, f"{type(self).__name__}.step")
+            if not self.iterations:  # the first step, checked after it: off the path of the others
+                values = [parameter.value for parameter in parameters]
+                self.step(parameters)
+                return self._check_in_place(parameters, values)
         # The hot path: no decay through the gradient and no clipping, the update reads grad itself.
         plain = ((not self.weight_decay or self.decoupled) and self.clipnorm is None
                  and self.clipvalue is None and self.global_clipnorm is None)
@@ -161,6 +201,20 @@ class Optimizer(ABC):
                 state = self._state[parameter] = self._new_state(parameter)
             state.t += 1
             self._update(parameter, parameter.grad if plain else self._gradient(parameter, scale), state)
+
+    def _check_in_place(self, parameters: list[Parameter], values: list[Array]) -> None:
+        """After the first step: each ``_update`` changed its value in place, not made a new array.
+
+        A new array (``parameter.value = parameter.value - ...``) turns a float32 network into
+        float64, say, and leaves behind whatever held the old one.
+        """
+        for parameter, value in zip(parameters, values, strict=True):
+            if parameter.value is not value:
+                new = np.asarray(parameter.value).dtype
+                dtypes = f" ({value.dtype} became {new})" if new != value.dtype else ""
+                raise TypeError(f"{type(self).__name__}._update replaced the value of parameter "
+                                f"{parameter.name!r} by a new array{dtypes}; update it in place: "
+                                "parameter.value -= ... or parameter.value[...] = ...")
 
     def _new_state(self, parameter: Parameter) -> _ParameterState:
         """The state of a parameter's first step: its slots at zero.

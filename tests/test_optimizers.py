@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import SGD, Adam, Dense, Parameter, RMSprop
+from minidl import SGD, Adam, Dense, Network, Parameter, RMSprop
 from minidl.optimizers import Optimizer, get_optimizer
 from tests.messages import raises
 
@@ -359,6 +359,65 @@ def test_lr_is_refused_by_naming_learning_rate(optimizer_class):
     raises(TypeError, lambda: optimizer_class(lr=0.1), f"{name} has no argument 'lr'",
            f"{name}(learning_rate=0.1)")
     assert optimizer_class(learning_rate=0.1).learning_rate == 0.1  # the real argument still works
+
+
+def test_the_keras_2_attribute_lr_is_refused_read_or_set_by_naming_learning_rate():
+    # A warmup callback setting optimizer.lr = 0.0 was silently ignored: the step used learning_rate
+    optimizer = SGD(learning_rate=0.01)
+    raises(AttributeError, lambda: setattr(optimizer, "lr", 0.0), "SGD has no attribute 'lr'",
+           "optimizer.learning_rate = 0.0")
+    raises(AttributeError, lambda: optimizer.lr, "SGD has no attribute 'lr'", "learning_rate")
+    assert optimizer.learning_rate == 0.01
+
+
+class _Rebinding(Optimizer):
+    """A learner's update that makes a new float64 array instead of changing the value in place."""
+
+    def _update(self, parameter, grad, state):
+        parameter.value = parameter.value - np.float64(self.learning_rate) * grad.astype(np.float64)
+
+
+class _NoSuper(Optimizer):
+    def __init__(self, learning_rate=0.1):  # forgot super().__init__(learning_rate)
+        self.rate = learning_rate
+
+    def _update(self, parameter, grad, state):
+        parameter.value -= self.rate * grad
+
+
+def test_a_custom_update_that_replaces_the_value_is_refused_on_the_first_step():
+    # It turned a float32 network into float64, silently, and left every other holder of the array behind
+    network = Network([Dense(3, 2, seed=0)]).astype(np.float32)
+    network.compile(optimizer=_Rebinding(0.1), loss="mse")
+    x = np.ones((4, 3), dtype=np.float32)
+    raises(TypeError, lambda: network.fit(x, np.zeros((4, 2)), epochs=1, verbose=0),
+           "_Rebinding._update replaced the value of parameter 'weight' by a new array (float32 became "
+           "float64)", "update it in place: parameter.value -= ... or parameter.value[...] = ...")
+
+
+def test_a_custom_optimizer_written_as_the_docstring_says_trains_a_float32_network_in_float32():
+    class Adagrad(Optimizer):
+        slots = ("sum",)
+
+        def _update(self, parameter, grad, state):
+            (total,) = state.arrays
+            total += grad * grad
+            parameter.value -= self.learning_rate * grad / (np.sqrt(total) + 1e-7)
+
+    w = Parameter(np.array([1.0, 1.0], dtype=np.float32))
+    original, optimizer = w.value, Adagrad(0.5)
+    for g in ([3.0, -4.0], [4.0, 3.0]):  # s = [9, 16], then [25, 25]
+        w.grad[...] = g
+        optimizer.step([w])
+    expected = np.array([1.0 - 0.5 * 3 / 3 - 0.5 * 4 / 5, 1.0 + 0.5 * 4 / 4 - 0.5 * 3 / 5])
+    np.testing.assert_allclose(w.value, expected, rtol=1e-6)
+    assert w.value is original and w.value.dtype == np.float32
+
+
+def test_a_custom_optimizer_that_forgot_super_init_says_so_at_its_first_step():
+    w = Parameter(np.ones(2), name="w")
+    raises(TypeError, lambda: _NoSuper().step([w]), "_NoSuper was not initialised as an Optimizer",
+           "super().__init__(learning_rate)")
 
 
 def test_passing_the_optimizer_class_instead_of_an_object_says_how_to_make_one():

@@ -25,6 +25,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from minidl._typing import Array
 from minidl.errors import label
 from minidl.layers import AvgPool2D, Dropout, Flatten, Identity, MaxPool2D
@@ -149,6 +151,10 @@ def check_parameters_after_backward(layers: Sequence[Layer], parameters: list[Pa
                 raise ValueError(f"{owner}: the Parameter {name!r} did not exist when training started "
                                  "(created in forward?), so the optimizer would never update it; create "
                                  "every Parameter in __init__, after super().__init__()")
+            if not isinstance(parameter.grad, np.ndarray):  # a float or a numpy scalar: rebound, not written
+                raise TypeError(f"{owner}: backward set the gradient of parameter {name!r} to a "
+                                f"{type(parameter.grad).__name__}; it must be a numpy array of shape "
+                                f"{parameter.value.shape} (assign in place: p.grad[...] = g)")
             if parameter.grad.shape != parameter.value.shape:
                 raise ValueError(f"{owner}: backward set the gradient of parameter {name!r} to shape "
                                  f"{parameter.grad.shape}; expected {parameter.value.shape}, the shape of "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from minidl import CategoricalCrossEntropy, Dense, Flatten, Identity, Network, Softmax
+from minidl import CategoricalCrossEntropy, Dense, Flatten, Identity, Layer, Network, Parameter, Softmax
 from tests.messages import raises
 
 
@@ -31,3 +31,28 @@ def test_binary_cross_entropy_after_a_softmax_over_more_than_two_units_is_refuse
     logs = two.evaluate(x, np.eye(2)[labels])
     assert logs["loss"] == pytest.approx(CategoricalCrossEntropy().forward(two.predict(x), np.eye(2)[labels]))
     assert logs["accuracy"] == np.mean(np.argmax(two.predict(x), axis=1) == labels)
+
+
+class _FloatGrad(Layer):
+    """A learner's backward that rebinds the gradient to a Python float: p.grad = float(...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.k = Parameter(np.array(1.0), name="k")
+
+    def forward(self, x):
+        self.x = x
+        return x * self.k.value
+
+    def backward(self, grad_y):
+        self.k.grad = float((grad_y * self.x).sum())
+        return grad_y * self.k.value
+
+
+def test_a_gradient_rebound_to_a_float_in_a_user_layer_names_the_layer_and_says_to_assign_in_place():
+    # It crashed fit with AttributeError: 'float' object has no attribute 'shape'
+    network = Network([Dense(3, 3, seed=0), _FloatGrad(), Dense(3, 1, seed=1)])
+    network.compile(optimizer="sgd", loss="mse")
+    raises(TypeError, lambda: network.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0),
+           "_FloatGrad '_floatgrad': backward set the gradient of parameter 'k' to a float; it must be a "
+           "numpy array of shape ()", "p.grad[...] = g")
