@@ -43,7 +43,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -142,12 +142,17 @@ class Optimizer(ABC):
         # steps this parameter has taken (Adam's bias correction needs it).
         self._state: dict[Parameter, _ParameterState] = {}
 
-    def _no_lr(self, *value: float) -> NoReturn:
-        """Keras 2's ``optimizer.lr``, read or set: refused, naming ``learning_rate`` (else ignored)."""
-        raise AttributeError(f"{type(self).__name__} has no attribute 'lr'; the learning rate is "
-                             f"learning_rate: optimizer.learning_rate{''.join(f' = {v!r}' for v in value)}")
+    @property
+    def lr(self) -> float:
+        """Keras 2's and PyTorch's habit for ``learning_rate``: the same number, read or set.
 
-    lr = property(_no_lr, _no_lr)
+        (Set as an attribute of its own, a callback's ``optimizer.lr = 0.0`` did nothing.)
+        """
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.learning_rate = value
 
     @property
     def learning_rate(self) -> float:
@@ -188,7 +193,7 @@ class Optimizer(ABC):
             parameters = self._checked_list = _checked_parameters(parameters, f"{type(self).__name__}.step")
             if not self.iterations:  # the first step, checked after it: off the path of the others
                 values = [parameter.value for parameter in parameters]
-                self.step(parameters)
+                Optimizer.step(self, parameters)  # (not self.step: a subclass's own step would run twice)
                 return self._check_in_place(parameters, values)
         # The hot path: no decay through the gradient and no clipping, the update reads grad itself.
         plain = ((not self.weight_decay or self.decoupled) and self.clipnorm is None

@@ -11,9 +11,10 @@ import numpy as np
 from minidl._typing import Array
 from minidl._validation import check_bool
 from minidl._version import __version__
+from minidl.initializers import initialize_with
 from minidl.io.archive import PathLike, write_archive
 from minidl.io.registry import NAME, type_name_of
-from minidl.layers.base import Layer, Parameter, restorable_states, unseen_parameters
+from minidl.layers.base import Layer, restorable_states, unseen_parameters
 from minidl.losses import LOSSES
 from minidl.optimizers import OPTIMIZERS
 
@@ -60,7 +61,8 @@ def describe_network(network: Network, *, include_optimizer: bool = True) -> tup
     """The JSON header and the named arrays that :func:`save` writes for ``network``."""
     include_optimizer = check_bool(include_optimizer, "save include_optimizer")
     arrays: dict[str, Array] = {}
-    layers = [_describe_layer(index, layer, arrays) for index, layer in enumerate(network.layers)]
+    known = {id(parameter) for parameter in network.parameters()}  # a layer may refer to another (tied)
+    layers = [_describe_layer(index, layer, arrays, known) for index, layer in enumerate(network.layers)]
     header: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
                               "minidl_version": __version__, "layers": layers}
     if include_optimizer and network.trainer is not None:
@@ -68,7 +70,7 @@ def describe_network(network: Network, *, include_optimizer: bool = True) -> tup
     return header, arrays
 
 
-def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[str, Any]:
+def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array], known: set[int]) -> dict[str, Any]:
     label = f"layer {index} ({type(layer).__name__} {layer.name!r})"
     config = layer.config()
     if not isinstance(config, dict) or not all(isinstance(key, str) for key in config):
@@ -78,8 +80,7 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
     except (ValueError, TypeError, RecursionError) as error:
         raise ValueError(f"cannot save {label}: config() must hold JSON values (numbers, strings, booleans, "
                          f"None, lists); {error}") from None
-    _check_arguments_in(config, layer, label)
-    for problem in unseen_parameters([layer], {id(p) for p in layer.parameters()}, ", nor saved"):
+    for problem in unseen_parameters([layer], known, ", nor saved"):
         raise ValueError(f"cannot save layer {index}: {problem}")
     entry: dict[str, Any] = {"type": type_name_of(layer), "config": config, "parameters": [], "state": []}
     named = [("parameters", f"param{j}", p.name, p.value) for j, p in enumerate(layer.parameters())]
@@ -91,34 +92,38 @@ def _describe_layer(index: int, layer: Layer, arrays: dict[str, Array]) -> dict[
         entry[kind].append({"name": name, **item})
     if generators_of(layer):  # (Dropout's)
         entry["rng"] = [generator_state(rng, f"{label} generator") for rng in generators_of(layer).values()]
+    _check_arguments_in(config, layer, label)  # last: the arrays' own refusals say more
     return entry
 
 
 def _check_arguments_in(config: dict[str, Any], layer: Layer, label: str) -> None:
-    """Refuse a user's layer whose ``config()`` leaves out an argument it would not load back as it was.
+    """Refuse a user's layer that ``load`` would not rebuild as it is from ``config()``.
 
-    ``load`` rebuilds the layer as ``cls(**config)``: an argument left out fails to load when it has
-    no default, and is silently its default when the layer kept another value under its name (an
-    ``ELU(alpha=0.2)`` loaded as alpha 1.0). The built-ins leave out ``weight_init`` and ``seed`` on
-    purpose (their arrays come from the file); ``name`` is only a label.
+    ``load`` rebuilds a layer as ``cls(**config)``, then puts the file's arrays in: an argument
+    that ``config()`` leaves out fails there when it has no default, and is silently its default
+    otherwise (an ``ELU(alpha=0.2)`` loaded as alpha 1.0). So the layer is rebuilt here the same
+    way (no random draws), and each constructor argument it keeps as a number, string or boolean
+    must come back the same; arrays come back from the file, ``seed`` only drew the arrays the
+    file replaces, and ``name`` is a label.
     """
-    if type(layer).__init__.__module__.startswith("minidl."):
+    if type(layer).__init__.__module__.startswith("minidl."):  # (the built-ins leave out weight_init)
         return
-    held = vars(layer)
-    for argument in inspect.signature(type(layer)).parameters.values():
-        name, default, value = argument.name, argument.default, held.get(argument.name, argument.default)
-        if name in {*config, "name"} or argument.kind in (argument.VAR_POSITIONAL, argument.VAR_KEYWORD):
-            continue
-        try:  # (a Parameter of that name is saved as an array)
-            differs = not isinstance(value, Parameter) and bool(value != default)
-        except (TypeError, ValueError):  # an array, or a value without a plain comparison
-            differs = True
-        if default is argument.empty or differs:
-            kept = f"self.{name} is {value!r:.80}" if name in held else f"no self.{name}"
-            default = "no default" if default is argument.empty else f"default {default!r}"
+    try:
+        with initialize_with(lambda shape, rng, dtype: np.zeros(shape, dtype)):
+            rebuilt = type(layer)(**config)
+    except Exception as error:
+        raise ValueError(f"cannot save {label}: load rebuilds it as {type(layer).__name__}(**config()), "
+                         f"which fails ({type(error).__name__}: {error}); config() must return its "
+                         "constructor arguments: def config(self): return {**super().config(), 'argument': "
+                         "self.argument}") from None
+    for name in inspect.signature(type(layer)).parameters:
+        value, again = vars(layer).get(name), vars(rebuilt).get(name)
+        kept = isinstance(value, (bool, int, float, str)) and name not in {*config, "name", "seed"}
+        if kept and value != again:
             raise ValueError(f"cannot save {label}: config() does not return its constructor argument "
-                             f"{name!r} ({kept}; {default}), so load would not rebuild it as it is; return "
-                             f"it: def config(self): return {{**super().config(), {name!r}: self.{name}}}")
+                             f"{name!r} (self.{name} is {value!r}, but rebuilt from config() it is "
+                             f"{again!r}), so load would not rebuild it as it is; return it: def "
+                             f"config(self): return {{**super().config(), {name!r}: self.{name}}}")
 
 
 def generators_of(layer: Layer) -> dict[str, np.random.Generator]:

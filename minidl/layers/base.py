@@ -391,12 +391,14 @@ def mode(layers: Iterable[Layer], training: bool) -> Iterator[None]:
 def looking(layers: Sequence[Layer]) -> Iterator[None]:
     """Evaluation mode (:func:`mode`) for a look at the values, leaving every layer as it was after.
 
-    What the layers' last forward kept for backward (``self._x``, BatchNorm's choice of
-    statistics, the shapes) is put back, so ``predict``, ``trace`` and ``plot_loss_landscape``
+    What the built-in layers' last forward kept for backward (``self._x``, BatchNorm's choice
+    of statistics, the shapes) is put back, so ``predict``, ``trace`` and ``plot_loss_landscape``
     may run between a ``forward`` and its ``backward``: before, that backward used the look's
-    values. A layer the look runs for the first time keeps what it made (a lazy layer's Parameter).
+    values. A layer of your own keeps what the look's forward left (what it records to be seen,
+    say), so run forward again before its backward.
     """
-    kept = [(layer, dict(vars(layer))) for layer in layers if layer.last_output_shape is not None]
+    kept = [(layer, dict(vars(layer))) for layer in layers
+            if type(layer).__module__.startswith("minidl.") and layer.last_output_shape is not None]
     try:
         with mode(layers, training=False):
             yield
@@ -404,6 +406,7 @@ def looking(layers: Sequence[Layer]) -> Iterator[None]:
         for layer, attributes in kept:  # the same objects: a Parameter's values are never copied
             vars(layer).clear()
             vars(layer).update(attributes)
+        forward_runs[0] += 1  # a chain's next forward checks its layers again, which keeps their shapes
 
 
 def copy_states(layers: Iterable[Layer]) -> list[tuple[Layer, dict[str, Array]]]:

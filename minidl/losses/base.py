@@ -173,7 +173,9 @@ class Loss:
         shape = getattr(grad, "shape", None)
         if shape == self._shape:
             return grad
-        if shape != (1,) * (2 - len(self._shape)) + self._shape:  # not compute's batch of one sample either
+        # (N,) for (N, 1), or a single sample's (1, k): the same values in the same order; a (k, N)
+        # for (N, k) is not
+        if shape is None or [n for n in shape if n != 1] != [n for n in self._shape if n != 1]:
             raise ValueError(f"{type(self).__name__}.gradient returned dL/dp of shape {shape} for "
                              f"predictions of shape {self._shape}; it must be shaped like the predictions")
         return grad.reshape(self._shape)

@@ -49,6 +49,7 @@ continues the same run: its weights are bit-identical to those of one uninterrup
 from __future__ import annotations
 
 import csv
+import difflib
 import math
 import os
 import shutil
@@ -67,9 +68,13 @@ if TYPE_CHECKING:
     from minidl.network import Network
 
 
-#: The hooks fit calls; a callback that defines another ``on_...`` is refused when the class is made.
+#: The hooks fit calls.
 _HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_train_batch_end", "on_epoch_end",
           "on_train_end")
+#: Keras's hooks that fit never calls: a callback defining one is refused when the class is made.
+_KERAS_HOOKS_NOT_CALLED = ("on_batch_begin", "on_train_batch_begin", "on_test_begin", "on_test_end",
+                           "on_test_batch_begin", "on_test_batch_end", "on_predict_begin", "on_predict_end",
+                           "on_predict_batch_begin", "on_predict_batch_end")
 
 
 class Callback:
@@ -103,8 +108,10 @@ class Callback:
         super().__init_subclass__(**kwargs)
         if "on_train_batch_end" in vars(cls):
             cls.on_batch_end = vars(cls)["on_train_batch_end"]  # type: ignore[method-assign]
-        # Keras's on_test_begin, on_predict_end...: or a hook misspelt (on_epoch_ends), never called either
-        never_called = [name for name in dir(cls) if name.startswith("on_") and name not in _HOOKS]
+        # Keras's on_test_begin, on_predict_end..., or a hook misspelt (on_epoch_ends): never called either
+        misspelt = [name for name in vars(cls) if name not in _HOOKS and difflib.get_close_matches(
+            name, _HOOKS, n=1, cutoff=0.9)]
+        never_called = [name for name in vars(cls) if name in _KERAS_HOOKS_NOT_CALLED] + misspelt
         if never_called:  # it would be skipped without a word
             raise TypeError(f"{cls.__name__} defines {', '.join(never_called)}, which minidl's fit never "
                             "calls; it calls on_train_begin, on_epoch_begin, on_batch_end (or "

@@ -850,3 +850,29 @@ def test_a_look_between_forward_and_backward_leaves_the_gradients_alone(look):
     expected = _gradients_after(lambda net, x: None)
     for got, want in zip(_gradients_after(look), expected, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_forward_after_a_look_of_another_batch_size_backpropagates():
+    # The look put back the layers' shapes while the chain took predict's batch for checked: backward
+    # then expected the old batch's shape
+    network = minidl.Network([Dense(3, 4, seed=0), minidl.ReLU(), Dense(4, 1, seed=1)])
+    network.forward(np.ones((5, 3)))
+    network.predict(np.ones((2, 3)))
+    network.forward(np.ones((2, 3)))
+    assert network.backward(np.ones((2, 1))).shape == (2, 3)
+
+
+class Records(Layer):  # a layer of one's own that keeps its input to be looked at
+    def forward(self, x):
+        self.seen = x.copy()
+        return x
+
+    def backward(self, grad_y):
+        return grad_y
+
+
+def test_a_layer_of_ones_own_keeps_what_a_look_left():
+    network = minidl.Network([Dense(2, 3, seed=0), Records(), Dense(3, 1, seed=1)])
+    network.forward(np.ones((8, 2)))
+    network.predict(np.ones((1, 2)))
+    assert network[1].seen.shape == (1, 3)  # what the user looks at after predict

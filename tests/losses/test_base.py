@@ -446,7 +446,7 @@ class TransposedGradient(Loss):
         return (2.0 * self.error / self.error.size).T  # (2, N) for (N, 2) predictions
 
 
-@pytest.mark.parametrize("predicted", [np.zeros((3, 2)), np.zeros((1, 2))])
+@pytest.mark.parametrize("predicted", [np.zeros((3, 2)), np.zeros((2, 3))])
 def test_backward_refuses_a_gradient_not_shaped_like_the_predictions(predicted):
     # Any gradient of the right size was reshaped to the predictions': a transposed one trained wrong
     loss = TransposedGradient()
@@ -456,10 +456,11 @@ def test_backward_refuses_a_gradient_not_shaped_like_the_predictions(predicted):
            "predictions")
 
 
-def test_backward_of_one_sample_gives_the_samples_shape_back():
-    loss = TransposedGradient()  # its (1, 2) batch of one, transposed, is (2, 1): refused
-    loss.forward(np.zeros(2), np.ones(2))
-    raises(ValueError, loss.backward, "of shape (2, 1) for predictions of shape (2,)")
-    mse = MeanSquaredError()
-    mse.forward(np.zeros(2), np.ones(2))
-    np.testing.assert_array_equal(mse.backward(), [-1.0, -1.0])
+@pytest.mark.parametrize("predicted", [np.zeros((4, 1)), np.zeros((1, 3)), np.zeros(3)])
+def test_backward_takes_a_gradient_that_differs_only_by_axes_of_one(predicted):
+    # (N,) for (N, 1) (a loss written on p.ravel()), or a sample's (1, k) as (k, 1): the same order
+    loss = TransposedGradient()
+    loss.forward(predicted, np.ones_like(predicted))
+    grad = loss.backward()
+    assert grad.shape == predicted.shape
+    np.testing.assert_array_equal(grad, np.full(predicted.shape, -2.0 / predicted.size))

@@ -119,8 +119,13 @@ def test_kerass_on_train_batch_end_runs_after_each_batch() -> None:
     assert seen == [0, 1, 2, 0, 1, 2]  # 20 samples in batches of 8: three batches an epoch
 
 
+def test_helpers_of_ones_own_named_on_something_are_not_hooks() -> None:
+    helpers = {"on_improvement": lambda self: None, "on_epoch_end_plot": lambda self: None, "on_cpu": True}
+    assert type("Helpers", (Callback,), helpers).on_cpu is True
+
+
 @pytest.mark.parametrize("hook", ["on_train_batch_begin", "on_batch_begin", "on_test_end",
-                                  "on_predict_begin", "on_epoch_ends", "on_train_finish"])  # misspelt too
+                                  "on_predict_begin", "on_epoch_ends", "on_batchend"])  # misspelt too
 def test_a_keras_hook_fit_never_calls_is_refused_when_the_class_is_defined(hook: str) -> None:
     with pytest.raises(TypeError, match=f"^Quiet defines {hook}, which minidl's fit never calls; it calls "
                        "on_train_begin, on_epoch_begin, on_batch_end"):
