@@ -451,13 +451,10 @@ def unseen_parameters(layers: Iterable[Layer], known: Collection[int], aside: st
     """
     for layer in layers:
         for key, value in vars(layer).items():
-            nested = isinstance(value, (list, tuple, dict)) or (
-                hasattr(value, "__dict__") and not isinstance(value, Layer))  # (a Parameter has none)
-            items = (value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple))
-                     else vars(value).values()) if nested else [value]
+            held = _held(value)
             where = f"{label(layer)}: attribute {key!r} holds"
-            inside = f" inside a {type(value).__name__}" if nested else ""
-            for item in items:
+            inside = "" if held is None else f" inside a {type(value).__name__}"
+            for item in [value] if held is None else held:
                 unseen = [p for p in (item.parameters() if isinstance(item, Layer) else [item])
                           if isinstance(p, Parameter) and id(p) not in known]
                 if unseen and isinstance(item, Layer):
@@ -471,3 +468,13 @@ def unseen_parameters(layers: Iterable[Layer], known: Collection[int], aside: st
                            "attribute: self.w = Parameter(...)")
                 if unseen:
                     break
+
+
+def _held(value: Any) -> Iterable[Any] | None:
+    """What a list, tuple, dict or plain object of one's own holds (the attribute scan looks no deeper).
+
+    None for anything else: a Parameter (it has no ``__dict__``), a Layer, a number, an array.
+    """
+    if isinstance(value, (list, tuple, dict)):
+        return value.values() if isinstance(value, dict) else value
+    return vars(value).values() if hasattr(value, "__dict__") and not isinstance(value, Layer) else None

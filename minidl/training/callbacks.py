@@ -104,7 +104,11 @@ class Callback:
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Take Keras's ``on_train_batch_end`` as ``on_batch_end``; refuse any other hook fit never calls."""
+        """Take Keras's ``on_train_batch_end`` as ``on_batch_end``; refuse Keras's hooks fit never calls.
+
+        A near misspelling of a hook fit calls (``on_epoch_ends``) is refused too; other
+        methods (a helper ``on_improvement``) are the user's own.
+        """
         super().__init_subclass__(**kwargs)
         if "on_train_batch_end" in vars(cls):
             cls.on_batch_end = vars(cls)["on_train_batch_end"]  # type: ignore[method-assign]

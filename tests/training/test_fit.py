@@ -8,7 +8,7 @@ import pytest
 
 import minidl
 from minidl import SGD, Adam, Dense, Layer, Network, Parameter, ReLU, Sigmoid, Softmax, Tanh
-from tests.gradcheck_broken import HelperScale, InnerDense, ListScale
+from tests.gradcheck_broken import HelperScale, InnerDense, LazyScale, ListScale
 from tests.messages import raises
 from tests.training.helpers import (
     F32,
@@ -258,31 +258,12 @@ def test_fit_names_a_parameter_gradient_of_the_wrong_shape() -> None:
         network.fit(x, x, epochs=1, batch_size=8, verbose=0)
 
 
-class _LazyScale(minidl.Layer):
-    """A learner's mistake: the parameter is created in the first forward."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.w: minidl.Parameter | None = None
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        if self.w is None:
-            self.w = minidl.Parameter(np.ones(x.shape[-1]), name="w")
-        self.x = x
-        return x * self.w.value
-
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        assert self.w is not None
-        self.w.grad[...] = (grad_y * self.x).sum(axis=0)
-        return grad_y * self.w.value
-
-
 def test_fit_refuses_a_parameter_created_in_forward() -> None:
     # It would never be trained: the optimizer's list of parameters was made before it existed.
     x = np.random.default_rng(0).normal(size=(8, 3))
-    network = minidl.Network([minidl.Dense(3, 3, seed=0), _LazyScale()])
+    network = minidl.Network([minidl.Dense(3, 3, seed=0), LazyScale()])
     network.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(ValueError, match=r"_LazyScale '_lazyscale'.*'w'.*__init__"):
+    with pytest.raises(ValueError, match=r"LazyScale 'lazyscale'.*'w'.*__init__"):
         network.fit(x, x, epochs=1, verbose=0)
 
 
