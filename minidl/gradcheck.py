@@ -161,18 +161,7 @@ def check_gradients(obj: Layer | Network | Loss, x: ArrayLike, target: ArrayLike
     >>> check_gradients(MeanSquaredError(), np.array([[1.0], [2.0]]), [0.5, 3.0]).passed
     True
     """
-    eps = check_real(eps, "check_gradients eps", low=0.0, low_inclusive=False)
-    rtol = check_real(rtol, "check_gradients rtol", low=0.0, low_inclusive=False)
-    atol = check_real(atol, "check_gradients atol", low=0.0)
-    if max_entries is not None:
-        max_entries = check_positive_int(max_entries, "check_gradients max_entries")
-    seed = None if seed is None else check_int(seed, "check_gradients seed", 0, "a non-negative int or None")
-    point = np.array(as_float_array(x, "check_gradients x", dtype=np.float64), order="C", copy=True)
-    # Entropy (seed, tag) rather than seed alone: an x drawn by the user from
-    # default_rng(seed) must not coincide with the upstream gradient (x.T @ G symmetric
-    # would hide a transposed weight gradient).
-    rng = np.random.default_rng(None if seed is None else [seed, 0x6D696E69])
-    check = _Check(obj, target, point, rng, (eps, rtol, atol, max_entries))
+    check = _Check(obj, x, target, eps=eps, rtol=rtol, atol=atol, seed=seed, max_entries=max_entries)
     try:
         report = check.run()
     finally:
@@ -198,19 +187,30 @@ def _label(obj: object, target: ArrayLike | None) -> str:
 class _Check:
     """One gradient check under way: the float64 clone, the point ``x``, the upstream gradient ``G``."""
 
-    def __init__(self, obj: object, target: ArrayLike | None, point: Array, rng: np.random.Generator,
-                 settings: tuple[float, float, float, int | None]):
-        self.label = _label(obj, target)  # first: it refuses what cannot be checked
-        clone, self.rewind = float64_clone(obj)
-        self.clone, self.point, self.rng = clone, point, rng
-        self.eps, self.rtol, self.atol, self.max_entries = settings
+    def __init__(self, obj: object, x: ArrayLike, target: ArrayLike | None, *, eps: float, rtol: float,
+                 atol: float, seed: int | None, max_entries: int | None):
+        """Check the arguments of :func:`check_gradients` and make the clone the check works on."""
+        self.eps = check_real(eps, "check_gradients eps", low=0.0, low_inclusive=False)
+        self.rtol = check_real(rtol, "check_gradients rtol", low=0.0, low_inclusive=False)
+        self.atol = check_real(atol, "check_gradients atol", low=0.0)
+        self.max_entries = (None if max_entries is None
+                            else check_positive_int(max_entries, "check_gradients max_entries"))
+        if seed is not None:
+            seed = check_int(seed, "check_gradients seed", 0, "a non-negative int or None")
+        self.point = np.array(as_float_array(x, "check_gradients x", dtype=np.float64), order="C", copy=True)
+        # Entropy (seed, tag) rather than seed alone: an x drawn by the user from
+        # default_rng(seed) must not coincide with the upstream gradient (x.T @ G symmetric
+        # would hide a transposed weight gradient).
+        self.rng = np.random.default_rng(None if seed is None else [seed, 0x6D696E69])
+        self.label = _label(obj, target)  # before the copy: it refuses what cannot be checked
+        self.clone, self.rewind = float64_clone(obj)
         self.problems: list[str] = []
         self.upstream: Array = np.ones(())  # G; for a loss, the loss itself is differentiated (G = 1)
-        self.named = [] if isinstance(clone, Loss) else named_parameters(clone)
-        self.forward: Callable[[Array], Any] = clone.forward
-        if isinstance(clone, Loss):
+        self.named = [] if isinstance(self.clone, Loss) else named_parameters(self.clone)
+        self.forward: Callable[[Array], Any] = self.clone.forward
+        if isinstance(self.clone, Loss):
             actual = _to_float64(np.asarray(target), [], set())  # labels stay integers
-            self.forward = lambda predicted: clone.forward(predicted, actual)
+            self.forward = lambda predicted: self.clone.forward(predicted, actual)
 
     def run(self) -> GradientCheckReport:
         """Forward and backward once (under the gradient contract), then each entry's central difference.
@@ -310,10 +310,9 @@ class _Check:
             problem = f"backward gave {type(analytic).__name__}, not an array{hint}"
         elif analytic.shape != shape:
             problem = f"backward gave shape {analytic.shape}; expected {shape} (the shape of {name})"
-        if problem:
-            return GradientCheckRow(name, shape, 0, np.nan, np.nan, None, np.nan, np.nan, False, problem)
-        if values.size == 0:
-            return GradientCheckRow(name, shape, 0, 0.0, 0.0, None, np.nan, np.nan, True)
+        if problem or values.size == 0:  # nothing to compare (an empty gradient passes)
+            error = np.nan if problem else 0.0
+            return GradientCheckRow(name, shape, 0, error, error, None, np.nan, np.nan, not problem, problem)
         indices: Any = np.arange(values.size)
         if self.max_entries is not None and values.size > self.max_entries:
             indices = np.sort(self.rng.choice(values.size, size=self.max_entries, replace=False))

@@ -186,15 +186,14 @@ def compiled(metrics: Sequence[str | Callable[..., float]] | None) -> list[Metri
     """``(name as given, kind)`` for each metric of ``compile``: a name of ``NAMES`` or a function."""
     if isinstance(metrics, str) or not isinstance(metrics, Sequence | None):
         raise TypeError(f"compile metrics must be a list of names or functions; got {metrics!r}")
+    resolved: list[Metric] = []
     for metric in metrics or []:
         if isinstance(metric, str) and metric.lower() not in NAMES:
             raise ValueError(f"unknown metric {metric!r}; valid names: {', '.join(map(repr, NAMES))}, or a "
                              "function (y_true, y_pred) -> float")
         if not isinstance(metric, str) and not callable(metric):
             raise TypeError(f"compile metrics: each metric must be a name or a function; got {metric!r}")
-    resolved: list[Metric] = [(metric, metric.lower()) if isinstance(metric, str)
-                              else (_name(metric), metric)
-                              for metric in metrics or []]
+        resolved.append((metric, metric.lower()) if isinstance(metric, str) else (_name(metric), metric))
     names = [name for name, _ in resolved]
     if len(set(names)) < len(names) or "loss" in names:
         raise ValueError(f"compile metrics: names must be unique and not 'loss'; got {names}")
