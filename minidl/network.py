@@ -76,8 +76,7 @@ class Network:
     @property
     def dtype(self) -> np.dtype[Any]:
         """The dtype of the parameters, one for all layers (float64 when the network has none)."""
-        parameters = self.parameters()
-        return parameters[0].dtype if parameters else np.dtype(np.float64)
+        return self._parameters[0].dtype if self._parameters else np.dtype(np.float64)
 
     def astype(self, dtype: npt.DTypeLike) -> Network:
         """Convert every layer to the floating ``dtype`` (e.g. float32), in place; returns self.
@@ -95,8 +94,7 @@ class Network:
         for layer in self.layers:
             layer.astype(target)
         if self.optimizer is not None:  # load_state_arrays casts each array to its parameter's dtype
-            parameters = self.parameters()
-            self.optimizer.load_state_arrays(parameters, self.optimizer.state_arrays(parameters))
+            self.optimizer.load_state_arrays(self._parameters, self.optimizer.state_arrays(self._parameters))
         return self
 
     @property
