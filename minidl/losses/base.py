@@ -8,6 +8,7 @@ Its math is written for a batch (the batch axis first, any rank); the public ent
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any, TypeVar
 
@@ -93,10 +94,8 @@ def one_number(value: Any, what: str) -> float:
     # float() alone would read '0.5', True and (numpy before 2.5, with a warning) a (1,) array
     numpy_like = isinstance(value, (str, bytes, bool, np.bool_, np.ndarray))
     if np.ndim(value) == 0 and not (numpy_like and np.asarray(value).dtype.kind not in "iuf"):
-        try:
+        with contextlib.suppress(TypeError, ValueError):  # None, ...
             return float(value)  # a Python or numpy number, a torch scalar, a Fraction
-        except (TypeError, ValueError):  # None, ...
-            pass
     got = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
     raise TypeError(f"{what} must return one number, the mean over the batch; got {got}")
 
