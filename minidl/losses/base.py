@@ -75,8 +75,8 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
         raise TypeError(f"{owner}: actual must hold real numbers; got dtype {target.dtype}")
     p_shape, a_shape = predicted.shape, target.shape
     if a_shape != p_shape:
-        column = ((len(a_shape) == 1 and p_shape == (*a_shape, 1))
-                  or (len(p_shape) == 1 and a_shape == (*p_shape, 1)))
+        short, long = sorted((a_shape, p_shape), key=len)
+        column = len(long) == 2 and long == (*short, 1)  # (N,) against (N, 1), either way round
         if not (column or (a_shape == () and predicted.size == 1)):
             raise ValueError(
                 f"{owner}: predicted has shape {p_shape} but actual has shape {a_shape}; they must "
