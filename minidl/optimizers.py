@@ -143,18 +143,6 @@ class Optimizer(ABC):
         self._state: dict[Parameter, _ParameterState] = {}
 
     @property
-    def lr(self) -> float:
-        """Keras 2's and PyTorch's habit for ``learning_rate``: the same number, read or set.
-
-        (Set as an attribute of its own, a callback's ``optimizer.lr = 0.0`` did nothing.)
-        """
-        return self.learning_rate
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        self.learning_rate = value
-
-    @property
     def learning_rate(self) -> float:
         """The step size, a finite number ``>= 0`` (may be changed between steps)."""
         return self._learning_rate
@@ -164,16 +152,19 @@ class Optimizer(ABC):
         self._learning_rate = check_real(value, f"{type(self).__name__} learning_rate", low=0.0)
         self._rates: dict[np.dtype[Any], Array] = {}  # the rate as a 0-d array per dtype (see _rate)
 
+    #: Keras 2's and PyTorch's habit for ``learning_rate``: the same property, read or set.
+    #: (Set as an attribute of its own, a callback's ``optimizer.lr = 0.0`` did nothing.)
+    lr = learning_rate
+
     def _rate(self, dtype: np.dtype[Any]) -> Array:
         """The learning rate as a 0-d array of ``dtype``, made once per value and dtype.
 
         ``rate * g`` is the same product as ``learning_rate * g`` (a Python float meets an array
         in the array's dtype), and numpy computes it sooner: 0.6 against 0.8 us on a small array.
         """
-        rate = self._rates.get(dtype)
-        if rate is None:
-            rate = self._rates[dtype] = np.array(self._learning_rate, dtype=dtype)
-        return rate
+        if dtype not in self._rates:
+            self._rates[dtype] = np.array(self._learning_rate, dtype=dtype)
+        return self._rates[dtype]
 
     def step(self, parameters: Iterable[Parameter]) -> None:
         """Update every parameter in place from its current ``grad``.
@@ -289,8 +280,7 @@ class Optimizer(ABC):
         """
         arrays: dict[str, np.ndarray[Any, Any]] = {"iterations": np.array(self.iterations, dtype=np.int64)}
         for index, parameter in enumerate(parameters):
-            state = self._state.get(parameter)
-            if state is not None:
+            if (state := self._state.get(parameter)) is not None:
                 arrays[f"{index}/t"] = np.array(state.t, dtype=np.int64)
                 for slot, array in zip(self.slots, state.arrays, strict=True):
                     arrays[f"{index}/{slot}"] = array.copy()

@@ -8,6 +8,7 @@ Its math is written for a batch (the batch axis first, any rank); the public ent
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any, TypeVar
 
@@ -74,8 +75,8 @@ def match_target(predicted: Array, actual: ArrayLike, owner: str) -> Array:
         raise TypeError(f"{owner}: actual must hold real numbers; got dtype {target.dtype}")
     p_shape, a_shape = predicted.shape, target.shape
     if a_shape != p_shape:
-        column = ((len(a_shape) == 1 and p_shape == (*a_shape, 1))
-                  or (len(p_shape) == 1 and a_shape == (*p_shape, 1)))
+        short, long = sorted((a_shape, p_shape), key=len)
+        column = len(long) == 2 and long == (*short, 1)  # (N,) against (N, 1), either way round
         if not (column or (a_shape == () and predicted.size == 1)):
             raise ValueError(
                 f"{owner}: predicted has shape {p_shape} but actual has shape {a_shape}; they must "
@@ -93,10 +94,8 @@ def one_number(value: Any, what: str) -> float:
     # float() alone would read '0.5', True and (numpy before 2.5, with a warning) a (1,) array
     numpy_like = isinstance(value, (str, bytes, bool, np.bool_, np.ndarray))
     if np.ndim(value) == 0 and not (numpy_like and np.asarray(value).dtype.kind not in "iuf"):
-        try:
+        with contextlib.suppress(TypeError, ValueError):  # None, ...
             return float(value)  # a Python or numpy number, a torch scalar, a Fraction
-        except (TypeError, ValueError):  # None, ...
-            pass
     got = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
     raise TypeError(f"{what} must return one number, the mean over the batch; got {got}")
 
