@@ -113,9 +113,8 @@ class Callback:
         if "on_train_batch_end" in vars(cls):
             cls.on_batch_end = vars(cls)["on_train_batch_end"]  # type: ignore[method-assign]
         # Keras's on_test_begin, on_predict_end..., or a hook misspelt (on_epoch_ends): never called either
-        misspelt = [name for name in vars(cls) if name not in _HOOKS and difflib.get_close_matches(
-            name, _HOOKS, n=1, cutoff=0.9)]
-        never_called = [name for name in vars(cls) if name in _KERAS_HOOKS_NOT_CALLED] + misspelt
+        never_called = [name for name in vars(cls) if name in _KERAS_HOOKS_NOT_CALLED or (
+            name not in _HOOKS and difflib.get_close_matches(name, _HOOKS, n=1, cutoff=0.9))]
         if never_called:  # it would be skipped without a word
             raise TypeError(f"{cls.__name__} defines {', '.join(never_called)}, which minidl's fit never "
                             "calls; it calls on_train_begin, on_epoch_begin, on_batch_end (or "
@@ -579,8 +578,7 @@ class CSVLogger(Callback):
                                  f"{self.separator.join(self.header)} and this fit logs "
                                  f"{self.separator.join(['epoch', *sorted(logs)])}{other}: append to a file "
                                  "with these columns, or write a new file")
-        row = [repr(float(logs[key])) if key in logs else "NA" for key in self.keys]
-        self.writer.writerow([epoch, *row])
+        self.writer.writerow([epoch, *(repr(float(logs[key])) if key in logs else "NA" for key in self.keys)])
         self.file.flush()
 
     def on_train_end(self, logs: dict[str, float]) -> None:
@@ -653,7 +651,9 @@ class ProgressBar(Progress):
         eta = _format_seconds((now - self.start) / done * (steps - done))
         running = [f"{key}: {value}" for key, value in _formatted(logs).items() if key != "size"]
         head = f"Epoch {self.epoch + 1}/{self.params['epochs']} {done:>{len(str(steps))}}/{steps} "
-        text = _fitted(head, done / steps, f" ETA {eta}", running, self.width, _columns())
+        # the terminal's width, less the last column (writing there wraps some terminals)
+        columns = shutil.get_terminal_size(fallback=(80, 24)).columns - 1
+        text = _fitted(head, done / steps, f" ETA {eta}", running, self.width, columns)
         print("\r" + text.ljust(self.drawn), end="", file=self.stream, flush=True)  # spaces over a longer bar
         self.drawn = len(text)
 
@@ -667,11 +667,6 @@ class ProgressBar(Progress):
 def _formatted(logs: dict[str, float]) -> dict[str, str]:
     # 1.2345e-05, not 0.0000
     return {key: f"{value:.4e}" if 0 < abs(value) < 1e-3 else f"{value:.4f}" for key, value in logs.items()}
-
-
-def _columns() -> int:
-    """The terminal's width in characters, less the last column (writing there wraps some terminals)."""
-    return shutil.get_terminal_size(fallback=(80, 24)).columns - 1
 
 
 def _fitted(head: str, fraction: float, eta: str, metrics: list[str], width: int, columns: int) -> str:

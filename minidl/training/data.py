@@ -46,8 +46,7 @@ def prepare_data(network: Network, loss: Loss, x: ArrayLike, y: ArrayLike, owner
     try:
         output_shape = network.predict(data[:1]).shape[1:]  # in evaluation mode
     except ValueError as error:  # the layers saw the probe, data[:1]: the first one sees all the data here
-        first = network.layers[0]
-        problem = first._input_problem(np.broadcast_to(np.zeros((), dtype), data.shape), first.input_shape)
+        problem = network.layers[0]._input_problem(data, network.layers[0].input_shape)
         raise ValueError(f"{owner} x of shape {data.shape} does not fit the network: {problem or error}"
                          ) from error
     template = np.broadcast_to(np.zeros((), dtype=dtype), (len(data), *output_shape))
