@@ -102,12 +102,11 @@ def backward_failure(layer: Layer, grad: Any, error: Exception) -> Exception:
 
     Only built on the error path of ``Network.backward`` (and the training loop).
     """
-    name = label(layer)
     if isinstance(error, AttributeError) and error.name == "shape" and not isinstance(grad, np.ndarray):
-        return TypeError(f"{name}: backward returned {type(grad).__name__}; it must return dL/dx, an array "
-                         "shaped like the layer's input (does backward end with `return grad_x`?)")
-    return RuntimeError(f"{name}: backward failed with {type(error).__name__}: {error}. If backward reads "
-                        "something that forward should keep (e.g. `self.x = x` in forward), check that "
+        return TypeError(f"{label(layer)}: backward returned {type(grad).__name__}; it must return dL/dx, "
+                         "an array shaped like the layer's input (does backward end with `return grad_x`?)")
+    return RuntimeError(f"{label(layer)}: backward failed with {type(error).__name__}: {error}. If backward "
+                        "reads something that forward should keep (e.g. `self.x = x` in forward), check that "
                         "forward stores it on every call and that forward ran before backward")
 
 
