@@ -404,8 +404,7 @@ def looking(layers: Sequence[Layer]) -> Iterator[None]:
             yield
     finally:
         for layer, attributes in kept:  # the same objects: a Parameter's values are never copied
-            vars(layer).clear()
-            vars(layer).update(attributes)
+            layer.__dict__ = attributes
         forward_runs[0] += 1  # a chain's next forward checks its layers again, which keeps their shapes
 
 
