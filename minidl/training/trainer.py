@@ -26,12 +26,7 @@ from minidl.optimizers import Optimizer, get_optimizer
 from minidl.training.callbacks import Callback, CallbackList, History, progress_for
 from minidl.training.data import Batches, checked_batch, fit_data, prepare_data
 from minidl.training.interrupts import InterruptGuard
-from minidl.training.step import (
-    StepPlan,
-    check_loss_fits,
-    forward_loss,
-    step,
-)
+from minidl.training.step import StepPlan, check_loss_fits, forward_loss, step
 
 if TYPE_CHECKING:
     from minidl.network import Network
