@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from minidl import CategoricalCrossEntropy, Dense, Flatten, Identity, Layer, Network, Parameter, Softmax
+from minidl import CategoricalCrossEntropy, Dense, Flatten, Identity, Layer, Network, Parameter, ReLU, Softmax
 from tests.messages import raises
 
 
@@ -15,6 +15,14 @@ def test_a_network_of_layers_that_only_pass_values_on_compiles_and_fit_says_it_h
     network.compile(optimizer="sgd", loss="mse")
     raises(ValueError, lambda: network.fit(np.ones((2, 3)), np.ones((2, 3)), verbose=0),
            "the network has no parameters to train (no layer with weights)")
+
+
+def test_evaluate_scores_a_network_without_parameters():
+    # Only training needs weights: ReLU([[1], [-2]]) is [[1], [0]], so against [[1], [1]] the squared and
+    # absolute errors are 0 and 1 (it was refused with "no parameters to train")
+    network = Network([ReLU()])
+    network.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    assert network.evaluate([[1.0], [-2.0]], [[1.0], [1.0]]) == {"loss": 0.5, "mae": 0.5}
 
 
 def test_binary_cross_entropy_after_a_softmax_over_more_than_two_units_is_refused():
