@@ -342,7 +342,15 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
         hint = " (give a key without val_: its validation curve is drawn with it)" if any(
             key.startswith("val_") for key in missing) else ""
         raise ValueError(f"plot_history: no {missing} in the history; it has {bases}{hint}")
-    figure, panels = _panels(axes, keys)
+    if axes is None:
+        axes = _pyplot().subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)[1]
+    panels = list(np.array(axes, dtype=object).ravel())  # an Axes, a list, plt.subplots(...)'s array
+    if len(panels) != len(keys):
+        raise ValueError(f"plot_history: got {len(panels)} axes for {len(keys)} keys {list(keys)}; "
+                         "pass one Axes per key")
+    # The canvas's figure is the top-level one (a new figure itself), also for an Axes in a subfigure
+    # (get_figure(root=True) says the same, but only from matplotlib 3.10 on).
+    figure: Figure = panels[0].figure.canvas.figure
     from matplotlib.ticker import MaxNLocator
 
     prefix = f"{label}: " if label else ""
@@ -375,21 +383,6 @@ def _series(history: Any) -> dict[str, Array]:
             raise ValueError(f"plot_history history[{key!r}] must be a list of numbers, one per epoch")
         series[str(key)] = array
     return series
-
-
-def _panels(axes: Axes | Sequence[Axes] | np.ndarray[Any, Any] | None,
-            keys: list[str]) -> tuple[Figure, list[Axes]]:
-    """The figure and one Axes per key: new ones, or those given (checked)."""
-    if axes is None:
-        figure, grid = _pyplot().subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
-        return figure, list(grid[0])
-    panels = list(np.array(axes, dtype=object).ravel())  # an Axes, a list, plt.subplots(...)'s array
-    if len(panels) != len(keys):
-        raise ValueError(f"plot_history: got {len(panels)} axes for {len(keys)} keys {list(keys)}; "
-                         "pass one Axes per key")
-    # The canvas's figure is the top-level one, also for an Axes in a subfigure (get_figure(root=True)
-    # says the same, but only from matplotlib 3.10 on).
-    return panels[0].figure.canvas.figure, panels
 
 
 # -- plot_loss_landscape ---------------------------------------------------------------
