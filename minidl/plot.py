@@ -166,11 +166,6 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     columns += [node_names(depth, len(dense_layers), width) for depth, width in enumerate(widths[1:])]
     values = {} if x is None else _node_values(network, x, positions, columns)
 
-    # A column's header: its Dense layer ("input" for the inputs' column) and the layers up to the next one.
-    layers, kinds = network.layers, [type(layer).__name__ for layer in network.layers]
-    headers = [" + ".join([layers[p].name if p >= 0 else "input", *kinds[p + 1 : end]])
-               for p, end in zip([-1, *positions], [*positions, len(layers)], strict=True)]
-
     spacing = 1.0 + 0.2 * (int(x is not None) + int(any(d.use_bias for d in dense_layers)))  # lines below
     tallest = max(len(_slots(width)) for width in widths)  # rows of the tallest column
     if ax is None:
@@ -181,7 +176,10 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     _draw_nodes(ax, columns, xy, dense_layers, values, precision)
 
     top = (tallest - 1) * spacing / 2  # the tallest column's first node; its last at -top
-    for c, (header, width) in enumerate(zip(headers, widths, strict=True)):
+    # A column's header: its Dense layer ("input" for the inputs' column) and the layers up to the next one.
+    layers, kinds = network.layers, [type(layer).__name__ for layer in network.layers]
+    for c, (p, end, width) in enumerate(zip([-1, *positions], [*positions, len(kinds)], widths, strict=True)):
+        header = " + ".join([layers[p].name if p >= 0 else "input", *kinds[p + 1 : end]])
         if width > MAX_DRAWN_NODES:  # the nodes left out: the middle row, between the first and last
             header += f"\n{width} nodes"
             ax.text(2.2 * c, 0, "⋮", ha="center", va="center", fontsize=20, color="0.3", gid=f"ellipsis:{c}")
