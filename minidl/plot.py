@@ -44,10 +44,8 @@ from minidl._typing import Array, ArrayLike
 from minidl._validation import as_float_array, check_int, check_positive_int, check_real
 from minidl.course import node_names
 from minidl.errors import label
-from minidl.layers.base import Layer, Parameter, looking
-from minidl.layers.conv import Conv2D
-from minidl.layers.dense import Dense
-from minidl.layers.pooling import AvgPool2D, MaxPool2D
+from minidl.layers import AvgPool2D, Conv2D, Dense, Layer, MaxPool2D, Parameter
+from minidl.layers.base import looking
 from minidl.losses import Loss, get_loss
 from minidl.network import Network
 
@@ -168,11 +166,6 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     columns += [node_names(depth, len(dense_layers), width) for depth, width in enumerate(widths[1:])]
     values = {} if x is None else _node_values(network, x, positions, columns)
 
-    layers, ends = network.layers, [*positions[1:], len(network.layers)]
-    headers = [" + ".join(["input"] + [type(a).__name__ for a in layers[: positions[0]]])]
-    headers += [" + ".join([layers[p].name] + [type(a).__name__ for a in layers[p + 1 : end]])
-                for p, end in zip(positions, ends, strict=True)]
-
     spacing = 1.0 + 0.2 * (int(x is not None) + int(any(d.use_bias for d in dense_layers)))  # lines below
     tallest = max(len(_slots(width)) for width in widths)  # rows of the tallest column
     if ax is None:
@@ -183,7 +176,10 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     _draw_nodes(ax, columns, xy, dense_layers, values, precision)
 
     top = (tallest - 1) * spacing / 2  # the tallest column's first node; its last at -top
-    for c, (header, width) in enumerate(zip(headers, widths, strict=True)):
+    # A column's header: its Dense layer ("input" for the inputs' column) and the layers up to the next one.
+    layers, kinds = network.layers, [type(layer).__name__ for layer in network.layers]
+    for c, (p, end, width) in enumerate(zip([-1, *positions], [*positions, len(kinds)], widths, strict=True)):
+        header = " + ".join([layers[p].name if p >= 0 else "input", *kinds[p + 1 : end]])
         if width > MAX_DRAWN_NODES:  # the nodes left out: the middle row, between the first and last
             header += f"\n{width} nodes"
             ax.text(2.2 * c, 0, "⋮", ha="center", va="center", fontsize=20, color="0.3", gid=f"ellipsis:{c}")
@@ -226,12 +222,12 @@ def _node_values(network: Network, x: ArrayLike, positions: list[int],
     if positions[0] == 0 and sample.shape not in ((n,), (1, n)):
         raise ValueError(f"draw_network x must be one sample of shape ({n},) or (1, {n}); "
                          f"got shape {np.shape(x)}")
-    one = sample[0] if sample.shape == (1, n) else sample  # (1, n): a batch of one, as predict takes
+    batch = sample if sample.shape == (1, n) else sample[None]  # (1, n): a batch of one, as predict takes
     first = network.layers[0]  # its own check, as forward runs it (BatchNorm takes features or images)
-    if positions[0] > 0 and (problem := first._input_problem(one[None], first.input_shape)) is not None:
+    if positions[0] > 0 and (problem := first._input_problem(batch, first.input_shape)) is not None:
         raise ValueError(f"draw_network x must be one sample without the batch axis (got shape "
                          f"{np.shape(x)}): {problem}")
-    traced = network.trace(one[None])  # in evaluation mode, as predict runs
+    traced = network.trace(batch)  # in evaluation mode, as predict runs
     # An input node's input and output: what the first Dense layer multiplies (the sample, after any
     # layers before it).
     inputs = traced.layers[positions[0]][1][0]
@@ -265,7 +261,7 @@ def _draw_nodes(ax: Axes, columns: list[list[str]], xy: list[dict[int, tuple[flo
     from matplotlib.patches import Circle
 
     for c, column in enumerate(columns):
-        owner = dense_layers[c - 1] if c > 0 else None
+        bias = dense_layers[c - 1].bias if c > 0 else None  # the inputs' column has none
         face = "#dbe9f6" if c == 0 else ("#fde2c8" if c == len(columns) - 1 else "#e2f0d9")
         for k, (cx, cy) in xy[c].items():
             name = column[k]
@@ -280,8 +276,8 @@ def _draw_nodes(ax: Axes, columns: list[list[str]], xy: list[dict[int, tuple[flo
                 size = 12 if len(text) <= 3 else (9 if len(text) <= 5 else 7)
                 ax.text(cx, cy, text, ha="center", va="center", fontsize=size, fontweight="bold",
                         zorder=5, gid=f"value:{name}")
-            if owner is not None and owner.bias is not None:
-                below.append((f"b {_number(float(owner.bias.value[k]), precision)}", f"bias:{name}"))
+            if bias is not None:
+                below.append((f"b {_number(float(bias.value[k]), precision)}", f"bias:{name}"))
             for line, (text, gid) in enumerate(below):
                 ax.text(cx, cy - _RADIUS - 0.05 - 0.17 * line, text, ha="center", va="top",
                         fontsize=8, color="0.3", zorder=5, gid=gid)
@@ -334,7 +330,7 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
     bases = [key for key in series if not key.startswith("val_")]
     bases += [key[4:] for key in series if key.startswith("val_") and key[4:] not in series]
     bases = sorted(bases, key=lambda name: name != "loss")  # stable: loss first, then as given
-    if not bases or not any(values.size for values in series.values()):
+    if not any(values.size for values in series.values()):  # also no key at all
         raise ValueError("plot_history got an empty history; train for at least one epoch")
     keys = bases if keys is None else ([keys] if isinstance(keys, str) else list(keys))
     if not keys:
@@ -344,7 +340,15 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
         hint = " (give a key without val_: its validation curve is drawn with it)" if any(
             key.startswith("val_") for key in missing) else ""
         raise ValueError(f"plot_history: no {missing} in the history; it has {bases}{hint}")
-    figure, panels = _panels(axes, keys)
+    if axes is None:
+        axes = _pyplot().subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)[1]
+    panels = list(np.array(axes, dtype=object).ravel())  # an Axes, a list, plt.subplots(...)'s array
+    if len(panels) != len(keys):
+        raise ValueError(f"plot_history: got {len(panels)} axes for {len(keys)} keys {list(keys)}; "
+                         "pass one Axes per key")
+    # The canvas's figure is the top-level one (a new figure itself), also for an Axes in a subfigure
+    # (get_figure(root=True) says the same, but only from matplotlib 3.10 on).
+    figure: Figure = panels[0].figure.canvas.figure
     from matplotlib.ticker import MaxNLocator
 
     prefix = f"{label}: " if label else ""
@@ -354,8 +358,7 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
             if name in series and series[name].size:
                 (line,) = panel.plot(np.arange(1, series[name].size + 1), series[name], style, marker="o",
                                      markersize=3, color=color, gid=f"history:{name}", label=prefix + role)
-                if label:  # a labelled run keeps one colour: solid training, dashed validation
-                    color = line.get_color()
+                color = line.get_color() if label else None  # a labelled run: one colour, solid and dashed
         panel.xaxis.set_major_locator(MaxNLocator(integer=True))
         _finish(panel, "epoch", key, key.replace("_", " "))
     figure.tight_layout()
@@ -378,21 +381,6 @@ def _series(history: Any) -> dict[str, Array]:
             raise ValueError(f"plot_history history[{key!r}] must be a list of numbers, one per epoch")
         series[str(key)] = array
     return series
-
-
-def _panels(axes: Axes | Sequence[Axes] | np.ndarray[Any, Any] | None,
-            keys: list[str]) -> tuple[Figure, list[Axes]]:
-    """The figure and one Axes per key: new ones, or those given (checked)."""
-    if axes is None:
-        figure, grid = _pyplot().subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
-        return figure, list(grid[0])
-    panels = list(np.array(axes, dtype=object).ravel())  # an Axes, a list, plt.subplots(...)'s array
-    if len(panels) != len(keys):
-        raise ValueError(f"plot_history: got {len(panels)} axes for {len(keys)} keys {list(keys)}; "
-                         "pass one Axes per key")
-    # The canvas's figure is the top-level one, also for an Axes in a subfigure (get_figure(root=True)
-    # says the same, but only from matplotlib 3.10 on).
-    return panels[0].figure.canvas.figure, panels
 
 
 # -- plot_loss_landscape ---------------------------------------------------------------
@@ -452,8 +440,7 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
     14.0
     """
     _check_network(network, "plot_loss_landscape")
-    if ax is None:
-        _pyplot()  # without matplotlib, say so before sweeping the loss (num forward passes)
+    _pyplot()  # without matplotlib, say so before sweeping the loss (num forward passes)
     loss = get_loss(loss)  # the message of a wrong one lists the loss names, as compile's does
     target, position, weight_name = _entry(network, parameter, index)
     num = check_int(num, "plot_loss_landscape num", 3, "an integer of at least 3")
