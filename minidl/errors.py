@@ -6,6 +6,7 @@ here, so a message reads the same wherever the mistake is caught.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +20,18 @@ if TYPE_CHECKING:
 def label(layer: Layer) -> str:
     """How every message names a layer: its type and its name, ``Dense 'dense'``."""
     return f"{type(layer).__name__} {layer.name!r}"
+
+
+def caller_outside_minidl() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside minidl.
+
+    ``network.fit`` and ``minidl.keras``'s ``Model.fit`` reach the warning through different
+    numbers of minidl's own frames; the caller of either is the line the user wrote.
+    """
+    frame, level = sys._getframe(1), 1  # the caller of this function: stacklevel 1 of its warning
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "minidl":
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def input_error(layer: Layer, x: Array, expected: tuple[int | None, ...] | None) -> Exception:

@@ -17,7 +17,7 @@ import numpy as np
 from minidl import metrics as _metrics
 from minidl._typing import Array, ArrayLike, Seed
 from minidl._validation import check_bool, check_count, check_positive_int, check_real
-from minidl.errors import label
+from minidl.errors import caller_outside_minidl, label
 from minidl.initializers import make_rng
 from minidl.layers.base import Layer, Parameter, copy_states, mode
 from minidl.losses import Loss, get_loss
@@ -416,4 +416,4 @@ class NonFiniteRecovery:
                   "initialisation)") if first else " (try a smaller learning rate)"
         reason = f"stopped: {where}; {kept}{advice}"
         self.trainer.stop_training, self.trainer.stop_reason = True, reason
-        warnings.warn(reason, RuntimeWarning, stacklevel=6)  # the caller of network.fit
+        warnings.warn(reason, RuntimeWarning, stacklevel=caller_outside_minidl())  # fit's caller

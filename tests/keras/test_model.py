@@ -663,3 +663,13 @@ def test_set_weights_of_one_layer_refuses_a_wrong_number_of_arrays():
 
     raises(ValueError, lambda: set_weights(minidl.Dense(2, 3), [np.ones((2, 3))]),
            "Dense 'dense' has 2 weight arrays; got 1")
+
+
+def test_a_stop_on_a_non_finite_loss_warns_at_the_line_calling_fit():
+    # It pointed at minidl/keras/model.py: Model.fit reaches the warning through one more frame than
+    # network.fit does
+    model = Sequential([Dense(1, input_shape=(1,))])
+    model.compile(optimizer=SGD(learning_rate=0.1), loss="mse")
+    with pytest.warns(RuntimeWarning, match="stopped: the training loss became") as caught:
+        model.fit(np.ones((4, 1)), np.full((4, 1), 1e200), epochs=2, verbose=0)
+    assert caught[0].filename == __file__
