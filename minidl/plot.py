@@ -489,8 +489,9 @@ def _entry(network: Network, parameter: Parameter | int,
     owners = {id(p): layer.name for layer in network.layers for p in layer.parameters()}
     if isinstance(parameter, (int, np.integer)) and not isinstance(parameter, bool):
         if not -len(parameters) <= parameter < len(parameters):
-            raise ValueError(f"plot_loss_landscape parameter index must be in [0, {len(parameters)}) (the "
-                             f"network has {len(parameters)} parameters); got {parameter}")
+            count = len(parameters)
+            raise ValueError(f"plot_loss_landscape parameter index must be in [-{count}, {count}) (the "
+                             f"network has {count} parameters); got {parameter}")
         parameter = parameters[int(parameter)]
     elif not isinstance(parameter, Parameter):
         raise TypeError("plot_loss_landscape parameter must be a Parameter of the network or its position "

@@ -458,8 +458,9 @@ def test_loss_landscape_leaves_weights_gradients_and_mode_as_they_were():
 def test_loss_landscape_rejects_bad_arguments():
     network = minidl.Network.from_node_weights(COURSE_WEIGHTS_0)
     loss = minidl.MeanSquaredError()
-    with pytest.raises(ValueError, match=r"parameter index must be in \[0, 2\)"):
-        mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=5, index=(0, 0))
+    for position in (5, 2, -3):  # -1 and -2 count from the end, as in a list
+        with pytest.raises(ValueError, match=r"parameter index must be in \[-2, 2\)"):
+            mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=position, index=(0, 0))
     with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
         mplot.plot_loss_landscape(network, loss, COURSE_X, COURSE_Y, parameter=0, index=(2, 0))
     for index in (True, 0.0, slice(0, 2), (0, True), "0", [[0, 0]]):  # one entry, by integers

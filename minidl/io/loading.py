@@ -14,6 +14,7 @@ import inspect
 import json
 import math
 import zipfile
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -113,8 +114,9 @@ def _read(file: IO[bytes], types: dict[str, type[Layer]], max_bytes: int) -> tup
             archive.check_npy(zipped, members[f"{key}.npy"], f"array {key!r}", item["dtype"], item["shape"])
         layers = [_build_layer(index, entry, types) for index, entry in enumerate(header["layers"])]
         _check_sizes_between(layers)
-        names = [layer.name for layer in layers]
-        need(len(set(names)) == len(names), f"layer names must be unique; got duplicates {sorted(names)}")
+        counts = Counter(layer.name for layer in layers)
+        repeated = sorted(name for name, count in counts.items() if count > 1)
+        need(not repeated, f"layer names must be unique; got {', '.join(map(repr, repeated))} more than once")
         values = {key: archive.read_array(zipped, members[f"{key}.npy"], f"array {key!r}")
                   for key in expected}
     for index, (layer, entry) in enumerate(zip(layers, header["layers"], strict=True)):

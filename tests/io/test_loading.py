@@ -99,7 +99,7 @@ def test_duplicate_layer_names_are_refused(saved: Path) -> None:
     header, arrays = read_parts(saved)
     header["layers"][3]["config"]["name"] = "relu"
     write_parts(saved, header, arrays)
-    with pytest.raises(ModelFileError, match=r"layer names must be unique"):
+    with pytest.raises(ModelFileError, match=r"layer names must be unique; got 'relu' more than once"):
         minidl.load(saved)
 
 
