@@ -231,13 +231,14 @@ def _matrices_from_node_weights(weights: Mapping[str, npt.ArrayLike]) -> list[Ar
     hidden: dict[int, dict[int, Array]] = {}  # hidden layer -> node -> the weights into it
     for key, value in weights.items():
         vector = _node_vector(key, value)
+        if key == "output":
+            continue
         match = _NODE_KEY.match(key) if isinstance(key, str) else None
-        if match is None and key != "output":
+        if match is None:
             raise ValueError(f"node weights: unexpected key {key!r}; expected 'node_<j>', "
                              "'node_<layer>_<j>' or 'output'")
-        if match is not None:  # a hidden node; 'output' is the last layer, added below
-            layer, node = match.groups(default="0")  # node_<j> is node_0_<j>
-            hidden.setdefault(int(layer), {})[int(node)] = vector
+        layer, node = match.groups(default="0")  # node_<j> is node_0_<j>
+        hidden.setdefault(int(layer), {})[int(node)] = vector
     if len({key.count("_") for key in weights if key != "output"}) > 1:  # node_<j> and node_<layer>_<j>
         raise ValueError("node weights mix 'node_<j>' and 'node_<layer>_<j>' keys; use one style")
     layers = [_numbered(nodes, f"nodes of hidden layer {i}")

@@ -310,9 +310,10 @@ class _Check:
             problem = f"backward gave {type(analytic).__name__}, not an array{hint}"
         elif analytic.shape != shape:
             problem = f"backward gave shape {analytic.shape}; expected {shape} (the shape of {name})"
-        if problem or values.size == 0:  # nothing to compare (an empty gradient passes)
-            error = np.nan if problem else 0.0
-            return GradientCheckRow(name, shape, 0, error, error, None, np.nan, np.nan, not problem, problem)
+        if problem:
+            return GradientCheckRow(name, shape, 0, np.nan, np.nan, None, np.nan, np.nan, False, problem)
+        if values.size == 0:
+            return GradientCheckRow(name, shape, 0, 0.0, 0.0, None, np.nan, np.nan, True)
         indices: Any = np.arange(values.size)
         if self.max_entries is not None and values.size > self.max_entries:
             indices = np.sort(self.rng.choice(values.size, size=self.max_entries, replace=False))

@@ -45,7 +45,7 @@ class Network:
                             f"{1 + len(more)} separate arguments (put them in square brackets)")
         self.layers: list[Layer] = _checked_layers(layers)
         self._chain = Chain(self.layers)  # runs them, checking each layer once per batch shape
-        self._parameters = [p for layer in self.layers for p in layer.parameters()]
+        self._parameters: list[Parameter] | None = None
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -66,6 +66,8 @@ class Network:
     # -- parameters, dtype and mode ---------------------------------------------------
     def parameters(self) -> list[Parameter]:
         """Every layer's parameters, first layer first (listed once: layers make them in ``__init__``)."""
+        if self._parameters is None:
+            self._parameters = [p for layer in self.layers for p in layer.parameters()]
         return self._parameters
 
     def zero_grad(self) -> None:
@@ -76,7 +78,8 @@ class Network:
     @property
     def dtype(self) -> np.dtype[Any]:
         """The dtype of the parameters, one for all layers (float64 when the network has none)."""
-        return self._parameters[0].dtype if self._parameters else np.dtype(np.float64)
+        parameters = self.parameters()
+        return parameters[0].dtype if parameters else np.dtype(np.float64)
 
     def astype(self, dtype: npt.DTypeLike) -> Network:
         """Convert every layer to the floating ``dtype`` (e.g. float32), in place; returns self.
@@ -94,7 +97,8 @@ class Network:
         for layer in self.layers:
             layer.astype(target)
         if self.optimizer is not None:  # load_state_arrays casts each array to its parameter's dtype
-            self.optimizer.load_state_arrays(self._parameters, self.optimizer.state_arrays(self._parameters))
+            parameters = self.parameters()
+            self.optimizer.load_state_arrays(parameters, self.optimizer.state_arrays(parameters))
         return self
 
     @property
@@ -147,8 +151,9 @@ class Network:
 
     def predict(self, x: ArrayLike, batch_size: int | None = None) -> Array:
         """The output for ``x`` in evaluation mode; ``batch_size``: in slices of that many samples."""
-        batch, single = as_batch(as_float_array(x, "predict x", dtype=self.dtype))
+        data = as_float_array(x, "predict x", dtype=self.dtype)
         size = None if batch_size is None else check_positive_int(batch_size, "predict batch_size")
+        batch, single = as_batch(data)
         run = self._chain.forward
         with looking(self.layers):
             if size is None or batch.ndim == 0 or len(batch) <= size:
@@ -156,7 +161,7 @@ class Network:
             else:
                 output = np.concatenate([run(batch[i : i + size]) for i in range(0, len(batch), size)])
         output = output[0] if single else output
-        return output.copy() if np.may_share_memory(output, batch) else output  # never a view of x
+        return output.copy() if np.may_share_memory(output, data) else output  # never a view of x
 
     def __call__(self, x: ArrayLike) -> Array:
         """Run ``forward``."""

@@ -143,6 +143,18 @@ class Optimizer(ABC):
         self._state: dict[Parameter, _ParameterState] = {}
 
     @property
+    def lr(self) -> float:
+        """Keras 2's and PyTorch's habit for ``learning_rate``: the same number, read or set.
+
+        (Set as an attribute of its own, a callback's ``optimizer.lr = 0.0`` did nothing.)
+        """
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.learning_rate = value
+
+    @property
     def learning_rate(self) -> float:
         """The step size, a finite number ``>= 0`` (may be changed between steps)."""
         return self._learning_rate
@@ -151,10 +163,6 @@ class Optimizer(ABC):
     def learning_rate(self, value: float) -> None:
         self._learning_rate = check_real(value, f"{type(self).__name__} learning_rate", low=0.0)
         self._rates: dict[np.dtype[Any], Array] = {}  # the rate as a 0-d array per dtype (see _rate)
-
-    #: Keras 2's and PyTorch's habit for ``learning_rate``: the same property, read or set.
-    #: (Set as an attribute of its own, a callback's ``optimizer.lr = 0.0`` did nothing.)
-    lr = learning_rate
 
     def _rate(self, dtype: np.dtype[Any]) -> Array:
         """The learning rate as a 0-d array of ``dtype``, made once per value and dtype.

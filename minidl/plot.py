@@ -166,6 +166,11 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     columns += [node_names(depth, len(dense_layers), width) for depth, width in enumerate(widths[1:])]
     values = {} if x is None else _node_values(network, x, positions, columns)
 
+    layers, ends = network.layers, [*positions[1:], len(network.layers)]
+    headers = [" + ".join(["input"] + [type(a).__name__ for a in layers[: positions[0]]])]
+    headers += [" + ".join([layers[p].name] + [type(a).__name__ for a in layers[p + 1 : end]])
+                for p, end in zip(positions, ends, strict=True)]
+
     spacing = 1.0 + 0.2 * (int(x is not None) + int(any(d.use_bias for d in dense_layers)))  # lines below
     tallest = max(len(_slots(width)) for width in widths)  # rows of the tallest column
     if ax is None:
@@ -176,10 +181,7 @@ def draw_network(network: Network, x: ArrayLike | None = None, *, ax: Axes | Non
     _draw_nodes(ax, columns, xy, dense_layers, values, precision)
 
     top = (tallest - 1) * spacing / 2  # the tallest column's first node; its last at -top
-    # A column's header: its Dense layer ("input" for the inputs' column) and the layers up to the next one.
-    layers, kinds = network.layers, [type(layer).__name__ for layer in network.layers]
-    for c, (p, end, width) in enumerate(zip([-1, *positions], [*positions, len(kinds)], widths, strict=True)):
-        header = " + ".join([layers[p].name if p >= 0 else "input", *kinds[p + 1 : end]])
+    for c, (header, width) in enumerate(zip(headers, widths, strict=True)):
         if width > MAX_DRAWN_NODES:  # the nodes left out: the middle row, between the first and last
             header += f"\n{width} nodes"
             ax.text(2.2 * c, 0, "⋮", ha="center", va="center", fontsize=20, color="0.3", gid=f"ellipsis:{c}")
@@ -358,7 +360,8 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, *,
             if name in series and series[name].size:
                 (line,) = panel.plot(np.arange(1, series[name].size + 1), series[name], style, marker="o",
                                      markersize=3, color=color, gid=f"history:{name}", label=prefix + role)
-                color = line.get_color() if label else None  # a labelled run: one colour, solid and dashed
+                if label:  # a labelled run keeps one colour: solid training, dashed validation
+                    color = line.get_color()
         panel.xaxis.set_major_locator(MaxNLocator(integer=True))
         _finish(panel, "epoch", key, key.replace("_", " "))
     figure.tight_layout()
@@ -440,7 +443,8 @@ def plot_loss_landscape(network: Network, loss: Loss | str, x: ArrayLike, y: Arr
     14.0
     """
     _check_network(network, "plot_loss_landscape")
-    _pyplot()  # without matplotlib, say so before sweeping the loss (num forward passes)
+    if ax is None:
+        _pyplot()  # without matplotlib, say so before sweeping the loss (num forward passes)
     loss = get_loss(loss)  # the message of a wrong one lists the loss names, as compile's does
     target, position, weight_name = _entry(network, parameter, index)
     num = check_int(num, "plot_loss_landscape num", 3, "an integer of at least 3")

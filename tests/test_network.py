@@ -236,6 +236,20 @@ def test_parameters_in_layer_order_and_zero_grad():
     assert not any(p.grad.any() for p in network.parameters())
 
 
+def test_a_parameter_replaced_before_the_first_use_is_the_one_trained_and_saved(tmp_path):
+    # A learner setting the course's weights may give a layer a new Parameter; the network lists its
+    # parameters when it first runs, not when it is built
+    network = minidl.Network([Dense(1, 1, seed=0)])
+    network[0].weight = minidl.Parameter(np.array([[2.0]]), name="weight")
+    network[0].bias = None
+    network.compile(optimizer="sgd", loss="mse")
+    network.fit([[1.0]], [[3.0]], epochs=1, batch_size=1, verbose=0)
+    assert network.parameters() == [network[0].weight]
+    assert network[0].weight.value[0, 0] == pytest.approx(2.0 + 0.01 * 2 * (3.0 - 2.0))  # SGD's 0.01
+    network.save(tmp_path / "replaced.npz")
+    np.testing.assert_array_equal(minidl.load(tmp_path / "replaced.npz")[0].weight.value, network[0].weight.value)
+
+
 def test_len_indexing_iteration():
     network = small_network()
     assert len(network) == 4

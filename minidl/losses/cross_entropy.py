@@ -156,15 +156,16 @@ class _CrossEntropy(Loss):
     def compute(self, predicted: Array, target: Any) -> float:
         """The loss of logits (``from_logits=True``) or of probabilities, clipped to ``[eps, 1 - eps]``.
 
-        Keeps for ``gradient`` the probabilities ``p``, the target, and which path was taken;
-        logits take the fused path's :meth:`logits_loss`.
+        Keeps for ``gradient`` the probabilities ``p``, the target, and which path was taken.
         """
         if self.from_logits:
-            return self.logits_loss(predicted, target)
-        check_unit_interval(predicted, "predicted probabilities (from_logits=False)", type(self).__name__)
-        self._p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
-        self._target, self._read_logits = target, False
-        return self._from_probabilities(self._p, target)
+            value, self._p = self._from_logits(predicted, target, None)
+        else:
+            check_unit_interval(predicted, "predicted probabilities (from_logits=False)", type(self).__name__)
+            self._p = np.clip(predicted, self.epsilon, 1.0 - self.epsilon)
+            value = self._from_probabilities(self._p, target)
+        self._target, self._read_logits = target, self.from_logits
+        return value
 
     @abstractmethod
     def _from_logits(self, z: Array, target: Any, p: Array | None) -> tuple[float, Array]:
@@ -218,6 +219,12 @@ class BinaryCrossEntropy(_CrossEntropy):
     name = "binary_crossentropy"
     _activation = Sigmoid
 
+    def compute(self, predicted: Array, target: Any) -> float:
+        """As every cross-entropy's, after checking (once per dtype) that ``1 - epsilon`` is below 1."""
+        if not self.from_logits and predicted.dtype.kind == "f":
+            _check_margin(type(self).__name__, self.epsilon, predicted.dtype)
+        return super().compute(predicted, target)
+
     def _from_logits(self, z: Array, target: Array, p: Array | None) -> tuple[float, Array]:
         """``L = mean(max(z, 0) - z y + log(1 + exp(-|z|)))``, stable for any finite ``z`` ``(N, ...)``."""
         exp_neg_abs = np.exp(-np.abs(z))
@@ -226,11 +233,7 @@ class BinaryCrossEntropy(_CrossEntropy):
         return total(np.maximum(z, 0.0) - z * target + np.log1p(exp_neg_abs)) / z.size, p
 
     def _from_probabilities(self, p: Array, target: Array) -> float:
-        """``L = -mean(y log p + (1 - y) log(1 - p))`` for clipped ``p`` ``(N, ...)``.
-
-        First checks (once per dtype) that ``1 - epsilon`` is below 1 in ``p``'s dtype.
-        """
-        _check_margin(type(self).__name__, self.epsilon, p.dtype)
+        """``L = -mean(y log p + (1 - y) log(1 - p))`` for clipped ``p`` ``(N, ...)``."""
         return -total(target * np.log(p) + (1.0 - target) * np.log(1.0 - p)) / p.size
 
     def gradient(self) -> Array:

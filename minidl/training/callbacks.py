@@ -578,7 +578,8 @@ class CSVLogger(Callback):
                                  f"{self.separator.join(self.header)} and this fit logs "
                                  f"{self.separator.join(['epoch', *sorted(logs)])}{other}: append to a file "
                                  "with these columns, or write a new file")
-        self.writer.writerow([epoch, *(repr(float(logs[key])) if key in logs else "NA" for key in self.keys)])
+        row = [repr(float(logs[key])) if key in logs else "NA" for key in self.keys]
+        self.writer.writerow([epoch, *row])
         self.file.flush()
 
     def on_train_end(self, logs: dict[str, float]) -> None:

@@ -57,14 +57,14 @@ class StepPlan:
         (:func:`check_parameters_after_backward`): once per ``fit``, per compiled network for
         ``train_step``, per call of ``loss_and_backward``.
 
-    A plan for training (``training=True``) refuses a network without parameters;
+    A plan for training (``for_training=True``, the default) refuses a network without parameters;
     ``evaluate``'s plan takes one.
     """
 
-    def __init__(self, network: Network, loss: Loss, training: bool = True) -> None:
+    def __init__(self, network: Network, loss: Loss, for_training: bool = True) -> None:
         check_loss_fits(network.layers, loss)  # compile's check again: loss_and_backward takes any loss
         layers, fused = network.layers, loss.fuses_with(network.layers[-1])
-        if training and not any(layer.parameters() for layer in layers):  # evaluate needs none
+        if for_training and not any(layer.parameters() for layer in layers):  # evaluate needs none
             raise ValueError("the network has no parameters to train (no layer with weights)")
         self.head, self.fused = Chain(layers, fused=fused), fused
         self.loss, self.parameters, self.unchecked = loss, network.parameters(), True

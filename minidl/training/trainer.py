@@ -254,7 +254,7 @@ class Trainer:
         {'loss': 0.5, 'mae': 0.5}
         """
         batch_size = None if batch_size is None else check_positive_int(batch_size, "evaluate batch_size")
-        plan = StepPlan(self.network, self.loss, training=False)
+        plan = StepPlan(self.network, self.loss, for_training=False)
         data, target, width = prepare_data(self.network, self.loss, x, y, "evaluate")
         return self._evaluate(plan, self._metric_functions(width), data, target, batch_size)
 
