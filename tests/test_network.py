@@ -247,7 +247,8 @@ def test_a_parameter_replaced_before_the_first_use_is_the_one_trained_and_saved(
     assert network.parameters() == [network[0].weight]
     assert network[0].weight.value[0, 0] == pytest.approx(2.0 + 0.01 * 2 * (3.0 - 2.0))  # SGD's 0.01
     network.save(tmp_path / "replaced.npz")
-    np.testing.assert_array_equal(minidl.load(tmp_path / "replaced.npz")[0].weight.value, network[0].weight.value)
+    loaded = minidl.load(tmp_path / "replaced.npz")
+    np.testing.assert_array_equal(loaded[0].weight.value, network[0].weight.value)
 
 
 def test_len_indexing_iteration():
