@@ -236,21 +236,23 @@ def Dropout(rate: float, seed: Seed = None, name: str | None = None,
 
 
 def BatchNormalization(momentum: float = 0.99, epsilon: float = 0.001, name: str | None = None,
-                       input_shape: Sequence[int] | None = None) -> KerasLayer:
+                       input_shape: Sequence[int] | None = None,
+                       dtype: npt.DTypeLike = np.float64) -> KerasLayer:
     """Keras's ``BatchNormalization`` (its defaults): ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta``.
 
     The features are the last axis of ``(features,)`` samples and the channels (axis 1) of
     channels-first images, inferred from the shape reaching it (``minidl.BatchNorm``). Samples of
     rank 2, ``(a, b)``, are refused: Keras normalises their last axis, ``minidl.BatchNorm`` axis 1.
+    ``dtype``: float64 by default, as the other layers (``dtype="float32"`` for Keras's).
     """
     def make(shape: tuple[int, ...]) -> list[Layer]:
         if len(shape) not in (1, 3):
             raise ValueError(f"BatchNormalization expects samples of shape (features,) or (channels, "
                              f"height, width); got {shape}: Keras normalises the last axis, minidl's "
                              "BatchNorm axis 1 (features, or channels); put Flatten() before it")
-        return [BatchNorm(shape[0], momentum=momentum, epsilon=epsilon, name=name)]
+        return [BatchNorm(shape[0], momentum=momentum, epsilon=epsilon, dtype=dtype, name=name)]
 
-    BatchNorm(1, momentum=momentum, epsilon=epsilon, name=name)  # bad settings fail at once, not at build
+    BatchNorm(1, momentum=momentum, epsilon=epsilon, dtype=dtype, name=name)  # bad settings fail at once
     return KerasLayer("BatchNormalization", make, input_shape)
 
 

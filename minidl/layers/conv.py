@@ -85,7 +85,7 @@ class Conv2D(Layer):
         self.out_channels = check_positive_int(out_channels, f"{where} out_channels")
         self.kernel_size = check_int_pair(kernel_size, f"{where} kernel_size")
         self.stride = check_int_pair(stride, f"{where} stride")
-        self.padding, self.pads = _padding(padding, self.kernel_size, self.stride, where)
+        self._padding, self.pads = _padding(padding, self.kernel_size, self.stride, where)
         dtype = check_float_dtype(dtype, f"{where}: dtype")
         check_bool(use_bias, f"{where}: use_bias")
         rng = make_rng(seed)
@@ -106,6 +106,14 @@ class Conv2D(Layer):
     def use_bias(self) -> bool:
         """Whether the layer adds a bias."""
         return self.bias is not None
+
+    @property
+    def padding(self) -> str | tuple[int, int]:
+        """The padding as given (``"valid"``, ``"same"`` or numbers), fixed when the layer is made.
+
+        Read-only: forward reads ``pads``, worked out from it in ``__init__`` (make a new layer).
+        """
+        return self._padding
 
     def forward(self, x: Array) -> Array:
         """All windows at once, as one matrix product: ``y = W @ cols + b``.
@@ -194,7 +202,9 @@ def _padding(padding: object, kernel: tuple[int, int], stride: tuple[int, int],
             return padding, ((0, 0), (0, 0))
         if stride != (1, 1):
             raise ValueError(f"{where}: padding='same' needs stride 1 (as in PyTorch); got stride {stride}. "
-                             "Give the padding as numbers instead, e.g. padding=kernel_size // 2")
+                             "Give the padding as numbers instead, e.g. padding=kernel_size // 2 (for an "
+                             "even kernel or an image that the stride does not divide, Keras's 'same' "
+                             "pads differently)")
         # PyTorch's rule: k - 1 zeros in all, the extra one of an even kernel below and right.
         top, left = (kernel[0] - 1) // 2, (kernel[1] - 1) // 2
         return padding, ((top, kernel[0] - 1 - top), (left, kernel[1] - 1 - left))

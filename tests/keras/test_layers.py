@@ -133,6 +133,15 @@ def test_a_small_convnet_is_channels_first():
     assert model.predict(np.ones((2, 1, 8, 8))).shape == (2, 3)
 
 
+def test_a_float32_convnet_with_batchnormalization_is_float32_throughout():
+    # BatchNormalization took no dtype, so a float32 Conv2D before it made the model refuse to build
+    model = Sequential([Conv2D(2, 3, input_shape=(1, 6, 6), dtype="float32"),
+                        BatchNormalization(dtype="float32"), Flatten(), Dense(1, dtype="float32")])
+    assert {p.dtype for p in model.network.parameters()} == {np.dtype(np.float32)}
+    assert model.layers[1].running_var.dtype == np.float32
+    assert model.predict(np.ones((2, 1, 6, 6), dtype=np.float32)).dtype == np.float32
+
+
 def test_pooling_refuses_same_padding():
     with pytest.raises(ValueError, match="padding='valid'"):
         MaxPooling2D(2, padding="same")

@@ -292,6 +292,14 @@ def test_same_padding_needs_stride_1():
     raises(ValueError, lambda: conv(stride=(1, 2), padding="same"), "got stride (1, 2)")
 
 
+def test_padding_is_fixed_when_the_layer_is_made():
+    # Set afterwards it changed the saved file but not forward (which reads the pads worked out from it)
+    layer = conv(padding=1)
+    with pytest.raises(AttributeError):
+        layer.padding = 0
+    assert layer.padding == (1, 1) and layer.pads == ((1, 1), (1, 1))
+
+
 @pytest.mark.parametrize(("kernel", "error"), [
     (0, ValueError), (-3, ValueError), ((3, 0), ValueError), ((3,), TypeError), ((1, 2, 3), TypeError),
     ("3", TypeError), (2.5, TypeError), ((2.0, 2), ValueError), (True, ValueError), (None, TypeError)])
