@@ -154,8 +154,9 @@ def _sparse_categorical_accuracy(predicted: Array, labels: npt.NDArray[Any]) -> 
 def resolve(kind: str | Callable[..., float], loss: losses.Loss, output_width: int) -> MetricFunction:
     """The fast ``(predicted, target) -> float`` for a compiled metric (a name of ``NAMES`` or a function).
 
-    ``"accuracy"`` picks its kind from the loss, as Keras does: binary for binary
-    cross-entropy or a single output, sparse for integer labels, else categorical.
+    ``"accuracy"`` picks its kind from the loss, as Keras 2 did (Keras 3 reads the shapes; see
+    :mod:`minidl.keras`): binary for binary cross-entropy or a single output, sparse for integer
+    labels, else categorical.
     """
     if not isinstance(kind, str):
         user, what = kind, f"the metric {_name(kind)!r}"

@@ -1,13 +1,14 @@
 """Keras's ``keras.callbacks`` path: ``from minidl.keras.callbacks import EarlyStopping, ...``.
 
 minidl's own callbacks (see :mod:`minidl.training`), under the module path the course's
-import lines use; ``EarlyStopping`` and ``ModelCheckpoint`` take Keras's arguments in Keras's
-order (:class:`EarlyStopping`, :class:`ModelCheckpoint`). ``Callback`` is minidl's base class
-(:class:`minidl.Callback`): a subclass overrides ``on_train_begin(logs)``, ``on_epoch_begin(epoch,
-logs)``, ``on_epoch_end(epoch, logs)``, ``on_batch_end(batch, logs)`` or ``on_train_end(logs)``,
-and during ``fit`` its ``self.model`` is the Sequential being trained (``self.model.stop_training
-= True`` stops ``fit`` after the epoch, or the batch from ``on_batch_end``), ``self.params`` what
-``fit`` was asked to do.
+import lines use; ``EarlyStopping``, ``ModelCheckpoint`` and ``ReduceLROnPlateau`` take Keras's
+arguments in Keras's order (:class:`EarlyStopping`, :class:`ModelCheckpoint`,
+:class:`ReduceLROnPlateau`). ``Callback`` is minidl's base class (:class:`minidl.Callback`): a
+subclass overrides ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``,
+``on_epoch_end(epoch, logs)``, ``on_batch_end(batch, logs)`` or ``on_train_end(logs)``, and during
+``fit`` its ``self.model`` is the Sequential being trained (``self.model.stop_training = True``
+stops ``fit`` after the epoch, or the batch from ``on_batch_end``), ``self.params`` what ``fit``
+was asked to do.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 
 from minidl import training
 from minidl._validation import check_count
-from minidl.training import Callback, CSVLogger, LearningRateScheduler, ReduceLROnPlateau
+from minidl.training import Callback, CSVLogger, LearningRateScheduler
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint",
            "ReduceLROnPlateau"]
@@ -29,7 +30,8 @@ class EarlyStopping(training.EarlyStopping):
     ``EarlyStopping(monitor, min_delta, patience, verbose, mode, baseline, restore_best_weights,
     start_from_epoch)`` (minidl's own takes ``patience`` second). ``start_from_epoch``: the
     epochs before it (counted from 0) are not watched, so training does not stop during them.
-    ``baseline`` must stay None: minidl does not support it.
+    ``baseline`` must stay None: minidl does not support it. ``stopped_epoch`` is 0 when training
+    did not stop early, as in Keras (minidl's own says None).
 
     Examples
     --------
@@ -48,6 +50,11 @@ class EarlyStopping(training.EarlyStopping):
         _unsupported("EarlyStopping", baseline=(baseline, None))
         super().__init__(monitor, patience, min_delta, restore_best_weights, mode, verbose)
         self.start_from_epoch = check_count(start_from_epoch, "EarlyStopping start_from_epoch")
+
+    def on_train_begin(self, logs: dict[str, float]) -> None:
+        """Forget any previous run; ``stopped_epoch`` starts at Keras's 0."""
+        super().on_train_begin(logs)
+        self.stopped_epoch = 0
 
 
 class ModelCheckpoint(training.ModelCheckpoint):
@@ -82,6 +89,26 @@ class ModelCheckpoint(training.ModelCheckpoint):
     def filepath(self) -> str:
         """The file to write, as given (Keras's name for :attr:`path`)."""
         return self.path
+
+
+class ReduceLROnPlateau(training.ReduceLROnPlateau):
+    """Keras's ``ReduceLROnPlateau``: multiply the learning rate by ``factor`` when a number stalls.
+
+    :class:`minidl.ReduceLROnPlateau` with Keras's argument order and defaults:
+    ``ReduceLROnPlateau(monitor, factor, patience, verbose, mode, min_delta, cooldown, min_lr)``
+    (minidl's own takes ``mode`` fourth and ``verbose`` last).
+
+    Examples
+    --------
+    >>> from minidl.keras.callbacks import ReduceLROnPlateau
+    >>> reduce = ReduceLROnPlateau("val_loss", 0.5, 3, 1)   # monitor, factor, patience, verbose
+    >>> reduce.factor, reduce.patience, reduce.verbose
+    (0.5, 3, 1)
+    """
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
+                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
+        super().__init__(monitor, factor, patience, mode, min_delta, cooldown, min_lr, verbose)
 
 
 def _unsupported(owner: str, **given: tuple[object, object]) -> None:

@@ -405,7 +405,8 @@ class EarlyStopping(Monitor):
 
     def on_train_end(self, logs: dict[str, float]) -> None:
         """Restore the best epoch's parameters and state arrays, if asked."""
-        if self.verbose and self.stopped_epoch is not None:
+        stopped = self.wait >= max(self.patience, 1)  # (minidl.keras's stopped_epoch is 0 until then)
+        if self.verbose and stopped and self.stopped_epoch is not None:
             print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
         # Always, as Keras 3: the network may hold a later epoch's weights (wait > 0), or those of the
         # middle of an epoch that stopped on a NaN/inf loss (fit then skips its on_epoch_end)
@@ -433,7 +434,8 @@ class ModelCheckpoint(Monitor):
     path
         The file to write. It may hold ``str.format`` fields: ``{epoch}`` (counted from
         1, as Keras) and any key of the epoch logs, e.g.
-        ``"checkpoints/model-{epoch:03d}-{val_loss:.4f}.npz"``; the folder must exist.
+        ``"checkpoints/model-{epoch:03d}-{val_loss:.4f}.npz"``; a missing folder is made, as
+        Keras does.
     monitor
         The key of the epoch logs to compare (``"val_loss"`` by default; ``"loss"``,
         ``"val_accuracy"``, ...). Only used when ``save_best_only``.
@@ -494,6 +496,7 @@ class ModelCheckpoint(Monitor):
             logged = ", ".join(sorted(logs))
             raise ValueError(f"ModelCheckpoint path {self.path!r}: cannot fill its fields with epoch and the "
                              f"epoch logs ({logged}): {type(error).__name__}: {error}") from None
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         self.network.save(path, include_optimizer=self.include_optimizer)
         self.saved.append(path)
         if self.verbose:

@@ -145,3 +145,26 @@ def test_a_keras_callback_reads_this_fits_history_and_stops_after_a_batch():
         history = model.fit(np.ones((8, 1)), np.zeros(8), batch_size=2, epochs=3, verbose=0,
                             callbacks=[StopAfterTwoBatches()])
         assert seen == [0, 1, True] and history.epoch == [0] and model.history is history
+
+
+def test_reduce_lr_on_plateau_takes_kerass_argument_order():
+    # Keras's fourth is verbose; minidl's own ReduceLROnPlateau takes mode there ("mode must be ...; got 1")
+    from minidl.keras.callbacks import ReduceLROnPlateau
+
+    reduce = ReduceLROnPlateau("val_loss", 0.5, 3, 1, "min", 0.01, 2, 1e-4)
+    assert (reduce.monitor, reduce.factor, reduce.patience, reduce.verbose) == ("val_loss", 0.5, 3, 1)
+    assert (reduce.mode, reduce.min_delta, reduce.cooldown, reduce.min_lr) == ("min", 0.01, 2, 1e-4)
+    assert minidl.keras.ReduceLROnPlateau is ReduceLROnPlateau
+    assert isinstance(reduce, minidl.ReduceLROnPlateau)
+
+
+def test_early_stopping_that_never_stopped_has_kerass_stopped_epoch_0():
+    # Keras code such as print(stop.stopped_epoch + 1) failed on minidl's None
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mse")
+    stop = EarlyStopping(monitor="loss", patience=50)
+    model.fit(np.eye(2), np.array([1.0, 2.0]), epochs=3, verbose=0, callbacks=[stop])
+    assert stop.stopped_epoch == 0
+    stop = EarlyStopping(monitor="loss", min_delta=1e9, patience=1)
+    model.fit(np.eye(2), np.array([1.0, 2.0]), epochs=3, verbose=0, callbacks=[stop])
+    assert stop.stopped_epoch == 1

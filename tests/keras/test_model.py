@@ -673,3 +673,27 @@ def test_a_stop_on_a_non_finite_loss_warns_at_the_line_calling_fit():
     with pytest.warns(RuntimeWarning, match="stopped: the training loss became") as caught:
         model.fit(np.ones((4, 1)), np.full((4, 1), 1e200), epochs=2, verbose=0)
     assert caught[0].filename == __file__
+
+
+def test_kerass_losses_module_gives_minidls_losses_under_kerass_names(tmp_path):
+    from minidl.keras.losses import (
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        MeanAbsoluteError,
+        MeanSquaredError,
+        SparseCategoricalCrossentropy,
+    )
+
+    assert (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy) == (
+        minidl.BinaryCrossEntropy, minidl.CategoricalCrossEntropy, minidl.SparseCategoricalCrossEntropy)
+    assert (MeanSquaredError, MeanAbsoluteError) == (minidl.MeanSquaredError, minidl.MeanAbsoluteError)
+    # Keras's logits recipe: no softmax in the model, the loss reads the logits
+    model = Sequential([Dense(3, input_shape=(2,), seed=0)])
+    model.compile(optimizer="sgd", loss=SparseCategoricalCrossentropy(from_logits=True))
+    x, labels = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 2])
+    logits = model.predict(x)
+    log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    assert model.evaluate(x, labels) == pytest.approx(-log_softmax[[0, 1], labels].mean())
+    model.save(tmp_path / "logits.keras")
+    assert load_model(tmp_path / "logits.keras").loss.from_logits is True
+    assert minidl.keras.losses is sys.modules["minidl.keras.losses"]

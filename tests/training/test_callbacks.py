@@ -880,7 +880,10 @@ def test_the_new_callbacks_are_exported_from_minidl_and_minidl_keras() -> None:
 
     for name in ("LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger"):
         assert name in minidl.__all__ and name in minidl.keras.__all__
-        assert getattr(minidl, name) is getattr(minidl.keras, name)
+    assert minidl.LearningRateScheduler is minidl.keras.LearningRateScheduler
+    assert minidl.CSVLogger is minidl.keras.CSVLogger
+    # minidl.keras's takes Keras's argument order (tests/keras/test_callbacks.py)
+    assert issubclass(minidl.keras.ReduceLROnPlateau, minidl.ReduceLROnPlateau)
 
 
 def test_a_callbacks_model_is_the_network_it_trains_as_kerass():
@@ -986,3 +989,24 @@ def test_a_stream_without_isatty_or_a_closed_one_is_no_terminal():
     closed.close()  # isatty() of a closed stream raises ValueError
     assert _is_terminal(FakeTerminal()) is True
     assert _is_terminal(closed) is False and _is_terminal(object()) is False
+
+
+def test_model_checkpoint_makes_a_missing_folder_as_keras_does(tmp_path: Path) -> None:
+    # It failed with a bare FileNotFoundError at the end of the first epoch, after training it
+    network = compiled_net()
+    x, y = linear_data()
+    path = tmp_path / "runs" / "{epoch}" / "model.npz"
+    checkpoint = ModelCheckpoint(path, monitor="loss", save_best_only=False)
+    network.fit(x, y, epochs=2, verbose=0, callbacks=[checkpoint])
+    assert checkpoint.saved == [str(tmp_path / "runs" / str(epoch) / "model.npz") for epoch in (1, 2)]
+    np.testing.assert_array_equal(minidl.load(checkpoint.saved[-1]).predict(x), network.predict(x))
+
+
+def test_early_stopping_says_it_stopped_only_when_it_did(capsys) -> None:
+    x, y = linear_data()
+    patient = EarlyStopping(monitor="loss", patience=50, verbose=1)
+    compiled_net().fit(x, y, epochs=3, verbose=0, callbacks=[patient])
+    assert patient.stopped_epoch is None and "EarlyStopping" not in capsys.readouterr().out
+    eager = EarlyStopping(monitor="loss", min_delta=1e9, patience=1, verbose=1)
+    compiled_net().fit(x, y, epochs=3, verbose=0, callbacks=[eager])
+    assert eager.stopped_epoch == 1 and "EarlyStopping: stopped after epoch 2" in capsys.readouterr().out
