@@ -120,6 +120,7 @@ class Dense(Layer):
         self._parameter_gradients(grad_y)
 
     def _parameter_gradients(self, grad_y: Array) -> None:
+        """``dL/dW = x.T @ g`` and ``dL/db = g.sum(axis=0)`` (see ``backward``), into the ``grad`` arrays."""
         x = self._x
         if len(x) == 1:
             # BLAS is slow on an inner size of 1 (4x at 784 x 256); the outer product (x.T broadcast

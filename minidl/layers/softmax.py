@@ -37,7 +37,7 @@ class Softmax(KeepsShape, Layer):
         return super()._input_problem(x, expected)
 
     def forward(self, x: Array) -> Array:
-        """``p = exp(z - max z) / sum(exp(z - max z))`` along the last axis; any shape, the same out."""
+        """``p = exp(x - max x) / sum(exp(x - max x))`` along the last axis; any shape, the same out."""
         shifted = x - x.max(axis=-1, keepdims=True)
         p: Array = np.exp(shifted, out=shifted)  # in place: shifted is ours and not needed after
         p /= p.sum(axis=-1, keepdims=True)
