@@ -20,8 +20,8 @@ def _doctest_namespace(doctest_namespace: dict[str, object]) -> None:
 # What a Markdown code block or doctest needs that minidl itself does not: module, the pattern
 # that shows it in the code, and how to install it.
 OPTIONAL = [
-    ("matplotlib", r"\bmatplotlib\b|\bminidl\.plot\b", 'pip install "minidl[plot]"'),
-    ("sklearn", r"\bsklearn\b", 'pip install "minidl[examples]"'),
+    ("matplotlib", r"\bmatplotlib\b|\bminidl\.plot\b", 'pip install -e ".[plot]" in minidl\'s clone'),
+    ("sklearn", r"\bsklearn\b", 'pip install -e ".[examples]" in minidl\'s clone'),
 ]
 
 
