@@ -180,7 +180,7 @@ class LeakyReLU(Activation):
 
     def derivative(self, x: Array) -> npt.NDArray[Any]:
         """1 where ``x > 0``, ``alpha`` elsewhere, in ``x``'s dtype: ``alpha + (1 - alpha) [x > 0]``."""
-        slope: Array = (x > 0).astype(x.dtype)
+        slope: Array = (x > 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
         slope *= 1.0 - self.alpha
         slope += self.alpha
         return slope
@@ -210,7 +210,7 @@ class Sigmoid(Activation):
 
         For ``x >= 0`` that is ``1 / (1 + exp(-x))``; for ``x < 0``, ``exp(x) / (1 + exp(x))``.
         """
-        denominator = np.exp(-np.abs(x))
+        denominator = np.exp(-1.0 * np.abs(x))  # not -np.abs(x): numpy has no negative of a boolean array
         denominator += 1.0
         result: Array = np.exp(np.minimum(x, 0.0))
         result /= denominator
@@ -237,8 +237,8 @@ class Tanh(Activation):
     derivative_uses_output = True
 
     def function(self, x: Array) -> Array:
-        """``tanh(x)`` element-wise."""
-        return np.tanh(x)
+        """``tanh(x)`` element-wise (integers in float64: numpy would pick float16 for uint8)."""
+        return np.tanh(x, dtype=None if x.dtype.kind == "f" else np.float64)
 
     def derivative(self, x: Array) -> npt.NDArray[Any]:
         """``1 - tanh(x)**2``."""

@@ -90,8 +90,7 @@ class Layer(ABC):
 
     **The checks are written once, here.** Every subclass's ``forward``, ``backward`` and
     ``backward_parameters`` are wrapped when the class is defined (``__init_subclass__``),
-    so their bodies are the math only. Before ``forward``, the input is checked: real numbers
-    (integers and booleans are turned into float64 here, so a forward sees floats only),
+    so their bodies are the math only. Before ``forward``, the input is checked: real numbers,
     a batch, fitting the declared ``input_shape`` (when a layer declares one); after it, the shapes of
     the input and output are kept in ``last_input_shape`` and ``last_output_shape``.
     Before ``backward``, the wrapper checks that a forward ran and that ``grad_y`` is an array
@@ -337,8 +336,6 @@ def _checked_forward(forward: Callable[[Any, Array], Array]) -> Callable[[Any, A
     def checked(self: Layer, x: Array) -> Array:
         if type(x) is not np.ndarray:
             x = np.asarray(x)
-        if x.dtype.kind in "iub":  # integers and booleans are computed in float64, here for every layer
-            x = x.astype(np.float64)
         shape = x.shape
         # A batch of the shape and dtype accepted last time passes again: training's common case
         # costs one tuple comparison. (The check's shape and dtype conditions are independent.)

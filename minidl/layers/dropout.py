@@ -87,10 +87,12 @@ class Dropout(KeepsShape, Layer):
         if not self.training or self.rate == 0.0:
             self.mask = None
             return x
-        # Generator.random draws float32 or float64 only; the mask takes the input's dtype (float16 too)
+        # Generator.random draws float32 or float64 only; the mask takes the input's
+        # floating dtype (float16 too), and float64 for integer input.
         draw = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
         keep = self._rng.random(x.shape, dtype=draw) >= self.rate
-        self.mask = keep * x.dtype.type(1.0 / (1.0 - self.rate))
+        self.mask = keep * dtype.type(1.0 / (1.0 - self.rate))
         return x * self.mask
 
     def backward(self, grad_y: Array) -> Array:

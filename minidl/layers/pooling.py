@@ -188,7 +188,8 @@ class AvgPool2D(_Pool2D):
         """
         windows = self._windows(x)
         # a copy, in x's order; float16 summed in float32 (a window's sum may pass 65504)
-        y: Array = windows[0].astype(np.float32 if x.dtype == np.float16 else x.dtype)
+        y: Array = windows[0].astype(np.float32 if x.dtype == np.float16 else x.dtype if x.dtype.kind == "f"
+                                     else np.float64)
         for view in windows[1:]:
             y += view
         y /= len(windows)

@@ -38,6 +38,8 @@ class Softmax(KeepsShape, Layer):
 
     def forward(self, x: Array) -> Array:
         """``p = exp(x - max x) / sum(exp(x - max x))`` along the last axis; any shape, the same out."""
+        if x.dtype.kind != "f":  # integer or boolean input: exp below writes into this array
+            x = x.astype(np.float64)
         shifted = x - x.max(axis=-1, keepdims=True)
         p: Array = np.exp(shifted, out=shifted)  # in place: shifted is ours and not needed after
         p /= p.sum(axis=-1, keepdims=True)

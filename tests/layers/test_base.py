@@ -876,24 +876,3 @@ def test_a_layer_of_ones_own_keeps_what_a_look_left():
     network.forward(np.ones((8, 2)))
     network.predict(np.ones((1, 2)))
     assert network[1].seen.shape == (1, 3)  # what the user looks at after predict
-
-
-@pytest.mark.parametrize("make", [
-    lambda: minidl.ReLU(), lambda: minidl.LeakyReLU(0.1), lambda: minidl.Sigmoid(), lambda: minidl.Tanh(),
-    lambda: minidl.Softmax(), lambda: minidl.Dropout(0.5, seed=0), lambda: minidl.Flatten(),
-    lambda: minidl.MaxPool2D(2), lambda: minidl.AvgPool2D(2), lambda: minidl.Dense(2, 3, seed=0),
-    lambda: minidl.Conv2D(2, 1, 1, seed=0), lambda: minidl.BatchNorm(2),
-], ids=lambda make: type(make()).__name__)
-@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int64, np.bool_])
-def test_integer_and_boolean_input_computes_as_its_float64_values(make, dtype) -> None:
-    # Converted once before any layer's forward (each layer converted, or forgot to, on its own)
-    values = np.random.default_rng(0).integers(0, 2 if dtype is np.bool_ else 5, size=(2, 2, 2, 2))
-    x = values.astype(dtype)
-    if isinstance(make(), minidl.Dense):
-        x, values = x.reshape(8, 2), values.reshape(8, 2)
-    integer, floating = make(), make()
-    y = integer.forward(x)
-    assert y.dtype == np.float64
-    np.testing.assert_array_equal(y, floating.forward(values.astype(np.float64)))
-    grad_y = np.ones_like(y)
-    np.testing.assert_array_equal(integer.backward(grad_y), floating.backward(grad_y))
