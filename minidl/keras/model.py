@@ -165,12 +165,6 @@ class Sequential:
             raise ValueError(f"{caller}: this model is not built yet: the input size of its first layer "
                              f"({first}) is not known. Pass input_shape=(n_features,) to the first layer "
                              "(or add Input(shape=(n_features,)) first), or call fit or predict with data")
-        declared, shape = self._input, x.shape if isinstance(x, np.ndarray) else None
-        if declared is not None and shape is not None and declared not in (shape, shape[1:]):
-            # (the layers would say it of a probe batch of one, and name a later layer)
-            raise ValueError(f"{caller}: x has samples of shape {shape[1:]}; this model takes samples of "
-                             f"shape {declared}, its input_shape (x of shape (batch, "
-                             f"{', '.join(map(str, declared))}))")
         return self._network
 
     def _compiled_network(self, x: ArrayLike, caller: str) -> Network:
