@@ -194,3 +194,27 @@ def test_numpys_error_in_the_forward_of_a_layer_of_ones_own_names_the_layer():
     raises(ValueError, lambda: chain.forward(np.ones((2, 3))),
            "ScaleOfFive 'scaleoffive' (layer 1): forward failed: operands could not be broadcast")
     raises(ValueError, lambda: chain.forward(np.ones((2, 4))), "Dense 'dense': expected 3 input features")
+
+
+class _Binarize(Layer):
+    """A learner's layer that hands on booleans (x > 0), as a step function would."""
+
+    def forward(self, x):
+        return x > 0
+
+    def backward(self, grad_y):
+        return np.zeros_like(grad_y)
+
+
+def test_integers_made_mid_chain_are_converted_on_the_fast_path_too():
+    # The second batch of a shape runs the layers' bare math, without the forward check: a conversion
+    # of integer input made only in that check left Sigmoid to get booleans there (TypeError), uint8 0.0
+    from minidl import Network, Softmax, Tanh
+
+    x = np.array([[1.0, -2.0, 3.0]])
+    for layer in (Sigmoid(), Tanh(), Softmax(), Dropout(0.5, seed=0)):
+        network = Network([_Binarize(), layer])
+        first, second = network.forward(x), network.forward(x)
+        assert first.dtype == np.float64 and second.dtype == np.float64
+        if not isinstance(layer, Dropout):
+            np.testing.assert_array_equal(first, second)
