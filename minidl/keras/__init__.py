@@ -44,8 +44,8 @@ What is built is an ordinary minidl :class:`~minidl.Network` of ordinary layers
   (``minidl.EarlyStopping`` says None). ``ReduceLROnPlateau`` takes Keras's order too
   (``verbose`` fourth); ``minidl.ReduceLROnPlateau`` takes ``mode`` fourth.
 * ``minidl.keras.losses`` has Keras's class names (``SparseCategoricalCrossentropy``, ...) for
-  minidl's losses; pass ``from_logits=`` by name (the second argument is minidl's ``epsilon``,
-  not Keras's ``label_smoothing``).
+  minidl's losses; its cross-entropies take ``from_logits`` only (Keras's ``label_smoothing``
+  is refused).
 """
 
 from minidl.keras import callbacks as callbacks  # Keras's module paths: keras.optimizers.Adam, ...

@@ -106,6 +106,8 @@ class ReduceLROnPlateau(training.ReduceLROnPlateau):
     (0.5, 3, 1)
     """
 
+    config_keys = ("monitor", "factor", "patience", "verbose", "mode", "min_delta", "cooldown", "min_lr")
+
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
                  mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
         super().__init__(monitor, factor, patience, mode, min_delta, cooldown, min_lr, verbose)

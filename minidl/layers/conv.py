@@ -202,9 +202,9 @@ def _padding(padding: object, kernel: tuple[int, int], stride: tuple[int, int],
             return padding, ((0, 0), (0, 0))
         if stride != (1, 1):
             raise ValueError(f"{where}: padding='same' needs stride 1 (as in PyTorch); got stride {stride}. "
-                             "Give the padding as numbers instead, e.g. padding=kernel_size // 2 (for an "
-                             "even kernel or an image that the stride does not divide, Keras's 'same' "
-                             "pads differently)")
+                             "Give the padding as numbers instead, e.g. padding=kernel_size // 2 (not "
+                             "Keras's 'same' with a stride, which depends on the image size and may pad "
+                             "one more row below and column right than above and left)")
         # PyTorch's rule: k - 1 zeros in all, the extra one of an even kernel below and right.
         top, left = (kernel[0] - 1) // 2, (kernel[1] - 1) // 2
         return padding, ((top, kernel[0] - 1 - top), (left, kernel[1] - 1 - left))

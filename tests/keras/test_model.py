@@ -684,8 +684,15 @@ def test_kerass_losses_module_gives_minidls_losses_under_kerass_names(tmp_path):
         SparseCategoricalCrossentropy,
     )
 
-    assert (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy) == (
-        minidl.BinaryCrossEntropy, minidl.CategoricalCrossEntropy, minidl.SparseCategoricalCrossEntropy)
+    for keras_name, minidls in [(BinaryCrossentropy, minidl.BinaryCrossEntropy),
+                                (CategoricalCrossentropy, minidl.CategoricalCrossEntropy),
+                                (SparseCategoricalCrossentropy, minidl.SparseCategoricalCrossEntropy)]:
+        assert type(keras_name(from_logits=True)) is minidls and keras_name(True).from_logits is True
+        # Keras's second argument is label_smoothing; read as minidl's epsilon it changed the loss
+        with pytest.raises(TypeError):
+            keras_name(False, 0.1)
+        with pytest.raises(TypeError, match="label_smoothing"):
+            keras_name(label_smoothing=0.1)
     assert (MeanSquaredError, MeanAbsoluteError) == (minidl.MeanSquaredError, minidl.MeanAbsoluteError)
     # Keras's logits recipe: no softmax in the model, the loss reads the logits
     model = Sequential([Dense(3, input_shape=(2,), seed=0)])
