@@ -51,10 +51,11 @@ class EarlyStopping(training.EarlyStopping):
         super().__init__(monitor, patience, min_delta, restore_best_weights, mode, verbose)
         self.start_from_epoch = check_count(start_from_epoch, "EarlyStopping start_from_epoch")
 
-    def on_train_begin(self, logs: dict[str, float]) -> None:
-        """Forget any previous run; ``stopped_epoch`` starts at Keras's 0."""
-        super().on_train_begin(logs)
-        self.stopped_epoch = 0
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        """As minidl's; then ``stopped_epoch`` is Keras's 0 if training did not stop early."""
+        super().on_train_end(logs)
+        if self.stopped_epoch is None:
+            self.stopped_epoch = 0
 
 
 class ModelCheckpoint(training.ModelCheckpoint):

@@ -405,8 +405,7 @@ class EarlyStopping(Monitor):
 
     def on_train_end(self, logs: dict[str, float]) -> None:
         """Restore the best epoch's parameters and state arrays, if asked."""
-        stopped = self.wait >= max(self.patience, 1)  # (minidl.keras's stopped_epoch is 0 until then)
-        if self.verbose and stopped and self.stopped_epoch is not None:
+        if self.verbose and self.stopped_epoch is not None:
             print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
         # Always, as Keras 3: the network may hold a later epoch's weights (wait > 0), or those of the
         # middle of an epoch that stopped on a NaN/inf loss (fit then skips its on_epoch_end)

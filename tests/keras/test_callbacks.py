@@ -158,13 +158,13 @@ def test_reduce_lr_on_plateau_takes_kerass_argument_order():
     assert isinstance(reduce, minidl.ReduceLROnPlateau)
 
 
-def test_early_stopping_that_never_stopped_has_kerass_stopped_epoch_0():
+def test_early_stopping_that_never_stopped_has_kerass_stopped_epoch_0(capsys):
     # Keras code such as print(stop.stopped_epoch + 1) failed on minidl's None
     model = Sequential([Dense(1, input_shape=(2,))])
     model.compile(optimizer="sgd", loss="mse")
-    stop = EarlyStopping(monitor="loss", patience=50)
+    stop = EarlyStopping(monitor="loss", patience=50, verbose=1)
     model.fit(np.eye(2), np.array([1.0, 2.0]), epochs=3, verbose=0, callbacks=[stop])
-    assert stop.stopped_epoch == 0
+    assert stop.stopped_epoch == 0 and "stopped" not in capsys.readouterr().out  # and says no stop
     stop = EarlyStopping(monitor="loss", min_delta=1e9, patience=1)
     model.fit(np.eye(2), np.array([1.0, 2.0]), epochs=3, verbose=0, callbacks=[stop])
     assert stop.stopped_epoch == 1
